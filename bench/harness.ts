@@ -1,0 +1,74 @@
+/**
+ * The benchmark harness. Each benchmark module in bench/ (every file but this
+ * one and run.ts) default-exports a `Benchmark`: it measures spindle and its
+ * baseline in the same process run, so the ratio holds up on a noisy machine.
+ */
+export interface BenchResult {
+  /** What was measured, e.g. 'callLater(0) x 100 000'. */
+  name: string;
+  /** Unit of the two figures, e.g. 'ops/s', 'req/s', 'GB/s', 'ms', 'MiB'. */
+  unit: string;
+  spindle: number;
+  baseline: number;
+  /** What the baseline is, e.g. 'setTimeout', 'node:http', 'Promise.then'. */
+  baselineName: string;
+  /** True when a larger figure is better (throughput); false for times and memory. */
+  higherIsBetter: boolean;
+  /** The issue's target in words, e.g. '>= 1.5x'. */
+  target?: string;
+  /** Anything a reader needs to interpret the row (p99, runs, sizes). */
+  note?: string;
+}
+
+export interface BenchOptions {
+  /** Short runs for a smoke check (`npm run bench -- --quick`). */
+  quick: boolean;
+}
+
+export interface Benchmark {
+  title: string;
+  run(options: BenchOptions): Promise<BenchResult[]>;
+}
+
+/** spindle's advantage as a factor: >1 means spindle did better than the baseline. */
+export function ratio(r: BenchResult): number {
+  return r.higherIsBetter ? r.spindle / r.baseline : r.baseline / r.spindle;
+}
+
+/** Time `fn` `runs` times after one warm-up and return the median in milliseconds. */
+export async function medianMs(runs: number, fn: () => unknown | Promise<unknown>): Promise<number> {
+  await fn();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = process.hrtime.bigint();
+    await fn();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+/**
+ * Run spindle's and the baseline's measurement alternately (ABAB...) so that
+ * machine noise hits both alike; returns the medians in milliseconds.
+ */
+export async function interleavedMs(
+  runs: number,
+  spindle: () => unknown | Promise<unknown>,
+  baseline: () => unknown | Promise<unknown>,
+): Promise<{ spindle: number; baseline: number }> {
+  await spindle();
+  await baseline();
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    let t0 = process.hrtime.bigint();
+    await spindle();
+    a.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    t0 = process.hrtime.bigint();
+    await baseline();
+    b.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  const med = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  return { spindle: med(a), baseline: med(b) };
+}

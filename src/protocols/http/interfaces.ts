@@ -1,0 +1,102 @@
+/**
+ * The HTTP layer's contracts: the per-request object a CPS app receives, and the
+ * app type itself. `HTTPFactory` (a Factory for `listenTCP`) builds one
+ * `HTTPChannel` per connection and one `Request` per request on it.
+ *
+ * Ordering: a `Request` is handed to the app once its head has been parsed and
+ * accepted; a request rejected while parsing its head never reaches the app.
+ * Pipelined requests are answered in order: a later request's writes are held
+ * (bounded) until the earlier one finishes.
+ */
+import type { Deferred } from '../../reactor/deferred.js';
+import type { IAddress, IConsumer, IProducer, IProtocol, IReactor } from '../../reactor/interfaces.js';
+
+/** Case-insensitive, order-keeping view of a header list. */
+export interface IHeaders {
+  /** All values of `name` joined with ', ' (Set-Cookie kept apart by getAll). */
+  get(name: string): string | undefined;
+  getAll(name: string): string[];
+  has(name: string): boolean;
+  /** The raw (name, value) pairs in arrival order, names as sent. */
+  rawPairs(): ReadonlyArray<readonly [string, string]>;
+  [Symbol.iterator](): Iterator<[string, string]>;
+}
+
+export interface ReadBodyOptions {
+  /** Largest body accepted, in bytes; past it the Deferred errbacks and the client gets 413. */
+  limit?: number;
+}
+
+/**
+ * One HTTP request and its response (Twisted.web's `Request`, trimmed).
+ *
+ * Output rules: headers go out with the first `write()` that has data, or with
+ * `finish()`, or `flushHeaders()`. `write('')` / an empty `Uint8Array` sends
+ * nothing. After `finish()`, `write()` throws `RequestFinishedError`; after the
+ * client went away, writes are dropped silently and `notifyFinish()` has
+ * errbacked with `ConnectionLost`.
+ */
+export interface IRequest extends IConsumer {
+  readonly method: string;
+  /** The request target as sent, with its query. */
+  readonly uri: string;
+  /** The percent-encoded path of the target, without the query. */
+  readonly path: string;
+  /** The raw query string without '?', '' when absent. */
+  readonly query: string;
+  /** 'HTTP/1.1' or 'HTTP/1.0'. */
+  readonly version: string;
+  readonly headers: IHeaders;
+  /** The peer's address. */
+  readonly client: IAddress;
+  /** The server's address this request arrived on. */
+  readonly host: IAddress;
+  /** The reactor the server runs on. */
+  readonly reactor: IReactor;
+  /** True when the connection is TLS (always false for now). */
+  readonly secure: boolean;
+
+  // -- input --
+  /**
+   * Stream the request body into `protocol`: `makeConnection` with a transport
+   * whose `pauseProducing`/`resumeProducing` pause reading the socket, then
+   * `dataReceived` per piece, then `connectionLost(Failure(ResponseDone))` at the
+   * end, or `connectionLost(Failure(ConnectionLost))` if the client went away.
+   * Sends `100 Continue` first if the client asked for it. Call at most once.
+   */
+  deliverBody(protocol: IProtocol): void;
+  /** Buffer the whole body, up to `limit` bytes (default: the server's body limit). */
+  readBody(options?: ReadBodyOptions): Deferred<Uint8Array>;
+
+  // -- output --
+  setResponseCode(code: number, phrase?: string): void;
+  readonly code: number;
+  readonly codeMessage: string;
+  setHeader(name: string, value: string): void;
+  addHeader(name: string, value: string): void;
+  removeHeader(name: string): void;
+  getResponseHeader(name: string): string | undefined;
+  /** Bytes or a UTF-8 string. Empty data is a no-op (it does not flush headers). */
+  write(data: Uint8Array | string): void;
+  /** Send the status line and headers now, with no body byte yet. */
+  flushHeaders(): void;
+  /** End the response. Throws `RequestFinishedError` if called twice. */
+  finish(): void;
+  registerProducer(producer: IProducer, streaming: boolean): void;
+  unregisterProducer(): void;
+  /**
+   * Fires when the response has been completely handed to the transport;
+   * errbacks with `ConnectionLost` if the client went away first.
+   */
+  notifyFinish(): Deferred<void>;
+  /** True once the status line and headers were handed to the transport. */
+  readonly startedWriting: boolean;
+  readonly finished: boolean;
+  /** True once the client went away before the response finished. */
+  readonly disconnected: boolean;
+  /** Abort the connection now (used after a failure once headers went out). */
+  abort(): void;
+}
+
+/** A Twisted.web-style app: write the response through the request. */
+export type CpsApp = (request: IRequest) => void | Deferred<void> | Promise<void>;

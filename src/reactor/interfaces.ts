@@ -1,0 +1,225 @@
+/**
+ * The reactor layer's contracts. Read this before the implementations: it says
+ * when each callback runs, what throws, and what balances what.
+ *
+ * Data on the wire is always `Uint8Array`. Times are seconds as floating-point
+ * numbers, measured by the reactor's own clock (`IReactorTime.seconds()`), never
+ * by `Date.now()` in library code.
+ */
+import type { Deferred } from './deferred.js';
+import type { Failure } from './failure.js';
+
+// ---------------------------------------------------------------------------
+// Time
+
+/** A call scheduled with `IReactorTime.callLater`. */
+export interface IDelayedCall {
+  /** The reactor time (seconds) at which the call is due. */
+  getTime(): number;
+  /**
+   * Unschedule the call. Throws `AlreadyCancelled` if it was cancelled before,
+   * `AlreadyCalled` if it has already run.
+   */
+  cancel(): void;
+  /** Postpone the call by `seconds` from its current due time. Throws as `cancel`. */
+  delay(seconds: number): void;
+  /** Move the call to `seconds` from now. Throws as `cancel`. */
+  reset(seconds: number): void;
+  /** True until the call has run or been cancelled. */
+  active(): boolean;
+}
+
+export interface IReactorTime {
+  /** The current time in seconds, on this reactor's clock. */
+  seconds(): number;
+  /**
+   * Run `fn(...args)` after `delay` seconds (>= 0, finite, else
+   * `InvalidArgumentError`). Calls due at the same time run in the order they
+   * were scheduled. On a real reactor a call scheduled while calls are running
+   * runs in the next pass; on `Clock` a `callLater(0)` made during `advance()`
+   * runs within that same `advance()`.
+   */
+  callLater<A extends unknown[]>(delay: number, fn: (...args: A) => unknown, ...args: A): IDelayedCall;
+  /** The calls that are scheduled and active (the same objects `callLater` returned). */
+  getDelayedCalls(): IDelayedCall[];
+}
+
+// ---------------------------------------------------------------------------
+// Core
+
+export type TriggerPhase = 'before' | 'during' | 'after';
+export type SystemEvent = 'startup' | 'shutdown';
+
+/** An opaque handle for `removeSystemEventTrigger`. */
+export interface ITriggerId {
+  readonly phase: TriggerPhase;
+  readonly event: SystemEvent;
+}
+
+export interface RunOptions {
+  /** Stop gracefully on SIGINT and SIGTERM. Default false. */
+  installSignalHandlers?: boolean;
+}
+
+export interface IReactorCore {
+  /** True between `run()` and the end of shutdown. */
+  readonly running: boolean;
+  /**
+   * Start the reactor: fire the startup triggers and the `callWhenRunning`
+   * calls. Returns at once: Node's event loop is the loop.
+   */
+  run(options?: RunOptions): void;
+  /**
+   * Fire the shutdown triggers ('before', then 'during', then 'after'). A
+   * 'before' trigger that returns a Deferred delays the rest until it fires
+   * (with a bound). The returned Deferred fires when shutdown is complete;
+   * `running` is false by then.
+   */
+  stop(): Deferred<void>;
+  /** Run `fn` once the reactor runs (at once, synchronously, if it already does). */
+  callWhenRunning<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): void;
+  addSystemEventTrigger<A extends unknown[]>(
+    phase: TriggerPhase,
+    event: SystemEvent,
+    fn: (...args: A) => unknown,
+    ...args: A
+  ): ITriggerId;
+  removeSystemEventTrigger(id: ITriggerId): void;
+}
+
+// ---------------------------------------------------------------------------
+// Producers and consumers
+
+/**
+ * A producer that writes to its consumer whenever it likes until told to pause.
+ * The consumer only calls `resumeProducing` to balance a previous
+ * `pauseProducing`; producers must tolerate either being called twice.
+ */
+export interface IPushProducer {
+  pauseProducing(): void;
+  resumeProducing(): void;
+  /** Stop for good: the consumer is gone. No more writes after this. */
+  stopProducing(): void;
+}
+
+/** A producer that writes (some) data each time `resumeProducing` is called. */
+export interface IPullProducer {
+  resumeProducing(): void;
+  stopProducing(): void;
+}
+
+export type IProducer = IPushProducer | IPullProducer;
+
+export interface IConsumer {
+  /**
+   * Attach a producer. `streaming` true means an `IPushProducer` (the consumer
+   * pauses it past its high-water mark and resumes it when drained); false an
+   * `IPullProducer` (the consumer calls `resumeProducing` each time it wants
+   * more). Throws if a producer is already registered.
+   */
+  registerProducer(producer: IProducer, streaming: boolean): void;
+  /** Detach the producer. Safe when none is registered. */
+  unregisterProducer(): void;
+  write(data: Uint8Array): void;
+}
+
+// ---------------------------------------------------------------------------
+// Transports and protocols
+
+export interface IAddress {
+  host: string;
+  port: number;
+  family?: 'IPv4' | 'IPv6' | 'memory';
+}
+
+/**
+ * A connection's writing side, and a push producer of its incoming data
+ * (`pauseProducing` stops reading; `resumeProducing` starts again).
+ */
+export interface ITransport extends IConsumer, IPushProducer {
+  write(data: Uint8Array): void;
+  writeSequence(data: Iterable<Uint8Array>): void;
+  /**
+   * Close after everything buffered has been written and the registered
+   * producer (if any) has unregistered. The protocol's `connectionLost` then
+   * gets a `Failure(ConnectionDone)`.
+   */
+  loseConnection(): void;
+  /** Close now, dropping the buffer. `connectionLost` gets `ConnectionLost`. */
+  abortConnection(): void;
+  /** Half-close: send FIN after the buffer drains; reading goes on. */
+  loseWriteConnection(): void;
+  getPeer(): IAddress;
+  getHost(): IAddress;
+  /** True once `loseConnection` or `abortConnection` was called. */
+  readonly disconnecting: boolean;
+}
+
+export interface IProtocol {
+  /** Called by the transport once; sets `transport` and calls `connectionMade`. */
+  makeConnection(transport: ITransport): void;
+  /** Bytes arrived. Any split of the stream is possible: protocols must buffer. */
+  dataReceived(data: Uint8Array): void;
+  /**
+   * The connection is closed; `reason` wraps `ConnectionDone` (clean) or
+   * `ConnectionLost` (unclean). Called exactly once, after the last
+   * `dataReceived`.
+   */
+  connectionLost(reason: Failure): void;
+  /**
+   * Optional half-close support: the peer sent FIN. Without this method a FIN
+   * from the peer closes the connection.
+   */
+  readConnectionLost?(): void;
+}
+
+export interface IProtocolFactory {
+  /** Build a protocol for a new connection; `null` refuses it (closes at once). */
+  buildProtocol(addr: IAddress): IProtocol | null;
+  /** Called when the factory starts serving (first port or connection). */
+  doStart(): void;
+  /** Called when it stops (last port or connection gone). */
+  doStop(): void;
+}
+
+export interface IConnector {
+  /** Stop a connection attempt in progress. */
+  stopConnecting(): void;
+  /** Drop the connection, or stop connecting. */
+  disconnect(): void;
+  /** Try again (used by reconnecting factories). */
+  connect(): void;
+  getDestination(): IAddress;
+}
+
+export interface IClientFactory extends IProtocolFactory {
+  startedConnecting(connector: IConnector): void;
+  clientConnectionFailed(connector: IConnector, reason: Failure): void;
+  clientConnectionLost(connector: IConnector, reason: Failure): void;
+}
+
+export interface IListeningPort {
+  /** The bound address (the real port when 0 was asked for). */
+  getHost(): IAddress;
+  /** Stop accepting. Open connections stay. Fires when the socket is closed. */
+  stopListening(): Deferred<void>;
+}
+
+export interface ListenOptions {
+  host?: string;
+  backlog?: number;
+}
+
+export interface ConnectOptions {
+  /** Seconds before a connection attempt fails with a timeout. Default 30. */
+  timeout?: number;
+}
+
+export interface IReactorTCP {
+  /** Errbacks with `CannotListenError` (naming the port) if the bind fails. */
+  listenTCP(port: number, factory: IProtocolFactory, options?: ListenOptions): Deferred<IListeningPort>;
+  connectTCP(host: string, port: number, factory: IClientFactory, options?: ConnectOptions): IConnector;
+}
+
+/** The whole reactor, as NodeReactor and MemoryReactor provide it. */
+export interface IReactor extends IReactorTime, IReactorCore, IReactorTCP {}
