@@ -221,5 +221,22 @@ export interface IReactorTCP {
   connectTCP(host: string, port: number, factory: IClientFactory, options?: ConnectOptions): IConnector;
 }
 
+/**
+ * Live counters a reactor keeps for tests, the demo and operators. TCP code
+ * increments and decrements them; nothing else may write them.
+ */
+export interface ReactorStats {
+  /** Connections currently open (accepted or connected). */
+  openConnections: number;
+  /** Listening ports currently open. */
+  listeningPorts: number;
+  /** Push producers currently paused by a transport's high-water mark. */
+  pausedProducers: number;
+  /** Connections accepted or made since the reactor was created. */
+  totalConnections: number;
+}
+
 /** The whole reactor, as NodeReactor and MemoryReactor provide it. */
-export interface IReactor extends IReactorTime, IReactorCore, IReactorTCP {}
+export interface IReactor extends IReactorTime, IReactorCore, IReactorTCP {
+  readonly stats: ReactorStats;
+}
