@@ -1,0 +1,42 @@
+/**
+ * Every name in DESIGN.md's public-surface table is exported from src/index.ts,
+ * and each layer's entry point (package.json "exports") re-exports its part.
+ */
+import { describe, expect, it } from 'vitest';
+import * as spindle from '../src/index.js';
+import * as reactorEntry from '../src/reactor/index.js';
+import sharedReactor from '../src/reactor/index.js';
+
+const surface: Record<string, string[]> = {
+  Deferred: ['Deferred', 'Failure', 'succeed', 'fail', 'maybeDeferred', 'DeferredList', 'gatherResults', 'DeferredLock', 'DeferredSemaphore', 'DeferredQueue', 'inlineCallbacks', 'ensureDeferred'],
+  errors: ['AlreadyCalledError', 'CancelledError', 'TimeoutError', 'FirstError', 'QueueOverflow', 'AlreadyCancelled', 'AlreadyCalled', 'ConnectionDone', 'ConnectionLost', 'ResponseDone'],
+  'time and core': ['NodeReactor', 'Clock', 'MemoryReactor', 'LoopingCall', 'deferLater', 'cooperate', 'Cooperator'],
+  logging: ['Logger', 'LogPublisher', 'globalLogPublisher'],
+  protocols: ['Protocol', 'Factory', 'ClientFactory', 'ReconnectingClientFactory', 'LineReceiver', 'NetstringReceiver', 'Int32StringReceiver', 'StringTransport', 'loopback'],
+  HTTP: ['HTTPFactory', 'Request'],
+  bridge: ['toCpsApp', 'toIterApp', 'toFetchHandler', 'fromFetchHandler', 'toNodeListener', 'validator', 'ThreadPool', 'deferToThread', 'threadedIterApp'],
+  'one call': ['serve'],
+};
+
+describe('public surface', () => {
+  for (const [area, names] of Object.entries(surface)) {
+    it(`exports the ${area} names`, () => {
+      const exported = spindle as Record<string, unknown>;
+      const missing = names.filter((n) => exported[n] === undefined);
+      expect(missing).toEqual([]);
+    });
+  }
+
+  it('errors are classes with a stable code', () => {
+    for (const name of surface.errors!) {
+      const E = (spindle as unknown as Record<string, new (...a: never[]) => Error>)[name]!;
+      expect(typeof E).toBe('function');
+    }
+    expect(new spindle.CancelledError().code).toBe('ERR_CANCELLED');
+  });
+
+  it('spindle/reactor default-exports a shared reactor, created lazily', () => {
+    expect(typeof sharedReactor.callLater).toBe('function');
+    expect(reactorEntry.NodeReactor).toBe(spindle.NodeReactor);
+  });
+});
