@@ -97,3 +97,101 @@ export class InvalidArgumentError extends SpindleError {
     super('ERR_INVALID_ARGUMENT', message);
   }
 }
+
+// ---------------------------------------------------------------------------
+// TCP (listenTCP / connectTCP / transports)
+
+/** `listenTCP` could not bind: the port is in use, privileged, or the host is not local. */
+export class CannotListenError extends SpindleError {
+  readonly host: string;
+  readonly port: number;
+  constructor(host: string, port: number, cause: unknown) {
+    const errno = (cause as { code?: string } | null)?.code;
+    const fix =
+      errno === 'EADDRINUSE'
+        ? 'the address is already in use; stop the other server or pick another port (0 picks a free one)'
+        : errno === 'EACCES'
+          ? 'permission denied; ports below 1024 need privileges, use a higher port'
+          : errno === 'EADDRNOTAVAIL'
+            ? 'that host is not an address of this machine; listen on 127.0.0.1, 0.0.0.0 or a local address'
+            : `${String((cause as Error | null)?.message ?? cause)}`;
+    super('ERR_CANNOT_LISTEN', `cannot listen on ${host}:${port}: ${fix}`, { cause });
+    this.host = host;
+    this.port = port;
+  }
+}
+
+/** A `connectTCP` attempt failed for a reason other than the ones below (DNS, unreachable, ...). */
+export class ConnectError extends SpindleError {
+  constructor(message: string, options?: { cause?: unknown }, code = 'ERR_CONNECT_FAILED') {
+    super(code, message, options);
+  }
+}
+
+/** The peer actively refused the connection (ECONNREFUSED): nothing listens there. */
+export class ConnectionRefusedError extends ConnectError {
+  constructor(host: string, port: number, cause?: unknown) {
+    super(`connection to ${host}:${port} was refused; is a server listening on that port?`, { cause }, 'ERR_CONNECTION_REFUSED');
+  }
+}
+
+/** `connectTCP`'s `timeout` ran out before the connection was made. */
+export class ConnectTimeoutError extends ConnectError {
+  constructor(host: string, port: number, seconds: number) {
+    super(`connecting to ${host}:${port} timed out after ${seconds}s; check the address or raise the timeout option`, undefined, 'ERR_CONNECT_TIMEOUT');
+  }
+}
+
+/** A connector was asked to do something its state does not allow (stopConnecting while not connecting, ...). */
+export class ConnectorStateError extends SpindleError {
+  constructor(message: string) {
+    super('ERR_CONNECTOR_STATE', message);
+  }
+}
+
+/** `registerProducer` while another producer is registered. */
+export class ProducerAlreadyRegisteredError extends SpindleError {
+  constructor() {
+    super('ERR_PRODUCER_REGISTERED', 'a producer is already registered with this consumer; call unregisterProducer() before registering another');
+  }
+}
+
+/** `pauseProducing`/`resumeProducing` on a producer after `stopProducing`. */
+export class ProducerStoppedError extends SpindleError {
+  constructor(what: string) {
+    super('ERR_PRODUCER_STOPPED', `${what}() called after stopProducing(); a stopped producer stays stopped`);
+  }
+}
+
+/**
+ * A `ByteRing` was aborted (the other side gave up: the consumer went away, or
+ * the job was cancelled) while this side was reading or writing it.
+ */
+export class RingAborted extends SpindleError {
+  constructor(message = 'the shared byte ring was aborted by the other side; stop reading or writing it and let the job end') {
+    super('ERR_RING_ABORTED', message);
+  }
+}
+
+/** A `ThreadPool` was stopped (reactor shutdown or `stop()`) before the job ran or finished. */
+export class ThreadPoolStopped extends SpindleError {
+  constructor(message = 'the thread pool was stopped before this job finished; submit jobs before reactor shutdown, or to a new ThreadPool') {
+    super('ERR_THREAD_POOL_STOPPED', message);
+  }
+}
+
+/** The worker thread running a job exited or crashed before it returned a result. */
+export class WorkerCrashed extends SpindleError {
+  readonly exitCode: number | null;
+  constructor(message: string, exitCode: number | null = null, options?: { cause?: unknown }) {
+    super('ERR_WORKER_CRASHED', message, options);
+    this.exitCode = exitCode;
+  }
+}
+
+/** A `ByteRing` producer wrote after its own `close()`. */
+export class RingClosed extends SpindleError {
+  constructor(message = 'write to a shared byte ring after close(); close() is the end of the stream: write everything before it') {
+    super('ERR_RING_CLOSED', message);
+  }
+}

@@ -142,9 +142,10 @@ export interface ITransport extends IConsumer, IPushProducer {
   /**
    * Close after everything buffered has been written and the registered
    * producer (if any) has unregistered. The protocol's `connectionLost` then
-   * gets a `Failure(ConnectionDone)`.
+   * gets a `Failure(ConnectionDone)`, or `Failure(reason)` when a `reason` is
+   * given (a framing receiver closing on a bad frame passes its typed error).
    */
-  loseConnection(): void;
+  loseConnection(reason?: Error): void;
   /** Close now, dropping the buffer. `connectionLost` gets `ConnectionLost`. */
   abortConnection(): void;
   /** Half-close: send FIN after the buffer drains; reading goes on. */

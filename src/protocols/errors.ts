@@ -1,0 +1,44 @@
+/**
+ * Errors of the protocols layer (framing receivers and factories). Each is a
+ * `SpindleError` with a stable `code`. A receiver that meets a bad or over-long
+ * frame closes its connection with one of these as the reason, so the
+ * protocol's `connectionLost(reason)` says exactly what went wrong.
+ */
+import { SpindleError } from '../reactor/errors.js';
+
+/** A line or length-prefixed string was longer than the receiver's `MAX_LENGTH`. */
+export class FrameTooLongError extends SpindleError {
+  /** The receiver's limit, in bytes. */
+  readonly limit: number;
+  /** How long the frame was (or at least is, when it is still arriving), in bytes. */
+  readonly length: number;
+  constructor(what: string, length: number, limit: number) {
+    super(
+      'ERR_FRAME_TOO_LONG',
+      `${what} of ${length} bytes is longer than MAX_LENGTH ${limit}; the connection was closed. Raise MAX_LENGTH on the receiver if such frames are expected`,
+    );
+    this.limit = limit;
+    this.length = length;
+  }
+}
+
+/** The peer sent bytes that do not form a valid frame (a bad netstring length or terminator). */
+export class BadFrameError extends SpindleError {
+  constructor(message: string) {
+    super('ERR_BAD_FRAME', message);
+  }
+}
+
+/** `Factory.buildProtocol` was called on a factory whose `protocol` class was never set. */
+export class NoProtocolError extends SpindleError {
+  constructor(factoryName: string) {
+    super('ERR_NO_PROTOCOL', `${factoryName}.protocol is not set; assign a Protocol subclass to factory.protocol or build the factory with Factory.forProtocol(MyProtocol)`);
+  }
+}
+
+/** `ReconnectingClientFactory` was asked to retry without a clock to schedule the retry on. */
+export class NoClockError extends SpindleError {
+  constructor() {
+    super('ERR_NO_CLOCK', 'ReconnectingClientFactory.clock is not set; assign the reactor (or a Clock in tests) to factory.clock before connecting');
+  }
+}
