@@ -1,0 +1,118 @@
+/**
+ * `--access-log`: one line per finished (or abandoned) response, in Common
+ * Log Format plus the duration, or as one JSON object per line.
+ *
+ * The wrapper sits on the CPS side, where every style ends up (an iter app
+ * goes through toCpsApp, a Fetch handler through fromFetchHandler), so one
+ * implementation logs all three.
+ */
+import { createWriteStream } from 'node:fs';
+import type { CpsApp, IRequest } from '../protocols/http/interfaces.js';
+import type { LogFormat } from './args.js';
+
+export interface AccessRecord {
+  /** Wall-clock time the request arrived (for the log line only). */
+  time: Date;
+  remote: string;
+  method: string;
+  uri: string;
+  version: string;
+  status: number;
+  /** Body bytes handed to the transport. */
+  bytes: number;
+  /** Seconds from arrival to the end of the response. */
+  duration: number;
+  /** False when the client went away before the response finished. */
+  completed: boolean;
+  userAgent: string | undefined;
+  pid: number;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const two = (n: number): string => String(n).padStart(2, '0');
+
+/** `22/Nov/2026:02:30:00 +0000`, the Common Log Format date, in UTC. */
+export function clfDate(d: Date): string {
+  return `${two(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000`;
+}
+
+/** Quote a field for a text line: no raw quotes, backslashes or control characters. */
+function clean(text: string): string {
+  return text.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+export function formatAccess(r: AccessRecord, format: LogFormat): string {
+  if (format === 'json') {
+    return `${JSON.stringify({
+      time: r.time.toISOString(),
+      remote: r.remote,
+      method: r.method,
+      uri: r.uri,
+      version: r.version,
+      status: r.status,
+      bytes: r.bytes,
+      duration_ms: Math.round(r.duration * 1e6) / 1e3,
+      completed: r.completed,
+      user_agent: r.userAgent ?? null,
+      pid: r.pid,
+    })}\n`;
+  }
+  const line = `${r.remote} - - [${clfDate(r.time)}] "${clean(`${r.method} ${r.uri} ${r.version}`)}" ${r.status} ${r.bytes} ${r.duration.toFixed(3)}s`;
+  return `${line}${r.completed ? '' : ' (client went away)'}\n`;
+}
+
+/** Where access lines go: stdout for '-', else appended to the file. */
+export function accessSink(target: string): { write(line: string): void; close(): Promise<void> } {
+  if (target === '-') return { write: (line) => void process.stdout.write(line), close: async () => undefined };
+  const stream = createWriteStream(target, { flags: 'a' });
+  return {
+    write: (line) => void stream.write(line),
+    close: () => new Promise<void>((done) => stream.end(done)),
+  };
+}
+
+function byteLength(data: Uint8Array | string): number {
+  return typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+}
+
+/**
+ * Wrap `app` so each response is logged once it ends. Bytes are counted at
+ * `request.write` (the app's writes and its producer's writes both go there).
+ */
+export function withAccessLog(app: CpsApp, write: (line: string) => void, format: LogFormat, now: () => Date = () => new Date()): CpsApp {
+  return (request: IRequest) => {
+    const started = request.reactor.seconds();
+    const time = now();
+    let bytes = 0;
+    const originalWrite = request.write.bind(request);
+    (request as { write: IRequest['write'] }).write = (data) => {
+      bytes += byteLength(data);
+      originalWrite(data);
+    };
+    const log = (completed: boolean): void => {
+      write(
+        formatAccess(
+          {
+            time,
+            remote: request.client.host,
+            method: request.method,
+            uri: request.uri,
+            version: request.version,
+            status: request.code,
+            bytes,
+            duration: request.reactor.seconds() - started,
+            completed,
+            userAgent: request.headers.get('user-agent'),
+            pid: process.pid,
+          },
+          format,
+        ),
+      );
+    };
+    request.notifyFinish().addCallbacks(
+      () => log(true),
+      () => log(false),
+    );
+    return app(request);
+  };
+}
