@@ -1,0 +1,129 @@
+/**
+ * Building a WSGI environ (PEP 3333 "environ Variables", CGI RFC 3875 section 4.1)
+ * from spindle's `IRequest`. Pure apart from reading the request.
+ *
+ * Strings that stand for bytes (PATH_INFO, header values) are "bytes as latin-1
+ * strings", as PEP 3333 prescribes for native strings: each char is one byte
+ * (U+0000-U+00FF), so `Buffer.from(s, 'latin1')` gives the bytes back exactly.
+ */
+import type { IRequest } from '../protocols/http/interfaces.js';
+import type { IReactor } from '../reactor/interfaces.js';
+import type { Environ, InputHandler, PauseOutput, WsgiErrors, WsgiInput } from './interfaces.js';
+
+/** The longest partial line `wsgi.errors` holds before it logs it anyway. */
+export const ERRORS_LINE_LIMIT = 16 * 1024;
+
+/** What the gateway contributes besides the request itself. */
+export interface EnvironParts {
+  input: WsgiInput;
+  errors: WsgiErrors;
+  reactor: IReactor;
+  pauseOutput: PauseOutput;
+  inputHandler: InputHandler;
+  flush: () => void;
+  /** `spindle.headers_sent()`: lets the validator check G3/G4 from inside the app. */
+  headersSent: () => boolean;
+  /** Overrides `wsgi.url_scheme` (e.g. 'https' behind a TLS-terminating proxy). */
+  urlScheme?: 'http' | 'https';
+}
+
+/**
+ * Decode %XX escapes of a request path into latin-1 chars, one char per byte
+ * (CGI's PATH_INFO is decoded; PEP 3333 keeps bytes in latin-1 strings). A '%'
+ * not followed by two hex digits is kept as is. '%2F' becomes '/', as in every
+ * CGI gateway: apps that must tell them apart read `spindle.raw_path`.
+ */
+export function decodePathInfo(path: string): string {
+  if (!path.includes('%')) return path;
+  let out = '';
+  for (let i = 0; i < path.length; i++) {
+    const c = path[i]!;
+    if (c === '%' && /^[0-9A-Fa-f]{2}$/.test(path.slice(i + 1, i + 3))) {
+      out += String.fromCharCode(parseInt(path.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+/** 'X-Forwarded-For' → 'HTTP_X_FORWARDED_FOR'. */
+export function cgiHeaderKey(name: string): string {
+  return 'HTTP_' + name.toUpperCase().replace(/-/g, '_');
+}
+
+/** Build the environ for one request. */
+export function buildEnviron(request: IRequest, parts: EnvironParts): Environ {
+  const h = request.headers;
+  const environ: Environ = {
+    REQUEST_METHOD: request.method,
+    // A server mounted at the root: the whole path is PATH_INFO (DESIGN.md).
+    SCRIPT_NAME: '',
+    PATH_INFO: decodePathInfo(request.path),
+    QUERY_STRING: request.query,
+    CONTENT_TYPE: h.getAll('content-type').join(','),
+    CONTENT_LENGTH: h.getAll('content-length')[0] ?? '',
+    SERVER_NAME: request.host.host,
+    SERVER_PORT: String(request.host.port),
+    SERVER_PROTOCOL: request.version,
+    REMOTE_ADDR: request.client.host,
+    REMOTE_PORT: String(request.client.port),
+    'wsgi.version': [1, 0],
+    'wsgi.url_scheme': parts.urlScheme ?? (request.secure ? 'https' : 'http'),
+    'wsgi.input': parts.input,
+    'wsgi.errors': parts.errors,
+    'wsgi.multithread': false,
+    'wsgi.multiprocess': false,
+    'wsgi.run_once': false,
+    'wsgi.pause_output': parts.pauseOutput,
+    'wsgi.input_handler': parts.inputHandler,
+    'x-wsgiorg.flush': parts.flush,
+    'spindle.reactor': parts.reactor,
+    'spindle.raw_path': request.path,
+    'spindle.headers_sent': parts.headersSent,
+  };
+  const seen = new Map<string, string[]>();
+  for (const [name, value] of h.rawPairs()) {
+    const lower = name.toLowerCase();
+    if (lower === 'content-type' || lower === 'content-length') continue;
+    // 'X_Forwarded_For' and 'X-Forwarded-For' would both become HTTP_X_FORWARDED_FOR:
+    // drop names with '_' so a client cannot spoof a header a proxy set (as nginx, gunicorn do).
+    if (name.includes('_')) continue;
+    const key = cgiHeaderKey(name);
+    const list = seen.get(key);
+    if (list) list.push(value);
+    else seen.set(key, [value]);
+  }
+  for (const [key, values] of seen) {
+    // Cookie pairs are separated by '; ' (RFC 6265 section 5.4); other lists by ',' (RFC 9110 section 5.3).
+    environ[key] = values.join(key === 'HTTP_COOKIE' ? '; ' : ',');
+  }
+  return environ;
+}
+
+/** `wsgi.errors`: collects text into lines and hands each line to `log`. */
+export function makeErrorsStream(log: (line: string) => void, lineLimit = ERRORS_LINE_LIMIT): WsgiErrors {
+  let partial = '';
+  const emit = (): void => {
+    if (partial !== '') log(partial);
+    partial = '';
+  };
+  const stream: WsgiErrors = {
+    write(text: string): void {
+      partial += String(text);
+      let nl: number;
+      while ((nl = partial.indexOf('\n')) >= 0) {
+        const line = partial.slice(0, nl);
+        partial = partial.slice(nl + 1);
+        log(line);
+      }
+      if (partial.length > lineLimit) emit();
+    },
+    writelines(lines: Iterable<string>): void {
+      for (const line of lines) stream.write(line);
+    },
+    flush: emit,
+  };
+  return stream;
+}

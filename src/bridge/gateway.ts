@@ -1,0 +1,521 @@
+/**
+ * `toCpsApp(iterApp, options)`: the gateway. It hosts an iterator (WSGI-shaped)
+ * app on spindle's HTTP server by turning it into a CPS app.
+ *
+ * One piece on purpose: `GatewayResponse` is a single state machine (pull loop,
+ * pause/resume, headers, Content-Length, endings) whose states all guard each
+ * other; the pure parts live in startresponse.ts, environ.ts and input.ts.
+ *
+ * Flow control: the response registers itself on the request as a push
+ * producer. It calls `next()` only while the transport has not paused it and
+ * the app has not paused its output (G5, G13); an AsyncIterable's pending
+ * `next()` counts as a pause (one outstanding `next()` at a time). The loop
+ * iterates, never recurses, and after `pullsPerTurn` chunks or `bytesPerTurn`
+ * bytes it yields to the reactor with `callLater(0)` so one fast app cannot
+ * starve the other connections.
+ */
+import type { CpsApp, IRequest } from '../protocols/http/interfaces.js';
+import type { Failure } from '../reactor/failure.js';
+import type { IDelayedCall, IPushProducer, IReactor } from '../reactor/interfaces.js';
+import { Logger } from '../reactor/log.js';
+import { buildEnviron, makeErrorsStream } from './environ.js';
+import {
+  BodyBeforeStartResponseError,
+  ClientGoneError,
+  ContentLengthMismatchError,
+  InvalidAppResultError,
+  ResponseEndedError,
+  WriteBufferOverflowError,
+} from './errors.js';
+import { StreamingInput, INPUT_HIGH_WATER } from './input.js';
+import type { AppIterable, Chunk, Environ, IterApp, WriteFn } from './interfaces.js';
+import { ResponseStarter } from './startresponse.js';
+
+/** Bytes `write()` may hand a transport that is not draining before it throws (G12). */
+export const WRITE_BUFFER_LIMIT = 1024 * 1024;
+/** Chunks one response pulls in a row before it yields to the reactor. */
+export const PULLS_PER_TURN = 64;
+/** Bytes one response sends in a row before it yields to the reactor. */
+export const BYTES_PER_TURN = 1024 * 1024;
+
+export interface GatewayOptions {
+  /** The reactor for `callLater` and `spindle.reactor`; defaults to the request's. */
+  reactor?: IReactor;
+  /** G12 bound on `write()` output buffered for a paused transport; default `WRITE_BUFFER_LIMIT`. */
+  writeBufferLimit?: number;
+  /** Read the whole body before calling the app (for apps that read synchronously); 413 past `limit`. */
+  bufferInput?: { limit: number };
+  /** Unread body bytes held before the socket stops being read; default `INPUT_HIGH_WATER`. */
+  inputHighWater?: number;
+  pullsPerTurn?: number;
+  bytesPerTurn?: number;
+  /** Where app failures and `wsgi.errors` go; default `new Logger('spindle.gateway')`. */
+  logger?: Logger;
+  urlScheme?: 'http' | 'https';
+  /** Share one set of counters between several gateways. */
+  stats?: GatewayStats;
+}
+
+/** Live counters of a gateway (read by the demo and the reliability tests). */
+export interface GatewayStats {
+  /** Responses between the app call and their end. */
+  activeResponses: number;
+  totalResponses: number;
+  /** `next()` calls made on app iterables. */
+  pulls: number;
+  /** Active responses not being pulled now: the transport or the app paused them. */
+  pausedResponses: number;
+  /** Bytes `write()` handed to paused transports, not yet drained. */
+  writeBuffered: number;
+  /** App failures (exceptions, contract violations). */
+  appErrors: number;
+}
+
+export function newGatewayStats(): GatewayStats {
+  return { activeResponses: 0, totalResponses: 0, pulls: 0, pausedResponses: 0, writeBuffered: 0, appErrors: 0 };
+}
+
+export type GatewayCpsApp = CpsApp & { readonly gatewayStats: GatewayStats };
+
+/** Host `app` on spindle's HTTP server: `new HTTPFactory(toCpsApp(app, { reactor }), { reactor })`. */
+export function toCpsApp(app: IterApp, options: GatewayOptions = {}): GatewayCpsApp {
+  const stats = options.stats ?? newGatewayStats();
+  const logger = options.logger ?? new Logger('spindle.gateway');
+  const cps = (request: IRequest): void => {
+    new GatewayResponse(app, request, options, stats, logger).begin();
+  };
+  return Object.assign(cps, { gatewayStats: stats });
+}
+
+const utf8 = new TextEncoder();
+type AnyIterator = Iterator<Chunk> | AsyncIterator<Chunk>;
+
+/** Turn a chunk into bytes; throws on anything but string / Uint8Array. */
+function chunkBytes(chunk: unknown, where: string): Uint8Array {
+  if (typeof chunk === 'string') return utf8.encode(chunk);
+  if (chunk instanceof Uint8Array) return chunk;
+  throw new InvalidAppResultError(
+    `${where} got a ${chunk === null ? 'null' : typeof chunk}; body chunks must be strings (sent as UTF-8) or Uint8Array`,
+  );
+}
+
+/** One request/response driven by the gateway. */
+class GatewayResponse implements IPushProducer {
+  private readonly starter = new ResponseStarter();
+  private readonly reactor: IReactor;
+  private input!: StreamingInput;
+  private result: AppIterable | null = null;
+  private iterator: AnyIterator | null = null;
+  private isAsync = false;
+  private ended = false;
+  private gone = false;
+  private closed = false;
+  private inNext = false;
+  private awaiting = false;
+  private pumping = false;
+  private transportPaused = false;
+  private appPaused = false;
+  private countedPaused = false;
+  private scheduled: IDelayedCall | null = null;
+  private turnPulls = 0;
+  private turnBytes = 0;
+  private sent = 0;
+  private writeBuffered = 0;
+
+  constructor(
+    private readonly app: IterApp,
+    private readonly request: IRequest,
+    private readonly options: GatewayOptions,
+    private readonly stats: GatewayStats,
+    private readonly logger: Logger,
+  ) {
+    this.reactor = options.reactor ?? request.reactor;
+  }
+
+  begin(): void {
+    this.stats.activeResponses++;
+    this.stats.totalResponses++;
+    this.request.notifyFinish().addErrback(() => this.clientGone());
+    const buffered = this.options.bufferInput;
+    if (!buffered) {
+      this.input = new StreamingInput({
+        deliver: (p) => this.request.deliverBody(p),
+        clock: this.reactor,
+        contentLength: contentLengthOf(this.request),
+        highWater: this.options.inputHighWater ?? INPUT_HIGH_WATER,
+        onHandlerError: (err) => this.fail(err),
+      });
+      this.run();
+      return;
+    }
+    this.request.readBody({ limit: buffered.limit }).addCallbacks(
+      (body: Uint8Array) => {
+        if (this.ended) return;
+        this.input = StreamingInput.fromBytes(body, this.reactor);
+        this.run();
+      },
+      (failure: Failure) => this.bodyFailed(failure),
+    );
+  }
+
+  /** `bufferInput`: the body did not arrive whole (too large: the server answered 413; or the client left). */
+  private bodyFailed(failure: Failure): void {
+    if (this.ended) return;
+    this.logger.info('request body not buffered; the app was not called', { failure });
+    if (!this.request.finished && !this.request.disconnected && !this.request.startedWriting) {
+      this.sendPlain(413, 'Payload Too Large', 'request body too large\n');
+    }
+    this.endResponse();
+  }
+
+  private run(): void {
+    const environ = this.makeEnviron();
+    this.request.registerProducer(this, true);
+    let result: unknown;
+    try {
+      result = this.app(environ, (status, headers, excInfo) => {
+        if (this.ended && excInfo === undefined) throw new ResponseEndedError();
+        this.starter.start(status, headers, excInfo);
+        return this.write;
+      });
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.result = result as AppIterable;
+    try {
+      this.iterator = iteratorOf(result);
+      this.isAsync = isAsyncIterable(result);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    if (this.ended) {
+      this.closeIterable();
+      return;
+    }
+    this.pump(true);
+  }
+
+  private makeEnviron(): Environ {
+    return buildEnviron(this.request, {
+      input: this.input,
+      errors: makeErrorsStream((line) => this.logger.error(line, { source: 'wsgi.errors' })),
+      reactor: this.reactor,
+      pauseOutput: () => this.pauseOutput(),
+      inputHandler: (_input, onReadable) => this.input.setHandler(onReadable),
+      flush: () => this.flush(),
+      headersSent: () => this.starter.headersSent,
+      ...(this.options.urlScheme ? { urlScheme: this.options.urlScheme } : {}),
+    });
+  }
+
+  // -- the pull loop ---------------------------------------------------------
+
+  private canPull(): boolean {
+    return !this.ended && this.iterator !== null && !this.awaiting && !this.appPaused && !this.transportPaused;
+  }
+
+  /** Pull while allowed, at most a turn's budget; iterative, guarded against re-entry. */
+  private pump(newTurn: boolean): void {
+    if (this.pumping) return;
+    if (newTurn) this.turnPulls = this.turnBytes = 0;
+    this.pumping = true;
+    try {
+      while (this.canPull()) {
+        if (this.turnPulls >= (this.options.pullsPerTurn ?? PULLS_PER_TURN) || this.turnBytes >= (this.options.bytesPerTurn ?? BYTES_PER_TURN)) {
+          this.schedulePump();
+          break;
+        }
+        this.turnPulls++;
+        this.stats.pulls++;
+        if (this.isAsync) {
+          this.pullAsync();
+          break;
+        }
+        let r: IteratorResult<Chunk>;
+        this.inNext = true;
+        try {
+          r = (this.iterator as Iterator<Chunk>).next();
+        } catch (err) {
+          this.inNext = false;
+          this.fail(err);
+          break;
+        }
+        this.inNext = false;
+        if (this.ended) {
+          this.closeIterable(); // an ending came while the app ran (G7: closed once it returned)
+          break;
+        }
+        this.handleResult(r);
+      }
+    } finally {
+      this.pumping = false;
+      this.updatePaused();
+    }
+  }
+
+  private pullAsync(): void {
+    this.awaiting = true;
+    let p: Promise<IteratorResult<Chunk>>;
+    try {
+      p = Promise.resolve((this.iterator as AsyncIterator<Chunk>).next());
+    } catch (err) {
+      this.awaiting = false;
+      this.fail(err);
+      return;
+    }
+    p.then(
+      (r) => {
+        this.awaiting = false;
+        if (this.ended) return;
+        this.handleResult(r);
+        this.pump(false);
+      },
+      (err: unknown) => {
+        this.awaiting = false;
+        this.fail(err);
+      },
+    );
+  }
+
+  private schedulePump(): void {
+    if (this.scheduled || this.ended) return;
+    this.scheduled = this.reactor.callLater(0, () => {
+      this.scheduled = null;
+      this.pump(true);
+    });
+  }
+
+  private handleResult(r: IteratorResult<Chunk>): void {
+    if (typeof r !== 'object' || r === null) {
+      this.fail(new InvalidAppResultError(`the app's iterator returned ${String(r)} from next(); expected { value, done }`));
+      return;
+    }
+    if (r.done) {
+      this.complete();
+      return;
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = chunkBytes(r.value, "the app's iterable");
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    // G4: an empty chunk is a yield point, never a wire chunk and never a header flush.
+    if (bytes.length === 0) return;
+    if (!this.starter.head) {
+      this.fail(new BodyBeforeStartResponseError('a chunk yielded by the iterable')); // G1
+      return;
+    }
+    this.sendBody(bytes); // G6: each chunk goes to the transport as it comes
+  }
+
+  // -- output ----------------------------------------------------------------
+
+  /** G3: status and headers go out with the first body byte, flush, or the end. */
+  private sendHeaders(): void {
+    if (this.starter.headersSent) return;
+    const head = this.starter.head!;
+    this.request.setResponseCode(head.code, head.reason);
+    for (const [name, value] of head.headers) this.request.addHeader(name, value);
+    this.starter.headersSent = true;
+  }
+
+  private sendBody(bytes: Uint8Array): void {
+    this.sendHeaders();
+    const cl = this.starter.head!.contentLength;
+    // G8: bytes past Content-Length are cut and the iteration stops.
+    if (cl !== null && this.sent + bytes.length > cl) bytes = bytes.subarray(0, cl - this.sent);
+    if (bytes.length > 0) {
+      this.sent += bytes.length;
+      this.turnBytes += bytes.length;
+      this.request.write(bytes);
+    }
+    if (cl !== null && this.sent >= cl && !this.ended) this.complete();
+  }
+
+  /** The `write()` callable (G12): ordered before later items, bounded while the client is not reading. */
+  private readonly write: WriteFn = (chunk: Chunk): void => {
+    if (this.ended) throw this.gone ? new ClientGoneError() : new ResponseEndedError();
+    const bytes = chunkBytes(chunk, 'write()');
+    if (bytes.length === 0) return; // G4
+    if (!this.starter.head) throw new BodyBeforeStartResponseError('write()');
+    if (this.transportPaused) {
+      const limit = this.options.writeBufferLimit ?? WRITE_BUFFER_LIMIT;
+      if (this.writeBuffered + bytes.length > limit) throw new WriteBufferOverflowError(limit, this.writeBuffered + bytes.length);
+      this.writeBuffered += bytes.length;
+      this.stats.writeBuffered += bytes.length;
+    }
+    this.sendBody(bytes);
+  };
+
+  private flush(): void {
+    if (this.ended) return;
+    if (!this.starter.head) throw new BodyBeforeStartResponseError('x-wsgiorg.flush()');
+    this.sendHeaders();
+    if (!this.request.startedWriting) this.request.flushHeaders();
+  }
+
+  // -- pause (G13) and transport flow control (G5) ---------------------------
+
+  private pauseOutput(): () => void {
+    if (this.ended) return () => {};
+    this.appPaused = true;
+    this.updatePaused();
+    let used = false;
+    // One-shot; a stale resume may wake the app spuriously (harmless: it pauses
+    // again) but never loses a wake-up. Never re-enters the app: pump is scheduled.
+    return () => {
+      if (used) return;
+      used = true;
+      if (!this.appPaused || this.ended) return;
+      this.appPaused = false;
+      this.updatePaused();
+      this.schedulePump();
+    };
+  }
+
+  pauseProducing(): void {
+    this.transportPaused = true;
+    this.updatePaused();
+  }
+
+  resumeProducing(): void {
+    this.transportPaused = false;
+    this.stats.writeBuffered -= this.writeBuffered; // the transport drained what write() gave it
+    this.writeBuffered = 0;
+    this.updatePaused();
+    if (!this.ended) this.pump(true);
+  }
+
+  /** The consumer (connection) is gone for good. */
+  stopProducing(): void {
+    this.clientGone();
+  }
+
+  private updatePaused(): void {
+    const paused = !this.ended && (this.appPaused || this.transportPaused);
+    if (paused !== this.countedPaused) {
+      this.stats.pausedResponses += paused ? 1 : -1;
+      this.countedPaused = paused;
+    }
+  }
+
+  // -- endings (G7, G8, G14) -------------------------------------------------
+
+  /** The iterable ended, or Content-Length was reached. */
+  private complete(): void {
+    if (this.ended) return;
+    if (!this.starter.head) {
+      this.fail(new BodyBeforeStartResponseError('the end of the iterable'));
+      return;
+    }
+    this.sendHeaders();
+    const head = this.starter.head;
+    const cl = head.contentLength;
+    const bodyless = this.request.method === 'HEAD' || head.code === 204 || head.code === 304;
+    this.endResponse();
+    if (cl !== null && this.sent < cl && !bodyless) {
+      // G8: too few bytes. Framing is broken: close the connection, log.
+      this.logger.failure('response shorter than its Content-Length', new ContentLengthMismatchError(cl, this.sent), 'error');
+      this.request.abort();
+    } else {
+      this.request.finish();
+    }
+    this.closeIterable();
+  }
+
+  /** The app failed: 500 before the headers went out (logged), abort after. */
+  private fail(err: unknown): void {
+    if (this.ended) {
+      this.logger.failure('iterator app failed after its response ended', err, 'warn');
+      return;
+    }
+    this.stats.appErrors++;
+    this.logger.failure(`iterator app failed: ${this.request.method} ${this.request.uri}`, err, 'error');
+    const headersOut = this.starter.headersSent || this.request.startedWriting;
+    this.endResponse();
+    if (!headersOut) this.sendPlain(500, 'Internal Server Error', 'Internal Server Error\n');
+    else this.request.abort();
+    this.closeIterable();
+  }
+
+  private clientGone(): void {
+    if (this.ended) return;
+    this.gone = true;
+    this.endResponse();
+    this.closeIterable();
+  }
+
+  private sendPlain(code: number, reason: string, body: string): void {
+    const bytes = utf8.encode(body);
+    this.request.setResponseCode(code, reason);
+    this.request.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    this.request.setHeader('Content-Length', String(bytes.length));
+    this.request.write(bytes);
+    this.request.finish();
+  }
+
+  private endResponse(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.stats.activeResponses--;
+    this.stats.writeBuffered -= this.writeBuffered;
+    this.writeBuffered = 0;
+    this.updatePaused();
+    if (this.scheduled) {
+      this.scheduled.cancel();
+      this.scheduled = null;
+    }
+    this.request.unregisterProducer();
+    this.input?.stop();
+  }
+
+  /** G7: `close()` if the iterable has one, else the iterator's `return()`; exactly once. */
+  private closeIterable(): void {
+    if (this.closed || this.result === null || this.inNext) return;
+    this.closed = true;
+    const result = this.result as { close?: unknown };
+    try {
+      if (typeof result.close === 'function') {
+        (result.close as () => unknown).call(result);
+      } else if (this.iterator && typeof this.iterator.return === 'function') {
+        const r = this.iterator.return();
+        if (this.isAsync) Promise.resolve(r).catch((err: unknown) => this.logger.failure('iterator return() failed', err, 'error'));
+      }
+    } catch (err) {
+      this.logger.failure("the app iterable's close() failed", err, 'error');
+    }
+  }
+}
+
+function contentLengthOf(request: IRequest): number | null {
+  const v = request.headers.get('content-length');
+  return v === undefined || !/^[0-9]+$/.test(v.trim()) ? null : Number(v.trim());
+}
+
+function isAsyncIterable(v: unknown): boolean {
+  return typeof (v as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
+}
+
+/** The iterator of what the app returned; a clear TypeError-like error for a string or bytes. */
+function iteratorOf(result: unknown): AnyIterator {
+  if (typeof result === 'string') {
+    throw new InvalidAppResultError(
+      'the app returned a string; return an iterable of chunks, e.g. [body], so the body is not sent one character at a time',
+    );
+  }
+  if (result instanceof Uint8Array) {
+    throw new InvalidAppResultError('the app returned a Uint8Array; return an iterable of chunks, e.g. [bytes]');
+  }
+  if (result !== null && typeof result === 'object') {
+    if (isAsyncIterable(result)) return (result as AsyncIterable<Chunk>)[Symbol.asyncIterator]();
+    const it = (result as { [Symbol.iterator]?: unknown })[Symbol.iterator];
+    if (typeof it === 'function') return (it as () => Iterator<Chunk>).call(result);
+  }
+  throw new InvalidAppResultError(
+    `the app returned ${result === null ? 'null' : typeof result}; an iterator app returns an Iterable or AsyncIterable of chunks`,
+  );
+}

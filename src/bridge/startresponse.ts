@@ -1,0 +1,100 @@
+/**
+ * `startResponse` bookkeeping: PEP 3333's "The start_response() Callable" rules
+ * (G2), the hop-by-hop ban (G9) and status/header validation (G10). Pure: no
+ * I/O; the gateway asks `head` when it sends the headers.
+ */
+import {
+  HopByHopHeaderError,
+  InvalidHeaderError,
+  InvalidStatusError,
+  StartResponseTwiceError,
+} from './errors.js';
+
+/** RFC 9110 section 7.6.1 plus the proxy ones: headers only the server may set (PEP 3333, G9). */
+export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailers',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/** RFC 9110 section 5.6.2: token = 1*tchar. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A field value or reason phrase: HTAB, SP, VCHAR, obs-text (latin-1 0x80-0xFF); no CR, LF, NUL, other CTLs. */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const STATUS = /^([0-9]{3}) (.*)$/s;
+
+/** The status and headers the app asked for. */
+export interface ResponseHead {
+  code: number;
+  reason: string;
+  headers: [string, string][];
+  /** The declared Content-Length, or null when the app gave none. */
+  contentLength: number | null;
+}
+
+/** G10: parse 'NNN Reason'; throws `InvalidStatusError`. */
+export function parseStatus(status: unknown): { code: number; reason: string } {
+  if (typeof status !== 'string') throw new InvalidStatusError(status, 'not a string');
+  const m = STATUS.exec(status);
+  if (!m) throw new InvalidStatusError(status, "expected three digits and a space, as in '200 OK'");
+  const code = Number(m[1]);
+  // A 1xx is not a final response: 100 Continue is the gateway's job (G11), 101 needs the server.
+  if (code < 200 || code > 599) throw new InvalidStatusError(status, 'the code must be 200-599');
+  const reason = m[2]!;
+  if (!FIELD_VALUE.test(reason)) throw new InvalidStatusError(status, 'the reason holds a control or non-latin-1 character');
+  return { code, reason };
+}
+
+/** G9/G10: check the header list and return a copy the app can no longer change. */
+export function validateHeaders(headers: unknown): { headers: [string, string][]; contentLength: number | null } {
+  if (!Array.isArray(headers)) throw new InvalidHeaderError(headers, 'headers must be an array of [name, value] pairs');
+  const out: [string, string][] = [];
+  let contentLength: number | null = null;
+  for (const pair of headers) {
+    if (!Array.isArray(pair) || pair.length !== 2) throw new InvalidHeaderError(pair, 'each header must be a [name, value] pair');
+    const [name, value] = pair as unknown[];
+    if (typeof name !== 'string' || typeof value !== 'string') throw new InvalidHeaderError(pair, 'name and value must be strings');
+    if (!TOKEN.test(name)) throw new InvalidHeaderError(pair, 'the name is not an RFC 9110 token');
+    if (!FIELD_VALUE.test(value)) throw new InvalidHeaderError(pair, 'the value holds CR, LF, NUL, another control or a non-latin-1 character');
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP_HEADERS.has(lower)) throw new HopByHopHeaderError(name);
+    if (lower === 'content-length') {
+      const trimmed = value.trim();
+      if (!/^[0-9]{1,15}$/.test(trimmed)) throw new InvalidHeaderError(pair, 'Content-Length must be a decimal number of bytes');
+      const n = Number(trimmed);
+      if (contentLength !== null && contentLength !== n) throw new InvalidHeaderError(pair, 'two different Content-Length values');
+      contentLength = n;
+    }
+    out.push([name, value]);
+  }
+  return { headers: out, contentLength };
+}
+
+/**
+ * One response's `startResponse` state. `start()` is the body of the callable;
+ * the gateway sets `headersSent` once the head went to the transport.
+ */
+export class ResponseStarter {
+  head: ResponseHead | null = null;
+  headersSent = false;
+
+  /**
+   * G2 (PEP 3333): a second call without `excInfo` throws; with `excInfo` it
+   * replaces the head while nothing was sent, and rethrows `excInfo` itself
+   * once the headers went out. Validation errors leave the previous head as is.
+   */
+  start(status: unknown, headers: unknown, excInfo?: unknown): void {
+    if (this.head !== null) {
+      if (excInfo === undefined || excInfo === null) throw new StartResponseTwiceError();
+      if (this.headersSent) throw excInfo;
+    }
+    const { code, reason } = parseStatus(status);
+    const checked = validateHeaders(headers);
+    this.head = { code, reason, headers: checked.headers, contentLength: checked.contentLength };
+  }
+}
