@@ -1,0 +1,276 @@
+/**
+ * The TCP transport: one `node:net` socket seen as an `ITransport`.
+ *
+ * Flow control both ways. Outgoing: a registered push producer is paused when
+ * the socket's write buffer passes `highWater` (TRANSPORT_HIGH_WATER, 64 KiB,
+ * as Twisted's `abstract.FileDescriptor.bufferSize`) and resumed once it has
+ * drained; a pull producer is asked for more each time what it wrote has been
+ * flushed. Incoming: the transport is a push producer of data, and
+ * `pauseProducing` stops reading the socket.
+ *
+ * Closing: `loseConnection` waits for the buffer and for the producer to
+ * unregister, then sends FIN and closes; `abortConnection` resets now;
+ * `loseWriteConnection` sends FIN and keeps reading. `connectionLost` runs once,
+ * from the socket's 'close' event, never inside the call that caused it.
+ *
+ * Bytes passed to `write` are handed to the socket without a copy: do not
+ * change a buffer after writing it.
+ */
+import type { Socket } from 'node:net';
+import { ConnectionDone, ConnectionLost, ProducerAlreadyRegisteredError } from './errors.js';
+import { Failure } from './failure.js';
+import type { IAddress, IProducer, IProtocol, IPushProducer, IReactor, ITransport } from './interfaces.js';
+import { Logger } from './log.js';
+import { checkWritable } from './writecheck.js';
+
+/** Bytes a transport buffers before it pauses its registered push producer. */
+export const TRANSPORT_HIGH_WATER = 64 * 1024;
+
+export interface TransportOptions {
+  /** Write-buffer bytes past which the registered push producer is paused. Default `TRANSPORT_HIGH_WATER`. */
+  highWater?: number;
+}
+
+const log = new Logger('spindle.tcp');
+const EMPTY = new Uint8Array(0);
+
+export class TCPConnection implements ITransport {
+  disconnecting = false;
+  readonly highWater: number;
+
+  private producer: IProducer | null = null;
+  private streaming = false;
+  /** True while this transport holds the push producer paused. */
+  private producerPaused = false;
+  private pendingPullWrites = 0;
+  private reading = true;
+  private writeClosed = false;
+  private aborted = false;
+  private lost = false;
+  private socketError: Error | null = null;
+  private reasonOverride: unknown = null;
+  private readonly peer: IAddress;
+  private readonly host: IAddress;
+
+  constructor(
+    private readonly reactor: IReactor,
+    private readonly socket: Socket,
+    private readonly protocol: IProtocol,
+    options: TransportOptions = {},
+    private readonly onLost?: (reason: Failure) => void,
+  ) {
+    this.highWater = options.highWater ?? TRANSPORT_HIGH_WATER;
+    this.peer = address(socket.remoteAddress, socket.remotePort, socket.remoteFamily);
+    this.host = address(socket.localAddress, socket.localPort, socket.localFamily);
+    reactor.stats.openConnections++;
+    reactor.stats.totalConnections++;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onPeerFin());
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', (err) => void (this.socketError ??= err));
+    socket.on('close', () => this.onClose());
+  }
+
+  /** Hand the transport to the protocol (`makeConnection` → `connectionMade`). */
+  start(): void {
+    this.guard('makeConnection', () => this.protocol.makeConnection(this));
+  }
+
+  // ------------------------------------------------------------ writing
+
+  write(data: Uint8Array): void {
+    checkWritable(data, 'transport.write');
+    if (this.writeClosed || this.lost || data.byteLength === 0) return;
+    if (this.producer !== null && !this.streaming) {
+      this.pendingPullWrites++;
+      this.socket.write(data, this.onPullWritten);
+    } else {
+      this.socket.write(data);
+    }
+    this.checkHighWater();
+  }
+
+  writeSequence(data: Iterable<Uint8Array>): void {
+    this.socket.cork();
+    try {
+      for (const chunk of data) this.write(chunk);
+    } finally {
+      this.socket.uncork();
+    }
+  }
+
+  /** Bytes written but not yet handed to the kernel. */
+  get bufferSize(): number {
+    return this.socket.writableLength;
+  }
+
+  registerProducer(producer: IProducer, streaming: boolean): void {
+    if (this.producer !== null) throw new ProducerAlreadyRegisteredError();
+    if (this.lost) {
+      producer.stopProducing();
+      return;
+    }
+    this.producer = producer;
+    this.streaming = streaming;
+    if (streaming) this.checkHighWater();
+    else producer.resumeProducing();
+  }
+
+  unregisterProducer(): void {
+    if (this.producer === null) return;
+    if (this.producerPaused) this.reactor.stats.pausedProducers--;
+    this.producer = null;
+    this.producerPaused = false;
+    if (this.disconnecting && !this.aborted) this.endWriting(true);
+  }
+
+  private checkHighWater(): void {
+    if (this.producer === null || !this.streaming || this.producerPaused) return;
+    if (this.socket.writableLength <= this.highWater) return;
+    this.producerPaused = true;
+    this.reactor.stats.pausedProducers++;
+    // 'drain' only comes when a write returned false; below Node's own mark, ask for a flush callback.
+    if (!this.socket.writableNeedDrain) this.socket.write(EMPTY, () => this.onDrain());
+    (this.producer as IPushProducer).pauseProducing();
+  }
+
+  private onDrain(): void {
+    if (!this.producerPaused || this.producer === null || this.lost) return;
+    this.producerPaused = false;
+    this.reactor.stats.pausedProducers--;
+    this.guard('resumeProducing', () => (this.producer as IPushProducer).resumeProducing());
+  }
+
+  private readonly onPullWritten = (): void => {
+    this.pendingPullWrites--;
+    if (this.pendingPullWrites > 0 || this.lost || this.producer === null || this.streaming) return;
+    this.guard('resumeProducing', () => this.producer!.resumeProducing());
+  };
+
+  // ------------------------------------------------------------ closing
+
+  loseConnection(reason?: Error): void {
+    if (this.disconnecting || this.lost) return;
+    this.disconnecting = true;
+    if (reason !== undefined) this.reasonOverride = reason;
+    this.stopReading();
+    if (this.producer === null) this.endWriting(true);
+  }
+
+  abortConnection(): void {
+    if (this.aborted || this.lost) return;
+    this.disconnecting = true;
+    this.aborted = true;
+    this.stopReading();
+    try {
+      this.socket.resetAndDestroy(); // RST, so the peer sees a reset rather than a clean close
+    } catch {
+      this.socket.destroy(); // not connected yet, or already closed: nothing to reset
+    }
+  }
+
+  loseWriteConnection(): void {
+    if (this.writeClosed || this.lost) return;
+    this.endWriting(false);
+  }
+
+  /** FIN after the buffer drains; `thenClose` also closes the reading side (loseConnection). */
+  private endWriting(thenClose: boolean): void {
+    const socket = this.socket;
+    if (!this.writeClosed) {
+      this.writeClosed = true;
+      socket.end();
+    }
+    if (thenClose) {
+      if (socket.writableFinished) socket.destroy();
+      else socket.once('finish', () => socket.destroy());
+    }
+  }
+
+  private stopReading(): void {
+    this.reading = false;
+    this.socket.pause();
+  }
+
+  // ------------------------------------------------------------ reading
+
+  pauseProducing(): void {
+    this.socket.pause();
+  }
+
+  resumeProducing(): void {
+    if (this.reading) this.socket.resume();
+  }
+
+  stopProducing(): void {
+    this.loseConnection();
+  }
+
+  getPeer(): IAddress {
+    return { ...this.peer };
+  }
+
+  getHost(): IAddress {
+    return { ...this.host };
+  }
+
+  private onData(chunk: Buffer): void {
+    if (!this.reading) return;
+    this.guard('dataReceived', () => this.protocol.dataReceived(chunk));
+  }
+
+  private onPeerFin(): void {
+    if (this.lost || !this.reading) return;
+    this.reading = false;
+    if (this.writeClosed) return; // both directions closed: the socket closes by itself
+    const p = this.protocol;
+    if (typeof p.readConnectionLost === 'function') this.guard('readConnectionLost', () => p.readConnectionLost!());
+    else this.loseConnection();
+  }
+
+  private onClose(): void {
+    if (this.lost) return;
+    this.lost = true;
+    this.disconnecting = true;
+    this.reactor.stats.openConnections--;
+    if (this.producerPaused) this.reactor.stats.pausedProducers--;
+    this.producerPaused = false;
+    const reason = new Failure(this.closeReason());
+    const producer = this.producer;
+    this.producer = null;
+    if (producer !== null) this.guard('stopProducing', () => producer.stopProducing(), false);
+    this.guard('connectionLost', () => this.protocol.connectionLost(reason), false);
+    this.onLost?.(reason);
+  }
+
+  private closeReason(): unknown {
+    if (this.reasonOverride !== null) return this.reasonOverride;
+    if (this.aborted) return new ConnectionLost('connection aborted by abortConnection()');
+    if (this.socketError !== null) {
+      const code = (this.socketError as { code?: string }).code ?? this.socketError.message;
+      return new ConnectionLost(`connection to ${this.peer.host}:${this.peer.port} was lost: ${code}`, { cause: this.socketError });
+    }
+    return new ConnectionDone();
+  }
+
+  /**
+   * Run user code; if it throws, log it and (unless the connection is already
+   * gone) abort with the error as the reason, as Twisted does.
+   */
+  private guard(what: string, fn: () => void, abortOnError = true): void {
+    try {
+      fn();
+    } catch (err) {
+      log.failure(`${what} raised an exception on the connection to ${this.peer.host}:${this.peer.port}; aborting it`, err, 'error');
+      if (abortOnError && !this.lost) {
+        this.reasonOverride = err;
+        this.abortConnection();
+      }
+    }
+  }
+}
+
+function address(host: string | undefined, port: number | undefined, family: string | undefined): IAddress {
+  return { host: host ?? '', port: port ?? 0, family: family === 'IPv6' ? 'IPv6' : 'IPv4' };
+}
