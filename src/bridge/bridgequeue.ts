@@ -1,0 +1,144 @@
+/**
+ * `BridgeQueue`: the bounded byte queue between a push-style writer (a CPS
+ * app's `request.write()`) and a pull-style reader (an iterator, a
+ * ReadableStream's `pull`). Written once, used by every bridge.
+ *
+ * Flow control is explicit, as in Twisted's `abstract.FileDescriptor` and
+ * uvicorn's `FlowControl`: when the queued bytes rise past `highWater` the
+ * queue calls `onHigh` (pause the writer's producer); when a read brings them
+ * to `lowWater` or below it calls `onLow` (resume it). The two always balance.
+ * A writer that ignores the pause (or has no producer) cannot grow the queue
+ * past `maxBuffered`: `push` throws `BridgeOverflowError` instead (G12, G16).
+ *
+ * Callbacks run synchronously from `push`/`shift`/`end`/`fail`; after
+ * `close()` none runs again and everything queued is dropped.
+ */
+import { BridgeOverflowError } from './errors.js';
+
+/** Queued bytes past which the writer's producer is paused (Twisted's 64 KiB). */
+export const BRIDGE_HIGH_WATER = 64 * 1024;
+/** Queued bytes at or below which a paused producer is resumed. */
+export const BRIDGE_LOW_WATER = 16 * 1024;
+/** Hard bound on queued bytes: a write past it throws `BridgeOverflowError`. */
+export const BRIDGE_MAX_BUFFERED = 4 * 1024 * 1024;
+
+export interface BridgeQueueOptions {
+  highWater?: number;
+  lowWater?: number;
+  maxBuffered?: number;
+  /** The queue rose past `highWater`: pause whoever writes. */
+  onHigh?: () => void;
+  /** The queue fell to `lowWater` after `onHigh`: resume the writer. */
+  onLow?: () => void;
+  /** A chunk, the end or a failure arrived: a waiting reader may read now. */
+  onReadable?: () => void;
+}
+
+export type BridgeQueueState = 'open' | 'ended' | 'failed' | 'closed';
+
+export class BridgeQueue {
+  readonly highWater: number;
+  readonly lowWater: number;
+  readonly maxBuffered: number;
+  private readonly options: BridgeQueueOptions;
+  private chunks: Uint8Array[] = [];
+  private head = 0;
+  private queuedBytes = 0;
+  private aboveHigh = false;
+  private status: BridgeQueueState = 'open';
+  private failure: unknown = undefined;
+
+  constructor(options: BridgeQueueOptions = {}) {
+    this.options = options;
+    this.highWater = options.highWater ?? BRIDGE_HIGH_WATER;
+    this.lowWater = Math.min(options.lowWater ?? BRIDGE_LOW_WATER, this.highWater);
+    this.maxBuffered = Math.max(options.maxBuffered ?? BRIDGE_MAX_BUFFERED, this.highWater);
+  }
+
+  /** Bytes queued and not yet read. */
+  get bytes(): number {
+    return this.queuedBytes;
+  }
+
+  /** Chunks queued and not yet read. */
+  get length(): number {
+    return this.chunks.length - this.head;
+  }
+
+  /** 'open' while writes are accepted; 'ended'/'failed' once the writer is done; 'closed' once the reader gave up. */
+  get state(): BridgeQueueState {
+    return this.status;
+  }
+
+  /** True between `onHigh` and the `onLow` that balances it. */
+  get paused(): boolean {
+    return this.aboveHigh;
+  }
+
+  /** The error `fail()` was given (read it once the queue is drained). */
+  get error(): unknown {
+    return this.failure;
+  }
+
+  /**
+   * Queue a non-empty chunk. Dropped silently once the reader closed the queue
+   * (the writer learns of that through its own channel, e.g. notifyFinish).
+   * Throws `BridgeOverflowError` past `maxBuffered`, and on a queue that ended.
+   */
+  push(chunk: Uint8Array): void {
+    if (this.status === 'closed' || chunk.byteLength === 0) return;
+    if (this.status !== 'open') throw new BridgeOverflowError(this.maxBuffered, this.queuedBytes, 'after the end');
+    const wanted = this.queuedBytes + chunk.byteLength;
+    if (wanted > this.maxBuffered) throw new BridgeOverflowError(this.maxBuffered, wanted);
+    this.chunks.push(chunk);
+    this.queuedBytes = wanted;
+    if (!this.aboveHigh && wanted > this.highWater) {
+      this.aboveHigh = true;
+      this.options.onHigh?.();
+    }
+    if (this.status === 'open') this.options.onReadable?.();
+  }
+
+  /** The oldest chunk, or undefined when none is queued. */
+  shift(): Uint8Array | undefined {
+    if (this.head >= this.chunks.length) return undefined;
+    const chunk = this.chunks[this.head]!;
+    this.chunks[this.head++] = EMPTY;
+    if (this.head > 1024 && this.head * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.head);
+      this.head = 0;
+    }
+    this.queuedBytes -= chunk.byteLength;
+    if (this.aboveHigh && this.queuedBytes <= this.lowWater && this.status !== 'closed') {
+      this.aboveHigh = false;
+      this.options.onLow?.();
+    }
+    return chunk;
+  }
+
+  /** The writer is done: the reader sees the end once it drained the queue. */
+  end(): void {
+    if (this.status !== 'open') return;
+    this.status = 'ended';
+    this.options.onReadable?.();
+  }
+
+  /** The writer failed: the reader sees `error` once it drained the queue. */
+  fail(error: unknown): void {
+    if (this.status !== 'open') return;
+    this.status = 'failed';
+    this.failure = error;
+    this.options.onReadable?.();
+  }
+
+  /** The reader is gone: drop everything; no callback runs after this. */
+  close(): void {
+    this.status = 'closed';
+    this.chunks = [];
+    this.head = 0;
+    this.queuedBytes = 0;
+    this.aboveHigh = false;
+  }
+}
+
+const EMPTY = new Uint8Array(0);

@@ -1,0 +1,261 @@
+/**
+ * `BridgeRequest`: the `IRequest` a CPS app sees when it runs on a host that is
+ * not spindle's HTTP server (an iterator gateway, a Fetch handler, node:http).
+ *
+ * This base keeps the response state every such host shares (status, headers,
+ * the registered producer, `notifyFinish`, the end and the disconnect) and the
+ * request body plumbing (`deliverBody`, `readBody`). A subclass says where the
+ * body comes from (`openBody`) and where the response goes (`send*`), and tells
+ * the base about flow control (`outputPaused` / `outputResumed`), demand for a
+ * pull producer (`wantMore`), the clean end (`responseCompleted`) and the
+ * client going away (`connectionLost`). Each of these runs at most as often as
+ * the contract says: the producer sees balanced pause/resume and one
+ * `stopProducing`; `notifyFinish()` Deferreds fire once.
+ */
+import { Deferred } from '../reactor/deferred.js';
+import { ConnectionLost } from '../reactor/errors.js';
+import type { IAddress, IProducer, IProtocol, IPushProducer, IReactor } from '../reactor/interfaces.js';
+import { Headers } from '../protocols/http/headers.js';
+import { BodyAlreadyConsumedError, InvalidHeaderError, InvalidStatusError, ProducerAlreadyRegisteredError, RequestFinishedError } from '../protocols/http/errors.js';
+import type { IHeaders, IRequest, ReadBodyOptions } from '../protocols/http/interfaces.js';
+import { deliverBodyTo, readBodyFrom, type BodyControl, type BodySink } from './bridgebody.js';
+import { reasonPhrase } from './phrases.js';
+
+/** Default `readBody()` limit on a bridged request (the HTTP server's own limit applies on spindle's server). */
+export const BRIDGE_READ_BODY_LIMIT = 8 * 1024 * 1024;
+
+export interface BridgeRequestInit {
+  method: string;
+  uri: string;
+  version: string;
+  headers: IHeaders;
+  client: IAddress;
+  host: IAddress;
+  reactor: IReactor;
+  secure: boolean;
+  readBodyLimit?: number;
+}
+
+const CTL = /[\x00-\x08\x0a-\x1f\x7f]/;
+const encoder = new TextEncoder();
+
+export abstract class BridgeRequest implements IRequest {
+  readonly method: string;
+  readonly uri: string;
+  readonly path: string;
+  readonly query: string;
+  readonly version: string;
+  readonly headers: IHeaders;
+  readonly client: IAddress;
+  readonly host: IAddress;
+  readonly reactor: IReactor;
+  readonly secure: boolean;
+  code = 200;
+  codeMessage = 'OK';
+  startedWriting = false;
+  finished = false;
+  disconnected = false;
+  /** True once the response was completely handed to the host. */
+  completed = false;
+  protected readonly responseHeaders: [string, string][] = [];
+  private producer: IProducer | null = null;
+  private streaming = false;
+  private paused = false;
+  private finishWaiters: Deferred<void>[] = [];
+  private bodyTaken = false;
+  private readonly readBodyLimit: number;
+
+  constructor(init: BridgeRequestInit) {
+    this.method = init.method;
+    this.uri = init.uri;
+    const q = init.uri.indexOf('?');
+    this.path = q < 0 ? init.uri : init.uri.slice(0, q);
+    this.query = q < 0 ? '' : init.uri.slice(q + 1);
+    this.version = init.version;
+    this.headers = init.headers;
+    this.client = init.client;
+    this.host = init.host;
+    this.reactor = init.reactor;
+    this.secure = init.secure;
+    this.readBodyLimit = init.readBodyLimit ?? BRIDGE_READ_BODY_LIMIT;
+  }
+
+  // ------------------------------------------------------------ subclass hooks
+  /** Start the body: feed `sink`; return how to pause, resume and stop the feed. */
+  protected abstract openBody(sink: BodySink): BodyControl;
+  protected abstract sendHead(code: number, phrase: string, headers: [string, string][]): void;
+  protected abstract sendData(chunk: Uint8Array): void;
+  protected abstract sendFlush(): void;
+  protected abstract sendEnd(): void;
+  /** Tear the response down at once (a failure after the head went out). */
+  protected abstract sendAbort(): void;
+
+  /** The host cannot take more now: pause a registered push producer. */
+  protected outputPaused(): void {
+    if (this.paused) return;
+    this.paused = true;
+    if (this.producer && this.streaming) (this.producer as IPushProducer).pauseProducing();
+  }
+
+  /** The host can take more again: resume it. */
+  protected outputResumed(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (this.producer && this.streaming) this.producer.resumeProducing();
+  }
+
+  /** The host wants data now: ask a pull producer for some. True if there is one. */
+  protected wantMore(): boolean {
+    if (!this.producer || this.streaming) return false;
+    this.producer.resumeProducing();
+    return true;
+  }
+
+  /** Everything was handed to the client: notifyFinish() fires. */
+  protected responseCompleted(): void {
+    if (this.completed || this.disconnected) return;
+    this.completed = true;
+    const waiters = this.finishWaiters;
+    this.finishWaiters = [];
+    for (const d of waiters) d.callback(undefined);
+  }
+
+  /** The client went away before the end: stop the producer, errback notifyFinish() (G14). */
+  connectionLost(reason: unknown = new ConnectionLost('the client went away before the response ended')): void {
+    if (this.completed || this.disconnected) return;
+    this.disconnected = true;
+    const producer = this.producer;
+    this.producer = null;
+    producer?.stopProducing();
+    const err = reason instanceof ConnectionLost ? reason : new ConnectionLost(String((reason as Error)?.message ?? reason), { cause: reason });
+    const waiters = this.finishWaiters;
+    this.finishWaiters = [];
+    for (const d of waiters) d.errback(err);
+  }
+
+  // --------------------------------------------------------------------- input
+  deliverBody(protocol: IProtocol): void {
+    this.takeBody();
+    deliverBodyTo(this, protocol, (sink) => this.openBody(sink));
+  }
+
+  readBody(options: ReadBodyOptions = {}): Deferred<Uint8Array> {
+    this.takeBody();
+    const limit = options.limit ?? this.readBodyLimit;
+    return readBodyFrom(this, limit, (sink) => this.openBody(sink), () => {
+      // RFC 9110 section 15.5.14: the client is told why, if the response has not started.
+      if (this.startedWriting || this.finished || this.disconnected) return;
+      this.setResponseCode(413);
+      this.setHeader('Content-Type', 'text/plain; charset=utf-8');
+      this.write('request body too large\n');
+      this.finish();
+    });
+  }
+
+  private takeBody(): void {
+    if (this.bodyTaken) throw new BodyAlreadyConsumedError();
+    this.bodyTaken = true;
+  }
+
+  // -------------------------------------------------------------------- output
+  setResponseCode(code: number, phrase?: string): void {
+    if (!Number.isInteger(code) || code < 100 || code > 599) throw new InvalidStatusError(code);
+    if (phrase !== undefined && CTL.test(phrase)) throw new InvalidHeaderError(`the reason phrase ${JSON.stringify(phrase)} holds a control character; remove CR, LF and NUL`);
+    this.code = code;
+    this.codeMessage = phrase ?? reasonPhrase(code);
+  }
+
+  setHeader(name: string, value: string): void {
+    this.removeHeader(name);
+    this.addHeader(name, value);
+  }
+
+  addHeader(name: string, value: string): void {
+    if (CTL.test(name) || CTL.test(value) || name === '') {
+      throw new InvalidHeaderError(`response header ${JSON.stringify(name)}: ${JSON.stringify(value)} holds a control character (CR, LF, NUL); it would inject a header: remove it`);
+    }
+    this.responseHeaders.push([name, value]);
+  }
+
+  removeHeader(name: string): void {
+    const lower = name.toLowerCase();
+    for (let i = this.responseHeaders.length - 1; i >= 0; i--) {
+      if (this.responseHeaders[i]![0].toLowerCase() === lower) this.responseHeaders.splice(i, 1);
+    }
+  }
+
+  getResponseHeader(name: string): string | undefined {
+    const lower = name.toLowerCase();
+    const values = this.responseHeaders.filter(([n]) => n.toLowerCase() === lower).map(([, v]) => v);
+    return values.length ? values.join(', ') : undefined;
+  }
+
+  write(data: Uint8Array | string): void {
+    if (this.finished) throw new RequestFinishedError('write()');
+    if (this.disconnected) return;
+    const bytes = typeof data === 'string' ? encoder.encode(data) : data;
+    if (bytes.byteLength === 0) return;
+    this.startHead();
+    this.sendData(bytes);
+  }
+
+  flushHeaders(): void {
+    if (this.finished || this.disconnected || this.startedWriting) return;
+    this.startHead();
+    this.sendFlush();
+  }
+
+  finish(): void {
+    if (this.finished) throw new RequestFinishedError('finish()');
+    this.finished = true;
+    if (this.disconnected) return;
+    this.startHead();
+    this.sendEnd();
+  }
+
+  abort(): void {
+    if (this.completed || this.disconnected) return;
+    this.finished = true;
+    this.sendAbort();
+    this.connectionLost(new ConnectionLost('the response was aborted'));
+  }
+
+  registerProducer(producer: IProducer, streaming: boolean): void {
+    if (this.producer) throw new ProducerAlreadyRegisteredError();
+    if (this.disconnected) {
+      // Twisted's rule: a producer registered on a dead request is stopped at once.
+      producer.stopProducing();
+      return;
+    }
+    this.producer = producer;
+    this.streaming = streaming;
+    if (streaming && this.paused) (producer as IPushProducer).pauseProducing();
+    this.producerRegistered(streaming);
+  }
+
+  /** A subclass hook: a producer came (a pull host may want to ask it for data now). */
+  protected producerRegistered(_streaming: boolean): void {}
+
+  unregisterProducer(): void {
+    this.producer = null;
+  }
+
+  notifyFinish(): Deferred<void> {
+    const d = new Deferred<void>(undefined, 'notifyFinish');
+    if (this.completed) d.callback(undefined);
+    else if (this.disconnected) d.errback(new ConnectionLost('the client went away before the response ended'));
+    else this.finishWaiters.push(d);
+    return d;
+  }
+
+  /** True while a producer is registered (for hosts and tests). */
+  get hasProducer(): boolean {
+    return this.producer !== null;
+  }
+
+  private startHead(): void {
+    if (this.startedWriting) return;
+    this.startedWriting = true;
+    this.sendHead(this.code, this.codeMessage, this.responseHeaders.slice());
+  }
+}

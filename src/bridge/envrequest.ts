@@ -1,0 +1,193 @@
+/**
+ * `EnvironRequest`: the `IRequest` a CPS app sees when `toIterApp` runs it
+ * behind an iterator gateway. Its input comes from the environ (`wsgi.input`,
+ * woken by `wsgi.input_handler`, G15); its output goes into a `BridgeQueue`
+ * that the iterator drains, and its status and headers reach `startResponse`
+ * when the first data, `finish()` or `flushHeaders()` comes (then
+ * `x-wsgiorg.flush` asks the gateway to send them, G3).
+ */
+import type { IDelayedCall, IReactor } from '../reactor/interfaces.js';
+import { ConnectionLost } from '../reactor/errors.js';
+import { Headers } from '../protocols/http/headers.js';
+import type { Environ, StartResponse } from './interfaces.js';
+import { BridgeQueue, type BridgeQueueOptions } from './bridgequeue.js';
+import { BridgeRequest } from './bridgerequest.js';
+import type { BodyControl, BodySink } from './bridgebody.js';
+import { HOP_BY_HOP_HEADERS } from './startresponse.js';
+
+/** Bytes asked of `wsgi.input.read()` per step when streaming an upload to the CPS app. */
+export const BRIDGE_INPUT_CHUNK = 64 * 1024;
+/** Seconds between polls of a non-blocking `wsgi.input` on a host without `wsgi.input_handler`. */
+export const BRIDGE_INPUT_POLL = 0.005;
+
+const encoder = new TextEncoder();
+
+/** The body a CPS failure before the headers gets (as spindle's HTTP server answers it). */
+export const INTERNAL_ERROR_BODY = 'Internal Server Error\n';
+
+export interface EnvironRequestOptions extends Pick<BridgeQueueOptions, 'highWater' | 'lowWater' | 'maxBuffered'> {
+  readBodyLimit?: number;
+}
+
+/** The request target as sent: a raw URI key if the gateway kept one, else rebuilt from the CGI variables. */
+function requestUri(environ: Environ): string {
+  for (const key of ['REQUEST_URI', 'RAW_URI']) {
+    const raw = environ[key];
+    if (typeof raw === 'string' && raw !== '') return raw;
+  }
+  // PATH_INFO is decoded (PEP 3333: latin-1 of the raw bytes); encode it back, keeping '/'.
+  const path = Buffer.from(`${environ.SCRIPT_NAME}${environ.PATH_INFO}` || '/', 'latin1').toString('latin1')
+    .replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@/%]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+  return environ.QUERY_STRING ? `${path}?${environ.QUERY_STRING}` : path;
+}
+
+/** Header pairs from the environ: CONTENT_TYPE, CONTENT_LENGTH and HTTP_* (PEP 3333 / CGI RFC 3875 4.1.18). */
+function requestHeaders(environ: Environ): Headers {
+  const raw: string[] = [];
+  for (const [key, value] of Object.entries(environ)) {
+    if (typeof value !== 'string') continue;
+    if (key.startsWith('HTTP_')) raw.push(key.slice(5).toLowerCase().replace(/_/g, '-'), value);
+    else if ((key === 'CONTENT_TYPE' || key === 'CONTENT_LENGTH') && value !== '') raw.push(key.toLowerCase().replace('_', '-'), value);
+  }
+  return new Headers(raw);
+}
+
+export class EnvironRequest extends BridgeRequest {
+  readonly queue: BridgeQueue;
+  /** True once `startResponse` was called for this response. */
+  headSent = false;
+  private readonly environ: Environ;
+  private readonly startResponse: StartResponse;
+
+  constructor(environ: Environ, startResponse: StartResponse, reactor: IReactor, wake: () => void, options: EnvironRequestOptions = {}) {
+    super({
+      method: environ.REQUEST_METHOD,
+      uri: requestUri(environ),
+      version: environ.SERVER_PROTOCOL || 'HTTP/1.1',
+      headers: requestHeaders(environ),
+      client: { host: environ.REMOTE_ADDR, port: Number(environ.REMOTE_PORT ?? 0) },
+      host: { host: environ.SERVER_NAME, port: Number(environ.SERVER_PORT) },
+      reactor,
+      secure: environ['wsgi.url_scheme'] === 'https',
+      ...(options.readBodyLimit !== undefined ? { readBodyLimit: options.readBodyLimit } : {}),
+    });
+    this.environ = environ;
+    this.startResponse = startResponse;
+    this.queue = new BridgeQueue({
+      ...options,
+      onHigh: () => this.outputPaused(),
+      onLow: () => this.outputResumed(),
+      onReadable: wake,
+    });
+    this.wake = wake;
+  }
+
+  private readonly wake: () => void;
+
+  /** The iterator found the queue empty: a pull producer is asked for more. */
+  demand(): void {
+    this.wantMore();
+  }
+
+  /** The iterator reached the end of the queue after `finish()`. */
+  drained(): void {
+    this.responseCompleted();
+  }
+
+  protected override producerRegistered(streaming: boolean): void {
+    if (!streaming) this.wake();
+  }
+
+  protected sendHead(code: number, phrase: string, headers: [string, string][]): void {
+    // Connection-level headers belong to the gateway's connection, not to this response (G9).
+    const own = headers.filter(([name]) => !HOP_BY_HOP_HEADERS.has(name.toLowerCase()));
+    this.startResponse(`${code} ${phrase}`, own);
+    this.headSent = true;
+  }
+
+  protected sendData(chunk: Uint8Array): void {
+    this.queue.push(chunk);
+  }
+
+  protected sendFlush(): void {
+    this.environ['x-wsgiorg.flush']?.();
+  }
+
+  protected sendEnd(): void {
+    this.queue.end();
+  }
+
+  protected sendAbort(): void {
+    this.queue.fail(new ConnectionLost('the CPS app aborted the response'));
+  }
+
+  /**
+   * The CPS app failed. Before `startResponse` the client gets a 500 (the
+   * gateway sees `excInfo`, PEP 3333); after it, the iterator throws once the
+   * queued data went out, and the gateway ends the connection.
+   */
+  appFailed(error: unknown): void {
+    if (this.completed || this.disconnected || this.queue.state !== 'open') return;
+    this.finished = true;
+    if (!this.headSent) {
+      const body = encoder.encode(INTERNAL_ERROR_BODY);
+      this.startResponse('500 Internal Server Error', [
+        ['Content-Type', 'text/plain; charset=utf-8'],
+        ['Content-Length', String(body.byteLength)],
+      ], error);
+      this.headSent = true;
+      this.startedWriting = true;
+      this.queue.push(body);
+      this.queue.end();
+    } else {
+      this.queue.fail(error);
+    }
+  }
+
+  protected openBody(sink: BodySink): BodyControl {
+    return openEnvironBody(this.environ, this.reactor, sink);
+  }
+}
+
+/**
+ * Stream `wsgi.input` into `sink`. With `wsgi.input_handler` the gateway wakes
+ * us when bytes or the end arrive; without it a blocking input (PEP 3333) is
+ * read until empty, and a non-blocking one is polled every BRIDGE_INPUT_POLL s.
+ * `resume` drains on a later reactor turn, never in the caller's stack.
+ */
+function openEnvironBody(environ: Environ, reactor: IReactor, sink: BodySink): BodyControl {
+  const input = environ['wsgi.input'];
+  const handler = environ['wsgi.input_handler'];
+  let paused = false;
+  let stopped = false;
+  let scheduled: IDelayedCall | null = null;
+  const schedule = (delay: number): void => {
+    if (!scheduled && !stopped) scheduled = reactor.callLater(delay, drain);
+  };
+  const drain = (): void => {
+    scheduled = null;
+    while (!paused && !stopped) {
+      const chunk = input.read(BRIDGE_INPUT_CHUNK);
+      if (chunk.byteLength > 0) { sink.data(chunk); continue; }
+      if (input.clientGone) { stopped = true; sink.lost(new ConnectionLost('the client went away before the request body ended')); return; }
+      if (input.atEOF !== false) { stopped = true; sink.end(); return; }
+      if (!handler) schedule(BRIDGE_INPUT_POLL);
+      return;
+    }
+  };
+  handler?.(input, () => {
+    if (paused || stopped) return;
+    if (scheduled?.active()) scheduled.cancel();
+    drain();
+  });
+  schedule(0);
+  return {
+    pause: () => { paused = true; },
+    resume: () => { if (paused) { paused = false; schedule(0); } },
+    stop: () => {
+      stopped = true;
+      if (scheduled?.active()) scheduled.cancel();
+      scheduled = null;
+    },
+  };
+}

@@ -1,0 +1,158 @@
+/**
+ * `toIterApp(cpsApp)`: run a Twisted.web-style app behind any iterator
+ * gateway. "A function returning an iterator, with pausing logic and a queue"
+ * (Web-SIG): the CPS app writes into a bounded `BridgeQueue`; the returned
+ * iterator drains it. When the queue is empty the iterator calls
+ * `wsgi.pause_output()` and yields '' (G13); the next write resumes it. Past
+ * the queue's high-water mark the CPS app's producer is paused (G16), and the
+ * iterator's `close()`/`return()` cancels the CPS side: `notifyFinish()`
+ * errbacks with `ConnectionLost` and the producer is stopped (G14).
+ */
+import { ConnectionLost } from '../reactor/errors.js';
+import type { IReactor } from '../reactor/interfaces.js';
+import type { CpsApp } from '../protocols/http/interfaces.js';
+import type { AppIterable, Chunk, Environ, IterApp, StartResponse } from './interfaces.js';
+import { EnvironRequest, type EnvironRequestOptions } from './envrequest.js';
+import { BridgeHostUnsupportedError, BridgeNoReactorError } from './errors.js';
+import { runCpsApp } from './runcps.js';
+
+export interface ToIterAppOptions extends EnvironRequestOptions {
+  /** The reactor; default `environ['spindle.reactor']`. */
+  reactor?: IReactor;
+  /**
+   * The host accepts an AsyncIterable result. Used only when the environ has no
+   * `wsgi.pause_output`; default `environ['spindle.async_iterable'] === true`.
+   */
+  asyncIterable?: boolean;
+}
+
+/** The environ key a host sets to say it takes an AsyncIterable from the app. */
+export const ASYNC_ITERABLE_KEY = 'spindle.async_iterable';
+
+export function toIterApp(app: CpsApp, options: ToIterAppOptions = {}): IterApp {
+  return (environ: Environ, startResponse: StartResponse): AppIterable => {
+    const reactor = options.reactor ?? environ['spindle.reactor'];
+    if (!reactor) throw new BridgeNoReactorError('toIterApp()');
+    const pauseOutput = environ['wsgi.pause_output'];
+    const asyncOk = options.asyncIterable ?? environ[ASYNC_ITERABLE_KEY] === true;
+    if (!pauseOutput && !asyncOk) throw new BridgeHostUnsupportedError();
+    const drain = new QueueDrain();
+    const request = new EnvironRequest(environ, startResponse, reactor, () => drain.wake(), options);
+    drain.request = request;
+    runCpsApp(app, request, (err) => request.appFailed(err));
+    return pauseOutput ? drain.syncIterable(pauseOutput) : drain.asyncIterable();
+  };
+}
+
+type Step = { kind: 'chunk'; chunk: Uint8Array } | { kind: 'done' } | { kind: 'error'; error: unknown } | { kind: 'wait' };
+
+/** The reading end: turns the queue into an iterator, sync (with pause_output) or async. */
+class QueueDrain {
+  request!: EnvironRequest;
+  private closed = false;
+  private resume: (() => void) | null = null;
+  private waiter: (() => void) | null = null;
+
+  /** Something arrived (or a pull producer came): let the reader go on. */
+  wake(): void {
+    const resume = this.resume;
+    this.resume = null;
+    resume?.();
+    const waiter = this.waiter;
+    this.waiter = null;
+    waiter?.();
+  }
+
+  private step(): Step {
+    if (this.closed) return { kind: 'done' };
+    const queue = this.request.queue;
+    let chunk = queue.shift();
+    if (!chunk && queue.state === 'open') {
+      this.request.demand();
+      chunk = queue.shift();
+    }
+    if (chunk) return { kind: 'chunk', chunk };
+    if (queue.state === 'ended') {
+      this.request.drained();
+      this.finish();
+      return { kind: 'done' };
+    }
+    if (queue.state === 'failed') {
+      this.finish();
+      return { kind: 'error', error: queue.error };
+    }
+    return { kind: 'wait' };
+  }
+
+  /** The response ended on the CPS side and was read: release everything. */
+  private finish(): void {
+    this.closed = true;
+    this.request.queue.close();
+  }
+
+  /** The reader stopped early (client gone, gateway shutdown): cancel the CPS side (G14). */
+  close(): void {
+    if (this.closed) return;
+    const queue = this.request.queue;
+    if (queue.state === 'ended' && queue.length === 0) {
+      // Everything was read; the gateway just did not ask for the end (e.g. Content-Length reached).
+      this.request.drained();
+      this.finish();
+      return;
+    }
+    this.closed = true;
+    this.resume = null;
+    const waiter = this.waiter;
+    this.waiter = null;
+    this.request.queue.close();
+    this.request.connectionLost(new ConnectionLost('the gateway closed the response iterator before the response ended'));
+    waiter?.();
+  }
+
+  syncIterable(pauseOutput: () => () => void): AppIterable {
+    const self = this;
+    const iterator: IterableIterator<Chunk> & { close(): void } = {
+      [Symbol.iterator]() { return iterator; },
+      next(): IteratorResult<Chunk> {
+        const s = self.step();
+        if (s.kind === 'chunk') return { value: s.chunk, done: false };
+        if (s.kind === 'done') return { value: undefined, done: true };
+        if (s.kind === 'error') throw s.error;
+        // Empty but not ended: pause and yield the empty chunk; a write resumes (G13).
+        self.resume = pauseOutput();
+        return { value: '', done: false };
+      },
+      return(): IteratorResult<Chunk> {
+        self.close();
+        return { value: undefined, done: true };
+      },
+      close(): void { self.close(); },
+    };
+    return iterator;
+  }
+
+  asyncIterable(): AppIterable {
+    const self = this;
+    const iterator: AsyncIterableIterator<Chunk> & { close(): void } = {
+      [Symbol.asyncIterator]() { return iterator; },
+      next(): Promise<IteratorResult<Chunk>> {
+        return new Promise((resolve, reject) => {
+          const attempt = (): void => {
+            const s = self.step();
+            if (s.kind === 'chunk') resolve({ value: s.chunk, done: false });
+            else if (s.kind === 'done') resolve({ value: undefined, done: true });
+            else if (s.kind === 'error') reject(s.error);
+            else self.waiter = attempt;
+          };
+          attempt();
+        });
+      },
+      return(): Promise<IteratorResult<Chunk>> {
+        self.close();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+      close(): void { self.close(); },
+    };
+    return iterator;
+  }
+}
