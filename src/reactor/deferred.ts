@@ -355,6 +355,10 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   private trackUnhandled(): void {
     const result = this.result;
     if (result instanceof Failure && !result._handled) {
+      // V8 keeps the frames' receivers (this Deferred among them) alive until an
+      // Error's stack is formatted; the registry holds the Failure strongly, so
+      // format it now or the Deferred could never be collected (and never logged).
+      result.formatStack();
       let info = this.debugInfo;
       if (info === null) {
         info = this.debugInfo = { failure: null, label: this.label, creator: this.creator };

@@ -71,6 +71,14 @@ export class Failure {
     throw this.value;
   }
 
+  /**
+   * Format the Error's stack now (V8 formats it lazily and, until then, keeps the
+   * objects on the captured frames alive). Called for failures that are kept.
+   */
+  formatStack(): void {
+    if (this._stack === undefined && this.value instanceof Error) this._stack = this.value.stack ?? '';
+  }
+
   /** A one-line description: the error's message, or the value as a string. */
   getErrorMessage(): string {
     const v = this.value;

@@ -56,28 +56,36 @@ export class LogPublisher {
     return this.emitter.listeners(EVENT) as LogObserver[];
   }
 
-  /** Pass `event` to every observer; a throwing observer is reported to the others. */
+  /**
+   * Pass `event` to every observer. An observer that throws is reported, after
+   * everyone has had the event, to the observers that did not throw.
+   */
   publish(event: LogEvent): void {
     const observers = this.observers();
+    let broken: Array<[LogObserver, unknown]> | null = null;
     for (const observer of observers) {
       try {
         observer(event);
       } catch (err) {
-        const report: LogEvent = {
-          level: 'error',
-          namespace: 'spindle.log',
-          message: `log observer ${observer.name || '(anonymous)'} threw while handling an event; it was skipped`,
-          time: this.clock.seconds(),
-          failure: Failure.from(err),
-          originalEvent: event,
-        };
-        for (const other of observers) {
-          if (other === observer) continue;
-          try {
-            other(report);
-          } catch {
-            // An observer that also fails on the report is ignored: there is no one left to tell.
-          }
+        (broken ??= []).push([observer, err]);
+      }
+    }
+    if (broken === null) return;
+    const healthy = observers.filter((o) => !broken.some(([b]) => b === o));
+    for (const [observer, err] of broken) {
+      const report: LogEvent = {
+        level: 'error',
+        namespace: 'spindle.log',
+        message: `log observer ${observer.name || '(anonymous)'} threw while handling an event; it was skipped`,
+        time: this.clock.seconds(),
+        failure: Failure.from(err),
+        originalEvent: event,
+      };
+      for (const other of healthy) {
+        try {
+          other(report);
+        } catch {
+          // An observer that fails on the report too is ignored: there is no one left to tell.
         }
       }
     }
