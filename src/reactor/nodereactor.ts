@@ -1,0 +1,224 @@
+/**
+ * `NodeReactor`: a reactor on Node's own event loop. Node's loop is the loop,
+ * so `run()` returns at once; there is no busy loop and no thread.
+ *
+ * Time: the reactor keeps its calls in its own timer heap and arms ONE Node
+ * timer for the earliest deadline (`setImmediate` when that deadline has
+ * passed). Each firing is a pass: it runs the calls that were due when the
+ * pass began and were scheduled before it, then re-arms; a call scheduled
+ * during a pass runs in a later pass, after Node has had a turn at I/O.
+ * An exception in a call is logged and the pass goes on.
+ *
+ * Liveness: with no active call there is no Node timer (an idle reactor costs
+ * nothing). The timer is ref'd only while the reactor runs, so pending calls
+ * keep the process alive while it runs and never after it stopped (or before
+ * it started: calls still fire then, if something else keeps Node alive).
+ */
+import type {
+  ConnectOptions,
+  IClientFactory,
+  IConnector,
+  IDelayedCall,
+  IListeningPort,
+  IProtocolFactory,
+  IReactor,
+  ITriggerId,
+  ListenOptions,
+  ReactorStats,
+  RunOptions,
+  SystemEvent,
+  TriggerPhase,
+} from './interfaces.js';
+import type { Deferred } from './deferred.js';
+import { DelayedCall, TimerHeap, checkDelay } from './delayedcall.js';
+import { ReactorCore } from './reactorcore.js';
+import { Logger } from './log.js';
+import { connectTCP, listenTCP } from './tcp.js';
+
+export interface NodeReactorOptions {
+  /** Seconds 'before shutdown' triggers may delay `stop()`. Default `SHUTDOWN_TRIGGER_TIMEOUT` (30). */
+  shutdownTimeout?: number;
+  /** Where delayed-call errors and trigger failures go. Default `new Logger('spindle.reactor')`. */
+  log?: Logger;
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+export class NodeReactor implements IReactor {
+  readonly stats: ReactorStats = { openConnections: 0, listeningPorts: 0, pausedProducers: 0, totalConnections: 0 };
+  private readonly log: Logger;
+  private readonly heap: TimerHeap;
+  private readonly core: ReactorCore;
+  /** The armed Node handle and the deadline it was armed for. */
+  private timeout: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private armedAt = Infinity;
+  private inPass = false;
+  private signalHandler: ((signal: NodeJS.Signals) => void) | undefined;
+
+  constructor(options: NodeReactorOptions = {}) {
+    this.log = options.log ?? new Logger('spindle.reactor');
+    this.heap = new TimerHeap(
+      () => this.seconds(),
+      (time) => {
+        if (!this.inPass && time < this.armedAt) this.arm(time);
+      },
+      () => this.disarm(),
+    );
+    this.core = new ReactorCore(this, {
+      ...(options.shutdownTimeout !== undefined ? { shutdownTimeout: options.shutdownTimeout } : {}),
+      log: this.log,
+      onRunningChange: (running) => this.runningChanged(running),
+    });
+  }
+
+  // ------------------------------------------------------------------ time
+
+  /** Monotonic seconds (`performance.now()`), unaffected by changes to the wall clock. */
+  seconds(): number {
+    return performance.now() / 1000;
+  }
+
+  callLater<A extends unknown[]>(delay: number, fn: (...args: A) => unknown, ...args: A): IDelayedCall {
+    checkDelay(delay, 'callLater(delay)');
+    return this.heap.schedule(this.seconds() + delay, fn as (...args: unknown[]) => unknown, args);
+  }
+
+  getDelayedCalls(): IDelayedCall[] {
+    return this.heap.activeCalls();
+  }
+
+  /** How many calls are scheduled and active. */
+  delayedCallCount(): number {
+    return this.heap.size;
+  }
+
+  private readonly runPass = (): void => {
+    this.timeout = undefined;
+    this.immediate = undefined;
+    this.armedAt = Infinity;
+    this.inPass = true;
+    const now = this.seconds();
+    const seqLimit = this.heap.nextSeq;
+    try {
+      for (let call = this.heap.popDue(now, seqLimit); call !== undefined; call = this.heap.popDue(now, seqLimit)) {
+        this.runCall(call);
+      }
+    } finally {
+      this.inPass = false;
+      const next = this.heap.peek();
+      if (next !== undefined) this.arm(next.time);
+    }
+  };
+
+  private runCall(call: DelayedCall): void {
+    const name = call.describe();
+    try {
+      call.run();
+    } catch (err) {
+      this.log.failure(`unhandled error in delayed call ${name}`, err, 'error');
+    }
+  }
+
+  private arm(time: number): void {
+    this.disarm();
+    this.armedAt = time;
+    const ms = (time - this.seconds()) * 1000;
+    if (ms <= 0) {
+      this.immediate = setImmediate(this.runPass);
+      if (!this.core.running) this.immediate.unref();
+    } else {
+      this.timeout = setTimeout(this.runPass, ms);
+      if (!this.core.running) this.timeout.unref();
+    }
+  }
+
+  private disarm(): void {
+    if (this.timeout !== undefined) clearTimeout(this.timeout);
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    this.timeout = undefined;
+    this.immediate = undefined;
+    this.armedAt = Infinity;
+  }
+
+  // ------------------------------------------------------------------ core
+
+  get running(): boolean {
+    return this.core.running;
+  }
+
+  /** Start: fire the startup triggers and `callWhenRunning` calls. Returns at once. */
+  run(options: RunOptions = {}): void {
+    this.core.run(options);
+    if (options.installSignalHandlers) this.installSignalHandlers();
+  }
+
+  /**
+   * Graceful stop: the shutdown triggers, then `running` is false. Removes the
+   * signal handlers; cancels nothing the user owns. A second call returns the
+   * same Deferred.
+   */
+  stop(): Deferred<void> {
+    return this.core.stop();
+  }
+
+  callWhenRunning<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): void {
+    this.core.callWhenRunning(fn, ...args);
+  }
+
+  addSystemEventTrigger<A extends unknown[]>(phase: TriggerPhase, event: SystemEvent, fn: (...args: A) => unknown, ...args: A): ITriggerId {
+    return this.core.addSystemEventTrigger(phase, event, fn, ...args);
+  }
+
+  removeSystemEventTrigger(id: ITriggerId): void {
+    this.core.removeSystemEventTrigger(id);
+  }
+
+  private runningChanged(running: boolean): void {
+    if (running) {
+      this.timeout?.ref();
+      this.immediate?.ref();
+    } else {
+      this.timeout?.unref();
+      this.immediate?.unref();
+      this.removeSignalHandlers();
+    }
+  }
+
+  private installSignalHandlers(): void {
+    if (this.signalHandler !== undefined) return;
+    this.signalHandler = (signal) => {
+      if (this.core.running && this.stopInProgress === false) {
+        this.log.info(`received ${signal}, shutting down`);
+        this.stopInProgress = true;
+        this.stop().addBoth(() => {
+          this.stopInProgress = false;
+        });
+        return;
+      }
+      // A second signal while shutting down: give up waiting and let the signal
+      // do what it would do without us (terminate the process).
+      this.removeSignalHandlers();
+      process.kill(process.pid, signal);
+    };
+    for (const s of SIGNALS) process.on(s, this.signalHandler);
+  }
+
+  private stopInProgress = false;
+
+  private removeSignalHandlers(): void {
+    if (this.signalHandler === undefined) return;
+    for (const s of SIGNALS) process.removeListener(s, this.signalHandler);
+    this.signalHandler = undefined;
+  }
+
+  // ------------------------------------------------------------------ TCP
+
+  listenTCP(port: number, factory: IProtocolFactory, options?: ListenOptions): Deferred<IListeningPort> {
+    return listenTCP(this, port, factory, options);
+  }
+
+  connectTCP(host: string, port: number, factory: IClientFactory, options?: ConnectOptions): IConnector {
+    return connectTCP(this, host, port, factory, options);
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * What keeps the process alive, checked in child processes that must exit by
+ * themselves: an idle or stopped reactor must not hold the process, a running
+ * one with a pending call must, and SIGTERM stops it gracefully. The bound on
+ * each child (CHILD_LIMIT_MS) only catches a hang; no test measures a duration.
+ */
+import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+
+const CHILD_LIMIT_MS = 20_000;
+const reactorUrl = new URL('../src/reactor/nodereactor.ts', import.meta.url).href;
+
+interface ChildResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  hung: boolean;
+}
+
+/** Run `body` (ESM, with `NodeReactor` imported) in a child; `onLine` sees its stdout lines. */
+function child(body: string, onLine?: (line: string, proc: ReturnType<typeof spawn>) => void): Promise<ChildResult> {
+  const code = `import { NodeReactor } from ${JSON.stringify(reactorUrl)};\n${body}`;
+  const proc = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  let hung = false;
+  const timer = setTimeout(() => {
+    hung = true;
+    proc.kill('SIGKILL');
+  }, CHILD_LIMIT_MS);
+  proc.stdout!.setEncoding('utf8');
+  proc.stdout!.on('data', (chunk: string) => {
+    const seen = stdout.split('\n').length - 1;
+    stdout += chunk;
+    const lines = stdout.split('\n');
+    for (let i = seen; i < lines.length - 1; i++) onLine?.(lines[i]!, proc);
+  });
+  return new Promise((resolve) => {
+    proc.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, hung });
+    });
+  });
+}
+
+describe('NodeReactor liveness (child processes)', { timeout: CHILD_LIMIT_MS + 5_000 }, () => {
+  it('a running reactor whose only call was cancelled lets the process exit', async () => {
+    const r = await child(`
+      const r = new NodeReactor();
+      r.run();
+      r.callLater(3600, () => console.log('should not run')).cancel();
+      console.log('scheduled and cancelled', r.running);
+    `);
+    expect(r).toEqual({ code: 0, signal: null, stdout: 'scheduled and cancelled true\n', hung: false });
+  });
+
+  it('a reactor that was never run does not keep the process alive for its calls', async () => {
+    const r = await child(`
+      const r = new NodeReactor();
+      r.callLater(3600, () => console.log('should not run'));
+      console.log('pending', r.delayedCallCount());
+    `);
+    expect(r).toEqual({ code: 0, signal: null, stdout: 'pending 1\n', hung: false });
+  });
+
+  it('a stopped reactor does not keep the process alive, though its calls stay scheduled', async () => {
+    const r = await child(`
+      const r = new NodeReactor();
+      r.run({ installSignalHandlers: true });
+      r.callLater(3600, () => console.log('should not run'));
+      r.stop().addCallback(() => console.log('stopped', r.running, r.delayedCallCount()));
+    `);
+    expect(r).toEqual({ code: 0, signal: null, stdout: 'stopped false 1\n', hung: false });
+  });
+
+  it('a running reactor keeps the process alive until its pending call has run', async () => {
+    const r = await child(`
+      const r = new NodeReactor();
+      r.run();
+      r.callLater(0.05, () => {
+        console.log('fired');
+        r.stop();
+      });
+    `);
+    expect(r).toEqual({ code: 0, signal: null, stdout: 'fired\n', hung: false });
+  });
+
+  it('SIGTERM stops the reactor gracefully (shutdown triggers run) and the process exits', async () => {
+    const r = await child(
+      `
+      const r = new NodeReactor();
+      r.addSystemEventTrigger('before', 'shutdown', () => console.log('shutting down'));
+      r.addSystemEventTrigger('after', 'shutdown', () => console.log('shut down'));
+      r.run({ installSignalHandlers: true });
+      // A long call keeps the process alive while running; shutdown leaves it scheduled.
+      r.callLater(3600, () => console.log('should not run'));
+      console.log('ready');
+    `,
+      (line, proc) => {
+        if (line === 'ready') proc.kill('SIGTERM');
+      },
+    );
+    expect(r).toEqual({ code: 0, signal: null, stdout: 'ready\nshutting down\nshut down\n', hung: false });
+  });
+});
