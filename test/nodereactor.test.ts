@@ -9,6 +9,7 @@ import sharedDefault from '../src/reactor/shared.js';
 import { Deferred } from '../src/reactor/deferred.js';
 import { captureLogs } from '../src/reactor/log.js';
 import { InvalidArgumentError } from '../src/reactor/errors.js';
+import { Cooperator } from '../src/reactor/task.js';
 
 let logs: ReturnType<typeof captureLogs>;
 const reactors: NodeReactor[] = [];
@@ -179,5 +180,24 @@ describe('the shared reactor', () => {
     expect(sharedDefault.stats).toBe(r.stats);
     call.cancel();
     expect(sharedDefault.running).toBe(false);
+  });
+});
+
+describe('Cooperator on NodeReactor', () => {
+  it('runs passes on the real loop, letting other callbacks in between', async () => {
+    const r = make();
+    const coop = new Cooperator({ clock: r, terminationPredicateFactory: () => {
+      let left = 10;
+      return () => --left <= 0;
+    } });
+    const events: string[] = [];
+    function* work(): Generator<undefined> {
+      for (let i = 0; i < 100; i++) yield undefined;
+      events.push('task done');
+    }
+    const done = coop.coiterate(work());
+    setImmediate(() => events.push('other callback'));
+    await done;
+    expect(events).toEqual(['other callback', 'task done']);
   });
 });
