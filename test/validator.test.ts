@@ -1,0 +1,190 @@
+/**
+ * `validator(app)`: catches apps and gateways that break the contract, naming
+ * the rule; lets a correct app on spindle's gateway through untouched.
+ */
+import { describe, expect, it } from 'vitest';
+import { MemoryReactor } from '../src/reactor/memoryreactor.js';
+import { captureLogs, Logger, LogPublisher } from '../src/reactor/log.js';
+import { toCpsApp } from '../src/bridge/gateway.js';
+import { validator } from '../src/bridge/validator.js';
+import { ValidationError } from '../src/bridge/errors.js';
+import type { AppIterable, Chunk, Environ, IterApp, StartResponse } from '../src/bridge/interfaces.js';
+import { buildEnviron, makeErrorsStream } from '../src/bridge/environ.js';
+import { StreamingInput } from '../src/bridge/input.js';
+import { FakeRequest } from './gateway-fakerequest.js';
+
+const quiet = () => {};
+
+/** Host a validated app on the real gateway with a fake request. */
+function hostValidated(app: IterApp) {
+  const reactor = new MemoryReactor();
+  const v = validator(app, { onViolation: quiet });
+  const publisher = new LogPublisher();
+  publisher.addObserver((e) => { if (process.env.DEBUG_TEST) console.log(e.message, e.failure?.value); });
+  const cps = toCpsApp(v, { reactor, logger: new Logger('test', publisher) });
+  const req = new FakeRequest(reactor);
+  void cps(req);
+  return { v, req, reactor };
+}
+
+/** A hand-driven "gateway" for the gateway-side checks. */
+function environFor(headersSent: () => boolean = () => false): { environ: Environ; resumes: Array<() => void> } {
+  const reactor = new MemoryReactor();
+  const resumes: Array<() => void> = [];
+  const environ = buildEnviron(new FakeRequest(reactor), {
+    input: new StreamingInput({ deliver: () => {}, clock: reactor, contentLength: null, onHandlerError: quiet }),
+    errors: makeErrorsStream(quiet),
+    reactor,
+    pauseOutput: () => {
+      const r = () => {};
+      resumes.push(r);
+      return r;
+    },
+    inputHandler: quiet,
+    flush: quiet,
+    headersSent,
+  });
+  return { environ, resumes };
+}
+const sr: StartResponse = () => () => {};
+const rules = (v: { violations: ValidationError[] }) => v.violations.map((e) => e.rule);
+
+describe('validator: the app side', () => {
+  it('lets a correct pausing app on spindle gateway through, and sees its iterable closed', () => {
+    const { v, req, reactor } = hostValidated(function* (e, start) {
+      start('200 OK', [['Content-Type', 'text/plain']]);
+      const resume = e['wsgi.pause_output']!();
+      e['spindle.reactor']!.callLater(1, resume);
+      yield '';
+      yield 'done';
+    });
+    reactor.advance(1);
+    expect(req.bodyText()).toBe('done');
+    expect(v.violations).toEqual([]);
+    expect(v.openResponses).toBe(0);
+  });
+
+  it('a bare string returned by the app', () => {
+    const { v, req } = hostValidated((() => 'hello') as unknown as IterApp);
+    expect(rules(v)).toEqual(['app-result']);
+    expect(req.code).toBe(500);
+  });
+
+  it('G2: startResponse twice without excInfo', () => {
+    const { v } = hostValidated((_e, start) => {
+      start('200 OK', [['Content-Type', 'text/plain']]);
+      start('200 OK', [['Content-Type', 'text/plain']]);
+      return [];
+    });
+    expect(rules(v)).toEqual(['G2']);
+  });
+
+  it('G9, G10 and Content-Type: bad heads are named by rule', () => {
+    const cases: Array<[string, [string, string][], string]> = [
+      ['200 OK', [['Content-Type', 'text/plain'], ['Transfer-Encoding', 'chunked']], 'G9'],
+      ['200 OK', [['Content-Type', 'text/plain\r\nX-Evil: 1']], 'G10'],
+      ['OK', [['Content-Type', 'text/plain']], 'G10'],
+      ['200 OK', [], 'content-type'],
+    ];
+    for (const [status, headers, rule] of cases) {
+      const { v, req } = hostValidated((_e, start) => (start(status, headers), ['x']));
+      expect(rules(v), rule).toEqual([rule]);
+      expect(req.code).toBe(500);
+    }
+    const { v } = hostValidated((_e, start) => (start('204 No Content', []), []));
+    expect(v.violations).toEqual([]);
+  });
+
+  it('body chunks must be strings or bytes, never numbers', () => {
+    const { v } = hostValidated((_e, start) => (start('200 OK', [['Content-Type', 'text/plain']]), [42 as unknown as Chunk]));
+    expect(rules(v)).toEqual(['chunk']);
+  });
+
+  it('G14: a write() after the iterable was closed', () => {
+    let write!: (c: Chunk) => void;
+    const { v } = hostValidated((_e, start) => {
+      write = start('200 OK', [['Content-Type', 'text/plain']]);
+      return ['x'];
+    });
+    expect(() => write('late')).toThrow(ValidationError);
+    expect(rules(v)).toEqual(['G14']);
+  });
+});
+
+describe('validator: the gateway side', () => {
+  const app: IterApp = function* (e, start) {
+    start('200 OK', [['Content-Type', 'text/plain']]);
+    e['wsgi.pause_output']!();
+    yield '';
+    yield 'after';
+  };
+
+  it('G13: a gateway that pulls while the app paused its output', () => {
+    const v = validator(app, { onViolation: quiet });
+    const { environ } = environFor();
+    const it = (v(environ, sr) as Iterable<Chunk>)[Symbol.iterator]();
+    it.next();
+    expect(() => it.next()).toThrow(/G13/);
+    expect(rules(v)).toEqual(['G13']);
+  });
+
+  it('G3/G4: a gateway that flushes the head on an empty chunk', () => {
+    const v = validator(function* (_e, start) {
+      start('200 OK', [['Content-Type', 'text/plain']]);
+      yield '';
+      yield 'x';
+    }, { onViolation: quiet });
+    let sent = false;
+    const { environ } = environFor(() => sent);
+    const it = (v(environ, sr) as Iterable<Chunk>)[Symbol.iterator]();
+    it.next();
+    sent = true; // this "gateway" flushed the head on the '' it just got
+    expect(() => it.next()).toThrow(/G3/);
+  });
+
+  it('G7: close() twice, next() after close(), and a response never closed', () => {
+    const v = validator(app, { onViolation: quiet });
+    const r = v(environFor().environ, sr) as AppIterable & Iterable<Chunk>;
+    expect(v.openResponses).toBe(1);
+    r.close!();
+    expect(v.openResponses).toBe(0);
+    expect(() => r.close!()).toThrow(/G7/);
+    expect(() => r[Symbol.iterator]().next()).toThrow(/G7/);
+  });
+
+  it('G5: an async iterable pulled again while its next() is pending', async () => {
+    const v = validator(async function* (_e, start) {
+      start('200 OK', [['Content-Type', 'text/plain']]);
+      await new Promise((r) => setImmediate(r));
+      yield 'a';
+    }, { onViolation: quiet });
+    const it = (v(environFor().environ, sr) as AsyncIterable<Chunk>)[Symbol.asyncIterator]();
+    const first = it.next();
+    await expect(it.next()).rejects.toThrow(/G5/);
+    await first;
+  });
+
+  it('environ checks: keys present and typed, paths start with /', () => {
+    const v = validator(app, { onViolation: quiet });
+    const { environ } = environFor();
+    expect(() => v({ ...environ, PATH_INFO: 'no-slash' }, sr)).toThrow(/PATH_INFO/);
+    expect(() => v({ ...environ, 'wsgi.url_scheme': 'ftp' as 'http' }, sr)).toThrow(/url_scheme/);
+    expect(() => v({ ...environ, 'wsgi.version': [2, 0] }, sr)).toThrow(/wsgi.version/);
+    expect(() => v({ ...environ, HTTP_X: 5 }, sr)).toThrow(/HTTP_X/);
+    expect(rules(v)).toEqual(['environ', 'environ', 'environ', 'environ']);
+    expect(v.violations[0]!.code).toBe('ERR_WSGI_VALIDATION');
+  });
+
+  it('logs each violation by default (spindle.validator, level error)', () => {
+    const capture = captureLogs();
+    try {
+      const v = validator((() => 'x') as unknown as IterApp);
+      expect(() => v(environFor().environ, sr)).toThrow(ValidationError);
+      const ev = capture.events.find((e) => e.namespace === 'spindle.validator');
+      expect(ev?.level).toBe('error');
+      expect((ev?.failure?.value as ValidationError).rule).toBe('app-result');
+    } finally {
+      capture.restore();
+    }
+  });
+});
