@@ -15,11 +15,16 @@
 import { Deferred } from '../reactor/deferred.js';
 import { ConnectionLost } from '../reactor/errors.js';
 import type { IAddress, IProducer, IProtocol, IPushProducer, IReactor } from '../reactor/interfaces.js';
-import { Headers } from '../protocols/http/headers.js';
+import { Logger } from '../reactor/log.js';
 import { BodyAlreadyConsumedError, InvalidHeaderError, InvalidStatusError, ProducerAlreadyRegisteredError, RequestFinishedError } from '../protocols/http/errors.js';
 import type { IHeaders, IRequest, ReadBodyOptions } from '../protocols/http/interfaces.js';
 import { deliverBodyTo, readBodyFrom, type BodyControl, type BodySink } from './bridgebody.js';
 import { reasonPhrase } from './phrases.js';
+
+/** The body a CPS failure before the headers gets (as spindle's HTTP server answers it). */
+export const INTERNAL_ERROR_BODY = 'Internal Server Error\n';
+
+const appLog = new Logger('spindle.bridge');
 
 /** Default `readBody()` limit on a bridged request (the HTTP server's own limit applies on spindle's server). */
 export const BRIDGE_READ_BODY_LIMIT = 8 * 1024 * 1024;
@@ -231,6 +236,30 @@ export abstract class BridgeRequest implements IRequest {
     this.streaming = streaming;
     if (streaming && this.paused) (producer as IPushProducer).pauseProducing();
     this.producerRegistered(streaming);
+  }
+
+  /**
+   * The CPS app failed (threw, or its Deferred/Promise failed). Before the
+   * head went out the client gets a 500; after, the response is aborted so
+   * the client sees a truncated one rather than a silently short one.
+   */
+  appFailed(error: unknown): void {
+    if (this.completed || this.disconnected) {
+      appLog.failure('CPS app failed after its response ended', error, 'error');
+      return;
+    }
+    if (this.startedWriting) {
+      appLog.failure('CPS app failed after the response started; aborting it', error, 'error');
+      this.abort();
+      return;
+    }
+    appLog.failure('CPS app failed before the response started; answering 500', error, 'error');
+    this.responseHeaders.length = 0;
+    this.finished = false;
+    this.setResponseCode(500);
+    this.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    this.write(INTERNAL_ERROR_BODY);
+    this.finish();
   }
 
   /** A subclass hook: a producer came (a pull host may want to ask it for data now). */

@@ -11,7 +11,7 @@ import { ConnectionLost } from '../reactor/errors.js';
 import { Headers } from '../protocols/http/headers.js';
 import type { Environ, StartResponse } from './interfaces.js';
 import { BridgeQueue, type BridgeQueueOptions } from './bridgequeue.js';
-import { BridgeRequest } from './bridgerequest.js';
+import { BridgeRequest, INTERNAL_ERROR_BODY } from './bridgerequest.js';
 import type { BodyControl, BodySink } from './bridgebody.js';
 import { HOP_BY_HOP_HEADERS } from './startresponse.js';
 
@@ -22,8 +22,6 @@ export const BRIDGE_INPUT_POLL = 0.005;
 
 const encoder = new TextEncoder();
 
-/** The body a CPS failure before the headers gets (as spindle's HTTP server answers it). */
-export const INTERNAL_ERROR_BODY = 'Internal Server Error\n';
 
 export interface EnvironRequestOptions extends Pick<BridgeQueueOptions, 'highWater' | 'lowWater' | 'maxBuffered'> {
   readBodyLimit?: number;
@@ -35,6 +33,9 @@ function requestUri(environ: Environ): string {
     const raw = environ[key];
     if (typeof raw === 'string' && raw !== '') return raw;
   }
+  // spindle's gateway keeps the percent-encoded path as it came.
+  const rawPath = environ['spindle.raw_path'];
+  if (typeof rawPath === 'string' && rawPath !== '') return environ.QUERY_STRING ? `${rawPath}?${environ.QUERY_STRING}` : rawPath;
   // PATH_INFO is decoded (PEP 3333: latin-1 of the raw bytes); encode it back, keeping '/'.
   const path = Buffer.from(`${environ.SCRIPT_NAME}${environ.PATH_INFO}` || '/', 'latin1').toString('latin1')
     .replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@/%]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
@@ -126,7 +127,7 @@ export class EnvironRequest extends BridgeRequest {
    * gateway sees `excInfo`, PEP 3333); after it, the iterator throws once the
    * queued data went out, and the gateway ends the connection.
    */
-  appFailed(error: unknown): void {
+  override appFailed(error: unknown): void {
     if (this.completed || this.disconnected || this.queue.state !== 'open') return;
     this.finished = true;
     if (!this.headSent) {

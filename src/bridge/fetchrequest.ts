@@ -1,0 +1,176 @@
+/**
+ * `FetchRequest`: the `IRequest` a CPS app (or, through the gateway, an
+ * iterator app) sees when it runs inside a WHATWG Fetch handler. Input is the
+ * Request's body stream, read only while the app wants it; output is a
+ * Response whose body is a pull-based ReadableStream over a `BridgeQueue`:
+ * each `pull` takes one queued chunk, so the app's producer runs only as fast
+ * as the Response is read; `cancel` is the client going away (G14).
+ */
+import { ConnectionLost } from '../reactor/errors.js';
+import type { IAddress, IDelayedCall, IReactor } from '../reactor/interfaces.js';
+import { Headers } from '../protocols/http/headers.js';
+import { BridgeQueue, type BridgeQueueOptions } from './bridgequeue.js';
+import { BridgeRequest } from './bridgerequest.js';
+import type { BodyControl, BodySink } from './bridgebody.js';
+
+export interface FetchRequestOptions extends Pick<BridgeQueueOptions, 'highWater' | 'lowWater' | 'maxBuffered'> {
+  reactor: IReactor;
+  /** What `request.client` reports (a Fetch Request does not carry the peer). Default 0.0.0.0:0. */
+  client?: IAddress;
+  readBodyLimit?: number;
+}
+
+/** RFC 9110 sections 6.4.1 and 15.3.5/15.4.5: responses that never carry content. */
+function isNullBodyStatus(code: number): boolean {
+  return code === 204 || code === 205 || code === 304;
+}
+
+export class FetchRequest extends BridgeRequest {
+  /** Settles with the Response once the head is known (or rejects if the app aborts first). */
+  readonly response: Promise<Response>;
+  private resolveResponse!: (r: Response) => void;
+  private rejectResponse!: (e: unknown) => void;
+  private readonly fetchRequest: Request;
+  private readonly queue: BridgeQueue;
+  private waiter: (() => void) | null = null;
+  private nullBody = false;
+
+  constructor(request: Request, options: FetchRequestOptions) {
+    const url = new URL(request.url);
+    const defaultPort = url.protocol === 'https:' ? 443 : 80;
+    super({
+      method: request.method,
+      uri: `${url.pathname}${url.search}`,
+      version: 'HTTP/1.1',
+      headers: Headers.fromPairs(request.headers),
+      client: options.client ?? { host: '0.0.0.0', port: 0 },
+      host: { host: url.hostname, port: url.port ? Number(url.port) : defaultPort },
+      reactor: options.reactor,
+      secure: url.protocol === 'https:',
+      ...(options.readBodyLimit !== undefined ? { readBodyLimit: options.readBodyLimit } : {}),
+    });
+    this.fetchRequest = request;
+    this.response = new Promise((resolve, reject) => {
+      this.resolveResponse = resolve;
+      this.rejectResponse = reject;
+    });
+    this.queue = new BridgeQueue({
+      ...options,
+      onHigh: () => this.outputPaused(),
+      onLow: () => this.outputResumed(),
+      onReadable: () => this.wake(),
+    });
+    request.signal?.addEventListener('abort', () => this.gone('the Fetch request was aborted'), { once: true });
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+
+  private gone(why: string): void {
+    this.queue.close();
+    this.connectionLost(new ConnectionLost(why));
+    this.rejectResponse(new ConnectionLost(why));
+    this.wake();
+  }
+
+  protected sendHead(code: number, phrase: string, headers: [string, string][]): void {
+    const h = new globalThis.Headers();
+    for (const [name, value] of headers) h.append(name, value);
+    this.nullBody = isNullBodyStatus(code) || this.method === 'HEAD';
+    const body = this.nullBody ? null : new ReadableStream<Uint8Array>(
+      { pull: (c) => this.pull(c), cancel: () => this.gone('the Fetch consumer cancelled the response body') },
+      // highWaterMark 0: nothing is pulled until the consumer reads (on demand).
+      { highWaterMark: 0 },
+    );
+    this.resolveResponse(new Response(body, { status: code, statusText: phrase, headers: h }));
+  }
+
+  private pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> | void {
+    let chunk = this.queue.shift();
+    if (!chunk && this.queue.state === 'open') {
+      this.wantMore();
+      chunk = this.queue.shift();
+    }
+    if (chunk) return controller.enqueue(chunk);
+    if (this.queue.state === 'ended') {
+      controller.close();
+      this.queue.close();
+      this.responseCompleted();
+      return;
+    }
+    if (this.queue.state === 'failed') return controller.error(this.queue.error);
+    if (this.queue.state === 'closed') return;
+    // Nothing yet: the stream calls pull again once this settles (a read is pending).
+    return new Promise<void>((resolve) => { this.waiter = resolve; });
+  }
+
+  protected sendData(chunk: Uint8Array): void {
+    if (!this.nullBody) this.queue.push(chunk);
+  }
+
+  protected sendFlush(): void {}
+
+  protected sendEnd(): void {
+    if (this.nullBody) this.responseCompleted();
+    else this.queue.end();
+  }
+
+  protected sendAbort(): void {
+    const err = new ConnectionLost('the app aborted the response');
+    this.queue.fail(err);
+    this.rejectResponse(err);
+  }
+
+  protected override producerRegistered(streaming: boolean): void {
+    if (!streaming) this.wake();
+  }
+
+  /** The Request body, read only while the app is not pausing it. */
+  protected openBody(sink: BodySink): BodyControl {
+    return openStreamBody(this.fetchRequest.body, this.reactor, sink);
+  }
+}
+
+/** Feed a ReadableStream into a body sink, one read at a time, only while not paused. */
+export function openStreamBody(body: ReadableStream<Uint8Array> | null, reactor: IReactor, sink: BodySink): BodyControl {
+  let paused = false;
+  let stopped = false;
+  let reading = false;
+  let held: Uint8Array | null = null;
+  let timer: IDelayedCall | null = null;
+  const reader = body?.getReader() ?? null;
+  const pump = async (): Promise<void> => {
+    if (reading || !reader) return;
+    reading = true;
+    try {
+      while (!paused && !stopped) {
+        if (held) { const c = held; held = null; sink.data(c); continue; }
+        const { done, value } = await reader.read();
+        if (stopped) return;
+        if (done) { stopped = true; sink.end(); return; }
+        // A chunk that arrives after a pause is held until resume: no dataReceived while paused.
+        if (paused) held = value;
+        else sink.data(value);
+      }
+    } catch (err) {
+      if (!stopped) { stopped = true; sink.lost(err); }
+    } finally {
+      reading = false;
+    }
+  };
+  // Start on a later turn: deliverBody() returns before the first dataReceived.
+  timer = reactor.callLater(0, () => { timer = null; if (!reader) { if (!stopped) sink.end(); } else void pump(); });
+  return {
+    pause: () => { paused = true; },
+    resume: () => { if (paused && !stopped) { paused = false; void pump(); } },
+    stop: () => {
+      if (stopped) return;
+      stopped = true;
+      if (timer?.active()) timer.cancel();
+      reader?.cancel().catch(() => {});
+    },
+  };
+}

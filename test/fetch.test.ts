@@ -1,0 +1,178 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryReactor } from '../src/reactor/memoryreactor.js';
+import type { Failure } from '../src/reactor/failure.js';
+import { ConnectionLost } from '../src/reactor/errors.js';
+import type { CpsApp } from '../src/protocols/http/interfaces.js';
+import type { IterApp } from '../src/bridge/interfaces.js';
+import { fromFetchHandler, toFetchHandler } from '../src/bridge/fetch.js';
+
+/** Let microtasks (stream reads) and the reactor's due calls run until both are quiet. */
+async function settle(reactor: MemoryReactor, rounds = 20): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
+    reactor.advance(0);
+    await new Promise<void>((r) => setImmediate(r));
+  }
+}
+
+/** Read a Response body concurrently with the reactor. */
+async function text(reactor: MemoryReactor, response: Response): Promise<string> {
+  let done = false;
+  const p = response.text().finally(() => { done = true; });
+  for (let i = 0; i < 1000 && !done; i++) await settle(reactor, 1);
+  return p;
+}
+
+async function respond(reactor: MemoryReactor, handler: (r: Request) => Promise<Response>, request: Request): Promise<Response> {
+  const p = handler(request);
+  await settle(reactor);
+  return p;
+}
+
+const countingApp = (counter: { pulls: number; closed: number }, chunks = 1000): IterApp => (_environ, start) => {
+  start('200 OK', [['Content-Type', 'application/octet-stream']]);
+  let i = 0;
+  return {
+    [Symbol.iterator]() { return this; },
+    next: () => { counter.pulls++; return i++ < chunks ? { value: new Uint8Array(1024).fill(i % 256), done: false } : { value: undefined, done: true }; },
+    close: () => { counter.closed++; },
+  } as Iterable<Uint8Array> & Iterator<Uint8Array> & { close(): void };
+};
+
+describe('toFetchHandler: an app as a WHATWG (Request) => Promise<Response>', () => {
+  it('serves an iterator app: status, headers, body, and the request line reaches the environ', async () => {
+    const reactor = new MemoryReactor();
+    let seen: Record<string, unknown> = {};
+    const handler = toFetchHandler(((environ, start) => {
+      seen = { method: environ.REQUEST_METHOD, path: environ.PATH_INFO, query: environ.QUERY_STRING, x: environ.HTTP_X_TEST };
+      start('201 Created', [['Content-Type', 'text/plain'], ['X-App', 'iter']]);
+      return ['hello ', '', 'world'];
+    }) as IterApp, { reactor });
+    const res = await respond(reactor, handler, new Request('http://example.test/p/q?x=1', { headers: { 'X-Test': 'yes' } }));
+    expect(res.status).toBe(201);
+    expect(res.statusText).toBe('Created');
+    expect(res.headers.get('x-app')).toBe('iter');
+    expect(await text(reactor, res)).toBe('hello world');
+    expect(seen).toEqual({ method: 'GET', path: '/p/q', query: 'x=1', x: 'yes' });
+  });
+
+  it('pulls the iterator only as the body is read, and cancel() closes it once (G5, G14)', async () => {
+    const reactor = new MemoryReactor();
+    const counter = { pulls: 0, closed: 0 };
+    const res = await respond(reactor, toFetchHandler(countingApp(counter), { reactor }), new Request('http://example.test/'));
+    await settle(reactor);
+    const before = counter.pulls;
+    // Nothing read yet: the gateway stopped at the bridge's high-water mark (64 chunks of 1 KiB at most).
+    expect(before).toBeLessThan(100);
+    const reader = res.body!.getReader();
+    for (let i = 0; i < 10; i++) await reader.read();
+    await settle(reactor);
+    expect(counter.pulls).toBeLessThan(before + 100);
+    await reader.cancel();
+    await settle(reactor);
+    expect(counter.closed).toBe(1);
+    const after = counter.pulls;
+    await settle(reactor);
+    expect(counter.pulls).toBe(after);
+  });
+
+  it('hosts a CPS app that echoes an uploaded body', async () => {
+    const reactor = new MemoryReactor();
+    const echo: CpsApp = (req) => {
+      req.readBody({ limit: 1000 }).addCallback((body) => {
+        req.setHeader('Content-Type', 'text/plain');
+        req.write(`${req.method} ${req.uri} `);
+        req.write(body);
+        req.finish();
+      });
+    };
+    const handler = toFetchHandler(echo, { reactor, style: 'cps' });
+    const res = await respond(reactor, handler, new Request('http://example.test/up?a=b', { method: 'POST', body: 'payload' }));
+    expect(await text(reactor, res)).toBe('POST /up?a=b payload');
+  });
+
+  it('a CPS failure before the headers is a 500; 204 and HEAD have no body', async () => {
+    const reactor = new MemoryReactor();
+    const failing = toFetchHandler((() => { throw new Error('nope'); }) as CpsApp, { reactor, style: 'cps' });
+    const res = await respond(reactor, failing, new Request('http://example.test/'));
+    expect(res.status).toBe(500);
+    expect(await text(reactor, res)).toBe('Internal Server Error\n');
+
+    const empty = toFetchHandler(((req) => { req.setResponseCode(204); req.finish(); }) as CpsApp, { reactor, style: 'cps' });
+    expect((await respond(reactor, empty, new Request('http://example.test/'))).body).toBeNull();
+    const head = toFetchHandler(((req) => { req.write('ignored'); req.finish(); }) as CpsApp, { reactor, style: 'cps' });
+    expect((await respond(reactor, head, new Request('http://example.test/', { method: 'HEAD' }))).body).toBeNull();
+  });
+
+  it('the consumer cancelling the body errbacks the CPS app\'s notifyFinish and stops its producer', async () => {
+    const reactor = new MemoryReactor();
+    let lost: unknown = null;
+    let stopped = 0;
+    const app: CpsApp = (req) => {
+      req.notifyFinish().addErrback((f: Failure) => { lost = f.value; });
+      req.registerProducer({ pauseProducing() {}, resumeProducing() {}, stopProducing() { stopped++; } }, true);
+      req.write('first');
+    };
+    const res = await respond(reactor, toFetchHandler(app, { reactor, style: 'cps' }), new Request('http://example.test/'));
+    const reader = res.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    expect(lost).toBeInstanceOf(ConnectionLost);
+    expect(stopped).toBe(1);
+  });
+
+  it('requires a reactor', () => {
+    expect(() => toFetchHandler((() => []) as unknown as IterApp, {} as never)).toThrow(expect.objectContaining({ code: 'ERR_BRIDGE_NO_REACTOR' }));
+  });
+});
+
+describe('fromFetchHandler: a WHATWG handler as a CPS app', () => {
+  it('round-trips through toFetchHandler: method, url, headers, body both ways', async () => {
+    const reactor = new MemoryReactor();
+    const inner = async (request: Request): Promise<Response> => {
+      const body = await request.text();
+      return new Response(`${request.method} ${new URL(request.url).pathname} ${request.headers.get('x-a')} ${body}`, {
+        status: 202, headers: { 'X-From': 'fetch' },
+      });
+    };
+    const outer = toFetchHandler(fromFetchHandler(inner), { reactor, style: 'cps' });
+    const res = await respond(reactor, outer, new Request('http://example.test/x', { method: 'PUT', headers: { 'X-A': '1' }, body: 'data' }));
+    expect(res.status).toBe(202);
+    expect(res.headers.get('x-from')).toBe('fetch');
+    expect(await text(reactor, res)).toBe('PUT /x 1 data');
+  });
+
+  it('reads the handler\'s Response body only as fast as the client reads (backpressure)', async () => {
+    const reactor = new MemoryReactor();
+    let pulled = 0;
+    let cancelled = false;
+    const inner = async (): Promise<Response> => new Response(new ReadableStream<Uint8Array>({
+      pull(c) { pulled++; c.enqueue(new Uint8Array(8 * 1024)); },
+      cancel() { cancelled = true; },
+    }, { highWaterMark: 0 }));
+    const res = await respond(reactor, toFetchHandler(fromFetchHandler(inner), { reactor, style: 'cps' }), new Request('http://example.test/'));
+    await settle(reactor, 50);
+    // 64 KiB high-water mark / 8 KiB chunks: the handler's stream is paused after a handful of pulls.
+    expect(pulled).toBeGreaterThan(0);
+    expect(pulled).toBeLessThan(20);
+    const reader = res.body!.getReader();
+    for (let i = 0; i < 30; i++) await reader.read();
+    await settle(reactor, 10);
+    expect(pulled).toBeGreaterThanOrEqual(30);
+    expect(pulled).toBeLessThan(60);
+    await reader.cancel();
+    await settle(reactor);
+    expect(cancelled).toBe(true);
+  });
+
+  it('does not read an upload the handler leaves unread past the high-water mark', async () => {
+    const reactor = new MemoryReactor();
+    let uploadPulls = 0;
+    const upload = new ReadableStream<Uint8Array>({ pull(c) { uploadPulls++; c.enqueue(new Uint8Array(16 * 1024)); } }, { highWaterMark: 0 });
+    const inner = async (): Promise<Response> => new Response('ignored the body');
+    const outer = toFetchHandler(fromFetchHandler(inner), { reactor, style: 'cps' });
+    const res = await respond(reactor, outer, new Request('http://example.test/', { method: 'POST', body: upload, duplex: 'half' } as RequestInit));
+    expect(await text(reactor, res)).toBe('ignored the body');
+    await settle(reactor, 30);
+    expect(uploadPulls).toBeLessThan(20);
+  });
+});
