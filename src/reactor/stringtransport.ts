@@ -124,7 +124,9 @@ export class StringTransport implements ITransport {
     this.producer = producer;
     this.streaming = streaming;
     this.registeredProducerPaused = false;
-    if (streaming && this.highWater !== undefined && this.written > this.highWater) this.pauseRegisteredProducer();
+    // As the real transports do: a pull producer is asked for data at once.
+    if (!streaming) producer.resumeProducing();
+    else if (this.highWater !== undefined && this.written > this.highWater) this.pauseRegisteredProducer();
   }
 
   unregisterProducer(): void {
