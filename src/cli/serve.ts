@@ -1,0 +1,99 @@
+/**
+ * `spindle serve` in one process: load the app, bring every style to the CPS
+ * shape the HTTP server hosts, listen, and stop gracefully on a signal.
+ *
+ *   iter  -> toCpsApp(app)                      (the gateway)
+ *   iter + --threads N -> toCpsApp(threadedIterApp(url, export, { threads: N }))
+ *   fetch -> fromFetchHandler(handler)
+ *   cps   -> as is
+ *
+ * Every style then passes through the same two wrappers: the in-flight
+ * counter the graceful stop waits on, and the access log when asked for.
+ */
+import type { CpsApp } from '../protocols/http/interfaces.js';
+import type { IterApp } from '../bridge/interfaces.js';
+import type { IAddress, IListeningPort, IReactor } from '../reactor/interfaces.js';
+import { HTTPFactory } from '../protocols/http/factory.js';
+import { toCpsApp } from '../bridge/gateway.js';
+import { fromFetchHandler } from '../bridge/fetch.js';
+import { threadedIterApp } from '../bridge/threaded.js';
+import { CannotListenError } from '../reactor/errors.js';
+import type { ServeOptions } from './args.js';
+import type { LoadedApp } from './load.js';
+import { withAccessLog } from './accesslog.js';
+import { ListenError } from './errors.js';
+import { drain, type DrainResult } from './shutdown.js';
+
+export interface RunningServer {
+  /** The bound address (the real port when 0 was asked for). */
+  readonly address: IAddress;
+  /** Responses started and not yet finished or abandoned. */
+  inFlight(): number;
+  /** Stop accepting and wait (bounded) for in-flight responses. */
+  drain(): Promise<DrainResult>;
+}
+
+/** Bring the loaded app, whatever its style, to the CPS shape. */
+export function toServedApp(loaded: LoadedApp, options: Pick<ServeOptions, 'threads'>, reactor: IReactor): CpsApp {
+  switch (loaded.style) {
+    case 'cps':
+      return loaded.app as unknown as CpsApp;
+    case 'iter': {
+      const app = options.threads !== undefined ? threadedIterApp(loaded.url, loaded.exportName, { threads: options.threads, reactor }) : (loaded.app as unknown as IterApp);
+      return toCpsApp(app, { reactor });
+    }
+    case 'fetch': {
+      // A handler may answer synchronously; the bridge expects a Promise.
+      const handler = loaded.app as unknown as (request: Request) => Response | Promise<Response>;
+      return fromFetchHandler(async (request) => handler(request));
+    }
+  }
+}
+
+/** Count responses between arrival and their end (finished or client gone). */
+function counting(app: CpsApp): { app: CpsApp; inFlight: () => number } {
+  let inFlight = 0;
+  return {
+    inFlight: () => inFlight,
+    app: (request) => {
+      inFlight++;
+      request.notifyFinish().addBoth(() => {
+        inFlight--;
+      });
+      return app(request);
+    },
+  };
+}
+
+export interface StartOptions {
+  reactor: IReactor;
+  /** Where access-log lines go, when --access-log was given. */
+  accessLine?: (line: string) => void;
+}
+
+/** Listen with the loaded app; errbacks with `ListenError` if the bind fails. */
+export async function startServer(loaded: LoadedApp, options: ServeOptions, start: StartOptions): Promise<RunningServer> {
+  const { reactor } = start;
+  let app = toServedApp(loaded, options, reactor);
+  if (start.accessLine) app = withAccessLog(app, start.accessLine, options.logFormat);
+  const counted = counting(app);
+  const factory = new HTTPFactory(counted.app, { reactor });
+  let port: IListeningPort;
+  try {
+    port = await reactor.listenTCP(options.port, factory, { host: options.host });
+  } catch (err) {
+    if (err instanceof CannotListenError) throw new ListenError(err.message, { cause: err });
+    throw new ListenError(`cannot listen on ${options.host}:${options.port}: ${String((err as Error)?.message ?? err)}`, { cause: err });
+  }
+  return {
+    address: port.getHost(),
+    inFlight: counted.inFlight,
+    drain: () => drain({ stopListening: () => port.stopListening(), inFlight: counted.inFlight }, reactor),
+  };
+}
+
+/** `http://HOST:PORT`, with IPv6 hosts in brackets. */
+export function urlOf(address: IAddress): string {
+  const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+  return `http://${host}:${address.port}`;
+}
