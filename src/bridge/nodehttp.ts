@@ -1,0 +1,142 @@
+/**
+ * `toNodeListener(app, { reactor })`: mount an iterator app (through the
+ * gateway) or a CPS app on `node:http` as a `(req, res)` listener.
+ *
+ * Output respects `res.write()` returning false: the app's producer (the
+ * gateway, for an iterator app) is paused until 'drain'. Input is read with
+ * `req.pause()`/`req.resume()` as the app asks. 'close' before the response
+ * ended is the client going away: the CPS app's `notifyFinish()` errbacks and
+ * its producer stops; an iterator app's iterable is closed (G14).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IDelayedCall, IReactor } from '../reactor/interfaces.js';
+import { ConnectionLost } from '../reactor/errors.js';
+import { Headers } from '../protocols/http/headers.js';
+import type { CpsApp } from '../protocols/http/interfaces.js';
+import { BRIDGE_MAX_BUFFERED } from './bridgequeue.js';
+import { BridgeRequest } from './bridgerequest.js';
+import type { BodyControl, BodySink } from './bridgebody.js';
+import { BridgeNoReactorError, BridgeOverflowError } from './errors.js';
+import { asCpsApp, type HostedStyle } from './fetch.js';
+import type { GatewayOptions } from './gateway.js';
+import type { IterApp } from './interfaces.js';
+import { runCpsApp } from './runcps.js';
+
+export interface NodeListenerOptions {
+  reactor: IReactor;
+  style?: HostedStyle;
+  /** Bytes node:http may hold for a slow client before a write throws `BridgeOverflowError`. */
+  maxBuffered?: number;
+  readBodyLimit?: number;
+  gateway?: Omit<GatewayOptions, 'reactor'>;
+}
+
+export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+export function toNodeListener(app: IterApp | CpsApp, options: NodeListenerOptions): NodeListener {
+  if (!options?.reactor) throw new BridgeNoReactorError('toNodeListener()');
+  const cps = asCpsApp(app, options.style ?? 'iter', options.reactor, options.gateway);
+  return (req, res) => {
+    const bridged = new NodeRequest(req, res, options);
+    runCpsApp(cps, bridged, (err) => bridged.appFailed(err));
+  };
+}
+
+/** The `IRequest` over one node:http exchange. */
+export class NodeRequest extends BridgeRequest {
+  private readonly req: IncomingMessage;
+  private readonly res: ServerResponse;
+  private readonly maxBuffered: number;
+  private waitingDrain = false;
+  private pullTimer: IDelayedCall | null = null;
+
+  constructor(req: IncomingMessage, res: ServerResponse, options: NodeListenerOptions) {
+    const socket = req.socket;
+    super({
+      method: req.method ?? 'GET',
+      uri: req.url ?? '/',
+      version: `HTTP/${req.httpVersion}`,
+      headers: new Headers(req.rawHeaders.slice()),
+      client: { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
+      host: { host: socket.localAddress ?? '', port: socket.localPort ?? 0 },
+      reactor: options.reactor,
+      secure: Boolean((socket as { encrypted?: boolean }).encrypted),
+      ...(options.readBodyLimit !== undefined ? { readBodyLimit: options.readBodyLimit } : {}),
+    });
+    this.req = req;
+    this.res = res;
+    this.maxBuffered = options.maxBuffered ?? BRIDGE_MAX_BUFFERED;
+    res.once('finish', () => this.responseCompleted());
+    res.once('close', () => {
+      this.cancelPull();
+      if (!res.writableFinished) this.connectionLost(new ConnectionLost('the node:http client went away before the response ended'));
+    });
+  }
+
+  protected sendHead(code: number, phrase: string, headers: [string, string][]): void {
+    this.res.writeHead(code, phrase, headers.flat());
+  }
+
+  protected sendData(chunk: Uint8Array): void {
+    const wanted = this.res.writableLength + chunk.byteLength;
+    if (wanted > this.maxBuffered) throw new BridgeOverflowError(this.maxBuffered, wanted);
+    if (!this.res.write(chunk) && !this.waitingDrain) {
+      this.waitingDrain = true;
+      this.outputPaused();
+      this.res.once('drain', () => {
+        this.waitingDrain = false;
+        this.outputResumed();
+        this.schedulePull();
+      });
+    }
+  }
+
+  protected sendFlush(): void {
+    this.res.flushHeaders();
+  }
+
+  protected sendEnd(): void {
+    this.cancelPull();
+    this.res.end();
+  }
+
+  protected sendAbort(): void {
+    this.cancelPull();
+    this.res.destroy();
+  }
+
+  protected override producerRegistered(streaming: boolean): void {
+    if (!streaming) this.schedulePull();
+  }
+
+  /** A pull producer gets one resumeProducing per reactor turn while node:http is not full. */
+  private schedulePull(): void {
+    if (this.pullTimer || this.finished || this.disconnected) return;
+    this.pullTimer = this.reactor.callLater(0, () => {
+      this.pullTimer = null;
+      if (this.waitingDrain || this.finished || this.disconnected) return;
+      if (this.wantMore()) this.schedulePull();
+    });
+  }
+
+  private cancelPull(): void {
+    if (this.pullTimer?.active()) this.pullTimer.cancel();
+    this.pullTimer = null;
+  }
+
+  protected openBody(sink: BodySink): BodyControl {
+    const req = this.req;
+    let stopped = false;
+    const onData = (chunk: Buffer): void => { if (!stopped) sink.data(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)); };
+    req.on('data', onData);
+    req.once('end', () => sink.end());
+    req.once('error', (err) => sink.lost(err));
+    req.once('close', () => { if (!req.complete) sink.lost(new ConnectionLost('the node:http client went away before the request body ended')); });
+    return {
+      pause: () => { req.pause(); },
+      resume: () => { if (!stopped) req.resume(); },
+      // Read on and discard: the connection stays usable for the next request.
+      stop: () => { stopped = true; req.off('data', onData); req.resume(); },
+    };
+  }
+}
