@@ -19,7 +19,7 @@ import { Logger } from '../reactor/log.js';
 import { BodyAlreadyConsumedError, InvalidHeaderError, InvalidStatusError, ProducerAlreadyRegisteredError, RequestFinishedError } from '../protocols/http/errors.js';
 import type { IHeaders, IRequest, ReadBodyOptions } from '../protocols/http/interfaces.js';
 import { deliverBodyTo, readBodyFrom, type BodyControl, type BodySink } from './bridgebody.js';
-import { reasonPhrase } from './phrases.js';
+import { reasonPhrase } from '../protocols/http/phrases.js';
 
 /** The body a CPS failure before the headers gets (as spindle's HTTP server answers it). */
 export const INTERNAL_ERROR_BODY = 'Internal Server Error\n';

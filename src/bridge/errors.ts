@@ -184,3 +184,30 @@ export class BridgeNoReactorError extends BridgeError {
     );
   }
 }
+
+/**
+ * threadedIterApp: thrown inside an app on a worker thread from `write()`,
+ * `wsgi.input.read()` or between chunks once the response was abandoned
+ * (client gone, request cancelled, server shutting down). G14/G16.
+ */
+export class ThreadedAppAborted extends BridgeError {
+  constructor() {
+    super(
+      'ERR_THREADED_APP_ABORTED',
+      'the response was abandoned (the client went away, the request was cancelled or the server is shutting ' +
+        'down) while the app ran on its worker thread; let this error propagate so the app\'s finally blocks ' +
+        'and close() run and the worker is freed for the next request',
+    );
+  }
+}
+
+/** `serve()` was given a style it does not know (or none). */
+export class ServeStyleError extends BridgeError {
+  constructor(style: unknown) {
+    super(
+      'ERR_BRIDGE_SERVE_STYLE',
+      `serve(app, { style }) needs style 'iter' (an iterator app), 'cps' (a (request) => void app) or ` +
+        `'fetch' (a (Request) => Promise<Response> handler); got ${JSON.stringify(style) ?? String(style)}`,
+    );
+  }
+}
