@@ -1,0 +1,89 @@
+/**
+ * The demo, in process on 127.0.0.1 port 0: every link on the index answers
+ * 200, each part does what the index says, and every response names the
+ * process that answered (X-Spindle-Pid).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NodeReactor } from '../src/reactor/nodereactor.js';
+import { HTTPFactory } from '../src/protocols/http/factory.js';
+import type { IListeningPort } from '../src/reactor/interfaces.js';
+import { createDemo, type Demo } from '../examples/demo/app.js';
+import { LINKS } from '../examples/demo/pages.js';
+import { fetchText } from './cli-process.js';
+
+let reactor: NodeReactor;
+let port: IListeningPort;
+let demo: Demo;
+let base: string;
+
+beforeAll(async () => {
+  reactor = new NodeReactor();
+  reactor.run();
+  demo = createDemo({ tickSeconds: 0.01 });
+  port = await reactor.listenTCP(0, new HTTPFactory(demo.app, { reactor }), { host: '127.0.0.1' });
+  base = `http://127.0.0.1:${port.getHost().port}`;
+});
+
+afterAll(async () => {
+  await port.stopListening();
+  await reactor.stop();
+});
+
+describe('the demo', () => {
+  it('links every part from the index, and every link answers 200 with X-Spindle-Pid', async () => {
+    const index = await fetchText(`${base}/`);
+    expect(index.status).toBe(200);
+    const hrefs = [...index.body.matchAll(/href="([^"]+)"/g)].map((m) => m[1]!.replace(/&amp;/g, '&'));
+    expect(hrefs).toEqual(['/', ...LINKS.map(([href]) => href)]);
+    for (const href of hrefs) {
+      const reply = await fetchText(`${base}${href}`);
+      expect(reply.status, href).toBe(200);
+      expect(reply.headers['x-spindle-pid'], href).toBe(String(process.pid));
+    }
+  });
+
+  it('the CPS app answers the same through toIterApp and the gateway', async () => {
+    const direct = await fetchText(`${base}/cps`);
+    const bridged = await fetchText(`${base}/cps-via-iter`);
+    expect(bridged.body).toBe(direct.body.replace('GET /cps\n', 'GET /cps-via-iter\n'));
+    expect(direct.body).toMatch(/^Hello from a CPS app.*\nYou asked for GET \/cps\nThe Deferred fired: /);
+  });
+
+  it('the iterator app streams its environ lines', async () => {
+    const reply = await fetchText(`${base}/iter?x=1`, { headers: { 'user-agent': 'demo-test' } });
+    expect(reply.body).toContain('You asked for GET /iter?x=1\n');
+    expect(reply.body).toContain('HTTP_USER_AGENT = demo-test\n');
+  });
+
+  it('the clock ticks the number of times asked, then ends', async () => {
+    const reply = await fetchText(`${base}/clock?ticks=3`);
+    expect(reply.headers['transfer-encoding']).toBe('chunked');
+    expect(reply.body.split('\n').filter(Boolean).map((l) => l.split('  ')[0])).toEqual(['tick 1/3', 'tick 2/3', 'tick 3/3']);
+  });
+
+  it('the upload echo returns a large body byte for byte, and its form on GET', async () => {
+    const body = Array.from({ length: 40_000 }, (_, i) => `line ${i}\n`).join('');
+    const reply = await fetchText(`${base}/upload`, { method: 'POST', body });
+    expect(reply.status).toBe(200);
+    expect(reply.body.length).toBe(body.length);
+    expect(reply.body === body).toBe(true);
+    expect((await fetchText(`${base}/upload`)).body).toContain('<form method="post" action="/upload"');
+    expect((await fetchText(`${base}/upload`, { method: 'PUT', body: 'x' })).status).toBe(405);
+  });
+
+  it('the statistics count requests and show the reactor', async () => {
+    const before = demo.router.stats.requests;
+    const reply = await fetchText(`${base}/stats.json`);
+    const stats = JSON.parse(reply.body) as { pid: number; reactor: { openConnections: number; listeningPorts: number; pendingDelayedCalls: number }; requests: { requests: number } };
+    expect(stats.pid).toBe(process.pid);
+    expect(stats.requests.requests).toBe(before + 1);
+    expect(stats.reactor.openConnections).toBeGreaterThanOrEqual(1);
+    expect(stats.reactor.listeningPorts).toBe(1);
+    expect((await fetchText(`${base}/stats`)).body).toContain('<meta http-equiv="refresh" content="1">');
+  });
+
+  it('an unknown path is a 404 that points to the index', async () => {
+    const reply = await fetchText(`${base}/nowhere`);
+    expect(reply).toMatchObject({ status: 404, body: 'no page at /nowhere; the index is at /\n' });
+  });
+});

@@ -1,0 +1,69 @@
+/**
+ * Every example runs, as a user would run it, in a child process with a
+ * bound: the tools finish by themselves with exit 0; the servers print
+ * `listening on http://...`, answer a request, and exit 0 after SIGTERM.
+ * A new file in examples/ without a case here fails the suite, so none rots.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, exitWithin, fetchText, startNode, startServer, stopAll, type Reply } from './cli-process.js';
+
+afterEach(stopAll);
+
+type ServerCheck = (url: string) => Promise<void>;
+const ok = (r: Reply): Reply => {
+  expect(r.status).toBe(200);
+  return r;
+};
+
+/** Examples that serve HTTP: what to ask and what must come back. */
+const servers: Record<string, ServerCheck> = {
+  'http-deferred.ts': async (url) => {
+    expect(ok(await fetchText(`${url}/?user=ada`)).body).toBe('hello ada (member since 2024)\n- welcome, ada\n- you have no new mail\n');
+  },
+  'port-async-to-iter.ts': async (url) => {
+    expect(JSON.parse(ok(await fetchText(`${url}/users/7`)).body)).toEqual({ id: '7', name: 'user 7' });
+    expect(JSON.parse(ok(await fetchText(`${url}/legacy/users/8`)).body)).toEqual({ id: '8', name: 'user 8' });
+  },
+  'fetch-handler.ts': async (url) => {
+    expect(ok(await fetchText(`${url}/count?to=3`)).body).toBe('1\n2\n3\n');
+    expect(ok(await fetchText(`${url}/upper`, { method: 'POST', body: 'streams through' })).body).toBe('STREAMS THROUGH');
+  },
+  'node-http.ts': async (url) => {
+    expect(ok(await fetchText(`${url}/spindle/hello`)).body).toBe('iterator app, path /spindle/hello\nchunk 1\nchunk 2\nchunk 3\n');
+    expect(ok(await fetchText(`${url}/cps/hello`)).body).toBe('CPS app, GET /cps/hello\n');
+    expect(ok(await fetchText(`${url}/`)).body).toMatch(/plain node:http/);
+  },
+};
+
+/** Examples that run to completion: argv and what stdout must hold. */
+const tools: Record<string, { args: string[]; stdout: RegExp }> = {
+  'embed-cli-tool.ts': { args: [], stdout: /^received 50 lines$/m },
+  'test-your-protocol.ts': { args: [], stdout: /^(ok - .+\n){4}$/ },
+};
+
+describe('examples', () => {
+  it('every example in examples/ has a case here', () => {
+    const files = readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith('.ts'));
+    const known = [...Object.keys(servers), ...Object.keys(tools), 'echo.ts', 'chat.ts'];
+    expect(files.filter((f) => !known.includes(f))).toEqual([]);
+  });
+
+  for (const [file, check] of Object.entries(servers)) {
+    it(`${file} serves, answers, and exits 0 on SIGTERM`, async () => {
+      const { child, url } = await startServer([`examples/${file}`], { PORT: '0' });
+      await check(url);
+      child.proc.kill('SIGTERM');
+      expect(await exitWithin(child)).toEqual({ code: 0, signal: null });
+    });
+  }
+
+  for (const [file, { args, stdout }] of Object.entries(tools)) {
+    it(`${file} runs to completion with exit 0`, async () => {
+      const child = startNode([`examples/${file}`, ...args]);
+      expect(await exitWithin(child, 20_000)).toEqual({ code: 0, signal: null });
+      expect(child.stdout()).toMatch(stdout);
+    });
+  }
+});
