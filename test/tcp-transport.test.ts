@@ -4,37 +4,10 @@
  * connecting side.
  */
 import { NodeReactor } from '../src/reactor/nodereactor.js';
-import type { IAddress, IClientFactory, IConnector, IListeningPort, IProtocol, IProtocolFactory } from '../src/reactor/interfaces.js';
-import type { Failure } from '../src/reactor/failure.js';
+import type { IListeningPort } from '../src/reactor/interfaces.js';
 import { listenTCP, connectTCP, TRANSPORT_HIGH_WATER } from '../src/reactor/tcp.js';
 import { TCPConnection } from '../src/reactor/tcpconnection.js';
-import { runTransportSuite, type Connected, type Recorder, type TransportMaker } from './transport-suite.js';
-
-export function oneShotFactory(p: IProtocol): IProtocolFactory & IClientFactory {
-  return {
-    buildProtocol: (_addr: IAddress) => p,
-    doStart() {},
-    doStop() {},
-    startedConnecting(_c: IConnector) {},
-    clientConnectionFailed(_c: IConnector, f: Failure) {
-      throw f.value;
-    },
-    clientConnectionLost() {},
-  };
-}
-
-/** Turn the event loop until `until()` holds; fails after many turns. */
-export async function turnUntil(until: () => boolean, what: string, maxTurns = 200_000): Promise<void> {
-  for (let i = 0; i < maxTurns; i++) {
-    if (until()) return;
-    await new Promise((r) => setImmediate(r));
-  }
-  throw new Error(`gave up waiting: ${what}`);
-}
-
-export async function turns(n: number): Promise<void> {
-  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
-}
+import { oneShotFactory, runTransportSuite, turns, turnUntil, type Connected, type Recorder, type TransportMaker } from './transport-suite.js';
 
 function tcpMaker(localIsServer: boolean): () => TransportMaker {
   return () => {

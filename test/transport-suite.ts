@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionDone, ConnectionLost, ProducerAlreadyRegisteredError } from '../src/reactor/errors.js';
 import type { Failure } from '../src/reactor/failure.js';
-import type { IProtocol, IPushProducer, ITransport } from '../src/reactor/interfaces.js';
+import type { IAddress, IClientFactory, IConnector, IProtocol, IProtocolFactory, IPushProducer, ITransport } from '../src/reactor/interfaces.js';
 import { captureLogs } from '../src/reactor/log.js';
 
 /** A protocol that records everything that happens to it. */
@@ -320,3 +320,33 @@ export function runTransportSuite(name: string, make: () => TransportMaker): voi
 function capsOf(make: () => TransportMaker): TransportMaker['caps'] {
   return make().caps;
 }
+
+// Helpers for the suites and tests that use real sockets.
+
+/** A factory (server or client) whose only protocol is `p`. */
+export function oneShotFactory(p: IProtocol): IProtocolFactory & IClientFactory {
+  return {
+    buildProtocol: (_addr: IAddress) => p,
+    doStart() {},
+    doStop() {},
+    startedConnecting(_c: IConnector) {},
+    clientConnectionFailed(_c: IConnector, f: Failure) {
+      throw f.value;
+    },
+    clientConnectionLost() {},
+  };
+}
+
+/** Turn the event loop until `until()` holds; fails after many turns. */
+export async function turnUntil(until: () => boolean, what: string, maxTurns = 200_000): Promise<void> {
+  for (let i = 0; i < maxTurns; i++) {
+    if (until()) return;
+    await new Promise((r) => setImmediate(r));
+  }
+  throw new Error(`gave up waiting: ${what}`);
+}
+
+export async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+}
+

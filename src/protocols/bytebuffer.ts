@@ -33,7 +33,7 @@ export class ByteBuffer {
 
   /** Remove and return the first `n` bytes (a copy the caller may keep). */
   take(n: number): Uint8Array {
-    const out = Uint8Array.prototype.slice.call(this.buf, this.start, this.start + n);
+    const out = new Uint8Array(this.buf.subarray(this.start, this.start + n)); // a plain copy, not a Buffer
     this.skip(n);
     return out;
   }
