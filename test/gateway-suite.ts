@@ -159,7 +159,7 @@ export const SUITE_APPS = {
     return [JSON.stringify(Object.fromEntries(keys.map((k) => [k, e[k]])))];
   }) as IterApp,
   echoBody: function* (e: Environ, sr: StartResponse) {
-    let body = new Uint8Array(0);
+    let body: Uint8Array = new Uint8Array(0);
     yield* readAll(e, (b) => (body = b));
     sr('200 OK', [['Content-Type', 'application/octet-stream'], ['Content-Length', String(body.length)]]);
     yield body;

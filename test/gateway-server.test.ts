@@ -1,0 +1,283 @@
+/**
+ * The gateway behind spindle's real HTTP server: deterministic tests through
+ * HTTPFactory + StringTransport + MemoryReactor, and real-socket tests for
+ * what only a socket shows (keep-alive, pipelining, chunked upload,
+ * disconnect).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConnectionLost } from '../src/reactor/errors.js';
+import { Failure } from '../src/reactor/failure.js';
+import type { AppIterable, Chunk, Environ, IterApp, StartResponse } from '../src/bridge/interfaces.js';
+import { memoryServer, readResponses, tcpServer } from './gateway-hosts.js';
+
+const TEXT: [string, string][] = [['Content-Type', 'text/plain']];
+const GET = 'GET / HTTP/1.1\r\nHost: t\r\n\r\n';
+
+/** An infinite generator of fresh 64 KiB chunks that counts its pulls and closes. */
+function infinite(chunk = 64 * 1024) {
+  const log = { pulls: 0, closes: 0 };
+  const app: IterApp = (_e, sr) => {
+    sr('200 OK', [['Content-Type', 'application/octet-stream']]);
+    const it: AppIterable = {
+      [Symbol.iterator]: () => ({
+        next: () => {
+          log.pulls++;
+          return { done: false, value: new Uint8Array(chunk) };
+        },
+      }),
+      close: () => void log.closes++,
+    };
+    return it;
+  };
+  return { app, log };
+}
+
+describe('gateway behind HTTPFactory (memory, deterministic)', () => {
+  it('G5: a stalled client bounds the pulls: under high-water / chunk size + 2', async () => {
+    const { app, log } = infinite();
+    const server = memoryServer(app);
+    const hwm = 1024 * 1024;
+    const conn = server.connect(hwm);
+    conn.send(GET);
+    await conn.settle(() => false, 50);
+    expect(log.pulls).toBeLessThan(hwm / (64 * 1024) + 2);
+    expect(server.cps.gatewayStats.pausedResponses).toBe(1);
+    // The client reads everything: the transport resumes the gateway, which pulls again, boundedly.
+    const before = log.pulls;
+    conn.transport.clear();
+    conn.transport.resumeRegisteredProducer();
+    await conn.settle(() => false, 50);
+    expect(log.pulls - before).toBeLessThan(hwm / (64 * 1024) + 2);
+    expect(log.pulls - before).toBeGreaterThan(0);
+    conn.protocol.connectionLost(new Failure(new ConnectionLost()));
+    expect(log.closes).toBe(1);
+    expect(server.cps.gatewayStats.activeResponses).toBe(0);
+  });
+
+  it("G3: an app that yields '' and pauses puts zero bytes on the socket", async () => {
+    let resume!: () => void;
+    const server = memoryServer(function* (e, sr) {
+      sr('200 OK', TEXT);
+      resume = e['wsgi.pause_output']!();
+      yield '';
+      yield 'now';
+    });
+    const conn = server.connect();
+    conn.send(GET);
+    await conn.settle(() => false, 20);
+    expect(conn.transport.value().length).toBe(0);
+    resume();
+    await conn.settle(() => conn.response() !== null);
+    expect(conn.response()!.body.toString()).toBe('now');
+  });
+
+  it('G6: a 10-byte server-sent event reaches the transport before the app yields again', async () => {
+    const resumes: Array<() => void> = [];
+    const server = memoryServer(function* (e, sr) {
+      sr('200 OK', [['Content-Type', 'text/event-stream']]);
+      for (let i = 0; i < 2; i++) {
+        yield `data: ${i}\n\n\n`.slice(0, 10);
+        resumes.push(e['wsgi.pause_output']!());
+        yield '';
+      }
+    });
+    const conn = server.connect();
+    conn.send(GET);
+    await conn.settle(() => false, 10);
+    expect(conn.transport.valueString()).toContain('data: 0');
+    expect(conn.transport.valueString()).not.toContain('data: 1');
+    resumes[0]!();
+    await conn.settle(() => false, 10);
+    expect(conn.transport.valueString()).toContain('data: 1');
+    resumes[1]!();
+    await conn.settle(() => conn.response() !== null);
+    // G4: the '' yields made no frame: the chunked body has exactly the two events.
+    expect(conn.response()!.frames).toEqual([10, 10]);
+  });
+
+  it('G11: 100 Continue goes out on the first read of wsgi.input, not before', async () => {
+    let env!: Environ;
+    const server = memoryServer(function* (e, sr) {
+      env = e;
+      sr('200 OK', TEXT);
+      e['wsgi.pause_output']!();
+      yield '';
+    });
+    const conn = server.connect();
+    conn.send('POST / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n');
+    await conn.settle(() => false, 10);
+    expect(conn.transport.valueString()).not.toContain('100 Continue');
+    env['wsgi.input'].read();
+    expect(conn.transport.valueString()).toContain('100 Continue');
+    conn.close();
+  });
+
+  describe('G14: disconnect in every state closes the iterable once and ends the response', () => {
+    type Make = (e: Environ, sr: StartResponse) => Iterator<Chunk> | AsyncIterator<Chunk>;
+    const states: Array<[string, Make, boolean]> = [
+      ['app paused its output', function* (e: Environ, sr: StartResponse) {
+        sr('200 OK', TEXT);
+        e['wsgi.pause_output']!();
+        yield '';
+      } as Make, false],
+      ['transport paused (client not reading)', function* (_e: Environ, sr: StartResponse) {
+        sr('200 OK', TEXT);
+        for (;;) yield new Uint8Array(64 * 1024);
+      } as Make, false],
+      ['async next() pending', (_e, sr) => {
+        sr('200 OK', TEXT);
+        return { next: () => new Promise<IteratorResult<Chunk>>(() => {}) };
+      }, true],
+      ['waiting for the request body', function* (e: Environ, sr: StartResponse) {
+        sr('200 OK', TEXT);
+        const input = e['wsgi.input'];
+        while (!input.atEOF && !input.clientGone) {
+          if (input.read().length > 0) continue;
+          e['wsgi.input_handler']!(input, e['wsgi.pause_output']!());
+          yield '';
+        }
+        yield 'whole body read';
+      } as Make, false],
+    ];
+    for (const [name, make, isAsync] of states) {
+      it(`G14: ${name}`, async () => {
+        const log = { closes: 0 };
+        const app: IterApp = (e, sr) => {
+          const it = make(e, sr);
+          const iterable = (isAsync ? { [Symbol.asyncIterator]: () => it } : { [Symbol.iterator]: () => it }) as AppIterable;
+          iterable.close = () => void log.closes++;
+          return iterable;
+        };
+        const server = memoryServer(app);
+        const conn = server.connect(256 * 1024);
+        conn.send(name.includes('body') ? 'POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nabc' : GET);
+        await conn.settle(() => false, 10);
+        expect(server.cps.gatewayStats.activeResponses).toBe(1);
+        conn.protocol.connectionLost(new Failure(new ConnectionLost()));
+        await conn.settle(() => false, 5);
+        expect(log.closes).toBe(1);
+        expect(server.cps.gatewayStats.activeResponses).toBe(0);
+        expect(server.cps.gatewayStats.pausedResponses).toBe(0);
+      });
+    }
+  });
+
+  it('bufferInput: the app runs once the body is whole; past the limit the server answers 413', async () => {
+    const app: IterApp = (e, sr) => {
+      sr('200 OK', TEXT);
+      return [`got ${e['wsgi.input'].read().length}`];
+    };
+    const server = memoryServer(app, { bufferInput: { limit: 10 } });
+    const ok = server.connect();
+    ok.send('POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n\r\nabc');
+    await ok.settle(() => false, 5);
+    expect(ok.transport.value().length).toBe(0);
+    ok.send('def');
+    await ok.settle(() => ok.response() !== null);
+    expect(ok.response()!.body.toString()).toBe('got 6');
+    const big = server.connect();
+    big.send('POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 50\r\n\r\n' + 'x'.repeat(50));
+    await big.settle(() => big.response() !== null);
+    expect(big.response()!.status).toBe(413);
+    expect(server.cps.gatewayStats.activeResponses).toBe(0);
+  });
+});
+
+describe('gateway on real sockets', () => {
+  const closers: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const c of closers.splice(0)) await c();
+  });
+  async function start(app: IterApp) {
+    const server = await tcpServer(app);
+    closers.push(() => server.close());
+    return server;
+  }
+  const echoPath: IterApp = (e, sr) => {
+    sr('200 OK', TEXT);
+    return [`path=${e.PATH_INFO}`];
+  };
+
+  it('keep-alive: two requests answered on one connection', async () => {
+    const server = await start(echoPath);
+    const s = await server.connect();
+    s.write('GET /one HTTP/1.1\r\nHost: t\r\n\r\n');
+    const [a] = await readResponses(s, 1);
+    s.write('GET /two HTTP/1.1\r\nHost: t\r\n\r\n');
+    const [b] = await readResponses(s, 1);
+    expect([a!.body.toString(), b!.body.toString()]).toEqual(['path=/one', 'path=/two']);
+    expect(server.factory.stats.totalChannels).toBe(1);
+  });
+
+  it('pipelining: requests sent in one write are answered in order, even when the first is slow', async () => {
+    const server = await start(function* (e, sr) {
+      sr('200 OK', TEXT);
+      if (e.PATH_INFO === '/slow') {
+        const resume = e['wsgi.pause_output']!();
+        e['spindle.reactor']!.callLater(0.02, resume);
+        yield '';
+      }
+      yield `path=${e.PATH_INFO}`;
+    });
+    const s = await server.connect();
+    s.write('GET /slow HTTP/1.1\r\nHost: t\r\n\r\nGET /fast HTTP/1.1\r\nHost: t\r\n\r\nGET /last HTTP/1.1\r\nHost: t\r\n\r\n');
+    const rs = await readResponses(s, 3);
+    expect(rs.map((r) => r.body.toString())).toEqual(['path=/slow', 'path=/fast', 'path=/last']);
+  });
+
+  it('chunked upload: a body sent in pieces over time is decoded and echoed', async () => {
+    const server = await start(function* (e, sr) {
+      const input = e['wsgi.input'];
+      const parts: Uint8Array[] = [];
+      while (!input.atEOF) {
+        const got = input.read();
+        if (got.length > 0) parts.push(got);
+        else {
+          e['wsgi.input_handler']!(input, e['wsgi.pause_output']!());
+          yield '';
+        }
+      }
+      sr('200 OK', TEXT);
+      yield Buffer.concat(parts);
+    });
+    const s = await server.connect();
+    s.write('POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n');
+    const pieces = ['5\r\nhello\r\n', '1', '\r\n \r\n', '6\r\nchunks', '\r\n', '0\r\n\r\n'];
+    const done = readResponses(s, 1);
+    for (const p of pieces) {
+      s.write(p);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const [r] = await done;
+    expect(r!.body.toString()).toBe('hello chunks');
+  });
+
+  it('disconnect: the client leaving mid-stream closes the iterable once and ends the response', async () => {
+    const { app, log } = infinite(16 * 1024);
+    const server = await start(app);
+    const s = await server.connect();
+    s.write(GET);
+    await new Promise<void>((resolve) => s.once('data', () => resolve()));
+    s.destroy();
+    for (let i = 0; i < 100 && log.closes === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(log.closes).toBe(1);
+    expect(server.cps.gatewayStats.activeResponses).toBe(0);
+  });
+
+  it('a stalled client on a real socket: the pulls stop while it reads nothing', async () => {
+    const { app, log } = infinite();
+    const server = await start(app);
+    const s = await server.connect();
+    s.pause(); // read nothing
+    s.write(GET);
+    let last = -1;
+    // Wait until the pulls stop growing (socket and kernel buffers full).
+    for (let i = 0; i < 200 && log.pulls !== last; i++) {
+      last = log.pulls;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(log.pulls).toBe(last);
+    expect(server.cps.gatewayStats.pausedResponses).toBe(1);
+    s.destroy();
+  });
+});
