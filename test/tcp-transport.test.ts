@@ -3,11 +3,12 @@
  * twice: with the transport under test on the accepting side and on the
  * connecting side.
  */
+import { describe, expect, it } from 'vitest';
 import { NodeReactor } from '../src/reactor/nodereactor.js';
 import type { IListeningPort } from '../src/reactor/interfaces.js';
 import { listenTCP, connectTCP, TRANSPORT_HIGH_WATER } from '../src/reactor/tcp.js';
 import { TCPConnection } from '../src/reactor/tcpconnection.js';
-import { oneShotFactory, runTransportSuite, turns, turnUntil, type Connected, type Recorder, type TransportMaker } from './transport-suite.js';
+import { oneShotFactory, runTransportSuite, turns, turnUntil, Recorder, type Connected, type TransportMaker } from './transport-suite.js';
 
 function tcpMaker(localIsServer: boolean): () => TransportMaker {
   return () => {
@@ -49,3 +50,31 @@ function tcpMaker(localIsServer: boolean): () => TransportMaker {
 
 runTransportSuite('TCP, accepting side', tcpMaker(true));
 runTransportSuite('TCP, connecting side', tcpMaker(false));
+
+describe('TCP transport: reactor stats', () => {
+  it('counts open and total connections, listening ports, and producers paused by the high-water mark', async () => {
+    const reactor = new NodeReactor();
+    const server = new Recorder();
+    const client = new Recorder();
+    const port = await listenTCP(reactor, 0, oneShotFactory(server), { host: '127.0.0.1', highWater: 1024 });
+    expect(reactor.stats.listeningPorts).toBe(1);
+    connectTCP(reactor, '127.0.0.1', port.getHost().port, oneShotFactory(client));
+    await turnUntil(() => server.made === 1 && client.made === 1, 'connected');
+    expect(reactor.stats).toMatchObject({ openConnections: 2, totalConnections: 2 });
+    client.transport.pauseProducing(); // the client stops reading
+    let paused = false;
+    server.transport.registerProducer({ pauseProducing: () => void (paused = true), resumeProducing: () => void (paused = false), stopProducing() {} }, true);
+    const block = new Uint8Array(64 * 1024);
+    for (let i = 0; i < 2000 && !paused; i++) server.transport.write(block);
+    expect(paused).toBe(true);
+    expect(reactor.stats.pausedProducers).toBe(1);
+    client.transport.resumeProducing();
+    await turnUntil(() => !paused, 'drained and resumed');
+    expect(reactor.stats.pausedProducers).toBe(0);
+    server.transport.unregisterProducer();
+    server.transport.loseConnection();
+    await port.stopListening();
+    await turnUntil(() => reactor.stats.openConnections === 0, 'closed');
+    expect(reactor.stats).toEqual({ openConnections: 0, listeningPorts: 0, pausedProducers: 0, totalConnections: 2 });
+  });
+});

@@ -263,6 +263,16 @@ export function runTransportSuite(name: string, make: () => TransportMaker): voi
         expect(peer.lost[0]!.check(ConnectionLost, ConnectionDone)).not.toBeNull();
       });
 
+      it('a registered producer gets stopProducing once when the connection dies, before connectionLost', async () => {
+        const { local, c } = await setup();
+        const events: string[] = [];
+        c.local.registerProducer({ pauseProducing() {}, resumeProducing() {}, stopProducing: () => void events.push(`stop (lost ${local.lost.length})`) }, true);
+        c.peer.abortConnection();
+        await c.settle(() => local.lost.length > 0, 'the local side lost the connection');
+        await c.idle();
+        expect(events).toEqual(['stop (lost 0)']);
+      });
+
       it('a protocol that throws in dataReceived gets its connection aborted, with the error as the reason', async () => {
         const { local, peer, c } = await setup();
         const boom = new Error('protocol bug');

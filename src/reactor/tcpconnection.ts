@@ -80,7 +80,7 @@ export class TCPConnection implements ITransport {
   // ------------------------------------------------------------ writing
 
   write(data: Uint8Array): void {
-    checkWritable(data, 'transport.write');
+    if (!(data instanceof Uint8Array)) checkWritable(data, 'transport.write');
     if (this.writeClosed || this.lost || data.byteLength === 0) return;
     if (this.producer !== null && !this.streaming) {
       this.pendingPullWrites++;
@@ -217,7 +217,12 @@ export class TCPConnection implements ITransport {
 
   private onData(chunk: Buffer): void {
     if (!this.reading) return;
-    this.guard('dataReceived', () => this.protocol.dataReceived(chunk));
+    // The hot path: no closure per chunk (guard() would allocate one).
+    try {
+      this.protocol.dataReceived(chunk);
+    } catch (err) {
+      this.failed('dataReceived', err);
+    }
   }
 
   private onPeerFin(): void {
@@ -262,11 +267,15 @@ export class TCPConnection implements ITransport {
     try {
       fn();
     } catch (err) {
-      log.failure(`${what} raised an exception on the connection to ${this.peer.host}:${this.peer.port}; aborting it`, err, 'error');
-      if (abortOnError && !this.lost) {
-        this.reasonOverride = err;
-        this.abortConnection();
-      }
+      this.failed(what, err, abortOnError);
+    }
+  }
+
+  private failed(what: string, err: unknown, abort = true): void {
+    log.failure(`${what} raised an exception on the connection to ${this.peer.host}:${this.peer.port}; aborting it`, err, 'error');
+    if (abort && !this.lost) {
+      this.reasonOverride = err;
+      this.abortConnection();
     }
   }
 }

@@ -1,0 +1,65 @@
+/**
+ * A line-based chat server: each line a client sends goes to everyone else.
+ * The first line is the client's name.
+ *
+ *     npx tsx examples/chat.ts [port]        (default 8001)
+ *     nc 127.0.0.1 8001                       (in two terminals)
+ *
+ * Lines longer than LineReceiver's MAX_LENGTH (16 KiB) close the sender's
+ * connection with FrameTooLongError; everyone else stays connected.
+ */
+import { LineReceiver } from '../src/protocols/linereceiver.js';
+import { Factory } from '../src/protocols/protocol.js';
+import type { Failure } from '../src/reactor/failure.js';
+import { reactor } from '../src/reactor/shared.js';
+
+class ChatFactory extends Factory {
+  /** Everyone connected who has given a name. */
+  readonly members = new Map<string, Chatter>();
+
+  broadcast(from: string, line: string): void {
+    for (const [name, member] of this.members) if (name !== from) member.sendLine(`<${from}> ${line}`);
+  }
+}
+
+class Chatter extends LineReceiver<ChatFactory> {
+  private name: string | null = null;
+
+  override connectionMade(): void {
+    this.sendLine('Welcome! What is your name?');
+  }
+
+  override lineReceived(line: string): void {
+    const room = this.factory!;
+    if (this.name !== null) {
+      room.broadcast(this.name, line);
+      return;
+    }
+    const wanted = line.trim();
+    if (wanted === '' || room.members.has(wanted)) {
+      this.sendLine('That name is empty or taken, try another.');
+      return;
+    }
+    this.name = wanted;
+    room.members.set(wanted, this);
+    this.sendLine(`Hello ${wanted}, ${room.members.size - 1} other(s) here.`);
+    room.broadcast(wanted, '(joined)');
+  }
+
+  override connectionLost(_reason: Failure): void {
+    if (this.name === null) return;
+    this.factory!.members.delete(this.name);
+    this.factory!.broadcast(this.name, '(left)');
+  }
+}
+
+const port = Number(process.argv[2] ?? 8001);
+reactor
+  .listenTCP(port, ChatFactory.forProtocol(Chatter), { host: '127.0.0.1' })
+  .addCallback((listening) => console.log(`chat server listening on 127.0.0.1:${listening.getHost().port}`))
+  .addErrback((failure: Failure) => {
+    console.error(failure.getErrorMessage());
+    process.exitCode = 1;
+    void reactor.stop();
+  });
+reactor.run({ installSignalHandlers: true });
