@@ -88,23 +88,47 @@ export class FetchRequest extends BridgeRequest {
     this.resolveResponse(new Response(body, { status: code, statusText: phrase, headers: h }));
   }
 
+  /**
+   * One `pull`: deliver one chunk, the end or the error. With nothing queued
+   * it returns a Promise that delivers when the app writes (the stream does
+   * not call `pull` again by itself once that Promise settles).
+   */
   private pull(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> | void {
+    if (this.deliver(controller)) return;
+    return new Promise<void>((resolve) => {
+      const attempt = (): void => {
+        if (this.deliver(controller)) resolve();
+        else this.waiter = attempt;
+      };
+      this.waiter = attempt;
+    });
+  }
+
+  /** True when it enqueued a chunk, closed or errored the stream (or the stream is gone). */
+  private deliver(controller: ReadableStreamDefaultController<Uint8Array>): boolean {
     let chunk = this.queue.shift();
     if (!chunk && this.queue.state === 'open') {
       this.wantMore();
       chunk = this.queue.shift();
     }
-    if (chunk) return controller.enqueue(chunk);
-    if (this.queue.state === 'ended') {
-      controller.close();
-      this.queue.close();
-      this.responseCompleted();
-      return;
+    if (chunk) {
+      controller.enqueue(chunk);
+      return true;
     }
-    if (this.queue.state === 'failed') return controller.error(this.queue.error);
-    if (this.queue.state === 'closed') return;
-    // Nothing yet: the stream calls pull again once this settles (a read is pending).
-    return new Promise<void>((resolve) => { this.waiter = resolve; });
+    switch (this.queue.state) {
+      case 'ended':
+        controller.close();
+        this.queue.close();
+        this.responseCompleted();
+        return true;
+      case 'failed':
+        controller.error(this.queue.error);
+        return true;
+      case 'closed':
+        return true;
+      default:
+        return false;
+    }
   }
 
   protected sendData(chunk: Uint8Array): void {
