@@ -14,25 +14,45 @@
  * (100 000 nested Deferreds, `chainDeferred` cascades) never overflow the stack.
  */
 import { AlreadyCalledError, CancelledError, SpindleError, TimeoutError } from './errors.js';
-import { Failure } from './failure.js';
+import { Failure, isFailure } from './failure.js';
 import type { IReactorTime } from './interfaces.js';
 import { Logger } from './log.js';
 
 export type Canceller<T> = (d: Deferred<T>) => void;
 
-/** A link in the callback list that hands this Deferred's result to the Deferred waiting on it. */
-function CONTINUE(): never {
-  throw new Error('unreachable: CONTINUE is a marker');
-}
-/** A link added by `chainDeferred`: fire the target with this result, leave `undefined` here. */
-function CHAIN(): never {
-  throw new Error('unreachable: CHAIN is a marker');
-}
+/**
+ * Marker links. The callback list holds pairs `[callback, errback]`; a marker
+ * pair is `[targetDeferred, MARKER]`. CONTINUE hands this Deferred's result to
+ * the Deferred waiting on it; CHAIN (from `chainDeferred`) fires the target with
+ * it and leaves `undefined` here.
+ */
+const CONTINUE = Symbol('continue');
+const CHAIN = Symbol('chain');
 function passthru<V>(v: V): V {
   return v;
 }
 
 type Fn = (result: unknown, ...args: unknown[]) => unknown;
+
+/** Rarely used per-Deferred state, kept off the hot object so creating a Deferred stays cheap. */
+interface Extra {
+  label: string | undefined;
+  creator: string | undefined;
+  firstFired: string | undefined;
+  debugInfo: DebugInfo | null;
+}
+
+/** Bind extra arguments: `fn(result, ...args)`. Only allocated when there are extra args. */
+function withArgs(fn: Fn, args: readonly unknown[] | null | undefined): Fn {
+  if (!args || args.length === 0) return fn;
+  return (result) => fn(result, ...args);
+}
+
+/**
+ * The runner's explicit stack, shared by all Deferreds: a nested run (a callback
+ * firing an unrelated Deferred) works above its caller's part and pops back down.
+ */
+const RUN_STACK: Deferred<unknown>[] = [];
 
 /** A Deferred collected while holding an unhandled Failure is logged here. */
 const unhandledLog = new Logger('spindle.deferred');
@@ -63,6 +83,13 @@ function stackHere(): string {
   return (holder.stack ?? '').split('\n').slice(2).join('\n');
 }
 
+const DEFERRED_BRAND = Symbol('spindle.Deferred');
+
+/** True when `v` is a Deferred (or a subclass); used on hot paths instead of `instanceof` (see `isFailure`). */
+export function isDeferred(v: unknown): v is Deferred<unknown> {
+  return typeof v === 'object' && v !== null && (v as { [DEFERRED_BRAND]?: boolean })[DEFERRED_BRAND] === true;
+}
+
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
 }
@@ -83,32 +110,43 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * Deferred a callback returned) that inner Deferred. `undefined` before firing.
    */
   result: unknown = undefined;
-  /** A name for messages and logs, e.g. 'HTTP request body'. */
-  label: string | undefined = undefined;
 
-  private readonly canceller: Canceller<T> | undefined;
-  /** Flat list of links: [callback, errback, callbackArgs, errbackArgs] per link. */
+  // Typed loosely so that Deferred<T> stays covariant in T (a Deferred<number> is a Deferred<unknown>).
+  private readonly canceller: Canceller<any> | undefined;
+  /** Flat list of link pairs `[callback, errback]`, run from `cbIndex` on. */
   private cbs: unknown[] = [];
   private cbIndex = 0;
   private runningCallbacks = false;
   private suppressAlreadyCalled = false;
-  /** The Deferred this one waits on (set while paused on an inner Deferred). */
-  private chainedTo: Deferred<unknown> | null = null;
-  private debugInfo: DebugInfo | null = null;
-  private creator: string | undefined = undefined;
-  private firstFired: string | undefined = undefined;
+  private extra: Extra | null = null;
 
   constructor(canceller?: Canceller<T>, label?: string) {
     this.canceller = canceller;
     if (label !== undefined) this.label = label;
-    if (Deferred.debug) this.creator = stackHere();
+    if (Deferred.debug) this.getExtra().creator = stackHere();
+  }
+
+  /** A name for messages and logs, e.g. 'HTTP request body'. */
+  get label(): string | undefined {
+    return this.extra?.label;
+  }
+  set label(value: string | undefined) {
+    this.getExtra().label = value;
+  }
+
+  private getExtra(): Extra {
+    return (this.extra ??= { label: undefined, creator: undefined, firstFired: undefined, debugInfo: null });
+  }
+
+  private get debugInfo(): DebugInfo | null {
+    return this.extra === null ? null : this.extra.debugInfo;
   }
 
   // ---------------------------------------------------------------- firing
 
   /** Fire with a value. Throws `AlreadyCalledError` if fired before; `TypeError` for a Deferred. */
   callback(result: T): void {
-    if (result instanceof Deferred) {
+    if (isDeferred(result)) {
       throw new TypeError('Deferred.callback(d) was given a Deferred; return it from a callback, or use d.chainDeferred(this)');
     }
     this.startRunCallbacks(result);
@@ -128,7 +166,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
       }
       throw new AlreadyCalledError(this.alreadyCalledMessage());
     }
-    if (Deferred.debug) this.firstFired = stackHere();
+    if (Deferred.debug) this.getExtra().firstFired = stackHere();
     this.called = true;
     this.result = result;
     this.runCallbacks();
@@ -136,10 +174,10 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
 
   private alreadyCalledMessage(): string {
     const name = this.label ? `Deferred "${this.label}"` : 'Deferred';
-    const how = this.result instanceof Failure ? `with a failure (${this.result.getErrorMessage()})` : 'with a result';
+    const how = isFailure(this.result) ? `with a failure (${this.result.getErrorMessage()})` : 'with a result';
     let msg = `${name} was already fired ${how}; a Deferred fires once. Fix: check d.called before firing, or create a new Deferred for the new result.`;
-    if (this.creator !== undefined) msg += `\nCreated at:\n${this.creator}`;
-    if (this.firstFired !== undefined) msg += `\nFirst fired at:\n${this.firstFired}`;
+    if (this.extra?.creator !== undefined) msg += `\nCreated at:\n${this.extra.creator}`;
+    if (this.extra?.firstFired !== undefined) msg += `\nFirst fired at:\n${this.extra.firstFired}`;
     if (!Deferred.debug) msg += ' (Set Deferred.debug = true, or give the Deferred a label, to see which one.)';
     return msg;
   }
@@ -160,28 +198,40 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     const eb = errback ?? passthru;
     if (typeof cb !== 'function') throw new TypeError(`addCallbacks: callback must be a function, got ${typeof cb}`);
     if (typeof eb !== 'function') throw new TypeError(`addCallbacks: errback must be a function, got ${typeof eb}`);
-    this.cbs.push(cb, eb, callbackArgs && callbackArgs.length ? callbackArgs : null, errbackArgs && errbackArgs.length ? errbackArgs : null);
+    this.cbs.push(withArgs(cb as Fn, callbackArgs), withArgs(eb as Fn, errbackArgs));
     if (this.called) this.runCallbacks();
     return this as unknown as Deferred<Awaited<R1> | Awaited<R2>>;
   }
 
+  // The three below read extra arguments from `arguments` so that the common
+  // no-extra-args call allocates nothing (a rest parameter would be an array).
+
   /** Add `fn(result, ...args)` to run on success; failures pass by it. */
-  addCallback<R, A extends unknown[]>(fn: (result: T, ...args: A) => R, ...args: A): Deferred<Awaited<R>> {
+  addCallback<R, A extends unknown[]>(fn: (result: T, ...args: A) => R, ...args: A): Deferred<Awaited<R>>;
+  addCallback(fn: any): any {
     if (typeof fn !== 'function') throw new TypeError(`addCallback: expected a function, got ${typeof fn}`);
-    return this.addCallbacks(fn, passthru as (f: Failure) => never, args, null);
+    this.cbs.push(arguments.length > 1 ? withArgs(fn, Array.prototype.slice.call(arguments, 1)) : fn, passthru);
+    if (this.called) this.runCallbacks();
+    return this;
   }
 
   /** Add `fn(failure, ...args)` to run on failure; its return value recovers the chain. */
-  addErrback<R, A extends unknown[]>(fn: (failure: Failure, ...args: A) => R, ...args: A): Deferred<T | Awaited<R>> {
+  addErrback<R, A extends unknown[]>(fn: (failure: Failure, ...args: A) => R, ...args: A): Deferred<T | Awaited<R>>;
+  addErrback(fn: any): any {
     if (typeof fn !== 'function') throw new TypeError(`addErrback: expected a function, got ${typeof fn}`);
-    return this.addCallbacks(passthru as (r: T) => T, fn, null, args) as unknown as Deferred<T | Awaited<R>>;
+    this.cbs.push(passthru, arguments.length > 1 ? withArgs(fn, Array.prototype.slice.call(arguments, 1)) : fn);
+    if (this.called) this.runCallbacks();
+    return this;
   }
 
   /** Add `fn(resultOrFailure, ...args)` to run either way. */
-  addBoth<R, A extends unknown[]>(fn: (result: T | Failure, ...args: A) => R, ...args: A): Deferred<Awaited<R>> {
+  addBoth<R, A extends unknown[]>(fn: (result: T | Failure, ...args: A) => R, ...args: A): Deferred<Awaited<R>>;
+  addBoth(fn: any): any {
     if (typeof fn !== 'function') throw new TypeError(`addBoth: expected a function, got ${typeof fn}`);
-    const both = fn as unknown as (r: unknown) => R;
-    return this.addCallbacks(both, both, args, args) as Deferred<Awaited<R>>;
+    const both = arguments.length > 1 ? withArgs(fn, Array.prototype.slice.call(arguments, 1)) : fn;
+    this.cbs.push(both, both);
+    if (this.called) this.runCallbacks();
+    return this;
   }
 
   /**
@@ -189,8 +239,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * Deferred's result becomes `undefined`, as in Twisted (`d.callback` returns nothing).
    */
   chainDeferred(d: Deferred<T>): Deferred<undefined> {
-    d.chainedTo = this as Deferred<unknown>;
-    this.cbs.push(CHAIN, CHAIN, d, d);
+    this.cbs.push(d, CHAIN);
     if (this.called) this.runCallbacks();
     return this as unknown as Deferred<undefined>;
   }
@@ -224,7 +273,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
         this.suppressAlreadyCalled = true;
       }
       if (!this.called) this.errback(new CancelledError(`${this.label ? `Deferred "${this.label}"` : 'Deferred'} was cancelled`));
-    } else if (this.result instanceof Deferred) {
+    } else if (isDeferred(this.result)) {
       this.result.cancel();
     }
   }
@@ -244,7 +293,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     this.addBoth((result) => {
       if (!timedOut) return result;
       if (onTimeoutCancel) return onTimeoutCancel(result, seconds);
-      if (result instanceof Failure) {
+      if (isFailure(result)) {
         result.trap(CancelledError);
         throw new TimeoutError(`${this.label ? `Deferred "${this.label}"` : 'Deferred'} timed out after ${seconds} s`);
       }
@@ -266,112 +315,120 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    */
   private runCallbacks(): void {
     if (this.runningCallbacks) return; // a callback added callbacks or fired a chained Deferred: the loop below picks it up
-    const chain: Deferred<unknown>[] = [this as Deferred<unknown>];
-    while (chain.length > 0) {
-      const current = chain[chain.length - 1]!;
-      if (current.paused > 0 || current.runningCallbacks) {
-        chain.pop();
-        continue;
+    const base = RUN_STACK.length;
+    RUN_STACK.push(this as Deferred<unknown>);
+    try {
+      while (RUN_STACK.length > base) {
+        const current = RUN_STACK[RUN_STACK.length - 1]!;
+        const handedTo = current.paused > 0 || current.runningCallbacks ? null : current.runLinks();
+        if (handedTo === null) RUN_STACK.pop();
+        else RUN_STACK.push(handedTo);
       }
-      current.chainedTo = null;
-      let finished = true;
-      const cbs = current.cbs;
-      while (current.cbIndex < cbs.length) {
-        const i = current.cbIndex;
-        current.cbIndex = i + 4;
-        const isFailure = current.result instanceof Failure;
-        const fn = cbs[isFailure ? i + 1 : i] as Fn;
-        const args = cbs[isFailure ? i + 3 : i + 2] as unknown[] | null;
-        if (fn === CONTINUE || fn === CHAIN) {
-          const target = args as unknown as Deferred<unknown>;
-          cbs[i] = cbs[i + 1] = cbs[i + 2] = null;
-          if (fn === CONTINUE) {
-            target.result = current.result;
-            current.result = undefined;
-            target.paused--;
-          } else if (target.called) {
-            // What `target.callback(result)` would do: eat it after a canceller-less cancel, else fail here.
-            if (target.suppressAlreadyCalled) {
-              target.suppressAlreadyCalled = false;
-              current.result = undefined;
-            } else {
-              current.result = new Failure(new AlreadyCalledError(target.alreadyCalledMessage()));
-            }
-            continue;
+    } finally {
+      // Only after an unexpected throw (e.g. a RangeError from a user's own deep recursion).
+      if (RUN_STACK.length !== base) RUN_STACK.length = base;
+    }
+  }
+
+  /**
+   * Run this Deferred's links until it runs out, pauses (waiting on an inner
+   * Deferred), or hands its result to another Deferred; in that last case the
+   * other one is returned for the runner to process first.
+   */
+  private runLinks(): Deferred<unknown> | null {
+    const cbs = this.cbs;
+    while (this.cbIndex < cbs.length) {
+      const i = this.cbIndex;
+      this.cbIndex = i + 2;
+      const cb = cbs[i];
+      const eb = cbs[i + 1];
+      cbs[i] = cbs[i + 1] = null; // let the closures go once run
+      if (eb === CONTINUE || eb === CHAIN) {
+        const target = cb as Deferred<unknown>;
+        if (eb === CONTINUE) {
+          target.result = this.result;
+          this.result = undefined;
+          target.paused--;
+        } else if (target.called) {
+          // What `target.callback(result)` would do: eat it after a canceller-less cancel, else fail here.
+          if (target.suppressAlreadyCalled) {
+            target.suppressAlreadyCalled = false;
+            this.result = undefined;
           } else {
-            target.called = true;
-            target.result = current.result;
-            current.result = undefined;
+            this.result = new Failure(new AlreadyCalledError(target.alreadyCalledMessage()));
           }
-          chain.push(target);
-          finished = false;
-          break;
+          continue;
+        } else {
+          target.called = true;
+          target.result = this.result;
+          this.result = undefined;
         }
-        cbs[i] = cbs[i + 1] = cbs[i + 2] = cbs[i + 3] = null; // let closures go as soon as they ran
-        let next: unknown;
-        current.runningCallbacks = true;
-        try {
-          next = args === null ? fn(current.result) : fn(current.result, ...args);
-        } catch (err) {
-          next = new Failure(err);
-        } finally {
-          current.runningCallbacks = false;
-        }
-        if (next === current) {
-          next = new Failure(new SpindleError('ERR_DEFERRED_SELF', `a callback of ${current.label ? `Deferred "${current.label}"` : 'a Deferred'} returned that same Deferred; return a value or another Deferred`));
-        } else if (!(next instanceof Deferred) && isThenable(next)) {
+        return target;
+      }
+      const fn = (isFailure(this.result) ? eb : cb) as (result: unknown) => unknown;
+      let next: unknown;
+      this.runningCallbacks = true;
+      try {
+        next = fn(this.result);
+      } catch (err) {
+        next = new Failure(err);
+      }
+      this.runningCallbacks = false;
+      if (typeof next === 'object' && next !== null) {
+        if (next === this) {
+          next = new Failure(new SpindleError('ERR_DEFERRED_SELF', `a callback of ${this.label ? `Deferred "${this.label}"` : 'a Deferred'} returned that same Deferred; return a value or another Deferred`));
+        } else if (!isDeferred(next) && isThenable(next)) {
           next = Deferred.fromPromise(next);
         }
-        current.result = next;
-        if (next instanceof Deferred) {
-          const inner = next as Deferred<unknown>;
-          const innerResult = inner.result;
-          if (!inner.called || inner.paused > 0 || innerResult instanceof Deferred || inner.runningCallbacks) {
-            // The inner one has no result yet: wait for it.
-            current.paused++;
-            current.chainedTo = inner;
-            inner.cbs.push(CONTINUE, CONTINUE, current, current);
-            break;
-          } else {
-            // Already fired: take its result (it is left holding undefined, as in Twisted).
-            inner.result = undefined;
-            inner.clearUnhandled();
-            current.result = innerResult;
-          }
+      }
+      this.result = next;
+      if (isDeferred(next)) {
+        const inner = next as Deferred<unknown>;
+        const innerResult = inner.result;
+        if (!inner.called || inner.paused > 0 || isDeferred(innerResult) || inner.runningCallbacks) {
+          // The inner one has no result yet: wait for it.
+          this.paused++;
+          inner.cbs.push(this, CONTINUE);
+          break;
         }
-      }
-      if (finished) {
-        if (current.paused === 0) current.trackUnhandled();
-        chain.pop();
-      }
-      if (current.cbIndex >= cbs.length && current.cbIndex > 0) {
-        cbs.length = 0;
-        current.cbIndex = 0;
+        // Already fired: take its result (it is left holding undefined, as in Twisted).
+        inner.result = undefined;
+        inner.clearUnhandled();
+        this.result = innerResult;
       }
     }
+    if (this.cbIndex >= 32 && this.cbIndex >= cbs.length) {
+      // Ran out of a long list: start a fresh one (short ones were nulled slot by slot).
+      this.cbs = [];
+      this.cbIndex = 0;
+    }
+    if (this.paused === 0 && (this.debugInfo !== null || isFailure(this.result))) this.trackUnhandled();
+    return null;
   }
 
   /** Remember a Failure left at the end of the chain, to log it if nobody ever handles it. */
   private trackUnhandled(): void {
     const result = this.result;
-    if (result instanceof Failure && !result._handled) {
+    if (isFailure(result) && !result._handled) {
       // V8 keeps the frames' receivers (this Deferred among them) alive until an
       // Error's stack is formatted; the registry holds the Failure strongly, so
       // format it now or the Deferred could never be collected (and never logged).
       result.formatStack();
-      let info = this.debugInfo;
+      const extra = this.getExtra();
+      let info = extra.debugInfo;
       if (info === null) {
-        info = this.debugInfo = { failure: null, label: this.label, creator: this.creator };
+        info = extra.debugInfo = { failure: null, label: extra.label, creator: extra.creator };
         unhandledRegistry.register(this, info, info);
       }
       info.failure = result;
-    } else if (this.debugInfo !== null) {
-      this.debugInfo.failure = null;
+    } else {
+      this.clearUnhandled();
     }
   }
 
   private clearUnhandled(): void {
-    if (this.debugInfo !== null) this.debugInfo.failure = null;
+    const info = this.debugInfo;
+    if (info !== null) info.failure = null;
   }
 
   // ---------------------------------------------------------------- Promise interop
@@ -447,6 +504,8 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   }
 }
 
+Object.defineProperty(Deferred.prototype, DEFERRED_BRAND, { value: true });
+
 /** A Deferred already fired with `result`. */
 export function succeed<V>(result: V): Deferred<V> {
   const d = new Deferred<V>();
@@ -472,7 +531,7 @@ export function maybeDeferred<R, A extends unknown[]>(fn: (...args: A) => R, ...
   } catch (err) {
     return fail(err);
   }
-  if (result instanceof Deferred) return result as Deferred<Awaited<R>>;
+  if (isDeferred(result)) return result as Deferred<Awaited<R>>;
   if (isThenable(result)) return Deferred.fromPromise(result) as Deferred<Awaited<R>>;
   return succeed(result as Awaited<R>);
 }

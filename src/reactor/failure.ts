@@ -11,6 +11,17 @@
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type ErrorClass = abstract new (...args: any[]) => unknown;
 
+const FAILURE_BRAND = Symbol('spindle.Failure');
+
+/**
+ * True when `v` is a Failure. Hot paths use this instead of `instanceof`: it
+ * does not depend on the class object's shape (tools such as esbuild's
+ * keepNames redefine a class's `name`, which takes V8's fast instanceof away).
+ */
+export function isFailure(v: unknown): v is Failure {
+  return typeof v === 'object' && v !== null && (v as { [FAILURE_BRAND]?: boolean })[FAILURE_BRAND] === true;
+}
+
 export class Failure {
   /** The thrown value, exactly as thrown. */
   readonly value: unknown;
@@ -121,6 +132,8 @@ export class Failure {
     return `[Failure ${typeName(this.value)}: ${this.getErrorMessage()}]`;
   }
 }
+
+Object.defineProperty(Failure.prototype, FAILURE_BRAND, { value: true });
 
 function captureStack(): string {
   const holder: { stack?: string } = {};
