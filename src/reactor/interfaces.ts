@@ -209,11 +209,15 @@ export interface IListeningPort {
 export interface ListenOptions {
   host?: string;
   backlog?: number;
+  /** Write-buffer bytes past which a connection pauses its push producer. Default 64 KiB (`TRANSPORT_HIGH_WATER`). */
+  highWater?: number;
 }
 
 export interface ConnectOptions {
   /** Seconds before a connection attempt fails with a timeout. Default 30. */
   timeout?: number;
+  /** Write-buffer bytes past which the connection pauses its push producer. Default 64 KiB (`TRANSPORT_HIGH_WATER`). */
+  highWater?: number;
 }
 
 export interface IReactorTCP {
