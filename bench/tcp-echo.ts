@@ -87,7 +87,7 @@ const bench: Benchmark = {
         baselineName: 'node:net pipe',
         higherIsBetter: true,
         target: '>= 0.9x',
-        note: `median of ${runs} interleaved runs; one process, client and server on one core each side`,
+        note: `median of ${runs} interleaved runs; client and both servers share one process (one thread)`,
       },
     ];
   },
