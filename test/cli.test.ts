@@ -7,6 +7,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,8 +29,10 @@ const fixtures: Record<string, string> = {
   'slow.mjs': `export const style = 'cps';
 export const app = (request) => {
   request.write('started\\n');
-  request.reactor.callLater(0.5, () => { request.write('finished\\n'); request.finish(); });
+  // Finish only after the stop signal: the response is surely in flight when it comes.
+  process.once('SIGTERM', () => request.reactor.callLater(0.2, () => { request.write('finished\\n'); request.finish(); }));
 };\n`,
+  'hang.mjs': "export const style = 'cps';\nexport const app = (request) => { request.write('started\\n'); };\n",
   'threaded.mjs': `import { threadId } from 'node:worker_threads';
 export function app(environ, startResponse) {
   startResponse('200 OK', [['content-type', 'text/plain']]);
@@ -164,14 +167,43 @@ describe('spindle serve', () => {
     expect((await exitWithin(child)).code).toBe(0);
   });
 
+  it('serves a TypeScript module: the Fetch handler example, relative to the working directory', async () => {
+    const { child, url } = await startServer(cli('serve', 'examples/fetch-handler.ts:handler', '--style', 'fetch', '--port', '0'));
+    expect(await fetchText(`${url}/count?to=2`)).toMatchObject({ status: 200, body: '1\n2\n' });
+    child.proc.kill('SIGTERM');
+    expect((await exitWithin(child)).code).toBe(0);
+  });
+
   it('lets an in-flight response finish after SIGTERM, then exits 0', async () => {
     const { child, url } = await startServer(cli('serve', fixture('slow.mjs'), '--port', '0'));
-    const pending = fetchText(`${url}/`);
-    // Signal once the response has begun (the server counts it as in flight).
-    await new Promise((r) => setTimeout(r, 100));
-    child.proc.kill('SIGTERM');
-    expect(await pending).toMatchObject({ status: 200, body: 'started\nfinished\n' });
+    // Signal once the first half of the body has arrived: the response is in flight.
+    const body = await new Promise<string>((resolve, reject) => {
+      httpGet(`${url}/`, { agent: false }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.once('data', () => child.proc.kill('SIGTERM'));
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => resolve(text));
+      }).on('error', reject);
+    });
+    expect(body).toBe('started\nfinished\n');
     expect(await exitWithin(child)).toEqual({ code: 0, signal: null });
+  });
+
+  it('exits 0 within the bound after SIGTERM even when a response never finishes', async () => {
+    const { child, url } = await startServer(cli('serve', fixture('hang.mjs'), '--port', '0'));
+    await new Promise<void>((resolve, reject) => {
+      httpGet(`${url}/`, { agent: false }, (res) => {
+        res.once('data', () => {
+          child.proc.kill('SIGTERM');
+          resolve();
+        });
+        res.on('error', () => undefined);
+      }).on('error', () => undefined);
+      setTimeout(() => reject(new Error('no response started')), 10_000).unref();
+    });
+    expect(await exitWithin(child)).toEqual({ code: 0, signal: null });
+    expect(child.stderr()).toMatch(/1 response\(s\) still running 4s after the stop signal; closing them/);
   });
 
   it('writes an access log line per response, as text or JSON', async () => {

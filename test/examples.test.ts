@@ -6,8 +6,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { ROOT, exitWithin, fetchText, startNode, startServer, stopAll, type Reply } from './cli-process.js';
+import { ROOT, exitWithin, fetchText, startNode, startServer, stopAll, waitForStdout, type Reply } from './cli-process.js';
 
 afterEach(stopAll);
 
@@ -37,6 +38,48 @@ const servers: Record<string, ServerCheck> = {
   },
 };
 
+/** A TCP client that collects what it receives, for the line-based examples. */
+async function client(port: number): Promise<{ socket: Socket; received: () => string; waitFor: (text: string) => Promise<void> }> {
+  const socket = connect(port, '127.0.0.1');
+  await new Promise<void>((done, fail) => socket.once('connect', done).once('error', fail));
+  let received = '';
+  const waiters: Array<() => void> = [];
+  socket.setEncoding('utf8').on('data', (d: string) => {
+    received += d;
+    for (const w of waiters.splice(0)) w();
+  });
+  const waitFor = async (text: string): Promise<void> => {
+    while (!received.includes(text)) await new Promise<void>((done) => waiters.push(done));
+  };
+  return { socket, received: () => received, waitFor };
+}
+
+/** Raw TCP examples (examples/echo.ts and chat.ts, by the TCP engineer): argv, ready line, check. */
+const tcpServers: Record<string, (port: number) => Promise<void>> = {
+  'echo.ts': async (port) => {
+    const c = await client(port);
+    c.socket.write('hello, echo\n');
+    await c.waitFor('hello, echo\n');
+    c.socket.end();
+    await new Promise((done) => c.socket.once('close', done));
+    expect(c.received()).toBe('hello, echo\n');
+  },
+  'chat.ts': async (port) => {
+    const ann = await client(port);
+    const bob = await client(port);
+    await ann.waitFor('What is your name?');
+    await bob.waitFor('What is your name?');
+    ann.socket.write('ann\r\n');
+    await ann.waitFor('Hello ann');
+    bob.socket.write('bob\r\n');
+    await ann.waitFor('<bob> (joined)');
+    ann.socket.write('hi bob\r\n');
+    await bob.waitFor('<ann> hi bob\r\n');
+    ann.socket.destroy();
+    bob.socket.destroy();
+  },
+};
+
 /** Examples that run to completion: argv and what stdout must hold. */
 const tools: Record<string, { args: string[]; stdout: RegExp }> = {
   'embed-cli-tool.ts': { args: [], stdout: /^received 50 lines$/m },
@@ -46,7 +89,7 @@ const tools: Record<string, { args: string[]; stdout: RegExp }> = {
 describe('examples', () => {
   it('every example in examples/ has a case here', () => {
     const files = readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith('.ts'));
-    const known = [...Object.keys(servers), ...Object.keys(tools), 'echo.ts', 'chat.ts'];
+    const known = [...Object.keys(servers), ...Object.keys(tools), ...Object.keys(tcpServers)];
     expect(files.filter((f) => !known.includes(f))).toEqual([]);
   });
 
@@ -54,6 +97,16 @@ describe('examples', () => {
     it(`${file} serves, answers, and exits 0 on SIGTERM`, async () => {
       const { child, url } = await startServer([`examples/${file}`], { PORT: '0' });
       await check(url);
+      child.proc.kill('SIGTERM');
+      expect(await exitWithin(child)).toEqual({ code: 0, signal: null });
+    });
+  }
+
+  for (const [file, check] of Object.entries(tcpServers)) {
+    it(`${file} listens on port 0, talks, and exits 0 on SIGTERM`, async () => {
+      const child = startNode([`examples/${file}`, '0']);
+      const m = await waitForStdout(child, /listening on 127\.0\.0\.1:(\d+)/);
+      await check(Number(m[1]));
       child.proc.kill('SIGTERM');
       expect(await exitWithin(child)).toEqual({ code: 0, signal: null });
     });
