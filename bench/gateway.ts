@@ -1,0 +1,189 @@
+/**
+ * The iterator-app gateway against node:http, each server in its own child
+ * process (bench/servers/gateway-*.ts), the client in this process:
+ * (a) hello from an iterator app, autocannon req/s;
+ * (b) 1 GiB (quick: 128 MiB) from a generator in 64 KiB chunks, read by a
+ *     node:net client, vs `pipeline(Readable.from(gen), res)`;
+ * (c) a slow client reading 100 KiB/s from an infinite generator of fresh
+ *     chunks for 15 s (quick: 3 s): the server's RSS growth, vs node's pipeline.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { interleavedMs, type Benchmark, type BenchResult } from './harness.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+
+interface Child {
+  proc: ChildProcess;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Start a bench server and wait for its `listening PORT` line. */
+function startServer(kind: 'spindle' | 'node', mode: string, total = 0): Promise<Child> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(here, 'servers', `gateway-${kind}.ts`), mode, String(total)], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening (\d+)/.exec(out);
+      if (m) {
+        resolve({
+          proc,
+          port: Number(m[1]),
+          stop: () => new Promise((r) => (proc.exitCode !== null ? r() : (proc.once('exit', () => r()), proc.kill('SIGKILL')))),
+        });
+      }
+    });
+    proc.once('exit', (code) => reject(new Error(`bench server ${kind}/${mode} exited with ${code} before listening`)));
+  });
+}
+
+/** Resident set size of a process in bytes (Linux /proc). */
+function rss(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+async function helloReqPerSec(port: number, seconds: number): Promise<number> {
+  const r = await autocannon({ url: `http://127.0.0.1:${port}/`, connections: 32, duration: seconds });
+  return r.requests.average;
+}
+
+/** GET the stream and count body bytes until `total` arrived. */
+function download(port: number, total: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ port, host: '127.0.0.1', noDelay: true });
+    let head = true;
+    let got = 0;
+    let pending = Buffer.alloc(0);
+    s.on('connect', () => s.write('GET / HTTP/1.1\r\nHost: bench\r\n\r\n'));
+    s.on('data', (d: Buffer) => {
+      if (head) {
+        pending = Buffer.concat([pending, d]);
+        const end = pending.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        head = false;
+        got = pending.length - end - 4;
+      } else got += d.length;
+      if (got >= total) {
+        s.destroy();
+        resolve();
+      }
+    });
+    s.on('error', reject);
+  });
+}
+
+/** Read `rate` bytes/s from an endless response for `seconds`; returns the server's RSS growth in bytes. */
+async function slowClient(server: Child, rate: number, seconds: number): Promise<number> {
+  const s = connect({ port: server.port, host: '127.0.0.1' });
+  s.pause();
+  await new Promise((r) => s.once('connect', r));
+  s.write('GET / HTTP/1.1\r\nHost: bench\r\n\r\n');
+  await new Promise((r) => s.once('readable', r));
+  // Let the pipes fill (socket buffers, high-water marks) before the baseline sample.
+  await new Promise((r) => setTimeout(r, 300));
+  const start = rss(server.proc.pid!);
+  let peak = start;
+  const tick = 100;
+  const perTick = Math.round((rate * tick) / 1000);
+  const end = Date.now() + seconds * 1000;
+  while (Date.now() < end) {
+    await new Promise((r) => setTimeout(r, tick));
+    s.read(Math.min(perTick, s.readableLength) || undefined);
+    peak = Math.max(peak, rss(server.proc.pid!));
+  }
+  s.destroy();
+  return peak - start;
+}
+
+const MiB = 1024 * 1024;
+
+const bench: Benchmark = {
+  title: 'iterator-app gateway vs node:http',
+  async run({ quick }) {
+    const rows: BenchResult[] = [];
+
+    // (a) hello
+    {
+      const sp = await startServer('spindle', 'hello');
+      const nd = await startServer('node', 'hello');
+      const secs = quick ? 3 : 10;
+      const rounds = quick ? 1 : 2;
+      await helloReqPerSec(sp.port, 1);
+      await helloReqPerSec(nd.port, 1);
+      let a = 0;
+      let b = 0;
+      for (let i = 0; i < rounds; i++) {
+        a += await helloReqPerSec(sp.port, secs);
+        b += await helloReqPerSec(nd.port, secs);
+      }
+      await sp.stop();
+      await nd.stop();
+      rows.push({
+        name: 'hello from an iterator app',
+        unit: 'req/s',
+        spindle: a / rounds,
+        baseline: b / rounds,
+        baselineName: 'node:http',
+        higherIsBetter: true,
+        target: '>= 1.3x',
+        note: `autocannon 32 connections, ${rounds}x${secs}s each, servers in child processes`,
+      });
+    }
+
+    // (b) stream
+    {
+      const total = quick ? 128 * MiB : 1024 * MiB;
+      const sp = await startServer('spindle', 'stream', total);
+      const nd = await startServer('node', 'stream', total);
+      const ms = await interleavedMs(quick ? 2 : 3, () => download(sp.port, total), () => download(nd.port, total));
+      await sp.stop();
+      await nd.stop();
+      const mbps = (t: number) => total / MiB / (t / 1000);
+      rows.push({
+        name: `${total / MiB} MiB from a generator in 64 KiB chunks`,
+        unit: 'MiB/s',
+        spindle: mbps(ms.spindle),
+        baseline: mbps(ms.baseline),
+        baselineName: 'node:http pipeline(Readable.from(gen), res)',
+        higherIsBetter: true,
+        target: '>= 0.95x',
+        note: 'median of interleaved runs, node:net client counting bytes',
+      });
+    }
+
+    // (c) slow client
+    {
+      const secs = quick ? 3 : 15;
+      const sp = await startServer('spindle', 'infinite');
+      const growthSpindle = await slowClient(sp, 100 * 1024, secs);
+      await sp.stop();
+      const nd = await startServer('node', 'infinite');
+      const growthNode = await slowClient(nd, 100 * 1024, secs);
+      await nd.stop();
+      rows.push({
+        name: `slow client 100 KiB/s for ${secs}s, infinite generator of fresh 64 KiB chunks`,
+        unit: 'MiB RSS growth',
+        spindle: growthSpindle / MiB,
+        baseline: growthNode / MiB,
+        baselineName: 'node:http pipeline',
+        higherIsBetter: false,
+        target: 'spindle <= 8 MiB',
+        note: 'server RSS peak minus RSS once the pipes were full',
+      });
+    }
+    return rows;
+  },
+};
+
+export default bench;
