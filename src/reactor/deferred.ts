@@ -114,7 +114,8 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   // Typed loosely so that Deferred<T> stays covariant in T (a Deferred<number> is a Deferred<unknown>).
   private readonly canceller: Canceller<any> | undefined;
   /** Flat list of link pairs `[callback, errback]`, run from `cbIndex` on. */
-  private cbs: unknown[] = [];
+  /** Allocated on the first link and dropped when all have run: most Deferreds hold one or two links. */
+  private cbs: unknown[] | null = null;
   private cbIndex = 0;
   private runningCallbacks = false;
   private suppressAlreadyCalled = false;
@@ -198,9 +199,15 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     const eb = errback ?? passthru;
     if (typeof cb !== 'function') throw new TypeError(`addCallbacks: callback must be a function, got ${typeof cb}`);
     if (typeof eb !== 'function') throw new TypeError(`addCallbacks: errback must be a function, got ${typeof eb}`);
-    this.cbs.push(withArgs(cb as Fn, callbackArgs), withArgs(eb as Fn, errbackArgs));
+    this.pushLink(withArgs(cb as Fn, callbackArgs), withArgs(eb as Fn, errbackArgs));
     if (this.called) this.runCallbacks();
     return this as unknown as Deferred<Awaited<R1> | Awaited<R2>>;
+  }
+
+  private pushLink(cb: unknown, eb: unknown): void {
+    const cbs = this.cbs;
+    if (cbs === null) this.cbs = [cb, eb];
+    else cbs.push(cb, eb);
   }
 
   // The three below read extra arguments from `arguments` so that the common
@@ -210,7 +217,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   addCallback<R, A extends unknown[]>(fn: (result: T, ...args: A) => R, ...args: A): Deferred<Awaited<R>>;
   addCallback(fn: any): any {
     if (typeof fn !== 'function') throw new TypeError(`addCallback: expected a function, got ${typeof fn}`);
-    this.cbs.push(arguments.length > 1 ? withArgs(fn, Array.prototype.slice.call(arguments, 1)) : fn, passthru);
+    this.pushLink(arguments.length > 1 ? withArgs(fn, Array.prototype.slice.call(arguments, 1)) : fn, passthru);
     if (this.called) this.runCallbacks();
     return this;
   }
@@ -219,7 +226,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   addErrback<R, A extends unknown[]>(fn: (failure: Failure, ...args: A) => R, ...args: A): Deferred<T | Awaited<R>>;
   addErrback(fn: any): any {
     if (typeof fn !== 'function') throw new TypeError(`addErrback: expected a function, got ${typeof fn}`);
-    this.cbs.push(passthru, arguments.length > 1 ? withArgs(fn, Array.prototype.slice.call(arguments, 1)) : fn);
+    this.pushLink(passthru, arguments.length > 1 ? withArgs(fn, Array.prototype.slice.call(arguments, 1)) : fn);
     if (this.called) this.runCallbacks();
     return this;
   }
@@ -229,7 +236,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   addBoth(fn: any): any {
     if (typeof fn !== 'function') throw new TypeError(`addBoth: expected a function, got ${typeof fn}`);
     const both = arguments.length > 1 ? withArgs(fn, Array.prototype.slice.call(arguments, 1)) : fn;
-    this.cbs.push(both, both);
+    this.pushLink(both, both);
     if (this.called) this.runCallbacks();
     return this;
   }
@@ -239,7 +246,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * Deferred's result becomes `undefined`, as in Twisted (`d.callback` returns nothing).
    */
   chainDeferred(d: Deferred<T>): Deferred<undefined> {
-    this.cbs.push(d, CHAIN);
+    this.pushLink(d, CHAIN);
     if (this.called) this.runCallbacks();
     return this as unknown as Deferred<undefined>;
   }
@@ -337,7 +344,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    */
   private runLinks(): Deferred<unknown> | null {
     const cbs = this.cbs;
-    while (this.cbIndex < cbs.length) {
+    while (cbs !== null && this.cbIndex < cbs.length) {
       const i = this.cbIndex;
       this.cbIndex = i + 2;
       const cb = cbs[i];
@@ -388,7 +395,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
         if (!inner.called || inner.paused > 0 || isDeferred(innerResult) || inner.runningCallbacks) {
           // The inner one has no result yet: wait for it.
           this.paused++;
-          inner.cbs.push(this, CONTINUE);
+          inner.pushLink(this, CONTINUE);
           break;
         }
         // Already fired: take its result (it is left holding undefined, as in Twisted).
@@ -397,9 +404,9 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
         this.result = innerResult;
       }
     }
-    if (this.cbIndex >= 32 && this.cbIndex >= cbs.length) {
-      // Ran out of a long list: start a fresh one (short ones were nulled slot by slot).
-      this.cbs = [];
+    if (cbs !== null && this.cbIndex >= cbs.length) {
+      // Ran out: drop the list (a callback may have started a new one: only drop this one).
+      if (this.cbs === cbs) this.cbs = null;
       this.cbIndex = 0;
     }
     if (this.paused === 0 && (this.debugInfo !== null || isFailure(this.result))) this.trackUnhandled();

@@ -6,7 +6,7 @@
  */
 import { FirstError } from './errors.js';
 import { Deferred } from './deferred.js';
-import { Failure } from './failure.js';
+import { isFailure, type Failure } from './failure.js';
 import { Logger } from './log.js';
 
 /** One member's outcome: `[true, value]` or `[false, failure]`. */
@@ -46,7 +46,7 @@ export class DeferredList<T = unknown> extends Deferred<Array<DeferredListEntry<
       fireOnOneErrback: options.fireOnOneErrback ?? false,
       consumeErrors: options.consumeErrors ?? false,
     };
-    this.resultList = new Array<DeferredListEntry<T> | undefined>(this.members.length).fill(undefined);
+    this.resultList = new Array<DeferredListEntry<T> | undefined>(this.members.length);
     if (this.members.length === 0 && !this.options.fireOnOneCallback) {
       this.callback([]);
     }
@@ -55,10 +55,8 @@ export class DeferredList<T = unknown> extends Deferred<Array<DeferredListEntry<
       if (!(member instanceof Deferred)) {
         throw new TypeError(`DeferredList: member ${index} is not a Deferred (got ${typeof member}); wrap promises with Deferred.fromPromise`);
       }
-      member.addCallbacks(
-        (value) => this.memberFired(index, true, value),
-        (failure) => this.memberFired(index, false, failure),
-      );
+      // One closure for both sides (one allocation per member, not two).
+      member.addBoth((result) => this.memberFired(index, !isFailure(result), result));
     }
   }
 
