@@ -103,4 +103,23 @@ describe('NodeReactor liveness (child processes)', { timeout: CHILD_LIMIT_MS + 5
     );
     expect(r).toEqual({ code: 0, signal: null, stdout: 'ready\nshutting down\nshut down\n', hung: false });
   });
+
+  it('a reactor that is not running still runs its due calls while something else keeps Node alive', async () => {
+    // If those calls sat on an unref'd setImmediate, Node's poll phase would not
+    // wake for them and each step would wait for the hour-long interval.
+    const r = await child(`
+      const r = new NodeReactor();
+      const keepAlive = setInterval(() => {}, 3_600_000);
+      let steps = 0;
+      const step = () => {
+        if (++steps < 50) r.callLater(0, step);
+        else {
+          console.log('steps', steps);
+          clearInterval(keepAlive);
+        }
+      };
+      r.callLater(0, step);
+    `);
+    expect(r).toEqual({ code: 0, signal: null, stdout: 'steps 50\n', hung: false });
+  });
 });

@@ -102,7 +102,7 @@ describe('timer heap', () => {
     expect(ran).toEqual(expected);
   });
 
-  it('a call cancelled and one reset many times do not hold their place in getDelayedCalls', () => {
+  it('a call cancelled and one reset many times leave one entry in getDelayedCalls', () => {
     const clock = new Clock();
     const kept = clock.callLater(1, () => {});
     for (let i = 0; i < 1000; i++) kept.reset(1 + i);

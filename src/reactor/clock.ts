@@ -39,7 +39,12 @@ export class Clock implements IReactorTime {
     for (;;) {
       const call = this.heap.popDue(this.now);
       if (call === undefined) break;
-      call.run();
+      try {
+        call.run();
+      } catch (err) {
+        call.release();
+        throw err;
+      }
     }
   }
 

@@ -1,21 +1,35 @@
 /**
  * `DelayedCall` and `TimerHeap`: the scheduled calls of `NodeReactor` and
- * `Clock`, in one binary min-heap ordered by (due time, sequence number) so
- * that calls due at the same time run in the order they were scheduled.
+ * `Clock`, ordered by (due time, sequence number) so that calls due at the
+ * same time run in the order they were scheduled. One file because the queue
+ * and the call share their bookkeeping fields.
+ *
+ * The calls live in two sorted structures, and the earliest is the earlier of
+ * their two heads:
+ * - a FIFO for calls due no earlier than the last one it holds. Most calls
+ *   arrive that way (every `callLater(0)`, and every timeout of one length),
+ *   and for them scheduling and running are O(1), as with Node's timer lists;
+ * - a binary min-heap for the rest, O(log n).
  *
  * Two operations are lazy because servers do them all the time (an idle
  * timeout is reset on every read, and cancelled when the connection closes):
- * - `cancel()` only marks the call; the heap skips it when it reaches the top,
- *   and compacts itself when cancelled entries outnumber live ones.
- * - `reset()`/`delay()` to a later time only update the call; the heap entry
- *   keeps its old, earlier key and is re-sorted when it reaches the top
- *   (Twisted's reactor does the same). Moving a call earlier sifts it up.
+ * - `cancel()` only marks the call; a head skips it, and both structures are
+ *   compacted when dead entries outnumber live ones.
+ * - `reset()`/`delay()` of a call in the FIFO to a later time only update the
+ *   call; when its old place reaches the head it is placed again (Twisted's
+ *   reactor does the same). In the heap, and to an earlier time, the call is
+ *   moved at once.
+ *
+ * A call object is kept small (one double, the due time) because a server
+ * holds one per connection and a burst of `callLater(0)` allocates thousands.
  */
 import type { IDelayedCall } from './interfaces.js';
 import { AlreadyCalled, AlreadyCancelled, InvalidArgumentError } from './errors.js';
 
-/** The heap compacts when it holds more than this many entries and over half are cancelled. */
+/** The queues compact when they hold more than this many entries and over half are dead. */
 export const HEAP_COMPACT_MIN = 64;
+
+const NO_ARGS: unknown[] = [];
 
 /** Throw `InvalidArgumentError` unless `seconds` is a finite number >= 0. */
 export function checkDelay(seconds: number, what: string): void {
@@ -30,12 +44,13 @@ export class DelayedCall implements IDelayedCall {
   /** True once the call has run (it starts running, and stays true if it threw). */
   called = false;
   cancelled = false;
+  /** @internal True while the call's FIFO entry is its live place. */
+  queued = false;
   /** @internal The sequence number: ties on `time` run in ascending order. */
   seq: number;
-  /** @internal The (time, seq) the heap entry is sorted by; earlier than or equal to the real one. */
-  key: number;
-  keySeq: number;
-  /** @internal Position in the heap array; -1 once out of the heap. */
+  /** @internal `seq` when the call took its FIFO place; differs once moved later. */
+  placeSeq: number;
+  /** @internal Position in the heap array; -1 when not in the heap. */
   index = -1;
   private fn: ((...args: any[]) => unknown) | null;
   private args: unknown[] | null;
@@ -48,10 +63,9 @@ export class DelayedCall implements IDelayedCall {
     args: unknown[],
   ) {
     this.fn = fn;
-    this.args = args;
+    this.args = args.length === 0 ? NO_ARGS : args;
     this.seq = heap.nextSeq++;
-    this.key = time;
-    this.keySeq = this.seq;
+    this.placeSeq = this.seq;
   }
 
   getTime(): number {
@@ -65,7 +79,7 @@ export class DelayedCall implements IDelayedCall {
   cancel(): void {
     this.checkActive();
     this.cancelled = true;
-    // Drop the references now: a cancelled call may sit in the heap for a while.
+    // Drop the references now: a cancelled call may sit in a queue for a while.
     this.fn = null;
     this.args = null;
     this.heap.noteCancelled();
@@ -83,14 +97,23 @@ export class DelayedCall implements IDelayedCall {
     this.heap.reschedule(this, this.heap.now() + seconds);
   }
 
-  /** @internal Run the call once; its exception propagates to the caller (the reactor logs it). */
+  /**
+   * @internal Run the call once. An exception propagates to the caller (the
+   * reactor logs it, using `describe()`, then calls `release()`).
+   */
   run(): void {
     const fn = this.fn!;
     const args = this.args!;
     this.called = true;
-    this.fn = null;
     this.args = null;
-    fn(...args);
+    if (args.length === 0) fn();
+    else fn(...args);
+    this.fn = null;
+  }
+
+  /** @internal Drop the function after a run that threw. */
+  release(): void {
+    this.fn = null;
   }
 
   /** A name for log messages: the function's name and the due time. */
@@ -104,16 +127,24 @@ export class DelayedCall implements IDelayedCall {
   }
 }
 
-/** Heap order: earlier key first, then lower sequence number. */
+/** Order: earlier time first, then lower sequence number. */
 function before(a: DelayedCall, b: DelayedCall): boolean {
-  return a.key < b.key || (a.key === b.key && a.keySeq < b.keySeq);
+  return a.time < b.time || (a.time === b.time && a.seq < b.seq);
 }
+
+/** The FIFO drops the entries before its head once there are this many. */
+const FIFO_SHIFT_MIN = 1024;
 
 export class TimerHeap {
   /** @internal The next sequence number to hand out. */
   nextSeq = 0;
   private items: DelayedCall[] = [];
-  private cancelledCount = 0;
+  private fifo: DelayedCall[] = [];
+  private fifoHead = 0;
+  /** The due time of the last FIFO entry: a new call may join the FIFO if not earlier. */
+  private fifoTail = -Infinity;
+  private fifoTailSeq = -1;
+  private live = 0;
 
   constructor(
     /** The clock `reset()` counts from. */
@@ -124,40 +155,29 @@ export class TimerHeap {
     private readonly onEmpty: () => void = () => {},
   ) {}
 
-  /** Active (not cancelled) calls in the heap. */
+  /** Active (scheduled, not run, not cancelled) calls. */
   get size(): number {
-    return this.items.length - this.cancelledCount;
+    return this.live;
   }
 
   schedule(time: number, fn: (...args: any[]) => unknown, args: unknown[]): DelayedCall {
     const call = new DelayedCall(this, time, fn, args);
-    call.index = this.items.length;
-    this.items.push(call);
-    this.siftUp(call.index);
+    this.live++;
+    this.place(call);
     this.onEarlier(time);
     return call;
   }
 
   /**
-   * The earliest active call, or undefined. Cancelled entries at the top are
-   * dropped and lazily moved ones re-sorted on the way.
+   * The earliest active call, or undefined. Dead entries at the heads are
+   * dropped, and calls moved later placed again, on the way.
    */
   peek(): DelayedCall | undefined {
-    const items = this.items;
-    while (items.length > 0) {
-      const top = items[0]!;
-      if (top.cancelled) {
-        this.removeTop();
-        this.cancelledCount--;
-      } else if (top.key !== top.time || top.keySeq !== top.seq) {
-        top.key = top.time;
-        top.keySeq = top.seq;
-        this.siftDown(0);
-      } else {
-        return top;
-      }
-    }
-    return undefined;
+    const q = this.fifoPeek();
+    const h = this.heapPeek();
+    if (q === undefined) return h;
+    if (h === undefined) return q;
+    return before(h, q) ? h : q;
   }
 
   /**
@@ -167,41 +187,118 @@ export class TimerHeap {
   popDue(now: number, seqLimit = Infinity): DelayedCall | undefined {
     const top = this.peek();
     if (top === undefined || top.time > now || top.seq >= seqLimit) return undefined;
-    this.removeTop();
+    if (top.queued) {
+      top.queued = false;
+      this.fifoHead++;
+    } else {
+      this.removeTop();
+    }
+    this.live--;
     return top;
   }
 
   /** All active calls, earliest first. */
   activeCalls(): DelayedCall[] {
-    return this.items
-      .filter((c) => !c.cancelled)
-      .sort((a, b) => a.time - b.time || a.seq - b.seq);
+    const calls = this.items.filter((c) => !c.cancelled);
+    for (let i = this.fifoHead; i < this.fifo.length; i++) {
+      const c = this.fifo[i]!;
+      if (c.queued && !c.cancelled) calls.push(c);
+    }
+    return calls.sort((a, b) => a.time - b.time || a.seq - b.seq);
   }
 
   /** @internal */
   noteCancelled(): void {
-    this.cancelledCount++;
-    if (this.cancelledCount === this.items.length) {
+    this.live--;
+    if (this.live === 0) {
       for (const c of this.items) c.index = -1;
       this.items = [];
-      this.cancelledCount = 0;
+      this.fifo = [];
+      this.fifoHead = 0;
+      this.fifoTail = -Infinity;
       this.onEmpty();
-    } else if (this.items.length > HEAP_COMPACT_MIN && this.cancelledCount * 2 > this.items.length) {
-      this.compact();
+      return;
     }
+    const held = this.items.length + this.fifo.length - this.fifoHead;
+    if (held > HEAP_COMPACT_MIN && held > 2 * this.live) this.compact();
   }
 
   /** @internal Move an active call to `time`, a new place in the scheduling order. */
   reschedule(call: DelayedCall, time: number): void {
+    const earlier = time < call.time;
     call.time = time;
     call.seq = this.nextSeq++;
-    if (time < call.key) {
-      call.key = time;
-      call.keySeq = call.seq;
+    if (call.queued) {
+      // Later: the FIFO place (due no later than the new time) stands until it
+      // reaches the head. Earlier: that place is too late; the heap takes it.
+      if (!earlier) return;
+      call.queued = false;
+      this.heapPush(call);
+    } else if (earlier) {
       this.siftUp(call.index);
-      this.onEarlier(time);
+    } else {
+      this.siftDown(call.index);
     }
-    // Later (or equal) time: leave the entry where it is; peek() re-sorts it.
+    if (earlier) this.onEarlier(time);
+  }
+
+  /**
+   * Put a call where it belongs: the FIFO's tail if it sorts after the tail
+   * (always so for a new call due no earlier), else the heap.
+   */
+  private place(call: DelayedCall): void {
+    if (call.time > this.fifoTail || (call.time === this.fifoTail && call.seq > this.fifoTailSeq)) {
+      call.queued = true;
+      call.placeSeq = call.seq;
+      this.fifo.push(call);
+      this.fifoTail = call.time;
+      this.fifoTailSeq = call.seq;
+    } else {
+      this.heapPush(call);
+    }
+  }
+
+  private fifoPeek(): DelayedCall | undefined {
+    const fifo = this.fifo;
+    while (this.fifoHead < fifo.length) {
+      const c = fifo[this.fifoHead]!;
+      if (!c.queued || c.cancelled) {
+        this.fifoHead++;
+      } else if (c.placeSeq !== c.seq) {
+        // Moved later since it took this place: place it again.
+        this.fifoHead++;
+        c.queued = false;
+        this.place(c);
+      } else {
+        if (this.fifoHead >= FIFO_SHIFT_MIN && this.fifoHead * 2 > fifo.length) {
+          this.fifo = fifo.slice(this.fifoHead);
+          this.fifoHead = 0;
+        }
+        return c;
+      }
+    }
+    if (fifo.length > 0) {
+      this.fifo = [];
+      this.fifoHead = 0;
+      this.fifoTail = -Infinity;
+    }
+    return undefined;
+  }
+
+  private heapPeek(): DelayedCall | undefined {
+    const items = this.items;
+    while (items.length > 0) {
+      const top = items[0]!;
+      if (!top.cancelled) return top;
+      this.removeTop();
+    }
+    return undefined;
+  }
+
+  private heapPush(call: DelayedCall): void {
+    call.index = this.items.length;
+    this.items.push(call);
+    this.siftUp(call.index);
   }
 
   private removeTop(): void {
@@ -215,19 +312,16 @@ export class TimerHeap {
     }
   }
 
+  /** Drop dead entries: the FIFO stays sorted; the heap is rebuilt. */
   private compact(): void {
+    this.fifo = this.fifo.slice(this.fifoHead).filter((c) => c.queued && !c.cancelled);
+    this.fifoHead = 0;
     const live = this.items.filter((c) => {
       if (c.cancelled) c.index = -1;
       return !c.cancelled;
     });
     this.items = live;
-    this.cancelledCount = 0;
-    for (let i = 0; i < live.length; i++) {
-      const c = live[i]!;
-      c.index = i;
-      c.key = c.time;
-      c.keySeq = c.seq;
-    }
+    for (let i = 0; i < live.length; i++) live[i]!.index = i;
     for (let i = (live.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
   }
 

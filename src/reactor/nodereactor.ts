@@ -12,7 +12,8 @@
  * Liveness: with no active call there is no Node timer (an idle reactor costs
  * nothing). The timer is ref'd only while the reactor runs, so pending calls
  * keep the process alive while it runs and never after it stopped (or before
- * it started: calls still fire then, if something else keeps Node alive).
+ * it started: calls still fire then, if something else keeps Node alive, on
+ * an unref'd `setTimeout`, so a due call waits at least Node's 1 ms).
  */
 import type {
   ConnectOptions,
@@ -112,11 +113,11 @@ export class NodeReactor implements IReactor {
   };
 
   private runCall(call: DelayedCall): void {
-    const name = call.describe();
     try {
       call.run();
     } catch (err) {
-      this.log.failure(`unhandled error in delayed call ${name}`, err, 'error');
+      this.log.failure(`unhandled error in delayed call ${call.describe()}`, err, 'error');
+      call.release();
     }
   }
 
@@ -124,11 +125,12 @@ export class NodeReactor implements IReactor {
     this.disarm();
     this.armedAt = time;
     const ms = (time - this.seconds()) * 1000;
-    if (ms <= 0) {
+    if (ms <= 0 && this.core.running) {
       this.immediate = setImmediate(this.runPass);
-      if (!this.core.running) this.immediate.unref();
     } else {
-      this.timeout = setTimeout(this.runPass, ms);
+      // Not running: an unref'd timer. (Not an unref'd setImmediate: Node does
+      // not wake its poll phase for those, so they could wait for unrelated I/O.)
+      this.timeout = setTimeout(this.runPass, Math.max(ms, 0));
       if (!this.core.running) this.timeout.unref();
     }
   }
@@ -175,14 +177,9 @@ export class NodeReactor implements IReactor {
   }
 
   private runningChanged(running: boolean): void {
-    if (running) {
-      this.timeout?.ref();
-      this.immediate?.ref();
-    } else {
-      this.timeout?.unref();
-      this.immediate?.unref();
-      this.removeSignalHandlers();
-    }
+    // Re-arm for the new state: ref'd while running, unref'd after.
+    if (this.armedAt !== Infinity && !this.inPass) this.arm(this.armedAt);
+    if (!running) this.removeSignalHandlers();
   }
 
   private installSignalHandlers(): void {
