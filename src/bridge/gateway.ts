@@ -174,7 +174,7 @@ class GatewayResponse implements IPushProducer {
     let result: unknown;
     try {
       result = this.app(environ, (status, headers, excInfo) => {
-        if (this.ended && excInfo === undefined) throw new ResponseEndedError();
+        if (this.ended && excInfo === undefined) throw this.gone ? new ClientGoneError() : new ResponseEndedError();
         this.starter.start(status, headers, excInfo);
         return this.write;
       });
@@ -269,8 +269,12 @@ class GatewayResponse implements IPushProducer {
       (r) => {
         this.awaiting = false;
         if (this.ended) return;
-        this.handleResult(r);
-        this.pump(false);
+        try {
+          this.handleResult(r);
+          this.pump(false);
+        } catch (err) {
+          this.fail(err); // never an unhandled rejection: a failure here ends the response
+        }
       },
       (err: unknown) => {
         this.awaiting = false;
