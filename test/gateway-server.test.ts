@@ -162,6 +162,22 @@ describe('gateway behind HTTPFactory (memory, deterministic)', () => {
     }
   });
 
+  it('G7: a reactor shutdown ends the responses still running and closes their iterables once', async () => {
+    const { app, log } = infinite();
+    const server = memoryServer(app);
+    server.reactor.run();
+    const conns = [server.connect(128 * 1024), server.connect(128 * 1024)];
+    for (const c of conns) c.send(GET);
+    await conns[0]!.settle(() => false, 5);
+    expect(server.cps.gatewayStats.activeResponses).toBe(2);
+    const stopped = server.reactor.stop();
+    server.reactor.advance(0);
+    await stopped;
+    expect(log.closes).toBe(2);
+    expect(server.cps.gatewayStats.activeResponses).toBe(0);
+    expect(conns.every((c) => c.transport.disconnecting)).toBe(true);
+  });
+
   it('bufferInput: the app runs once the body is whole; past the limit the server answers 413', async () => {
     const app: IterApp = (e, sr) => {
       sr('200 OK', TEXT);

@@ -81,10 +81,36 @@ export type GatewayCpsApp = CpsApp & { readonly gatewayStats: GatewayStats };
 export function toCpsApp(app: IterApp, options: GatewayOptions = {}): GatewayCpsApp {
   const stats = options.stats ?? newGatewayStats();
   const logger = options.logger ?? new Logger('spindle.gateway');
+  const live = new LiveResponses();
   const cps = (request: IRequest): void => {
-    new GatewayResponse(app, request, options, stats, logger).begin();
+    new GatewayResponse(app, request, options, stats, logger, live).begin();
   };
   return Object.assign(cps, { gatewayStats: stats });
+}
+
+/**
+ * The responses in progress, per reactor: when a reactor shuts down, the
+ * responses still running on it end and their iterables are closed (G7
+ * "server shutdown"). One 'during shutdown' trigger per reactor, so a graceful
+ * drain in the 'before' phase runs first.
+ */
+class LiveResponses {
+  private readonly byReactor = new Map<IReactor, Set<{ shutdown(): void }>>();
+  add(reactor: IReactor, r: { shutdown(): void }): void {
+    let set = this.byReactor.get(reactor);
+    if (!set) {
+      const fresh = new Set<{ shutdown(): void }>();
+      set = fresh;
+      this.byReactor.set(reactor, fresh);
+      reactor.addSystemEventTrigger('during', 'shutdown', () => {
+        for (const live of [...fresh]) live.shutdown();
+      });
+    }
+    set.add(r);
+  }
+  delete(reactor: IReactor, r: { shutdown(): void }): void {
+    this.byReactor.get(reactor)?.delete(r);
+  }
 }
 
 const utf8 = new TextEncoder();
@@ -128,6 +154,7 @@ class GatewayResponse implements IPushProducer {
     private readonly options: GatewayOptions,
     private readonly stats: GatewayStats,
     private readonly logger: Logger,
+    private readonly live: LiveResponses,
   ) {
     this.reactor = options.reactor ?? request.reactor;
   }
@@ -135,6 +162,7 @@ class GatewayResponse implements IPushProducer {
   begin(): void {
     this.stats.activeResponses++;
     this.stats.totalResponses++;
+    this.live.add(this.reactor, this);
     this.request.notifyFinish().addErrback(() => this.clientGone());
     const buffered = this.options.bufferInput;
     if (!buffered) {
@@ -446,6 +474,15 @@ class GatewayResponse implements IPushProducer {
     this.closeIterable();
   }
 
+  /** The reactor is shutting down with this response still running: cut it, close the iterable. */
+  shutdown(): void {
+    if (this.ended) return;
+    this.logger.warn(`response to ${this.request.method} ${this.request.uri} cut short by reactor shutdown`);
+    this.endResponse();
+    this.request.abort();
+    this.closeIterable();
+  }
+
   private clientGone(): void {
     if (this.ended) return;
     this.gone = true;
@@ -465,6 +502,7 @@ class GatewayResponse implements IPushProducer {
   private endResponse(): void {
     if (this.ended) return;
     this.ended = true;
+    this.live.delete(this.reactor, this);
     this.stats.activeResponses--;
     this.stats.writeBuffered -= this.writeBuffered;
     this.writeBuffered = 0;
