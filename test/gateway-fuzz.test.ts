@@ -52,7 +52,7 @@ function scripted(script: AppOp[], log: { closes: number }): { app: IterApp; exp
         else if (op.kind === 'write') write(`w${i};`);
         else if (op.kind === 'flush') e['x-wsgiorg.flush']!();
         else if (op.kind === 'throw') throw new Error('scripted failure');
-        else {
+        else if (op.kind === 'pause') {
           const resume = e['wsgi.pause_output']!();
           if (op.early) resume(); // resume before the '' yield: the app is simply not paused
           else e['spindle.reactor']!.callLater(op.delay, resume);
