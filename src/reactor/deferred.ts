@@ -114,7 +114,13 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   // Typed loosely so that Deferred<T> stays covariant in T (a Deferred<number> is a Deferred<unknown>).
   private readonly canceller: Canceller<any> | undefined;
   /** Flat list of link pairs `[callback, errback]`, run from `cbIndex` on. */
-  /** Allocated on the first link and dropped when all have run: most Deferreds hold one or two links. */
+  /**
+   * The oldest pending link, when there is no list: most Deferreds only ever
+   * hold one or two links, and this spares them an array.
+   */
+  private cb0: unknown = undefined;
+  private eb0: unknown = undefined;
+  /** Further links; allocated when needed and dropped when all have run. */
   private cbs: unknown[] | null = null;
   private cbIndex = 0;
   private runningCallbacks = false;
@@ -206,8 +212,15 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
 
   private pushLink(cb: unknown, eb: unknown): void {
     const cbs = this.cbs;
-    if (cbs === null) this.cbs = [cb, eb];
-    else cbs.push(cb, eb);
+    if (cbs !== null) {
+      cbs.push(cb, eb);
+    } else if (this.cb0 === undefined) {
+      // Only when no list is pending, so the inline link is always the oldest.
+      this.cb0 = cb;
+      this.eb0 = eb;
+    } else {
+      this.cbs = [cb, eb];
+    }
   }
 
   // The three below read extra arguments from `arguments` so that the common
@@ -343,13 +356,28 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * other one is returned for the runner to process first.
    */
   private runLinks(): Deferred<unknown> | null {
-    const cbs = this.cbs;
-    while (cbs !== null && this.cbIndex < cbs.length) {
-      const i = this.cbIndex;
-      this.cbIndex = i + 2;
-      const cb = cbs[i];
-      const eb = cbs[i + 1];
-      cbs[i] = cbs[i + 1] = null; // let the closures go once run
+    for (;;) {
+      let cb: unknown;
+      let eb: unknown;
+      if (this.cb0 !== undefined) {
+        cb = this.cb0;
+        eb = this.eb0;
+        this.cb0 = this.eb0 = undefined;
+      } else {
+        const cbs = this.cbs;
+        if (cbs === null) break;
+        const i = this.cbIndex;
+        if (i >= cbs.length) {
+          // Ran out: drop the list and the closures it held.
+          this.cbs = null;
+          this.cbIndex = 0;
+          break;
+        }
+        this.cbIndex = i + 2;
+        cb = cbs[i];
+        eb = cbs[i + 1];
+        cbs[i] = cbs[i + 1] = null; // let the closures go once run
+      }
       if (eb === CONTINUE || eb === CHAIN) {
         const target = cb as Deferred<unknown>;
         if (eb === CONTINUE) {
@@ -403,11 +431,6 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
         inner.clearUnhandled();
         this.result = innerResult;
       }
-    }
-    if (cbs !== null && this.cbIndex >= cbs.length) {
-      // Ran out: drop the list (a callback may have started a new one: only drop this one).
-      if (this.cbs === cbs) this.cbs = null;
-      this.cbIndex = 0;
     }
     if (this.paused === 0 && (this.debugInfo !== null || isFailure(this.result))) this.trackUnhandled();
     return null;
