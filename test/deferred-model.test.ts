@@ -23,10 +23,17 @@ class MD {
   paused = 0;
   result: unknown = undefined;
   running = false;
+  suppress = false;
   links: Link[] = [];
 
   fire(result: unknown): void {
-    if (this.called) throw new Error('already');
+    if (this.called) {
+      if (this.suppress) {
+        this.suppress = false;
+        return;
+      }
+      throw new Error('already');
+    }
     this.called = true;
     this.result = result;
     this.run();
@@ -37,6 +44,27 @@ class MD {
   }
   pause(): void {
     this.paused++;
+  }
+  /** Twisted's cancel() without a canceller. */
+  cancel(): void {
+    if (!this.called) {
+      this.suppress = true;
+      this.fire(new MFail('CANCELLED'));
+    } else if (this.result instanceof MD) {
+      this.result.cancel();
+    }
+  }
+  /** chainDeferred as Twisted writes it: addCallbacks(target.callback, target.errback). */
+  chain(target: MD): void {
+    const pass = (r: unknown) => {
+      try {
+        target.fire(r);
+      } catch {
+        return new MFail('ALREADY');
+      }
+      return undefined;
+    };
+    this.add(pass, pass);
   }
   unpause(): void {
     if (this.paused === 0) return;
@@ -84,6 +112,8 @@ type Step =
   | { t: 'addCallback'; i: number; op: CbOp }
   | { t: 'addErrback'; i: number; op: EbOp }
   | { t: 'pause'; i: number }
+  | { t: 'cancel'; i: number }
+  | { t: 'chain'; i: number; j: number }
   | { t: 'unpause'; i: number };
 
 const POOL = 4;
@@ -106,6 +136,8 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { arbitrary: fc.record({ t: fc.constant('addErrback' as const), i: idx, op: ebOp }), weight: 2 },
   { arbitrary: fc.record({ t: fc.constant('pause' as const), i: idx }), weight: 1 },
   { arbitrary: fc.record({ t: fc.constant('unpause' as const), i: idx }), weight: 1 },
+  { arbitrary: fc.record({ t: fc.constant('cancel' as const), i: idx }), weight: 1 },
+  { arbitrary: fc.record({ t: fc.constant('chain' as const), i: idx, j: idx }), weight: 1 },
 );
 
 /** Returning a Deferred with a lower index could make a waiting cycle; only j >= i is kept (j === i is the self-return misuse). */
@@ -121,7 +153,8 @@ function reprModel(v: unknown, pool: MD[]): string {
 function reprReal(v: unknown, pool: Deferred<unknown>[]): string {
   if (v instanceof Failure) {
     const e = v.value as Error & { code?: string };
-    return `fail:${e.code === 'ERR_DEFERRED_SELF' ? 'SELF' : e.message}`;
+    const named: Record<string, string> = { ERR_DEFERRED_SELF: 'SELF', ERR_CANCELLED: 'CANCELLED', ERR_ALREADY_CALLED: 'ALREADY' };
+    return `fail:${(e.code !== undefined && named[e.code]) || e.message}`;
   }
   if (v instanceof Deferred) return `waiting:${pool.indexOf(v)}`;
   return `value:${String(v)}`;
@@ -146,6 +179,11 @@ function runModel(steps: Step[]): string[] {
         return d.pause();
       case 'unpause':
         return d.unpause();
+      case 'cancel':
+        return d.cancel();
+      case 'chain':
+        // Chaining into a lower index could make a cycle; those steps are skipped.
+        return s.j > s.i ? d.chain(pool[s.j]!) : undefined;
       case 'addCallback': {
         const op = s.op;
         return d.add((r) => {
@@ -193,6 +231,11 @@ function runReal(steps: Step[]): string[] {
         return d.pause();
       case 'unpause':
         return d.unpause();
+      case 'cancel':
+        return d.cancel();
+      case 'chain':
+        if (s.j > s.i) d.chainDeferred(pool[s.j]!);
+        return;
       case 'addCallback': {
         const op = s.op;
         d.addCallback((r) => {
