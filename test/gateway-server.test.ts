@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionLost } from '../src/reactor/errors.js';
 import { Failure } from '../src/reactor/failure.js';
-import type { AppIterable, Chunk, Environ, IterApp, StartResponse } from '../src/bridge/interfaces.js';
+import type { AppIterable, Chunk, Environ, IterApp, StartResponse, WsgiInput } from '../src/bridge/interfaces.js';
 import { memoryServer, readResponses, tcpServer } from './gateway-hosts.js';
 
 const TEXT: [string, string][] = [['Content-Type', 'text/plain']];
@@ -176,6 +176,72 @@ describe('gateway behind HTTPFactory (memory, deterministic)', () => {
     expect(log.closes).toBe(2);
     expect(server.cps.gatewayStats.activeResponses).toBe(0);
     expect(conns.every((c) => c.transport.disconnecting)).toBe(true);
+  });
+
+  it('G15: a slow app reads a 100 MiB upload with bounded memory: the server stops reading the socket meanwhile', async () => {
+    let total = 0;
+    let maxHeld = 0;
+    const server = memoryServer(function* (e, sr) {
+      const input = e['wsgi.input'] as WsgiInput & { bufferedBytes: number };
+      while (!input.atEOF) {
+        maxHeld = Math.max(maxHeld, input.bufferedBytes);
+        const got = input.read(32 * 1024); // a slow reader: one 32 KiB read per wake-up
+        total += got.length;
+        const resume = e['wsgi.pause_output']!();
+        if (got.length > 0) e['spindle.reactor']!.callLater(0.001, resume);
+        else e['wsgi.input_handler']!(e['wsgi.input'], resume);
+        yield '';
+      }
+      sr('200 OK', TEXT);
+      yield `read ${total}`;
+    });
+    const conn = server.connect();
+    const size = 100 * 1024 * 1024;
+    conn.send(`POST / HTTP/1.1\r\nHost: t\r\nContent-Length: ${size}\r\n\r\n`);
+    const piece = new Uint8Array(64 * 1024);
+    let sent = 0;
+    let stalls = 0;
+    while (sent < size) {
+      if (conn.transport.producerState === 'paused') {
+        stalls++;
+        server.reactor.advance(0.001);
+        continue;
+      }
+      conn.send(piece);
+      sent += piece.length;
+    }
+    for (let i = 0; i < 10000 && conn.response() === null; i++) server.reactor.advance(0.001);
+    expect(conn.response()!.body.toString()).toBe(`read ${size}`);
+    expect(stalls).toBeGreaterThan(0);
+    // Held by the gateway: at most its high-water mark plus one piece in flight.
+    expect(maxHeld).toBeLessThanOrEqual(64 * 1024 + piece.length);
+  });
+
+  it('G12: write() from timers while the client stalls stays bounded and then throws WriteBufferOverflowError', async () => {
+    const errors: unknown[] = [];
+    const server = memoryServer(function* (e, sr) {
+      const write = sr('200 OK', TEXT);
+      const reactor = e['spindle.reactor']!;
+      const resume = e['wsgi.pause_output']!();
+      const tick = (): void => {
+        try {
+          write(new Uint8Array(16 * 1024));
+          reactor.callLater(0.001, tick);
+        } catch (err) {
+          errors.push(err);
+          resume();
+        }
+      };
+      tick();
+      yield '';
+    }, { writeBufferLimit: 256 * 1024 });
+    const conn = server.connect(64 * 1024);
+    conn.send(GET);
+    for (let i = 0; i < 100 && errors.length === 0; i++) server.reactor.advance(0.001);
+    expect((errors[0] as { code?: string }).code).toBe('ERR_GATEWAY_WRITE_BUFFER_OVERFLOW');
+    expect(server.cps.gatewayStats.writeBuffered).toBeLessThanOrEqual(256 * 1024);
+    expect(conn.transport.value().length).toBeLessThanOrEqual(64 * 1024 + 256 * 1024 + 16 * 1024 + 1024);
+    conn.close();
   });
 
   it('bufferInput: the app runs once the body is whole; past the limit the server answers 413', async () => {
