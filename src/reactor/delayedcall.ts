@@ -6,9 +6,10 @@
  *
  * The calls live in two sorted structures, and the earliest is the earlier of
  * their two heads:
- * - a FIFO for calls due no earlier than the last one it holds. Most calls
- *   arrive that way (every `callLater(0)`, and every timeout of one length),
- *   and for them scheduling and running are O(1), as with Node's timer lists;
+ * - a FIFO (a linked list through the calls) for calls due no earlier than
+ *   the last one it holds. Most calls arrive that way (every `callLater(0)`,
+ *   and every timeout of one length), and for them scheduling and running are
+ *   O(1), as with Node's timer lists;
  * - a binary min-heap for the rest, O(log n).
  *
  * Two operations are lazy because servers do them all the time (an idle
@@ -40,18 +41,23 @@ export function checkDelay(seconds: number, what: string): void {
   }
 }
 
+// Bits of DelayedCall.state (one small integer rather than four fields: a
+// server keeps one call per connection).
+const CALLED = 1;
+const CANCELLED = 2;
+/** The call's FIFO entry is its live place. */
+const QUEUED = 4;
+/** Moved later since it took its FIFO place: placed again when that place comes up. */
+const MOVED = 8;
+
 export class DelayedCall implements IDelayedCall {
-  /** True once the call has run (it starts running, and stays true if it threw). */
-  called = false;
-  cancelled = false;
-  /** @internal True while the call's FIFO entry is its live place. */
-  queued = false;
+  private state = 0;
   /** @internal The sequence number: ties on `time` run in ascending order. */
   seq: number;
-  /** @internal `seq` when the call took its FIFO place; differs once moved later. */
-  placeSeq: number;
   /** @internal Position in the heap array; -1 when not in the heap. */
   index = -1;
+  /** @internal The next FIFO entry. */
+  next: DelayedCall | null = null;
   private fn: ((...args: any[]) => unknown) | null;
   private args: unknown[] | null;
 
@@ -65,7 +71,31 @@ export class DelayedCall implements IDelayedCall {
     this.fn = fn;
     this.args = args.length === 0 ? NO_ARGS : args;
     this.seq = heap.nextSeq++;
-    this.placeSeq = this.seq;
+  }
+
+  /** True once the call has run (it starts running, and stays true if it threw). */
+  get called(): boolean {
+    return (this.state & CALLED) !== 0;
+  }
+
+  get cancelled(): boolean {
+    return (this.state & CANCELLED) !== 0;
+  }
+
+  /** @internal */
+  get queued(): boolean {
+    return (this.state & QUEUED) !== 0;
+  }
+  set queued(on: boolean) {
+    this.state = on ? (this.state | QUEUED) & ~MOVED : this.state & ~(QUEUED | MOVED);
+  }
+
+  /** @internal */
+  get moved(): boolean {
+    return (this.state & MOVED) !== 0;
+  }
+  set moved(on: boolean) {
+    this.state = on ? this.state | MOVED : this.state & ~MOVED;
   }
 
   getTime(): number {
@@ -73,12 +103,12 @@ export class DelayedCall implements IDelayedCall {
   }
 
   active(): boolean {
-    return !this.called && !this.cancelled;
+    return (this.state & (CALLED | CANCELLED)) === 0;
   }
 
   cancel(): void {
     this.checkActive();
-    this.cancelled = true;
+    this.state |= CANCELLED;
     // Drop the references now: a cancelled call may sit in a queue for a while.
     this.fn = null;
     this.args = null;
@@ -104,7 +134,7 @@ export class DelayedCall implements IDelayedCall {
   run(): void {
     const fn = this.fn!;
     const args = this.args!;
-    this.called = true;
+    this.state |= CALLED;
     this.args = null;
     if (args.length === 0) fn();
     else fn(...args);
@@ -132,15 +162,14 @@ function before(a: DelayedCall, b: DelayedCall): boolean {
   return a.time < b.time || (a.time === b.time && a.seq < b.seq);
 }
 
-/** The FIFO drops the entries before its head once there are this many. */
-const FIFO_SHIFT_MIN = 1024;
-
 export class TimerHeap {
   /** @internal The next sequence number to hand out. */
   nextSeq = 0;
   private items: DelayedCall[] = [];
-  private fifo: DelayedCall[] = [];
-  private fifoHead = 0;
+  private fifoFirst: DelayedCall | null = null;
+  private fifoLast: DelayedCall | null = null;
+  /** FIFO entries, dead ones included. */
+  private fifoCount = 0;
   /** The due time of the last FIFO entry: a new call may join the FIFO if not earlier. */
   private fifoTail = -Infinity;
   private fifoTailSeq = -1;
@@ -189,7 +218,7 @@ export class TimerHeap {
     if (top === undefined || top.time > now || top.seq >= seqLimit) return undefined;
     if (top.queued) {
       top.queued = false;
-      this.fifoHead++;
+      this.fifoShift();
     } else {
       this.removeTop();
     }
@@ -200,8 +229,7 @@ export class TimerHeap {
   /** All active calls, earliest first. */
   activeCalls(): DelayedCall[] {
     const calls = this.items.filter((c) => !c.cancelled);
-    for (let i = this.fifoHead; i < this.fifo.length; i++) {
-      const c = this.fifo[i]!;
+    for (let c = this.fifoFirst; c !== null; c = c.next) {
       if (c.queued && !c.cancelled) calls.push(c);
     }
     return calls.sort((a, b) => a.time - b.time || a.seq - b.seq);
@@ -213,13 +241,11 @@ export class TimerHeap {
     if (this.live === 0) {
       for (const c of this.items) c.index = -1;
       this.items = [];
-      this.fifo = [];
-      this.fifoHead = 0;
-      this.fifoTail = -Infinity;
+      while (this.fifoFirst !== null) this.fifoShift();
       this.onEmpty();
       return;
     }
-    const held = this.items.length + this.fifo.length - this.fifoHead;
+    const held = this.items.length + this.fifoCount;
     if (held > HEAP_COMPACT_MIN && held > 2 * this.live) this.compact();
   }
 
@@ -231,7 +257,10 @@ export class TimerHeap {
     if (call.queued) {
       // Later: the FIFO place (due no later than the new time) stands until it
       // reaches the head. Earlier: that place is too late; the heap takes it.
-      if (!earlier) return;
+      if (!earlier) {
+        call.moved = true;
+        return;
+      }
       call.queued = false;
       this.heapPush(call);
     } else if (earlier) {
@@ -249,8 +278,11 @@ export class TimerHeap {
   private place(call: DelayedCall): void {
     if (call.time > this.fifoTail || (call.time === this.fifoTail && call.seq > this.fifoTailSeq)) {
       call.queued = true;
-      call.placeSeq = call.seq;
-      this.fifo.push(call);
+      call.next = null;
+      if (this.fifoLast === null) this.fifoFirst = call;
+      else this.fifoLast.next = call;
+      this.fifoLast = call;
+      this.fifoCount++;
       this.fifoTail = call.time;
       this.fifoTailSeq = call.seq;
     } else {
@@ -259,30 +291,32 @@ export class TimerHeap {
   }
 
   private fifoPeek(): DelayedCall | undefined {
-    const fifo = this.fifo;
-    while (this.fifoHead < fifo.length) {
-      const c = fifo[this.fifoHead]!;
+    for (let c = this.fifoFirst; c !== null; c = this.fifoFirst) {
       if (!c.queued || c.cancelled) {
-        this.fifoHead++;
-      } else if (c.placeSeq !== c.seq) {
+        this.fifoShift();
+      } else if (c.moved) {
         // Moved later since it took this place: place it again.
-        this.fifoHead++;
+        this.fifoShift();
         c.queued = false;
         this.place(c);
       } else {
-        if (this.fifoHead >= FIFO_SHIFT_MIN && this.fifoHead * 2 > fifo.length) {
-          this.fifo = fifo.slice(this.fifoHead);
-          this.fifoHead = 0;
-        }
         return c;
       }
     }
-    if (fifo.length > 0) {
-      this.fifo = [];
-      this.fifoHead = 0;
-      this.fifoTail = -Infinity;
-    }
     return undefined;
+  }
+
+  /** Unlink the first FIFO entry (unlinked entries hold no reference to others). */
+  private fifoShift(): void {
+    const c = this.fifoFirst!;
+    this.fifoFirst = c.next;
+    c.next = null;
+    this.fifoCount--;
+    if (this.fifoFirst === null) {
+      this.fifoLast = null;
+      this.fifoTail = -Infinity;
+      this.fifoTailSeq = -1;
+    }
   }
 
   private heapPeek(): DelayedCall | undefined {
@@ -314,8 +348,25 @@ export class TimerHeap {
 
   /** Drop dead entries: the FIFO stays sorted; the heap is rebuilt. */
   private compact(): void {
-    this.fifo = this.fifo.slice(this.fifoHead).filter((c) => c.queued && !c.cancelled);
-    this.fifoHead = 0;
+    let kept: DelayedCall | null = null;
+    for (let c = this.fifoFirst; c !== null; ) {
+      const next: DelayedCall | null = c.next;
+      c.next = null;
+      if (c.queued && !c.cancelled) {
+        if (kept === null) this.fifoFirst = c;
+        else kept.next = c;
+        kept = c;
+      } else {
+        this.fifoCount--;
+      }
+      c = next;
+    }
+    this.fifoLast = kept;
+    if (kept === null) {
+      this.fifoFirst = null;
+      this.fifoTail = -Infinity;
+      this.fifoTailSeq = -1;
+    }
     const live = this.items.filter((c) => {
       if (c.cancelled) c.index = -1;
       return !c.cancelled;
