@@ -223,6 +223,12 @@ describe('Deferred chaining', () => {
     expect((o as { error: Error }).error.message).toBe('down');
   });
 
+  it('chainDeferred to itself or to a non-Deferred is a TypeError', () => {
+    const a = new Deferred<number>();
+    expect(() => a.chainDeferred(a)).toThrow(TypeError);
+    expect(() => a.chainDeferred({} as Deferred<number>)).toThrow(TypeError);
+  });
+
   it('chainDeferred into an already-fired Deferred fails the source with AlreadyCalledError', () => {
     const a = new Deferred<number>();
     const b = succeed(1);

@@ -113,14 +113,13 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
 
   // Typed loosely so that Deferred<T> stays covariant in T (a Deferred<number> is a Deferred<unknown>).
   private readonly canceller: Canceller<any> | undefined;
-  /** Flat list of link pairs `[callback, errback]`, run from `cbIndex` on. */
   /**
-   * The oldest pending link, when there is no list: most Deferreds only ever
-   * hold one or two links, and this spares them an array.
+   * Pending links, oldest first: `cb0`/`eb0` hold the oldest one when there is
+   * no list (most Deferreds only ever hold one or two links, and this spares
+   * them an array); `cbs` holds flat pairs `[callback, errback]` from `cbIndex` on.
    */
   private cb0: unknown = undefined;
   private eb0: unknown = undefined;
-  /** Further links; allocated when needed and dropped when all have run. */
   private cbs: unknown[] | null = null;
   private cbIndex = 0;
   private runningCallbacks = false;
@@ -259,6 +258,8 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * Deferred's result becomes `undefined`, as in Twisted (`d.callback` returns nothing).
    */
   chainDeferred(d: Deferred<T>): Deferred<undefined> {
+    if (!isDeferred(d)) throw new TypeError(`chainDeferred: expected a Deferred, got ${typeof d}`);
+    if ((d as unknown) === this) throw new TypeError('chainDeferred: a Deferred cannot be chained to itself');
     this.pushLink(d, CHAIN);
     if (this.called) this.runCallbacks();
     return this as unknown as Deferred<undefined>;
@@ -329,9 +330,11 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   // ---------------------------------------------------------------- the runner
 
   /**
-   * Twisted's `_runCallbacks`. `chain` holds the Deferreds being worked on: when
-   * a Deferred's result moves to the Deferred waiting on it (CONTINUE) or to a
-   * chained one (CHAIN), that one is pushed and processed before this one goes on.
+   * Twisted's `_runCallbacks`. `RUN_STACK` holds the Deferreds being worked on:
+   * when a Deferred's result moves to the Deferred waiting on it (CONTINUE) or to
+   * a chained one (CHAIN), that one is pushed and processed before this one goes
+   * on. The re-entry guard (`runningCallbacks`) makes a callback that adds links
+   * to, or resumes, the Deferred it runs on leave the work to the running loop.
    */
   private runCallbacks(): void {
     if (this.runningCallbacks) return; // a callback added callbacks or fired a chained Deferred: the loop below picks it up
