@@ -153,6 +153,21 @@ export const SUITE_APPS = {
     write('second,');
     return ['third'];
   }) as IterApp,
+  flushFirst: function* (e: Environ, sr: StartResponse) {
+    sr('200 OK', TEXT);
+    e['x-wsgiorg.flush']?.();
+    const resume = e['wsgi.pause_output']?.();
+    if (resume) {
+      later(e, resume);
+      yield '';
+    }
+    yield 'after flush';
+  } as IterApp,
+  writeOnly: ((_e: Environ, sr: StartResponse) => {
+    const write = sr('200 OK', TEXT);
+    for (let i = 0; i < 3; i++) write(`w${i};`);
+    return [];
+  }) as IterApp,
   environEcho: ((e: Environ, sr: StartResponse) => {
     sr('200 OK', [['Content-Type', 'application/json']]);
     const keys = ['REQUEST_METHOD', 'SCRIPT_NAME', 'PATH_INFO', 'QUERY_STRING', 'CONTENT_TYPE', 'CONTENT_LENGTH', 'SERVER_PROTOCOL', 'HTTP_X_ONE', 'wsgi.url_scheme'];
@@ -249,6 +264,16 @@ export function runGatewaySuite(hostName: string, host: GatewayHost): void {
 
     it('G12: write() output comes before the iterable items', async () => {
       expect(dec((await exchange('writeThenYield', { path: '/' })).body)).toBe('first,second,third');
+    });
+
+    it('G3: x-wsgiorg.flush sends the head early; the body follows intact', async () => {
+      const r = await exchange('flushFirst', { path: '/' });
+      expect(r.status).toBe(200);
+      expect(dec(r.body)).toBe('after flush');
+    });
+
+    it('G12: an app that only calls write() and returns [] is served', async () => {
+      expect(dec((await exchange('writeOnly', { path: '/' })).body)).toBe('w0;w1;w2;');
     });
 
     it('builds the environ: decoded PATH_INFO, QUERY_STRING, HTTP_*, CONTENT_*', async () => {
