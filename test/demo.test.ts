@@ -9,14 +9,20 @@ import { HTTPFactory } from '../src/protocols/http/factory.js';
 import type { IListeningPort } from '../src/reactor/interfaces.js';
 import { createDemo, type Demo } from '../examples/demo/app.js';
 import { LINKS } from '../examples/demo/pages.js';
+import { clockApp, parseTicks, MAX_TICKS } from '../examples/demo/clock.js';
+import { Clock } from '../src/reactor/clock.js';
+import type { Chunk, Environ } from '../src/bridge/interfaces.js';
 import { fetchText } from './cli-process.js';
+import { captureLogs } from '../src/reactor/log.js';
 
 let reactor: NodeReactor;
+let logs: ReturnType<typeof captureLogs>;
 let port: IListeningPort;
 let demo: Demo;
 let base: string;
 
 beforeAll(async () => {
+  logs = captureLogs();
   reactor = new NodeReactor();
   reactor.run();
   demo = createDemo({ tickSeconds: 0.01 });
@@ -27,6 +33,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await port.stopListening();
   await reactor.stop();
+  logs.restore();
 });
 
 describe('the demo', () => {
@@ -85,5 +92,55 @@ describe('the demo', () => {
   it('an unknown path is a 404 that points to the index', async () => {
     const reply = await fetchText(`${base}/nowhere`);
     expect(reply).toMatchObject({ status: 404, body: 'no page at /nowhere; the index is at /\n' });
+  });
+
+  it('logged no warnings or errors while serving all of the above', () => {
+    const bad = logs.events.filter((e) => e.level !== 'debug' && e.level !== 'info');
+    expect(bad.map((e) => `${e.namespace}: ${e.message} ${e.failure?.getErrorMessage() ?? ''}`)).toEqual([]);
+  });
+});
+
+describe('the demo clock, on a Clock', () => {
+  function start(query: string) {
+    const clock = new Clock();
+    let paused = 0;
+    let resumed = 0;
+    const environ = {
+      QUERY_STRING: query,
+      'wsgi.pause_output': () => {
+        paused++;
+        return () => void resumed++;
+      },
+      'spindle.reactor': clock,
+    } as unknown as Environ;
+    const body = clockApp(1)(environ, () => () => undefined) as Iterable<Chunk>;
+    return { clock, iterator: body[Symbol.iterator](), counts: () => ({ paused, resumed }) };
+  }
+
+  it('yields a tick, then pauses with an empty chunk until its timer resumes it', () => {
+    const { clock, iterator, counts } = start('ticks=2');
+    expect(iterator.next().value).toMatch(/^tick 1\/2 /);
+    expect(iterator.next().value).toBe('');
+    expect(counts()).toEqual({ paused: 1, resumed: 0 });
+    clock.advance(1);
+    expect(counts()).toEqual({ paused: 1, resumed: 1 });
+    expect(iterator.next().value).toMatch(/^tick 2\/2 /);
+    expect(iterator.next().done).toBe(true);
+  });
+
+  it('cancels its pending tick when the client goes away (return())', () => {
+    const { clock, iterator } = start('ticks=5');
+    iterator.next();
+    iterator.next();
+    expect(clock.getDelayedCalls()).toHaveLength(1);
+    iterator.return?.(undefined);
+    expect(clock.getDelayedCalls()).toHaveLength(0);
+  });
+
+  it('bounds ?ticks', () => {
+    expect(parseTicks('ticks=0')).toBe(1);
+    expect(parseTicks('ticks=99999999')).toBe(MAX_TICKS);
+    expect(parseTicks('ticks=abc')).toBe(10);
+    expect(parseTicks('')).toBe(10);
   });
 });
