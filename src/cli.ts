@@ -17,7 +17,7 @@ import { loadApp } from './cli/load.js';
 import { accessSink } from './cli/accesslog.js';
 import { startServer, urlOf } from './cli/serve.js';
 import { isClusterWorker, runPrimary, tellPrimary } from './cli/cluster.js';
-import { SHUTDOWN_GRACE_SECONDS } from './cli/shutdown.js';
+import { SHUTDOWN_GRACE_SECONDS, signalTracker } from './cli/shutdown.js';
 
 /** Seconds after the signal by which the process exits, whatever is still running. */
 export const HARD_EXIT_SECONDS = 4.8;
@@ -73,9 +73,11 @@ async function serve(options: ServeOptions): Promise<void> {
     await sink?.close();
     exit(EXIT_OK);
   };
+  const signalled = signalTracker();
   const onSignal = (): void => {
-    if (stopping) exit(EXIT_FORCED);
-    void stop();
+    const action = signalled();
+    if (action === 'force') exit(EXIT_FORCED);
+    if (action === 'stop') void stop();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Clock } from '../src/reactor/clock.js';
-import { SHUTDOWN_GRACE_SECONDS, drain, type DrainResult } from '../src/cli/shutdown.js';
+import { REPEAT_SIGNAL_SECONDS, SHUTDOWN_GRACE_SECONDS, drain, signalTracker, type DrainResult } from '../src/cli/shutdown.js';
 
 const flush = () => new Promise<void>((done) => setImmediate(done));
 
@@ -69,5 +69,17 @@ describe('drain', () => {
     clock.advance(1);
     await flush();
     expect(result).toEqual({ drained: true, left: 0 });
+  });
+});
+
+describe('signalTracker', () => {
+  it('stops on the first signal, ignores a quick repeat, forces on a later one', () => {
+    let now = 100;
+    const next = signalTracker(() => now);
+    expect(next()).toBe('stop');
+    now += REPEAT_SIGNAL_SECONDS / 2;
+    expect(next()).toBe('ignore');
+    now += REPEAT_SIGNAL_SECONDS;
+    expect(next()).toBe('force');
   });
 });

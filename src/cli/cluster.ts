@@ -14,7 +14,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { IAddress } from '../reactor/interfaces.js';
 import type { ServeOptions } from './args.js';
 import { EXIT_FORCED, EXIT_INTERNAL, EXIT_OK } from './errors.js';
-import { SHUTDOWN_GRACE_SECONDS } from './shutdown.js';
+import { SHUTDOWN_GRACE_SECONDS, signalTracker } from './shutdown.js';
 import { urlOf } from './serve.js';
 
 /** Set in a worker's environment so it serves instead of forking again. */
@@ -73,12 +73,15 @@ export function runPrimary(options: ServeOptions, io: PrimaryIO): void {
     }, (SHUTDOWN_GRACE_SECONDS + WORKER_EXIT_MARGIN_SECONDS) * 1000).unref();
   };
 
+  const signalled = signalTracker();
   const onSignal = (): void => {
-    if (stopping) {
+    const action = signalled();
+    if (action === 'force') {
       for (const w of workers) if (!w.isDead()) w.process.kill('SIGKILL');
       finish(EXIT_FORCED);
       return;
     }
+    if (action === 'ignore' || stopping) return;
     stopping = true;
     stopAll();
   };

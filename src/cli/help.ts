@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_HOST, DEFAULT_PORT, MAX_PROCESSES, MAX_THREADS } from './args.js';
 import { EXIT_APP, EXIT_FORCED, EXIT_INTERNAL, EXIT_LISTEN, EXIT_OK, EXIT_USAGE } from './errors.js';
-import { SHUTDOWN_GRACE_SECONDS } from './shutdown.js';
+import { REPEAT_SIGNAL_SECONDS, SHUTDOWN_GRACE_SECONDS } from './shutdown.js';
 
 export const MAIN_HELP = `Usage: spindle <command> [options]
 
@@ -45,7 +45,8 @@ Options:
   -h, --help               show this help
 
 SIGINT or SIGTERM stops accepting, lets in-flight responses finish for up to
-${SHUTDOWN_GRACE_SECONDS} s, then exits 0. A second signal exits at once with ${EXIT_FORCED}.
+${SHUTDOWN_GRACE_SECONDS} s, then exits 0. Another signal ${REPEAT_SIGNAL_SECONDS} s or more later exits at once
+with ${EXIT_FORCED}.
 
 Exit codes:
   ${EXIT_OK}  stopped cleanly         ${EXIT_APP}  app could not be loaded

@@ -52,3 +52,25 @@ export async function drain(target: Drainable, clock: IReactorTime, grace = SHUT
     check();
   });
 }
+
+/**
+ * A stop signal repeated sooner than this after the first is the same request
+ * delivered twice (a terminal's Ctrl-C reaches every process in the group, and
+ * npm and tsx pass signals on too), not a demand to stop at once.
+ */
+export const REPEAT_SIGNAL_SECONDS = 1;
+
+export type SignalAction = 'stop' | 'ignore' | 'force';
+
+/** Classify each SIGINT/SIGTERM: the first stops gracefully, a later one forces. */
+export function signalTracker(now: () => number = () => performance.now() / 1000): () => SignalAction {
+  let first: number | undefined;
+  return () => {
+    const t = now();
+    if (first === undefined) {
+      first = t;
+      return 'stop';
+    }
+    return t - first < REPEAT_SIGNAL_SECONDS ? 'ignore' : 'force';
+  };
+}
