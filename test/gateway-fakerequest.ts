@@ -173,7 +173,10 @@ export class FakeRequest implements IRequest {
   flushHeaders(): void {
     this.startedWriting = true;
   }
+  /** Make `finish()` throw, as a server that already answered on its own would. */
+  finishThrows = false;
   finish(): void {
+    if (this.finishThrows) throw new Error('server refused finish()');
     if (this.finished) throw new Error('finish twice');
     this.finished = true;
     this.startedWriting = true;

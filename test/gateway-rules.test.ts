@@ -273,6 +273,19 @@ describe('gateway rules (fake request)', () => {
       expect(s2.log.closes).toBe(1);
     });
 
+    it('G7: a server that throws from finish() still gets the iterable closed once, and the error logged', () => {
+      const s = spy(['a']);
+      const ctx: { req?: FakeRequest } = {};
+      const h = host((_e, sr) => {
+        ctx.req!.finishThrows = true;
+        ok(sr);
+        return s.iterable;
+      }, {}, {}, ctx);
+      expect(s.log.closes).toBe(1);
+      expect(h.stats.activeResponses).toBe(0);
+      expect(h.logs.some((e) => e.message === 'ending the response failed')).toBe(true);
+    });
+
     it('G7: Content-Length reached stops the iteration and closes', () => {
       const s = spy(['hello', 'world', 'never']);
       const h = host((_e, sr) => {

@@ -197,6 +197,7 @@ class GatewayResponse implements IPushProducer {
   }
 
   private run(): void {
+    if (this.ended) return; // the client left before the app could start
     const environ = this.makeEnviron();
     this.request.registerProducer(this, true);
     let result: unknown;
@@ -275,7 +276,12 @@ class GatewayResponse implements IPushProducer {
           this.closeIterable(); // an ending came while the app ran (G7: closed once it returned)
           break;
         }
-        this.handleResult(r);
+        try {
+          this.handleResult(r);
+        } catch (err) {
+          this.fail(err); // e.g. the server refused the head: the response ends, never the loop's caller
+          break;
+        }
       }
     } finally {
       this.pumping = false;
@@ -449,14 +455,15 @@ class GatewayResponse implements IPushProducer {
     const cl = head.contentLength;
     const bodyless = this.request.method === 'HEAD' || head.code === 204 || head.code === 304;
     this.endResponse();
-    if (cl !== null && this.sent < cl && !bodyless) {
-      // G8: too few bytes. Framing is broken: close the connection, log.
-      this.logger.failure('response shorter than its Content-Length', new ContentLengthMismatchError(cl, this.sent), 'error');
-      this.request.abort();
-    } else {
-      this.request.finish();
-    }
-    this.closeIterable();
+    this.settle(() => {
+      if (cl !== null && this.sent < cl && !bodyless) {
+        // G8: too few bytes. Framing is broken: close the connection, log.
+        this.logger.failure('response shorter than its Content-Length', new ContentLengthMismatchError(cl, this.sent), 'error');
+        this.request.abort();
+      } else {
+        this.request.finish();
+      }
+    });
   }
 
   /** The app failed: 500 before the headers went out (logged), abort after. */
@@ -469,9 +476,10 @@ class GatewayResponse implements IPushProducer {
     this.logger.failure(`iterator app failed: ${this.request.method} ${this.request.uri}`, err, 'error');
     const headersOut = this.starter.headersSent || this.request.startedWriting;
     this.endResponse();
-    if (!headersOut) this.sendPlain(500, 'Internal Server Error', 'Internal Server Error\n');
-    else this.request.abort();
-    this.closeIterable();
+    this.settle(() => {
+      if (!headersOut) this.sendPlain(500, 'Internal Server Error', 'Internal Server Error\n');
+      else this.request.abort();
+    });
   }
 
   /** The reactor is shutting down with this response still running: cut it, close the iterable. */
@@ -479,8 +487,18 @@ class GatewayResponse implements IPushProducer {
     if (this.ended) return;
     this.logger.warn(`response to ${this.request.method} ${this.request.uri} cut short by reactor shutdown`);
     this.endResponse();
-    this.request.abort();
-    this.closeIterable();
+    this.settle(() => this.request.abort());
+  }
+
+  /** Finish the ended response with `last` (finish, abort, a 500); whatever it throws, close the iterable (G7). */
+  private settle(last: () => void): void {
+    try {
+      last();
+    } catch (err) {
+      this.logger.failure('ending the response failed', err, 'error');
+    } finally {
+      this.closeIterable();
+    }
   }
 
   private clientGone(): void {
