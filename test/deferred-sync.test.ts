@@ -33,6 +33,7 @@ describe('DeferredLock', () => {
     waiting.cancel();
     waiting.addErrback(() => null);
     expect(lock.waitingCount).toBe(1);
+    expect(lock.waiting).toEqual([next]);
     lock.release();
     expect(next.called).toBe(true);
   });
@@ -124,6 +125,7 @@ describe('DeferredQueue', () => {
     q.put(3);
     expect(() => q.put(4)).toThrow(QueueOverflow);
     expect(q.pendingCount).toBe(3);
+    expect(q.pending).toEqual([1, 2, 3]);
   });
 
   it('get past backlog throws QueueOverflow synchronously', () => {
@@ -141,6 +143,7 @@ describe('DeferredQueue', () => {
     first.cancel();
     first.addErrback(() => null);
     expect(q.waitingCount).toBe(1);
+    expect(q.waiting).toEqual([second]);
     q.put(7);
     expect(second.result).toBe(7);
   });

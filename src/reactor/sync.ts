@@ -39,6 +39,9 @@ class Fifo<V> {
     }
     return v;
   }
+  toArray(): V[] {
+    return this.items.slice(this.head);
+  }
   remove(v: V): boolean {
     const i = this.items.indexOf(v, this.head);
     if (i < 0) return false;
@@ -49,7 +52,7 @@ class Fifo<V> {
 
 /** What DeferredLock and DeferredSemaphore share: tokens, waiters, `run`. */
 abstract class ConcurrencyPrimitive {
-  protected readonly waiting = new Fifo<Deferred<this>>();
+  protected readonly waiters = new Fifo<Deferred<this>>();
   private draining = false;
 
   protected constructor(
@@ -61,19 +64,24 @@ abstract class ConcurrencyPrimitive {
 
   /** How many `acquire()` Deferreds are waiting. */
   get waitingCount(): number {
-    return this.waiting.length;
+    return this.waiters.length;
+  }
+
+  /** The waiting `acquire()` Deferreds, oldest first (a copy, as Twisted's `waiting` list). */
+  get waiting(): Deferred<this>[] {
+    return this.waiters.toArray();
   }
 
   /** A Deferred that fires with this object when a token is yours. Cancelling it while it waits withdraws it. */
   acquire(): Deferred<this> {
     const d: Deferred<this> = new Deferred<this>((waiter) => {
-      this.waiting.remove(waiter);
+      this.waiters.remove(waiter);
     });
-    if (this.tokens > 0 && this.waiting.length === 0) {
+    if (this.tokens > 0 && this.waiters.length === 0) {
       this.tokens--;
       d.callback(this);
     } else {
-      this.waiting.push(d);
+      this.waiters.push(d);
       this.drain();
     }
     return d;
@@ -92,9 +100,9 @@ abstract class ConcurrencyPrimitive {
     if (this.draining) return; // an outer drain() loop is running and will see the free token
     this.draining = true;
     try {
-      while (this.tokens > 0 && this.waiting.length > 0) {
+      while (this.tokens > 0 && this.waiters.length > 0) {
         this.tokens--;
-        this.waiting.shift().callback(this);
+        this.waiters.shift().callback(this);
       }
     } finally {
       this.draining = false;
@@ -147,8 +155,8 @@ export const DEFERRED_QUEUE_DEFAULT_BACKLOG = 65_536;
  * `QueueOverflow` at the call. Pass `Infinity` for no bound.
  */
 export class DeferredQueue<T> {
-  private readonly pending = new Fifo<T>();
-  private readonly waiting = new Fifo<Deferred<T>>();
+  private readonly items = new Fifo<T>();
+  private readonly getters = new Fifo<Deferred<T>>();
 
   constructor(
     readonly size: number = DEFERRED_QUEUE_DEFAULT_SIZE,
@@ -157,34 +165,42 @@ export class DeferredQueue<T> {
 
   /** Items put and not yet read. */
   get pendingCount(): number {
-    return this.pending.length;
+    return this.items.length;
   }
   /** `get()`s waiting for an item. */
   get waitingCount(): number {
-    return this.waiting.length;
+    return this.getters.length;
+  }
+  /** The items not yet read, oldest first (a copy, as Twisted's `pending` list). */
+  get pending(): T[] {
+    return this.items.toArray();
+  }
+  /** The waiting `get()` Deferreds, oldest first (a copy, as Twisted's `waiting` list). */
+  get waiting(): Deferred<T>[] {
+    return this.getters.toArray();
   }
 
   /** Hand `item` to the oldest waiting `get()`, or hold it. Throws `QueueOverflow` past `size`. */
   put(item: T): void {
-    if (this.waiting.length > 0) {
-      this.waiting.shift().callback(item);
-    } else if (this.pending.length < this.size) {
-      this.pending.push(item);
+    if (this.getters.length > 0) {
+      this.getters.shift().callback(item);
+    } else if (this.items.length < this.size) {
+      this.items.push(item);
     } else {
-      throw new QueueOverflow(`DeferredQueue.put(): ${this.pending.length} items are waiting to be read (size ${this.size}); read faster, or raise size`);
+      throw new QueueOverflow(`DeferredQueue.put(): ${this.items.length} items are waiting to be read (size ${this.size}); read faster, or raise size`);
     }
   }
 
   /** A Deferred for the next item. Cancel it to withdraw. Throws `QueueOverflow` past `backlog`. */
   get(): Deferred<T> {
-    if (this.pending.length > 0) return succeed(this.pending.shift());
-    if (this.waiting.length >= this.backlog) {
-      throw new QueueOverflow(`DeferredQueue.get(): ${this.waiting.length} gets are already waiting (backlog ${this.backlog}); put items, or raise backlog`);
+    if (this.items.length > 0) return succeed(this.items.shift());
+    if (this.getters.length >= this.backlog) {
+      throw new QueueOverflow(`DeferredQueue.get(): ${this.getters.length} gets are already waiting (backlog ${this.backlog}); put items, or raise backlog`);
     }
     const d = new Deferred<T>((waiter) => {
-      this.waiting.remove(waiter);
+      this.getters.remove(waiter);
     });
-    this.waiting.push(d);
+    this.getters.push(d);
     return d;
   }
 }
