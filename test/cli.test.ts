@@ -100,6 +100,12 @@ describe('spindle: error paths, one stderr line and a distinct exit code', () =>
     expectOneLine(r.stderr, /missing command/);
   });
 
+  it(`an access log that cannot be opened exits ${EXIT_USAGE}`, async () => {
+    const r = await run('serve', `${fixture('cps.mjs')}:app`, '--style', 'cps', '--port', '0', `--access-log=${join(dir, 'no', 'such', 'dir.log')}`);
+    expect(r.code).toBe(EXIT_USAGE);
+    expectOneLine(r.stderr, /--access-log cannot open '.*dir\.log' for appending: ENOENT/);
+  });
+
   it(`a missing module exits ${EXIT_APP}`, async () => {
     const r = await run('serve', fixture('nope.mjs'), '--style', 'iter', '--port', '0');
     expect(r.code).toBe(EXIT_APP);

@@ -6,9 +6,10 @@
  * goes through toCpsApp, a Fetch handler through fromFetchHandler), so one
  * implementation logs all three.
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, openSync } from 'node:fs';
 import type { CpsApp, IRequest } from '../protocols/http/interfaces.js';
 import type { LogFormat } from './args.js';
+import { CliError, EXIT_USAGE } from './errors.js';
 
 export interface AccessRecord {
   /** Wall-clock time the request arrived (for the log line only). */
@@ -61,10 +62,19 @@ export function formatAccess(r: AccessRecord, format: LogFormat): string {
   return `${line}${r.completed ? '' : ' (client went away)'}\n`;
 }
 
-/** Where access lines go: stdout for '-', else appended to the file. */
+/**
+ * Where access lines go: stdout for '-', else appended to the file. The file is
+ * opened now, so a bad path is a start-up error, not a crash on the first request.
+ */
 export function accessSink(target: string): { write(line: string): void; close(): Promise<void> } {
   if (target === '-') return { write: (line) => void process.stdout.write(line), close: async () => undefined };
-  const stream = createWriteStream(target, { flags: 'a' });
+  let fd: number;
+  try {
+    fd = openSync(target, 'a');
+  } catch (err) {
+    throw new CliError('ERR_CLI_ACCESS_LOG', EXIT_USAGE, `--access-log cannot open '${target}' for appending: ${(err as Error).message}`, { cause: err });
+  }
+  const stream = createWriteStream(target, { fd });
   return {
     write: (line) => void stream.write(line),
     close: () => new Promise<void>((done) => stream.end(done)),
