@@ -6,20 +6,14 @@
  *
  * The calls live in two sorted structures, and the earliest is the earlier of
  * their two heads:
- * - a FIFO (a linked list through the calls) for calls due no earlier than
- *   the last one it holds. Most calls arrive that way (every `callLater(0)`,
- *   and every timeout of one length), and for them scheduling and running are
- *   O(1), as with Node's timer lists;
- * - a binary min-heap for the rest, O(log n).
- *
- * Two operations are lazy because servers do them all the time (an idle
- * timeout is reset on every read, and cancelled when the connection closes):
- * - `cancel()` only marks the call; a head skips it, and both structures are
- *   compacted when dead entries outnumber live ones.
- * - `reset()`/`delay()` of a call in the FIFO to a later time only update the
- *   call; when its old place reaches the head it is placed again (Twisted's
- *   reactor does the same). In the heap, and to an earlier time, the call is
- *   moved at once.
+ * - a FIFO (a doubly linked list through the calls) for calls due no
+ *   earlier than the last one it holds. Most calls arrive that way (every
+ *   `callLater(0)`, and every timeout of one length). Scheduling, running,
+ *   cancelling, and resetting such a call to a later time (an idle timeout is
+ *   reset on every read) are O(1), as with Node's timer lists;
+ * - a binary min-heap for the rest, O(log n). Cancelling in the heap is lazy:
+ *   the call is only marked, skipped when it reaches the top, and the heap is
+ *   compacted when cancelled entries are more than half of it.
  *
  * A call object is kept small (one double, the due time) because a server
  * holds one per connection and a burst of `callLater(0)` allocates thousands.
@@ -47,8 +41,6 @@ const CALLED = 1;
 const CANCELLED = 2;
 /** The call's FIFO entry is its live place. */
 const QUEUED = 4;
-/** Moved later since it took its FIFO place: placed again when that place comes up. */
-const MOVED = 8;
 
 export class DelayedCall implements IDelayedCall {
   private state = 0;
@@ -56,7 +48,8 @@ export class DelayedCall implements IDelayedCall {
   seq: number;
   /** @internal Position in the heap array; -1 when not in the heap. */
   index = -1;
-  /** @internal The next FIFO entry. */
+  /** @internal The FIFO neighbours. */
+  prev: DelayedCall | null = null;
   next: DelayedCall | null = null;
   private fn: ((...args: any[]) => unknown) | null;
   private args: unknown[] | null;
@@ -87,15 +80,7 @@ export class DelayedCall implements IDelayedCall {
     return (this.state & QUEUED) !== 0;
   }
   set queued(on: boolean) {
-    this.state = on ? (this.state | QUEUED) & ~MOVED : this.state & ~(QUEUED | MOVED);
-  }
-
-  /** @internal */
-  get moved(): boolean {
-    return (this.state & MOVED) !== 0;
-  }
-  set moved(on: boolean) {
-    this.state = on ? this.state | MOVED : this.state & ~MOVED;
+    this.state = on ? this.state | QUEUED : this.state & ~QUEUED;
   }
 
   getTime(): number {
@@ -112,7 +97,7 @@ export class DelayedCall implements IDelayedCall {
     // Drop the references now: a cancelled call may sit in a queue for a while.
     this.fn = null;
     this.args = null;
-    this.heap.noteCancelled();
+    this.heap.noteCancelled(this);
   }
 
   delay(seconds: number): void {
@@ -166,13 +151,10 @@ export class TimerHeap {
   /** @internal The next sequence number to hand out. */
   nextSeq = 0;
   private items: DelayedCall[] = [];
+  /** Cancelled calls still in `items`. */
+  private cancelledInHeap = 0;
   private fifoFirst: DelayedCall | null = null;
   private fifoLast: DelayedCall | null = null;
-  /** FIFO entries, dead ones included. */
-  private fifoCount = 0;
-  /** The due time of the last FIFO entry: a new call may join the FIFO if not earlier. */
-  private fifoTail = -Infinity;
-  private fifoTailSeq = -1;
   private live = 0;
 
   constructor(
@@ -197,14 +179,11 @@ export class TimerHeap {
     return call;
   }
 
-  /**
-   * The earliest active call, or undefined. Dead entries at the heads are
-   * dropped, and calls moved later placed again, on the way.
-   */
+  /** The earliest active call, or undefined (cancelled entries at the heap's top are dropped). */
   peek(): DelayedCall | undefined {
-    const q = this.fifoPeek();
+    const q = this.fifoFirst;
     const h = this.heapPeek();
-    if (q === undefined) return h;
+    if (q === null) return h;
     if (h === undefined) return q;
     return before(h, q) ? h : q;
   }
@@ -216,12 +195,8 @@ export class TimerHeap {
   popDue(now: number, seqLimit = Infinity): DelayedCall | undefined {
     const top = this.peek();
     if (top === undefined || top.time > now || top.seq >= seqLimit) return undefined;
-    if (top.queued) {
-      top.queued = false;
-      this.fifoShift();
-    } else {
-      this.removeTop();
-    }
+    if (top.queued) this.unlink(top);
+    else this.removeTop();
     this.live--;
     return top;
   }
@@ -229,24 +204,23 @@ export class TimerHeap {
   /** All active calls, earliest first. */
   activeCalls(): DelayedCall[] {
     const calls = this.items.filter((c) => !c.cancelled);
-    for (let c = this.fifoFirst; c !== null; c = c.next) {
-      if (c.queued && !c.cancelled) calls.push(c);
-    }
+    for (let c = this.fifoFirst; c !== null; c = c.next) calls.push(c);
     return calls.sort((a, b) => a.time - b.time || a.seq - b.seq);
   }
 
   /** @internal */
-  noteCancelled(): void {
+  noteCancelled(call: DelayedCall): void {
     this.live--;
+    if (call.queued) this.unlink(call);
+    else this.cancelledInHeap++;
     if (this.live === 0) {
       for (const c of this.items) c.index = -1;
       this.items = [];
-      while (this.fifoFirst !== null) this.fifoShift();
+      this.cancelledInHeap = 0;
       this.onEmpty();
-      return;
+    } else if (this.items.length > HEAP_COMPACT_MIN && this.cancelledInHeap * 2 > this.items.length) {
+      this.compact();
     }
-    const held = this.items.length + this.fifoCount;
-    if (held > HEAP_COMPACT_MIN && held > 2 * this.live) this.compact();
   }
 
   /** @internal Move an active call to `time`, a new place in the scheduling order. */
@@ -255,14 +229,8 @@ export class TimerHeap {
     call.time = time;
     call.seq = this.nextSeq++;
     if (call.queued) {
-      // Later: the FIFO place (due no later than the new time) stands until it
-      // reaches the head. Earlier: that place is too late; the heap takes it.
-      if (!earlier) {
-        call.moved = true;
-        return;
-      }
-      call.queued = false;
-      this.heapPush(call);
+      this.unlink(call);
+      this.place(call);
     } else if (earlier) {
       this.siftUp(call.index);
     } else {
@@ -271,52 +239,30 @@ export class TimerHeap {
     if (earlier) this.onEarlier(time);
   }
 
-  /**
-   * Put a call where it belongs: the FIFO's tail if it sorts after the tail
-   * (always so for a new call due no earlier), else the heap.
-   */
+  /** Put a call at the FIFO's tail if it sorts after it (a new call due no earlier always does), else in the heap. */
   private place(call: DelayedCall): void {
-    if (call.time > this.fifoTail || (call.time === this.fifoTail && call.seq > this.fifoTailSeq)) {
+    const last = this.fifoLast;
+    if (last === null || call.time > last.time || (call.time === last.time && call.seq > last.seq)) {
       call.queued = true;
+      call.prev = last;
       call.next = null;
-      if (this.fifoLast === null) this.fifoFirst = call;
-      else this.fifoLast.next = call;
+      if (last === null) this.fifoFirst = call;
+      else last.next = call;
       this.fifoLast = call;
-      this.fifoCount++;
-      this.fifoTail = call.time;
-      this.fifoTailSeq = call.seq;
     } else {
       this.heapPush(call);
     }
   }
 
-  private fifoPeek(): DelayedCall | undefined {
-    for (let c = this.fifoFirst; c !== null; c = this.fifoFirst) {
-      if (!c.queued || c.cancelled) {
-        this.fifoShift();
-      } else if (c.moved) {
-        // Moved later since it took this place: place it again.
-        this.fifoShift();
-        c.queued = false;
-        this.place(c);
-      } else {
-        return c;
-      }
-    }
-    return undefined;
-  }
-
-  /** Unlink the first FIFO entry (unlinked entries hold no reference to others). */
-  private fifoShift(): void {
-    const c = this.fifoFirst!;
-    this.fifoFirst = c.next;
-    c.next = null;
-    this.fifoCount--;
-    if (this.fifoFirst === null) {
-      this.fifoLast = null;
-      this.fifoTail = -Infinity;
-      this.fifoTailSeq = -1;
-    }
+  private unlink(call: DelayedCall): void {
+    const { prev, next } = call;
+    if (prev === null) this.fifoFirst = next;
+    else prev.next = next;
+    if (next === null) this.fifoLast = prev;
+    else next.prev = prev;
+    call.prev = null;
+    call.next = null;
+    call.queued = false;
   }
 
   private heapPeek(): DelayedCall | undefined {
@@ -325,6 +271,7 @@ export class TimerHeap {
       const top = items[0]!;
       if (!top.cancelled) return top;
       this.removeTop();
+      this.cancelledInHeap--;
     }
     return undefined;
   }
@@ -346,32 +293,14 @@ export class TimerHeap {
     }
   }
 
-  /** Drop dead entries: the FIFO stays sorted; the heap is rebuilt. */
+  /** Drop the cancelled entries from the heap and rebuild it. */
   private compact(): void {
-    let kept: DelayedCall | null = null;
-    for (let c = this.fifoFirst; c !== null; ) {
-      const next: DelayedCall | null = c.next;
-      c.next = null;
-      if (c.queued && !c.cancelled) {
-        if (kept === null) this.fifoFirst = c;
-        else kept.next = c;
-        kept = c;
-      } else {
-        this.fifoCount--;
-      }
-      c = next;
-    }
-    this.fifoLast = kept;
-    if (kept === null) {
-      this.fifoFirst = null;
-      this.fifoTail = -Infinity;
-      this.fifoTailSeq = -1;
-    }
     const live = this.items.filter((c) => {
       if (c.cancelled) c.index = -1;
       return !c.cancelled;
     });
     this.items = live;
+    this.cancelledInHeap = 0;
     for (let i = 0; i < live.length; i++) live[i]!.index = i;
     for (let i = (live.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
   }
