@@ -111,14 +111,20 @@ export class ByteRing {
     return n;
   }
 
-  /** Write all of `src`, waiting (Atomics.wait: worker threads only) while the ring is full. */
-  writeBlocking(src: Uint8Array): void {
+  /**
+   * Write all of `src`, waiting (Atomics.wait: worker threads only) while the
+   * ring is full. `beforeWait` runs each time just before this thread blocks.
+   */
+  writeBlocking(src: Uint8Array, beforeWait?: () => void): void {
     let offset = 0;
     while (offset < src.length) {
       const seq = Atomics.load(this.ctl, SPACE_SEQ);
       const n = this.tryWrite(src, offset);
       offset += n;
-      if (n === 0) Atomics.wait(this.ctl, SPACE_SEQ, seq);
+      if (n === 0) {
+        beforeWait?.();
+        Atomics.wait(this.ctl, SPACE_SEQ, seq);
+      }
     }
   }
 
@@ -157,13 +163,16 @@ export class ByteRing {
   /**
    * Up to `max` bytes, waiting (Atomics.wait: worker threads only) until some
    * arrive; empty at the end. Throws `RingAborted` after an abort.
+   * `beforeWait` runs each time just before this thread blocks (e.g. to ask
+   * the producer for more).
    */
-  readBlocking(max = this.capacity): Uint8Array {
+  readBlocking(max = this.capacity, beforeWait?: () => void): Uint8Array {
     for (;;) {
       const seq = Atomics.load(this.ctl, DATA_SEQ);
       const chunk = this.tryRead(max);
       if (chunk) return chunk;
       if (this.closed) return new Uint8Array(0);
+      beforeWait?.();
       Atomics.wait(this.ctl, DATA_SEQ, seq);
     }
   }

@@ -1,0 +1,290 @@
+/**
+ * threadedIterApp, the worker side: runs one request of a blocking iterator
+ * app on a ThreadPool worker. The app gets a real environ (plain data from
+ * the host's, with `wsgi.multithread` true), a `write()` and iteration that
+ * block while the output ring is full, and a `wsgi.input` whose `read()`
+ * blocks until bytes or the end arrive (PEP 3333's blocking model, G11, G12).
+ *
+ * Talking to the reactor side (threaded.ts): body bytes go through the
+ * output ring; everything else is a message on the request's MessagePort.
+ * `startResponse` is a round trip: the host's own `startResponse` runs on the
+ * reactor thread and its verdict (or its error, G2/G9/G10) comes back here,
+ * picked up with `receiveMessageOnPort` after an Atomics wake, since this
+ * thread is blocked and runs no event loop meanwhile.
+ *
+ * Abandonment (G14, G16): the reactor side sets ABORT and aborts both rings;
+ * a blocked `write()`/`read()` wakes and throws `ThreadedAppAborted` in the
+ * app, whose finally blocks and `close()` then run here, on the worker.
+ */
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { ByteRing } from '../reactor/ring.js';
+import { RingAborted } from '../reactor/errors.js';
+import { serializeError, rebuildError, type SerializedError } from '../reactor/threaderror.js';
+import { BodyBeforeStartResponseError, InvalidAppResultError, ThreadedAppAborted } from './errors.js';
+import type { AppIterable, Chunk, Environ, IterApp, WriteFn } from './interfaces.js';
+
+/** Control block slots (Int32). */
+export const CTL_REPLY_SEQ = 0;
+export const CTL_ABORT = 1;
+export const CTL_BYTES = 8;
+
+/** What the reactor side hands the worker for one request. */
+export interface ThreadedSpec {
+  appUrl: string;
+  exportName: string;
+  /** The host environ's plain-data entries (CGI variables, HTTP_*, wsgi.version, ...). */
+  environ: Record<string, unknown>;
+  ctl: SharedArrayBuffer;
+  output: SharedArrayBuffer;
+  input: SharedArrayBuffer;
+  port: MessagePort;
+  hasFlush: boolean;
+}
+
+/** Worker → reactor messages. */
+export type WorkerMessage =
+  | { t: 'start'; status: unknown; headers: unknown; excInfo?: SerializedError }
+  | { t: 'read' }
+  | { t: 'errors'; text: string }
+  | { t: 'flush' }
+  | { t: 'end'; error?: SerializedError; aborted?: boolean };
+
+/** Reactor → worker: the answer to 'start'. `excInfo` true: the host rethrew the app's excInfo (G2). */
+export type StartReply = { ok: true } | { ok: false; error: SerializedError; excInfo: boolean };
+
+const utf8 = new TextEncoder();
+const EMPTY = new Uint8Array(0);
+
+/** The pool job: run one request to its end. Never throws: the outcome goes out as the 'end' message. */
+export async function serveThreaded(spec: ThreadedSpec): Promise<void> {
+  const req = new WorkerRequest(spec);
+  try {
+    await req.run();
+  } finally {
+    spec.port.close();
+  }
+}
+
+class WorkerRequest {
+  private readonly ctl: Int32Array;
+  private readonly out: ByteRing;
+  private started = false;
+  private bodyStarted = false;
+
+  constructor(private readonly spec: ThreadedSpec) {
+    this.ctl = new Int32Array(spec.ctl);
+    this.out = ByteRing.attach(spec.output);
+  }
+
+  async run(): Promise<void> {
+    let result: AppIterable | null = null;
+    let iterator: Iterator<Chunk> | AsyncIterator<Chunk> | null = null;
+    let done = false;
+    let failure: unknown = null;
+    try {
+      const mod = (await import(this.spec.appUrl)) as Record<string, unknown>;
+      const app = mod[this.spec.exportName];
+      if (typeof app !== 'function') {
+        throw new InvalidAppResultError(`threadedIterApp: ${this.spec.appUrl} has no exported function '${this.spec.exportName}' (found ${typeof app})`);
+      }
+      result = (app as IterApp)(this.environ(), (s, h, e) => this.startResponse(s, h, e));
+      iterator = iteratorOf(result);
+      const isAsync = typeof (result as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
+      for (;;) {
+        this.checkAbort();
+        // A sync iterator is pulled without an await per chunk (no microtask hop on the hot path).
+        const r = isAsync ? await (iterator as AsyncIterator<Chunk>).next() : (iterator as Iterator<Chunk>).next();
+        if (r.done) break;
+        this.send(r.value, 'a chunk yielded by the iterable');
+      }
+      done = true;
+    } catch (err) {
+      failure = err;
+    }
+    // G7: close() if the iterable has one, else return() on an iterator left midway; once.
+    try {
+      if (result && typeof result.close === 'function') result.close();
+      else if (!done && iterator && typeof iterator.return === 'function') await iterator.return();
+    } catch (err) {
+      failure ??= err;
+    }
+    this.out.close();
+    const aborted = failure instanceof ThreadedAppAborted || this.aborted();
+    const end: WorkerMessage = aborted ? { t: 'end', aborted: true } : failure !== null ? { t: 'end', error: serializeError(failure) } : { t: 'end' };
+    this.spec.port.postMessage(end);
+  }
+
+  private environ(): Environ {
+    const port = this.spec.port;
+    const environ = {
+      ...this.spec.environ,
+      'wsgi.input': new BlockingInput(ByteRing.attach(this.spec.input), () => this.aborted(), () => port.postMessage({ t: 'read' } satisfies WorkerMessage)),
+      'wsgi.errors': {
+        write: (text: string) => port.postMessage({ t: 'errors', text: String(text) } satisfies WorkerMessage),
+        writelines(lines: Iterable<string>) {
+          for (const l of lines) this.write(l);
+        },
+        flush() {},
+      },
+      'wsgi.multithread': true,
+      'wsgi.run_once': false,
+    } as unknown as Environ;
+    if (this.spec.hasFlush) environ['x-wsgiorg.flush'] = () => port.postMessage({ t: 'flush' } satisfies WorkerMessage);
+    return environ;
+  }
+
+  private startResponse(status: string, headers: [string, string][], excInfo?: unknown): WriteFn {
+    this.checkAbort();
+    // PEP 3333: with excInfo after the body began, the headers count as sent: re-raise.
+    if (excInfo !== undefined && this.bodyStarted) throw excInfo;
+    const msg: WorkerMessage = { t: 'start', status, headers };
+    if (excInfo !== undefined) msg.excInfo = serializeError(excInfo);
+    const reply = this.roundTrip(msg);
+    if (!reply.ok) throw reply.excInfo ? excInfo : rebuildError(reply.error);
+    this.started = true;
+    return this.write;
+  }
+
+  private readonly write: WriteFn = (chunk) => this.send(chunk, 'write()');
+
+  /** Block in Atomics.wait until the reactor side answers (or abandons the request). */
+  private roundTrip(msg: WorkerMessage): StartReply {
+    let seq = Atomics.load(this.ctl, CTL_REPLY_SEQ);
+    this.spec.port.postMessage(msg);
+    for (;;) {
+      const got = receiveMessageOnPort(this.spec.port);
+      if (got) return got.message as StartReply;
+      this.checkAbort();
+      Atomics.wait(this.ctl, CTL_REPLY_SEQ, seq);
+      seq = Atomics.load(this.ctl, CTL_REPLY_SEQ);
+    }
+  }
+
+  private send(chunk: unknown, where: string): void {
+    this.checkAbort();
+    const bytes = typeof chunk === 'string' ? utf8.encode(chunk) : chunk instanceof Uint8Array ? chunk : null;
+    if (bytes === null) {
+      throw new InvalidAppResultError(`${where} got a ${chunk === null ? 'null' : typeof chunk}; body chunks must be strings (sent as UTF-8) or Uint8Array`);
+    }
+    if (bytes.length === 0) return; // G4: a yield point, nothing to send
+    if (!this.started) throw new BodyBeforeStartResponseError(where); // G1
+    this.bodyStarted = true;
+    try {
+      this.out.writeBlocking(bytes); // G12: blocks while the ring is full
+    } catch (err) {
+      throw err instanceof RingAborted ? new ThreadedAppAborted() : err;
+    }
+  }
+
+  private aborted(): boolean {
+    return Atomics.load(this.ctl, CTL_ABORT) !== 0;
+  }
+
+  private checkAbort(): void {
+    if (this.aborted()) throw new ThreadedAppAborted();
+  }
+}
+
+/**
+ * `wsgi.input` on a worker: `read()` blocks until bytes or the end arrive.
+ * An aborted input ring means the client went away (`clientGone`, reads
+ * return empty) unless the whole request was abandoned (then reads throw).
+ */
+class BlockingInput {
+  private pending: Uint8Array = EMPTY;
+  private eof = false;
+  private gone = false;
+
+  constructor(
+    private readonly ring: ByteRing,
+    private readonly requestAborted: () => boolean,
+    private readonly askForMore: () => void,
+  ) {}
+
+  get atEOF(): boolean {
+    return this.eof && this.pending.length === 0;
+  }
+  get clientGone(): boolean {
+    return this.gone;
+  }
+
+  /** At most `size` bytes (the rest of the body when omitted or negative); empty at the end. */
+  read(size?: number): Uint8Array {
+    if (size === undefined || size < 0) {
+      const parts: Uint8Array[] = [];
+      for (let c = this.some(Infinity); c.length > 0; c = this.some(Infinity)) parts.push(c);
+      return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    }
+    return size === 0 ? EMPTY : this.some(size);
+  }
+
+  readline(size = -1): Uint8Array {
+    const limit = size < 0 ? Infinity : size;
+    const parts: Uint8Array[] = [];
+    let length = 0;
+    while (length < limit) {
+      const chunk = this.some(limit - length);
+      if (chunk.length === 0) break;
+      const nl = chunk.indexOf(10);
+      if (nl >= 0 && nl + 1 < chunk.length) {
+        this.pending = chunk.subarray(nl + 1); // keep what follows the line for the next read
+        parts.push(chunk.subarray(0, nl + 1));
+        break;
+      }
+      parts.push(chunk);
+      length += chunk.length;
+      if (nl >= 0) break;
+    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  readlines(hint = -1): Uint8Array[] {
+    const lines: Uint8Array[] = [];
+    let total = 0;
+    for (let l = this.readline(); l.length > 0; l = this.readline()) {
+      lines.push(l);
+      total += l.length;
+      if (hint > 0 && total >= hint) break;
+    }
+    return lines;
+  }
+
+  *[Symbol.iterator](): Iterator<Uint8Array> {
+    for (let l = this.readline(); l.length > 0; l = this.readline()) yield l;
+  }
+
+  private some(max: number): Uint8Array {
+    if (this.pending.length > 0) {
+      const out = this.pending.subarray(0, Math.min(max, this.pending.length));
+      this.pending = this.pending.subarray(out.length);
+      return out;
+    }
+    if (this.eof || this.gone) return EMPTY;
+    let asked = false;
+    try {
+      const chunk = this.ring.readBlocking(Math.min(max, this.ring.capacity), () => {
+        if (!asked) this.askForMore(); // once per wait: the reactor side fills the ring on demand
+        asked = true;
+      });
+      if (chunk.length === 0) this.eof = true;
+      return chunk;
+    } catch (err) {
+      if (!(err instanceof RingAborted)) throw err;
+      if (this.requestAborted()) throw new ThreadedAppAborted();
+      this.gone = true; // G11: client gone, told apart from the end of the body
+      return EMPTY;
+    }
+  }
+}
+
+function iteratorOf(result: unknown): Iterator<Chunk> | AsyncIterator<Chunk> {
+  if (result !== null && typeof result === 'object' && typeof result !== 'string' && !(result instanceof Uint8Array)) {
+    const asyncIt = (result as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator];
+    if (typeof asyncIt === 'function') return (asyncIt as () => AsyncIterator<Chunk>).call(result);
+    const it = (result as { [Symbol.iterator]?: unknown })[Symbol.iterator];
+    if (typeof it === 'function') return (it as () => Iterator<Chunk>).call(result);
+  }
+  throw new InvalidAppResultError(
+    `the app returned ${result === null ? 'null' : typeof result}; an iterator app returns an Iterable or AsyncIterable of chunks (e.g. [body], not a bare string)`,
+  );
+}

@@ -1,0 +1,286 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { threadedIterApp } from '../src/bridge/threaded.js';
+import { ThreadPool } from '../src/reactor/threadpool.js';
+import type { NodeReactor } from '../src/reactor/nodereactor.js';
+import type { LogEvent } from '../src/reactor/log.js';
+import { appsUrl, makeHost, newShared, patternSha256, sha256, turnsUntil, until, type Hosted } from './threaded-helpers.js';
+import type { FakeRequestInit } from './gateway-fakerequest.js';
+import type { IterApp } from '../src/bridge/interfaces.js';
+
+let reactor: NodeReactor;
+let logs: LogEvent[];
+let serve: (app: IterApp, init?: FakeRequestInit) => Hosted;
+let pool: ThreadPool;
+
+beforeEach(() => {
+  ({ reactor, logs, serve } = makeHost());
+  pool = new ThreadPool(reactor, { size: 1 });
+});
+afterEach(async () => {
+  await reactor.stop();
+});
+
+const app = (name: string, opts = {}) => threadedIterApp(appsUrl, name, { pool, ...opts });
+const header = (h: Hosted, name: string) => h.req.getResponseHeader(name);
+
+describe('threadedIterApp: responses', () => {
+  it('answers from a worker thread: status, headers and body through the gateway', async () => {
+    const h = serve(app('hello'));
+    await h.done;
+    expect(h.req.code).toBe(200);
+    expect(header(h, 'content-type')).toBe('text/plain');
+    expect(h.req.bodyText()).toBe('hello world');
+  });
+
+  it('the worker app sees a real environ: CGI variables, wsgi.multithread true, a blocking input; wsgi.errors reaches the host log', async () => {
+    const h = serve(app('environEcho'), { method: 'POST', uri: '/p/q?x=1', headers: [['Host', 'h'], ['X-Test', 'yes']] });
+    await h.done;
+    expect(JSON.parse(h.req.bodyText())).toEqual({
+      REQUEST_METHOD: 'POST',
+      PATH_INFO: '/p/q',
+      QUERY_STRING: 'x=1',
+      HTTP_X_TEST: 'yes',
+      'wsgi.multithread': true,
+      'wsgi.version': [1, 0],
+      'wsgi.url_scheme': 'http',
+      hasInput: true,
+      hasReactor: false,
+    });
+    expect(logs.map((e) => e.message).join('\n')).toContain('environEcho ran');
+  });
+
+  it("G12: write() output goes before the iterable's items; '' is never a wire chunk (async generator app)", async () => {
+    const h = serve(app('writeThenYield'));
+    await h.done;
+    expect(h.req.bodyText()).toBe('abcd');
+    expect(h.req.writes.every((w) => w.length > 0)).toBe(true);
+  });
+
+  it('streams 8 MiB of 64 KiB writes through a 64 KiB ring byte-exact', async () => {
+    const total = 8 << 20;
+    const h = serve(app('writeLoop', { ringSize: 64 * 1024 }), { uri: `/?${total},65536` });
+    await h.done;
+    expect(h.req.finished).toBe(true);
+    expect(sha256(h.req.writes)).toBe(patternSha256(total));
+  });
+
+  it('app errors: a 500 before the headers went out, an aborted response after', async () => {
+    const early = serve(app('throwsEarly'));
+    await early.done;
+    expect(early.req.code).toBe(500);
+    const late = serve(app('throwsLate'));
+    await late.done;
+    expect(late.req.aborted).toBe(true);
+    expect(late.req.bodyText()).toBe('partial');
+    const failures = logs.filter((e) => e.failure).map((e) => String((e.failure as { value: Error }).value.message));
+    expect(failures).toEqual(expect.arrayContaining(['app failed before startResponse', 'app failed after the headers']));
+  });
+
+  it("G9: the host's startResponse error comes back into the worker app, typed", async () => {
+    const h = serve(app('hopByHop'));
+    await h.done;
+    expect(h.req.bodyText()).toBe('HopByHopHeaderError ERR_GATEWAY_HOP_BY_HOP');
+  });
+
+  it('G2: excInfo before any body replaces the status; after write() it is rethrown into the app (the same error)', async () => {
+    const before = serve(app('excInfoBeforeBody'));
+    await before.done;
+    expect(before.req.code).toBe(500);
+    expect(before.req.bodyText()).toBe('replaced');
+    const after = serve(app('excInfoAfterBody'));
+    await after.done;
+    expect(after.req.code).toBe(200);
+    expect(after.req.bodyText()).toBe('partial rethrown-same');
+  });
+
+  it('a worker that exits gets its request a 500, and a new worker serves the next request', async () => {
+    const h = serve(app('exits'));
+    await h.done;
+    expect(h.req.code).toBe(500);
+    expect(logs.some((e) => (e.failure as { value?: { code?: string } } | undefined)?.value?.code === 'ERR_WORKER_CRASHED')).toBe(true);
+    const next = serve(app('hello'));
+    await next.done;
+    expect(next.req.bodyText()).toBe('hello world');
+  });
+
+  it('past the pool queue bound a request gets 503 at once', async () => {
+    const shared = newShared();
+    const small = new ThreadPool(reactor, { size: 1, maxQueue: 0 });
+    await small.deferToThread(appsUrl, 'share', shared.buffer);
+    const busy = serve(threadedIterApp(appsUrl, 'gated', { pool: small }));
+    await until(shared, 3, (v) => v === 1);
+    const shed = serve(threadedIterApp(appsUrl, 'hello', { pool: small }));
+    await shed.done;
+    expect(shed.req.code).toBe(503);
+    expect(header(shed, 'retry-after')).toBe('1');
+    Atomics.store(shared, 2, 1);
+    Atomics.notify(shared, 2);
+    await busy.done;
+    expect(busy.req.bodyText()).toBe('released');
+  });
+
+  it('makes its own pool of `threads` workers, stopped with the reactor', async () => {
+    const own = threadedIterApp(appsUrl, 'hello', { threads: 2 });
+    expect(own.pool).toBeNull();
+    const h = serve(own);
+    await h.done;
+    expect(h.req.bodyText()).toBe('hello world');
+    expect(own.pool?.size).toBe(2);
+  });
+});
+
+describe('threadedIterApp: flow control and endings', () => {
+  it('a stalled client blocks the write() loop at the ring size, and loses nothing when it resumes', async () => {
+    const shared = newShared();
+    await pool.deferToThread(appsUrl, 'share', shared.buffer);
+    const ringSize = 128 * 1024;
+    const chunk = 16 * 1024;
+    const total = 4 << 20;
+    const h = serve(app('writeLoop', { ringSize }), { uri: `/?${total},${chunk}` });
+    h.req.pauseTransport(); // the client stops reading before any byte went out
+    // The worker fills the ring and blocks in its next write(): exactly ringSize bytes written.
+    expect(await until(shared, 0, (v) => v >= ringSize)).toBe(ringSize);
+    // Whatever else happens on the reactor meanwhile, the worker stays blocked: a second round
+    // trip through another pool completes and the counter has not moved.
+    const other = new ThreadPool(null, { size: 1 });
+    await other.deferToThread(appsUrl, 'share', newShared().buffer);
+    await other.stop();
+    expect(Atomics.load(shared, 0)).toBe(ringSize);
+    expect(h.req.writes.reduce((n, w) => n + w.length, 0)).toBe(0); // nothing pulled while paused (G5)
+    h.req.resumeTransport();
+    await h.done;
+    await until(shared, 1, (v) => v === 1); // the write loop ended (its last count lands after its last write)
+    expect(Atomics.load(shared, 0)).toBe(total);
+    expect(sha256(h.req.writes)).toBe(patternSha256(total));
+  });
+
+  it('G14/G16: a client that goes away wakes the worker blocked in write(); its finally runs and the worker serves the next request', async () => {
+    const shared = newShared();
+    await pool.deferToThread(appsUrl, 'share', shared.buffer);
+    const h = serve(app('writeLoop', { ringSize: 64 * 1024 }), { uri: `/?${64 << 20},65536` });
+    h.req.pauseTransport();
+    await until(shared, 0, (v) => v >= 64 * 1024);
+    h.req.loseClient();
+    await until(shared, 1, (v) => v === 1); // the app's finally ran on the worker
+    const next = serve(app('hello'));
+    await next.done;
+    expect(next.req.bodyText()).toBe('hello world');
+    expect(Atomics.load(shared, 0)).toBeLessThan(64 << 20);
+  });
+
+  it("G7: the host's close() runs a worker generator's finally (close() on the worker) when the client leaves", async () => {
+    const shared = newShared();
+    await pool.deferToThread(appsUrl, 'share', shared.buffer);
+    const h = serve(app('slowGenerator', { ringSize: 64 * 1024 }));
+    h.req.pauseTransport();
+    await until(shared, 0, (v) => v >= 64 * 1024); // the generator filled the ring
+    h.req.loseClient();
+    expect(await until(shared, 1, (v) => v === 1)).toBe(1);
+  });
+
+  it('a client that goes away while the worker blocks in wsgi.input.read() frees the worker', async () => {
+    const shared = newShared();
+    await pool.deferToThread(appsUrl, 'share', shared.buffer);
+    const h = serve(app('readForever'), { method: 'POST', headers: [['Host', 'h'], ['Content-Length', '10']] });
+    await until(shared, 3, (v) => v === 1); // the app is about to block in read()
+    h.req.loseClient();
+    await until(shared, 1, (v) => v === 1);
+    const next = serve(app('hello'));
+    await next.done;
+    expect(next.req.bodyText()).toBe('hello world');
+  });
+
+  it('reactor shutdown stops the pool: a worker blocked on a stalled client is woken, its finally runs, the response is cut', async () => {
+    const shared = newShared();
+    await pool.deferToThread(appsUrl, 'share', shared.buffer);
+    const h = serve(app('writeLoop', { ringSize: 64 * 1024 }), { uri: `/?${64 << 20},65536` });
+    h.req.pauseTransport();
+    await until(shared, 0, (v) => v >= 64 * 1024);
+    await reactor.stop();
+    expect(Atomics.load(shared, 1)).toBe(1); // the app's finally ran on the worker before it was terminated
+    await h.done;
+    expect(h.req.aborted).toBe(true);
+    expect(h.req.finished).toBe(false);
+    expect(pool.stats.workers).toBe(0);
+  });
+});
+
+describe('threadedIterApp: request bodies', () => {
+  it('G11: read(n), readline() and read() block until the body arrives; 1 MiB through a 64 KiB input ring', async () => {
+    const total = 1 << 20;
+    const body = new Uint8Array(total);
+    for (let i = 0; i < total; i++) body[i] = i % 251;
+    body.set(new TextEncoder().encode('first line\nHELLO'), 0);
+    const h = serve(app('upload'), { method: 'POST', headers: [['Host', 'h'], ['Content-Length', String(total)]] });
+    for (let at = 0; at < total; at += 10_000) h.req.feedBody(body.subarray(at, at + 10_000));
+    h.req.endBody();
+    await h.done;
+    const got = JSON.parse(h.req.bodyText());
+    expect(got).toMatchObject({ length: total, firstLine: 'first line\n', five: 'HELLO', atEOF: true, again: 0 });
+    expect(got.sum).toBe(body.reduce((a, b) => (a + b) % 65521, 0));
+    expect(got.reads).toBeGreaterThan(total / 40_000 - 1);
+  });
+
+  it('G11: 100 Continue goes out only when the worker app reads', async () => {
+    const init = { method: 'POST', headers: [['Host', 'h'], ['Content-Length', '3'], ['Expect', '100-continue']] as [string, string][] };
+    const ignoring = serve(app('ignoresBody'), init);
+    await ignoring.done;
+    expect(ignoring.req.continueSent).toBe(false);
+    const reading = serve(app('upload'), init);
+    await turnsUntil(() => reading.req.continueSent); // the worker's first read() asked for the body
+    expect(reading.req.bodyProtocol).not.toBeNull();
+    reading.req.feedBody('a\nb');
+    reading.req.endBody();
+    await reading.done;
+    expect(JSON.parse(reading.req.bodyText()).length).toBe(3);
+  });
+});
+
+describe('threadedIterApp: the reactor stays responsive', () => {
+  it('while a worker app busy-blocks, a callLater(0.05) fires and another request is answered', async () => {
+    const two = new ThreadPool(reactor, { size: 2 });
+    const shared = newShared();
+    await Promise.all([two.deferToThread(appsUrl, 'share', shared.buffer), two.deferToThread(appsUrl, 'share', shared.buffer)]);
+    const blocked = serve(threadedIterApp(appsUrl, 'gated', { pool: two }));
+    await until(shared, 3, (v) => v === 1); // the worker is inside the app, blocked on the gate
+    const timer = new Promise<void>((resolve) => void reactor.callLater(0.05, resolve));
+    const other = serve(threadedIterApp(appsUrl, 'hello', { pool: two }));
+    await Promise.all([timer, other.done]);
+    expect(other.req.bodyText()).toBe('hello world');
+    expect(blocked.req.finished).toBe(false); // causal order: both happened while the worker was still blocked
+    expect(Atomics.load(shared, 2)).toBe(0);
+    Atomics.store(shared, 2, 1);
+    Atomics.notify(shared, 2);
+    await blocked.done;
+    expect(blocked.req.bodyText()).toBe('released');
+  });
+});
+
+describe('threadedIterApp without wsgi.pause_output', () => {
+  it('is an async iterable that waits for the worker, fed by a synchronous wsgi.input', async () => {
+    const body = new TextEncoder().encode('line one\nHELLO and the rest');
+    let offset = 0;
+    const environ = {
+      REQUEST_METHOD: 'POST', SCRIPT_NAME: '', PATH_INFO: '/', QUERY_STRING: '', CONTENT_TYPE: '', CONTENT_LENGTH: String(body.length),
+      SERVER_NAME: 'x', SERVER_PORT: '80', SERVER_PROTOCOL: 'HTTP/1.1', REMOTE_ADDR: '1.2.3.4',
+      'wsgi.version': [1, 0] as [number, number], 'wsgi.url_scheme': 'http' as const,
+      'wsgi.input': {
+        read: (n = Infinity) => { const c = body.subarray(offset, offset + n); offset += c.length; return c; },
+        readline: () => new Uint8Array(0), readlines: () => [], atEOF: false, clientGone: false, [Symbol.iterator]: function* () {},
+      },
+      'wsgi.errors': { write() {}, writelines() {}, flush() {} },
+      'wsgi.multithread': false, 'wsgi.multiprocess': false, 'wsgi.run_once': false,
+    };
+    let status = '';
+    const result = app('upload')(environ, (s) => {
+      status = s;
+      return () => {};
+    }) as AsyncIterable<Uint8Array | string>;
+    expect(typeof result[Symbol.asyncIterator]).toBe('function');
+    let text = '';
+    for await (const c of result) text += typeof c === 'string' ? c : Buffer.from(c).toString();
+    expect(status).toBe('200 OK');
+    expect(JSON.parse(text)).toMatchObject({ length: body.length, firstLine: 'line one\n', five: 'HELLO' });
+  });
+});
+
