@@ -91,6 +91,11 @@ describe('loadApp', () => {
     expect(err.message).toBe('notfn.mjs:default is a number, not a function (the iter app)');
   });
 
+  it('points an object with fetch() served as another style to --style fetch', async () => {
+    const err = await loadError({ module: 'fetchobj.mjs', exportName: undefined, style: 'iter' });
+    expect(err.message).toBe('fetchobj.mjs:default is an object, not a function (the iter app); it has a fetch() method: serve it with --style fetch');
+  });
+
   it('refuses a declared style that is not one of the three', async () => {
     const err = await loadError({ module: 'badstyle.mjs', exportName: undefined, style: undefined });
     expect(err.code).toBe('ERR_CLI_STYLE');

@@ -76,7 +76,9 @@ export function appFunction(exported: unknown, style: Style, label: string): (..
     if (typeof fetch === 'function') return (fetch as (...args: never[]) => unknown).bind(exported);
   }
   const want = style === 'fetch' ? 'a function (Request) => Response or an object with fetch()' : `a function (the ${style} app)`;
-  throw new AppLoadError('ERR_CLI_NOT_AN_APP', `${label} is ${describe(exported)}, not ${want}`);
+  const hasFetch = typeof exported === 'object' && exported !== null && typeof (exported as { fetch?: unknown }).fetch === 'function';
+  const hint = hasFetch ? "; it has a fetch() method: serve it with --style fetch" : '';
+  throw new AppLoadError('ERR_CLI_NOT_AN_APP', `${label} is ${describe(exported)}, not ${want}${hint}`);
 }
 
 /** Import MODULE and return the app to serve with its style. */
