@@ -1,0 +1,52 @@
+/**
+ * `spindle/bridge`: the iterator-app gateway, the CPS<->iterator bridges, the
+ * Fetch and node:http hosts, the thread bridge, the validator and `serve()`.
+ */
+export { toCpsApp, WRITE_BUFFER_LIMIT, PULLS_PER_TURN, BYTES_PER_TURN } from './gateway.js';
+export { toIterApp, ASYNC_ITERABLE_KEY } from './toiterapp.js';
+export { BRIDGE_HIGH_WATER, BRIDGE_LOW_WATER, BRIDGE_MAX_BUFFERED } from './bridgequeue.js';
+export { toFetchHandler, fromFetchHandler } from './fetch.js';
+export { toNodeListener } from './nodehttp.js';
+export { threadedIterApp, THREAD_RING_SIZE, THREAD_INPUT_RING_SIZE } from './threaded.js';
+export { validator } from './validator.js';
+export { serve, DEFAULT_SERVE_PORT, DEFAULT_SERVE_HOST } from './serve.js';
+export { INPUT_HIGH_WATER } from './input.js';
+export {
+  BridgeError,
+  InvalidStatusError,
+  InvalidHeaderError,
+  HopByHopHeaderError,
+  StartResponseTwiceError,
+  BodyBeforeStartResponseError,
+  InvalidAppResultError,
+  WriteBufferOverflowError,
+  ClientGoneError,
+  ResponseEndedError,
+  ContentLengthMismatchError,
+  ValidationError,
+  BridgeOverflowError,
+  BridgeHostUnsupportedError,
+  BridgeNoReactorError,
+  ThreadedAppAborted,
+  ServeStyleError,
+} from './errors.js';
+
+export type {
+  Chunk,
+  WriteFn,
+  StartResponse,
+  AppIterable,
+  IterApp,
+  WsgiInput,
+  WsgiErrors,
+  PauseOutput,
+  InputHandler,
+  Environ,
+} from './interfaces.js';
+export type { GatewayOptions, GatewayStats, GatewayCpsApp } from './gateway.js';
+export type { ToIterAppOptions } from './toiterapp.js';
+export type { FetchHandler, ToFetchHandlerOptions } from './fetch.js';
+export type { NodeListener, NodeListenerOptions } from './nodehttp.js';
+export type { ThreadedOptions, ThreadedIterApp } from './threaded.js';
+export type { ValidatorOptions, ValidatedApp } from './validator.js';
+export type { ServeOptions, ServeStyle } from './serve.js';

@@ -1,0 +1,125 @@
+/**
+ * spindle's public surface, name by name. Anything not exported here (or from
+ * the `spindle/reactor`, `spindle/protocols` and `spindle/bridge` entry points)
+ * is internal: a deep import is not public API.
+ */
+
+// Deferreds
+export {
+  Deferred,
+  Failure,
+  succeed,
+  fail,
+  maybeDeferred,
+  DeferredList,
+  gatherResults,
+  DeferredLock,
+  DeferredSemaphore,
+  DeferredQueue,
+  inlineCallbacks,
+  ensureDeferred,
+} from './reactor/index.js';
+
+// Errors
+export {
+  SpindleError,
+  AlreadyCalledError,
+  CancelledError,
+  TimeoutError,
+  FirstError,
+  QueueOverflow,
+  AlreadyCancelled,
+  AlreadyCalled,
+  ConnectionDone,
+  ConnectionLost,
+  ResponseDone,
+  InvalidArgumentError,
+  CannotListenError,
+  ConnectionRefusedError,
+  ConnectTimeoutError,
+} from './reactor/index.js';
+
+// Time and core
+export {
+  NodeReactor,
+  Clock,
+  MemoryReactor,
+  LoopingCall,
+  deferLater,
+  cooperate,
+  Cooperator,
+  getReactor,
+} from './reactor/index.js';
+
+// Logging
+export { Logger, LogPublisher, globalLogPublisher, textObserver, jsonObserver, captureLogs } from './reactor/index.js';
+
+// Transports and protocols
+export { listenTCP, connectTCP, StringTransport, loopback, TRANSPORT_HIGH_WATER } from './reactor/index.js';
+export {
+  Protocol,
+  Factory,
+  ClientFactory,
+  ReconnectingClientFactory,
+  LineReceiver,
+  NetstringReceiver,
+  Int32StringReceiver,
+  FrameTooLongError,
+  BadFrameError,
+} from './protocols/index.js';
+
+// HTTP
+export { HTTPFactory, Request, HTTPParseError, RequestFinishedError, BodyTooLargeError } from './protocols/index.js';
+
+// Bridges and hosts
+export {
+  toCpsApp,
+  toIterApp,
+  toFetchHandler,
+  fromFetchHandler,
+  toNodeListener,
+  validator,
+  threadedIterApp,
+  serve,
+  BridgeError,
+  WriteBufferOverflowError,
+  ValidationError,
+} from './bridge/index.js';
+export { ThreadPool, deferToThread } from './reactor/index.js';
+
+// Types
+export type {
+  IDelayedCall,
+  IReactorTime,
+  IReactorCore,
+  IReactorTCP,
+  IReactor,
+  ReactorStats,
+  IPushProducer,
+  IPullProducer,
+  IProducer,
+  IConsumer,
+  IAddress,
+  ITransport,
+  IProtocol,
+  IProtocolFactory,
+  IConnector,
+  IClientFactory,
+  IListeningPort,
+  LogEvent,
+  LogLevel,
+  LogObserver,
+} from './reactor/index.js';
+export type { IRequest, IHeaders, CpsApp, HTTPServerOptions } from './protocols/index.js';
+export type {
+  Chunk,
+  StartResponse,
+  WriteFn,
+  IterApp,
+  AppIterable,
+  Environ,
+  WsgiInput,
+  FetchHandler,
+  ServeOptions,
+  ServeStyle,
+} from './bridge/index.js';

@@ -1,0 +1,32 @@
+/** The HTTP/1.1 server: parser, per-connection channel, per-request Request, factory. */
+export { HTTPFactory } from './factory.js';
+export { HTTPChannel } from './channel.js';
+export { Request } from './request.js';
+export { Headers } from './headers.js';
+export {
+  HTTPParser,
+  DEFAULT_MAX_REQUEST_LINE_BYTES,
+  DEFAULT_MAX_HEADER_BYTES,
+  DEFAULT_MAX_HEADER_COUNT,
+  DEFAULT_MAX_CHUNK_LINE_BYTES,
+  DEFAULT_MAX_TRAILER_BYTES,
+} from './parser.js';
+export {
+  DEFAULT_HEADER_TIMEOUT,
+  DEFAULT_IDLE_TIMEOUT,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_HELD_INPUT_BYTES,
+} from './options.js';
+export {
+  HTTPParseError,
+  ParseErrorCodes,
+  RequestFinishedError,
+  BodyTooLargeError,
+  BodyAlreadyConsumedError,
+  InvalidHeaderError,
+  InvalidStatusError,
+  HeadersSentError,
+} from './errors.js';
+export type { IRequest, IHeaders, ReadBodyOptions, CpsApp } from './interfaces.js';
+export type { HTTPServerOptions, HTTPStats } from './options.js';
+export type { ParserLimits, ParserHandler } from './parser.js';

@@ -1,0 +1,9 @@
+/**
+ * `spindle/protocols`: Protocol and Factory, framing receivers, and the
+ * HTTP/1.1 server (plus its Request) that both app styles run on.
+ */
+export { Protocol, Factory, ClientFactory, ReconnectingClientFactory } from './protocol.js';
+export { LineReceiver, LINE_MAX_LENGTH, NetstringReceiver, NETSTRING_MAX_LENGTH, Int32StringReceiver, INT32_MAX_LENGTH } from './basic.js';
+export { FrameTooLongError, BadFrameError, NoProtocolError } from './errors.js';
+export type { ProtocolClass } from './protocol.js';
+export * from './http/index.js';

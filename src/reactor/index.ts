@@ -1,0 +1,103 @@
+/**
+ * `spindle/reactor`: Deferreds, the reactor and its time, TCP transports,
+ * producers and consumers, worker threads, logging and the test doubles.
+ * The default export is the lazily created shared reactor, for apps, examples
+ * and the CLI only; library code takes a reactor as a parameter.
+ */
+export { Deferred, succeed, fail, maybeDeferred } from './deferred.js';
+export { Failure } from './failure.js';
+export { DeferredList, gatherResults } from './deferredlist.js';
+export { DeferredLock, DeferredSemaphore, DeferredQueue, DEFERRED_QUEUE_DEFAULT_SIZE, DEFERRED_QUEUE_DEFAULT_BACKLOG } from './sync.js';
+export { inlineCallbacks, ensureDeferred } from './generators.js';
+
+export {
+  SpindleError,
+  AlreadyCalledError,
+  CancelledError,
+  TimeoutError,
+  FirstError,
+  QueueOverflow,
+  AlreadyCancelled,
+  AlreadyCalled,
+  ConnectionDone,
+  ConnectionLost,
+  ResponseDone,
+  InvalidArgumentError,
+  CannotListenError,
+  ConnectError,
+  ConnectionRefusedError,
+  ConnectTimeoutError,
+  ConnectorStateError,
+  ProducerAlreadyRegisteredError,
+  ProducerStoppedError,
+  RingAborted,
+  RingClosed,
+  ThreadPoolStopped,
+  WorkerCrashed,
+} from './errors.js';
+export { NotAcquiredError } from './sync.js';
+export {
+  ReactorAlreadyRunning,
+  ReactorNotRunning,
+  LoopingCallStateError,
+  NoClockError,
+  TaskFinished,
+  TaskDone,
+  TaskStopped,
+  TaskFailed,
+  SchedulerStopped,
+  NotPaused,
+} from './coreerrors.js';
+
+export { NodeReactor } from './nodereactor.js';
+export { SHUTDOWN_TRIGGER_TIMEOUT } from './reactorcore.js';
+export { Clock } from './clock.js';
+export { MemoryReactor } from './memoryreactor.js';
+export { LoopingCall, deferLater } from './task.js';
+export { Cooperator, cooperate, COOPERATOR_SLICE } from './cooperator.js';
+export { getReactor } from './shared.js';
+
+export { Logger, LogPublisher, globalLogPublisher, textObserver, jsonObserver, formatEvent, captureLogs } from './log.js';
+
+export { listenTCP, connectTCP, TRANSPORT_HIGH_WATER, CONNECT_TIMEOUT } from './tcp.js';
+export { StringTransport } from './stringtransport.js';
+export { loopback, LOOPBACK_BUFFER_LIMIT } from './loopback.js';
+
+export { ThreadPool, deferToThread, getDefaultThreadPool, THREAD_POOL_SIZE, THREAD_POOL_MAX_QUEUE } from './threadpool.js';
+export { ByteRing } from './ring.js';
+
+export type {
+  IDelayedCall,
+  IReactorTime,
+  IReactorCore,
+  IReactorTCP,
+  IReactor,
+  ReactorStats,
+  TriggerPhase,
+  SystemEvent,
+  ITriggerId,
+  RunOptions,
+  IPushProducer,
+  IPullProducer,
+  IProducer,
+  IConsumer,
+  IAddress,
+  ITransport,
+  IProtocol,
+  IProtocolFactory,
+  IConnector,
+  IClientFactory,
+  IListeningPort,
+  ListenOptions,
+  ConnectOptions,
+} from './interfaces.js';
+export type { Canceller } from './deferred.js';
+export type { DeferredListOptions, DeferredListEntry } from './deferredlist.js';
+export type { LogLevel, LogEvent, LogObserver } from './log.js';
+export type { LoopingCallOptions } from './task.js';
+export type { CooperativeTask, CooperatorOptions } from './cooperator.js';
+export type { StringTransportOptions, ProducerState } from './stringtransport.js';
+export type { LoopbackOptions, LoopbackPump } from './loopback.js';
+export type { ThreadPoolOptions } from './threadpool.js';
+
+export { reactor as default } from './shared.js';
