@@ -68,6 +68,7 @@ export abstract class BridgeRequest implements IRequest {
   private paused = false;
   private finishWaiters: Deferred<void>[] = [];
   private bodyTaken = false;
+  private flushed = false;
   private readonly readBodyLimit: number;
 
   constructor(init: BridgeRequestInit) {
@@ -205,7 +206,10 @@ export abstract class BridgeRequest implements IRequest {
   }
 
   flushHeaders(): void {
-    if (this.finished || this.disconnected || this.startedWriting) return;
+    // After a write the head may still be held by the host (a gateway waits for
+    // the first chunk it pulls): the flush still asks for it now, once.
+    if (this.finished || this.disconnected || this.flushed) return;
+    this.flushed = true;
     this.startHead();
     this.sendFlush();
   }

@@ -153,7 +153,8 @@ export class EnvironRequest extends BridgeRequest {
 /**
  * Stream `wsgi.input` into `sink`. With `wsgi.input_handler` the gateway wakes
  * us when bytes or the end arrive; without it a blocking input (PEP 3333) is
- * read until empty, and a non-blocking one is polled every BRIDGE_INPUT_POLL s.
+ * read until empty (from the next reactor turn), and a non-blocking one is
+ * polled every BRIDGE_INPUT_POLL s.
  * `resume` drains on a later reactor turn, never in the caller's stack.
  */
 function openEnvironBody(environ: Environ, reactor: IReactor, sink: BodySink): BodyControl {
@@ -165,8 +166,19 @@ function openEnvironBody(environ: Environ, reactor: IReactor, sink: BodySink): B
   const schedule = (delay: number): void => {
     if (!scheduled && !stopped) scheduled = reactor.callLater(delay, drain);
   };
+  let draining = false;
   const drain = (): void => {
     scheduled = null;
+    // A read may make the gateway call onReadable again, synchronously: the loop below carries on.
+    if (draining) return;
+    draining = true;
+    try {
+      drainLoop();
+    } finally {
+      draining = false;
+    }
+  };
+  const drainLoop = (): void => {
     while (!paused && !stopped) {
       const chunk = input.read(BRIDGE_INPUT_CHUNK);
       if (chunk.byteLength > 0) { sink.data(chunk); continue; }
@@ -181,7 +193,10 @@ function openEnvironBody(environ: Environ, reactor: IReactor, sink: BodySink): B
     if (scheduled?.active()) scheduled.cancel();
     drain();
   });
-  schedule(0);
+  // What has already arrived is delivered now, as Twisted's deliverBody does
+  // with a buffered body; later bytes come through input_handler.
+  if (handler) drain();
+  else schedule(0);
   return {
     pause: () => { paused = true; },
     resume: () => { if (paused) { paused = false; schedule(0); } },
