@@ -83,9 +83,12 @@ export class InvalidStatusError extends SpindleError {
   }
 }
 
-/** `registerProducer` while one is registered. */
-export class ProducerAlreadyRegisteredError extends SpindleError {
-  constructor() {
-    super('ERR_PRODUCER_REGISTERED', 'a producer is already registered on this request; unregisterProducer() it first');
+/** `setHeader`/`setResponseCode` after the status line and headers were committed. */
+export class HeadersSentError extends SpindleError {
+  constructor(what: string) {
+    super('ERR_HTTP_HEADERS_SENT', `${what} after the response headers were sent (the first write(), flushHeaders() or finish() sends them); set status and headers before writing`);
   }
 }
+
+/** Re-exported so HTTP code and its users find it beside the other request errors. */
+export { ProducerAlreadyRegisteredError } from '../../reactor/errors.js';

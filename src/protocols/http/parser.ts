@@ -109,6 +109,11 @@ export class HTTPParser {
     return this.state === DEAD;
   }
 
+  /** True while `feed()`/`resume()` is running (a `resume()` now just lets the loop carry on). */
+  get busy(): boolean {
+    return this.executing;
+  }
+
   get isPaused(): boolean {
     return this.paused;
   }

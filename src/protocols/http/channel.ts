@@ -1,0 +1,376 @@
+/**
+ * `HTTPChannel`: the per-connection HTTP/1.1 server protocol. It feeds bytes
+ * to the parser, hands each accepted request to the app, answers rejected ones
+ * itself, and keeps the connection's rules: one request at a time (pipelined
+ * ones wait, unparsed, in the parser's bounded buffer), keep-alive (RFC 9112
+ * §9.3), timeouts, and flow control both ways.
+ *
+ * Re-entry: the parser is resumed synchronously only while it is already
+ * running (the loop just carries on); from app code (an async `finish()`,
+ * `deliverBody()`) the resume is scheduled with `callLater(0)`, so the next
+ * request or body byte never runs inside the app's own call.
+ *
+ * Output is corked while the channel drives the app: responses written
+ * synchronously leave in one transport write per `dataReceived`.
+ */
+import { Buffer } from 'node:buffer';
+import { Deferred } from '../../reactor/deferred.js';
+import type { Failure } from '../../reactor/failure.js';
+import type { IAddress, IDelayedCall, IProducer, IReactor } from '../../reactor/interfaces.js';
+import type { Logger } from '../../reactor/log.js';
+import { Protocol } from '../protocol.js';
+import { formatAccessLine } from './accesslog.js';
+import type { BodyTooLargeError, HTTPParseError } from './errors.js';
+import type { Headers } from './headers.js';
+import type { RequestHead } from './head.js';
+import { HTTPParser, type ParserHandler, type ParserLimits } from './parser.js';
+import { reasonPhrase } from './phrases.js';
+import { Request, type RequestHost, type ServerContext } from './request.js';
+
+/** What every channel of one server shares (built by HTTPFactory). */
+export interface ChannelConfig {
+  readonly reactor: IReactor;
+  readonly context: ServerContext;
+  readonly limits: ParserLimits;
+  readonly headerTimeout: number;
+  readonly idleTimeout: number;
+  readonly maxHeldInputBytes: number;
+  readonly maxDrainBytes: number;
+  readonly accessLog: Logger | null;
+}
+
+/** Output collected while corked is written early past this many bytes. */
+const CORK_FLUSH_BYTES = 64 * 1024;
+const NO_TIMER = 0, IDLE = 1, HEADER = 2;
+
+export class HTTPChannel extends Protocol implements ParserHandler, RequestHost {
+  readonly reactor: IReactor;
+  readonly server: ServerContext;
+  holding: Request | null = null;
+  private readonly parser: HTTPParser;
+  private current: Request | null = null;
+  private inputDone = false;
+  private responseFinished = false;
+  private sent100 = false;
+  private cork = 0;
+  private out: Uint8Array[] = [];
+  private outBytes = 0;
+  private closing = false;
+  private loseAfterFlush = false;
+  private lost = false;
+  private readingPaused = false;
+  private bodyPaused = false;
+  private timer: IDelayedCall | null = null;
+  private timerKind = NO_TIMER;
+  private deadline = Infinity;
+  private resumeCall: IDelayedCall | null = null;
+
+  constructor(private readonly config: ChannelConfig) {
+    super();
+    this.reactor = config.reactor;
+    this.server = config.context;
+    this.parser = new HTTPParser(this, config.limits);
+  }
+
+  get corked(): boolean {
+    return this.cork > 0;
+  }
+
+  /** The request being served, if any (for tests and tools). */
+  get currentRequest(): Request | null {
+    return this.current;
+  }
+
+  override connectionMade(): void {
+    this.server.stats.openChannels++;
+    this.server.stats.totalChannels++;
+    this.arm(IDLE, this.config.idleTimeout);
+  }
+
+  override dataReceived(data: Uint8Array): void {
+    if (this.closing || this.lost) return;
+    if (this.current === null && this.timerKind === IDLE) this.arm(HEADER, this.config.headerTimeout);
+    this.cork++;
+    try {
+      this.parser.feed(data);
+    } finally {
+      this.uncork();
+    }
+    this.updateReading();
+  }
+
+  override connectionLost(reason: Failure): void {
+    if (this.lost) return;
+    this.lost = true;
+    this.server.stats.openChannels--;
+    this.arm(NO_TIMER, 0);
+    if (this.timer?.active()) this.timer.cancel();
+    if (this.resumeCall?.active()) this.resumeCall.cancel();
+    this.out = [];
+    const req = this.current;
+    this.current = null;
+    if (req !== null) req.connectionLost(reason.value);
+  }
+
+  // ------------------------------------------------------------------ parser events
+
+  onHead(head: RequestHead): void {
+    this.arm(NO_TIMER, 0);
+    this.server.stats.requests++;
+    const req = new Request(this, head);
+    this.current = req;
+    this.inputDone = false;
+    this.responseFinished = false;
+    this.sent100 = false;
+    // The body waits in the parser until the app asks for it (bounded: see updateReading).
+    if (head.contentLength !== 0) this.parser.pause();
+    this.dispatch(req);
+  }
+
+  onBody(data: Uint8Array): void {
+    const req = this.current;
+    if (req === null || this.closing) return;
+    req.body.onData(data);
+    if (req.body.draining && req.body.received > this.config.maxDrainBytes) this.closeConnection();
+  }
+
+  onComplete(trailers: Headers | null): void {
+    const req = this.current;
+    if (req === null) return;
+    if (this.closing) {
+      this.current = null;
+      return;
+    }
+    req.trailers = trailers;
+    this.inputDone = true;
+    req.body.onEnd();
+    if (this.current !== req) return;
+    if (this.responseFinished) this.requestDone();
+    else this.parser.pause();
+  }
+
+  onError(error: HTTPParseError): void {
+    this.arm(NO_TIMER, 0);
+    const req = this.current;
+    if (req !== null && !this.inputDone) {
+      // The body broke mid-way: the app's reader sees a lost connection; the client gets
+      // the parse error if nothing was sent yet, else the connection is aborted.
+      req.body.onLost(error);
+      if (this.responseFinished) return this.closeConnection();
+      if (!req.startedWriting || req.wasAnsweredByServer) req.answer(error.status);
+      else req.abort();
+      return this.closeConnection();
+    }
+    this.server.stats.badRequests++;
+    this.sendError(error.status);
+  }
+
+  private dispatch(req: Request): void {
+    let result: unknown;
+    try {
+      result = this.server.app(req);
+    } catch (err) {
+      req.appFailed(err);
+      return;
+    }
+    if (result instanceof Deferred) {
+      result.addErrback((f: Failure) => void req.appFailed(f.value));
+    } else if (result !== undefined && result !== null && typeof (result as PromiseLike<void>).then === 'function') {
+      (result as PromiseLike<void>).then(undefined, (err: unknown) => req.appFailed(err));
+    }
+  }
+
+  // ------------------------------------------------------------------ RequestHost
+
+  send(data: Uint8Array): void {
+    if (this.lost) return;
+    if (this.cork > 0) {
+      this.out.push(data);
+      this.outBytes += data.length;
+      if (this.outBytes >= CORK_FLUSH_BYTES) this.flushOut();
+      return;
+    }
+    this.transport.write(data);
+  }
+
+  canPersist(req: Request): boolean {
+    if (this.closing || req !== this.current) return false;
+    if (this.inputDone) return true;
+    const head = req.head;
+    // RFC 9110 §10.1.1: a client waiting for 100 may never send the body; close instead of waiting.
+    if (head.expectContinue && !this.sent100) return false;
+    if (head.contentLength > 0 && head.contentLength - req.body.received > this.config.maxDrainBytes) return false;
+    return true;
+  }
+
+  responseDone(req: Request, persist: boolean): void {
+    if (req !== this.current) return;
+    this.server.stats.responses++;
+    if (this.config.accessLog !== null) this.config.accessLog.info(formatAccessLine(req, this.server.dates.wallSeconds()));
+    this.responseFinished = true;
+    if (!persist) return this.closeConnection();
+    if (this.inputDone) return this.requestDone();
+    // The app answered without reading (all of) the body: read and discard the rest, bounded.
+    if (!req.body.consumed) req.body.drain();
+    if (this.bodyPaused) this.resumeBody();
+    else this.resumeParsing();
+  }
+
+  registerProducer(producer: IProducer, streaming: boolean): void {
+    this.transport.registerProducer(producer, streaming);
+  }
+
+  unregisterProducer(): void {
+    this.transport.unregisterProducer();
+  }
+
+  abortConnection(): void {
+    this.closing = true;
+    this.out = [];
+    this.outBytes = 0;
+    this.arm(NO_TIMER, 0);
+    this.transport.abortConnection();
+  }
+
+  bodyWanted(): void {
+    const req = this.current!;
+    if (req.head.expectContinue && !this.sent100 && !req.startedWriting) {
+      // RFC 9110 §10.1.1: the app reads the body, so tell the client to send it.
+      this.sent100 = true;
+      this.send(Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1'));
+    }
+    this.sent100 = true;
+    if (!this.bodyPaused) this.resumeParsing();
+  }
+
+  pauseBody(): void {
+    this.bodyPaused = true;
+    this.parser.pause();
+    this.updateReading();
+  }
+
+  resumeBody(): void {
+    this.bodyPaused = false;
+    this.updateReading();
+    this.resumeParsing();
+  }
+
+  bodyTooLarge(_error: BodyTooLargeError): void {
+    const req = this.current!;
+    if (!req.startedWriting) req.answer(413);
+    else req.abort();
+  }
+
+  getPeer(): IAddress {
+    return this.transport.getPeer();
+  }
+
+  getHost(): IAddress {
+    return this.transport.getHost();
+  }
+
+  // ------------------------------------------------------------------ connection state
+
+  /** The current request is done both ways: move on to the next one. */
+  private requestDone(): void {
+    this.current = null;
+    this.responseFinished = false;
+    this.inputDone = false;
+    if (this.closing) return;
+    this.arm(this.parser.bufferedBytes > 0 ? HEADER : IDLE, this.parser.bufferedBytes > 0 ? this.config.headerTimeout : this.config.idleTimeout);
+    this.resumeParsing();
+  }
+
+  /** Resume the parser now if it is running (no re-entry), else on the next reactor turn. */
+  private resumeParsing(): void {
+    if (!this.parser.isPaused || this.closing || this.lost) return;
+    if (this.parser.busy) return this.parser.resume();
+    if (this.resumeCall === null || !this.resumeCall.active()) this.resumeCall = this.reactor.callLater(0, this.resumeNow);
+  }
+
+  private readonly resumeNow = (): void => {
+    this.resumeCall = null;
+    if (this.closing || this.lost || this.bodyPaused) return;
+    this.cork++;
+    try {
+      this.parser.resume();
+    } finally {
+      this.uncork();
+    }
+    this.updateReading();
+  };
+
+  /** Stop reading the socket while the app holds back or the held input is at its bound. */
+  private updateReading(): void {
+    if (this.closing || this.lost) return;
+    const pause = this.bodyPaused || (this.parser.isPaused && this.parser.bufferedBytes >= this.config.maxHeldInputBytes);
+    if (pause === this.readingPaused) return;
+    this.readingPaused = pause;
+    if (pause) this.transport.pauseProducing();
+    else this.transport.resumeProducing();
+  }
+
+  private uncork(): void {
+    if (--this.cork > 0) return;
+    if (this.holding !== null) this.holding.flushHeld();
+    this.flushOut();
+    if (this.loseAfterFlush) {
+      this.loseAfterFlush = false;
+      this.transport.loseConnection();
+    }
+  }
+
+  private flushOut(): void {
+    if (this.out.length === 0 || this.lost) return;
+    const data = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out, this.outBytes);
+    this.out = [];
+    this.outBytes = 0;
+    this.transport.write(data);
+  }
+
+  /** Close once what was written has gone out; read nothing more. */
+  private closeConnection(): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.arm(NO_TIMER, 0);
+    this.parser.pause();
+    if (this.cork > 0) this.loseAfterFlush = true;
+    else this.transport.loseConnection();
+  }
+
+  /** A request rejected before reaching the app: its status, `Connection: close`, then close. */
+  private sendError(status: number): void {
+    const phrase = reasonPhrase(status);
+    const body = `${phrase}\n`;
+    const head = `HTTP/1.1 ${status} ${phrase}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\nDate: ${this.server.dates.get()}\r\n\r\n`;
+    this.send(Buffer.from(head + body, 'latin1'));
+    this.closeConnection();
+  }
+
+  // ------------------------------------------------------------------ timeouts (one timer, moved lazily)
+
+  private arm(kind: number, seconds: number): void {
+    this.timerKind = kind;
+    if (kind === NO_TIMER || this.lost) {
+      this.deadline = Infinity;
+      return;
+    }
+    this.deadline = this.reactor.seconds() + seconds;
+    if (this.timer === null || !this.timer.active()) this.timer = this.reactor.callLater(seconds, this.onTimer);
+    else if (this.timer.getTime() > this.deadline) this.timer.reset(seconds);
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = null;
+    if (this.timerKind === NO_TIMER || this.closing || this.lost) return;
+    const left = this.deadline - this.reactor.seconds();
+    if (left > 0) {
+      this.timer = this.reactor.callLater(left, this.onTimer);
+      return;
+    }
+    this.server.stats.timeouts++;
+    // RFC 9110 §15.5.9: 408 for a head that did not arrive in time; an idle connection just closes.
+    if (this.timerKind === HEADER) this.sendError(408);
+    else this.closeConnection();
+  };
+}

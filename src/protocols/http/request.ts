@@ -1,0 +1,467 @@
+/**
+ * `Request`: one HTTP request and its response (IRequest, Twisted.web style).
+ * The input side lives in requestbody.ts; this file is the response: status,
+ * headers, framing (RFC 9112 §6.3 / §7) and the hand-off to the channel.
+ *
+ * Coalescing: while the app runs synchronously inside the channel, the first
+ * body bytes are held (up to MAX_COALESCE_BYTES) instead of being framed at
+ * once. If the app finishes before the channel regains control, the head, an
+ * exact Content-Length and the body leave as one transport write; otherwise the
+ * held bytes go out chunked when the app returns. Nothing reaches the socket
+ * later than it would have without the hold.
+ */
+import { Buffer } from 'node:buffer';
+import { Deferred } from '../../reactor/deferred.js';
+import { ConnectionLost, ProducerAlreadyRegisteredError } from '../../reactor/errors.js';
+import type { IAddress, IProducer, IProtocol, IReactor } from '../../reactor/interfaces.js';
+import type { Logger } from '../../reactor/log.js';
+import type { DateCache } from './date.js';
+import { HeadersSentError, InvalidHeaderError, InvalidStatusError, RequestFinishedError } from './errors.js';
+import type { Headers } from './headers.js';
+import type { RequestHead } from './head.js';
+import type { CpsApp, IHeaders, IRequest, ReadBodyOptions } from './interfaces.js';
+import { MAX_COALESCE_BYTES, type HTTPStats } from './options.js';
+import { reasonPhrase } from './phrases.js';
+import { RequestBody, type BodyHost } from './requestbody.js';
+
+/** What a request needs from its connection. */
+export interface RequestHost extends BodyHost {
+  readonly reactor: IReactor;
+  readonly server: ServerContext;
+  /** True while the channel is running app code synchronously and collecting output. */
+  readonly corked: boolean;
+  /** The request whose held bytes must be flushed when the channel uncorks. */
+  holding: Request | null;
+  send(data: Uint8Array): void;
+  /** May the connection carry another request, as far as the input side knows? */
+  canPersist(request: Request): boolean;
+  registerProducer(producer: IProducer, streaming: boolean): void;
+  unregisterProducer(): void;
+  /** The response was completely handed over; `persist` false closes the connection after it. */
+  responseDone(request: Request, persist: boolean): void;
+  abortConnection(): void;
+}
+
+/** Shared per server (one per HTTPFactory). */
+export interface ServerContext {
+  readonly app: CpsApp;
+  readonly dates: DateCache;
+  readonly serverName: string | undefined;
+  readonly maxBodyBytes: number;
+  readonly log: Logger;
+  readonly stats: HTTPStats;
+}
+
+const NONE = 0, LENGTH = 1, CHUNKED = 2, CLOSE = 3;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const BAD_VALUE = /[\r\n\0]|[^\t\x20-\xff]/;
+const CRLF = Buffer.from('\r\n');
+const LAST_CHUNK = '0\r\n\r\n';
+
+const toBytes = (data: Uint8Array | string): Uint8Array => (typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+
+export class Request implements IRequest {
+  readonly method: string;
+  readonly uri: string;
+  readonly version: string;
+  readonly headers: IHeaders;
+  readonly secure = false;
+  readonly body: RequestBody;
+  /** Trailer fields of a chunked body, once it ended. */
+  trailers: Headers | null = null;
+
+  code = 200;
+  codeMessage = 'OK';
+  startedWriting = false;
+  finished = false;
+  disconnected = false;
+  /** Response body bytes handed to the transport (after framing decisions, before chunk framing). */
+  bytesSent = 0;
+
+  private names: string[] = [];
+  private values: string[] = [];
+  private headSent = false;
+  private framing = NONE;
+  private lengthOut = -1;
+  private keepAlive = false;
+  private held: Uint8Array[] | null = null;
+  private heldBytes = 0;
+  /** The server answered for the app (500, 413): later app writes are dropped, not thrown. */
+  private answeredByServer = false;
+  private aborted = false;
+  private truncatedLogged = false;
+  private waiters: Deferred<void>[] | null = null;
+  private producer: IProducer | null = null;
+
+  constructor(
+    private readonly channel: RequestHost,
+    readonly head: RequestHead,
+  ) {
+    this.method = head.method;
+    this.uri = head.target;
+    this.version = head.version;
+    this.headers = head.headers;
+    this.body = new RequestBody(channel, head.contentLength);
+  }
+
+  get path(): string {
+    let u = this.uri;
+    if (u.charCodeAt(0) !== 0x2f && u !== '*') {
+      // absolute-form: drop scheme and authority (RFC 9112 §3.2.2).
+      const start = u.indexOf('/', u.indexOf('//') + 2);
+      u = start === -1 ? '/' : u.slice(start);
+    }
+    const q = u.indexOf('?');
+    return q === -1 ? u : u.slice(0, q);
+  }
+
+  get query(): string {
+    const q = this.uri.indexOf('?');
+    return q === -1 ? '' : this.uri.slice(q + 1);
+  }
+
+  get client(): IAddress {
+    return this.channel.getPeer();
+  }
+
+  get host(): IAddress {
+    return this.channel.getHost();
+  }
+
+  get reactor(): IReactor {
+    return this.channel.reactor;
+  }
+
+  // ------------------------------------------------------------------ input
+
+  deliverBody(protocol: IProtocol): void {
+    this.body.deliver(protocol);
+  }
+
+  readBody(options: ReadBodyOptions = {}): Deferred<Uint8Array> {
+    return this.body.read(options.limit ?? this.channel.server.maxBodyBytes);
+  }
+
+  // ------------------------------------------------------------------ status and headers
+
+  setResponseCode(code: number, phrase?: string): void {
+    if (this.headSent || this.startedWriting) throw new HeadersSentError('setResponseCode()');
+    if (!Number.isInteger(code) || code < 100 || code > 599) throw new InvalidStatusError(code);
+    if (phrase !== undefined && BAD_VALUE.test(phrase)) throw new InvalidHeaderError(`status phrase ${JSON.stringify(phrase)} contains CR, LF, NUL or a non-latin-1 character`);
+    this.code = code;
+    this.codeMessage = phrase ?? reasonPhrase(code);
+  }
+
+  setHeader(name: string, value: string): void {
+    this.checkHeader(name, value, 'setHeader()');
+    this.removeHeader(name);
+    this.names.push(name);
+    this.values.push(value);
+  }
+
+  addHeader(name: string, value: string): void {
+    this.checkHeader(name, value, 'addHeader()');
+    this.names.push(name);
+    this.values.push(value);
+  }
+
+  removeHeader(name: string): void {
+    if (this.startedWriting) throw new HeadersSentError('removeHeader()');
+    const key = name.toLowerCase();
+    for (let i = this.names.length - 1; i >= 0; i--) {
+      if (this.names[i]!.toLowerCase() === key) {
+        this.names.splice(i, 1);
+        this.values.splice(i, 1);
+      }
+    }
+  }
+
+  getResponseHeader(name: string): string | undefined {
+    const key = name.toLowerCase();
+    const found: string[] = [];
+    for (let i = 0; i < this.names.length; i++) if (this.names[i]!.toLowerCase() === key) found.push(this.values[i]!);
+    return found.length === 0 ? undefined : found.join(', ');
+  }
+
+  private checkHeader(name: string, value: string, what: string): void {
+    if (this.startedWriting) throw new HeadersSentError(what);
+    if (!TOKEN.test(name)) throw new InvalidHeaderError(`header name ${JSON.stringify(name)} is not a token (RFC 9110 §5.1)`);
+    if (BAD_VALUE.test(value)) throw new InvalidHeaderError(`value of header ${name} contains CR, LF, NUL or a non-latin-1 character; that would inject a header`);
+    const key = name.toLowerCase();
+    if (key === 'transfer-encoding') throw new InvalidHeaderError('Transfer-Encoding is set by the server; set Content-Length, or leave both out for chunked');
+    if (key === 'content-length' && !/^[0-9]{1,15}$/.test(value)) throw new InvalidHeaderError(`Content-Length must be decimal digits, got ${JSON.stringify(value)}`);
+  }
+
+  // ------------------------------------------------------------------ output
+
+  write(data: Uint8Array | string): void {
+    if (this.finished) {
+      if (this.answeredByServer || this.disconnected || this.aborted) return;
+      throw new RequestFinishedError('write()');
+    }
+    if (this.disconnected || this.aborted) return;
+    const bytes = toBytes(data);
+    if (bytes.length === 0) return;
+    if (!this.startedWriting) {
+      this.startedWriting = true;
+      if (this.channel.corked) {
+        this.held = [bytes];
+        this.heldBytes = bytes.length;
+        this.channel.holding = this;
+        return;
+      }
+      return this.sendHead(-1, [bytes], bytes.length, false);
+    }
+    if (this.held !== null) {
+      this.held.push(bytes);
+      this.heldBytes += bytes.length;
+      if (this.heldBytes > MAX_COALESCE_BYTES) this.flushHeld();
+      return;
+    }
+    this.sendBody(bytes);
+  }
+
+  flushHeaders(): void {
+    if (this.finished || this.disconnected || this.aborted) return;
+    if (this.held !== null) return this.flushHeld();
+    if (this.headSent) return;
+    this.startedWriting = true;
+    this.sendHead(-1, [], 0, false);
+  }
+
+  /** Send held bytes with streaming framing (the app did not finish synchronously). */
+  flushHeld(): void {
+    const held = this.held;
+    if (held === null) return;
+    this.held = null;
+    if (this.channel.holding === this) this.channel.holding = null;
+    this.sendHead(-1, held, this.heldBytes, false);
+  }
+
+  finish(): void {
+    if (this.finished) {
+      if (this.answeredByServer) return;
+      throw new RequestFinishedError('finish()');
+    }
+    this.finished = true;
+    if (this.disconnected || this.aborted) return;
+    let complete = true;
+    if (!this.headSent) {
+      const held = this.held ?? [];
+      this.held = null;
+      if (this.channel.holding === this) this.channel.holding = null;
+      this.startedWriting = true;
+      this.sendHead(this.heldBytes, held, this.heldBytes, true);
+    } else if (this.framing === CHUNKED) this.channel.send(Buffer.from(LAST_CHUNK, 'latin1'));
+    if (this.framing === LENGTH && this.bytesSent < this.lengthOut) {
+      // The app promised more than it wrote: the client cannot find the end, so the connection must go.
+      this.channel.server.log.error(`response to ${this.method} ${this.uri} ended after ${this.bytesSent} of its ${this.lengthOut} Content-Length bytes; closing the connection`);
+      complete = false;
+    }
+    if (this.producer !== null) this.unregisterProducer();
+    this.fireWaiters();
+    this.channel.responseDone(this, this.keepAlive && complete);
+  }
+
+  private sendHead(knownLength: number, body: Uint8Array[], bodyLength: number, end: boolean): void {
+    this.headSent = true;
+    const head = this.buildHead(knownLength);
+    let framed = 0;
+    if (this.framing === LENGTH) framed = Math.min(bodyLength, this.lengthOut);
+    else if (this.framing === CHUNKED || this.framing === CLOSE) framed = bodyLength;
+    if (framed < bodyLength && this.framing === LENGTH) this.noteTruncated(bodyLength);
+    const prefix = this.framing === CHUNKED && framed > 0 ? `${framed.toString(16)}\r\n` : '';
+    const suffix = this.framing === CHUNKED ? (framed > 0 ? '\r\n' : '') + (end ? LAST_CHUNK : '') : '';
+    const total = head.length + prefix.length + framed + suffix.length;
+    const out = Buffer.allocUnsafe(total);
+    let at = out.write(head, 0, 'latin1');
+    if (prefix) at += out.write(prefix, at, 'latin1');
+    let left = framed;
+    for (const chunk of body) {
+      if (left === 0) break;
+      const n = Math.min(left, chunk.length);
+      out.set(n === chunk.length ? chunk : chunk.subarray(0, n), at);
+      at += n;
+      left -= n;
+    }
+    if (suffix) out.write(suffix, at, 'latin1');
+    this.bytesSent += framed;
+    this.channel.send(out);
+  }
+
+  private sendBody(bytes: Uint8Array): void {
+    switch (this.framing) {
+      case NONE:
+        return;
+      case LENGTH: {
+        const room = this.lengthOut - this.bytesSent;
+        if (bytes.length > room) {
+          this.noteTruncated(this.bytesSent + bytes.length);
+          if (room === 0) return;
+          bytes = bytes.subarray(0, room);
+        }
+        this.bytesSent += bytes.length;
+        return this.channel.send(bytes);
+      }
+      case CHUNKED:
+        this.bytesSent += bytes.length;
+        this.channel.send(Buffer.from(`${bytes.length.toString(16)}\r\n`, 'latin1'));
+        this.channel.send(bytes);
+        return this.channel.send(CRLF);
+      default:
+        this.bytesSent += bytes.length;
+        return this.channel.send(bytes);
+    }
+  }
+
+  private noteTruncated(wanted: number): void {
+    if (this.truncatedLogged) return;
+    this.truncatedLogged = true;
+    this.channel.server.log.warn(`response to ${this.method} ${this.uri} wrote more than its Content-Length (${this.lengthOut}); cut at ${this.lengthOut} bytes (at least ${wanted} were written)`);
+  }
+
+  /**
+   * Status line and headers, deciding the framing (RFC 9112 §6.3): no body for
+   * HEAD, 1xx, 204 and 304 (RFC 9110 §6.4.1); Content-Length when the app set
+   * it or the whole body is known; chunked for 1.1; close-delimited for 1.0.
+   */
+  private buildHead(knownLength: number): string {
+    const ctx = this.channel.server;
+    const code = this.code;
+    const noBody = this.method === 'HEAD' || code === 204 || code === 304 || code < 200;
+    let keepAlive = this.head.keepAlive && this.channel.canPersist(this);
+    let s = `HTTP/1.1 ${code} ${this.codeMessage}\r\n`;
+    let appLength = -1;
+    let hasDate = false;
+    let hasServer = false;
+    for (let i = 0; i < this.names.length; i++) {
+      const name = this.names[i]!;
+      const value = this.values[i]!;
+      const key = name.length === 14 || name.length === 10 || name.length === 4 || name.length === 6 ? name.toLowerCase() : '';
+      if (key === 'content-length') {
+        appLength = Number(value);
+        continue;
+      }
+      if (key === 'connection') {
+        if (/(^|[\s,])close($|[\s,])/i.test(value)) keepAlive = false;
+        continue;
+      }
+      if (key === 'date') hasDate = true;
+      else if (key === 'server') hasServer = true;
+      s += `${name}: ${value}\r\n`;
+    }
+    if (!hasDate) s += `Date: ${ctx.dates.get()}\r\n`;
+    if (!hasServer && ctx.serverName !== undefined) s += `Server: ${ctx.serverName}\r\n`;
+    if (noBody) {
+      this.framing = NONE;
+      // RFC 9110 §8.6: no Content-Length in 1xx/204; HEAD and 304 may carry the GET's length.
+      const len = appLength >= 0 ? appLength : this.method === 'HEAD' && knownLength >= 0 ? knownLength : -1;
+      if (len >= 0 && code !== 204 && code >= 200) s += `Content-Length: ${len}\r\n`;
+    } else if (appLength >= 0 || knownLength >= 0) {
+      this.framing = LENGTH;
+      this.lengthOut = appLength >= 0 ? appLength : knownLength;
+      s += `Content-Length: ${this.lengthOut}\r\n`;
+    } else if (this.version === 'HTTP/1.1') {
+      this.framing = CHUNKED;
+      s += 'Transfer-Encoding: chunked\r\n';
+    } else {
+      this.framing = CLOSE;
+      keepAlive = false;
+    }
+    this.keepAlive = keepAlive;
+    if (!keepAlive) s += 'Connection: close\r\n';
+    else if (this.version === 'HTTP/1.0') s += 'Connection: keep-alive\r\n';
+    return s + '\r\n';
+  }
+
+  // ------------------------------------------------------------------ producers and lifecycle
+
+  registerProducer(producer: IProducer, streaming: boolean): void {
+    if (this.disconnected || this.aborted) {
+      producer.stopProducing();
+      return;
+    }
+    if (this.producer !== null) throw new ProducerAlreadyRegisteredError();
+    this.producer = producer;
+    this.channel.registerProducer(producer, streaming);
+  }
+
+  unregisterProducer(): void {
+    const p = this.producer;
+    if (p === null) return;
+    this.producer = null;
+    if (this.disconnected || this.aborted) p.stopProducing();
+    else this.channel.unregisterProducer();
+  }
+
+  notifyFinish(): Deferred<void> {
+    const d = new Deferred<void>();
+    if (this.disconnected) d.errback(new ConnectionLost('the client went away before the response finished'));
+    else if (this.finished) d.callback(undefined);
+    else (this.waiters ??= []).push(d);
+    return d;
+  }
+
+  private fireWaiters(): void {
+    const ws = this.waiters;
+    this.waiters = null;
+    if (ws) for (const d of ws) d.callback(undefined);
+  }
+
+  abort(): void {
+    if (this.aborted || this.disconnected) return;
+    this.aborted = true;
+    this.channel.server.stats.aborted++;
+    this.channel.abortConnection();
+  }
+
+  /** The app failed. Before the head went out: a 500; after: abort, the client must not wait for more. */
+  appFailed(error: unknown): void {
+    const ctx = this.channel.server;
+    ctx.stats.appErrors++;
+    ctx.log.failure(`app failed handling ${this.method} ${this.uri}`, error, 'error');
+    if (this.disconnected || this.aborted || (this.finished && !this.answeredByServer && this.headSent)) return;
+    if (this.finished) return;
+    if (!this.headSent) return this.answer(500);
+    this.abort();
+  }
+
+  /** The server answers in the app's place (500 after a failure, 413 for a body past its limit) and closes. */
+  answer(code: number): void {
+    this.held = null;
+    if (this.channel.holding === this) this.channel.holding = null;
+    this.names = ['Content-Type'];
+    this.values = ['text/plain; charset=utf-8'];
+    this.code = code;
+    this.codeMessage = reasonPhrase(code);
+    this.startedWriting = false;
+    this.answeredByServer = true;
+    this.head.keepAlive = false;
+    this.finished = false;
+    const body = Buffer.from(`${this.codeMessage}\n`);
+    this.finished = true;
+    this.startedWriting = true;
+    this.sendHead(body.length, [body], body.length, true);
+    if (this.producer !== null) this.unregisterProducer();
+    this.fireWaiters();
+    this.channel.responseDone(this, false);
+  }
+
+  /** The channel lost its connection. */
+  connectionLost(reason: unknown): void {
+    this.body.onLost(reason);
+    if (this.finished && !this.aborted) return;
+    if (this.disconnected) return;
+    this.disconnected = true;
+    const p = this.producer;
+    this.producer = null;
+    if (p !== null) p.stopProducing();
+    const ws = this.waiters;
+    this.waiters = null;
+    if (ws) for (const d of ws) d.errback(new ConnectionLost('the client went away before the response finished', { cause: reason }));
+  }
+
+  get wasAnsweredByServer(): boolean {
+    return this.answeredByServer;
+  }
+}
