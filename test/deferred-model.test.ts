@@ -272,10 +272,28 @@ function runReal(steps: Step[]): string[] {
   return observed;
 }
 
+/**
+ * Keep an `unpause` only where it balances an earlier `pause` of the same
+ * Deferred. An unbalanced one could release a Deferred that is paused because
+ * it waits on another; Twisted leaves that undefined (its count goes negative)
+ * and so does this model. (`unpause()` with nothing paused is tested on its own.)
+ */
+function balancedUnpauses(steps: Step[]): Step[] {
+  const open = new Array<number>(POOL).fill(0);
+  return steps.filter((s) => {
+    if (s.t === 'pause') open[s.i]!++;
+    if (s.t !== 'unpause') return true;
+    if (open[s.i] === 0) return false;
+    open[s.i]!--;
+    return true;
+  });
+}
+
 describe('Deferred against a reference model', () => {
   it('random programs log the same callback calls and end in the same states', () => {
     fc.assert(
-      fc.property(fc.array(step, { minLength: 1, maxLength: 40 }), (steps) => {
+      fc.property(fc.array(step, { minLength: 1, maxLength: 40 }), (raw) => {
+        const steps = balancedUnpauses(raw);
         expect(runReal(steps)).toEqual(runModel(steps));
       }),
       { numRuns: 2000 },
