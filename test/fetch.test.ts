@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryReactor } from '../src/reactor/memoryreactor.js';
 import type { Failure } from '../src/reactor/failure.js';
 import { ConnectionLost } from '../src/reactor/errors.js';
+import { captureLogs } from '../src/reactor/log.js';
 import type { CpsApp } from '../src/protocols/http/interfaces.js';
 import type { IterApp } from '../src/bridge/interfaces.js';
 import { fromFetchHandler, toFetchHandler } from '../src/bridge/fetch.js';
@@ -93,8 +94,10 @@ describe('toFetchHandler: an app as a WHATWG (Request) => Promise<Response>', ()
   it('a CPS failure before the headers is a 500; 204 and HEAD have no body', async () => {
     const reactor = new MemoryReactor();
     const failing = toFetchHandler((() => { throw new Error('nope'); }) as CpsApp, { reactor, style: 'cps' });
-    const res = await respond(reactor, failing, new Request('http://example.test/'));
+    const logs = captureLogs();
+    const res = await respond(reactor, failing, new Request('http://example.test/')).finally(() => logs.restore());
     expect(res.status).toBe(500);
+    expect(logs.events.some((e) => e.namespace === 'spindle.bridge' && String((e.failure as { value?: Error })?.value?.message) === 'nope')).toBe(true);
     expect(await text(reactor, res)).toBe('Internal Server Error\n');
 
     const empty = toFetchHandler(((req) => { req.setResponseCode(204); req.finish(); }) as CpsApp, { reactor, style: 'cps' });
@@ -118,6 +121,44 @@ describe('toFetchHandler: an app as a WHATWG (Request) => Promise<Response>', ()
     await reader.cancel();
     expect(lost).toBeInstanceOf(ConnectionLost);
     expect(stopped).toBe(1);
+  });
+
+  it('a Response nobody reads cannot make the queue grow: a writer without a producer gets ERR_BRIDGE_QUEUE_OVERFLOW', async () => {
+    const reactor = new MemoryReactor();
+    let caught: unknown = null;
+    let written = 0;
+    const app: CpsApp = (req) => {
+      try { for (;;) { req.write(new Uint8Array(16 * 1024)); written += 16 * 1024; } } catch (err) { caught = err; }
+    };
+    const res = await respond(reactor, toFetchHandler(app, { reactor, style: 'cps', maxBuffered: 256 * 1024 }), new Request('http://example.test/'));
+    expect(res.status).toBe(200);
+    expect((caught as { code?: string }).code).toBe('ERR_BRIDGE_QUEUE_OVERFLOW');
+    expect(written).toBe(256 * 1024);
+  });
+
+  it('a stalled Response reader pauses the CPS app\'s producer at the high-water mark', async () => {
+    const reactor = new MemoryReactor();
+    const log: string[] = [];
+    let written = 0;
+    const app: CpsApp = (req) => {
+      let paused = false;
+      const produce = (): void => { while (!paused && written < 8 * 1024 * 1024) { written += 8192; req.write(new Uint8Array(8192)); } };
+      req.registerProducer({
+        pauseProducing: () => { log.push('pause'); paused = true; },
+        resumeProducing: () => { log.push('resume'); paused = false; produce(); },
+        stopProducing: () => { log.push('stop'); paused = true; },
+      }, true);
+      produce();
+    };
+    const res = await respond(reactor, toFetchHandler(app, { reactor, style: 'cps' }), new Request('http://example.test/'));
+    await settle(reactor);
+    expect(log).toEqual(['pause']);
+    expect(written).toBeLessThanOrEqual(64 * 1024 + 8192);
+    const reader = res.body!.getReader();
+    for (let i = 0; i < 8; i++) await reader.read();
+    expect(log).toEqual(['pause', 'resume', 'pause']);
+    await reader.cancel();
+    expect(log.at(-1)).toBe('stop');
   });
 
   it('requires a reactor', () => {

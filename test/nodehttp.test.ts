@@ -161,6 +161,21 @@ describe('toNodeListener: apps on node:http', () => {
     expect(writes).toBeLessThan(1024);
   });
 
+  it('a CPS app writing without a producer to a stalled client gets ERR_BRIDGE_QUEUE_OVERFLOW past maxBuffered', async () => {
+    const reactor = new NodeReactor();
+    let onCaught: (e: unknown) => void = () => {};
+    const caught = new Promise<unknown>((r) => { onCaught = r; });
+    const app: CpsApp = (req) => {
+      try { for (let i = 0; i < 10_000; i++) req.write(new Uint8Array(64 * 1024)); onCaught(null); } catch (err) { onCaught(err); }
+    };
+    const port = await listen(toNodeListener(app, { reactor, style: 'cps', maxBuffered: 1024 * 1024 }));
+    const client = net.connect(port, '127.0.0.1');
+    sockets.push(client);
+    client.pause();
+    client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(((await caught) as { code?: string })?.code).toBe('ERR_BRIDGE_QUEUE_OVERFLOW');
+  });
+
   it('requires a reactor', () => {
     expect(() => toNodeListener((() => []) as unknown as IterApp, {} as never)).toThrow(expect.objectContaining({ code: 'ERR_BRIDGE_NO_REACTOR' }));
   });
