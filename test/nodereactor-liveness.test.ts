@@ -122,4 +122,24 @@ describe('NodeReactor liveness (child processes)', { timeout: CHILD_LIMIT_MS + 5
     `);
     expect(r).toEqual({ code: 0, signal: null, stdout: 'steps 50\n', hung: false });
   });
+
+  it('a second SIGTERM during a held shutdown terminates the process', async () => {
+    const r = await child(
+      `
+      const { Deferred } = await import(${JSON.stringify(new URL('../src/reactor/deferred.ts', import.meta.url).href)});
+      const r = new NodeReactor();
+      r.addSystemEventTrigger('before', 'shutdown', () => {
+        console.log('shutting down');
+        return new Deferred(); // never fires: shutdown would wait for the timeout
+      });
+      r.run({ installSignalHandlers: true });
+      r.callLater(3600, () => {});
+      console.log('ready');
+    `,
+      (line, proc) => {
+        if (line === 'ready' || line === 'shutting down') proc.kill('SIGTERM');
+      },
+    );
+    expect(r).toEqual({ code: null, signal: 'SIGTERM', stdout: 'ready\nshutting down\n', hung: false });
+  });
 });

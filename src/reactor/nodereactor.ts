@@ -189,24 +189,21 @@ export class NodeReactor implements IReactor {
 
   private installSignalHandlers(): void {
     if (this.signalHandler !== undefined) return;
+    let signalled = false;
     this.signalHandler = (signal) => {
-      if (this.core.running && this.stopInProgress === false) {
+      if (!signalled) {
+        signalled = true;
         this.log.info(`received ${signal}, shutting down`);
-        this.stopInProgress = true;
-        this.stop().addBoth(() => {
-          this.stopInProgress = false;
-        });
+        this.stop(); // while still starting, stop() waits for startup to finish
         return;
       }
-      // A second signal while shutting down: give up waiting and let the signal
-      // do what it would do without us (terminate the process).
+      // A second signal while shutting down: stop waiting and let the signal do
+      // what it does without us (terminate the process).
       this.removeSignalHandlers();
       process.kill(process.pid, signal);
     };
     for (const s of SIGNALS) process.on(s, this.signalHandler);
   }
-
-  private stopInProgress = false;
 
   private removeSignalHandlers(): void {
     if (this.signalHandler === undefined) return;
