@@ -21,7 +21,7 @@
 import type { IDelayedCall } from './interfaces.js';
 import { AlreadyCalled, AlreadyCancelled, InvalidArgumentError } from './errors.js';
 
-/** The queues compact when they hold more than this many entries and over half are dead. */
+/** The heap compacts when it holds more than this many entries and over half are cancelled. */
 export const HEAP_COMPACT_MIN = 64;
 
 const NO_ARGS: unknown[] = [];
@@ -35,7 +35,7 @@ export function checkDelay(seconds: number, what: string): void {
   }
 }
 
-// Bits of DelayedCall.state (one small integer rather than four fields: a
+// Bits of DelayedCall.state (one small integer rather than three fields: a
 // server keeps one call per connection).
 const CALLED = 1;
 const CANCELLED = 2;
