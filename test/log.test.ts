@@ -5,7 +5,9 @@ import {
   captureLogs,
   defaultTextObserver,
   eventAsJSON,
+  filterObserver,
   formatEvent,
+  LOG_LEVELS,
   globalLogPublisher,
   jsonObserver,
   LogPublisher,
@@ -106,6 +108,14 @@ describe('observers', () => {
     expect(parsed.failure.message).toBe('r');
     expect(parsed.failure.stack).toContain('log.test.ts');
     expect(JSON.parse(eventAsJSON({ level: 'info', namespace: 'n', message: 'm', time: 1 }))).toEqual({ level: 'info', namespace: 'n', message: 'm', time: 1 });
+  });
+
+  it('filterObserver passes on only events at or above its level', () => {
+    const { publisher, log } = setup();
+    const got: string[] = [];
+    publisher.addObserver(filterObserver((e) => void got.push(e.level), 'warn'));
+    for (const level of LOG_LEVELS) log.emit(level, level);
+    expect(got).toEqual(['warn', 'error', 'critical']);
   });
 
   it('globalLogPublisher starts with the text observer; captureLogs swaps it out and restore puts it back', () => {

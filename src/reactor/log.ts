@@ -133,8 +133,22 @@ export function eventAsJSON(event: LogEvent): string {
   });
 }
 
-/** The text observer `globalLogPublisher` starts with. */
-export const defaultTextObserver: LogObserver = textObserver();
+/** Levels from least to most severe. */
+export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'critical'];
+
+/** An observer that passes on only events at `minLevel` or more severe. */
+export function filterObserver(observer: LogObserver, minLevel: LogLevel): LogObserver {
+  const min = LOG_LEVELS.indexOf(minLevel);
+  return function filteredLogObserver(event) {
+    if (LOG_LEVELS.indexOf(event.level) >= min) observer(event);
+  };
+}
+
+/** The level below which `defaultTextObserver` stays quiet. */
+export const DEFAULT_TEXT_LOG_LEVEL: LogLevel = 'info';
+
+/** The text observer `globalLogPublisher` starts with: stderr, `info` and above. */
+export const defaultTextObserver: LogObserver = filterObserver(textObserver(), DEFAULT_TEXT_LOG_LEVEL);
 
 /** The publisher every `Logger` uses unless given another. */
 export const globalLogPublisher = new LogPublisher();
