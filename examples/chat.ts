@@ -6,7 +6,8 @@
  *     nc 127.0.0.1 8001                       (in two terminals)
  *
  * Lines longer than LineReceiver's MAX_LENGTH (16 KiB) close the sender's
- * connection with FrameTooLongError; everyone else stays connected.
+ * connection with FrameTooLongError, and a member who stops reading is dropped
+ * once 64 KiB wait for them; everyone else stays connected.
  */
 import { LineReceiver } from '../src/protocols/linereceiver.js';
 import { Factory } from '../src/protocols/protocol.js';
@@ -26,6 +27,10 @@ class Chatter extends LineReceiver<ChatFactory> {
   private name: string | null = null;
 
   override connectionMade(): void {
+    // A member who stops reading would make the server buffer the room's
+    // chatter for them without end. The transport pauses its producer once
+    // 64 KiB wait unsent (TRANSPORT_HIGH_WATER): take that as "too slow, drop".
+    this.transport.registerProducer({ pauseProducing: () => this.transport.abortConnection(), resumeProducing() {}, stopProducing() {} }, true);
     this.sendLine('Welcome! What is your name?');
   }
 

@@ -21,6 +21,7 @@ import { ConnectionDone, ConnectionLost, ProducerAlreadyRegisteredError } from '
 import { Failure } from './failure.js';
 import type { IAddress, IProducer, IProtocol, IPushProducer, IReactor, ITransport } from './interfaces.js';
 import { Logger } from './log.js';
+import { closeAtShutdown, type ShutdownClosable } from './tcpshutdown.js';
 import { checkWritable } from './writecheck.js';
 
 /** Bytes a transport buffers before it pauses its registered push producer. */
@@ -34,7 +35,7 @@ export interface TransportOptions {
 const log = new Logger('spindle.tcp');
 const EMPTY = new Uint8Array(0);
 
-export class TCPConnection implements ITransport {
+export class TCPConnection implements ITransport, ShutdownClosable {
   disconnecting = false;
   readonly highWater: number;
 
@@ -51,6 +52,7 @@ export class TCPConnection implements ITransport {
   private reasonOverride: unknown = null;
   private readonly peer: IAddress;
   private readonly host: IAddress;
+  private readonly forgetAtShutdown: () => void;
 
   constructor(
     private readonly reactor: IReactor,
@@ -70,6 +72,14 @@ export class TCPConnection implements ITransport {
     socket.on('drain', () => this.onDrain());
     socket.on('error', (err) => void (this.socketError ??= err));
     socket.on('close', () => this.onClose());
+    this.forgetAtShutdown = closeAtShutdown(reactor, this);
+  }
+
+  /** The reactor is shutting down: drop the connection (Twisted's disconnectAll). */
+  closeForShutdown(): void {
+    if (this.lost || this.aborted) return;
+    this.reasonOverride = new ConnectionLost('connection dropped because the reactor shut down');
+    this.abortConnection();
   }
 
   /** Hand the transport to the protocol (`makeConnection` → `connectionMade`). */
@@ -238,6 +248,7 @@ export class TCPConnection implements ITransport {
     if (this.lost) return;
     this.lost = true;
     this.disconnecting = true;
+    this.forgetAtShutdown();
     this.reactor.stats.openConnections--;
     if (this.producerPaused) this.reactor.stats.pausedProducers--;
     this.producerPaused = false;

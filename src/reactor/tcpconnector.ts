@@ -11,6 +11,7 @@ import { Failure } from './failure.js';
 import type { ConnectOptions, IAddress, IClientFactory, IConnector, IDelayedCall, IProtocol, IReactor } from './interfaces.js';
 import { Logger } from './log.js';
 import { TCPConnection, type TransportOptions } from './tcpconnection.js';
+import { closeAtShutdown, type ShutdownClosable } from './tcpshutdown.js';
 
 export interface TCPConnectOptions extends ConnectOptions, TransportOptions {}
 
@@ -21,12 +22,13 @@ const log = new Logger('spindle.tcp');
 
 type State = 'disconnected' | 'connecting' | 'connected';
 
-class TCPConnector implements IConnector {
+class TCPConnector implements IConnector, ShutdownClosable {
   state: State = 'disconnected';
   private socket: Socket | null = null;
   private connection: TCPConnection | null = null;
   private timeoutCall: IDelayedCall | null = null;
   private factoryStarted = false;
+  private forgetAtShutdown: (() => void) | null = null;
 
   constructor(
     private readonly reactor: IReactor,
@@ -45,6 +47,7 @@ class TCPConnector implements IConnector {
       throw new ConnectorStateError(`connector.connect() while ${this.state}; call disconnect() and wait for the factory's clientConnectionLost/Failed first`);
     }
     this.state = 'connecting';
+    this.forgetAtShutdown = closeAtShutdown(this.reactor, this);
     if (!this.factoryStarted) {
       this.factoryStarted = true;
       this.call('doStart', () => this.factory.doStart());
@@ -78,7 +81,13 @@ class TCPConnector implements IConnector {
     else if (this.state === 'connected') this.connection?.loseConnection();
   }
 
+  /** The reactor is shutting down: an attempt in progress fails (the connection itself closes on its own). */
+  closeForShutdown(): void {
+    if (this.state === 'connecting') this.failed(new CancelledError(`connection attempt to ${this.host}:${this.port} was stopped because the reactor shut down`));
+  }
+
   private made(socket: Socket): void {
+    this.forgetAtShutdown?.();
     this.cancelTimeout();
     this.state = 'connected';
     const peer: IAddress = { host: socket.remoteAddress ?? this.host, port: socket.remotePort ?? this.port, family: socket.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4' };
@@ -92,6 +101,7 @@ class TCPConnector implements IConnector {
   }
 
   private failed(reason: Error): void {
+    this.forgetAtShutdown?.();
     this.cancelTimeout();
     this.socket?.destroy();
     this.socket = null;

@@ -9,13 +9,15 @@ import { CannotListenError, InvalidArgumentError } from './errors.js';
 import type { IAddress, IListeningPort, IProtocolFactory, IReactor, ListenOptions } from './interfaces.js';
 import { Logger } from './log.js';
 import { TCPConnection, type TransportOptions } from './tcpconnection.js';
+import { closeAtShutdown, type ShutdownClosable } from './tcpshutdown.js';
 
 export interface TCPListenOptions extends ListenOptions, TransportOptions {}
 
 const log = new Logger('spindle.tcp');
 
-class TCPPort implements IListeningPort {
+class TCPPort implements IListeningPort, ShutdownClosable {
   private stopped: Deferred<void> | null = null;
+  private readonly forgetAtShutdown: () => void;
 
   constructor(
     private readonly reactor: IReactor,
@@ -26,6 +28,11 @@ class TCPPort implements IListeningPort {
   ) {
     server.on('connection', (socket: Socket) => this.accept(socket));
     server.on('error', (err) => log.failure(`error on the port listening at ${this.address.host}:${this.address.port}`, err, 'error'));
+    this.forgetAtShutdown = closeAtShutdown(reactor, this);
+  }
+
+  closeForShutdown(): void {
+    void this.stopListening();
   }
 
   getHost(): IAddress {
@@ -36,6 +43,7 @@ class TCPPort implements IListeningPort {
     if (this.stopped !== null) return this.stopped;
     const d = new Deferred<void>();
     this.stopped = d;
+    this.forgetAtShutdown();
     // close() releases the port now; its callback would also wait for open connections.
     this.server.close();
     // As Twisted's Port: the port's connectionLost (and doStop) come in a later pass.
