@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Deferred, fail } from '../src/reactor/deferred.js';
-import { QueueOverflow } from '../src/reactor/errors.js';
+import { CancelledError, QueueOverflow } from '../src/reactor/errors.js';
 import { DEFERRED_QUEUE_DEFAULT_BACKLOG, DEFERRED_QUEUE_DEFAULT_SIZE, DeferredLock, DeferredQueue, DeferredSemaphore, NotAcquiredError } from '../src/reactor/sync.js';
 
 describe('DeferredLock', () => {
@@ -58,6 +58,24 @@ describe('DeferredLock', () => {
     expect(await done).toBe('async');
     expect(lock.locked).toBe(false);
     expect(results).toEqual([3, 'thrown', 'failed']);
+  });
+  it('cancelling a run() that waits for the lock withdraws it: fn never runs and the lock stays balanced', () => {
+    const lock = new DeferredLock();
+    const gate = new Deferred<void>();
+    lock.run(() => gate);
+    let ran = false;
+    const waiting = lock.run(() => {
+      ran = true;
+    });
+    waiting.cancel();
+    let cancelled = false;
+    waiting.addErrback((f) => {
+      cancelled = f.check(CancelledError) !== null;
+    });
+    gate.callback();
+    expect(cancelled).toBe(true);
+    expect(ran).toBe(false);
+    expect(lock.locked).toBe(false);
   });
 });
 
