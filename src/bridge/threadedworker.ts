@@ -55,6 +55,15 @@ export type StartReply = { ok: true } | { ok: false; error: SerializedError; exc
 const utf8 = new TextEncoder();
 const EMPTY = new Uint8Array(0);
 
+/** App modules by URL: skips the loader's per-import resolve step (a hooks-thread round trip under tsx). */
+const apps = new Map<string, Record<string, unknown>>();
+
+async function loadApp(url: string): Promise<Record<string, unknown>> {
+  const mod = (await import(url)) as Record<string, unknown>;
+  apps.set(url, mod);
+  return mod;
+}
+
 /** The pool job: run one request to its end. Never throws: the outcome goes out as the 'end' message. */
 export async function serveThreaded(spec: ThreadedSpec): Promise<void> {
   const req = new WorkerRequest(spec);
@@ -82,7 +91,7 @@ class WorkerRequest {
     let done = false;
     let failure: unknown = null;
     try {
-      const mod = (await import(this.spec.appUrl)) as Record<string, unknown>;
+      const mod = apps.get(this.spec.appUrl) ?? (await loadApp(this.spec.appUrl));
       const app = mod[this.spec.exportName];
       if (typeof app !== 'function') {
         throw new InvalidAppResultError(`threadedIterApp: ${this.spec.appUrl} has no exported function '${this.spec.exportName}' (found ${typeof app})`);

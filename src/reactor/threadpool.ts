@@ -55,6 +55,8 @@ export interface ThreadJob {
 
 interface PendingJob extends ThreadJob {
   id: number;
+  /** Index in the queue while waiting, else -1. */
+  queuedAt: number;
   d: Deferred<unknown>;
 }
 
@@ -96,7 +98,10 @@ export class ThreadPool {
   private readonly reactor: PoolReactor | null;
   private readonly execArgv: string[];
   private readonly slots: Slot[] = [];
-  private readonly queue: PendingJob[] = [];
+  /** Waiting jobs from `head` on; a cancelled one is left as null (dropped when reached). */
+  private queue: (PendingJob | null)[] = [];
+  private head = 0;
+  private queued = 0;
   private nextId = 1;
   private stopped: Deferred<void> | null = null;
 
@@ -114,7 +119,7 @@ export class ThreadPool {
 
   /** Workers alive, workers running a job, jobs waiting. */
   get stats(): { workers: number; busy: number; queued: number } {
-    return { workers: this.slots.length, busy: this.slots.filter((s) => s.job).length, queued: this.queue.length };
+    return { workers: this.slots.length, busy: this.slots.filter((s) => s.job).length, queued: this.queued };
   }
 
   /**
@@ -130,16 +135,21 @@ export class ThreadPool {
   /** `deferToThread` with the whole job spelled out (transfer list, stop hook). */
   submit<T = unknown>(job: ThreadJob): Deferred<T> {
     if (this.stopped) return fail<T>(new ThreadPoolStopped());
-    const pending: PendingJob = { ...job, id: this.nextId++, d: null as unknown as Deferred<unknown> };
+    const pending: PendingJob = { ...job, id: this.nextId++, queuedAt: -1, d: null as unknown as Deferred<unknown> };
     pending.d = new Deferred<unknown>(() => {
-      const i = this.queue.indexOf(pending);
-      if (i >= 0) this.queue.splice(i, 1);
+      if (pending.queuedAt < 0) return;
+      this.queue[pending.queuedAt] = null; // O(1): the slot is skipped when dequeued
+      pending.queuedAt = -1;
+      this.queued--;
     }, `deferToThread ${job.exportName}`);
     const slot = this.slots.find((s) => !s.job) ?? (this.slots.length < this.size ? this.spawn() : null);
     if (slot) this.start(slot, pending);
-    else if (this.queue.length >= this.maxQueue) {
-      return fail<T>(new QueueOverflow(`ThreadPool queue is full: ${this.queue.length} jobs wait for ${this.size} busy workers (maxQueue ${this.maxQueue}); raise size or maxQueue, or shed load`));
-    } else this.queue.push(pending);
+    else if (this.queued >= this.maxQueue) {
+      return fail<T>(new QueueOverflow(`ThreadPool queue is full: ${this.queued} jobs wait for ${this.size} busy workers (maxQueue ${this.maxQueue}); raise size or maxQueue, or shed load`));
+    } else {
+      pending.queuedAt = this.queue.push(pending) - 1;
+      this.queued++;
+    }
     return pending.d as Deferred<T>;
   }
 
@@ -151,7 +161,7 @@ export class ThreadPool {
   stop(): Deferred<void> {
     if (this.stopped) return this.stopped;
     const done = (this.stopped = new Deferred<void>());
-    for (const job of this.queue.splice(0)) fire(job, null, new ThreadPoolStopped());
+    for (let job = this.dequeue(); job; job = this.dequeue()) fire(job, null, new ThreadPoolStopped());
     const running = this.slots.filter((s) => s.job);
     for (const s of running) s.job?.onStop?.();
     const finish = () => {
@@ -181,6 +191,34 @@ export class ThreadPool {
 
   /** Set while stopping: called when the last running job finishes. */
   private onIdle: (() => void) | null = null;
+
+  /** The oldest waiting job, or null. */
+  private dequeue(): PendingJob | null {
+    while (this.head < this.queue.length) {
+      const job = this.queue[this.head++];
+      if (job) {
+        job.queuedAt = -1;
+        this.queued--;
+        if (this.head === this.queue.length) {
+          this.queue = [];
+          this.head = 0;
+        } else if (this.head > 1024 && this.head * 2 > this.queue.length) this.compact();
+        return job;
+      }
+    }
+    this.queue = [];
+    this.head = 0;
+    return null;
+  }
+
+  /** Drop the consumed front of the queue (amortized O(1) per job; keeps its memory bounded). */
+  private compact(): void {
+    this.queue = this.queue.slice(this.head);
+    this.head = 0;
+    this.queue.forEach((job, i) => {
+      if (job) job.queuedAt = i;
+    });
+  }
 
   private spawn(): Slot {
     workerStartCache ??= workerStart();
@@ -226,7 +264,7 @@ export class ThreadPool {
       if (this.onIdle && !this.slots.some((s) => s.job)) this.onIdle();
       return;
     }
-    const job = this.queue.shift();
+    const job = this.dequeue();
     if (job) this.start(slot, job);
   }
 
@@ -247,7 +285,7 @@ export class ThreadPool {
     }
     if (this.stopped) return this.next(slot);
     // Replace the lost worker if jobs are waiting.
-    const waiting = this.queue.shift();
+    const waiting = this.dequeue();
     if (waiting) this.start(this.spawn(), waiting);
   }
 }

@@ -17,8 +17,24 @@ export interface JobMessage {
 /** What the worker answers. */
 export type ResultMessage = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: ReturnType<typeof serializeError> };
 
+/**
+ * Loaded modules by URL. `import()` caches too, but each call still runs the
+ * loader's resolve step, and under tsx (from source) that is a round trip to
+ * the hooks thread: a few hundred µs per job without this map.
+ */
+const modules = new Map<string, Record<string, unknown>>();
+
+async function load(url: string): Promise<Record<string, unknown>> {
+  let mod = modules.get(url);
+  if (!mod) {
+    mod = (await import(url)) as Record<string, unknown>;
+    modules.set(url, mod);
+  }
+  return mod;
+}
+
 async function runJob(job: JobMessage): Promise<unknown> {
-  const mod = (await import(job.moduleUrl)) as Record<string, unknown>;
+  const mod = modules.get(job.moduleUrl) ?? (await load(job.moduleUrl));
   const fn = mod[job.exportName];
   if (typeof fn !== 'function') {
     throw new TypeError(
