@@ -205,6 +205,25 @@ describe('fromFetchHandler: a WHATWG handler as a CPS app', () => {
     expect(cancelled).toBe(true);
   });
 
+  it('the client going away aborts the handler\'s Request signal and cancels its Response body', async () => {
+    const reactor = new MemoryReactor();
+    let signal: AbortSignal | null = null;
+    let cancelled = false;
+    const inner = async (request: Request): Promise<Response> => {
+      signal = request.signal;
+      return new Response(new ReadableStream<Uint8Array>({ pull(c) { c.enqueue(new Uint8Array(1024)); }, cancel() { cancelled = true; } }, { highWaterMark: 0 }));
+    };
+    const res = await respond(reactor, toFetchHandler(fromFetchHandler(inner), { reactor, style: 'cps' }), new Request('http://example.test/'));
+    const reader = res.body!.getReader();
+    await reader.read();
+    expect((signal as AbortSignal | null)?.aborted).toBe(false);
+    await reader.cancel();
+    await settle(reactor);
+    expect((signal as unknown as AbortSignal).aborted).toBe(true);
+    expect((signal as unknown as AbortSignal).reason).toBeInstanceOf(ConnectionLost);
+    expect(cancelled).toBe(true);
+  });
+
   it('does not read an upload the handler leaves unread past the high-water mark', async () => {
     const reactor = new MemoryReactor();
     let uploadPulls = 0;

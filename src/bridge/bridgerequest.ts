@@ -11,6 +11,10 @@
  * client going away (`connectionLost`). Each of these runs at most as often as
  * the contract says: the producer sees balanced pause/resume and one
  * `stopProducing`; `notifyFinish()` Deferreds fire once.
+ *
+ * One piece on purpose: the output state (head sent, finished, completed,
+ * disconnected) and the producer bookkeeping guard each other; splitting
+ * them would spread one state machine over several files.
  */
 import { Deferred } from '../reactor/deferred.js';
 import { ConnectionLost } from '../reactor/errors.js';
@@ -24,7 +28,7 @@ import { reasonPhrase } from '../protocols/http/phrases.js';
 /** The body a CPS failure before the headers gets (as spindle's HTTP server answers it). */
 export const INTERNAL_ERROR_BODY = 'Internal Server Error\n';
 
-const appLog = new Logger('spindle.bridge');
+export const appLog = new Logger('spindle.bridge');
 
 /** Default `readBody()` limit on a bridged request (the HTTP server's own limit applies on spindle's server). */
 export const BRIDGE_READ_BODY_LIMIT = 8 * 1024 * 1024;

@@ -11,7 +11,7 @@ import { ConnectionLost } from '../reactor/errors.js';
 import { Headers } from '../protocols/http/headers.js';
 import type { Environ, StartResponse } from './interfaces.js';
 import { BridgeQueue, type BridgeQueueOptions } from './bridgequeue.js';
-import { BridgeRequest, INTERNAL_ERROR_BODY } from './bridgerequest.js';
+import { appLog, BridgeRequest, INTERNAL_ERROR_BODY } from './bridgerequest.js';
 import type { BodyControl, BodySink } from './bridgebody.js';
 import { HOP_BY_HOP_HEADERS } from './startresponse.js';
 
@@ -128,7 +128,10 @@ export class EnvironRequest extends BridgeRequest {
    * queued data went out, and the gateway ends the connection.
    */
   override appFailed(error: unknown): void {
-    if (this.completed || this.disconnected || this.queue.state !== 'open') return;
+    if (this.completed || this.disconnected || this.queue.state !== 'open') {
+      appLog.failure('CPS app failed after its response ended', error, 'warn');
+      return;
+    }
     this.finished = true;
     if (!this.headSent) {
       const body = encoder.encode(INTERNAL_ERROR_BODY);
