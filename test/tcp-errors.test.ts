@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Clock } from '../src/reactor/clock.js';
-import { CancelledError, CannotListenError, ConnectionRefusedError, ConnectTimeoutError, ConnectorStateError } from '../src/reactor/errors.js';
+import { CancelledError, CannotListenError, ConnectionDone, ConnectionRefusedError, ConnectTimeoutError, ConnectorStateError } from '../src/reactor/errors.js';
 import type { Failure } from '../src/reactor/failure.js';
 import type { IConnector, IListeningPort, IReactor } from '../src/reactor/interfaces.js';
 import { NodeReactor } from '../src/reactor/nodereactor.js';
@@ -157,6 +157,26 @@ describe('connectTCP errors', () => {
     expect(served).toBe(2);
     expect(f.events).toEqual(['start', 'startedConnecting', 'lost', 'stop', 'start', 'startedConnecting', 'lost', 'stop']);
     expect(reactor.stats.totalConnections).toBe(4);
+  });
+});
+
+describe('connector.disconnect', () => {
+  it('closes a made connection cleanly: clientConnectionLost gets ConnectionDone', async () => {
+    reactor = new NodeReactor();
+    const port = await freePort();
+    const f = Recording.forProtocol(Protocol);
+    let made = 0;
+    f.protocol = class extends Protocol {
+      override connectionMade(): void {
+        made++;
+      }
+    };
+    const c = connectTCP(reactor, '127.0.0.1', port.getHost().port, f);
+    await turnUntil(() => made === 1, 'connected');
+    c.disconnect();
+    await turnUntil(() => f.lostReasons.length === 1, 'lost');
+    expect(f.lostReasons[0]!.check(ConnectionDone)).toBe(ConnectionDone);
+    expect(f.events).toEqual(['start', 'startedConnecting', 'lost', 'stop']);
   });
 });
 
