@@ -20,6 +20,7 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { ByteRing } from '../reactor/ring.js';
 import { RingAborted } from '../reactor/errors.js';
 import { serializeError, rebuildError, type SerializedError } from '../reactor/threaderror.js';
+import { resolveExport } from '../reactor/worker.js';
 import { BodyBeforeStartResponseError, InvalidAppResultError, ThreadedAppAborted } from './errors.js';
 import type { AppIterable, Chunk, Environ, IterApp, WriteFn } from './interfaces.js';
 
@@ -92,11 +93,9 @@ class WorkerRequest {
     let failure: unknown = null;
     try {
       const mod = apps.get(this.spec.appUrl) ?? (await loadApp(this.spec.appUrl));
-      const app = mod[this.spec.exportName];
-      if (typeof app !== 'function') {
-        throw new InvalidAppResultError(`threadedIterApp: ${this.spec.appUrl} has no exported function '${this.spec.exportName}' (found ${typeof app})`);
-      }
-      result = (app as IterApp)(this.environ(), (s, h, e) => this.startResponse(s, h, e));
+      const { fn, owner } = resolveExport(mod, this.spec.appUrl, this.spec.exportName, 'threadedIterApp');
+      const app = fn as unknown as IterApp;
+      result = app.call(owner, this.environ(), (s, h, e) => this.startResponse(s, h, e));
       iterator = iteratorOf(result);
       const isAsync = typeof (result as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
       for (;;) {

@@ -33,16 +33,31 @@ async function load(url: string): Promise<Record<string, unknown>> {
   return mod;
 }
 
-async function runJob(job: JobMessage): Promise<unknown> {
-  const mod = modules.get(job.moduleUrl) ?? (await load(job.moduleUrl));
-  const fn = mod[job.exportName];
-  if (typeof fn !== 'function') {
+/**
+ * The function `exportName` names in a loaded module: an export, or a dotted
+ * path into one ('apps.hello' is `mod.apps.hello`, called with `mod.apps` as
+ * `this`). Throws a TypeError naming both when it is not a function.
+ */
+export function resolveExport(mod: Record<string, unknown>, moduleUrl: string, exportName: string, who: string): { fn: (...a: unknown[]) => unknown; owner: unknown } {
+  let owner: unknown = undefined;
+  let value: unknown = mod;
+  for (const key of exportName.split('.')) {
+    owner = value;
+    value = value !== null && (typeof value === 'object' || typeof value === 'function') ? (value as Record<string, unknown>)[key] : undefined;
+  }
+  if (typeof value !== 'function') {
     throw new TypeError(
-      `deferToThread: ${job.moduleUrl} has no exported function '${job.exportName}' (found ${typeof fn}); ` +
-        'export the function by that name, or pass the right export name',
+      `${who}: ${moduleUrl} has no exported function '${exportName}' (found ${typeof value}); ` +
+        'export the function by that name (or a dotted path to it), or pass the right export name',
     );
   }
-  return await (fn as (...a: unknown[]) => unknown)(...job.args);
+  return { fn: value as (...a: unknown[]) => unknown, owner: owner === mod ? undefined : owner };
+}
+
+async function runJob(job: JobMessage): Promise<unknown> {
+  const mod = modules.get(job.moduleUrl) ?? (await load(job.moduleUrl));
+  const { fn, owner } = resolveExport(mod, job.moduleUrl, job.exportName, 'deferToThread');
+  return await fn.apply(owner, job.args);
 }
 
 const port = parentPort;
