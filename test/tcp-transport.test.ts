@@ -78,3 +78,32 @@ describe('TCP transport: reactor stats', () => {
     expect(reactor.stats).toEqual({ openConnections: 0, listeningPorts: 0, pausedProducers: 0, totalConnections: 2 });
   });
 });
+
+describe('TCP transport: a high-water mark below Node’s own buffer mark', () => {
+  it('still resumes the producer once the buffer drains (no drain event comes for small buffers)', async () => {
+    const reactor = new NodeReactor();
+    const server = new Recorder();
+    const client = new Recorder();
+    const port = await listenTCP(reactor, 0, oneShotFactory(server), { host: '127.0.0.1', highWater: 1024 });
+    connectTCP(reactor, '127.0.0.1', port.getHost().port, oneShotFactory(client));
+    await turnUntil(() => server.made === 1 && client.made === 1, 'connected');
+    client.transport.pauseProducing();
+    let paused = false;
+    let resumes = 0;
+    server.transport.registerProducer({ pauseProducing: () => void (paused = true), resumeProducing: () => void ((paused = false), resumes++), stopProducing() {} }, true);
+    const small = new Uint8Array(2000);
+    let written = 0;
+    for (let i = 0; i < 100_000 && !paused; i++) {
+      server.transport.write(small);
+      written += small.byteLength;
+    }
+    expect(paused).toBe(true);
+    expect((server.transport as TCPConnection).bufferSize).toBeLessThanOrEqual(1024 + 2000);
+    client.transport.resumeProducing();
+    await turnUntil(() => resumes === 1 && client.received === written, 'resumed and all delivered');
+    server.transport.unregisterProducer();
+    server.transport.loseConnection();
+    await port.stopListening();
+    await turnUntil(() => reactor.stats.openConnections === 0, 'closed');
+  });
+});

@@ -15,6 +15,10 @@
  *
  * Bytes passed to `write` are handed to the socket without a copy: do not
  * change a buffer after writing it.
+ *
+ * One file on purpose: writing, producer flow control, closing and reading
+ * share the same few flags (`writeClosed`, `producerPaused`, `lost`), and the
+ * order in which they change is the contract.
  */
 import type { Socket } from 'node:net';
 import { ConnectionDone, ConnectionLost, ProducerAlreadyRegisteredError } from './errors.js';
