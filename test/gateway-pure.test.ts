@@ -143,6 +143,8 @@ describe('environ', () => {
         method: 'POST',
         headers: [
           ['Host', 'h'],
+          ['X-Empty', ''],
+          ['X-Empty', 'b'],
           ['X-Forwarded-For', '1.1.1.1'],
           ['x-forwarded-for', '2.2.2.2'],
           ['X_Forwarded_For', 'spoofed'],
@@ -154,6 +156,7 @@ describe('environ', () => {
       }),
     );
     expect(e.HTTP_X_FORWARDED_FOR).toBe('1.1.1.1,2.2.2.2');
+    expect(e.HTTP_X_EMPTY).toBe(',b');
     expect(e.HTTP_COOKIE).toBe('a=1; b=2');
     expect(e.CONTENT_TYPE).toBe('text/plain');
     expect(e.CONTENT_LENGTH).toBe('5');

@@ -53,17 +53,36 @@ export function cgiHeaderKey(name: string): string {
   return 'HTTP_' + name.toUpperCase().replace(/-/g, '_');
 }
 
+/** Header name (lower-cased) → environ key, or null for a name to drop. Bounded: past the bound, keys are computed each time. */
+const KEY_CACHE = new Map<string, string | null>();
+const KEY_CACHE_LIMIT = 1024;
+
+function environKey(lower: string): string | null {
+  let key = KEY_CACHE.get(lower);
+  if (key !== undefined) return key;
+  // 'X_Forwarded_For' and 'X-Forwarded-For' would both become HTTP_X_FORWARDED_FOR:
+  // drop names with '_' so a client cannot spoof a header a proxy set (as nginx, gunicorn do).
+  key = lower.includes('_')
+    ? null
+    : lower === 'content-type'
+      ? 'CONTENT_TYPE'
+      : lower === 'content-length'
+        ? 'CONTENT_LENGTH'
+        : cgiHeaderKey(lower);
+  if (KEY_CACHE.size < KEY_CACHE_LIMIT) KEY_CACHE.set(lower, key);
+  return key;
+}
+
 /** Build the environ for one request. */
 export function buildEnviron(request: IRequest, parts: EnvironParts): Environ {
-  const h = request.headers;
   const environ: Environ = {
     REQUEST_METHOD: request.method,
     // A server mounted at the root: the whole path is PATH_INFO (DESIGN.md).
     SCRIPT_NAME: '',
     PATH_INFO: decodePathInfo(request.path),
     QUERY_STRING: request.query,
-    CONTENT_TYPE: h.getAll('content-type').join(','),
-    CONTENT_LENGTH: h.getAll('content-length')[0] ?? '',
+    CONTENT_TYPE: '',
+    CONTENT_LENGTH: '',
     SERVER_NAME: request.host.host,
     SERVER_PORT: String(request.host.port),
     SERVER_PROTOCOL: request.version,
@@ -83,47 +102,52 @@ export function buildEnviron(request: IRequest, parts: EnvironParts): Environ {
     'spindle.raw_path': request.path,
     'spindle.headers_sent': parts.headersSent,
   };
-  const seen = new Map<string, string[]>();
-  for (const [name, value] of h.rawPairs()) {
-    const lower = name.toLowerCase();
-    if (lower === 'content-type' || lower === 'content-length') continue;
-    // 'X_Forwarded_For' and 'X-Forwarded-For' would both become HTTP_X_FORWARDED_FOR:
-    // drop names with '_' so a client cannot spoof a header a proxy set (as nginx, gunicorn do).
-    if (name.includes('_')) continue;
-    const key = cgiHeaderKey(name);
-    const list = seen.get(key);
-    if (list) list.push(value);
-    else seen.set(key, [value]);
+  const pairs = request.headers.rawPairs();
+  let contentType: string | undefined;
+  let contentLength: string | undefined;
+  for (let i = 0; i < pairs.length; i++) {
+    const [name, value] = pairs[i]!;
+    const key = environKey(name.toLowerCase());
+    if (key === null) continue;
+    if (key === 'CONTENT_TYPE') contentType = contentType === undefined ? value : `${contentType},${value}`;
+    else if (key === 'CONTENT_LENGTH') contentLength ??= value; // repeats are equal (the server rejects others)
+    else {
+      const prev = environ[key] as string | undefined;
+      // Cookie pairs are separated by '; ' (RFC 6265 section 5.4); other lists by ',' (RFC 9110 section 5.3).
+      environ[key] = prev === undefined ? value : prev + (key === 'HTTP_COOKIE' ? '; ' : ',') + value;
+    }
   }
-  for (const [key, values] of seen) {
-    // Cookie pairs are separated by '; ' (RFC 6265 section 5.4); other lists by ',' (RFC 9110 section 5.3).
-    environ[key] = values.join(key === 'HTTP_COOKIE' ? '; ' : ',');
-  }
+  if (contentType !== undefined) environ.CONTENT_TYPE = contentType;
+  if (contentLength !== undefined) environ.CONTENT_LENGTH = contentLength;
   return environ;
 }
 
 /** `wsgi.errors`: collects text into lines and hands each line to `log`. */
 export function makeErrorsStream(log: (line: string) => void, lineLimit = ERRORS_LINE_LIMIT): WsgiErrors {
-  let partial = '';
-  const emit = (): void => {
-    if (partial !== '') log(partial);
-    partial = '';
-  };
-  const stream: WsgiErrors = {
-    write(text: string): void {
-      partial += String(text);
-      let nl: number;
-      while ((nl = partial.indexOf('\n')) >= 0) {
-        const line = partial.slice(0, nl);
-        partial = partial.slice(nl + 1);
-        log(line);
-      }
-      if (partial.length > lineLimit) emit();
-    },
-    writelines(lines: Iterable<string>): void {
-      for (const line of lines) stream.write(line);
-    },
-    flush: emit,
-  };
-  return stream;
+  return new ErrorsStream(log, lineLimit);
+}
+
+class ErrorsStream implements WsgiErrors {
+  private partial = '';
+  constructor(
+    private readonly log: (line: string) => void,
+    private readonly lineLimit: number,
+  ) {}
+  write(text: string): void {
+    this.partial += String(text);
+    let nl: number;
+    while ((nl = this.partial.indexOf('\n')) >= 0) {
+      const line = this.partial.slice(0, nl);
+      this.partial = this.partial.slice(nl + 1);
+      this.log(line);
+    }
+    if (this.partial.length > this.lineLimit) this.flush();
+  }
+  writelines(lines: Iterable<string>): void {
+    for (const line of lines) this.write(line);
+  }
+  flush(): void {
+    if (this.partial !== '') this.log(this.partial);
+    this.partial = '';
+  }
 }

@@ -14,6 +14,7 @@
  * bytes it yields to the reactor with `callLater(0)` so one fast app cannot
  * starve the other connections.
  */
+import { Buffer } from 'node:buffer';
 import type { CpsApp, IRequest } from '../protocols/http/interfaces.js';
 import type { Failure } from '../reactor/failure.js';
 import type { IDelayedCall, IPushProducer, IReactor } from '../reactor/interfaces.js';
@@ -116,10 +117,9 @@ class LiveResponses {
 const utf8 = new TextEncoder();
 type AnyIterator = Iterator<Chunk> | AsyncIterator<Chunk>;
 
-/** Turn a chunk into bytes; throws on anything but string / Uint8Array. */
-function chunkBytes(chunk: unknown, where: string): Uint8Array {
-  if (typeof chunk === 'string') return utf8.encode(chunk);
-  if (chunk instanceof Uint8Array) return chunk;
+/** Check a chunk's type; throws on anything but string / Uint8Array. */
+function checkChunk(chunk: unknown, where: string): Chunk {
+  if (typeof chunk === 'string' || chunk instanceof Uint8Array) return chunk;
   throw new InvalidAppResultError(
     `${where} got a ${chunk === null ? 'null' : typeof chunk}; body chunks must be strings (sent as UTF-8) or Uint8Array`,
   );
@@ -334,20 +334,20 @@ class GatewayResponse implements IPushProducer {
       this.complete();
       return;
     }
-    let bytes: Uint8Array;
+    let chunk: Chunk;
     try {
-      bytes = chunkBytes(r.value, "the app's iterable");
+      chunk = checkChunk(r.value, "the app's iterable");
     } catch (err) {
       this.fail(err);
       return;
     }
     // G4: an empty chunk is a yield point, never a wire chunk and never a header flush.
-    if (bytes.length === 0) return;
+    if (chunk.length === 0) return;
     if (!this.starter.head) {
       this.fail(new BodyBeforeStartResponseError('a chunk yielded by the iterable')); // G1
       return;
     }
-    this.sendBody(bytes); // G6: each chunk goes to the transport as it comes
+    this.sendBody(chunk); // G6: each chunk goes to the transport as it comes
   }
 
   // -- output ----------------------------------------------------------------
@@ -361,32 +361,40 @@ class GatewayResponse implements IPushProducer {
     this.starter.headersSent = true;
   }
 
-  private sendBody(bytes: Uint8Array): void {
+  /** Hand a non-empty chunk to the request. A string goes as is (the server encodes it) unless Content-Length needs counting. */
+  private sendBody(chunk: Chunk): void {
     this.sendHeaders();
     const cl = this.starter.head!.contentLength;
+    if (cl === null) {
+      this.turnBytes += chunk.length; // string length: close enough for the per-turn budget
+      this.request.write(chunk);
+      return;
+    }
+    let bytes = typeof chunk === 'string' ? utf8.encode(chunk) : chunk;
     // G8: bytes past Content-Length are cut and the iteration stops.
-    if (cl !== null && this.sent + bytes.length > cl) bytes = bytes.subarray(0, cl - this.sent);
+    if (this.sent + bytes.length > cl) bytes = bytes.subarray(0, cl - this.sent);
     if (bytes.length > 0) {
       this.sent += bytes.length;
       this.turnBytes += bytes.length;
       this.request.write(bytes);
     }
-    if (cl !== null && this.sent >= cl && !this.ended) this.complete();
+    if (this.sent >= cl && !this.ended) this.complete();
   }
 
   /** The `write()` callable (G12): ordered before later items, bounded while the client is not reading. */
   private readonly write: WriteFn = (chunk: Chunk): void => {
     if (this.ended) throw this.gone ? new ClientGoneError() : new ResponseEndedError();
-    const bytes = chunkBytes(chunk, 'write()');
-    if (bytes.length === 0) return; // G4
+    checkChunk(chunk, 'write()');
+    if (chunk.length === 0) return; // G4
     if (!this.starter.head) throw new BodyBeforeStartResponseError('write()');
     if (this.transportPaused) {
       const limit = this.options.writeBufferLimit ?? WRITE_BUFFER_LIMIT;
-      if (this.writeBuffered + bytes.length > limit) throw new WriteBufferOverflowError(limit, this.writeBuffered + bytes.length);
-      this.writeBuffered += bytes.length;
-      this.stats.writeBuffered += bytes.length;
+      const size = typeof chunk === 'string' ? Buffer.byteLength(chunk, 'utf8') : chunk.length;
+      if (this.writeBuffered + size > limit) throw new WriteBufferOverflowError(limit, this.writeBuffered + size);
+      this.writeBuffered += size;
+      this.stats.writeBuffered += size;
     }
-    this.sendBody(bytes);
+    this.sendBody(chunk);
   };
 
   private flush(): void {
