@@ -3,6 +3,9 @@
  * and taken from the front without re-copying what stays behind, so feeding a
  * receiver one byte at a time costs O(n) overall, not O(n^2).
  */
+/** Capacity an empty buffer keeps; a larger one is released. */
+const KEEP_WHEN_EMPTY = 64 * 1024;
+
 export class ByteBuffer {
   private buf: Buffer = Buffer.alloc(0);
   private start = 0;
@@ -53,11 +56,13 @@ export class ByteBuffer {
   /** Drop the first `n` bytes. */
   skip(n: number): void {
     this.start += n;
-    if (this.start >= this.end) this.start = this.end = 0;
+    if (this.start >= this.end) this.clear();
   }
 
   clear(): void {
     this.start = this.end = 0;
+    // One big frame should not pin a big buffer to an idle connection for good.
+    if (this.buf.length > KEEP_WHEN_EMPTY) this.buf = Buffer.alloc(0);
   }
 
   private makeRoom(n: number): void {
