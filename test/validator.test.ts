@@ -164,6 +164,18 @@ describe('validator: the gateway side', () => {
     await first;
   });
 
+  it('G11: a wsgi.input that returns more than asked for', () => {
+    const v = validator((e, start) => {
+      e['wsgi.input'].read(2);
+      start('200 OK', [['Content-Type', 'text/plain']]);
+      return [];
+    }, { onViolation: quiet });
+    const { environ } = environFor();
+    const greedy = { ...environ['wsgi.input'], read: () => new Uint8Array(5), readline: () => new Uint8Array(0), readlines: () => [], [Symbol.iterator]: () => [][Symbol.iterator]() };
+    expect(() => v({ ...environ, 'wsgi.input': greedy as unknown as Environ['wsgi.input'] }, sr)).toThrow(/G11/);
+    expect(rules(v)).toEqual(['G11']);
+  });
+
   it('environ checks: keys present and typed, paths start with /', () => {
     const v = validator(app, { onViolation: quiet });
     const { environ } = environFor();

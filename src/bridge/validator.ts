@@ -11,7 +11,7 @@
  */
 import { Logger } from '../reactor/log.js';
 import { HopByHopHeaderError, ValidationError } from './errors.js';
-import type { AppIterable, Chunk, Environ, IterApp, StartResponse, WriteFn } from './interfaces.js';
+import type { AppIterable, Chunk, Environ, IterApp, StartResponse, WriteFn, WsgiInput } from './interfaces.js';
 import { parseStatus, validateHeaders } from './startresponse.js';
 
 export interface ValidatorOptions {
@@ -88,6 +88,28 @@ function checkEnviron(e: Environ, violate: Violate): void {
   if (e.HTTP_CONTENT_TYPE !== undefined || e.HTTP_CONTENT_LENGTH !== undefined) violate('environ', 'Content-Type and Content-Length go in CONTENT_TYPE / CONTENT_LENGTH, not HTTP_*');
 }
 
+/** G11 from the app's side: reads return Uint8Array, never more than asked for. */
+function wrapInput(input: WsgiInput, violate: Violate): WsgiInput {
+  const check = (got: unknown, size: number | undefined, what: string): Uint8Array => {
+    if (!(got instanceof Uint8Array)) violate('G11', `wsgi.input.${what} returned ${typeof got}, not a Uint8Array`);
+    const bytes = got as Uint8Array;
+    if (size !== undefined && size >= 0 && bytes.length > size) violate('G11', `wsgi.input.${what}(${size}) returned ${bytes.length} bytes`);
+    return bytes;
+  };
+  return {
+    read: (size?: number) => check(input.read(size), size, 'read'),
+    readline: (size?: number) => check(input.readline(size), size, 'readline'),
+    readlines: (hint?: number) => input.readlines(hint).map((l) => check(l, undefined, 'readlines')),
+    get atEOF() {
+      return input.atEOF;
+    },
+    get clientGone() {
+      return input.clientGone;
+    },
+    [Symbol.iterator]: () => input[Symbol.iterator](),
+  };
+}
+
 function checkChunk(chunk: unknown, where: string, violate: Violate): Chunk {
   if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) {
     violate('chunk', `${where} must be a string or Uint8Array, got ${chunk === null ? 'null' : typeof chunk}`);
@@ -110,7 +132,7 @@ class ResponseState {
   ) {}
 
   wrapEnviron(e: Environ): Environ {
-    const out: Environ = { ...e };
+    const out: Environ = { ...e, 'wsgi.input': wrapInput(e['wsgi.input'], this.violate) };
     const pause = e['wsgi.pause_output'];
     if (pause) {
       out['wsgi.pause_output'] = () => {
