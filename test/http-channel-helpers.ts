@@ -57,7 +57,8 @@ export function makeServer(app: CpsApp, options: Partial<HTTPServerOptions> = {}
 /**
  * Read HTTP/1.1 responses from `text`. Bodies framed by Content-Length or
  * chunked; a response with neither (and not 1xx/204/304/HEAD-like, marked by
- * `noBody`) reads to the end. 1xx interim responses are returned too.
+ * `noBodyFor(index of the final response)`, e.g. answers to HEAD) reads to the
+ * end. 1xx interim responses are returned too.
  */
 export function parseResponses(text: string, noBodyFor: (index: number) => boolean = () => false): Response[] {
   const out: Response[] = [];
@@ -78,7 +79,7 @@ export function parseResponses(text: string, noBodyFor: (index: number) => boole
     const status = Number(m[1]);
     let body = '';
     let framing = 'none';
-    if (status < 200 || status === 204 || status === 304 || noBodyFor(out.length)) framing = 'none';
+    if (status < 200 || status === 204 || status === 304 || noBodyFor(out.filter((r) => r.status >= 200).length)) framing = 'none';
     else if (headers['transfer-encoding'] === 'chunked') {
       framing = 'chunked';
       for (;;) {

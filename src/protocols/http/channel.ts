@@ -41,7 +41,7 @@ export interface ChannelConfig {
 
 /** Output collected while corked is written early past this many bytes. */
 const CORK_FLUSH_BYTES = 64 * 1024;
-const NO_TIMER = 0, IDLE = 1, HEADER = 2;
+const NO_TIMER = 0, IDLE = 1, HEADER = 2, BODY = 3;
 
 export class HTTPChannel extends Protocol implements ParserHandler, RequestHost {
   readonly reactor: IReactor;
@@ -90,6 +90,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   override dataReceived(data: Uint8Array): void {
     if (this.closing || this.lost) return;
     if (this.current === null && this.timerKind === IDLE) this.arm(HEADER, this.config.headerTimeout);
+    else if (this.timerKind === BODY) this.arm(BODY, this.config.idleTimeout);
     this.cork++;
     try {
       this.parser.feed(data);
@@ -143,6 +144,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     }
     req.trailers = trailers;
     this.inputDone = true;
+    if (this.timerKind === BODY) this.arm(NO_TIMER, 0);
     req.body.onEnd();
     if (this.current !== req) return;
     if (this.responseFinished) this.requestDone();
@@ -156,9 +158,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
       // The body broke mid-way: the app's reader sees a lost connection; the client gets
       // the parse error if nothing was sent yet, else the connection is aborted.
       req.body.onLost(error);
-      if (this.responseFinished) return this.closeConnection();
-      if (!req.startedWriting || req.wasAnsweredByServer) req.answer(error.status);
-      else req.abort();
+      if (!this.responseFinished) req.answer(error.status);
       return this.closeConnection();
     }
     this.server.stats.badRequests++;
@@ -240,25 +240,29 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
       this.send(Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1'));
     }
     this.sent100 = true;
-    if (!this.bodyPaused) this.resumeParsing();
+    // A body the app waits for must keep coming: idleTimeout of silence ends it.
+    if (!this.bodyPaused) {
+      this.arm(BODY, this.config.idleTimeout);
+      this.resumeParsing();
+    }
   }
 
   pauseBody(): void {
     this.bodyPaused = true;
+    if (this.timerKind === BODY) this.arm(NO_TIMER, 0);
     this.parser.pause();
     this.updateReading();
   }
 
   resumeBody(): void {
     this.bodyPaused = false;
+    if (this.current !== null && !this.inputDone) this.arm(BODY, this.config.idleTimeout);
     this.updateReading();
     this.resumeParsing();
   }
 
   bodyTooLarge(_error: BodyTooLargeError): void {
-    const req = this.current!;
-    if (!req.startedWriting) req.answer(413);
-    else req.abort();
+    this.current!.answer(413);
   }
 
   getPeer(): IAddress {
@@ -349,6 +353,14 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   // ------------------------------------------------------------------ timeouts (one timer, moved lazily)
 
+  private bodyTimedOut(): void {
+    const req = this.current;
+    if (req === null || this.inputDone) return;
+    req.body.onLost(new Error(`no request body bytes for ${this.config.idleTimeout} s`));
+    if (!this.responseFinished) req.answer(408);
+    this.closeConnection();
+  }
+
   private arm(kind: number, seconds: number): void {
     this.timerKind = kind;
     if (kind === NO_TIMER || this.lost) {
@@ -369,8 +381,9 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
       return;
     }
     this.server.stats.timeouts++;
-    // RFC 9110 §15.5.9: 408 for a head that did not arrive in time; an idle connection just closes.
+    // RFC 9110 §15.5.9: 408 for a head or body that did not arrive in time; an idle connection just closes.
     if (this.timerKind === HEADER) this.sendError(408);
+    else if (this.timerKind === BODY) this.bodyTimedOut();
     else this.closeConnection();
   };
 }

@@ -428,19 +428,19 @@ export class Request implements IRequest {
 
   /** The server answers in the app's place (500 after a failure, 413 for a body past its limit) and closes. */
   answer(code: number): void {
+    if (this.disconnected || this.aborted || (this.finished && this.headSent)) return;
+    if (this.headSent) return this.abort();
     this.held = null;
     if (this.channel.holding === this) this.channel.holding = null;
     this.names = ['Content-Type'];
     this.values = ['text/plain; charset=utf-8'];
     this.code = code;
     this.codeMessage = reasonPhrase(code);
-    this.startedWriting = false;
     this.answeredByServer = true;
     this.head.keepAlive = false;
-    this.finished = false;
-    const body = Buffer.from(`${this.codeMessage}\n`);
     this.finished = true;
     this.startedWriting = true;
+    const body = Buffer.from(`${this.codeMessage}\n`);
     this.sendHead(body.length, [body], body.length, true);
     if (this.producer !== null) this.unregisterProducer();
     this.fireWaiters();

@@ -1,0 +1,20 @@
+/**
+ * Benchmark server: spindle's HTTPFactory with a CPS app answering a 12-byte
+ * hello. Prints its port on stdout, then serves until killed.
+ */
+import { NodeReactor } from '../../src/reactor/nodereactor.js';
+import { HTTPFactory } from '../../src/protocols/http/factory.js';
+import type { IRequest } from '../../src/protocols/http/interfaces.js';
+
+const BODY = Buffer.from('hello world!');
+const reactor = new NodeReactor();
+const app = (req: IRequest) => {
+  req.setHeader('Content-Type', 'text/plain');
+  req.write(BODY);
+  req.finish();
+};
+const port = await reactor.listenTCP(0, new HTTPFactory(app, { reactor }), { host: '127.0.0.1' });
+reactor.run();
+process.stdout.write(`${port.getHost().port}\n`);
+// For profiling runs: exit cleanly (so --cpu-prof writes its file) after N seconds.
+if (process.env.SPINDLE_BENCH_EXIT_AFTER) setTimeout(() => process.exit(0), Number(process.env.SPINDLE_BENCH_EXIT_AFTER) * 1000);
