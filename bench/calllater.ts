@@ -76,7 +76,7 @@ function pendingOps(
 const bench: Benchmark = {
   title: 'NodeReactor callLater / reset / cancel vs Node timers',
   async run({ quick }) {
-    const runs = quick ? 3 : 11;
+    const runs = quick ? 3 : 21;
     const reactor = new NodeReactor();
     // Running: its timer keeps the process alive while the calls are pending.
     reactor.run();
