@@ -64,7 +64,7 @@ export class MemoryListeningPort implements IListeningPort {
       this.listening = false;
       this.stats.listeningPorts--;
     }
-    return succeed(undefined);
+    return succeed<void>(undefined);
   }
 }
 
