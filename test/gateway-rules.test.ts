@@ -461,6 +461,24 @@ describe('gateway rules (fake request)', () => {
     expect(reactor.getDelayedCalls()).toHaveLength(0);
   });
 
+  it('a fast async generator also yields to the reactor after PULLS_PER_TURN pulls (microtasks do not starve I/O)', async () => {
+    let n = 0;
+    const { reactor, req } = host(async function* (_e, sr) {
+      ok(sr);
+      for (;;) {
+        n++;
+        yield 'x';
+      }
+    });
+    for (let i = 0; i < 500; i++) await Promise.resolve();
+    expect(n).toBe(PULLS_PER_TURN);
+    expect(reactor.getDelayedCalls()).toHaveLength(1);
+    reactor.advance(0);
+    for (let i = 0; i < 500; i++) await Promise.resolve();
+    expect(n).toBeGreaterThan(PULLS_PER_TURN);
+    req.loseClient();
+  });
+
   describe('G13: pause_output', () => {
     it('G13: no next() until resume(); resume() never re-enters the app synchronously', () => {
       let resume!: () => void;
