@@ -6,12 +6,9 @@
  *     npx tsx examples/embed-cli-tool.ts HOST:PORT    count lines from a server
  *     npx tsx examples/embed-cli-tool.ts              ...from a built-in source
  */
-import reactor from '../src/reactor/shared.js';
-import { LineReceiver } from '../src/protocols/linereceiver.js';
-import { ClientFactory, Factory } from '../src/protocols/protocol.js';
-import { LoopingCall } from '../src/reactor/task.js';
-import type { Failure } from '../src/reactor/failure.js';
-import type { IConnector, IListeningPort } from '../src/reactor/interfaces.js';
+import { ClientFactory, Factory, LineReceiver, LoopingCall } from '../src/index.js'; // 'spindle'
+import type { Failure, IConnector, IListeningPort } from '../src/index.js';
+import reactor from '../src/reactor/index.js'; // 'spindle/reactor'
 
 let lines = 0;
 

@@ -11,8 +11,8 @@
  * The same handler runs unchanged on any Fetch runtime; here it also shows
  * `spindle serve examples/fetch-handler.ts:handler --style fetch`.
  */
-import reactor from '../src/reactor/shared.js';
-import { serve } from '../src/bridge/serve.js';
+import { serve } from '../src/index.js'; // 'spindle'
+import reactor from '../src/reactor/index.js'; // 'spindle/reactor'
 
 const encoder = new TextEncoder();
 

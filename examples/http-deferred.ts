@@ -8,12 +8,9 @@
  *
  * PORT and HOST set the address (PORT=0 picks a free port). Ctrl-C stops it.
  */
-import reactor from '../src/reactor/shared.js';
-import { Deferred } from '../src/reactor/deferred.js';
-import { gatherResults } from '../src/reactor/deferredlist.js';
-import { TimeoutError } from '../src/reactor/errors.js';
-import { HTTPFactory } from '../src/protocols/http/factory.js';
-import type { CpsApp } from '../src/protocols/http/interfaces.js';
+// In your project: from 'spindle' and 'spindle/reactor'.
+import { Deferred, HTTPFactory, TimeoutError, gatherResults, type CpsApp } from '../src/index.js';
+import reactor from '../src/reactor/index.js';
 
 /** A stand-in for a database or RPC call: fires after `seconds`, cancellable. */
 function slowService<T>(seconds: number, value: T): Deferred<T> {

@@ -7,10 +7,8 @@
  *     npx tsx examples/node-http.ts     then: curl http://127.0.0.1:8081/spindle/hello
  */
 import { createServer } from 'node:http';
-import reactor from '../src/reactor/shared.js';
-import { toNodeListener } from '../src/bridge/nodehttp.js';
-import type { IterApp } from '../src/bridge/interfaces.js';
-import type { CpsApp } from '../src/protocols/http/interfaces.js';
+import { toNodeListener, type CpsApp, type IterApp } from '../src/index.js'; // 'spindle'
+import reactor from '../src/reactor/index.js'; // 'spindle/reactor'
 
 const iterApp: IterApp = (environ, startResponse) => {
   startResponse('200 OK', [['content-type', 'text/plain; charset=utf-8']]);

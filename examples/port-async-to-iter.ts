@@ -10,10 +10,8 @@
  *     npx tsx examples/port-async-to-iter.ts     then: curl http://127.0.0.1:8081/users/7
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import reactor from '../src/reactor/shared.js';
-import { Deferred } from '../src/reactor/deferred.js';
-import { serve } from '../src/bridge/serve.js';
-import type { Environ, IterApp, StartResponse } from '../src/bridge/interfaces.js';
+import { Deferred, serve, type Environ, type IterApp, type StartResponse } from '../src/index.js'; // 'spindle'
+import reactor from '../src/reactor/index.js'; // 'spindle/reactor'
 
 /** The shared business logic: a lookup that takes a little while. */
 function findUser(id: string): Deferred<{ id: string; name: string }> {

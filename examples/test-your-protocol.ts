@@ -7,11 +7,8 @@
  *     them too, in test/examples-protocol.test.ts)
  */
 import assert from 'node:assert/strict';
-import { LineReceiver } from '../src/protocols/linereceiver.js';
-import { Factory } from '../src/protocols/protocol.js';
-import { Clock } from '../src/reactor/clock.js';
-import { StringTransport } from '../src/reactor/stringtransport.js';
-import type { IDelayedCall, IReactorTime } from '../src/reactor/interfaces.js';
+import { Clock, Factory, LineReceiver, StringTransport } from '../src/index.js'; // 'spindle'
+import type { IDelayedCall, IReactorTime } from '../src/index.js';
 
 /** Seconds of silence before the server says BYE and closes. */
 export const IDLE_TIMEOUT = 30;

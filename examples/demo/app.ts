@@ -6,9 +6,8 @@
  * Iterator apps are hosted through the gateway (toCpsApp), sharing one set of
  * gateway counters that the statistics page shows.
  */
-import type { CpsApp } from '../../src/protocols/http/interfaces.js';
-import { newGatewayStats, toCpsApp, type GatewayStats } from '../../src/bridge/gateway.js';
-import { toIterApp } from '../../src/bridge/toiterapp.js';
+import { toCpsApp, toIterApp, type CpsApp, type IterApp } from '../../src/index.js';
+import type { GatewayStats } from '../../src/bridge/index.js';
 import { cpsHello, iterHello } from './apps.js';
 import { clockApp } from './clock.js';
 import { INDEX } from './pages.js';
@@ -37,13 +36,15 @@ const indexApp: CpsApp = (request) => {
 };
 
 export function createDemo(options: DemoOptions = {}): Demo {
-  const gatewayStats = newGatewayStats();
-  const host = (app: Parameters<typeof toCpsApp>[0]) => toCpsApp(app, { stats: gatewayStats });
+  // Every iterator app below shares the first gateway's counters.
+  const iter = toCpsApp(iterHello);
+  const gatewayStats = iter.gatewayStats;
+  const host = (app: IterApp) => toCpsApp(app, { stats: gatewayStats });
   const router = new Router();
   const stats = statsApp(gatewayStats, router.stats);
   router
     .mount('/', indexApp, { exact: true })
-    .mount('/iter', host(iterHello))
+    .mount('/iter', iter)
     .mount('/cps', cpsHello)
     // The CPS app as an iterator app, hosted again by the gateway: same bytes as /cps.
     .mount('/cps-via-iter', host(toIterApp(cpsHello)))

@@ -3,9 +3,7 @@
  * an iterator app, a CPS app, and (in app.ts) that CPS app run through
  * toIterApp and hosted again by the gateway.
  */
-import type { CpsApp } from '../../src/protocols/http/interfaces.js';
-import type { Environ, IterApp, StartResponse } from '../../src/bridge/interfaces.js';
-import { Deferred } from '../../src/reactor/deferred.js';
+import { Deferred, type CpsApp, type Environ, type IterApp, type StartResponse } from '../../src/index.js';
 
 const TEXT: [string, string] = ['content-type', 'text/plain; charset=utf-8'];
 

@@ -6,8 +6,7 @@
  *
  *   GET /clock?ticks=N   N ticks (default DEFAULT_TICKS, at most MAX_TICKS)
  */
-import type { Environ, IterApp, StartResponse } from '../../src/bridge/interfaces.js';
-import type { IDelayedCall } from '../../src/reactor/interfaces.js';
+import type { Environ, IDelayedCall, IterApp, StartResponse } from '../../src/index.js';
 
 export const DEFAULT_TICKS = 10;
 export const MAX_TICKS = 3600;

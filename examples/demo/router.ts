@@ -4,7 +4,7 @@
  * `X-Spindle-Pid` (which process answered: useful with `--processes N`) and
  * counts requests for the statistics page.
  */
-import type { CpsApp, IRequest } from '../../src/protocols/http/interfaces.js';
+import type { CpsApp, IRequest } from '../../src/index.js';
 
 export interface RouterStats {
   /** Requests received since the process started. */

@@ -3,8 +3,8 @@
  * holding right now. `/stats` is HTML that refreshes itself every second;
  * `/stats.json` is the same snapshot for scripts.
  */
-import type { CpsApp, IRequest } from '../../src/protocols/http/interfaces.js';
-import type { GatewayStats } from '../../src/bridge/gateway.js';
+import type { CpsApp, IRequest } from '../../src/index.js';
+import type { GatewayStats } from '../../src/bridge/index.js';
 import type { RouterStats } from './router.js';
 import { escapeHtml, page } from './pages.js';
 

@@ -5,7 +5,7 @@
  * when bytes (or the end) come. Reading pauses the socket when the app falls
  * behind, so a large upload to a slow reader stays bounded (G15).
  */
-import type { Environ, IterApp, StartResponse } from '../../src/bridge/interfaces.js';
+import type { Environ, IterApp, StartResponse } from '../../src/index.js';
 import { page } from './pages.js';
 
 /** Largest piece echoed per chunk. */
