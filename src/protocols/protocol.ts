@@ -38,8 +38,8 @@ export class Protocol<F extends IProtocolFactory = IProtocolFactory> implements 
   connectionLost(_reason: Failure): void {}
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type ProtocolClass = new (...args: any[]) => Protocol<any>;
+/** A protocol class a factory can build: constructed with no arguments; gets `factory` set. */
+export type ProtocolClass = new () => IProtocol & { factory?: unknown };
 
 const log = new Logger('spindle.protocols.factory');
 
