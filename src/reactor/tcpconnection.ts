@@ -136,7 +136,7 @@ export class TCPConnection implements ITransport, ShutdownClosable {
     if (this.producerPaused) this.reactor.stats.pausedProducers--;
     this.producer = null;
     this.producerPaused = false;
-    if (this.disconnecting && !this.aborted) this.endWriting(true);
+    if (this.disconnecting && !this.aborted && !this.lost) this.endWriting(true);
   }
 
   private checkHighWater(): void {
