@@ -1,0 +1,303 @@
+/**
+ * Shared pieces of the reliability attacks: spy apps in both styles that count
+ * what they start and what gets closed, servers on a real socket or on
+ * StringTransport, raw clients, and `expectBalanced`, the check every attack
+ * ends with (every counter back to zero, every iterable closed, no timer left,
+ * nothing logged as an error).
+ */
+import net from 'node:net';
+import { Buffer } from 'node:buffer';
+import { expect } from 'vitest';
+import { toCpsApp, type GatewayStats } from '../../src/bridge/gateway.js';
+import type { Chunk, Environ, IterApp, StartResponse } from '../../src/bridge/interfaces.js';
+import type { IDelayedCall, IListeningPort, IProducer, IProtocolFactory, IReactor } from '../../src/reactor/interfaces.js';
+import { captureLogs, type LogEvent } from '../../src/reactor/log.js';
+import { NodeReactor } from '../../src/reactor/nodereactor.js';
+import { HTTPFactory } from '../../src/protocols/http/factory.js';
+import type { CpsApp, IRequest } from '../../src/protocols/http/interfaces.js';
+import type { HTTPServerOptions } from '../../src/protocols/http/options.js';
+import { parseResponses, type Response } from '../http-channel-helpers.js';
+
+/** Bytes of one chunk of the /big response, and how many chunks it has (3 MiB: past every socket buffer). */
+export const BIG_CHUNK = 16 * 1024;
+export const BIG_CHUNKS = 192;
+/** Seconds the /slow handlers wait before answering (on the server's reactor). */
+export const SLOW_SECONDS = 0.02;
+
+/** What the spy apps saw: starts against endings, per style. */
+export class Tracker {
+  iterStarts = 0;
+  iterCloses = 0;
+  cpsStarts = 0;
+  cpsEnds = 0;
+  /** App timers still pending (each app cancels its own when its response ends). */
+  readonly appTimers = new Set<IDelayedCall>();
+  unclosed(): number {
+    return this.iterStarts - this.iterCloses + (this.cpsStarts - this.cpsEnds);
+  }
+}
+
+/** A one-shot app timer that the app forgets when it fires or is cancelled. */
+function appTimer(t: Tracker, reactor: IReactor, seconds: number, fn: () => void): IDelayedCall {
+  const call = reactor.callLater(seconds, () => {
+    t.appTimers.delete(call);
+    fn();
+  });
+  t.appTimers.add(call);
+  return call;
+}
+function cancelTimer(t: Tracker, call: IDelayedCall | null): void {
+  if (call !== null && call.active()) call.cancel();
+  if (call !== null) t.appTimers.delete(call);
+}
+
+/**
+ * An iterator app with four routes: /small, /big (BIG_CHUNKS chunks), /upload
+ * (reads CONTENT_LENGTH bytes as they come, pausing its output while waiting),
+ * /slow (pauses its output, resumes after SLOW_SECONDS). Every iterable it
+ * returns counts its `close()`.
+ */
+export function spyIterApp(t: Tracker): IterApp {
+  return (environ: Environ, startResponse: StartResponse) => {
+    t.iterStarts++;
+    const reactor = environ['spindle.reactor']!;
+    let timer: IDelayedCall | null = null;
+    let closed = false;
+    const path = environ.PATH_INFO;
+    const body = (function* (): Generator<Chunk> {
+      if (path === '/big') {
+        startResponse('200 OK', [['content-type', 'application/octet-stream']]);
+        const chunk = new Uint8Array(BIG_CHUNK).fill(0x61);
+        for (let i = 0; i < BIG_CHUNKS; i++) yield chunk;
+      } else if (path === '/upload') {
+        const want = Number(environ.CONTENT_LENGTH || '0');
+        const input = environ['wsgi.input'];
+        let got = 0;
+        let resume: (() => void) | null = null;
+        environ['wsgi.input_handler']!(input, () => resume?.());
+        while (got < want) {
+          const part = input.read();
+          if (part.length > 0) {
+            got += part.length;
+            continue;
+          }
+          resume = environ['wsgi.pause_output']!();
+          yield '';
+        }
+        startResponse('200 OK', [['content-type', 'text/plain']]);
+        yield `got ${got}`;
+      } else if (path === '/slow') {
+        const resume = environ['wsgi.pause_output']!();
+        timer = appTimer(t, reactor, SLOW_SECONDS, resume);
+        yield '';
+        startResponse('200 OK', [['content-type', 'text/plain']]);
+        yield 'slow';
+      } else {
+        startResponse('200 OK', [['content-type', 'text/plain']]);
+        yield 'small';
+      }
+    })();
+    return {
+      [Symbol.iterator]: () => body,
+      close() {
+        if (closed) throw new Error('close() called twice');
+        closed = true;
+        t.iterCloses++;
+        cancelTimer(t, timer);
+      },
+    };
+  };
+}
+
+/**
+ * The same four routes as a CPS app. /big streams through a registered push
+ * producer; an ending (finished or client gone) is counted once through
+ * `notifyFinish()`.
+ */
+export function spyCpsApp(t: Tracker): CpsApp {
+  return (request: IRequest) => {
+    t.cpsStarts++;
+    let timer: IDelayedCall | null = null;
+    let producer: (IProducer & { stopped: boolean }) | null = null;
+    request.notifyFinish().addBoth(() => {
+      t.cpsEnds++;
+      cancelTimer(t, timer);
+      return undefined;
+    });
+    request.setHeader('content-type', 'text/plain');
+    if (request.path === '/big') {
+      let sent = 0;
+      let paused = false;
+      const chunk = new Uint8Array(BIG_CHUNK).fill(0x62);
+      const pump = (): void => {
+        while (!paused && !producer!.stopped && sent < BIG_CHUNKS) {
+          sent++;
+          request.write(chunk);
+        }
+        if (sent === BIG_CHUNKS && !producer!.stopped) {
+          producer!.stopped = true;
+          request.unregisterProducer();
+          request.finish();
+        }
+      };
+      producer = {
+        stopped: false,
+        pauseProducing: () => void (paused = true),
+        resumeProducing: () => {
+          paused = false;
+          pump();
+        },
+        stopProducing: () => void (producer!.stopped = true),
+      };
+      request.registerProducer(producer, true);
+      pump();
+    } else if (request.path === '/upload') {
+      request.readBody({ limit: 16 * 1024 * 1024 }).addCallbacks(
+        (b: Uint8Array) => {
+          request.write(`got ${b.length}`);
+          request.finish();
+        },
+        () => undefined, // the client went away mid-upload: nothing to answer
+      );
+    } else if (request.path === '/slow') {
+      timer = appTimer(t, request.reactor, SLOW_SECONDS, () => {
+        if (request.disconnected) return;
+        request.write('slow');
+        request.finish();
+      });
+    } else {
+      request.write('small');
+      request.finish();
+    }
+  };
+}
+
+export type Style = 'iter' | 'cps';
+
+/** Log events that mean something was mishandled (errors, unhandled Deferreds). */
+export function badEvents(events: LogEvent[]): LogEvent[] {
+  return events.filter((e) => e.level === 'error' || e.level === 'critical' || /unhandled/i.test(e.message));
+}
+
+export interface RealServer {
+  reactor: NodeReactor;
+  factory: HTTPFactory;
+  gatewayStats: GatewayStats | null;
+  tracker: Tracker;
+  port: number;
+  listening: IListeningPort;
+}
+
+/** An HTTP server on 127.0.0.1:0 serving a spy app of `style`; `wrap` may put a policy factory around it. */
+export async function realServer(
+  style: Style,
+  options: Partial<HTTPServerOptions> = {},
+  wrap: (f: HTTPFactory) => IProtocolFactory = (f) => f,
+): Promise<RealServer> {
+  const reactor = new NodeReactor();
+  const tracker = new Tracker();
+  const gw = style === 'iter' ? toCpsApp(spyIterApp(tracker), { reactor }) : null;
+  const factory = new HTTPFactory(gw ?? spyCpsApp(tracker), { reactor, ...options });
+  const listening = await reactor.listenTCP(0, wrap(factory), { host: '127.0.0.1' });
+  return { reactor, factory, gatewayStats: gw?.gatewayStats ?? null, tracker, port: listening.getHost().port, listening };
+}
+
+/** Resolve once `cond()` holds, checking after each turn of the event loop; reject after `ms` of real time. */
+export async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const start = performance.now();
+  while (!cond()) {
+    if (performance.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/** Every counter back to zero: what each attack must leave behind. */
+export function balanceOf(s: RealServer | { reactor: IReactor; factory: HTTPFactory; gatewayStats: GatewayStats | null; tracker: Tracker }) {
+  return {
+    openConnections: s.reactor.stats.openConnections,
+    pausedProducers: s.reactor.stats.pausedProducers,
+    openChannels: s.factory.stats.openChannels,
+    activeResponses: s.gatewayStats?.activeResponses ?? 0,
+    pausedResponses: s.gatewayStats?.pausedResponses ?? 0,
+    writeBuffered: s.gatewayStats?.writeBuffered ?? 0,
+    unclosedApps: s.tracker.unclosed(),
+    appTimers: s.tracker.appTimers.size,
+    delayedCalls: s.reactor.getDelayedCalls().length,
+  };
+}
+export const BALANCED = {
+  openConnections: 0,
+  pausedProducers: 0,
+  openChannels: 0,
+  activeResponses: 0,
+  pausedResponses: 0,
+  writeBuffered: 0,
+  unclosedApps: 0,
+  appTimers: 0,
+  delayedCalls: 0,
+};
+
+/** Wait for the server to settle after an attack, then assert the balance. */
+export async function expectBalanced(s: RealServer): Promise<void> {
+  await until(() => s.reactor.stats.openConnections === 0 && s.tracker.unclosed() === 0 && s.reactor.getDelayedCalls().length === 0, 'the server to settle', 5000).catch(() => undefined);
+  expect(balanceOf(s)).toEqual(BALANCED);
+}
+
+/** Capture the log for one test; `restore` in afterEach. */
+export function logCapture() {
+  return captureLogs();
+}
+
+/** The complete responses in `text` (a trailing incomplete one is left out). */
+export function completeResponses(text: string): Response[] {
+  for (let end = text.length; end > 0; end = text.lastIndexOf('HTTP/1.1 ', end - 1)) {
+    try {
+      const rs = parseResponses(text.slice(0, end));
+      if (!rs.some((r) => r.framing === 'chunked-incomplete')) return rs;
+    } catch {
+      // the last response is incomplete: try without it
+    }
+    if (end === 0) break;
+  }
+  return [];
+}
+
+/** A raw TCP client: everything it received as latin1 text; `closed` resolves on close. */
+export function rawClient(port: number) {
+  const sock = net.connect({ port, host: '127.0.0.1', noDelay: true });
+  let text = '';
+  sock.setEncoding('latin1');
+  sock.on('data', (d: string) => void (text += d));
+  sock.on('error', () => undefined); // resets are the point of these tests
+  const closed = new Promise<void>((r) => sock.once('close', () => r()));
+  const connected = new Promise<void>((r, j) => {
+    sock.once('connect', () => r());
+    sock.once('error', j);
+  });
+  return {
+    sock,
+    connected,
+    closed,
+    text: () => text,
+    /** Bodies of the complete responses received so far. */
+    bodies: (): string[] => completeResponses(text).map((r) => r.body),
+    write: (s: string | Uint8Array) => sock.write(typeof s === 'string' ? Buffer.from(s, 'latin1') : s),
+    /** Close with a TCP RST (SO_LINGER 0), the way a crashed peer leaves. */
+    reset: () => {
+      if (!sock.destroyed) sock.resetAndDestroy();
+    },
+  };
+}
+export type RawClient = ReturnType<typeof rawClient>;
+
+/** Run `fn` over `items` with at most `n` at a time. */
+export async function pool<T>(items: T[], n: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(n, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!, i);
+    }
+  });
+  await Promise.all(workers);
+}
