@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { threadedIterApp } from '../src/bridge/threaded.js';
+import { threadedIterApp, THREAD_MAX_PENDING_MESSAGES } from '../src/bridge/threaded.js';
 import { ThreadPool } from '../src/reactor/threadpool.js';
 import type { NodeReactor } from '../src/reactor/nodereactor.js';
 import type { LogEvent } from '../src/reactor/log.js';
@@ -101,6 +101,35 @@ describe('threadedIterApp: responses', () => {
     const next = serve(app('hello'));
     await next.done;
     expect(next.req.bodyText()).toBe('hello world');
+  });
+
+  it('a worker that dies after the headers went out aborts the response', async () => {
+    const shared = newShared();
+    await pool.deferToThread(appsUrl, 'share', shared.buffer);
+    const h = serve(app('exitsLate'));
+    await until(shared, 1, (v) => v === 1);
+    await turnsUntil(() => h.req.bodyText() === 'partial'); // the headers and 'partial' are out
+    Atomics.store(shared, 2, 1);
+    Atomics.notify(shared, 2);
+    await h.done;
+    expect(h.req.code).toBe(200);
+    expect(h.req.aborted).toBe(true);
+    expect(h.req.finished).toBe(false);
+  });
+
+  it('wsgi.errors: every line reaches the host log in order, with at most THREAD_MAX_PENDING_MESSAGES in flight', async () => {
+    const shared = newShared();
+    await pool.deferToThread(appsUrl, 'share', shared.buffer); // warm: the worker and the app module are loaded
+    const h = serve(app('chatty'));
+    // Block this thread (the reactor's) synchronously: no message is handled meanwhile,
+    // so the worker gets exactly THREAD_MAX_PENDING_MESSAGES writes through...
+    for (let v = Atomics.load(shared, 0); v < THREAD_MAX_PENDING_MESSAGES; v = Atomics.load(shared, 0)) Atomics.wait(shared, 0, v);
+    // ...and blocks in the next one: the count stays put while we do not handle messages.
+    expect(Atomics.wait(shared, 0, THREAD_MAX_PENDING_MESSAGES, 50)).toBe('timed-out');
+    await h.done;
+    expect(h.req.bodyText()).toBe('done');
+    const lines = logs.map((e) => String(e.message)).filter((m) => m.startsWith('chatty line'));
+    expect(lines).toEqual(Array.from({ length: 1000 }, (_, i) => `chatty line ${i}`));
   });
 
   it('past the pool queue bound a request gets 503 at once', async () => {

@@ -71,6 +71,13 @@ describe('ThreadPool.deferToThread', () => {
     expect(((await failure(pool.deferToThread(funcs, 'notAFunction'))) as Error).message).toMatch(/found number/);
   });
 
+  it("a dotted export name reaches a function inside an exported object, called with that object as this", async () => {
+    const pool = makePool(null, { size: 1 });
+    expect(await pool.deferToThread(funcs, 'ns.triple', 14)).toBe(42);
+    expect(await pool.deferToThread(funcs, 'ns.plusBase', 1)).toBe(101);
+    expect(((await failure(pool.deferToThread(funcs, 'ns.missing'))) as Error).message).toMatch(/'ns\.missing'/);
+  });
+
   it('a result that cannot be cloned fails the job, and the worker takes the next one', async () => {
     const pool = makePool(null, { size: 1 });
     expect(((await failure(pool.deferToThread(funcs, 'unclonable'))) as Error).name).toBe('DataCloneError');

@@ -33,7 +33,9 @@ import { ThreadPool } from '../reactor/threadpool.js';
 import { rebuildError, serializeError } from '../reactor/threaderror.js';
 import { ThreadedAppAborted } from './errors.js';
 import type { AppIterable, Chunk, Environ, IterApp, StartResponse } from './interfaces.js';
-import { CTL_ABORT, CTL_BYTES, CTL_REPLY_SEQ, type StartReply, type ThreadedSpec, type WorkerMessage } from './threadedworker.js';
+import { CTL_ABORT, CTL_BYTES, CTL_PENDING, CTL_WAKE_SEQ, type StartReply, type ThreadedSpec, type WorkerMessage } from './threadedworker.js';
+
+export { THREAD_MAX_PENDING_MESSAGES } from './threadedworker.js';
 
 /** Default bytes of response body buffered between a worker and the reactor, per response. */
 export const THREAD_RING_SIZE = 256 * 1024;
@@ -205,8 +207,10 @@ class ThreadedResponse {
       case 'read':
         return this.pumpInput();
       case 'errors':
+        this.handled();
         return this.environ['wsgi.errors'].write(m.text);
       case 'flush':
+        this.handled();
         if (!this.closed) (this.environ['x-wsgiorg.flush'] as (() => void) | undefined)?.();
         return;
       case 'end':
@@ -232,8 +236,18 @@ class ThreadedResponse {
 
   private reply(r: StartReply): void {
     this.port.postMessage(r);
-    Atomics.add(this.ctl, CTL_REPLY_SEQ, 1);
-    Atomics.notify(this.ctl, CTL_REPLY_SEQ);
+    this.wakeWorker();
+  }
+
+  /** A fire-and-forget message was handled: one more may come (THREAD_MAX_PENDING_MESSAGES). */
+  private handled(): void {
+    Atomics.sub(this.ctl, CTL_PENDING, 1);
+    this.wakeWorker();
+  }
+
+  private wakeWorker(): void {
+    Atomics.add(this.ctl, CTL_WAKE_SEQ, 1);
+    Atomics.notify(this.ctl, CTL_WAKE_SEQ);
   }
 
   /** Move what the host's wsgi.input has into the input ring, up to its space (G15). */
@@ -286,8 +300,7 @@ class ThreadedResponse {
   private abandon(reason: Error | null): void {
     this.abandonReason ??= reason;
     Atomics.store(this.ctl, CTL_ABORT, 1);
-    Atomics.add(this.ctl, CTL_REPLY_SEQ, 1);
-    Atomics.notify(this.ctl, CTL_REPLY_SEQ);
+    this.wakeWorker();
     this.out.abort();
     this.input.abort();
   }

@@ -24,10 +24,23 @@ import { resolveExport } from '../reactor/worker.js';
 import { BodyBeforeStartResponseError, InvalidAppResultError, ThreadedAppAborted } from './errors.js';
 import type { AppIterable, Chunk, Environ, IterApp, WriteFn } from './interfaces.js';
 
-/** Control block slots (Int32). */
-export const CTL_REPLY_SEQ = 0;
+/**
+ * Control block slots (Int32). The worker waits on WAKE_SEQ for everything
+ * but ring space/data: the reactor side bumps it when it replies, when it has
+ * handled a message (PENDING went down) and when it abandons the request.
+ */
+export const CTL_WAKE_SEQ = 0;
 export const CTL_ABORT = 1;
-export const CTL_BYTES = 8;
+/** Fire-and-forget messages (wsgi.errors, flush) posted and not yet handled. */
+export const CTL_PENDING = 2;
+export const CTL_BYTES = 16;
+
+/**
+ * Most fire-and-forget messages (wsgi.errors writes, flushes) a worker app may
+ * have in flight; past it the app blocks until the reactor catches up, so a
+ * chatty app cannot grow the message queue without bound.
+ */
+export const THREAD_MAX_PENDING_MESSAGES = 64;
 
 /** What the reactor side hands the worker for one request. */
 export interface ThreadedSpec {
@@ -128,7 +141,7 @@ class WorkerRequest {
       ...this.spec.environ,
       'wsgi.input': new BlockingInput(ByteRing.attach(this.spec.input), () => this.aborted(), () => port.postMessage({ t: 'read' } satisfies WorkerMessage)),
       'wsgi.errors': {
-        write: (text: string) => port.postMessage({ t: 'errors', text: String(text) } satisfies WorkerMessage),
+        write: (text: string) => this.post({ t: 'errors', text: String(text) }),
         writelines(lines: Iterable<string>) {
           for (const l of lines) this.write(l);
         },
@@ -137,7 +150,7 @@ class WorkerRequest {
       'wsgi.multithread': true,
       'wsgi.run_once': false,
     } as unknown as Environ;
-    if (this.spec.hasFlush) environ['x-wsgiorg.flush'] = () => port.postMessage({ t: 'flush' } satisfies WorkerMessage);
+    if (this.spec.hasFlush) environ['x-wsgiorg.flush'] = () => this.post({ t: 'flush' });
     return environ;
   }
 
@@ -157,15 +170,26 @@ class WorkerRequest {
 
   /** Block in Atomics.wait until the reactor side answers (or abandons the request). */
   private roundTrip(msg: WorkerMessage): StartReply {
-    let seq = Atomics.load(this.ctl, CTL_REPLY_SEQ);
     this.spec.port.postMessage(msg);
     for (;;) {
+      const seq = Atomics.load(this.ctl, CTL_WAKE_SEQ);
       const got = receiveMessageOnPort(this.spec.port);
       if (got) return got.message as StartReply;
       this.checkAbort();
-      Atomics.wait(this.ctl, CTL_REPLY_SEQ, seq);
-      seq = Atomics.load(this.ctl, CTL_REPLY_SEQ);
+      Atomics.wait(this.ctl, CTL_WAKE_SEQ, seq);
     }
+  }
+
+  /** Post a fire-and-forget message, blocking while THREAD_MAX_PENDING_MESSAGES are in flight. */
+  private post(msg: WorkerMessage): void {
+    for (;;) {
+      const seq = Atomics.load(this.ctl, CTL_WAKE_SEQ);
+      if (Atomics.load(this.ctl, CTL_PENDING) < THREAD_MAX_PENDING_MESSAGES) break;
+      this.checkAbort();
+      Atomics.wait(this.ctl, CTL_WAKE_SEQ, seq);
+    }
+    Atomics.add(this.ctl, CTL_PENDING, 1);
+    this.spec.port.postMessage(msg);
   }
 
   private send(chunk: unknown, where: string): void {
