@@ -223,8 +223,16 @@ describe('cooperate(iterator, clock)', () => {
     expect(done).toBe(2);
   });
 
-  it('needs a clock', () => {
+  it('a Cooperator built without a clock needs its scheduler and slice', () => {
     expect(() => new Cooperator()).toThrow(NoClockError);
-    expect(() => cooperate([1], undefined as unknown as Clock)).toThrow(NoClockError);
+  });
+
+  it('cooperate(iterator) without a clock runs each task to its end on Node\'s own loop', async () => {
+    const log: string[] = [];
+    const a = cooperate(counter('a', 3, log));
+    const b = cooperate(counter('b', 3, log));
+    await Promise.all([a.whenDone().asPromise(), b.whenDone().asPromise()]);
+    expect([...log].sort()).toEqual(['a0', 'a1', 'a2', 'b0', 'b1', 'b2']);
+    expect(log.filter((x) => x.startsWith('a'))).toEqual(['a0', 'a1', 'a2']);
   });
 });

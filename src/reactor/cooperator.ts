@@ -240,13 +240,35 @@ export class Cooperator {
 }
 
 const cooperators = new WeakMap<IReactorTime, Cooperator>();
+let nodeLoopCooperator: Cooperator | undefined;
+
+/**
+ * The Cooperator behind `cooperate(iterator)` with no clock: passes are
+ * scheduled on Node's own event loop (`setImmediate`) and sliced by the
+ * monotonic `performance.now()`. It is not a reactor, so nothing global is
+ * shared with any reactor; pass a clock to run tasks on a reactor or a `Clock`.
+ */
+function nodeLoop(): Cooperator {
+  nodeLoopCooperator ??= new Cooperator({
+    scheduler: (fn) => {
+      const handle = setImmediate(fn);
+      return { cancel: () => clearImmediate(handle) };
+    },
+    terminationPredicateFactory: () => {
+      const end = performance.now() + COOPERATOR_SLICE * 1000;
+      return () => performance.now() >= end;
+    },
+  });
+  return nodeLoopCooperator;
+}
 
 /**
  * Run `iterator` on the Cooperator shared by everything that cooperates on
- * `clock` (a reactor or a `Clock`; spindle has no global reactor to default to).
+ * `clock` (a reactor or a `Clock`). Without a clock, on Node's own event loop
+ * (as Twisted's module-level `cooperate` uses its global reactor).
  */
-export function cooperate<T>(iterator: Iterator<T> | Iterable<T>, clock: IReactorTime): CooperativeTask<Iterator<T>> {
-  if (clock === undefined) throw new NoClockError('cooperate(iterator, clock)');
+export function cooperate<T>(iterator: Iterator<T> | Iterable<T>, clock?: IReactorTime): CooperativeTask<Iterator<T>> {
+  if (clock === undefined) return nodeLoop().cooperate(iterator);
   let cooperator = cooperators.get(clock);
   if (cooperator === undefined) {
     cooperator = new Cooperator({ clock });
