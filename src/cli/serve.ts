@@ -1,21 +1,17 @@
 /**
- * `spindle serve` in one process: load the app, bring every style to the CPS
- * shape the HTTP server hosts, listen, and stop gracefully on a signal.
- *
- *   iter  -> toCpsApp(app)                      (the gateway)
- *   iter + --threads N -> toCpsApp(threadedIterApp(url, export, { threads: N }))
- *   fetch -> fromFetchHandler(handler)
- *   cps   -> as is
+ * `spindle serve` in one process: load the app, bring its style to the CPS
+ * shape the HTTP server hosts (`servedApp`, as `serve()` does; with
+ * --threads, an iter app first becomes `threadedIterApp(url, export)`),
+ * listen, and stop gracefully on a signal.
  *
  * Every style then passes through the same two wrappers: the in-flight
  * counter the graceful stop waits on, and the access log when asked for.
  */
 import type { CpsApp } from '../protocols/http/interfaces.js';
-import type { IterApp } from '../bridge/interfaces.js';
 import type { IAddress, IListeningPort, IReactor } from '../reactor/interfaces.js';
 import { HTTPFactory } from '../protocols/http/factory.js';
 import { toCpsApp } from '../bridge/gateway.js';
-import { fromFetchHandler } from '../bridge/fetch.js';
+import { servedApp } from '../bridge/serve.js';
 import { threadedIterApp } from '../bridge/threaded.js';
 import { CannotListenError } from '../reactor/errors.js';
 import type { ServeOptions } from './args.js';
@@ -35,19 +31,10 @@ export interface RunningServer {
 
 /** Bring the loaded app, whatever its style, to the CPS shape. */
 export function toServedApp(loaded: LoadedApp, options: Pick<ServeOptions, 'threads'>, reactor: IReactor): CpsApp {
-  switch (loaded.style) {
-    case 'cps':
-      return loaded.app as unknown as CpsApp;
-    case 'iter': {
-      const app = options.threads !== undefined ? threadedIterApp(loaded.url, loaded.exportName, { threads: options.threads, reactor }) : (loaded.app as unknown as IterApp);
-      return toCpsApp(app, { reactor });
-    }
-    case 'fetch': {
-      // A handler may answer synchronously; the bridge expects a Promise.
-      const handler = loaded.app as unknown as (request: Request) => Response | Promise<Response>;
-      return fromFetchHandler(async (request) => handler(request));
-    }
+  if (loaded.style === 'iter' && options.threads !== undefined) {
+    return toCpsApp(threadedIterApp(loaded.url, loaded.exportName, { threads: options.threads, reactor }), { reactor });
   }
+  return servedApp(loaded.app as Parameters<typeof servedApp>[0], loaded.style, reactor);
 }
 
 /** Count responses between arrival and their end (finished or client gone). */
