@@ -155,7 +155,8 @@ export class ByteRing {
     if (this.aborted) throw new RingAborted();
     const n = Math.min(max, this.available());
     if (n <= 0) return null;
-    const out = new Uint8Array(n);
+    // Not zero-filled: every byte is copied over at once (a memset saved per read).
+    const out = Buffer.allocUnsafeSlow(n);
     this.readInto(out, n);
     return out;
   }
