@@ -156,7 +156,8 @@ export class ByteRing {
     const n = Math.min(max, this.available());
     if (n <= 0) return null;
     // Not zero-filled: every byte is copied over at once (a memset saved per read).
-    const out = Buffer.allocUnsafeSlow(n);
+    const raw = Buffer.allocUnsafeSlow(n);
+    const out = new Uint8Array(raw.buffer, raw.byteOffset, n);
     this.readInto(out, n);
     return out;
   }
