@@ -20,7 +20,7 @@ import { isClusterWorker, runPrimary, tellPrimary } from './cli/cluster.js';
 import { SHUTDOWN_GRACE_SECONDS, signalTracker } from './cli/shutdown.js';
 
 /** Seconds after the signal by which the process exits, whatever is still running. */
-export const HARD_EXIT_SECONDS = 4.8;
+export const HARD_EXIT_SECONDS = 4;
 /** Seconds `reactor.stop()` may take after the drain. */
 const REACTOR_STOP_SECONDS = 0.5;
 

@@ -211,7 +211,7 @@ describe('spindle serve', () => {
       setTimeout(() => reject(new Error('no response started')), 10_000).unref();
     });
     expect(await exitWithin(child)).toEqual({ code: 0, signal: null });
-    expect(child.stderr()).toMatch(/1 response\(s\) still running 4s after the stop signal; closing them/);
+    expect(child.stderr()).toMatch(/1 response\(s\) still running 3s after the stop signal; closing them/);
   });
 
   it('writes an access log line per response, as text or JSON', async () => {

@@ -9,7 +9,7 @@
 import type { IDelayedCall, IReactorTime } from '../reactor/interfaces.js';
 
 /** How long in-flight responses may take to finish after the signal. */
-export const SHUTDOWN_GRACE_SECONDS = 4;
+export const SHUTDOWN_GRACE_SECONDS = 3;
 /** How often the drain checks whether in-flight responses are done. */
 export const SHUTDOWN_POLL_SECONDS = 0.05;
 
