@@ -89,6 +89,12 @@ function plainEnviron(environ: Environ): Record<string, unknown> {
   return out;
 }
 
+/** RFC 9112 section 6.3: no Content-Length (or 0) and no Transfer-Encoding means no body. */
+function hasNoBody(environ: Environ): boolean {
+  const cl = environ.CONTENT_LENGTH;
+  return (cl === '' || cl === '0' || cl === undefined) && !environ.HTTP_TRANSFER_ENCODING;
+}
+
 type Ending = { error: unknown } | { error: null };
 
 class ThreadedResponse {
@@ -116,7 +122,12 @@ class ThreadedResponse {
     options: ThreadedOptions,
   ) {
     this.out = ByteRing.create(options.ringSize ?? THREAD_RING_SIZE);
-    this.input = ByteRing.create(options.inputRingSize ?? THREAD_INPUT_RING_SIZE);
+    if (hasNoBody(environ)) {
+      // Nothing to read: a one-byte ring, closed now, so read() sees the end without a round trip.
+      this.input = ByteRing.create(1);
+      this.input.close();
+      this.inputEnded = true;
+    } else this.input = ByteRing.create(options.inputRingSize ?? THREAD_INPUT_RING_SIZE);
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     this.port.on('message', (m: WorkerMessage) => this.onMessage(m));
