@@ -22,16 +22,20 @@ export const BRIDGE_LOW_WATER = 16 * 1024;
 /** Hard bound on queued bytes: a write past it throws `BridgeOverflowError`. */
 export const BRIDGE_MAX_BUFFERED = 4 * 1024 * 1024;
 
-export interface BridgeQueueOptions {
+/** What the queue tells its two ends. Pass callbacks in the options, or an object as `listener`. */
+export interface BridgeQueueListener {
+  /** The queue rose past `highWater`: pause whoever writes. */
+  onHigh?(): void;
+  /** The queue fell to `lowWater` after `onHigh`: resume the writer. */
+  onLow?(): void;
+  /** A chunk, the end or a failure arrived: a waiting reader may read now. */
+  onReadable?(): void;
+}
+
+export interface BridgeQueueOptions extends BridgeQueueListener {
   highWater?: number;
   lowWater?: number;
   maxBuffered?: number;
-  /** The queue rose past `highWater`: pause whoever writes. */
-  onHigh?: () => void;
-  /** The queue fell to `lowWater` after `onHigh`: resume the writer. */
-  onLow?: () => void;
-  /** A chunk, the end or a failure arrived: a waiting reader may read now. */
-  onReadable?: () => void;
 }
 
 export type BridgeQueueState = 'open' | 'ended' | 'failed' | 'closed';
@@ -40,7 +44,7 @@ export class BridgeQueue {
   readonly highWater: number;
   readonly lowWater: number;
   readonly maxBuffered: number;
-  private readonly options: BridgeQueueOptions;
+  private readonly events: BridgeQueueListener;
   private chunks: Uint8Array[] = [];
   private head = 0;
   private queuedBytes = 0;
@@ -48,8 +52,9 @@ export class BridgeQueue {
   private status: BridgeQueueState = 'open';
   private failure: unknown = undefined;
 
-  constructor(options: BridgeQueueOptions = {}) {
-    this.options = options;
+  /** `listener` (if given) is told instead of the callbacks in `options` (one object per queue, no closures). */
+  constructor(options: BridgeQueueOptions = {}, listener?: BridgeQueueListener) {
+    this.events = listener ?? options;
     this.highWater = options.highWater ?? BRIDGE_HIGH_WATER;
     this.lowWater = Math.min(options.lowWater ?? BRIDGE_LOW_WATER, this.highWater);
     this.maxBuffered = Math.max(options.maxBuffered ?? BRIDGE_MAX_BUFFERED, this.highWater);
@@ -94,9 +99,9 @@ export class BridgeQueue {
     this.queuedBytes = wanted;
     if (!this.aboveHigh && wanted > this.highWater) {
       this.aboveHigh = true;
-      this.options.onHigh?.();
+      this.events.onHigh?.();
     }
-    if (this.status === 'open') this.options.onReadable?.();
+    if (this.status === 'open') this.events.onReadable?.();
   }
 
   /** The oldest chunk, or undefined when none is queued. */
@@ -111,7 +116,7 @@ export class BridgeQueue {
     this.queuedBytes -= chunk.byteLength;
     if (this.aboveHigh && this.queuedBytes <= this.lowWater && this.status !== 'closed') {
       this.aboveHigh = false;
-      this.options.onLow?.();
+      this.events.onLow?.();
     }
     return chunk;
   }
@@ -120,7 +125,7 @@ export class BridgeQueue {
   end(): void {
     if (this.status !== 'open') return;
     this.status = 'ended';
-    this.options.onReadable?.();
+    this.events.onReadable?.();
   }
 
   /** The writer failed: the reader sees `error` once it drained the queue. */
@@ -128,7 +133,7 @@ export class BridgeQueue {
     if (this.status !== 'open') return;
     this.status = 'failed';
     this.failure = error;
-    this.options.onReadable?.();
+    this.events.onReadable?.();
   }
 
   /** The reader is gone: drop everything; no callback runs after this. */

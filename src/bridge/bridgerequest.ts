@@ -16,6 +16,7 @@
  * disconnected) and the producer bookkeeping guard each other; splitting
  * them would spread one state machine over several files.
  */
+import { Buffer } from 'node:buffer';
 import { Deferred } from '../reactor/deferred.js';
 import { ConnectionLost } from '../reactor/errors.js';
 import type { IAddress, IProducer, IProtocol, IPushProducer, IReactor } from '../reactor/interfaces.js';
@@ -37,7 +38,8 @@ export interface BridgeRequestInit {
   method: string;
   uri: string;
   version: string;
-  headers: IHeaders;
+  /** The request headers; omitted, `buildHeaders()` makes them on first use (most apps never look). */
+  headers?: IHeaders;
   client: IAddress;
   host: IAddress;
   reactor: IReactor;
@@ -46,7 +48,6 @@ export interface BridgeRequestInit {
 }
 
 const CTL = /[\x00-\x08\x0a-\x1f\x7f]/;
-const encoder = new TextEncoder();
 
 export abstract class BridgeRequest implements IRequest {
   readonly method: string;
@@ -54,7 +55,6 @@ export abstract class BridgeRequest implements IRequest {
   readonly path: string;
   readonly query: string;
   readonly version: string;
-  readonly headers: IHeaders;
   readonly client: IAddress;
   readonly host: IAddress;
   readonly reactor: IReactor;
@@ -74,6 +74,7 @@ export abstract class BridgeRequest implements IRequest {
   private bodyTaken = false;
   private flushed = false;
   private readonly readBodyLimit: number;
+  private headerView: IHeaders | undefined;
 
   constructor(init: BridgeRequestInit) {
     this.method = init.method;
@@ -82,12 +83,21 @@ export abstract class BridgeRequest implements IRequest {
     this.path = q < 0 ? init.uri : init.uri.slice(0, q);
     this.query = q < 0 ? '' : init.uri.slice(q + 1);
     this.version = init.version;
-    this.headers = init.headers;
+    this.headerView = init.headers;
     this.client = init.client;
     this.host = init.host;
     this.reactor = init.reactor;
     this.secure = init.secure;
     this.readBodyLimit = init.readBodyLimit ?? BRIDGE_READ_BODY_LIMIT;
+  }
+
+  get headers(): IHeaders {
+    return (this.headerView ??= this.buildHeaders());
+  }
+
+  /** Build the headers when they were not given to the constructor. */
+  protected buildHeaders(): IHeaders {
+    throw new TypeError('BridgeRequest: pass init.headers or override buildHeaders()');
   }
 
   // ------------------------------------------------------------ subclass hooks
@@ -203,7 +213,7 @@ export abstract class BridgeRequest implements IRequest {
   write(data: Uint8Array | string): void {
     if (this.finished) throw new RequestFinishedError('write()');
     if (this.disconnected) return;
-    const bytes = typeof data === 'string' ? encoder.encode(data) : data;
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     if (bytes.byteLength === 0) return;
     this.startHead();
     this.sendData(bytes);

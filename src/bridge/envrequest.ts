@@ -10,7 +10,7 @@ import type { IDelayedCall, IReactor } from '../reactor/interfaces.js';
 import { ConnectionLost } from '../reactor/errors.js';
 import { Headers } from '../protocols/http/headers.js';
 import type { Environ, StartResponse } from './interfaces.js';
-import { BridgeQueue, type BridgeQueueOptions } from './bridgequeue.js';
+import { BridgeQueue, type BridgeQueueListener, type BridgeQueueOptions } from './bridgequeue.js';
 import { appLog, BridgeRequest, INTERNAL_ERROR_BODY } from './bridgerequest.js';
 import type { BodyControl, BodySink } from './bridgebody.js';
 import { HOP_BY_HOP_HEADERS } from './startresponse.js';
@@ -29,10 +29,8 @@ export interface EnvironRequestOptions extends Pick<BridgeQueueOptions, 'highWat
 
 /** The request target as sent: a raw URI key if the gateway kept one, else rebuilt from the CGI variables. */
 function requestUri(environ: Environ): string {
-  for (const key of ['REQUEST_URI', 'RAW_URI']) {
-    const raw = environ[key];
-    if (typeof raw === 'string' && raw !== '') return raw;
-  }
+  const raw = environ.REQUEST_URI || environ.RAW_URI;
+  if (typeof raw === 'string') return raw;
   // spindle's gateway keeps the percent-encoded path as it came.
   const rawPath = environ['spindle.raw_path'];
   if (typeof rawPath === 'string' && rawPath !== '') return environ.QUERY_STRING ? `${rawPath}?${environ.QUERY_STRING}` : rawPath;
@@ -53,19 +51,23 @@ function requestHeaders(environ: Environ): Headers {
   return new Headers(raw);
 }
 
-export class EnvironRequest extends BridgeRequest {
+/** The reading end the request wakes when data, the end or a pull producer arrives. */
+export interface QueueReader {
+  wake(): void;
+}
+
+export class EnvironRequest extends BridgeRequest implements BridgeQueueListener {
   readonly queue: BridgeQueue;
   /** True once `startResponse` was called for this response. */
   headSent = false;
   private readonly environ: Environ;
   private readonly startResponse: StartResponse;
 
-  constructor(environ: Environ, startResponse: StartResponse, reactor: IReactor, wake: () => void, options: EnvironRequestOptions = {}) {
+  constructor(environ: Environ, startResponse: StartResponse, reactor: IReactor, reader: QueueReader, options: EnvironRequestOptions = {}) {
     super({
       method: environ.REQUEST_METHOD,
       uri: requestUri(environ),
       version: environ.SERVER_PROTOCOL || 'HTTP/1.1',
-      headers: requestHeaders(environ),
       client: { host: environ.REMOTE_ADDR, port: Number(environ.REMOTE_PORT ?? 0) },
       host: { host: environ.SERVER_NAME, port: Number(environ.SERVER_PORT) },
       reactor,
@@ -74,16 +76,30 @@ export class EnvironRequest extends BridgeRequest {
     });
     this.environ = environ;
     this.startResponse = startResponse;
-    this.queue = new BridgeQueue({
-      ...options,
-      onHigh: () => this.outputPaused(),
-      onLow: () => this.outputResumed(),
-      onReadable: wake,
-    });
-    this.wake = wake;
+    this.reader = reader;
+    this.queue = new BridgeQueue(options, this);
   }
 
-  private readonly wake: () => void;
+  private readonly reader: QueueReader;
+
+  /** @internal BridgeQueueListener: past the high-water mark, pause the CPS app's producer. */
+  onHigh(): void {
+    this.outputPaused();
+  }
+
+  /** @internal BridgeQueueListener: drained to the low-water mark, resume it. */
+  onLow(): void {
+    this.outputResumed();
+  }
+
+  /** @internal BridgeQueueListener: data, the end or a failure for the reader. */
+  onReadable(): void {
+    this.reader.wake();
+  }
+
+  protected override buildHeaders(): Headers {
+    return requestHeaders(this.environ);
+  }
 
   /** The iterator found the queue empty: a pull producer is asked for more. */
   demand(): void {
@@ -96,12 +112,18 @@ export class EnvironRequest extends BridgeRequest {
   }
 
   protected override producerRegistered(streaming: boolean): void {
-    if (!streaming) this.wake();
+    if (!streaming) this.reader.wake();
   }
 
   protected sendHead(code: number, phrase: string, headers: [string, string][]): void {
     // Connection-level headers belong to the gateway's connection, not to this response (G9).
-    const own = headers.filter(([name]) => !HOP_BY_HOP_HEADERS.has(name.toLowerCase()));
+    let own = headers;
+    for (const [name] of headers) {
+      if (HOP_BY_HOP_HEADERS.has(name.toLowerCase())) {
+        own = headers.filter(([n]) => !HOP_BY_HOP_HEADERS.has(n.toLowerCase()));
+        break;
+      }
+    }
     this.startResponse(`${code} ${phrase}`, own);
     this.headSent = true;
   }

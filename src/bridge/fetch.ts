@@ -40,7 +40,7 @@ export function toFetchHandler(app: IterApp | CpsApp, options: ToFetchHandlerOpt
   const cps = asCpsApp(app, options.style ?? 'iter', options.reactor, options.gateway);
   return (request: Request): Promise<Response> => {
     const bridged = new FetchRequest(request, options);
-    runCpsApp(cps, bridged, (err) => bridged.appFailed(err));
+    runCpsApp(cps, bridged);
     return bridged.response;
   };
 }

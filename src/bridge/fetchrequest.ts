@@ -9,7 +9,7 @@
 import { ConnectionLost } from '../reactor/errors.js';
 import type { IAddress, IDelayedCall, IReactor } from '../reactor/interfaces.js';
 import { Headers } from '../protocols/http/headers.js';
-import { BridgeQueue, type BridgeQueueOptions } from './bridgequeue.js';
+import { BridgeQueue, type BridgeQueueListener, type BridgeQueueOptions } from './bridgequeue.js';
 import { BridgeRequest } from './bridgerequest.js';
 import type { BodyControl, BodySink } from './bridgebody.js';
 
@@ -25,7 +25,7 @@ function isNullBodyStatus(code: number): boolean {
   return code === 204 || code === 205 || code === 304;
 }
 
-export class FetchRequest extends BridgeRequest {
+export class FetchRequest extends BridgeRequest implements BridgeQueueListener {
   /** Settles with the Response once the head is known (or rejects if the app aborts first). */
   readonly response: Promise<Response>;
   private resolveResponse!: (r: Response) => void;
@@ -54,13 +54,23 @@ export class FetchRequest extends BridgeRequest {
       this.resolveResponse = resolve;
       this.rejectResponse = reject;
     });
-    this.queue = new BridgeQueue({
-      ...options,
-      onHigh: () => this.outputPaused(),
-      onLow: () => this.outputResumed(),
-      onReadable: () => this.wake(),
-    });
+    this.queue = new BridgeQueue(options, this);
     request.signal?.addEventListener('abort', () => this.gone('the Fetch request was aborted'), { once: true });
+  }
+
+  /** @internal BridgeQueueListener: past the high-water mark, pause the app's producer. */
+  onHigh(): void {
+    this.outputPaused();
+  }
+
+  /** @internal BridgeQueueListener: drained to the low-water mark, resume it. */
+  onLow(): void {
+    this.outputResumed();
+  }
+
+  /** @internal BridgeQueueListener: a pending pull may deliver now. */
+  onReadable(): void {
+    this.wake();
   }
 
   private wake(): void {

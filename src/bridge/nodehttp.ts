@@ -38,7 +38,7 @@ export function toNodeListener(app: IterApp | CpsApp, options: NodeListenerOptio
   const cps = asCpsApp(app, options.style ?? 'iter', options.reactor, options.gateway);
   return (req, res) => {
     const bridged = new NodeRequest(req, res, options);
-    runCpsApp(cps, bridged, (err) => bridged.appFailed(err));
+    runCpsApp(cps, bridged);
   };
 }
 

@@ -34,24 +34,23 @@ export function toIterApp(app: CpsApp, options: ToIterAppOptions = {}): IterApp 
     const reactor = options.reactor ?? environ['spindle.reactor'];
     if (!reactor) throw new BridgeNoReactorError('toIterApp()');
     const pauseOutput = environ['wsgi.pause_output'];
-    const asyncOk = options.asyncIterable ?? environ[ASYNC_ITERABLE_KEY] === true;
-    if (!pauseOutput && !asyncOk) throw new BridgeHostUnsupportedError();
-    const drain = new QueueDrain();
-    const request = new EnvironRequest(environ, startResponse, reactor, () => drain.wake(), options);
+    if (!pauseOutput && !(options.asyncIterable ?? environ[ASYNC_ITERABLE_KEY] === true)) throw new BridgeHostUnsupportedError();
+    const drain = pauseOutput ? new SyncQueueIterator(pauseOutput) : new AsyncQueueIterator();
+    const request = new EnvironRequest(environ, startResponse, reactor, drain, options);
     drain.request = request;
-    runCpsApp(app, request, (err) => request.appFailed(err));
-    return pauseOutput ? drain.syncIterable(pauseOutput) : drain.asyncIterable();
+    runCpsApp(app, request);
+    return drain;
   };
 }
 
 type Step = { kind: 'chunk'; chunk: Uint8Array } | { kind: 'done' } | { kind: 'error'; error: unknown } | { kind: 'wait' };
 
-/** The reading end: turns the queue into an iterator, sync (with pause_output) or async. */
-class QueueDrain {
+/** The reading end: turns the queue into an iterator (sync with pause_output, or async). */
+abstract class QueueDrain {
   request!: EnvironRequest;
-  private closed = false;
-  private resume: (() => void) | null = null;
-  private waiter: (() => void) | null = null;
+  protected closed = false;
+  protected resume: (() => void) | null = null;
+  protected waiter: (() => void) | null = null;
 
   /** Something arrived (or a pull producer came): let the reader go on. */
   wake(): void {
@@ -63,8 +62,8 @@ class QueueDrain {
     waiter?.();
   }
 
-  private step(): Step {
-    if (this.closed) return { kind: 'done' };
+  protected step(): Step {
+    if (this.closed) return DONE;
     const queue = this.request.queue;
     let chunk = queue.shift();
     if (!chunk && queue.state === 'open') {
@@ -75,13 +74,13 @@ class QueueDrain {
     if (queue.state === 'ended') {
       this.request.drained();
       this.finish();
-      return { kind: 'done' };
+      return DONE;
     }
     if (queue.state === 'failed') {
       this.finish();
       return { kind: 'error', error: queue.error };
     }
-    return { kind: 'wait' };
+    return WAIT;
   }
 
   /** The response ended on the CPS side and was read: release everything. */
@@ -90,7 +89,7 @@ class QueueDrain {
     this.request.queue.close();
   }
 
-  /** The reader stopped early (client gone, gateway shutdown): cancel the CPS side (G14). */
+  /** The reader stopped: after a complete read that is the end; before, a cancel of the CPS side (G14). */
   close(): void {
     if (this.closed) return;
     const queue = this.request.queue;
@@ -104,55 +103,61 @@ class QueueDrain {
     this.resume = null;
     const waiter = this.waiter;
     this.waiter = null;
-    this.request.queue.close();
+    queue.close();
     this.request.connectionLost(new ConnectionLost('the gateway closed the response iterator before the response ended'));
     waiter?.();
   }
+}
 
-  syncIterable(pauseOutput: () => () => void): AppIterable {
-    const self = this;
-    const iterator: IterableIterator<Chunk> & { close(): void } = {
-      [Symbol.iterator]() { return iterator; },
-      next(): IteratorResult<Chunk> {
-        const s = self.step();
-        if (s.kind === 'chunk') return { value: s.chunk, done: false };
-        if (s.kind === 'done') return { value: undefined, done: true };
-        if (s.kind === 'error') throw s.error;
-        // Empty but not ended: pause and yield the empty chunk; a write resumes (G13).
-        self.resume = pauseOutput();
-        return { value: '', done: false };
-      },
-      return(): IteratorResult<Chunk> {
-        self.close();
-        return { value: undefined, done: true };
-      },
-      close(): void { self.close(); },
-    };
-    return iterator;
+const DONE: Step = { kind: 'done' };
+const WAIT: Step = { kind: 'wait' };
+
+/** For hosts with `wsgi.pause_output`: an empty queue pauses output and yields '' (G13). */
+class SyncQueueIterator extends QueueDrain implements IterableIterator<Chunk> {
+  constructor(private readonly pauseOutput: () => () => void) {
+    super();
   }
 
-  asyncIterable(): AppIterable {
-    const self = this;
-    const iterator: AsyncIterableIterator<Chunk> & { close(): void } = {
-      [Symbol.asyncIterator]() { return iterator; },
-      next(): Promise<IteratorResult<Chunk>> {
-        return new Promise((resolve, reject) => {
-          const attempt = (): void => {
-            const s = self.step();
-            if (s.kind === 'chunk') resolve({ value: s.chunk, done: false });
-            else if (s.kind === 'done') resolve({ value: undefined, done: true });
-            else if (s.kind === 'error') reject(s.error);
-            else self.waiter = attempt;
-          };
-          attempt();
-        });
-      },
-      return(): Promise<IteratorResult<Chunk>> {
-        self.close();
-        return Promise.resolve({ value: undefined, done: true });
-      },
-      close(): void { self.close(); },
-    };
-    return iterator;
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  next(): IteratorResult<Chunk> {
+    const s = this.step();
+    if (s.kind === 'chunk') return { value: s.chunk, done: false };
+    if (s.kind === 'done') return { value: undefined, done: true };
+    if (s.kind === 'error') throw s.error;
+    this.resume = this.pauseOutput();
+    return { value: '', done: false };
+  }
+
+  return(): IteratorResult<Chunk> {
+    this.close();
+    return { value: undefined, done: true };
+  }
+}
+
+/** For hosts that take an AsyncIterable: an empty queue makes `next()` wait. */
+class AsyncQueueIterator extends QueueDrain implements AsyncIterableIterator<Chunk> {
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<Chunk>> {
+    return new Promise((resolve, reject) => {
+      const attempt = (): void => {
+        const s = this.step();
+        if (s.kind === 'chunk') resolve({ value: s.chunk, done: false });
+        else if (s.kind === 'done') resolve({ value: undefined, done: true });
+        else if (s.kind === 'error') reject(s.error);
+        else this.waiter = attempt;
+      };
+      attempt();
+    });
+  }
+
+  return(): Promise<IteratorResult<Chunk>> {
+    this.close();
+    return Promise.resolve({ value: undefined, done: true });
   }
 }
