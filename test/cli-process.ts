@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Bound on a child's start (tsx compiles on the fly; the machine may be busy). */
 export const START_BOUND_MS = 15_000;
+/** Per-test bound for tests that start children: generous, since the whole suite may share two cores. */
+export const CHILD_TEST_TIMEOUT_MS = 60_000;
 /** Bound on a child's exit after it was told to stop. The CLI's own contract is 5 s. */
 export const EXIT_BOUND_MS = 6_000;
 

@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT_APP, EXIT_LISTEN, EXIT_USAGE } from '../src/cli/errors.js';
-import { exitWithin, fetchText, startNode, startServer, stopAll } from './cli-process.js';
+import { CHILD_TEST_TIMEOUT_MS, exitWithin, fetchText, startNode, startServer, stopAll } from './cli-process.js';
 
 let dir: string;
 const fixtures: Record<string, string> = {
@@ -59,7 +59,7 @@ async function run(...args: string[]) {
   return { ...exit, stdout: child.stdout(), stderr: child.stderr() };
 }
 
-describe('spindle: help and version', () => {
+describe('spindle: help and version', { timeout: CHILD_TEST_TIMEOUT_MS }, () => {
   it('--help prints usage on stdout and exits 0', async () => {
     const r = await run('--help');
     expect(r.code).toBe(0);
@@ -80,7 +80,7 @@ describe('spindle: help and version', () => {
   });
 });
 
-describe('spindle: error paths, one stderr line and a distinct exit code', () => {
+describe('spindle: error paths, one stderr line and a distinct exit code', { timeout: CHILD_TEST_TIMEOUT_MS }, () => {
   const expectOneLine = (stderr: string, pattern: RegExp) => {
     expect(stderr.split('\n').filter(Boolean)).toHaveLength(1);
     expect(stderr).toMatch(/^spindle: /);
@@ -149,7 +149,7 @@ describe('spindle: error paths, one stderr line and a distinct exit code', () =>
   });
 });
 
-describe('spindle serve', () => {
+describe('spindle serve', { timeout: CHILD_TEST_TIMEOUT_MS }, () => {
   it('serves an iter app on port 0: first stdout line, a 200, exit 0 on SIGTERM', async () => {
     const { child, url } = await startServer(cli('serve', `${fixture('iter.mjs')}:hello`, '--style', 'iter', '--port', '0'));
     expect(child.stdout().split('\n')[0]).toMatch(/^listening on http:\/\/127\.0\.0\.1:[1-9]\d*$/);

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { ROOT, exitWithin, fetchText, startNode, startServer, stopAll, waitForStdout, type Reply } from './cli-process.js';
+import { CHILD_TEST_TIMEOUT_MS, ROOT, exitWithin, fetchText, startNode, startServer, stopAll, waitForStdout, type Reply } from './cli-process.js';
 
 afterEach(stopAll);
 
@@ -86,7 +86,7 @@ const tools: Record<string, { args: string[]; stdout: RegExp }> = {
   'test-your-protocol.ts': { args: [], stdout: /^(ok - .+\n){2}$/ },
 };
 
-describe('examples', () => {
+describe('examples', { timeout: CHILD_TEST_TIMEOUT_MS }, () => {
   it('every example in examples/ has a case here', () => {
     const files = readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith('.ts'));
     const known = [...Object.keys(servers), ...Object.keys(tools), ...Object.keys(tcpServers)];
