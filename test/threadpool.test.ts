@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ThreadPool, deferToThread } from '../src/reactor/threadpool.js';
 import { MemoryReactor } from '../src/reactor/memoryreactor.js';
-import { CancelledError, QueueOverflow, ThreadPoolStopped, WorkerCrashed } from '../src/reactor/errors.js';
+import { CancelledError, InvalidArgumentError, QueueOverflow, ThreadPoolStopped, WorkerCrashed } from '../src/reactor/errors.js';
 import type { Deferred } from '../src/reactor/deferred.js';
 
 const funcs = pathToFileURL(fileURLToPath(new URL('./fixtures/threads/funcs.ts', import.meta.url))).href;
@@ -99,6 +99,14 @@ describe('ThreadPool.deferToThread', () => {
     expect(err.exitCode).toBe(3);
     expect(err.message).toMatch(/exitNow/);
     expect(await pool.deferToThread(funcs, 'add', 5, 5)).toBe(10);
+  });
+
+  it('takes its options first when there is no reactor, and rejects bad ones with InvalidArgumentError', async () => {
+    const pool = makePool({ size: 3, maxQueue: 7 });
+    expect([pool.size, pool.maxQueue]).toEqual([3, 7]);
+    expect(await pool.deferToThread(funcs, 'add', 1, 2)).toBe(3);
+    expect(() => new ThreadPool(null, { size: 0 })).toThrow(InvalidArgumentError);
+    expect(() => new ThreadPool(null, { maxQueue: -1 })).toThrow(/maxQueue must be >= 0/);
   });
 
   it('never runs more workers than size; extra jobs wait in the queue and all complete', async () => {

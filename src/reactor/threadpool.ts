@@ -105,14 +105,19 @@ export class ThreadPool {
   private nextId = 1;
   private stopped: Deferred<void> | null = null;
 
-  constructor(reactor?: PoolReactor | null, options: ThreadPoolOptions = {}) {
+  /** `new ThreadPool(reactor, options)`; `new ThreadPool(options)` is a pool without a reactor. */
+  constructor(reactor?: PoolReactor | ThreadPoolOptions | null, options: ThreadPoolOptions = {}) {
+    if (reactor && typeof (reactor as PoolReactor).addSystemEventTrigger !== 'function') {
+      options = reactor as ThreadPoolOptions;
+      reactor = null;
+    }
     this.size = options.size ?? THREAD_POOL_SIZE;
     this.maxQueue = options.maxQueue ?? THREAD_POOL_MAX_QUEUE;
     this.stopTimeout = options.stopTimeout ?? THREAD_POOL_STOP_TIMEOUT;
     if (!Number.isInteger(this.size) || this.size < 1) throw new InvalidArgumentError(`ThreadPool size must be an integer >= 1; got ${this.size}`);
     if (!(this.maxQueue >= 0)) throw new InvalidArgumentError(`ThreadPool maxQueue must be >= 0; got ${this.maxQueue}`);
     if (!(this.stopTimeout >= 0)) throw new InvalidArgumentError(`ThreadPool stopTimeout must be >= 0 seconds; got ${this.stopTimeout}`);
-    this.reactor = reactor ?? null;
+    this.reactor = (reactor as PoolReactor | null | undefined) ?? null;
     this.execArgv = [...process.execArgv, ...(options.execArgv ?? [])];
     this.reactor?.addSystemEventTrigger('before', 'shutdown', () => this.stop());
   }
