@@ -28,7 +28,8 @@ const app: CpsApp = (request) => {
   const user = new URLSearchParams(request.query).get('user') ?? 'world';
   const profile = slowService<Profile>(0.05, { name: user, joined: 2024 });
   const messages = slowService(0.08, [`welcome, ${user}`, 'you have no new mail']);
-  const both = gatherResults([profile, messages] as Deferred<unknown>[]).addTimeout(2, reactor);
+  // consumeErrors: a failed (or cancelled) member is reported once, through `both`.
+  const both = gatherResults([profile, messages] as Deferred<unknown>[], true).addTimeout(2, reactor);
   // If the client goes away, cancel: the timers are cleared, nothing is written.
   request.notifyFinish().addErrback(() => both.cancel());
 
