@@ -344,3 +344,54 @@ describe('HTTPChannel: access log and stats', () => {
     expect(s.factory.stats.openChannels).toBe(0);
   });
 });
+
+describe('HTTPChannel: ordering and half-close', () => {
+  it('a response still running after the app returned goes out behind the finished ones', () => {
+    let second!: IRequest;
+    const s = makeServer((req) => {
+      if (req.path === '/1') {
+        req.write('one');
+        req.finish();
+      } else {
+        second = req;
+        req.write('two-');
+      }
+    });
+    s.send(GET('/1') + GET('/2'));
+    second.write('more');
+    second.finish();
+    expect(s.responses().map((r) => r.body)).toEqual(['one', 'two-more']);
+  });
+
+  it('a big synchronous write is not held past MAX_COALESCE_BYTES', () => {
+    const s = makeServer((req) => {
+      req.write('x'.repeat(20_000));
+      req.write('y');
+      req.finish();
+    });
+    s.send(GET());
+    const [r] = s.responses();
+    expect(r!.framing).toBe('chunked');
+    expect(r!.body.length).toBe(20_001);
+  });
+
+  it('after the client half-closes, requests already received are answered, then the connection closes', () => {
+    const pending: IRequest[] = [];
+    const s = makeServer((req) => void pending.push(req));
+    s.send(GET('/a') + GET('/b'));
+    s.channel.readConnectionLost();
+    expect(s.transport.disconnecting).toBe(false);
+    pending[0]!.finish();
+    s.reactor.advance(0);
+    pending[1]!.finish();
+    expect(s.responses()).toHaveLength(2);
+    expect(s.transport.disconnecting).toBe(true);
+  });
+
+  it('a half-close on an idle connection closes it', () => {
+    const s = makeServer(hello);
+    s.send(GET());
+    s.channel.readConnectionLost();
+    expect(s.transport.disconnecting).toBe(true);
+  });
+});

@@ -58,12 +58,16 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   private closing = false;
   private loseAfterFlush = false;
   private lost = false;
+  /** The client half-closed: nothing more will arrive; close once what came is answered. */
+  private peerDone = false;
   private readingPaused = false;
   private bodyPaused = false;
   private timer: IDelayedCall | null = null;
   private timerKind = NO_TIMER;
   private deadline = Infinity;
   private resumeCall: IDelayedCall | null = null;
+  /** The client sent FIN after its request: close once that response is done. */
+  private peerDone = false;
 
   constructor(private readonly config: ChannelConfig) {
     super();
@@ -100,6 +104,15 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.updateReading();
   }
 
+  /**
+   * The client sent FIN. Requests already received are still answered (a
+   * client may half-close after its last request); then the connection closes.
+   */
+  readConnectionLost(): void {
+    this.peerDone = true;
+    if (this.current === null && (this.resumeCall === null || !this.resumeCall.active())) this.closeConnection();
+  }
+
   override connectionLost(reason: Failure): void {
     if (this.lost) return;
     this.lost = true;
@@ -111,6 +124,22 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     const req = this.current;
     this.current = null;
     if (req !== null) req.connectionLost(reason.value);
+  }
+
+  /**
+   * The client closed its sending side (FIN). A request body that is neither
+   * complete nor wholly buffered never will be (RFC 9112 §8: incomplete), so
+   * abort now: the app's body reader and its registered producer hear of it at
+   * once, instead of the connection waiting out the body timeout. A client
+   * that half-closes after a whole request still gets its response, and then
+   * the connection closes (as node:http does).
+   */
+  readConnectionLost(): void {
+    const req = this.current;
+    if (req === null || this.responseFinished) return this.closeConnection();
+    const head = req.head;
+    if (!this.inputDone && (head.chunked || this.parser.bufferedBytes < head.contentLength - req.body.received)) return this.abortConnection();
+    this.peerDone = true;
   }
 
   // ------------------------------------------------------------------ parser events
@@ -208,7 +237,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.server.stats.responses++;
     if (this.config.accessLog !== null) this.config.accessLog.info(formatAccessLine(req, this.server.dates.wallSeconds()));
     this.responseFinished = true;
-    if (!persist) return this.closeConnection();
+    if (!persist || this.peerDone) return this.closeConnection();
     if (this.inputDone) return this.requestDone();
     // The app answered without reading (all of) the body: read and discard the rest, bounded.
     if (!req.body.consumed) req.body.drain();
@@ -281,6 +310,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.responseFinished = false;
     this.inputDone = false;
     if (this.closing) return;
+    if (this.peerDone && this.parser.bufferedBytes === 0) return this.closeConnection();
     this.arm(this.parser.bufferedBytes > 0 ? HEADER : IDLE, this.parser.bufferedBytes > 0 ? this.config.headerTimeout : this.config.idleTimeout);
     this.resumeParsing();
   }
@@ -301,6 +331,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     } finally {
       this.uncork();
     }
+    if (this.peerDone && this.current === null) return this.closeConnection();
     this.updateReading();
   };
 
@@ -315,8 +346,9 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   }
 
   private uncork(): void {
+    // Held bytes of the request still running go out behind what is already collected.
+    if (this.cork === 1 && this.holding !== null) this.holding.flushHeld();
     if (--this.cork > 0) return;
-    if (this.holding !== null) this.holding.flushHeld();
     this.flushOut();
     if (this.loseAfterFlush) {
       this.loseAfterFlush = false;

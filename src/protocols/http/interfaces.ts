@@ -5,8 +5,10 @@
  *
  * Ordering: a `Request` is handed to the app once its head has been parsed and
  * accepted; a request rejected while parsing its head never reaches the app.
- * Pipelined requests are answered in order: a later request's writes are held
- * (bounded) until the earlier one finishes.
+ * Pipelined requests are answered in order: a later request is not parsed or
+ * handed to the app until the earlier one has finished (its bytes wait, bounded,
+ * and reading the socket pauses past the bound), so at most one `Request` per
+ * connection is live at a time.
  */
 import type { Deferred } from '../../reactor/deferred.js';
 import type { IAddress, IConsumer, IProducer, IProtocol, IReactor } from '../../reactor/interfaces.js';

@@ -204,7 +204,7 @@ export class Request implements IRequest {
     if (bytes.length === 0) return;
     if (!this.startedWriting) {
       this.startedWriting = true;
-      if (this.channel.corked) {
+      if (this.channel.corked && bytes.length <= MAX_COALESCE_BYTES) {
         this.held = [bytes];
         this.heldBytes = bytes.length;
         this.channel.holding = this;
@@ -355,7 +355,8 @@ export class Request implements IRequest {
     if (noBody) {
       this.framing = NONE;
       // RFC 9110 §8.6: no Content-Length in 1xx/204; HEAD and 304 may carry the GET's length.
-      const len = appLength >= 0 ? appLength : this.method === 'HEAD' && knownLength >= 0 ? knownLength : -1;
+      // A HEAD app that wrote nothing has not said how long the GET body is: send no length then.
+      const len = appLength >= 0 ? appLength : this.method === 'HEAD' && knownLength > 0 ? knownLength : -1;
       if (len >= 0 && code !== 204 && code >= 200) s += `Content-Length: ${len}\r\n`;
     } else if (appLength >= 0 || knownLength >= 0) {
       this.framing = LENGTH;
