@@ -47,7 +47,7 @@ if (isMainThread && process.argv[1] === self && process.argv[2] === 'serve') {
   const { threadedIterApp } = await import('../src/bridge/threaded.js');
   const reactor = new NodeReactor();
   reactor.run();
-  const app = process.argv[3] === 'thread' ? threadedIterApp(selfUrl, 'stream', { threads: 1, reactor }) : stream;
+  const app = process.argv[3] === 'thread' ? threadedIterApp(selfUrl, 'stream', { threads: 1, reactor, ringSize: Number(process.argv[4] ?? THREAD_RING_SIZE) }) : stream;
   const port = await serve(app, { style: 'iter', port: 0, host: '127.0.0.1', reactor });
   process.stdout.write(`listening ${port.getHost().port}\n`);
   process.on('SIGTERM', () => process.exit(0));
@@ -60,8 +60,8 @@ interface Server {
   port: number;
 }
 
-function startServer(mode: 'thread' | 'inline'): Promise<Server> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', self, 'serve', mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+function startServer(mode: 'thread' | 'inline', ringSize = THREAD_RING_SIZE): Promise<Server> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', self, 'serve', mode, String(ringSize)], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => {
