@@ -66,8 +66,6 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   private timerKind = NO_TIMER;
   private deadline = Infinity;
   private resumeCall: IDelayedCall | null = null;
-  /** The client sent FIN after its request: close once that response is done. */
-  private peerDone = false;
 
   constructor(private readonly config: ChannelConfig) {
     super();
@@ -104,15 +102,6 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.updateReading();
   }
 
-  /**
-   * The client sent FIN. Requests already received are still answered (a
-   * client may half-close after its last request); then the connection closes.
-   */
-  readConnectionLost(): void {
-    this.peerDone = true;
-    if (this.current === null && (this.resumeCall === null || !this.resumeCall.active())) this.closeConnection();
-  }
-
   override connectionLost(reason: Failure): void {
     if (this.lost) return;
     this.lost = true;
@@ -132,14 +121,19 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
    * abort now: the app's body reader and its registered producer hear of it at
    * once, instead of the connection waiting out the body timeout. A client
    * that half-closes after a whole request still gets its response, and then
-   * the connection closes (as node:http does).
+   * the connection closes (as node:http does); so do requests pipelined
+   * before the FIN, in order.
    */
   readConnectionLost(): void {
-    const req = this.current;
-    if (req === null || this.responseFinished) return this.closeConnection();
-    const head = req.head;
-    if (!this.inputDone && (head.chunked || this.parser.bufferedBytes < head.contentLength - req.body.received)) return this.abortConnection();
     this.peerDone = true;
+    const req = this.current;
+    if (req === null) {
+      // Idle, unless pipelined requests already received wait for a scheduled resume.
+      if (this.resumeCall === null || !this.resumeCall.active()) this.closeConnection();
+      return;
+    }
+    const head = req.head;
+    if (!this.inputDone && (head.chunked || this.parser.bufferedBytes < head.contentLength - req.body.received)) this.abortConnection();
   }
 
   // ------------------------------------------------------------------ parser events
@@ -237,7 +231,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.server.stats.responses++;
     if (this.config.accessLog !== null) this.config.accessLog.info(formatAccessLine(req, this.server.dates.wallSeconds()));
     this.responseFinished = true;
-    if (!persist || this.peerDone) return this.closeConnection();
+    if (!persist) return this.closeConnection();
     if (this.inputDone) return this.requestDone();
     // The app answered without reading (all of) the body: read and discard the rest, bounded.
     if (!req.body.consumed) req.body.drain();
