@@ -124,7 +124,7 @@ describe('HTTP channel fuzz', () => {
           s.close(true);
           expect(s.reactor.getDelayedCalls()).toHaveLength(0);
         }),
-        { numRuns: 600 },
+        { numRuns: Number(process.env.FUZZ_RUNS ?? 600) },
       );
       // The generator reaches both sides: apps ran, and the parser refused things.
       expect(dispatched).toBeGreaterThan(150);

@@ -404,3 +404,28 @@ describe('Request: producers', () => {
     expect(() => req.registerProducer(p, true)).toThrow(expect.objectContaining({ code: 'ERR_PRODUCER_REGISTERED' }));
   });
 });
+
+describe('Request: bodies that stop coming', () => {
+  it('a body the app waits for times out after idleTimeout of silence with 408', () => {
+    let err: unknown;
+    const s = makeServer((req) => void req.readBody().addErrback((f) => void (err = f.value)), { idleTimeout: 5 });
+    s.send('POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc');
+    s.reactor.advance(4);
+    s.send('de');
+    s.reactor.advance(4);
+    expect(s.output()).toBe('');
+    s.reactor.advance(1.1);
+    expect(err).toMatchObject({ code: 'ERR_CONNECTION_LOST' });
+    expect(s.responses()[0]!.status).toBe(408);
+    expect(s.transport.disconnecting).toBe(true);
+  });
+
+  it('an unread body being drained after the response also times out, closing the connection', () => {
+    const s = makeServer((req) => req.finish(), { idleTimeout: 5 });
+    s.send('POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n');
+    expect(s.responses()[0]!.status).toBe(200);
+    s.reactor.advance(5.1);
+    expect(s.transport.disconnecting).toBe(true);
+    expect(s.responses()).toHaveLength(1);
+  });
+});

@@ -235,6 +235,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     if (this.inputDone) return this.requestDone();
     // The app answered without reading (all of) the body: read and discard the rest, bounded.
     if (!req.body.consumed) req.body.drain();
+    this.arm(BODY, this.config.idleTimeout);
     if (this.bodyPaused) this.resumeBody();
     else this.resumeParsing();
   }
