@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { threadedIterApp, THREAD_MAX_PENDING_MESSAGES } from '../src/bridge/threaded.js';
 import { ThreadPool } from '../src/reactor/threadpool.js';
 import type { NodeReactor } from '../src/reactor/nodereactor.js';
+import { MemoryReactor } from '../src/reactor/memoryreactor.js';
 import type { LogEvent } from '../src/reactor/log.js';
 import { appsUrl, makeHost, newShared, patternSha256, sha256, turnsUntil, until, type Hosted } from './threaded-helpers.js';
 import type { FakeRequestInit } from './gateway-fakerequest.js';
@@ -217,6 +218,23 @@ describe('threadedIterApp: flow control and endings', () => {
     const next = serve(app('hello'));
     await next.done;
     expect(next.req.bodyText()).toBe('hello world');
+  });
+
+  it('a pool stopped under a running request wakes its worker (finally runs) and fails the response with ThreadPoolStopped', async () => {
+    const shared = newShared();
+    const clock = new MemoryReactor(); // the grace timer never fires: the aborted worker ends first
+    const own = new ThreadPool(clock, { size: 1 });
+    await own.deferToThread(appsUrl, 'share', shared.buffer);
+    const h = serve(threadedIterApp(appsUrl, 'writeLoop', { pool: own, ringSize: 64 * 1024 }), { uri: `/?${64 << 20},65536` });
+    h.req.pauseTransport();
+    await until(shared, 0, (v) => v >= 64 * 1024);
+    const stopped = own.stop();
+    await until(shared, 1, (v) => v === 1);
+    await stopped;
+    h.req.resumeTransport();
+    await h.done;
+    expect(h.req.code).toBe(500); // nothing had gone out yet: the host answers 500
+    expect(logs.some((e) => (e.failure as { value?: { code?: string } } | undefined)?.value?.code === 'ERR_THREAD_POOL_STOPPED')).toBe(true);
   });
 
   it('reactor shutdown stops the pool: a worker blocked on a stalled client is woken, its finally runs, the response is cut', async () => {

@@ -196,6 +196,8 @@ class ThreadedResponse {
   /** Bytes from the ring, or the end once the worker's outcome is known; null: nothing yet. */
   private take(): IteratorResult<Chunk> | null {
     if (this.closed) return { done: true, value: undefined };
+    // Abandoned by this side (the pool is stopping) while the host still pulls: the body is cut.
+    if (this.abandonReason) throw this.abandonReason;
     const chunk = this.out.tryRead();
     if (chunk) return { done: false, value: chunk };
     if (!this.ending) return null;
@@ -237,7 +239,7 @@ class ThreadedResponse {
   private start(m: Extract<WorkerMessage, { t: 'start' }>): StartReply {
     const excInfo = m.excInfo ? rebuildError(m.excInfo) : undefined;
     try {
-      if (this.closed) throw new Error('the response was abandoned');
+      if (this.closed || this.abandonReason) throw new ThreadedAppAborted();
       this.startResponse(m.status as string, m.headers as [string, string][], excInfo);
       return { ok: true };
     } catch (err) {
