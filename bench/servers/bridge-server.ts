@@ -7,12 +7,17 @@
  *
  *     node --import tsx bench/servers/bridge-server.ts bridged stream 134217728
  */
-import { NodeReactor } from '../../src/reactor/nodereactor.js';
+import { pathToFileURL } from 'node:url';
 import type { IPushProducer } from '../../src/reactor/interfaces.js';
-import { HTTPFactory } from '../../src/protocols/http/factory.js';
 import type { CpsApp } from '../../src/protocols/http/interfaces.js';
-import { toCpsApp } from '../../src/bridge/gateway.js';
-import { toIterApp } from '../../src/bridge/toiterapp.js';
+
+// SPINDLE_BENCH_DIST: a tsc build of src/ (what an installed user runs); else the sources through tsx.
+const dist = process.env.SPINDLE_BENCH_DIST;
+const base = dist ? pathToFileURL(`${dist}/src/`).href : new URL('../../src/', import.meta.url).href;
+const { NodeReactor } = (await import(`${base}reactor/nodereactor.js`)) as typeof import('../../src/reactor/nodereactor.js');
+const { HTTPFactory } = (await import(`${base}protocols/http/factory.js`)) as typeof import('../../src/protocols/http/factory.js');
+const { toCpsApp } = (await import(`${base}bridge/gateway.js`)) as typeof import('../../src/bridge/gateway.js');
+const { toIterApp } = (await import(`${base}bridge/toiterapp.js`)) as typeof import('../../src/bridge/toiterapp.js');
 
 const [how = 'direct', mode = 'hello', totalArg = '0'] = process.argv.slice(2);
 const total = Number(totalArg);
