@@ -11,6 +11,8 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { corpus } from './http-corpus.js';
 import { enc, parseWhole } from './http-parser-helpers.js';
+import { validRequest } from './http-arbitraries.js';
+import fc from 'fast-check';
 
 interface NodeSeen {
   method: string;
@@ -90,4 +92,21 @@ describe('differential: spindle vs node:http parser', () => {
       }
     });
   }
+});
+
+describe('differential: generated valid requests', () => {
+  it('both parsers read method, target, headers and body identically', async () => {
+    await fc.assert(
+      fc.asyncProperty(validRequest, async (raw) => {
+        const node = await sendToNode(raw);
+        const events = parseWhole(enc(raw));
+        expect(node.request, `Node refused ${JSON.stringify(raw)}`).not.toBeNull();
+        const head = events[0] as Extract<(typeof events)[number], { type: 'head' }>;
+        const end = events.findIndex((e) => e.type === 'complete');
+        const body = events.slice(1, end).map((e) => (e.type === 'body' ? e.data : '')).join('');
+        expect({ method: head.method, url: head.target, rawHeaders: head.headers.flat(), body, rawTrailers: [] }).toEqual(node.request);
+      }),
+      { numRuns: 60 },
+    );
+  });
 });
