@@ -8,7 +8,11 @@
  *   HTTPFactory(toCpsApp(iter))            vs  HTTPFactory(toCpsApp(toIterApp(toCpsApp(iter))))
  *
  * Each side runs on its own MemoryReactor moved by the same steps, so the Date
- * header (and every timer) agrees.
+ * header (and every timer) agrees. Three differences are allowed, each checked
+ * exactly (see expectSameWire): framing (Content-Length or merged chunks vs
+ * chunked) when the direct server corked a write the bridge sends a turn later;
+ * the 500 for a failure before the head (the server adds Connection: close);
+ * and a failure within the server's own turn right after a write.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
@@ -38,16 +42,12 @@ function onTheWire(make: (reactor: MemoryReactor) => CpsApp, request: string, st
   return { bytes: Buffer.from(transport.value()).toString('latin1'), aborted: transport.aborted, disconnecting: transport.disconnecting };
 }
 
-/**
- * Known HTTP server bug (reported): a CPS app that throws synchronously inside
- * its call crashes HTTPChannel.onComplete ("Cannot set properties of null
- * (setting 'trailers')") on the DIRECT path, before the bridge is involved.
- * Set to false once channel.ts handles it; the case is then compared too.
- */
-const SYNC_THROW_BUG = true;
 const isSyncThrow = (spec: CpsSpec): boolean => spec.end === 'throw' && spec.actions.length === 0 && spec.endDelay === 0 && !spec.echoBody;
 /** The app fails before its call returns (a throw, or a Deferred that has already failed). */
 const failsInCall = (spec: CpsSpec): boolean => spec.end !== 'finish' && spec.actions.every((a) => a.delay === 0) && spec.endDelay === 0;
+
+/** Runs per property (RT_RUNS raises it for a longer soak). */
+const RUNS = Number(process.env.RT_RUNS ?? 300);
 
 const STEPS = [0, ...Array.from({ length: 40 }, () => 0.25), 0, 0];
 
@@ -186,6 +186,7 @@ function unframed(w: Wire, method: string): string {
 
 let exact = 0;
 let framingOnly = 0;
+let corked = 0;
 
 /**
  * Bytes must be identical, with one allowance: when the app's write and
@@ -196,7 +197,21 @@ let framingOnly = 0;
  * all). Then everything but the
  * framing must still match.
  */
-function expectSameWire(bridged: Wire, direct: Wire, method: string, preHeadFailure: boolean): void {
+function expectSameWire(bridged: Wire, direct: Wire, method: string, preHeadFailure: boolean, corkedFailure = false): void {
+  if (corkedFailure) {
+    // Written and failed within one turn of the server: the direct server still holds
+    // that output (corked), so it either answers 500 in its place or drops it when it
+    // aborts. Through the bridge the write already reached startResponse and went out
+    // on the gateway's turn, so, as IRequest says for a failure after a write, the
+    // response is cut off. Either way the client never sees a complete 2xx/4xx.
+    expect(bridged.aborted).toBe(true);
+    if (!direct.bytes.startsWith('HTTP/1.1 500 ')) {
+      expect(direct.aborted).toBe(true);
+      expect(bridged.bytes.startsWith(direct.bytes)).toBe(true);
+    }
+    corked++;
+    return;
+  }
   if (preHeadFailure) {
     expect(direct.bytes).toMatch(/^HTTP\/1\.1 500 /);
     expect(bridged.bytes).toBe(direct.bytes.replace('Connection: close\r\n', ''));
@@ -218,14 +233,15 @@ describe('round trip: the bridge changes nothing on the wire', () => {
 
   it('HTTPFactory(app) and HTTPFactory(toCpsApp(toIterApp(app))) write identical bytes for generated CPS apps', () => {
     fc.assert(fc.property(cpsSpecArb, requestArb, (spec, request) => {
-      fc.pre(!(SYNC_THROW_BUG && failsInCall(spec)));
       const direct = onTheWire(() => cpsApp(spec), request, STEPS);
       const bridged = onTheWire((reactor) => toCpsApp(toIterApp(cpsApp(spec)), { reactor, logger: quietLogger() }), request, STEPS);
-      expectSameWire(bridged, direct, request.slice(0, request.indexOf(' ')), failsBeforeHead(spec, request));
-    }), { numRuns: 300 });
+      const preHead = failsBeforeHead(spec, request);
+      const corked = !preHead && failsInCall(spec);
+      expectSameWire(bridged, direct, request.slice(0, request.indexOf(' ')), preHead, corked);
+    }), { numRuns: RUNS });
     // The allowance is the exception: most generated apps are byte-identical.
     expect(exact).toBeGreaterThan(framingOnly * 3);
-    if (process.env.RT_COUNTS) console.log(`exact ${exact} framing-only ${framingOnly}`);
+    if (process.env.RT_COUNTS) console.log(`exact ${exact} framing-only ${framingOnly} corked-failure ${corked}`);
   });
 
   it('toCpsApp(iter) and toCpsApp(toIterApp(toCpsApp(iter))) write identical bytes for generated iterator apps', () => {
@@ -233,6 +249,6 @@ describe('round trip: the bridge changes nothing on the wire', () => {
       const direct = onTheWire((reactor) => toCpsApp(iterApp(spec), { reactor, logger: quietLogger() }), request, STEPS);
       const bridged = onTheWire((reactor) => toCpsApp(toIterApp(toCpsApp(iterApp(spec), { logger: quietLogger() })), { reactor, logger: quietLogger() }), request, STEPS);
       expect(bridged).toEqual(direct);
-    }), { numRuns: 200 });
+    }), { numRuns: RUNS });
   });
 });
