@@ -208,6 +208,34 @@ describe('threadedIterApp: flow control and endings', () => {
     expect(await until(shared, 1, (v) => v === 1)).toBe(1);
   });
 
+  it('an abandoned app that ignores the abort (a deaf loop) has its worker terminated after abortTimeout and replaced', async () => {
+    const shared = newShared();
+    await pool.deferToThread(appsUrl, 'share', shared.buffer);
+    const clock = new MemoryReactor();
+    const h = serve(app('ignoresAbort', { reactor: clock, abortTimeout: 5 }));
+    await until(shared, 3, (v) => v === 1);
+    h.req.loseClient();
+    expect(clock.getDelayedCalls().map((c) => c.getTime())).toEqual([5]);
+    clock.advance(5);
+    const next = serve(app('hello'));
+    await next.done;
+    expect(next.req.bodyText()).toBe('hello world');
+    expect(logs.map((e) => String(e.message)).join('\n')).toMatch(/ignoresAbort .* did not end within 5 s of being abandoned/);
+  });
+
+  it('an abandoned app that does end cancels its abort timer', async () => {
+    const shared = newShared();
+    await pool.deferToThread(appsUrl, 'share', shared.buffer);
+    const clock = new MemoryReactor();
+    const h = serve(app('writeLoop', { ringSize: 64 * 1024, reactor: clock }), { uri: `/?${64 << 20},65536` });
+    h.req.pauseTransport();
+    await until(shared, 0, (v) => v >= 64 * 1024);
+    h.req.loseClient();
+    expect(clock.getDelayedCalls()).toHaveLength(1);
+    await until(shared, 1, (v) => v === 1);
+    await turnsUntil(() => clock.getDelayedCalls().length === 0);
+  });
+
   it('a client that goes away while the worker blocks in wsgi.input.read() frees the worker', async () => {
     const shared = newShared();
     await pool.deferToThread(appsUrl, 'share', shared.buffer);

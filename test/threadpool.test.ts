@@ -109,6 +109,22 @@ describe('ThreadPool.deferToThread', () => {
     expect(() => new ThreadPool(null, { maxQueue: -1 })).toThrow(/maxQueue must be >= 0/);
   });
 
+  it('terminateJob ends a job that will not end: its worker is terminated and replaced; a queued one is cancelled', async () => {
+    const pool = makePool(null, { size: 1 });
+    const g = gate();
+    const stuck = pool.deferToThread(funcs, 'blockUntilReleased', g.flag, 'never');
+    const queued = pool.deferToThread(funcs, 'add', 1, 1);
+    await g.started;
+    expect(pool.terminateJob(queued)).toBe(true);
+    expect(await failure(queued)).toBeInstanceOf(CancelledError);
+    expect(pool.terminateJob(stuck)).toBe(true);
+    const err = await failure(stuck);
+    expect(err).toBeInstanceOf(WorkerCrashed);
+    expect((err as Error).message).toMatch(/terminated by terminateJob/);
+    expect(pool.terminateJob(stuck)).toBe(false);
+    expect(await pool.deferToThread(funcs, 'add', 2, 3)).toBe(5);
+  });
+
   it('never runs more workers than size; extra jobs wait in the queue and all complete', async () => {
     const pool = makePool(null, { size: 2 });
     const g = gate();

@@ -28,7 +28,8 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { ByteRing } from '../reactor/ring.js';
 import { QueueOverflow, ThreadPoolStopped } from '../reactor/errors.js';
 import type { Failure } from '../reactor/failure.js';
-import type { IReactor } from '../reactor/interfaces.js';
+import type { IDelayedCall, IReactor } from '../reactor/interfaces.js';
+import type { Deferred } from '../reactor/deferred.js';
 import { ThreadPool } from '../reactor/threadpool.js';
 import { rebuildError, serializeError } from '../reactor/threaderror.js';
 import { ThreadedAppAborted } from './errors.js';
@@ -41,6 +42,12 @@ export { THREAD_MAX_PENDING_MESSAGES } from './threadedworker.js';
 export const THREAD_RING_SIZE = 256 * 1024;
 /** Default bytes of request body buffered between the reactor and a worker, per request. */
 export const THREAD_INPUT_RING_SIZE = 64 * 1024;
+/**
+ * Default seconds an abandoned request's app gets to end (it is woken with
+ * `ThreadedAppAborted`) before its worker is terminated and replaced: an app
+ * stuck in a loop that never writes or reads must not hold a worker forever.
+ */
+export const THREAD_ABORT_TIMEOUT = 10;
 
 export interface ThreadedOptions {
   /** Run requests on this pool. Default: a pool of `threads` workers made on the first request. */
@@ -55,6 +62,12 @@ export interface ThreadedOptions {
   ringSize?: number;
   /** Input ring bytes per request (default THREAD_INPUT_RING_SIZE). */
   inputRingSize?: number;
+  /**
+   * Seconds an abandoned app gets to end before its worker is terminated
+   * (default THREAD_ABORT_TIMEOUT); timed on `reactor` (else the environ's),
+   * not at all without one.
+   */
+  abortTimeout?: number;
 }
 
 export type ThreadedIterApp = IterApp & {
@@ -112,6 +125,9 @@ class ThreadedResponse {
   private wakeAsync: (() => void) | null = null;
   /** A complete response this side makes itself (503 when the pool queue is full). */
   private own: Uint8Array | null = null;
+  private readonly job: Deferred<void>;
+  private jobDone = false;
+  private watchdog: IDelayedCall | null = null;
 
   constructor(
     private readonly moduleUrl: string,
@@ -119,7 +135,7 @@ class ThreadedResponse {
     private readonly environ: Environ,
     private readonly startResponse: StartResponse,
     private readonly pool: ThreadPool,
-    options: ThreadedOptions,
+    private readonly options: ThreadedOptions,
   ) {
     this.out = ByteRing.create(options.ringSize ?? THREAD_RING_SIZE);
     if (hasNoBody(environ)) {
@@ -141,9 +157,14 @@ class ThreadedResponse {
       port: port2,
       hasFlush: typeof environ['x-wsgiorg.flush'] === 'function',
     };
-    this.pool
-      .submit<void>({ moduleUrl: WORKER_MODULE, exportName: 'serveThreaded', args: [spec], transfer: [port2], onStop: () => this.abandon(new ThreadPoolStopped()) })
-      .addErrback((f: Failure) => this.jobFailed(f.value));
+    this.job = this.pool.submit<void>({ moduleUrl: WORKER_MODULE, exportName: 'serveThreaded', args: [spec], transfer: [port2], onStop: () => this.abandon(new ThreadPoolStopped()) });
+    this.job.addCallbacks(
+      () => this.jobEnded(),
+      (f: Failure) => {
+        this.jobEnded();
+        this.jobFailed(f.value);
+      },
+    );
   }
 
   begin(): AppIterable {
@@ -298,6 +319,12 @@ class ThreadedResponse {
     this.wake();
   }
 
+  private jobEnded(): void {
+    this.jobDone = true;
+    if (this.watchdog?.active()) this.watchdog.cancel();
+    this.watchdog = null;
+  }
+
   private jobFailed(err: unknown): void {
     if (err instanceof QueueOverflow && !this.ending && !this.closed) {
       // Shed load like a busy server: 503 now, before the app was ever called.
@@ -325,5 +352,19 @@ class ThreadedResponse {
     this.resume = null;
     if (!this.ending) this.abandon(null);
     this.wake();
+    // A worker that does not end when told (a loop that never writes or reads) is terminated.
+    const reactor = this.options.reactor ?? this.environ['spindle.reactor'];
+    if (!this.jobDone && reactor) {
+      const timeout = this.options.abortTimeout ?? THREAD_ABORT_TIMEOUT;
+      this.watchdog = reactor.callLater(timeout, () => {
+        this.watchdog = null;
+        if (this.jobDone) return;
+        this.environ['wsgi.errors'].write(
+          `threadedIterApp: ${this.exportName} from ${this.moduleUrl} did not end within ${timeout} s of being abandoned ` +
+            '(ThreadedAppAborted is thrown only from write(), wsgi.input and between chunks); its worker was terminated and replaced\n',
+        );
+        this.pool.terminateJob(this.job);
+      });
+    }
   }
 }

@@ -64,6 +64,8 @@ interface Slot {
   worker: Worker;
   job: PendingJob | null;
   crash: unknown;
+  /** Set by terminateJob: the exit is ours, not a crash of the job's own making. */
+  killed: boolean;
 }
 
 const fromSource = import.meta.url.endsWith('.ts');
@@ -159,6 +161,24 @@ export class ThreadPool {
   }
 
   /**
+   * Terminate the worker running the job whose Deferred is `d` (for a job that
+   * ignores every request to end, e.g. a CPU loop): the Deferred errbacks with
+   * `WorkerCrashed` and a new worker takes the next job. A job still queued is
+   * cancelled instead. Returns false when `d` is neither running nor queued.
+   */
+  terminateJob(d: Deferred<unknown>): boolean {
+    const slot = this.slots.find((s) => s.job?.d === d);
+    if (slot) {
+      slot.killed = true;
+      void slot.worker.terminate();
+      return true;
+    }
+    const queued = this.queue.find((j) => j?.d === d);
+    if (queued) queued.d.cancel();
+    return queued !== undefined;
+  }
+
+  /**
    * Stop: errback queued jobs with `ThreadPoolStopped`, ask running jobs to end
    * (their `onStop`), wait up to `stopTimeout` seconds for them, then terminate
    * every worker. Fires when all workers are gone. Idempotent.
@@ -228,7 +248,7 @@ export class ThreadPool {
   private spawn(): Slot {
     workerStartCache ??= workerStart();
     const worker = new Worker(workerStartCache.entry, { eval: workerStartCache.eval, execArgv: this.execArgv });
-    const slot: Slot = { worker, job: null, crash: null };
+    const slot: Slot = { worker, job: null, crash: null, killed: false };
     worker.on('message', (msg: ResultMessage) => this.finished(slot, msg));
     worker.on('error', (err) => {
       slot.crash = err;
@@ -279,7 +299,13 @@ export class ThreadPool {
     this.slots.splice(i, 1);
     const job = slot.job;
     slot.job = null;
-    if (job) {
+    if (job && slot.killed) {
+      fire(job, null, new WorkerCrashed(
+        `the worker thread running ${job.exportName} from ${job.moduleUrl} was terminated by terminateJob() ` +
+          '(the job ignored the request to end); a new worker will take the next job',
+        code,
+      ));
+    } else if (job) {
       const why = slot.crash instanceof Error ? `: ${slot.crash.name}: ${slot.crash.message}` : '';
       fire(job, null, new WorkerCrashed(
         `the worker thread running ${job.exportName} from ${job.moduleUrl} exited (code ${code}) before it returned${why}; ` +
