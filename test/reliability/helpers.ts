@@ -7,7 +7,6 @@
  */
 import net from 'node:net';
 import { Buffer } from 'node:buffer';
-import { expect } from 'vitest';
 import { toCpsApp, type GatewayStats } from '../../src/bridge/gateway.js';
 import type { Chunk, Environ, IterApp, StartResponse } from '../../src/bridge/interfaces.js';
 import type { IDelayedCall, IListeningPort, IProducer, IProtocolFactory, IReactor } from '../../src/reactor/interfaces.js';
@@ -237,10 +236,11 @@ export const BALANCED = {
   delayedCalls: 0,
 };
 
-/** Wait for the server to settle after an attack, then assert the balance. */
-export async function expectBalanced(s: RealServer): Promise<void> {
-  await until(() => s.reactor.stats.openConnections === 0 && s.tracker.unclosed() === 0 && s.reactor.getDelayedCalls().length === 0, 'the server to settle', 5000).catch(() => undefined);
-  expect(balanceOf(s)).toEqual(BALANCED);
+/** Wait (up to `ms`) for the server to settle after an attack; the balance then, to compare with BALANCED. */
+export async function settled(s: RealServer, ms = 5000): Promise<ReturnType<typeof balanceOf>> {
+  const done = () => JSON.stringify(balanceOf(s)) === JSON.stringify(BALANCED);
+  await until(done, 'the server to settle', ms).catch(() => undefined);
+  return balanceOf(s);
 }
 
 /** Capture the log for one test; `restore` in afterEach. */
@@ -300,4 +300,94 @@ export async function pool<T>(items: T[], n: number, fn: (item: T, i: number) =>
     }
   });
   await Promise.all(workers);
+}
+
+/** Where a connection of the reset attack goes away. */
+export const RESET_POINTS = ['request-line', 'headers', 'upload', 'response', 'paused', 'slow', 'pipelined', 'complete'] as const;
+export type ResetPoint = (typeof RESET_POINTS)[number];
+
+/** A small deterministic PRNG (mulberry32), so an attack is repeatable from its seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const turn = () => new Promise<void>((r) => setImmediate(r));
+
+/** Wait up to `turns` event-loop turns for `cond`. */
+async function turnsUntil(cond: () => boolean, turns: number): Promise<void> {
+  for (let i = 0; i < turns && !cond(); i++) await turn();
+}
+
+/**
+ * One connection that resets (TCP RST) at `point`. The cut inside a request
+ * line, a header or an upload is at a random byte.
+ */
+export async function resetAt(s: RealServer, point: ResetPoint, rand: () => number): Promise<void> {
+  const c = rawClient(s.port);
+  try {
+    await c.connected;
+  } catch {
+    return;
+  }
+  const cut = (text: string) => text.slice(0, 1 + Math.floor(rand() * (text.length - 1)));
+  switch (point) {
+    case 'request-line':
+      c.write(cut('GET /small?q=1 HTTP/1.1\r\n'));
+      break;
+    case 'headers':
+      c.write('GET /small HTTP/1.1\r\n' + cut('Host: x\r\nUser-Agent: reset-attack\r\nAccept: */*\r\n'));
+      break;
+    case 'upload': {
+      const size = 200_000;
+      c.write(`POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`);
+      c.write(new Uint8Array(Math.floor(rand() * size)));
+      await turnsUntil(() => false, 1 + Math.floor(rand() * 3));
+      break;
+    }
+    case 'response':
+      c.write('GET /big HTTP/1.1\r\nHost: x\r\n\r\n');
+      await turnsUntil(() => c.text().length > rand() * 64 * 1024, 200);
+      break;
+    case 'paused':
+      // Stop reading: the server's socket buffer fills and its producer is paused.
+      c.sock.pause();
+      c.write('GET /big HTTP/1.1\r\nHost: x\r\n\r\n');
+      await turnsUntil(() => s.reactor.stats.pausedProducers > 0, 50);
+      break;
+    case 'slow':
+      c.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
+      await turnsUntil(() => false, Math.floor(rand() * 3));
+      break;
+    case 'pipelined': {
+      const all = 'GET /small HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /big HTTP/1.1\r\nHost: x\r\n\r\n';
+      c.write(cut(all));
+      await turnsUntil(() => false, Math.floor(rand() * 4));
+      break;
+    }
+    case 'complete':
+      // A normal client among the attackers: it must get its answer.
+      c.write('GET /small HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      await c.closed;
+      if (c.bodies()[0] !== 'small') throw new Error(`a normal client got ${JSON.stringify(c.text().slice(0, 200))}`);
+      return;
+  }
+  c.reset();
+  await c.closed;
+}
+
+/** `count` connections resetting at random points (seeded), `concurrency` at a time; how many of each point. */
+export async function resetAttack(s: RealServer, count: number, seed: number, concurrency = 50): Promise<Record<ResetPoint, number>> {
+  const rand = prng(seed);
+  const points = Array.from({ length: count }, () => RESET_POINTS[Math.floor(rand() * RESET_POINTS.length)]!);
+  const tally = Object.fromEntries(RESET_POINTS.map((p) => [p, 0])) as Record<ResetPoint, number>;
+  for (const p of points) tally[p]++;
+  await pool(points, concurrency, (p) => resetAt(s, p, rand));
+  return tally;
 }

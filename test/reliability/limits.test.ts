@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/reactor/errors.js';
 import { Factory, Protocol } from '../../src/protocols/protocol.js';
 import { DEFAULT_MAX_CONNECTIONS, LimitConnectionsFactory } from '../../src/protocols/policies.js';
-import { BALANCED, balanceOf, expectBalanced, logCapture, rawClient, realServer, until, type RawClient, type RealServer } from './helpers.js';
+import { BALANCED, settled, logCapture, rawClient, realServer, until, type RawClient, type RealServer } from './helpers.js';
 
 let server: RealServer | null = null;
 let clients: RawClient[] = [];
@@ -43,7 +43,7 @@ describe('statistics', () => {
     await until(() => c.bodies()[0] === 'slow', 'the response');
     expect(server.factory.stats.responses).toBe(1);
     c.sock.end();
-    await expectBalanced(server);
+    expect(await settled(server)).toEqual(BALANCED);
     expect(server.reactor.stats.totalConnections).toBe(1);
     expect(server.factory.stats.totalChannels).toBe(1);
     expect(badEventsCount()).toBe(0);
@@ -97,8 +97,7 @@ describe('LimitConnectionsFactory', () => {
     expect(limit!.stats.rejectedConnections).toBe(1);
     expect(limit!.stats.acceptedConnections).toBe(2);
     second.sock.end();
-    await expectBalanced(server);
-    expect(balanceOf(server)).toEqual(BALANCED);
+    expect(await settled(server)).toEqual(BALANCED);
   });
 
   it('balances its count when the wrapped factory refuses, and passes half-close support through', () => {
