@@ -22,6 +22,7 @@ import { RingAborted } from '../reactor/errors.js';
 import { serializeError, rebuildError, type SerializedError } from '../reactor/threaderror.js';
 import { resolveExport } from '../reactor/worker.js';
 import { BodyBeforeStartResponseError, InvalidAppResultError, ThreadedAppAborted } from './errors.js';
+import { BlockingInput } from './threadedinput.js';
 import type { AppIterable, Chunk, Environ, IterApp, WriteFn } from './interfaces.js';
 
 /**
@@ -67,7 +68,6 @@ export type WorkerMessage =
 export type StartReply = { ok: true } | { ok: false; error: SerializedError; excInfo: boolean };
 
 const utf8 = new TextEncoder();
-const EMPTY = new Uint8Array(0);
 
 /** App modules by URL: skips the loader's per-import resolve step (a hooks-thread round trip under tsx). */
 const apps = new Map<string, Record<string, unknown>>();
@@ -217,97 +217,6 @@ class WorkerRequest {
   }
 }
 
-/**
- * `wsgi.input` on a worker: `read()` blocks until bytes or the end arrive.
- * An aborted input ring means the client went away (`clientGone`, reads
- * return empty) unless the whole request was abandoned (then reads throw).
- */
-class BlockingInput {
-  private pending: Uint8Array = EMPTY;
-  private eof = false;
-  private gone = false;
-
-  constructor(
-    private readonly ring: ByteRing,
-    private readonly requestAborted: () => boolean,
-    private readonly askForMore: () => void,
-  ) {}
-
-  get atEOF(): boolean {
-    return this.eof && this.pending.length === 0;
-  }
-  get clientGone(): boolean {
-    return this.gone;
-  }
-
-  /** At most `size` bytes (the rest of the body when omitted or negative); empty at the end. */
-  read(size?: number): Uint8Array {
-    if (size === undefined || size < 0) {
-      const parts: Uint8Array[] = [];
-      for (let c = this.some(Infinity); c.length > 0; c = this.some(Infinity)) parts.push(c);
-      return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-    }
-    return size === 0 ? EMPTY : this.some(size);
-  }
-
-  readline(size = -1): Uint8Array {
-    const limit = size < 0 ? Infinity : size;
-    const parts: Uint8Array[] = [];
-    let length = 0;
-    while (length < limit) {
-      const chunk = this.some(limit - length);
-      if (chunk.length === 0) break;
-      const nl = chunk.indexOf(10);
-      if (nl >= 0 && nl + 1 < chunk.length) {
-        this.pending = chunk.subarray(nl + 1); // keep what follows the line for the next read
-        parts.push(chunk.subarray(0, nl + 1));
-        break;
-      }
-      parts.push(chunk);
-      length += chunk.length;
-      if (nl >= 0) break;
-    }
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-  }
-
-  readlines(hint = -1): Uint8Array[] {
-    const lines: Uint8Array[] = [];
-    let total = 0;
-    for (let l = this.readline(); l.length > 0; l = this.readline()) {
-      lines.push(l);
-      total += l.length;
-      if (hint > 0 && total >= hint) break;
-    }
-    return lines;
-  }
-
-  *[Symbol.iterator](): Iterator<Uint8Array> {
-    for (let l = this.readline(); l.length > 0; l = this.readline()) yield l;
-  }
-
-  private some(max: number): Uint8Array {
-    if (this.pending.length > 0) {
-      const out = this.pending.subarray(0, Math.min(max, this.pending.length));
-      this.pending = this.pending.subarray(out.length);
-      return out;
-    }
-    if (this.eof || this.gone) return EMPTY;
-    let asked = false;
-    try {
-      const chunk = this.ring.readBlocking(Math.min(max, this.ring.capacity), () => {
-        if (!asked) this.askForMore(); // once per wait: the reactor side fills the ring on demand
-        asked = true;
-      });
-      if (chunk.length === 0) this.eof = true;
-      return chunk;
-    } catch (err) {
-      if (!(err instanceof RingAborted)) throw err;
-      if (this.requestAborted()) throw new ThreadedAppAborted();
-      this.gone = true; // G11: client gone, told apart from the end of the body
-      return EMPTY;
-    }
-  }
-}
 
 function iteratorOf(result: unknown): Iterator<Chunk> | AsyncIterator<Chunk> {
   if (result !== null && typeof result === 'object' && typeof result !== 'string' && !(result instanceof Uint8Array)) {
