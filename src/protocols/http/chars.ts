@@ -49,3 +49,13 @@ export const CR = 13;
 export const LF = 10;
 export const SP = 32;
 export const HTAB = 9;
+
+/**
+ * Node's Buffer has native `latin1Slice`/`latin1Write`; calling them directly
+ * skips the encoding dispatch of `toString`/`write`, which shows up in the hot
+ * path of every request. Typed here because @types/node does not list them.
+ */
+export interface Latin1Buffer extends Uint8Array {
+  latin1Slice(start: number, end: number): string;
+  latin1Write(text: string, offset: number): number;
+}

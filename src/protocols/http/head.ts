@@ -5,7 +5,7 @@
  * parser.ts.
  */
 import { Buffer } from 'node:buffer';
-import { CR, FIELD_VALUE, HOST, HTAB, SP, TARGET, TCHAR } from './chars.js';
+import { CR, FIELD_VALUE, HOST, HTAB, SP, TARGET, TCHAR, type Latin1Buffer } from './chars.js';
 import { HTTPParseError, ParseErrorCodes as E } from './errors.js';
 import { Headers } from './headers.js';
 
@@ -52,33 +52,36 @@ export function parseRequestLine(buf: Buffer, s: number, e: number): RequestLine
     if (i < e && buf[i] !== SP) badByte(E.BAD_METHOD, buf[i]!, 'the method (a token, RFC 9110 §9.1)');
     fail(E.BAD_REQUEST_LINE, 400, 'request line must be "METHOD SP target SP HTTP/1.1" (RFC 9112 §3)');
   }
-  const method = i - s === 3 && buf[s] === 0x47 && buf[s + 1] === 0x45 && buf[s + 2] === 0x54 ? 'GET' : buf.toString('latin1', s, i);
+  const method = i - s === 3 && buf[s] === 0x47 && buf[s + 1] === 0x45 && buf[s + 2] === 0x54 ? 'GET' : (buf as unknown as Latin1Buffer).latin1Slice(s, i);
   const ts = ++i;
   while (i < e && TARGET[buf[i]!] === 1) i++;
   if (i === ts || i === e || buf[i] !== SP) {
     if (i < e && buf[i] !== SP) badByte(E.BAD_TARGET, buf[i]!, 'the request-target (RFC 9112 §3.2; percent-encode it)');
     fail(E.BAD_REQUEST_LINE, 400, 'request line must be "METHOD SP target SP HTTP/1.1" with a single space between parts (RFC 9112 §3)');
   }
-  const target = buf.toString('latin1', ts, i);
+  const target = (buf as unknown as Latin1Buffer).latin1Slice(ts, i);
   const version = parseVersion(buf, i + 1, e);
   checkTargetForm(method, target);
   return { method, target, version };
 }
 
 /** HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive (RFC 9112 §2.3). */
+function digit(c: number | undefined): boolean {
+  return c !== undefined && c >= 0x30 && c <= 0x39;
+}
+
 function parseVersion(buf: Buffer, s: number, e: number): HTTPVersion {
-  const digit = (c: number | undefined) => c !== undefined && c >= 0x30 && c <= 0x39;
   if (
     e - s !== 8 || buf[s] !== 0x48 || buf[s + 1] !== 0x54 || buf[s + 2] !== 0x54 || buf[s + 3] !== 0x50 ||
     buf[s + 4] !== 0x2f || !digit(buf[s + 5]) || buf[s + 6] !== 0x2e || !digit(buf[s + 7])
   ) {
     for (let i = s; i < e; i++) if (buf[i] === CR) badByte(E.BAD_VERSION, CR, 'the HTTP version');
-    fail(E.BAD_VERSION, 400, `expected "HTTP/1.1" or "HTTP/1.0" at the end of the request line, got ${JSON.stringify(buf.toString('latin1', s, Math.min(e, s + 16)))}`);
+    fail(E.BAD_VERSION, 400, `expected "HTTP/1.1" or "HTTP/1.0" at the end of the request line, got ${JSON.stringify((buf as unknown as Latin1Buffer).latin1Slice(s, Math.min(e, s + 16)))}`);
   }
   if (buf[s + 5] === 0x31 && buf[s + 7] === 0x31) return 'HTTP/1.1';
   if (buf[s + 5] === 0x31 && buf[s + 7] === 0x30) return 'HTTP/1.0';
   // Well-formed but not one we speak: 505 (RFC 9110 §15.6.6).
-  fail(E.VERSION_NOT_SUPPORTED, 505, `HTTP version ${buf.toString('latin1', s, e)} is not supported; send HTTP/1.1 or HTTP/1.0`);
+  fail(E.VERSION_NOT_SUPPORTED, 505, `HTTP version ${(buf as unknown as Latin1Buffer).latin1Slice(s, e)} is not supported; send HTTP/1.1 or HTTP/1.0`);
 }
 
 /** The four request-target forms (RFC 9112 §3.2): origin, absolute, authority (CONNECT), asterisk (OPTIONS). */
@@ -115,9 +118,9 @@ export function parseFieldLine(buf: Buffer, s: number, e: number, raw: string[],
   while (vs < ve && (buf[vs] === SP || buf[vs] === HTAB)) vs++;
   while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HTAB)) ve--;
   for (let j = vs; j < ve; j++) if (FIELD_VALUE[buf[j]!] !== 1) badByte(E.BAD_HEADER_VALUE, buf[j]!, 'a header value (no control bytes, RFC 9110 §5.5)');
-  const name = buf.toString('latin1', s, colon);
+  const name = (buf as unknown as Latin1Buffer).latin1Slice(s, colon);
   const lname = name.toLowerCase();
-  raw.push(name, buf.toString('latin1', vs, ve));
+  raw.push(name, (buf as unknown as Latin1Buffer).latin1Slice(vs, ve));
   lower.push(lname);
   return lname;
 }

@@ -140,7 +140,14 @@ export class HTTPParser {
       return;
     }
     if (this.pendingLen > 0) {
-      if (buf.indexOf(LF) === -1) return this.guard(() => this.partial(buf, 0));
+      if (buf.indexOf(LF) === -1) {
+        try {
+          this.partial(buf, 0);
+        } catch (err) {
+          this.failWith(err);
+        }
+        return;
+      }
       this.pending.push(buf);
       buf = Buffer.concat(this.pending, this.pendingLen + buf.length);
       this.pending = [];
@@ -148,24 +155,23 @@ export class HTTPParser {
     }
     this.executing = true;
     try {
-      this.guard(() => this.run(buf));
+      this.run(buf);
+    } catch (err) {
+      this.failWith(err);
     } finally {
       this.executing = false;
     }
     if (!this.paused && this.storedLen > 0) this.resume();
   }
 
-  private guard(fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      if (!(err instanceof HTTPParseError)) throw err;
-      this.state = DEAD;
-      this.pending = [];
-      this.stored = [];
-      this.pendingLen = this.storedLen = 0;
-      this.handler.onError(err);
-    }
+  /** A parse error ends the stream: report it once; anything else (a handler's bug) propagates. */
+  private failWith(err: unknown): void {
+    if (!(err instanceof HTTPParseError)) throw err;
+    this.state = DEAD;
+    this.pending = [];
+    this.stored = [];
+    this.pendingLen = this.storedLen = 0;
+    this.handler.onError(err);
   }
 
   private run(buf: Buffer): void {

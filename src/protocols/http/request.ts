@@ -16,6 +16,7 @@ import { ConnectionLost, ProducerAlreadyRegisteredError } from '../../reactor/er
 import type { IAddress, IProducer, IProtocol, IReactor } from '../../reactor/interfaces.js';
 import type { Logger } from '../../reactor/log.js';
 import type { DateCache } from './date.js';
+import type { Latin1Buffer } from './chars.js';
 import { HeadersSentError, InvalidHeaderError, InvalidStatusError, RequestFinishedError } from './errors.js';
 import type { Headers } from './headers.js';
 import type { RequestHead } from './head.js';
@@ -274,8 +275,9 @@ export class Request implements IRequest {
     const suffix = this.framing === CHUNKED ? (framed > 0 ? '\r\n' : '') + (end ? LAST_CHUNK : '') : '';
     const total = head.length + prefix.length + framed + suffix.length;
     const out = Buffer.allocUnsafe(total);
-    let at = out.write(head, 0, 'latin1');
-    if (prefix) at += out.write(prefix, at, 'latin1');
+    const lout = out as unknown as Latin1Buffer;
+    let at = lout.latin1Write(head, 0);
+    if (prefix) at += lout.latin1Write(prefix, at);
     let left = framed;
     for (const chunk of body) {
       if (left === 0) break;
@@ -284,7 +286,7 @@ export class Request implements IRequest {
       at += n;
       left -= n;
     }
-    if (suffix) out.write(suffix, at, 'latin1');
+    if (suffix) lout.latin1Write(suffix, at);
     this.bytesSent += framed;
     this.channel.send(out);
   }
