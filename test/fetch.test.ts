@@ -161,6 +161,23 @@ describe('toFetchHandler: an app as a WHATWG (Request) => Promise<Response>', ()
     expect(log.at(-1)).toBe('stop');
   });
 
+  it('an aborted Request signal ends a body still being read with ConnectionLost', async () => {
+    const reactor = new MemoryReactor();
+    let lost: unknown = null;
+    const app: CpsApp = (req) => {
+      req.notifyFinish().addErrback((f: Failure) => { lost = f.value; });
+      req.write('part one');
+    };
+    const abort = new AbortController();
+    const res = await respond(reactor, toFetchHandler(app, { reactor, style: 'cps' }), new Request('http://example.test/', { signal: abort.signal }));
+    const reader = res.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('part one');
+    const pending = reader.read();
+    abort.abort();
+    await expect(pending).rejects.toBeInstanceOf(ConnectionLost);
+    expect(lost).toBeInstanceOf(ConnectionLost);
+  });
+
   it('requires a reactor', () => {
     expect(() => toFetchHandler((() => []) as unknown as IterApp, {} as never)).toThrow(expect.objectContaining({ code: 'ERR_BRIDGE_NO_REACTOR' }));
   });

@@ -34,6 +34,7 @@ export class FetchRequest extends BridgeRequest implements BridgeQueueListener {
   private readonly queue: BridgeQueue;
   private waiter: (() => void) | null = null;
   private nullBody = false;
+  private controller: ReadableStreamDefaultController<Uint8Array> | null = null;
 
   constructor(request: Request, options: FetchRequestOptions) {
     const url = new URL(request.url);
@@ -80,9 +81,17 @@ export class FetchRequest extends BridgeRequest implements BridgeQueueListener {
   }
 
   private gone(why: string): void {
+    if (this.completed || this.disconnected) return;
+    const err = new ConnectionLost(why);
     this.queue.close();
-    this.connectionLost(new ConnectionLost(why));
-    this.rejectResponse(new ConnectionLost(why));
+    this.connectionLost(err);
+    this.rejectResponse(err);
+    // A reader still waiting on the body learns why it ends (a no-op once cancelled).
+    try {
+      this.controller?.error(err);
+    } catch {
+      // the stream was already closed or errored
+    }
     this.wake();
   }
 
@@ -91,7 +100,11 @@ export class FetchRequest extends BridgeRequest implements BridgeQueueListener {
     for (const [name, value] of headers) h.append(name, value);
     this.nullBody = isNullBodyStatus(code) || this.method === 'HEAD';
     const body = this.nullBody ? null : new ReadableStream<Uint8Array>(
-      { pull: (c) => this.pull(c), cancel: () => this.gone('the Fetch consumer cancelled the response body') },
+      {
+        start: (c) => { this.controller = c; },
+        pull: (c) => this.pull(c),
+        cancel: () => { this.controller = null; this.gone('the Fetch consumer cancelled the response body'); },
+      },
       // highWaterMark 0: nothing is pulled until the consumer reads (on demand).
       { highWaterMark: 0 },
     );
