@@ -163,6 +163,23 @@ describe('ThreadPool.deferToThread', () => {
     expect(await running).toBe('r');
   });
 
+  it('cancelling thousands of queued jobs behind a stuck worker keeps the queue to the live ones, in order', async () => {
+    const pool = makePool(null, { size: 1, maxQueue: 10 });
+    const g = gate();
+    const running = pool.deferToThread(funcs, 'blockUntilReleased', g.flag, 'r');
+    const keep = pool.deferToThread(funcs, 'add', 1, 0);
+    for (let i = 0; i < 5000; i++) {
+      const d = pool.deferToThread(funcs, 'add', i, 0);
+      d.cancel();
+      await failure(d);
+    }
+    const last = pool.deferToThread(funcs, 'add', 2, 0);
+    expect(pool.stats.queued).toBe(2);
+    expect((pool as unknown as { queue: unknown[] }).queue.length).toBeLessThan(2000);
+    g.release();
+    expect([await running, await keep, await last]).toEqual(['r', 1, 2]);
+  });
+
   it('cancelling a running job errbacks at once and drops its later result', async () => {
     const pool = makePool(null, { size: 1 });
     const g = gate();

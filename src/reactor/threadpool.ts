@@ -148,6 +148,8 @@ export class ThreadPool {
       this.queue[pending.queuedAt] = null; // O(1): the slot is skipped when dequeued
       pending.queuedAt = -1;
       this.queued--;
+      // Many cancellations and no dequeues (all workers stuck): drop the holes, keep the array bounded.
+      if (this.queue.length - this.head > 2 * this.queued + 1024) this.compact();
     }, `deferToThread ${job.exportName}`);
     const slot = this.slots.find((s) => !s.job) ?? (this.slots.length < this.size ? this.spawn() : null);
     if (slot) this.start(slot, pending);
@@ -236,12 +238,12 @@ export class ThreadPool {
     return null;
   }
 
-  /** Drop the consumed front of the queue (amortized O(1) per job; keeps its memory bounded). */
+  /** Drop the consumed front and the cancelled holes of the queue (amortized O(1) per job; keeps its memory bounded). */
   private compact(): void {
-    this.queue = this.queue.slice(this.head);
+    this.queue = this.queue.slice(this.head).filter((job) => job !== null);
     this.head = 0;
     this.queue.forEach((job, i) => {
-      if (job) job.queuedAt = i;
+      job!.queuedAt = i;
     });
   }
 
