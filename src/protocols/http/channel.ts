@@ -17,6 +17,7 @@ import { Buffer } from 'node:buffer';
 import { Deferred } from '../../reactor/deferred.js';
 import type { Failure } from '../../reactor/failure.js';
 import type { IAddress, IDelayedCall, IProducer, IReactor } from '../../reactor/interfaces.js';
+import { Deadline } from './deadline.js';
 import type { Logger } from '../../reactor/log.js';
 import { Protocol } from '../protocol.js';
 import { formatAccessLine } from './accesslog.js';
@@ -41,7 +42,7 @@ export interface ChannelConfig {
 
 /** Output collected while corked is written early past this many bytes. */
 const CORK_FLUSH_BYTES = 64 * 1024;
-const NO_TIMER = 0, IDLE = 1, HEADER = 2, BODY = 3;
+const IDLE = 1, HEADER = 2, BODY = 3;
 
 export class HTTPChannel extends Protocol implements ParserHandler, RequestHost {
   readonly reactor: IReactor;
@@ -62,9 +63,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   private peerDone = false;
   private readingPaused = false;
   private bodyPaused = false;
-  private timer: IDelayedCall | null = null;
-  private timerKind = NO_TIMER;
-  private deadline = Infinity;
+  private readonly deadline: Deadline;
   private resumeCall: IDelayedCall | null = null;
 
   constructor(private readonly config: ChannelConfig) {
@@ -72,6 +71,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.reactor = config.reactor;
     this.server = config.context;
     this.parser = new HTTPParser(this, config.limits);
+    this.deadline = new Deadline(config.reactor, this.onTimeout);
   }
 
   get corked(): boolean {
@@ -86,13 +86,13 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   override connectionMade(): void {
     this.server.stats.openChannels++;
     this.server.stats.totalChannels++;
-    this.arm(IDLE, this.config.idleTimeout);
+    this.deadline.set(IDLE, this.config.idleTimeout);
   }
 
   override dataReceived(data: Uint8Array): void {
     if (this.closing || this.lost) return;
-    if (this.current === null && this.timerKind === IDLE) this.arm(HEADER, this.config.headerTimeout);
-    else if (this.timerKind === BODY) this.arm(BODY, this.config.idleTimeout);
+    if (this.current === null && this.deadline.kind === IDLE) this.deadline.set(HEADER, this.config.headerTimeout);
+    else if (this.deadline.kind === BODY) this.deadline.set(BODY, this.config.idleTimeout);
     this.cork++;
     try {
       this.parser.feed(data);
@@ -106,8 +106,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     if (this.lost) return;
     this.lost = true;
     this.server.stats.openChannels--;
-    this.arm(NO_TIMER, 0);
-    if (this.timer?.active()) this.timer.cancel();
+    this.deadline.cancel();
     if (this.resumeCall?.active()) this.resumeCall.cancel();
     this.out = [];
     const req = this.current;
@@ -139,7 +138,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   // ------------------------------------------------------------------ parser events
 
   onHead(head: RequestHead): void {
-    this.arm(NO_TIMER, 0);
+    this.deadline.clear();
     this.server.stats.requests++;
     const req = new Request(this, head);
     this.current = req;
@@ -167,7 +166,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     }
     req.trailers = trailers;
     this.inputDone = true;
-    if (this.timerKind === BODY) this.arm(NO_TIMER, 0);
+    if (this.deadline.kind === BODY) this.deadline.clear();
     req.body.onEnd();
     if (this.current !== req) return;
     if (this.responseFinished) this.requestDone();
@@ -175,7 +174,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   }
 
   onError(error: HTTPParseError): void {
-    this.arm(NO_TIMER, 0);
+    this.deadline.clear();
     const req = this.current;
     if (req !== null && !this.inputDone) {
       // The body broke mid-way: the app's reader sees a lost connection; the client gets
@@ -235,7 +234,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     if (this.inputDone) return this.requestDone();
     // The app answered without reading (all of) the body: read and discard the rest, bounded.
     if (!req.body.consumed) req.body.drain();
-    this.arm(BODY, this.config.idleTimeout);
+    this.deadline.set(BODY, this.config.idleTimeout);
     if (this.bodyPaused) this.resumeBody();
     else this.resumeParsing();
   }
@@ -252,7 +251,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.closing = true;
     this.out = [];
     this.outBytes = 0;
-    this.arm(NO_TIMER, 0);
+    this.deadline.clear();
     this.transport.abortConnection();
   }
 
@@ -266,21 +265,21 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.sent100 = true;
     // A body the app waits for must keep coming: idleTimeout of silence ends it.
     if (!this.bodyPaused) {
-      this.arm(BODY, this.config.idleTimeout);
+      this.deadline.set(BODY, this.config.idleTimeout);
       this.resumeParsing();
     }
   }
 
   pauseBody(): void {
     this.bodyPaused = true;
-    if (this.timerKind === BODY) this.arm(NO_TIMER, 0);
+    if (this.deadline.kind === BODY) this.deadline.clear();
     this.parser.pause();
     this.updateReading();
   }
 
   resumeBody(): void {
     this.bodyPaused = false;
-    if (this.current !== null && !this.inputDone) this.arm(BODY, this.config.idleTimeout);
+    if (this.current !== null && !this.inputDone) this.deadline.set(BODY, this.config.idleTimeout);
     this.updateReading();
     this.resumeParsing();
   }
@@ -306,7 +305,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.inputDone = false;
     if (this.closing) return;
     if (this.peerDone && this.parser.bufferedBytes === 0) return this.closeConnection();
-    this.arm(this.parser.bufferedBytes > 0 ? HEADER : IDLE, this.parser.bufferedBytes > 0 ? this.config.headerTimeout : this.config.idleTimeout);
+    this.deadline.set(this.parser.bufferedBytes > 0 ? HEADER : IDLE, this.parser.bufferedBytes > 0 ? this.config.headerTimeout : this.config.idleTimeout);
     this.resumeParsing();
   }
 
@@ -363,7 +362,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   private closeConnection(): void {
     if (this.closing) return;
     this.closing = true;
-    this.arm(NO_TIMER, 0);
+    this.deadline.clear();
     this.parser.pause();
     if (this.cork > 0) this.loseAfterFlush = true;
     else this.transport.loseConnection();
@@ -378,7 +377,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.closeConnection();
   }
 
-  // ------------------------------------------------------------------ timeouts (one timer, moved lazily)
+  // ------------------------------------------------------------------ timeouts (deadline.ts)
 
   private bodyTimedOut(): void {
     const req = this.current;
@@ -388,29 +387,12 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.closeConnection();
   }
 
-  private arm(kind: number, seconds: number): void {
-    this.timerKind = kind;
-    if (kind === NO_TIMER || this.lost) {
-      this.deadline = Infinity;
-      return;
-    }
-    this.deadline = this.reactor.seconds() + seconds;
-    if (this.timer === null || !this.timer.active()) this.timer = this.reactor.callLater(seconds, this.onTimer);
-    else if (this.timer.getTime() > this.deadline) this.timer.reset(seconds);
-  }
-
-  private readonly onTimer = (): void => {
-    this.timer = null;
-    if (this.timerKind === NO_TIMER || this.closing || this.lost) return;
-    const left = this.deadline - this.reactor.seconds();
-    if (left > 0) {
-      this.timer = this.reactor.callLater(left, this.onTimer);
-      return;
-    }
+  private readonly onTimeout = (kind: number): void => {
+    if (this.closing || this.lost) return;
     this.server.stats.timeouts++;
     // RFC 9110 §15.5.9: 408 for a head or body that did not arrive in time; an idle connection just closes.
-    if (this.timerKind === HEADER) this.sendError(408);
-    else if (this.timerKind === BODY) this.bodyTimedOut();
+    if (kind === HEADER) this.sendError(408);
+    else if (kind === BODY) this.bodyTimedOut();
     else this.closeConnection();
   };
 }

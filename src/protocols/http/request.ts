@@ -1,7 +1,8 @@
 /**
  * `Request`: one HTTP request and its response (IRequest, Twisted.web style).
- * The input side lives in requestbody.ts; this file is the response: status,
- * headers, framing (RFC 9112 §6.3 / §7) and the hand-off to the channel.
+ * The input side lives in requestbody.ts, the head and framing rules in
+ * framing.ts; this file is the response's life: status, headers, writes,
+ * producers, failures, and the hand-off to the channel.
  *
  * Coalescing: while the app runs synchronously inside the channel, the first
  * body bytes are held (up to MAX_COALESCE_BYTES) instead of being framed at
@@ -16,7 +17,7 @@ import { ConnectionLost, ProducerAlreadyRegisteredError } from '../../reactor/er
 import type { IAddress, IProducer, IProtocol, IReactor } from '../../reactor/interfaces.js';
 import type { Logger } from '../../reactor/log.js';
 import type { DateCache } from './date.js';
-import type { Latin1Buffer } from './chars.js';
+import { assemble, CHUNKED, CLOSE, LAST_CHUNK, LENGTH, NONE, planHead } from './framing.js';
 import { HeadersSentError, InvalidHeaderError, InvalidStatusError, RequestFinishedError } from './errors.js';
 import type { Headers } from './headers.js';
 import type { RequestHead } from './head.js';
@@ -53,11 +54,9 @@ export interface ServerContext {
   readonly stats: HTTPStats;
 }
 
-const NONE = 0, LENGTH = 1, CHUNKED = 2, CLOSE = 3;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\r\n\0]|[^\t\x20-\xff]/;
 const CRLF = Buffer.from('\r\n');
-const LAST_CHUNK = '0\r\n\r\n';
 
 const toBytes = (data: Uint8Array | string): Uint8Array => (typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
 
@@ -266,29 +265,28 @@ export class Request implements IRequest {
 
   private sendHead(knownLength: number, body: Uint8Array[], bodyLength: number, end: boolean): void {
     this.headSent = true;
-    const head = this.buildHead(knownLength);
+    const ctx = this.channel.server;
+    const plan = planHead({
+      method: this.method,
+      version: this.version,
+      code: this.code,
+      phrase: this.codeMessage,
+      names: this.names,
+      values: this.values,
+      keepAlive: this.head.keepAlive && this.channel.canPersist(this),
+      knownLength,
+      date: ctx.dates.get(),
+      serverName: ctx.serverName,
+    });
+    this.framing = plan.framing;
+    this.lengthOut = plan.lengthOut;
+    this.keepAlive = plan.keepAlive;
     let framed = 0;
-    if (this.framing === LENGTH) framed = Math.min(bodyLength, this.lengthOut);
-    else if (this.framing === CHUNKED || this.framing === CLOSE) framed = bodyLength;
-    if (framed < bodyLength && this.framing === LENGTH) this.noteTruncated(bodyLength);
-    const prefix = this.framing === CHUNKED && framed > 0 ? `${framed.toString(16)}\r\n` : '';
-    const suffix = this.framing === CHUNKED ? (framed > 0 ? '\r\n' : '') + (end ? LAST_CHUNK : '') : '';
-    const total = head.length + prefix.length + framed + suffix.length;
-    const out = Buffer.allocUnsafe(total);
-    const lout = out as unknown as Latin1Buffer;
-    let at = lout.latin1Write(head, 0);
-    if (prefix) at += lout.latin1Write(prefix, at);
-    let left = framed;
-    for (const chunk of body) {
-      if (left === 0) break;
-      const n = Math.min(left, chunk.length);
-      out.set(n === chunk.length ? chunk : chunk.subarray(0, n), at);
-      at += n;
-      left -= n;
-    }
-    if (suffix) lout.latin1Write(suffix, at);
+    if (plan.framing === LENGTH) framed = Math.min(bodyLength, plan.lengthOut);
+    else if (plan.framing === CHUNKED || plan.framing === CLOSE) framed = bodyLength;
+    if (framed < bodyLength && plan.framing === LENGTH) this.noteTruncated(bodyLength);
     this.bytesSent += framed;
-    this.channel.send(out);
+    this.channel.send(assemble(plan.text, plan.framing, body, framed, end));
   }
 
   private sendBody(bytes: Uint8Array): void {
@@ -320,61 +318,6 @@ export class Request implements IRequest {
     if (this.truncatedLogged) return;
     this.truncatedLogged = true;
     this.channel.server.log.warn(`response to ${this.method} ${this.uri} wrote more than its Content-Length (${this.lengthOut}); cut at ${this.lengthOut} bytes (at least ${wanted} were written)`);
-  }
-
-  /**
-   * Status line and headers, deciding the framing (RFC 9112 §6.3): no body for
-   * HEAD, 1xx, 204 and 304 (RFC 9110 §6.4.1); Content-Length when the app set
-   * it or the whole body is known; chunked for 1.1; close-delimited for 1.0.
-   */
-  private buildHead(knownLength: number): string {
-    const ctx = this.channel.server;
-    const code = this.code;
-    const noBody = this.method === 'HEAD' || code === 204 || code === 304 || code < 200;
-    let keepAlive = this.head.keepAlive && this.channel.canPersist(this);
-    let s = `HTTP/1.1 ${code} ${this.codeMessage}\r\n`;
-    let appLength = -1;
-    let hasDate = false;
-    let hasServer = false;
-    for (let i = 0; i < this.names.length; i++) {
-      const name = this.names[i]!;
-      const value = this.values[i]!;
-      const key = name.length === 14 || name.length === 10 || name.length === 4 || name.length === 6 ? name.toLowerCase() : '';
-      if (key === 'content-length') {
-        appLength = Number(value);
-        continue;
-      }
-      if (key === 'connection') {
-        if (/(^|[\s,])close($|[\s,])/i.test(value)) keepAlive = false;
-        continue;
-      }
-      if (key === 'date') hasDate = true;
-      else if (key === 'server') hasServer = true;
-      s += `${name}: ${value}\r\n`;
-    }
-    if (!hasDate) s += `Date: ${ctx.dates.get()}\r\n`;
-    if (!hasServer && ctx.serverName !== undefined) s += `Server: ${ctx.serverName}\r\n`;
-    if (noBody) {
-      this.framing = NONE;
-      // RFC 9110 §8.6: no Content-Length in 1xx/204; HEAD and 304 may carry the GET's length.
-      // A HEAD app that wrote nothing has not said how long the GET body is: send no length then.
-      const len = appLength >= 0 ? appLength : this.method === 'HEAD' && knownLength > 0 ? knownLength : -1;
-      if (len >= 0 && code !== 204 && code >= 200) s += `Content-Length: ${len}\r\n`;
-    } else if (appLength >= 0 || knownLength >= 0) {
-      this.framing = LENGTH;
-      this.lengthOut = appLength >= 0 ? appLength : knownLength;
-      s += `Content-Length: ${this.lengthOut}\r\n`;
-    } else if (this.version === 'HTTP/1.1') {
-      this.framing = CHUNKED;
-      s += 'Transfer-Encoding: chunked\r\n';
-    } else {
-      this.framing = CLOSE;
-      keepAlive = false;
-    }
-    this.keepAlive = keepAlive;
-    if (!keepAlive) s += 'Connection: close\r\n';
-    else if (this.version === 'HTTP/1.0') s += 'Connection: keep-alive\r\n';
-    return s + '\r\n';
   }
 
   // ------------------------------------------------------------------ producers and lifecycle
@@ -423,8 +366,7 @@ export class Request implements IRequest {
     const ctx = this.channel.server;
     ctx.stats.appErrors++;
     ctx.log.failure(`app failed handling ${this.method} ${this.uri}`, error, 'error');
-    if (this.disconnected || this.aborted || (this.finished && !this.answeredByServer && this.headSent)) return;
-    if (this.finished) return;
+    if (this.disconnected || this.aborted || this.finished) return;
     if (!this.headSent) return this.answer(500);
     this.abort();
   }
