@@ -133,6 +133,18 @@ describe('threadedIterApp: responses', () => {
     expect(lines).toEqual(Array.from({ length: 1000 }, (_, i) => `chatty line ${i}`));
   });
 
+  it('a write() from a stray callback after the response ended throws ResponseEndedError on the worker', async () => {
+    const shared = newShared();
+    await pool.deferToThread(appsUrl, 'share', shared.buffer);
+    const h = serve(app('lateWrite'));
+    await h.done;
+    expect(h.req.bodyText()).toBe('ok');
+    expect(await until(shared, 0, (v) => v !== 0)).toBe(2);
+    const next = serve(app('hello')); // the worker is fine
+    await next.done;
+    expect(next.req.bodyText()).toBe('hello world');
+  });
+
   it('past the pool queue bound a request gets 503 at once', async () => {
     const shared = newShared();
     const small = new ThreadPool(reactor, { size: 1, maxQueue: 0 });

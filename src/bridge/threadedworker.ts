@@ -21,7 +21,7 @@ import { ByteRing } from '../reactor/ring.js';
 import { RingAborted } from '../reactor/errors.js';
 import { serializeError, rebuildError, type SerializedError } from '../reactor/threaderror.js';
 import { resolveExport } from '../reactor/worker.js';
-import { BodyBeforeStartResponseError, InvalidAppResultError, ThreadedAppAborted } from './errors.js';
+import { BodyBeforeStartResponseError, InvalidAppResultError, ResponseEndedError, ThreadedAppAborted } from './errors.js';
 import { BlockingInput } from './threadedinput.js';
 import type { AppIterable, Chunk, Environ, IterApp, WriteFn } from './interfaces.js';
 
@@ -92,6 +92,8 @@ class WorkerRequest {
   private readonly ctl: Int32Array;
   private readonly out: ByteRing;
   private started = false;
+  /** The response is over: a stray late startResponse/write must fail, not wait for a reply that never comes. */
+  private finished = false;
   private bodyStarted = false;
 
   constructor(private readonly spec: ThreadedSpec) {
@@ -129,6 +131,7 @@ class WorkerRequest {
     } catch (err) {
       failure ??= err;
     }
+    this.finished = true;
     this.out.close();
     const aborted = failure instanceof ThreadedAppAborted || this.aborted();
     const end: WorkerMessage = aborted ? { t: 'end', aborted: true } : failure !== null ? { t: 'end', error: serializeError(failure) } : { t: 'end' };
@@ -182,6 +185,11 @@ class WorkerRequest {
 
   /** Post a fire-and-forget message, blocking while THREAD_MAX_PENDING_MESSAGES are in flight. */
   private post(msg: WorkerMessage): void {
+    if (this.finished) {
+      // A late log line from a stray callback: the request's port is gone; keep the line.
+      if (msg.t === 'errors') process.stderr.write(msg.text);
+      return;
+    }
     for (;;) {
       const seq = Atomics.load(this.ctl, CTL_WAKE_SEQ);
       if (Atomics.load(this.ctl, CTL_PENDING) < THREAD_MAX_PENDING_MESSAGES) break;
@@ -213,6 +221,7 @@ class WorkerRequest {
   }
 
   private checkAbort(): void {
+    if (this.finished) throw new ResponseEndedError();
     if (this.aborted()) throw new ThreadedAppAborted();
   }
 }
