@@ -178,8 +178,9 @@ describe('toFetchHandler: an app as a WHATWG (Request) => Promise<Response>', ()
     expect(lost).toBeInstanceOf(ConnectionLost);
   });
 
-  it('requires a reactor', () => {
-    expect(() => toFetchHandler((() => []) as unknown as IterApp, {} as never)).toThrow(expect.objectContaining({ code: 'ERR_BRIDGE_NO_REACTOR' }));
+  it('works with no options: an iterator app on a NodeReactor of its own', async () => {
+    const handler = toFetchHandler(((_e, start) => { start('200 OK', [['Content-Type', 'text/plain']]); return ['plain call']; }) as IterApp);
+    expect(await (await handler(new Request('http://example.test/'))).text()).toBe('plain call');
   });
 });
 

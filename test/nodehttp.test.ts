@@ -176,7 +176,8 @@ describe('toNodeListener: apps on node:http', () => {
     expect(((await caught) as { code?: string })?.code).toBe('ERR_BRIDGE_QUEUE_OVERFLOW');
   });
 
-  it('requires a reactor', () => {
-    expect(() => toNodeListener((() => []) as unknown as IterApp, {} as never)).toThrow(expect.objectContaining({ code: 'ERR_BRIDGE_NO_REACTOR' }));
+  it('works with no options: an iterator app on a NodeReactor of its own', async () => {
+    const port = await listen(toNodeListener(((_e, start) => { start('200 OK', [['Content-Type', 'text/plain']]); return ['plain call']; }) as IterApp));
+    expect((await get(port)).body).toBe('plain call');
   });
 });

@@ -9,9 +9,9 @@ import { Deferred } from '../reactor/deferred.js';
 import { ConnectionLost, ResponseDone } from '../reactor/errors.js';
 import type { Failure } from '../reactor/failure.js';
 import type { IPushProducer, IReactor, ITransport } from '../reactor/interfaces.js';
+import { NodeReactor } from '../reactor/nodereactor.js';
 import type { CpsApp, IRequest } from '../protocols/http/interfaces.js';
 import { BRIDGE_HIGH_WATER } from './bridgequeue.js';
-import { BridgeNoReactorError } from './errors.js';
 import { FetchRequest, type FetchRequestOptions } from './fetchrequest.js';
 import { toCpsApp, type GatewayOptions } from './gateway.js';
 import type { IterApp } from './interfaces.js';
@@ -24,7 +24,12 @@ export type FetchHandler = (request: Request) => Promise<Response>;
 export type HostedStyle = 'iter' | 'cps';
 
 export interface ToFetchHandlerOptions extends Omit<FetchRequestOptions, 'reactor'> {
-  reactor: IReactor;
+  /**
+   * The reactor the gateway's timers run on. Default: a `NodeReactor` of this
+   * handler's own (never the shared one); pass one to share it or to test on a
+   * `MemoryReactor`.
+   */
+  reactor?: IReactor;
   style?: HostedStyle;
   /** Options for the gateway that hosts an iterator app. */
   gateway?: Omit<GatewayOptions, 'reactor'>;
@@ -35,11 +40,12 @@ export function asCpsApp(app: IterApp | CpsApp, style: HostedStyle, reactor: IRe
   return style === 'cps' ? (app as CpsApp) : toCpsApp(app as IterApp, { ...gateway, reactor });
 }
 
-export function toFetchHandler(app: IterApp | CpsApp, options: ToFetchHandlerOptions): FetchHandler {
-  if (!options?.reactor) throw new BridgeNoReactorError('toFetchHandler()');
-  const cps = asCpsApp(app, options.style ?? 'iter', options.reactor, options.gateway);
+export function toFetchHandler(app: IterApp | CpsApp, options: ToFetchHandlerOptions = {}): FetchHandler {
+  const reactor = options.reactor ?? new NodeReactor();
+  const requestOptions: FetchRequestOptions = { ...options, reactor };
+  const cps = asCpsApp(app, options.style ?? 'iter', reactor, options.gateway);
   return (request: Request): Promise<Response> => {
-    const bridged = new FetchRequest(request, options);
+    const bridged = new FetchRequest(request, requestOptions);
     runCpsApp(cps, bridged);
     return bridged.response;
   };

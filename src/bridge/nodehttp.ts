@@ -11,19 +11,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IDelayedCall, IReactor } from '../reactor/interfaces.js';
 import { ConnectionLost } from '../reactor/errors.js';
+import { NodeReactor } from '../reactor/nodereactor.js';
 import { Headers } from '../protocols/http/headers.js';
 import type { CpsApp } from '../protocols/http/interfaces.js';
 import { BRIDGE_MAX_BUFFERED } from './bridgequeue.js';
 import { BridgeRequest } from './bridgerequest.js';
 import type { BodyControl, BodySink } from './bridgebody.js';
-import { BridgeNoReactorError, BridgeOverflowError } from './errors.js';
+import { BridgeOverflowError } from './errors.js';
 import { asCpsApp, type HostedStyle } from './fetch.js';
 import type { GatewayOptions } from './gateway.js';
 import type { IterApp } from './interfaces.js';
 import { runCpsApp } from './runcps.js';
 
 export interface NodeListenerOptions {
-  reactor: IReactor;
+  /** Default: a `NodeReactor` of this listener's own (never the shared one). */
+  reactor?: IReactor;
   style?: HostedStyle;
   /** Bytes node:http may hold for a slow client before a write throws `BridgeOverflowError`. */
   maxBuffered?: number;
@@ -33,11 +35,11 @@ export interface NodeListenerOptions {
 
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
 
-export function toNodeListener(app: IterApp | CpsApp, options: NodeListenerOptions): NodeListener {
-  if (!options?.reactor) throw new BridgeNoReactorError('toNodeListener()');
-  const cps = asCpsApp(app, options.style ?? 'iter', options.reactor, options.gateway);
+export function toNodeListener(app: IterApp | CpsApp, options: NodeListenerOptions = {}): NodeListener {
+  const resolved = { ...options, reactor: options.reactor ?? new NodeReactor() };
+  const cps = asCpsApp(app, options.style ?? 'iter', resolved.reactor, options.gateway);
   return (req, res) => {
-    const bridged = new NodeRequest(req, res, options);
+    const bridged = new NodeRequest(req, res, resolved);
     runCpsApp(cps, bridged);
   };
 }
@@ -50,7 +52,7 @@ export class NodeRequest extends BridgeRequest {
   private waitingDrain = false;
   private pullTimer: IDelayedCall | null = null;
 
-  constructor(req: IncomingMessage, res: ServerResponse, options: NodeListenerOptions) {
+  constructor(req: IncomingMessage, res: ServerResponse, options: NodeListenerOptions & { reactor: IReactor }) {
     const socket = req.socket;
     super({
       method: req.method ?? 'GET',
