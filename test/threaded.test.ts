@@ -57,6 +57,19 @@ describe('threadedIterApp: responses', () => {
     expect(h.req.writes.every((w) => w.length > 0)).toBe(true);
   });
 
+  it('G6: a 10-byte event reaches the client while the worker app is still blocked before its next one', async () => {
+    const shared = newShared();
+    await pool.deferToThread(appsUrl, 'share', shared.buffer);
+    const h = serve(app('events'));
+    await until(shared, 3, (v) => v === 1);
+    await turnsUntil(() => h.req.bodyText() === 'data: 1\n\n'); // no waiting for more bytes to fill a buffer
+    expect(Atomics.load(shared, 2)).toBe(0);
+    Atomics.store(shared, 2, 1);
+    Atomics.notify(shared, 2);
+    await h.done;
+    expect(h.req.bodyText()).toBe('data: 1\n\ndata: 2\n\n');
+  });
+
   it('streams 8 MiB of 64 KiB writes through a 64 KiB ring byte-exact', async () => {
     const total = 8 << 20;
     const h = serve(app('writeLoop', { ringSize: 64 * 1024 }), { uri: `/?${total},65536` });
