@@ -176,6 +176,24 @@ describe('toNodeListener: apps on node:http', () => {
     expect(((await caught) as { code?: string })?.code).toBe('ERR_BRIDGE_QUEUE_OVERFLOW');
   });
 
+  it('asks a CPS app\'s pull producer for data, one piece per turn, until it finishes', async () => {
+    const reactor = new NodeReactor();
+    let asked = 0;
+    const app: CpsApp = (req) => {
+      req.registerProducer({
+        resumeProducing: () => {
+          asked++;
+          if (asked <= 5) req.write(`piece${asked};`);
+          else { req.unregisterProducer(); req.finish(); }
+        },
+        stopProducing: () => {},
+      }, false);
+    };
+    const port = await listen(toNodeListener(app, { reactor, style: 'cps' }));
+    expect((await get(port)).body).toBe('piece1;piece2;piece3;piece4;piece5;');
+    expect(asked).toBe(6);
+  });
+
   it('works with no options: an iterator app on a NodeReactor of its own', async () => {
     const port = await listen(toNodeListener(((_e, start) => { start('200 OK', [['Content-Type', 'text/plain']]); return ['plain call']; }) as IterApp));
     expect((await get(port)).body).toBe('plain call');

@@ -336,6 +336,37 @@ describe('toIterApp: request bodies from wsgi.input', () => {
     expect(big.done).toBe(true);
   });
 
+  it('without wsgi.input_handler a PEP 3333 input is read until empty, from the next reactor turn', () => {
+    const reactor = new MemoryReactor();
+    let body: string | null = null;
+    const host = new TestHost(reactor, { environ: { 'wsgi.input_handler': undefined } });
+    host.input.feed('all of ');
+    host.input.feed('it');
+    host.input.end();
+    host.start(toIterApp((req) => {
+      req.readBody().addCallback((b) => { body = new TextDecoder().decode(b); req.finish(); });
+    }));
+    expect(body).toBeNull();
+    reactor.advance(0);
+    expect(body).toBe('all of it');
+  });
+
+  it('without wsgi.input_handler a non-blocking input that is not at its end yet is polled on the reactor', () => {
+    const reactor = new MemoryReactor();
+    let body: string | null = null;
+    const host = new TestHost(reactor, { environ: { 'wsgi.input_handler': undefined } });
+    host.start(toIterApp((req) => {
+      req.readBody().addCallback((b) => { body = new TextDecoder().decode(b); req.finish(); });
+    }));
+    reactor.advance(0);
+    expect(reactor.getDelayedCalls()).toHaveLength(1);
+    host.input.feed('late');
+    host.input.end();
+    reactor.advance(0.01);
+    expect(body).toBe('late');
+    expect(reactor.getDelayedCalls()).toHaveLength(0);
+  });
+
   it('a client that leaves mid-upload reaches deliverBody as ConnectionLost', () => {
     const reactor = new MemoryReactor();
     let reason: unknown = null;
