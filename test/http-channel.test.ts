@@ -399,3 +399,31 @@ describe('HTTPChannel: ordering and half-close', () => {
     expect(s.transport.disconnecting).toBe(true);
   });
 });
+
+describe('HTTPChannel: output backpressure', () => {
+  it('a client that pipelines without reading stops being served once the transport is full', () => {
+    let served = 0;
+    const s = makeServer(
+      (req) => {
+        served++;
+        req.write('x'.repeat(500));
+        req.finish();
+      },
+      { maxHeldInputBytes: 2000 },
+      { highWater: 2000 },
+    );
+    for (let i = 0; i < 1000 && s.transport.producerState === 'producing'; i++) s.send(GET());
+    expect(s.transport.producerState).toBe('paused');
+    const servedWhenPaused = served;
+    expect(servedWhenPaused).toBeLessThan(10);
+    // Bytes already in flight are held, not served.
+    s.send(GET() + GET());
+    s.reactor.advance(1);
+    expect(served).toBe(servedWhenPaused);
+    // The client reads everything: serving and reading resume.
+    s.transport.clear();
+    s.reactor.advance(0);
+    expect(served).toBe(servedWhenPaused + 2);
+    expect(s.transport.producerState).toBe('producing');
+  });
+});

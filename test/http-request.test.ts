@@ -372,7 +372,7 @@ describe('Request: producers', () => {
     expect(events).toEqual(['pause', 'resume']);
     req.unregisterProducer();
     req.finish();
-    expect(s.transport.producer).toBeNull();
+    expect(s.transport.producer).toBe(s.channel);
   });
 
   it('a pull producer is pulled by the transport until it finishes', () => {

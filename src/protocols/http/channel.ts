@@ -62,6 +62,12 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   /** The client half-closed: nothing more will arrive; close once what came is answered. */
   private peerDone = false;
   private readingPaused = false;
+  /** The transport's write buffer is past its high-water mark: answer no new request. */
+  private outputPaused = false;
+  /** The parser was running (or was asked to resume) when output paused it. */
+  private resumeAfterOutput = false;
+  /** The channel itself is the transport's registered push producer (no request producer is). */
+  private selfRegistered = false;
   private bodyPaused = false;
   private readonly deadline: Deadline;
   private resumeCall: IDelayedCall | null = null;
@@ -84,6 +90,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   }
 
   override connectionMade(): void {
+    this.registerSelf();
     this.server.stats.openChannels++;
     this.server.stats.totalChannels++;
     this.deadline.set(IDLE, this.config.idleTimeout);
@@ -146,7 +153,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.responseFinished = false;
     this.sent100 = false;
     // The body waits in the parser until the app asks for it (bounded: see updateReading).
-    if (head.contentLength !== 0) this.parser.pause();
+    if (head.contentLength !== 0) this.pauseParsing();
     this.dispatch(req);
   }
 
@@ -170,7 +177,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     req.body.onEnd();
     if (this.current !== req) return;
     if (this.responseFinished) this.requestDone();
-    else this.parser.pause();
+    else this.pauseParsing();
   }
 
   onError(error: HTTPParseError): void {
@@ -239,12 +246,63 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     else this.resumeParsing();
   }
 
+  /** A request's producer takes the channel's place on the transport while it is registered. */
   registerProducer(producer: IProducer, streaming: boolean): void {
+    if (this.selfRegistered) {
+      this.selfRegistered = false;
+      this.transport.unregisterProducer();
+      this.outputResumed();
+    }
     this.transport.registerProducer(producer, streaming);
   }
 
   unregisterProducer(): void {
     this.transport.unregisterProducer();
+    if (!this.closing && !this.lost) this.registerSelf();
+  }
+
+  // ------------------------------------------------------------------ the channel as the transport's producer
+
+  /**
+   * Between request producers the channel is the transport's push producer, so
+   * a client that pipelines requests without reading the answers stops being
+   * served (and read) once the transport's buffer passes its high-water mark,
+   * as node:http does: the output buffer cannot grow without bound.
+   */
+  private registerSelf(): void {
+    this.selfRegistered = true;
+    this.transport.registerProducer(this, true);
+  }
+
+  pauseProducing(): void {
+    if (this.outputPaused) return;
+    this.outputPaused = true;
+    if (!this.parser.isPaused) this.resumeAfterOutput = true;
+    this.parser.pause();
+    this.updateReading();
+  }
+
+  resumeProducing(): void {
+    this.outputResumed();
+  }
+
+  stopProducing(): void {
+    // The transport is going away; connectionLost follows and cleans up.
+  }
+
+  private outputResumed(): void {
+    if (!this.outputPaused) return;
+    this.outputPaused = false;
+    const resume = this.resumeAfterOutput;
+    this.resumeAfterOutput = false;
+    if (resume) this.resumeParsing();
+    this.updateReading();
+  }
+
+  /** Pause the parser for a reason of the request's own (which output resuming must not undo). */
+  private pauseParsing(): void {
+    this.resumeAfterOutput = false;
+    this.parser.pause();
   }
 
   abortConnection(): void {
@@ -273,7 +331,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   pauseBody(): void {
     this.bodyPaused = true;
     if (this.deadline.kind === BODY) this.deadline.clear();
-    this.parser.pause();
+    this.pauseParsing();
     this.updateReading();
   }
 
@@ -311,6 +369,10 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   /** Resume the parser now if it is running (no re-entry), else on the next reactor turn. */
   private resumeParsing(): void {
+    if (this.outputPaused) {
+      this.resumeAfterOutput = true;
+      return;
+    }
     if (!this.parser.isPaused || this.closing || this.lost) return;
     if (this.parser.busy) return this.parser.resume();
     if (this.resumeCall === null || !this.resumeCall.active()) this.resumeCall = this.reactor.callLater(0, this.resumeNow);
@@ -318,7 +380,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   private readonly resumeNow = (): void => {
     this.resumeCall = null;
-    if (this.closing || this.lost || this.bodyPaused) return;
+    if (this.closing || this.lost || this.bodyPaused || this.outputPaused) return;
     this.cork++;
     try {
       this.parser.resume();
@@ -332,7 +394,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   /** Stop reading the socket while the app holds back or the held input is at its bound. */
   private updateReading(): void {
     if (this.closing || this.lost) return;
-    const pause = this.bodyPaused || (this.parser.isPaused && this.parser.bufferedBytes >= this.config.maxHeldInputBytes);
+    const pause = this.bodyPaused || this.outputPaused || (this.parser.isPaused && this.parser.bufferedBytes >= this.config.maxHeldInputBytes);
     if (pause === this.readingPaused) return;
     this.readingPaused = pause;
     if (pause) this.transport.pauseProducing();
@@ -346,7 +408,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.flushOut();
     if (this.loseAfterFlush) {
       this.loseAfterFlush = false;
-      this.transport.loseConnection();
+      this.loseNow();
     }
   }
 
@@ -363,9 +425,18 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     if (this.closing) return;
     this.closing = true;
     this.deadline.clear();
-    this.parser.pause();
+    this.pauseParsing();
     if (this.cork > 0) this.loseAfterFlush = true;
-    else this.transport.loseConnection();
+    else this.loseNow();
+  }
+
+  /** The transport closes once its buffer is written and no producer is registered: leave its slot. */
+  private loseNow(): void {
+    if (this.selfRegistered) {
+      this.selfRegistered = false;
+      this.transport.unregisterProducer();
+    }
+    this.transport.loseConnection();
   }
 
   /** A request rejected before reaching the app: its status, `Connection: close`, then close. */
