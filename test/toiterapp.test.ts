@@ -67,6 +67,15 @@ describe('toIterApp: a CPS app as an iterator app', () => {
     expect(req.reactor).toBe(reactor);
   });
 
+  it('rebuilds the raw path from a decoded PATH_INFO (latin-1 bytes, a literal %), or takes spindle.raw_path as sent', () => {
+    const reactor = new MemoryReactor();
+    const uris: string[] = [];
+    const app = toIterApp((req) => { uris.push(req.uri); req.finish(); });
+    new TestHost(reactor, { environ: { PATH_INFO: '/caf\u00e9/100%', QUERY_STRING: '' } }).start(app);
+    new TestHost(reactor, { environ: { PATH_INFO: '/ignored', 'spindle.raw_path': '/as%2Fsent', QUERY_STRING: 'q' } }).start(app);
+    expect(uris).toEqual(['/caf%E9/100%25', '/as%2Fsent?q']);
+  });
+
   it('sends nothing until the first write: the iterator pauses output and yields empty chunks (G3, G13)', () => {
     const reactor = new MemoryReactor();
     const host = new TestHost(reactor).start(toIterApp((req) => {

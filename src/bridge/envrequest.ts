@@ -22,7 +22,6 @@ export const BRIDGE_INPUT_POLL = 0.005;
 
 const encoder = new TextEncoder();
 
-
 export interface EnvironRequestOptions extends Pick<BridgeQueueOptions, 'highWater' | 'lowWater' | 'maxBuffered'> {
   readBodyLimit?: number;
 }
@@ -34,9 +33,10 @@ function requestUri(environ: Environ): string {
   // spindle's gateway keeps the percent-encoded path as it came.
   const rawPath = environ['spindle.raw_path'];
   if (typeof rawPath === 'string' && rawPath !== '') return environ.QUERY_STRING ? `${rawPath}?${environ.QUERY_STRING}` : rawPath;
-  // PATH_INFO is decoded (PEP 3333: latin-1 of the raw bytes); encode it back, keeping '/'.
-  const path = Buffer.from(`${environ.SCRIPT_NAME}${environ.PATH_INFO}` || '/', 'latin1').toString('latin1')
-    .replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@/%]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+  // PATH_INFO is decoded, one char per byte (PEP 3333 latin-1 strings): percent-encode
+  // every byte outside RFC 3986 pchar and '/' (a '%' too: it was a decoded '%25').
+  const path = (`${environ.SCRIPT_NAME}${environ.PATH_INFO}` || '/')
+    .replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@/]/g, (c) => `%${(c.charCodeAt(0) & 0xff).toString(16).toUpperCase().padStart(2, '0')}`);
   return environ.QUERY_STRING ? `${path}?${environ.QUERY_STRING}` : path;
 }
 
