@@ -19,12 +19,12 @@ import { MemoryReactor } from '../../src/reactor/memoryreactor.js';
 import { StringTransport } from '../../src/reactor/stringtransport.js';
 import type { HTTPChannel } from '../../src/protocols/http/channel.js';
 import { HTTPFactory } from '../../src/protocols/http/factory.js';
-import { BALANCED, badEvents, logCapture, rawClient, realServer, resetAttack, settled, spyCpsApp, spyIterApp, Tracker, type RealServer, type Style } from './helpers.js';
+import { BALANCED, badEvents, logCapture, rawClient, realServer, resetAttack, settled, spyCpsApp, spyIterApp, Tracker, type RealServer, type Style, stopServer } from './helpers.js';
 
 let logs = logCapture();
 let server: RealServer | null = null;
 afterEach(async () => {
-  if (server !== null) await server.listening.stopListening();
+  if (server !== null) await stopServer(server);
   server = null;
   logs.restore();
   logs = logCapture();

@@ -51,9 +51,10 @@ function cancelTimer(t: Tracker, call: IDelayedCall | null): void {
 }
 
 /**
- * An iterator app with four routes: /small, /big (BIG_CHUNKS chunks), /upload
+ * An iterator app with five routes: /small, /big (BIG_CHUNKS chunks), /upload
  * (reads CONTENT_LENGTH bytes as they come, pausing its output while waiting),
- * /slow (pauses its output, resumes after SLOW_SECONDS). Every iterable it
+ * /slow (pauses its output, resumes after SLOW_SECONDS), /tick (the same on the
+ * next reactor turn). Every iterable it
  * returns counts its `close()`.
  */
 export function spyIterApp(t: Tracker): IterApp {
@@ -91,6 +92,12 @@ export function spyIterApp(t: Tracker): IterApp {
         yield '';
         startResponse('200 OK', [['content-type', 'text/plain']]);
         yield 'slow';
+      } else if (path === '/tick') {
+        const resume = environ['wsgi.pause_output']!();
+        timer = appTimer(t, reactor, 0, resume);
+        yield '';
+        startResponse('200 OK', [['content-type', 'text/plain'], ['content-length', '4']]);
+        yield 'tick';
       } else {
         startResponse('200 OK', [['content-type', 'text/plain']]);
         yield 'small';
@@ -109,7 +116,7 @@ export function spyIterApp(t: Tracker): IterApp {
 }
 
 /**
- * The same four routes as a CPS app. /big streams through a registered push
+ * The same five routes as a CPS app. /big streams through a registered push
  * producer; an ending (finished or client gone) is counted once through
  * `notifyFinish()`.
  */
@@ -164,6 +171,13 @@ export function spyCpsApp(t: Tracker): CpsApp {
         request.write('slow');
         request.finish();
       });
+    } else if (request.path === '/tick') {
+      timer = appTimer(t, request.reactor, 0, () => {
+        if (request.disconnected) return;
+        request.setHeader('content-length', '4');
+        request.write('tick');
+        request.finish();
+      });
     } else {
       request.write('small');
       request.finish();
@@ -198,7 +212,15 @@ export async function realServer(
   const gw = style === 'iter' ? toCpsApp(spyIterApp(tracker), { reactor }) : null;
   const factory = new HTTPFactory(gw ?? spyCpsApp(tracker), { reactor, ...options });
   const listening = await reactor.listenTCP(0, wrap(factory), { host: '127.0.0.1' });
+  // Running, as under the CLI: a due call then fires on the next loop turn (setImmediate), not after a 1 ms timer.
+  reactor.run();
   return { reactor, factory, gatewayStats: gw?.gatewayStats ?? null, tracker, port: listening.getHost().port, listening };
+}
+
+/** Stop listening and stop the reactor (it drops what is still open). */
+export async function stopServer(s: RealServer): Promise<void> {
+  await s.listening.stopListening();
+  await s.reactor.stop();
 }
 
 /** Resolve once `cond()` holds, checking after each turn of the event loop; reject after `ms` of real time. */

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/reactor/errors.js';
 import { Factory, Protocol } from '../../src/protocols/protocol.js';
 import { DEFAULT_MAX_CONNECTIONS, LimitConnectionsFactory } from '../../src/protocols/policies.js';
-import { BALANCED, settled, logCapture, rawClient, realServer, until, type RawClient, type RealServer } from './helpers.js';
+import { BALANCED, settled, logCapture, rawClient, realServer, until, type RawClient, stopServer, type RealServer } from './helpers.js';
 
 let server: RealServer | null = null;
 let clients: RawClient[] = [];
@@ -19,7 +19,7 @@ afterEach(async () => {
   clients = [];
   if (server !== null) {
     await until(() => server!.reactor.stats.openConnections === 0, 'connections to close');
-    await server.listening.stopListening();
+    await stopServer(server);
   }
   server = null;
   logs.restore();
