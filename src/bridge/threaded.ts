@@ -23,6 +23,10 @@
  * worker, which is then free for the next request. A worker that dies fails
  * its request: a 500 before the headers went out, an aborted response after.
  * A full pool queue answers 503.
+ *
+ * One piece on purpose: `ThreadedResponse` is one state machine (pull, pause,
+ * input pump, ending, abandon, watchdog) whose states guard each other; the
+ * worker side is threadedworker.ts and threadedinput.ts, the ring ring.ts.
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { ByteRing } from '../reactor/ring.js';

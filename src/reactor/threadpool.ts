@@ -12,6 +12,10 @@
  *
  * Workers load TypeScript when this module itself runs from source (.ts, under
  * tsx or vitest): they start with tsx's loader. From dist/ they run plain JS.
+ *
+ * One piece on purpose: queue, worker slots, crash replacement and the stop
+ * sequence all move the same jobs between the same states. The worker's side
+ * is worker.ts; errors cross threads through threaderror.ts.
  */
 import { Worker, type Transferable } from 'node:worker_threads';
 import { createRequire } from 'node:module';
