@@ -347,9 +347,14 @@ export class HTTPParser {
     // RFC 9112 §9.3: 1.1 persists unless "close"; 1.0 only with "keep-alive" (RFC 9112 §C.2.2).
     let sawClose = false, sawKeepAlive = false;
     if (connection !== null) {
-      for (const tok of listElements(connection.toLowerCase())) {
-        if (tok === 'close') sawClose = true;
-        else if (tok === 'keep-alive') sawKeepAlive = true;
+      const c = connection.toLowerCase();
+      if (c === 'keep-alive') sawKeepAlive = true;
+      else if (c === 'close') sawClose = true;
+      else {
+        for (const tok of listElements(c)) {
+          if (tok === 'close') sawClose = true;
+          else if (tok === 'keep-alive') sawKeepAlive = true;
+        }
       }
     }
     const keepAlive = !sawClose && (v11 || sawKeepAlive);
