@@ -6,7 +6,7 @@ import { MemoryReactor } from '../src/reactor/memoryreactor.js';
 import type { LogEvent } from '../src/reactor/log.js';
 import { appsUrl, makeHost, newShared, patternSha256, sha256, turnsUntil, until, type Hosted } from './threaded-helpers.js';
 import type { FakeRequestInit } from './gateway-fakerequest.js';
-import type { IterApp } from '../src/bridge/interfaces.js';
+import type { Chunk, IterApp } from '../src/bridge/interfaces.js';
 
 let reactor: NodeReactor;
 let logs: LogEvent[];
@@ -374,7 +374,30 @@ describe('threadedIterApp: the reactor stays responsive', () => {
   });
 });
 
+function plainEnviron(overrides: Record<string, unknown> = {}) {
+  return {
+    REQUEST_METHOD: 'GET', SCRIPT_NAME: '', PATH_INFO: '/', QUERY_STRING: '', CONTENT_TYPE: '', CONTENT_LENGTH: '',
+    SERVER_NAME: 'x', SERVER_PORT: '80', SERVER_PROTOCOL: 'HTTP/1.1', REMOTE_ADDR: '1.2.3.4',
+    'wsgi.version': [1, 0] as [number, number], 'wsgi.url_scheme': 'http' as const,
+    'wsgi.input': { read: () => new Uint8Array(0), readline: () => new Uint8Array(0), readlines: () => [], atEOF: true, clientGone: false, [Symbol.iterator]: function* () {} },
+    'wsgi.errors': { write() {}, writelines() {}, flush() {} },
+    'wsgi.multithread': false, 'wsgi.multiprocess': false, 'wsgi.run_once': false,
+    ...overrides,
+  };
+}
+
 describe('threadedIterApp without wsgi.pause_output', () => {
+  it("a host callback that throws (here its wsgi.errors) fails that request, never the reactor's process", async () => {
+    const environ = plainEnviron({ 'wsgi.errors': { write() { throw new Error('sink broken'); }, writelines() {}, flush() {} } });
+    const result = app('environEcho')(environ, () => () => {}) as AsyncIterable<Chunk>;
+    await expect((async () => {
+      for await (const _ of result) void _;
+    })()).rejects.toThrow('sink broken');
+    const next = serve(app('hello')); // the worker was freed
+    await next.done;
+    expect(next.req.bodyText()).toBe('hello world');
+  });
+
   it('is an async iterable that waits for the worker, fed by a synchronous wsgi.input', async () => {
     const body = new TextEncoder().encode('line one\nHELLO and the rest');
     let offset = 0;

@@ -150,7 +150,16 @@ class ThreadedResponse {
     } else this.input = ByteRing.create(options.inputRingSize ?? THREAD_INPUT_RING_SIZE);
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    this.port.on('message', (m: WorkerMessage) => this.onMessage(m));
+    this.port.on('message', (m: WorkerMessage) => {
+      try {
+        this.onMessage(m);
+      } catch (err) {
+        // A host callback threw (its flush, input or errors stream): never an uncaught
+        // exception on the reactor; the request fails and its worker is told to stop.
+        if (!this.ending && !this.closed) this.abandon(err instanceof Error ? err : new Error(String(err)));
+        this.wake();
+      }
+    });
     const spec: ThreadedSpec = {
       appUrl: moduleUrl,
       exportName,

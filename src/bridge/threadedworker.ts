@@ -153,7 +153,12 @@ class WorkerRequest {
       'wsgi.multithread': true,
       'wsgi.run_once': false,
     } as unknown as Environ;
-    if (this.spec.hasFlush) environ['x-wsgiorg.flush'] = () => this.post({ t: 'flush' });
+    if (this.spec.hasFlush) {
+      environ['x-wsgiorg.flush'] = () => {
+        if (!this.started) throw new BodyBeforeStartResponseError('x-wsgiorg.flush()'); // as the host would
+        this.post({ t: 'flush' });
+      };
+    }
     return environ;
   }
 
