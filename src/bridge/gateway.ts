@@ -163,7 +163,10 @@ class GatewayResponse implements IPushProducer {
     this.stats.activeResponses++;
     this.stats.totalResponses++;
     this.live.add(this.reactor, this);
-    this.request.notifyFinish().addErrback(() => this.clientGone());
+    // Errback: the client went away. Callback while not ended: the server itself
+    // finished the request (408 for a body that stopped coming, 413): the response
+    // is over all the same, so end it and close the iterable (G7, G14).
+    this.request.notifyFinish().addBoth(() => this.clientGone());
     const buffered = this.options.bufferInput;
     if (!buffered) {
       this.input = new StreamingInput({
