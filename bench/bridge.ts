@@ -68,6 +68,8 @@ type Autocannon = (o: { url: string; connections: number; duration: number }) =>
 const autocannonName = 'autocannon';
 const autocannon = ((await import(autocannonName)) as { default: Autocannon }).default;
 
+const median = (xs: number[]): number => xs.slice().sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+
 async function reqPerSec(port: number, seconds: number): Promise<number> {
   return (await autocannon({ url: `http://127.0.0.1:${port}/`, connections: 32, duration: seconds })).requests.average;
 }
@@ -113,27 +115,27 @@ async function measure(quick: boolean, built: string): Promise<BenchResult[]> {
     const direct = await start('direct', 'hello');
     const bridged = await start('bridged', 'hello');
     // Short alternating slices: load from other processes hits both sides alike.
-    const secs = quick ? 1 : 3;
-    const rounds = quick ? 3 : 6;
+    const secs = quick ? 1 : 2;
+    const rounds = quick ? 3 : 9;
     await reqPerSec(direct.port, 1);
     await reqPerSec(bridged.port, 1);
-    let a = 0;
-    let b = 0;
+    const a: number[] = [];
+    const b: number[] = [];
     for (let i = 0; i < rounds; i++) {
-      a += await reqPerSec(bridged.port, secs);
-      b += await reqPerSec(direct.port, secs);
+      a.push(await reqPerSec(bridged.port, secs));
+      b.push(await reqPerSec(direct.port, secs));
     }
     await stop(direct);
     await stop(bridged);
     rows.push({
       name: 'hello from a CPS app',
       unit: 'req/s',
-      spindle: a / rounds,
-      baseline: b / rounds,
+      spindle: median(a),
+      baseline: median(b),
       baselineName: 'the CPS app served directly',
       higherIsBetter: true,
       target: '>= 0.85x',
-      note: `spindle = toCpsApp(toIterApp(app)); autocannon 32 connections, ${rounds} alternating ${secs}s slices each, servers in child processes, ${built}`,
+      note: `spindle = toCpsApp(toIterApp(app)); autocannon 32 connections, median of ${rounds} alternating ${secs}s slices each, servers in child processes, ${built}`,
     });
   }
   {
