@@ -233,3 +233,81 @@ describe('pipelining floods', () => {
     expect(await settled(server)).toEqual(BALANCED);
   }, 60_000);
 });
+
+const INJECTIONS: Array<[string, string]> = [
+  ['X-A', 'ok\r\nSet-Cookie: evil=1'],
+  ['X-A', 'ok\nSet-Cookie: evil=1'],
+  ['X-A', 'ok\rSet-Cookie: evil=1'],
+  ['X-A', 'ok\u0000'],
+  ['X-A\r\nSet-Cookie', 'evil=1'],
+  ['X A', 'v'],
+  ['X-A:', 'v'],
+  ['', 'v'],
+  ['X-A', 'caf\u00e9\u2603'],
+];
+
+describe('header injection from apps', () => {
+  it('CPS setHeader/addHeader refuse every injection, and nothing reaches the wire', async () => {
+    const reactor = new NodeReactor();
+    const refused: string[] = [];
+    const factory = new HTTPFactory(
+      (req: IRequest) => {
+        for (const [name, value] of INJECTIONS) {
+          for (const set of [req.setHeader, req.addHeader]) {
+            try {
+              set.call(req, name, value);
+            } catch (err) {
+              refused.push((err as { code: string }).code);
+            }
+          }
+        }
+        req.write('body');
+        req.finish();
+      },
+      { reactor },
+    );
+    const port = await reactor.listenTCP(0, factory, { host: '127.0.0.1' });
+    closers.push(() => port.stopListening());
+    const text = await exchange(port.getHost().port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(refused).toHaveLength(INJECTIONS.length * 2);
+    expect(new Set(refused)).toEqual(new Set(['ERR_HTTP_INVALID_HEADER']));
+    expect(text).not.toMatch(/evil|X-A/i);
+    expect(completeResponses(text)[0]!.body).toBe('body');
+  });
+
+  it('iterator startResponse refuses every injection (500, nothing injected), and the iterable is still closed', async () => {
+    const reactor = new NodeReactor();
+    let i = 0;
+    let closes = 0;
+    const codes: string[] = [];
+    const app: IterApp = (_environ, startResponse) => {
+      const [name, value] = INJECTIONS[i++]!;
+      try {
+        startResponse('200 OK', [[name, value]]);
+      } catch (err) {
+        codes.push((err as { code: string }).code);
+        throw err;
+      }
+      return { [Symbol.iterator]: () => ['never'][Symbol.iterator](), close: () => void closes++ };
+    };
+    const statusInjection: IterApp = (_e, startResponse) => {
+      startResponse('200 OK\r\nSet-Cookie: evil=1', [['content-type', 'text/plain']]);
+      return ['never'];
+    };
+    const gw = toCpsApp((e, sr) => (e.PATH_INFO === '/status' ? statusInjection(e, sr) : app(e, sr)), { reactor });
+    const factory = new HTTPFactory(gw, { reactor });
+    const port = await reactor.listenTCP(0, factory, { host: '127.0.0.1' });
+    closers.push(() => port.stopListening());
+    for (const _ of INJECTIONS) {
+      const text = await exchange(port.getHost().port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      expect(completeResponses(text)[0]!.status).toBe(500);
+      expect(text).not.toMatch(/evil|X-A|never/i);
+    }
+    const text = await exchange(port.getHost().port, 'GET /status HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(completeResponses(text)[0]!.status).toBe(500);
+    expect(text).not.toMatch(/evil/);
+    expect(codes).toHaveLength(INJECTIONS.length);
+    expect(gw.gatewayStats.appErrors).toBe(INJECTIONS.length + 1);
+    expect(gw.gatewayStats.activeResponses).toBe(0);
+  });
+});
