@@ -42,6 +42,41 @@ const apps: Record<string, CpsApp> = {
     })();
     req.deliverBody(p);
   },
+  pausingBody: (req) => {
+    // Pauses the upload after every piece and resumes it a little later.
+    const p = new (class extends Protocol {
+      override dataReceived() {
+        this.transport.pauseProducing();
+        req.reactor.callLater(0.5, () => this.transport.resumeProducing());
+      }
+      override connectionLost() {
+        if (!req.finished) {
+          req.write('done');
+          req.finish();
+        }
+      }
+    })();
+    req.deliverBody(p);
+  },
+  producer: (req) => {
+    // A push producer that writes three pieces on a timer, honouring pause.
+    let n = 0;
+    let paused = false;
+    const tick = () => {
+      if (req.finished || req.disconnected) return;
+      if (!paused) {
+        req.write(`piece ${++n};`);
+        if (n === 3) {
+          req.unregisterProducer();
+          req.finish();
+          return;
+        }
+      }
+      req.reactor.callLater(0.25, tick);
+    };
+    req.registerProducer({ pauseProducing: () => void (paused = true), resumeProducing: () => void (paused = false), stopProducing: () => void (n = 99) }, true);
+    tick();
+  },
   throws: () => {
     throw new Error('fuzz app failure');
   },
@@ -101,6 +136,8 @@ describe('HTTP channel fuzz', () => {
           dispatched += s.factory.stats.requests;
           rejected += s.factory.stats.badRequests;
           s.close(true);
+          // Whatever the apps scheduled runs out; the server leaves no timer behind.
+          s.reactor.advance(10);
           expect(s.reactor.getDelayedCalls()).toHaveLength(0);
         }),
         { numRuns: Number(process.env.FUZZ_RUNS ?? 600) },
