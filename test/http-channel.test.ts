@@ -427,3 +427,20 @@ describe('HTTPChannel: output backpressure', () => {
     expect(s.transport.producerState).toBe('producing');
   });
 });
+
+describe('HTTPChannel: timer cost', () => {
+  it('a busy keep-alive connection keeps one delayed call, moved lazily, not one per request', () => {
+    const s = makeServer(hello, { idleTimeout: 5, headerTimeout: 5 });
+    for (let i = 0; i < 100; i++) {
+      s.send(GET());
+      s.reactor.advance(0.01);
+    }
+    expect(s.reactor.getDelayedCalls()).toHaveLength(1);
+    expect(s.responses()).toHaveLength(100);
+    // And it still fires on time: 5 s after the last request.
+    s.reactor.advance(4.9);
+    expect(s.transport.disconnecting).toBe(false);
+    s.reactor.advance(0.2);
+    expect(s.transport.disconnecting).toBe(true);
+  });
+});
