@@ -12,15 +12,19 @@
  *
  * Output is corked while the channel drives the app: responses written
  * synchronously leave in one transport write per `dataReceived`.
+ *
+ * One piece because every path shares the connection's state (the current
+ * request, why the parser is paused, reading and output flow control); the
+ * timeout lives in deadline.ts, the response framing in framing.ts.
  */
 import { Buffer } from 'node:buffer';
 import { Deferred } from '../../reactor/deferred.js';
 import type { Failure } from '../../reactor/failure.js';
 import type { IAddress, IDelayedCall, IProducer, IReactor } from '../../reactor/interfaces.js';
-import { Deadline } from './deadline.js';
 import type { Logger } from '../../reactor/log.js';
 import { Protocol } from '../protocol.js';
 import { formatAccessLine } from './accesslog.js';
+import { Deadline } from './deadline.js';
 import type { BodyTooLargeError, HTTPParseError } from './errors.js';
 import type { Headers } from './headers.js';
 import type { RequestHead } from './head.js';
