@@ -7,7 +7,9 @@
  * (b) 10 000 sequential `deferToThread` calls of a trivial function on a warm
  *     pool vs 10 000 sequential awaited direct async calls (the cost of the
  *     thread hop itself), reported per call;
- * (c) the same 10 000 calls submitted at once to a pool of 2 (throughput).
+ * (c) the same 10 000 calls submitted at once to a pool of 2 (throughput);
+ * (d) hello-world req/s through 4 worker threads vs in-process (autocannon):
+ *     the cost of the per-request thread hops, measured with no target.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
@@ -31,6 +33,11 @@ export function* stream(environ: Environ, startResponse: StartResponse): Generat
   for (let sent = 0; sent < total; sent += CHUNK) yield sent + CHUNK <= total ? chunk : chunk.subarray(0, total - sent);
 }
 
+export function hello(environ: Environ, startResponse: StartResponse): string[] {
+  startResponse('200 OK', [['Content-Type', 'text/plain']]);
+  return ['Hello, world!'];
+}
+
 export function add(a: number, b: number): number {
   return a + b;
 }
@@ -47,7 +54,9 @@ if (isMainThread && process.argv[1] === self && process.argv[2] === 'serve') {
   const { threadedIterApp } = await import('../src/bridge/threaded.js');
   const reactor = new NodeReactor();
   reactor.run();
-  const app = process.argv[3] === 'thread' ? threadedIterApp(selfUrl, 'stream', { threads: 1, reactor, ringSize: Number(process.argv[4] ?? THREAD_RING_SIZE) }) : stream;
+  const name = process.argv[5] === 'hello' ? 'hello' : 'stream';
+  const threads = name === 'hello' ? 4 : 1;
+  const app = process.argv[3] === 'thread' ? threadedIterApp(selfUrl, name, { threads, reactor, ringSize: Number(process.argv[4]) }) : name === 'hello' ? hello : stream;
   const port = await serve(app, { style: 'iter', port: 0, host: '127.0.0.1', reactor });
   process.stdout.write(`listening ${port.getHost().port}\n`);
   process.on('SIGTERM', () => process.exit(0));
@@ -60,8 +69,8 @@ interface Server {
   port: number;
 }
 
-function startServer(mode: 'thread' | 'inline', ringSize = THREAD_RING_SIZE): Promise<Server> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', self, 'serve', mode, String(ringSize)], { stdio: ['ignore', 'pipe', 'inherit'] });
+function startServer(mode: 'thread' | 'inline', app: 'stream' | 'hello' = 'stream', ringSize = THREAD_RING_SIZE): Promise<Server> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', self, 'serve', mode, String(ringSize), app], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => {
@@ -105,6 +114,16 @@ function download(port: number, total: number): Promise<void> {
   });
 }
 
+/** autocannon ships no types; the part used here. */
+type Autocannon = (opts: { url: string; connections: number; duration: number }) => Promise<{ requests: { average: number } }>;
+
+async function helloReqPerSec(port: number, seconds: number): Promise<number> {
+  const name = 'autocannon';
+  const autocannon = ((await import(name)) as { default: Autocannon }).default;
+  const r = await autocannon({ url: `http://127.0.0.1:${port}/`, connections: 32, duration: seconds });
+  return r.requests.average;
+}
+
 const bench: Benchmark = {
   title: 'threadedIterApp and deferToThread vs the same work in-process',
   async run({ quick }) {
@@ -126,6 +145,30 @@ const bench: Benchmark = {
           higherIsBetter: true,
           target: '>= 0.5x and > 0.74 GB/s',
           note: `threadedIterApp, 1 worker, ${THREAD_RING_SIZE / 1024} KiB ring (THREAD_RING_SIZE); servers in child processes; median of interleaved runs`,
+        });
+      } finally {
+        await stopServer(threaded);
+        await stopServer(inline);
+      }
+    }
+
+    {
+      const threaded = await startServer('thread', 'hello');
+      const inline = await startServer('inline', 'hello');
+      try {
+        const secs = quick ? 3 : 10;
+        await helloReqPerSec(threaded.port, 1); // warm: the workers are up
+        await helloReqPerSec(inline.port, 1);
+        const a = await helloReqPerSec(threaded.port, secs);
+        const b = await helloReqPerSec(inline.port, secs);
+        rows.push({
+          name: 'hello from an iterator app',
+          unit: 'req/s',
+          spindle: a,
+          baseline: b,
+          baselineName: 'same app in-process (toCpsApp)',
+          higherIsBetter: true,
+          note: `threadedIterApp, 4 workers; autocannon 32 connections ${secs}s; the per-request thread hops, measured (no target)`,
         });
       } finally {
         await stopServer(threaded);

@@ -90,7 +90,7 @@ describe('threadedIterApp: responses', () => {
     expect(failures).toEqual(expect.arrayContaining(['app failed before startResponse', 'app failed after the headers']));
   });
 
-  it("G9: the host's startResponse error comes back into the worker app, typed", async () => {
+  it("G9: a hop-by-hop header throws inside the worker app, from startResponse, typed as the gateway's error", async () => {
     const h = serve(app('hopByHop'));
     await h.done;
     expect(h.req.bodyText()).toBe('HopByHopHeaderError ERR_GATEWAY_HOP_BY_HOP');
@@ -396,6 +396,15 @@ describe('threadedIterApp without wsgi.pause_output', () => {
     const next = serve(app('hello')); // the worker was freed
     await next.done;
     expect(next.req.bodyText()).toBe('hello world');
+  });
+
+  it("a host whose startResponse refuses what the worker accepted fails the request with the host's error", async () => {
+    const result = app('hello')(plainEnviron(), () => {
+      throw new Error('host says no');
+    }) as AsyncIterable<Chunk>;
+    await expect((async () => {
+      for await (const _ of result) void _;
+    })()).rejects.toThrow('host says no');
   });
 
   it('is an async iterable that waits for the worker, fed by a synchronous wsgi.input', async () => {

@@ -35,10 +35,10 @@ import type { Failure } from '../reactor/failure.js';
 import type { IDelayedCall, IReactor } from '../reactor/interfaces.js';
 import type { Deferred } from '../reactor/deferred.js';
 import { ThreadPool } from '../reactor/threadpool.js';
-import { rebuildError, serializeError } from '../reactor/threaderror.js';
+import { rebuildError } from '../reactor/threaderror.js';
 import { ThreadedAppAborted } from './errors.js';
 import type { AppIterable, Chunk, Environ, IterApp, StartResponse } from './interfaces.js';
-import { CTL_ABORT, CTL_BYTES, CTL_PENDING, CTL_WAKE_SEQ, type StartReply, type ThreadedSpec, type WorkerMessage } from './threadedworker.js';
+import { CTL_ABORT, CTL_BYTES, CTL_PENDING, CTL_WAKE_SEQ, type ThreadedSpec, type WorkerMessage } from './threadedworker.js';
 
 export { THREAD_MAX_PENDING_MESSAGES } from './threadedworker.js';
 
@@ -121,6 +121,8 @@ class ThreadedResponse {
   private readonly port: MessagePort;
   private ending: Ending | null = null;
   private closed = false;
+  /** The worker's startResponse reached the host: body bytes may be taken from now on. */
+  private started = false;
   /** Why this side abandoned the request when the host did not ask (pool stopping). */
   private abandonReason: Error | null = null;
   private inputEnded = false;
@@ -205,8 +207,8 @@ class ThreadedResponse {
     for (;;) {
       const r = this.take();
       if (r) return r;
-      const wait = this.out.closed ? null : this.out.whenReadable();
-      if (!this.out.closed && wait === null) continue; // bytes came in between: take them
+      const wait = this.ringWait();
+      if (wait === null) continue; // bytes came in between: take them
       this.resume = this.environ['wsgi.pause_output']!();
       wait?.then(() => this.wake());
       return { done: false, value: '' };
@@ -218,8 +220,8 @@ class ThreadedResponse {
     for (;;) {
       const r = this.take();
       if (r) return r;
-      const wait = this.out.closed ? null : this.out.whenReadable();
-      if (!this.out.closed && wait === null) continue;
+      const wait = this.ringWait();
+      if (wait === null) continue;
       await new Promise<void>((resolve) => {
         this.wakeAsync = resolve;
         wait?.then(() => this.wake());
@@ -227,12 +229,23 @@ class ThreadedResponse {
     }
   }
 
+  /**
+   * What to wait for when take() found nothing: the ring's next bytes, or
+   * `undefined` when only a message can help (the start or the end: wake()
+   * runs then); `null` when bytes arrived meanwhile.
+   */
+  private ringWait(): Promise<void> | null | undefined {
+    if (!this.started || this.out.closed) return undefined;
+    return this.out.whenReadable();
+  }
+
   /** Bytes from the ring, or the end once the worker's outcome is known; null: nothing yet. */
   private take(): IteratorResult<Chunk> | null {
     if (this.closed) return { done: true, value: undefined };
     // Abandoned by this side (the pool is stopping) while the host still pulls: the body is cut.
     if (this.abandonReason) throw this.abandonReason;
-    const chunk = this.out.tryRead();
+    // Body bytes only once the host has the status and headers (the start message may trail them).
+    const chunk = this.started ? this.out.tryRead() : null;
     if (chunk) return { done: false, value: chunk };
     if (!this.ending) return null;
     if (this.ending.error !== null) throw this.ending.error;
@@ -250,7 +263,8 @@ class ThreadedResponse {
   private onMessage(m: WorkerMessage): void {
     switch (m.t) {
       case 'start':
-        return this.reply(this.start(m));
+        this.handled();
+        return this.start(m);
       case 'read':
         return this.pumpInput();
       case 'errors':
@@ -269,21 +283,17 @@ class ThreadedResponse {
     }
   }
 
-  /** Run the host's startResponse for the worker (G2, G9, G10 errors go back to the app). */
-  private start(m: Extract<WorkerMessage, { t: 'start' }>): StartReply {
-    const excInfo = m.excInfo ? rebuildError(m.excInfo) : undefined;
-    try {
-      if (this.closed || this.abandonReason) throw new ThreadedAppAborted();
-      this.startResponse(m.status as string, m.headers as [string, string][], excInfo);
-      return { ok: true };
-    } catch (err) {
-      return { ok: false, error: serializeError(err), excInfo: excInfo !== undefined && err === excInfo };
-    }
-  }
-
-  private reply(r: StartReply): void {
-    this.port.postMessage(r);
-    this.wakeWorker();
+  /**
+   * The worker's startResponse, already checked there with the same rules:
+   * the host's own startResponse now, before any body byte is taken from the
+   * ring. Should the host refuse anyway, the request fails (a throw from
+   * onMessage abandons it).
+   */
+  private start(m: Extract<WorkerMessage, { t: 'start' }>): void {
+    if (this.closed || this.abandonReason) return;
+    this.startResponse(m.status, m.headers, m.excInfo ? rebuildError(m.excInfo) : undefined);
+    this.started = true;
+    this.wake();
   }
 
   /** A fire-and-forget message was handled: one more may come (THREAD_MAX_PENDING_MESSAGES). */

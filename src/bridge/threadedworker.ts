@@ -7,21 +7,23 @@
  *
  * Talking to the reactor side (threaded.ts): body bytes go through the
  * output ring; everything else is a message on the request's MessagePort.
- * `startResponse` is a round trip: the host's own `startResponse` runs on the
- * reactor thread and its verdict (or its error, G2/G9/G10) comes back here,
- * picked up with `receiveMessageOnPort` after an Atomics wake, since this
- * thread is blocked and runs no event loop meanwhile.
+ * `startResponse` is checked here with the gateway's own rules (G2, G9, G10,
+ * so the app gets its error from the call) and posted without waiting for the
+ * reactor thread; the reactor side starts the host's response before it takes
+ * any body byte. Fire-and-forget messages are bounded
+ * (THREAD_MAX_PENDING_MESSAGES): a worker never outruns the reactor without limit.
  *
  * Abandonment (G14, G16): the reactor side sets ABORT and aborts both rings;
  * a blocked `write()`/`read()` wakes and throws `ThreadedAppAborted` in the
  * app, whose finally blocks and `close()` then run here, on the worker.
  */
-import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import { ByteRing } from '../reactor/ring.js';
 import { RingAborted } from '../reactor/errors.js';
-import { serializeError, rebuildError, type SerializedError } from '../reactor/threaderror.js';
+import { serializeError, type SerializedError } from '../reactor/threaderror.js';
 import { resolveExport } from '../reactor/worker.js';
-import { BodyBeforeStartResponseError, InvalidAppResultError, ResponseEndedError, ThreadedAppAborted } from './errors.js';
+import { BodyBeforeStartResponseError, InvalidAppResultError, ResponseEndedError, StartResponseTwiceError, ThreadedAppAborted } from './errors.js';
+import { parseStatus, validateHeaders } from './startresponse.js';
 import { BlockingInput } from './threadedinput.js';
 import type { AppIterable, Chunk, Environ, IterApp, WriteFn } from './interfaces.js';
 
@@ -58,14 +60,12 @@ export interface ThreadedSpec {
 
 /** Worker → reactor messages. */
 export type WorkerMessage =
-  | { t: 'start'; status: unknown; headers: unknown; excInfo?: SerializedError }
+  | { t: 'start'; status: string; headers: [string, string][]; excInfo?: SerializedError }
   | { t: 'read' }
   | { t: 'errors'; text: string }
   | { t: 'flush' }
   | { t: 'end'; error?: SerializedError; aborted?: boolean };
 
-/** Reactor → worker: the answer to 'start'. `excInfo` true: the host rethrew the app's excInfo (G2). */
-export type StartReply = { ok: true } | { ok: false; error: SerializedError; excInfo: boolean };
 
 const utf8 = new TextEncoder();
 
@@ -156,37 +156,38 @@ class WorkerRequest {
     if (this.spec.hasFlush) {
       environ['x-wsgiorg.flush'] = () => {
         if (!this.started) throw new BodyBeforeStartResponseError('x-wsgiorg.flush()'); // as the host would
+        this.bodyStarted = true; // the headers go out now: a later excInfo is re-raised (G2)
         this.post({ t: 'flush' });
       };
     }
     return environ;
   }
 
+  /**
+   * PEP 3333's start_response on the worker. It is checked here with the
+   * gateway's own rules (G2, G9, G10: the app gets the error from this very
+   * call) and then posted without waiting: the reactor side hands it to the
+   * host's startResponse before it takes any body byte from the ring, so the
+   * worker never waits for a busy reactor thread just to start a response.
+   */
   private startResponse(status: string, headers: [string, string][], excInfo?: unknown): WriteFn {
     this.checkAbort();
-    // PEP 3333: with excInfo after the body began, the headers count as sent: re-raise.
-    if (excInfo !== undefined && this.bodyStarted) throw excInfo;
-    const msg: WorkerMessage = { t: 'start', status, headers };
+    if (excInfo !== undefined) {
+      // With excInfo after the body began (or a flush), the headers count as sent: re-raise.
+      if (this.bodyStarted) throw excInfo;
+    } else if (this.started) {
+      throw new StartResponseTwiceError();
+    }
+    parseStatus(status);
+    const checked = validateHeaders(headers).headers;
+    const msg: WorkerMessage = { t: 'start', status, headers: checked };
     if (excInfo !== undefined) msg.excInfo = serializeError(excInfo);
-    const reply = this.roundTrip(msg);
-    if (!reply.ok) throw reply.excInfo ? excInfo : rebuildError(reply.error);
+    this.post(msg);
     this.started = true;
     return this.write;
   }
 
   private readonly write: WriteFn = (chunk) => this.send(chunk, 'write()');
-
-  /** Block in Atomics.wait until the reactor side answers (or abandons the request). */
-  private roundTrip(msg: WorkerMessage): StartReply {
-    this.spec.port.postMessage(msg);
-    for (;;) {
-      const seq = Atomics.load(this.ctl, CTL_WAKE_SEQ);
-      const got = receiveMessageOnPort(this.spec.port);
-      if (got) return got.message as StartReply;
-      this.checkAbort();
-      Atomics.wait(this.ctl, CTL_WAKE_SEQ, seq);
-    }
-  }
 
   /** Post a fire-and-forget message, blocking while THREAD_MAX_PENDING_MESSAGES are in flight. */
   private post(msg: WorkerMessage): void {
