@@ -55,7 +55,8 @@ export interface ServerContext {
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[\r\n\0]|[^\t\x20-\xff]/;
+/** Anything but HTAB, visible ASCII, SP and obs-text (RFC 9110 §5.5): CR, LF, NUL, DEL, other controls, non-latin-1. */
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const CRLF = Buffer.from('\r\n');
 
 const toBytes = (data: Uint8Array | string): Uint8Array => (typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
@@ -186,7 +187,7 @@ export class Request implements IRequest {
   private checkHeader(name: string, value: string, what: string): void {
     if (this.startedWriting) throw new HeadersSentError(what);
     if (!TOKEN.test(name)) throw new InvalidHeaderError(`header name ${JSON.stringify(name)} is not a token (RFC 9110 §5.1)`);
-    if (BAD_VALUE.test(value)) throw new InvalidHeaderError(`value of header ${name} contains CR, LF, NUL or a non-latin-1 character; that would inject a header`);
+    if (BAD_VALUE.test(value)) throw new InvalidHeaderError(`value of header ${name} contains a control character (CR, LF, NUL, DEL, ...) or a non-latin-1 character; remove it (CR or LF would inject a header)`);
     const key = name.toLowerCase();
     if (key === 'transfer-encoding') throw new InvalidHeaderError('Transfer-Encoding is set by the server; set Content-Length, or leave both out for chunked');
     if (key === 'content-length' && !/^[0-9]{1,15}$/.test(value)) throw new InvalidHeaderError(`Content-Length must be decimal digits, got ${JSON.stringify(value)}`);
