@@ -6,6 +6,7 @@
  * are answered in order while the server's held input stays under its bound, and a client that pipelines
  * without reading cannot make the server buffer responses without bound.
  */
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toCpsApp } from '../../src/bridge/gateway.js';
 import type { IterApp } from '../../src/bridge/interfaces.js';
@@ -310,4 +311,47 @@ describe('header injection from apps', () => {
     expect(gw.gatewayStats.appErrors).toBe(INJECTIONS.length + 1);
     expect(gw.gatewayStats.activeResponses).toBe(0);
   });
+});
+
+const SEEDS = [
+  'GET /small?x=1 HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n',
+  'POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world',
+  'POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nTrailer: t\r\n\r\n',
+  'GET /slow HTTP/1.0\r\nConnection: keep-alive\r\n\r\n',
+  'DELETE /small HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n',
+];
+const NASTY = ['\r', '\n', '\r\n', ':', ' ', '\t', '\0', '\x7f', '\xff', ',', ';', '0', 'f', '-', 'chunked', 'Content-Length: 5\r\n', 'Transfer-Encoding: chunked\r\n', 'HTTP/1.1', '%', '\u00e9'];
+const mutation = fc.record({ at: fc.double({ min: 0, max: 1, noNaN: true }), del: fc.nat({ max: 4 }), ins: fc.constantFrom(...NASTY) });
+
+describe('parser fuzz over real sockets', () => {
+  it.each(['iter', 'cps'] as const)('%s app: mutated requests at random splits get well-formed answers and leave nothing behind', async (style) => {
+    server = await realServer(style, { headerTimeout: 0.5, idleTimeout: 0.5 });
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.constantFrom(...SEEDS), { minLength: 1, maxLength: 3 }), fc.array(mutation, { maxLength: 4 }), fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 8 }), async (reqs, mutations, splits) => {
+        let text = reqs.join('');
+        for (const m of mutations) {
+          const at = Math.floor(m.at * text.length);
+          text = text.slice(0, at) + m.ins + text.slice(at + m.del);
+        }
+        const c = rawClient(server!.port);
+        await c.connected;
+        const bytes = Buffer.from(text, 'latin1');
+        for (let pos = 0, i = 0; pos < bytes.length; i++) {
+          const n = splits[i % splits.length]!;
+          c.write(new Uint8Array(bytes.subarray(pos, pos + n)));
+          pos += n;
+        }
+        c.sock.end();
+        await c.closed;
+        // Whatever came back parses as HTTP/1.1 responses; a mutation may split a request in two, no more.
+        const rs = completeResponses(c.text());
+        expect(rs.length).toBeLessThanOrEqual(reqs.length + mutations.length);
+        for (const r of rs) expect(r.status >= 200 && r.status < 600).toBe(true);
+        expect(c.text().length === 0 || rs.length > 0).toBe(true);
+      }),
+      { numRuns: 120 },
+    );
+    expect(await settled(server)).toEqual(BALANCED);
+    expect(badEvents(logs.events)).toEqual([]);
+  }, 60_000);
 });
