@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryReactor, MEMORY_REACTOR_FIRST_PORT } from '../src/reactor/memoryreactor.js';
 import { Deferred } from '../src/reactor/deferred.js';
 import { captureLogs } from '../src/reactor/log.js';
-import { ReactorAlreadyRunning, ReactorNotRunning } from '../src/reactor/coreerrors.js';
+import { ReactorAlreadyRunning, ReactorNotRunning } from '../src/reactor/errors.js';
 import { InvalidArgumentError } from '../src/reactor/errors.js';
 import type { IClientFactory, IProtocolFactory } from '../src/reactor/interfaces.js';
 

@@ -3,7 +3,7 @@ import { Clock } from '../src/reactor/clock.js';
 import { Cooperator, cooperate, COOPERATOR_SLICE, type Scheduler } from '../src/reactor/task.js';
 import { Deferred } from '../src/reactor/deferred.js';
 import type { Failure } from '../src/reactor/failure.js';
-import { NoClockError, NotPaused, SchedulerStopped, TaskDone, TaskFailed, TaskFinished, TaskStopped } from '../src/reactor/coreerrors.js';
+import { NoClockError, NotPaused, SchedulerStopped, TaskDone, TaskFailed, TaskFinished, TaskStopped } from '../src/reactor/errors.js';
 
 /** A scheduler the test steps by hand: `pass()` runs one pass. */
 function manualScheduler(): { scheduler: Scheduler; pass(): void; readonly pending: number } {

@@ -4,7 +4,7 @@ import { LoopingCall, deferLater } from '../src/reactor/task.js';
 import { Deferred } from '../src/reactor/deferred.js';
 import { Failure } from '../src/reactor/failure.js';
 import { CancelledError, InvalidArgumentError } from '../src/reactor/errors.js';
-import { LoopingCallStateError, NoClockError } from '../src/reactor/coreerrors.js';
+import { LoopingCallStateError, NoClockError } from '../src/reactor/errors.js';
 
 describe('LoopingCall', () => {
   it('calls at once, then every interval, and stop() fires the Deferred with the LoopingCall', () => {

@@ -18,7 +18,7 @@ import type { IReactorTime } from './interfaces.js';
 import { Deferred } from './deferred.js';
 import { Failure } from './failure.js';
 import { Logger } from './log.js';
-import { NoClockError, NotPaused, SchedulerStopped, TaskDone, TaskFailed, type TaskFinished, TaskStopped } from './coreerrors.js';
+import { NoClockError, NotPaused, SchedulerStopped, TaskDone, TaskFailed, type TaskFinished, TaskStopped } from './errors.js';
 
 /** Seconds of work a pass may do before yielding to the event loop (the default predicate). */
 export const COOPERATOR_SLICE = 0.01;

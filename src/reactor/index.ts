@@ -34,9 +34,7 @@ export {
   RingClosed,
   ThreadPoolStopped,
   WorkerCrashed,
-} from './errors.js';
-export { NotAcquiredError } from './sync.js';
-export {
+  NotAcquiredError,
   ReactorAlreadyRunning,
   ReactorNotRunning,
   LoopingCallStateError,
@@ -47,7 +45,7 @@ export {
   TaskFailed,
   SchedulerStopped,
   NotPaused,
-} from './coreerrors.js';
+} from './errors.js';
 
 export { NodeReactor } from './nodereactor.js';
 export { SHUTDOWN_TRIGGER_TIMEOUT } from './reactorcore.js';

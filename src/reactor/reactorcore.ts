@@ -16,8 +16,7 @@ import type { IReactorCore, IReactorTime, ITriggerId, RunOptions, SystemEvent, T
 import { Deferred } from './deferred.js';
 import { Failure } from './failure.js';
 import { Logger } from './log.js';
-import { InvalidArgumentError } from './errors.js';
-import { ReactorAlreadyRunning, ReactorNotRunning } from './coreerrors.js';
+import { InvalidArgumentError, ReactorAlreadyRunning, ReactorNotRunning } from './errors.js';
 
 /** Seconds that 'before shutdown' triggers may hold shutdown back (and 'before startup' startup). */
 export const SHUTDOWN_TRIGGER_TIMEOUT = 30;

@@ -9,15 +9,8 @@
  * 100 000 waiters drains without growing the stack. The next waiter therefore
  * runs right after the releasing callback returns, not inside `release()`.
  */
-import { QueueOverflow, SpindleError } from './errors.js';
+import { NotAcquiredError, QueueOverflow } from './errors.js';
 import { Deferred, maybeDeferred, succeed } from './deferred.js';
-
-/** `release()` on a lock or semaphore that is not held. */
-export class NotAcquiredError extends SpindleError {
-  constructor(message: string) {
-    super('ERR_NOT_ACQUIRED', message);
-  }
-}
 
 /** A FIFO with O(1) shift and removal of cancelled entries. */
 class Fifo<V> {

@@ -11,7 +11,7 @@ import type { IDelayedCall, IReactorTime } from './interfaces.js';
 import { Deferred, maybeDeferred } from './deferred.js';
 import type { Failure } from './failure.js';
 import { checkDelay } from './delayedcall.js';
-import { LoopingCallStateError, NoClockError } from './coreerrors.js';
+import { LoopingCallStateError, NoClockError } from './errors.js';
 
 export { Cooperator, CooperativeTask, cooperate, COOPERATOR_SLICE } from './cooperator.js';
 export type { CooperatorOptions, Scheduler, TerminationPredicateFactory } from './cooperator.js';
