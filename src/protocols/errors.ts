@@ -36,9 +36,9 @@ export class NoProtocolError extends SpindleError {
   }
 }
 
-/** `ReconnectingClientFactory` was asked to retry without a clock to schedule the retry on. */
-export class NoClockError extends SpindleError {
-  constructor() {
-    super('ERR_NO_CLOCK', 'ReconnectingClientFactory.clock is not set; assign the reactor (or a Clock in tests) to factory.clock before connecting');
-  }
-}
+/**
+ * `ReconnectingClientFactory` retrying without a clock throws the reactor
+ * layer's `NoClockError` (one class for every time-based helper); re-exported
+ * so protocol code and its users find it beside the other protocol errors.
+ */
+export { NoClockError } from '../reactor/errors.js';

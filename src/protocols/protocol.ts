@@ -138,7 +138,7 @@ export class ReconnectingClientFactory extends ClientFactory {
   retry(connector: IConnector | null = this.connector): void {
     if (!this.continueTrying) return;
     if (connector === null) throw new NoConnectorError();
-    if (this.clock === null) throw new NoClockError();
+    if (this.clock === null) throw new NoClockError('ReconnectingClientFactory', 'assign the reactor (or a Clock in tests) to factory.clock before connecting');
     this.retries++;
     if (this.maxRetries !== null && this.retries > this.maxRetries) {
       log.info(`abandoning ${describe(connector)} after ${this.maxRetries} retries`);

@@ -152,7 +152,7 @@ export class Cooperator {
   constructor(options: CooperatorOptions = {}) {
     const { clock } = options;
     if (clock === undefined && (options.scheduler === undefined || options.terminationPredicateFactory === undefined)) {
-      throw new NoClockError('Cooperator');
+      throw new NoClockError('Cooperator', 'pass new Cooperator({ clock: reactor }) (a Clock in tests), or give both scheduler and terminationPredicateFactory');
     }
     this.scheduler = options.scheduler ?? ((fn) => clock!.callLater(0, fn));
     this.terminationPredicateFactory =

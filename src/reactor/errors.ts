@@ -227,13 +227,14 @@ export class LoopingCallStateError extends SpindleError {
   }
 }
 
-/** A time-based helper was used without a clock to schedule on. */
+/**
+ * A time-based helper (LoopingCall, Cooperator, ReconnectingClientFactory) was
+ * used without a clock to schedule on. `what` names the helper and `fix` says
+ * how to give it one, so each call site's message is about its own API.
+ */
 export class NoClockError extends SpindleError {
-  constructor(what: string) {
-    super(
-      'ERR_NO_CLOCK',
-      `${what} has no clock; library code never uses a global reactor: pass one, e.g. new LoopingCall(fn, { clock: reactor }) or set lc.clock = reactor before start()`,
-    );
+  constructor(what: string, fix: string) {
+    super('ERR_NO_CLOCK', `${what} has no clock; library code never uses a global reactor: ${fix}`);
   }
 }
 
