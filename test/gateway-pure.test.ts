@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { HOP_BY_HOP_HEADERS, parseStatus, ResponseStarter, validateHeaders } from '../src/bridge/startresponse.js';
 import { buildEnviron, decodePathInfo, makeErrorsStream } from '../src/bridge/environ.js';
-import { HopByHopHeaderError, InvalidHeaderError, InvalidStatusError, StartResponseTwiceError } from '../src/bridge/errors.js';
+import { HopByHopHeaderError, StartResponseHeaderError, StartResponseStatusError, StartResponseTwiceError } from '../src/bridge/errors.js';
 import { MemoryReactor } from '../src/reactor/memoryreactor.js';
 import { StreamingInput } from '../src/bridge/input.js';
 import { FakeRequest } from './gateway-fakerequest.js';
@@ -16,7 +16,7 @@ describe('startResponse validation', () => {
     expect(parseStatus('200 OK')).toEqual({ code: 200, reason: 'OK' });
     expect(parseStatus('404 ')).toEqual({ code: 404, reason: '' });
     for (const bad of ['200', '200OK', '20 OK', 'abc OK', '099 Low', '600 High', '101 Switching Protocols', '200 OK\r\nX: y', '200 O\0K', '200 \u20ac', 42]) {
-      expect(() => parseStatus(bad), String(bad)).toThrow(InvalidStatusError);
+      expect(() => parseStatus(bad), String(bad)).toThrow(StartResponseStatusError);
     }
   });
 
@@ -36,7 +36,7 @@ describe('startResponse validation', () => {
       [['Content-Length', '12abc']],
       [['Content-Length', '1'], ['Content-Length', '2']],
     ];
-    for (const h of bad) expect(() => validateHeaders(h), JSON.stringify(h)).toThrow(InvalidHeaderError);
+    for (const h of bad) expect(() => validateHeaders(h), JSON.stringify(h)).toThrow(StartResponseHeaderError);
   });
 
   it('G10: no string at all can smuggle a line break into the head (fast-check)', () => {

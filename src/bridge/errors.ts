@@ -10,7 +10,7 @@ import { SpindleError } from '../reactor/errors.js';
 export class BridgeError extends SpindleError {}
 
 /** G10: the status passed to `startResponse` is not 'NNN Reason'. */
-export class InvalidStatusError extends BridgeError {
+export class StartResponseStatusError extends BridgeError {
   constructor(status: unknown, why: string) {
     super(
       'ERR_GATEWAY_INVALID_STATUS',
@@ -21,7 +21,7 @@ export class InvalidStatusError extends BridgeError {
 }
 
 /** G10: a header name is not a token, or a value is not latin-1 or holds CR, LF, NUL or another control. */
-export class InvalidHeaderError extends BridgeError {
+export class StartResponseHeaderError extends BridgeError {
   constructor(header: unknown, why: string) {
     super(
       'ERR_GATEWAY_INVALID_HEADER',

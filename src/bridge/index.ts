@@ -13,8 +13,8 @@ export { serve, DEFAULT_SERVE_PORT, DEFAULT_SERVE_HOST } from './serve.js';
 export { INPUT_HIGH_WATER } from './input.js';
 export {
   BridgeError,
-  InvalidStatusError,
-  InvalidHeaderError,
+  StartResponseStatusError,
+  StartResponseHeaderError,
   HopByHopHeaderError,
   StartResponseTwiceError,
   BodyBeforeStartResponseError,

@@ -5,8 +5,8 @@
  */
 import {
   HopByHopHeaderError,
-  InvalidHeaderError,
-  InvalidStatusError,
+  StartResponseHeaderError,
+  StartResponseStatusError,
   StartResponseTwiceError,
 } from './errors.js';
 
@@ -37,37 +37,37 @@ export interface ResponseHead {
   contentLength: number | null;
 }
 
-/** G10: parse 'NNN Reason'; throws `InvalidStatusError`. */
+/** G10: parse 'NNN Reason'; throws `StartResponseStatusError`. */
 export function parseStatus(status: unknown): { code: number; reason: string } {
-  if (typeof status !== 'string') throw new InvalidStatusError(status, 'not a string');
+  if (typeof status !== 'string') throw new StartResponseStatusError(status, 'not a string');
   const m = STATUS.exec(status);
-  if (!m) throw new InvalidStatusError(status, "expected three digits and a space, as in '200 OK'");
+  if (!m) throw new StartResponseStatusError(status, "expected three digits and a space, as in '200 OK'");
   const code = Number(m[1]);
   // A 1xx is not a final response: 100 Continue is the gateway's job (G11), 101 needs the server.
-  if (code < 200 || code > 599) throw new InvalidStatusError(status, 'the code must be 200-599');
+  if (code < 200 || code > 599) throw new StartResponseStatusError(status, 'the code must be 200-599');
   const reason = m[2]!;
-  if (!FIELD_VALUE.test(reason)) throw new InvalidStatusError(status, 'the reason holds a control or non-latin-1 character');
+  if (!FIELD_VALUE.test(reason)) throw new StartResponseStatusError(status, 'the reason holds a control or non-latin-1 character');
   return { code, reason };
 }
 
 /** G9/G10: check the header list and return a copy the app can no longer change. */
 export function validateHeaders(headers: unknown): { headers: [string, string][]; contentLength: number | null } {
-  if (!Array.isArray(headers)) throw new InvalidHeaderError(headers, 'headers must be an array of [name, value] pairs');
+  if (!Array.isArray(headers)) throw new StartResponseHeaderError(headers, 'headers must be an array of [name, value] pairs');
   const out: [string, string][] = [];
   let contentLength: number | null = null;
   for (const pair of headers) {
-    if (!Array.isArray(pair) || pair.length !== 2) throw new InvalidHeaderError(pair, 'each header must be a [name, value] pair');
+    if (!Array.isArray(pair) || pair.length !== 2) throw new StartResponseHeaderError(pair, 'each header must be a [name, value] pair');
     const [name, value] = pair as unknown[];
-    if (typeof name !== 'string' || typeof value !== 'string') throw new InvalidHeaderError(pair, 'name and value must be strings');
-    if (!TOKEN.test(name)) throw new InvalidHeaderError(pair, 'the name is not an RFC 9110 token');
-    if (!FIELD_VALUE.test(value)) throw new InvalidHeaderError(pair, 'the value holds CR, LF, NUL, another control or a non-latin-1 character');
+    if (typeof name !== 'string' || typeof value !== 'string') throw new StartResponseHeaderError(pair, 'name and value must be strings');
+    if (!TOKEN.test(name)) throw new StartResponseHeaderError(pair, 'the name is not an RFC 9110 token');
+    if (!FIELD_VALUE.test(value)) throw new StartResponseHeaderError(pair, 'the value holds CR, LF, NUL, another control or a non-latin-1 character');
     const lower = name.toLowerCase();
     if (HOP_BY_HOP_HEADERS.has(lower)) throw new HopByHopHeaderError(name);
     if (lower === 'content-length') {
       const trimmed = value.trim();
-      if (!/^[0-9]{1,15}$/.test(trimmed)) throw new InvalidHeaderError(pair, 'Content-Length must be a decimal number of bytes');
+      if (!/^[0-9]{1,15}$/.test(trimmed)) throw new StartResponseHeaderError(pair, 'Content-Length must be a decimal number of bytes');
       const n = Number(trimmed);
-      if (contentLength !== null && contentLength !== n) throw new InvalidHeaderError(pair, 'two different Content-Length values');
+      if (contentLength !== null && contentLength !== n) throw new StartResponseHeaderError(pair, 'two different Content-Length values');
       contentLength = n;
     }
     out.push([name, value]);
