@@ -45,6 +45,11 @@ export interface NodeReactorOptions {
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 const NO_ARGS: unknown[] = [];
+/**
+ * How many `callLater(0)` in a row may share one clock reading before the
+ * clock is read again, so a long burst does not drift from the real time.
+ */
+export const TURN_TIME_MAX_USES = 64;
 
 export class NodeReactor implements IReactor {
   readonly stats: ReactorStats = { openConnections: 0, listeningPorts: 0, pausedProducers: 0, totalConnections: 0 };
@@ -57,6 +62,15 @@ export class NodeReactor implements IReactor {
   private armedAt = Infinity;
   private inPass = false;
   private signalHandler: ((signal: NodeJS.Signals) => void) | undefined;
+  /**
+   * The latest clock reading in this synchronous turn, or -1 when the turn it
+   * was read in has ended; and how many `callLater(0)` have used it.
+   */
+  private turnNow = -1;
+  private turnUses = 0;
+  private readonly endTurn = (): void => {
+    this.turnNow = -1;
+  };
 
   constructor(options: NodeReactorOptions = {}) {
     this.log = options.log ?? new Logger('spindle.reactor');
@@ -78,7 +92,35 @@ export class NodeReactor implements IReactor {
 
   /** Monotonic seconds (`performance.now()`), unaffected by changes to the wall clock. */
   seconds(): number {
-    return performance.now() / 1000;
+    const now = performance.now() / 1000;
+    // Keep the turn's reading the latest one, so a `callLater(0)` never gets a
+    // time earlier than one the caller has already seen.
+    if (this.turnNow >= 0) this.turnNow = now;
+    return now;
+  }
+
+  /**
+   * The due time of a `callLater(0)`. Reading the clock costs about as much as
+   * the rest of `callLater` together (60 to 90 ns on a VM), so the calls of one
+   * synchronous turn share the turn's latest reading: the turn ends at the next
+   * microtask checkpoint (and at the start of a pass), and the clock is read
+   * again after `TURN_TIME_MAX_USES` calls. The due time is thus never later
+   * than the real time and never earlier than any time already read: such
+   * calls run in the pass they would have run in, in the order they were
+   * scheduled. The one difference: a timed call falling due between the
+   * reading and the `callLater(0)` runs after it instead of before it (in the
+   * same pass). A delay other than 0, `seconds()` and `reset()` always read
+   * the clock, so a LoopingCall computes its next tick from a fresh reading.
+   * (Node's own timers go further: they use the time the loop iteration began.)
+   */
+  private turnTime(): number {
+    if (this.turnNow >= 0 && this.turnUses < TURN_TIME_MAX_USES) {
+      this.turnUses++;
+      return this.turnNow;
+    }
+    if (this.turnNow < 0) queueMicrotask(this.endTurn);
+    this.turnUses = 0;
+    return (this.turnNow = performance.now() / 1000);
   }
 
   callLater<A extends unknown[]>(delay: number, fn: (...args: A) => unknown, ...args: A): IDelayedCall;
@@ -87,7 +129,7 @@ export class NodeReactor implements IReactor {
     // `arguments` rather than a rest parameter: most calls pass no arguments,
     // and this way they allocate no array (a measurable cost for bursts).
     const args = arguments.length > 2 ? Array.prototype.slice.call(arguments, 2) : NO_ARGS;
-    return this.heap.schedule(this.seconds() + delay, fn, args);
+    return this.heap.schedule(delay === 0 ? this.turnTime() : this.seconds() + delay, fn, args);
   }
 
   getDelayedCalls(): IDelayedCall[] {
@@ -104,6 +146,7 @@ export class NodeReactor implements IReactor {
     this.immediate = undefined;
     this.armedAt = Infinity;
     this.inPass = true;
+    this.turnNow = -1;
     const now = this.seconds();
     const seqLimit = this.heap.nextSeq;
     try {
