@@ -37,7 +37,43 @@ export {
   CannotListenError,
   ConnectionRefusedError,
   ConnectTimeoutError,
+  ConnectError,
+  ConnectorStateError,
+  ProducerAlreadyRegisteredError,
+  ProducerStoppedError,
+  RingAborted,
+  RingClosed,
+  ThreadPoolStopped,
+  WorkerCrashed,
+  NotAcquiredError,
+  ReactorAlreadyRunning,
+  ReactorNotRunning,
+  LoopingCallStateError,
+  NoClockError,
+  TaskFinished,
+  TaskDone,
+  TaskStopped,
+  TaskFailed,
+  SchedulerStopped,
+  NotPaused,
 } from './reactor/index.js';
+export { NoProtocolError, BodyAlreadyConsumedError, InvalidHeaderError, InvalidStatusError, HeadersSentError } from './protocols/index.js';
+export {
+  StartResponseStatusError,
+  StartResponseHeaderError,
+  HopByHopHeaderError,
+  StartResponseTwiceError,
+  BodyBeforeStartResponseError,
+  InvalidAppResultError,
+  ClientGoneError,
+  ResponseEndedError,
+  ContentLengthMismatchError,
+  BridgeOverflowError,
+  BridgeHostUnsupportedError,
+  BridgeNoReactorError,
+  ThreadedAppAborted,
+  ServeStyleError,
+} from './bridge/index.js';
 
 // Time and core
 export {

@@ -5,5 +5,6 @@
 export { Protocol, Factory, ClientFactory, ReconnectingClientFactory } from './protocol.js';
 export { LineReceiver, LINE_MAX_LENGTH, NetstringReceiver, NETSTRING_MAX_LENGTH, Int32StringReceiver, INT32_MAX_LENGTH } from './basic.js';
 export { FrameTooLongError, BadFrameError, NoProtocolError } from './errors.js';
+export { NoClockError } from './errors.js';
 export type { ProtocolClass } from './protocol.js';
 export * from './http/index.js';
