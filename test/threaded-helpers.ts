@@ -59,7 +59,12 @@ export interface Hosted {
   done: Promise<void>;
 }
 
-export function makeHost(): { reactor: NodeReactor; logs: LogEvent[]; serve(app: IterApp, init?: FakeRequestInit): Hosted } {
+export function makeHost(): {
+  reactor: NodeReactor;
+  logs: LogEvent[];
+  publisher: LogPublisher;
+  serve(app: IterApp, init?: FakeRequestInit): Hosted;
+} {
   const reactor = new NodeReactor();
   reactor.run();
   const publisher = new LogPublisher();
@@ -72,5 +77,5 @@ export function makeHost(): { reactor: NodeReactor; logs: LogEvent[]; serve(app:
     const done = new Promise<void>((resolve) => void req.notifyFinish().addBoth(() => resolve()));
     return { req, done };
   };
-  return { reactor, logs, serve };
+  return { reactor, logs, publisher, serve };
 }
