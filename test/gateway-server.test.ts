@@ -13,9 +13,16 @@ import { memoryServer, readResponses, tcpServer } from './gateway-hosts.js';
 const TEXT: [string, string][] = [['Content-Type', 'text/plain']];
 const GET = 'GET / HTTP/1.1\r\nHost: t\r\n\r\n';
 
+/** Let `n` event-loop turns pass (I/O included): a yield, not a clock. */
+async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
 /** An infinite generator of fresh 64 KiB chunks that counts its pulls and closes. */
 function infinite(chunk = 64 * 1024) {
-  const log = { pulls: 0, closes: 0 };
+  let onClose!: () => void;
+  const closed = new Promise<void>((resolve) => (onClose = resolve));
+  const log = { pulls: 0, closes: 0, /** Resolves at the first close(). */ closed };
   const app: IterApp = (_e, sr) => {
     sr('200 OK', [['Content-Type', 'application/octet-stream']]);
     const it: AppIterable = {
@@ -25,7 +32,10 @@ function infinite(chunk = 64 * 1024) {
           return { done: false, value: new Uint8Array(chunk) };
         },
       }),
-      close: () => void log.closes++,
+      close: () => {
+        log.closes++;
+        onClose();
+      },
     };
     return it;
   };
@@ -341,7 +351,8 @@ describe('gateway on real sockets', () => {
     s.write(GET);
     await new Promise<void>((resolve) => s.once('data', () => resolve()));
     s.destroy();
-    for (let i = 0; i < 100 && log.closes === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    await log.closed; // the event, bounded by the test's timeout
+    await turns(10); // room for a wrong second close()
     expect(log.closes).toBe(1);
     expect(server.cps.gatewayStats.activeResponses).toBe(0);
   });
@@ -352,14 +363,25 @@ describe('gateway on real sockets', () => {
     const s = await server.connect();
     s.pause(); // read nothing
     s.write(GET);
+    // Wait (bounded by the test's timeout) until the socket and kernel buffers are full:
+    // the gateway paused and the pulls unchanged over three polls in a row. Each poll
+    // ends with event-loop turns, so pending socket I/O runs before the reading (a poll
+    // that woke late on a loaded machine sees the I/O first, not a stale count).
     let last = -1;
-    // Wait until the pulls stop growing (socket and kernel buffers full).
-    for (let i = 0; i < 200 && log.pulls !== last; i++) {
+    for (let stable = 0; stable < 3; ) {
       last = log.pulls;
       await new Promise((r) => setTimeout(r, 20));
+      await turns(3);
+      stable = log.pulls === last && server.cps.gatewayStats.pausedResponses === 1 ? stable + 1 : 0;
     }
+    // The stall holds while the client reads nothing...
+    await turns(50);
     expect(log.pulls).toBe(last);
     expect(server.cps.gatewayStats.pausedResponses).toBe(1);
+    // ...and it was the client: once it reads, the gateway pulls again.
+    s.resume();
+    while (log.pulls === last) await turns(1);
+    expect(log.pulls).toBeGreaterThan(last);
     s.destroy();
   });
 });
