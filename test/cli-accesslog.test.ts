@@ -4,7 +4,8 @@
  * And the address the CLI prints, IPv6 included.
  */
 import { describe, expect, it } from 'vitest';
-import { clfDate, formatAccess, type AccessRecord } from '../src/cli/accesslog.js';
+import { formatAccess, type AccessRecord } from '../src/cli/accesslog.js';
+import { clfDate } from '../src/protocols/http/accesslog.js';
 import { urlOf } from '../src/cli/serve.js';
 
 const record: AccessRecord = {

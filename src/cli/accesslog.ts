@@ -8,6 +8,7 @@
  */
 import { createWriteStream, openSync } from 'node:fs';
 import type { CpsApp, IRequest } from '../protocols/http/interfaces.js';
+import { clfDate, clfQuote } from '../protocols/http/accesslog.js'; // the HTTP server's own CLF pieces
 import type { LogFormat } from './args.js';
 import { CliError, EXIT_USAGE } from './errors.js';
 
@@ -29,19 +30,6 @@ export interface AccessRecord {
   pid: number;
 }
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const two = (n: number): string => String(n).padStart(2, '0');
-
-/** `22/Nov/2026:02:30:00 +0000`, the Common Log Format date, in UTC. */
-export function clfDate(d: Date): string {
-  return `${two(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000`;
-}
-
-/** Quote a field for a text line: no raw quotes, backslashes or control characters. */
-function clean(text: string): string {
-  return text.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
-
 export function formatAccess(r: AccessRecord, format: LogFormat): string {
   if (format === 'json') {
     return `${JSON.stringify({
@@ -58,7 +46,7 @@ export function formatAccess(r: AccessRecord, format: LogFormat): string {
       pid: r.pid,
     })}\n`;
   }
-  const line = `${r.remote} - - [${clfDate(r.time)}] "${clean(`${r.method} ${r.uri} ${r.version}`)}" ${r.status} ${r.bytes} ${r.duration.toFixed(3)}s`;
+  const line = `${r.remote} - - [${clfDate(r.time)}] "${clfQuote(`${r.method} ${r.uri} ${r.version}`)}" ${r.status} ${r.bytes} ${r.duration.toFixed(3)}s`;
   return `${line}${r.completed ? '' : ' (client went away)'}\n`;
 }
 
