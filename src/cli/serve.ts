@@ -37,12 +37,31 @@ export function toServedApp(loaded: LoadedApp, options: Pick<ServeOptions, 'thre
   return servedApp(loaded.app as Parameters<typeof servedApp>[0], loaded.style, reactor);
 }
 
-/** Count responses between arrival and their end (finished or client gone). */
-function counting(app: CpsApp): { app: CpsApp; inFlight: () => number } {
+/**
+ * Count responses between arrival and their end (finished or client gone).
+ * After `refuseNew()` (the stop signal) a request that still arrives on an
+ * open keep-alive connection is refused with 503 and `Connection: close`
+ * (RFC 9110 §15.6.4) instead of reaching the app: otherwise a client under
+ * sustained load keeps the drain busy until the grace ends, and what is in
+ * flight then is cut.
+ */
+function counting(app: CpsApp): { app: CpsApp; inFlight: () => number; refuseNew: () => void } {
   let inFlight = 0;
+  let refusing = false;
   return {
     inFlight: () => inFlight,
+    refuseNew: () => {
+      refusing = true;
+    },
     app: (request) => {
+      if (refusing) {
+        request.setResponseCode(503);
+        request.setHeader('Connection', 'close');
+        request.setHeader('Content-Type', 'text/plain; charset=utf-8');
+        request.write('the server is shutting down\n');
+        request.finish();
+        return;
+      }
       inFlight++;
       request.notifyFinish().addBoth(() => {
         inFlight--;
@@ -75,7 +94,10 @@ export async function startServer(loaded: LoadedApp, options: ServeOptions, star
   return {
     address: port.getHost(),
     inFlight: counted.inFlight,
-    drain: () => drain({ stopListening: () => port.stopListening(), inFlight: counted.inFlight }, reactor),
+    drain: () => {
+      counted.refuseNew();
+      return drain({ stopListening: () => port.stopListening(), inFlight: counted.inFlight }, reactor);
+    },
   };
 }
 
