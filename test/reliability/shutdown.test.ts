@@ -1,8 +1,9 @@
 /**
  * Graceful shutdown under load: SIGTERM to `spindle serve` while slow
  * responses are in flight (and fast clients keep arriving) lets every
- * in-flight response complete, refuses new connections, and exits 0 within
- * the CLI's 5 s bound.
+ * in-flight response complete, refuses new connections and new requests on
+ * open keep-alive connections (503, close), and exits 0 within the CLI's 5 s
+ * bound.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,8 +61,30 @@ describe('SIGTERM during a load run', () => {
         else fastRefused++;
       }
     })();
-    await until(() => fastServed >= 5, 'fast clients served before the signal');
-    const signalled = performance.now();
+    // Keep-alive clients send their next request as soon as each response ends.
+    let signalled = 0;
+    const afterSignal: Array<{ status: number; connection: string }> = [];
+    const keepers = Array.from({ length: 5 }, () => {
+      const c = rawClient(port);
+      clients.push(c);
+      const sentAfter: boolean[] = [];
+      const send = () => {
+        sentAfter.push(signalled > 0);
+        c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      };
+      let n = 0;
+      c.sock.on('data', () => {
+        const rs = completeResponses(c.text());
+        for (; n < rs.length; n++) {
+          if (sentAfter[n]) afterSignal.push({ status: rs[n]!.status, connection: rs[n]!.headers.connection ?? '' });
+          if (!/close/i.test(rs[n]!.headers.connection ?? '')) send();
+        }
+      });
+      send();
+      return c;
+    });
+    await until(() => fastServed >= 5 && keepers.every((k) => k.text().includes('fast')), 'fast clients served before the signal');
+    signalled = performance.now();
     child.proc.kill('SIGTERM');
     const exit = await exitWithin(child);
     const exitedAfterMs = performance.now() - signalled;
@@ -76,6 +99,9 @@ describe('SIGTERM during a load run', () => {
     }
     // Connections after the signal got no response (refused or closed unanswered).
     expect(fastRefused).toBeGreaterThan(0);
+    // Requests sent after the signal on open keep-alive connections are refused: 503 and close, never served.
+    await Promise.all(keepers.map((k) => k.closed));
+    expect(afterSignal.filter((r) => r.status !== 503 || !/close/i.test(r.connection))).toEqual([]);
     expect(child.stderr()).not.toMatch(/Unhandled|error/i);
   }, CHILD_TEST_TIMEOUT_MS);
 });
