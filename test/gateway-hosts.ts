@@ -16,7 +16,7 @@ import type { IListeningPort, IProtocol } from '../src/reactor/interfaces.js';
 import { HTTPFactory } from '../src/protocols/http/factory.js';
 import { toCpsApp, type GatewayCpsApp, type GatewayOptions } from '../src/bridge/gateway.js';
 import type { IterApp } from '../src/bridge/interfaces.js';
-import { parseResponse, rawRequest, type GatewayHost, type ParsedResponse, type SuiteRequest } from './gateway-suite.js';
+import { parseResponse, rawRequest, type GatewayHost, type ParsedResponse, type SuiteRequest, type SuiteServer } from './gateway-suite.js';
 
 /** A logger that keeps quiet (the suite provokes app failures on purpose). */
 export const quietLogger = (): Logger => new Logger('test.gateway', new LogPublisher());
@@ -136,19 +136,24 @@ export function readResponses(socket: net.Socket, count: number, method = 'GET')
   });
 }
 
+/** Send one suite request on a fresh socket, read its one response, and close the socket. */
+export async function exchange(socket: net.Socket, req: SuiteRequest): Promise<ParsedResponse> {
+  socket.write(rawRequest(req));
+  const [r] = await readResponses(socket, 1, req.method ?? 'GET');
+  socket.destroy();
+  if (!r) throw new Error('no response');
+  return r;
+}
+
+/** `app` behind spindle's gateway and HTTP server on a real socket, as a suite server (one connection per request). */
+export async function tcpSuiteServer(app: IterApp): Promise<SuiteServer> {
+  const server = await tcpServer(app);
+  return {
+    fetch: async (req: SuiteRequest) => exchange(await server.connect(), req),
+    close: () => server.close(),
+  };
+}
+
 export const tcpHost: GatewayHost = {
-  async start(app) {
-    const server = await tcpServer(app);
-    return {
-      async fetch(req: SuiteRequest) {
-        const s = await server.connect();
-        s.write(rawRequest(req));
-        const [r] = await readResponses(s, 1, req.method ?? 'GET');
-        s.destroy();
-        if (!r) throw new Error('no response');
-        return r;
-      },
-      close: () => server.close(),
-    };
-  },
+  start: (app) => tcpSuiteServer(app),
 };

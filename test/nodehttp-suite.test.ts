@@ -4,8 +4,8 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { NodeReactor } from '../src/reactor/nodereactor.js';
 import { toNodeListener } from '../src/bridge/nodehttp.js';
-import { quietLogger, readResponses } from './gateway-hosts.js';
-import { rawRequest, runGatewaySuite, type GatewayHost, type SuiteRequest } from './gateway-suite.js';
+import { exchange, quietLogger } from './gateway-hosts.js';
+import { runGatewaySuite, type GatewayHost, type SuiteRequest } from './gateway-suite.js';
 
 export const nodeHttpHost: GatewayHost = {
   async start(app) {
@@ -14,14 +14,7 @@ export const nodeHttpHost: GatewayHost = {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
     return {
-      async fetch(req: SuiteRequest) {
-        const s = net.connect(port, '127.0.0.1');
-        s.write(rawRequest(req));
-        const [r] = await readResponses(s, 1, req.method ?? 'GET');
-        s.destroy();
-        if (!r) throw new Error('no response');
-        return r;
-      },
+      fetch: (req: SuiteRequest) => exchange(net.connect(port, '127.0.0.1'), req),
       async close() {
         server.closeAllConnections();
         await new Promise((r) => server.close(r));

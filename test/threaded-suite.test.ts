@@ -7,8 +7,8 @@ import { afterAll } from 'vitest';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ThreadPool } from '../src/reactor/threadpool.js';
 import { threadedIterApp } from '../src/bridge/threaded.js';
-import { readResponses, tcpServer } from './gateway-hosts.js';
-import { rawRequest, runGatewaySuite, type GatewayHost, type SuiteRequest } from './gateway-suite.js';
+import { tcpSuiteServer } from './gateway-hosts.js';
+import { runGatewaySuite, type GatewayHost } from './gateway-suite.js';
 
 const suiteUrl = pathToFileURL(fileURLToPath(new URL('./gateway-suite.ts', import.meta.url))).href;
 // One warm pool for the whole suite: a worker starts once, not once per case.
@@ -16,20 +16,7 @@ const pool = new ThreadPool(null, { size: 2 });
 afterAll(() => pool.stop());
 
 const threadedHost: GatewayHost = {
-  async start(_app, appName) {
-    const server = await tcpServer(threadedIterApp(suiteUrl, `SUITE_APPS.${appName}`, { pool }));
-    return {
-      async fetch(req: SuiteRequest) {
-        const s = await server.connect();
-        s.write(rawRequest(req));
-        const [r] = await readResponses(s, 1, req.method ?? 'GET');
-        s.destroy();
-        if (!r) throw new Error('no response');
-        return r;
-      },
-      close: () => server.close(),
-    };
-  },
+  start: (_app, appName) => tcpSuiteServer(threadedIterApp(suiteUrl, `SUITE_APPS.${appName}`, { pool })),
 };
 
 runGatewaySuite('worker threads via threadedIterApp', threadedHost);
