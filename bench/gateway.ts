@@ -6,6 +6,7 @@
  *     node:net client, vs `pipeline(Readable.from(gen), res)`;
  * (c) a slow client reading 100 KiB/s from an infinite generator of fresh
  *     chunks for 15 s (quick: 3 s): the server's RSS growth, vs node's pipeline.
+ * spindle runs compiled by tsc, as installed users run it (bench/servers/dist.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -13,9 +14,12 @@ import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { interleavedMs, type Benchmark, type BenchResult } from './harness.js';
+import { buildDist, builtNote, removeDist, serverEnv } from './servers/dist.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
+/** The tsc build of src/ the spindle servers load, while the bench runs. */
+let dist: string | null = null;
 
 interface Child {
   proc: ChildProcess;
@@ -28,6 +32,7 @@ function startServer(kind: 'spindle' | 'node', mode: string, total = 0): Promise
   const proc = spawn(process.execPath, ['--import', 'tsx', join(here, 'servers', `gateway-${kind}.ts`), mode, String(total)], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: serverEnv(kind === 'spindle' ? dist : null),
   });
   return new Promise((resolve, reject) => {
     let out = '';
@@ -117,81 +122,91 @@ const autocannon = ((await import(autocannonModule)) as { default: Autocannon })
 
 const bench: Benchmark = {
   title: 'iterator-app gateway vs node:http',
-  async run({ quick }) {
-    const rows: BenchResult[] = [];
-
-    // (a) hello
-    {
-      const sp = await startServer('spindle', 'hello');
-      const nd = await startServer('node', 'hello');
-      // Short alternating slices, medians: load from other processes hits both alike.
-      const secs = quick ? 2 : 3;
-      const rounds = quick ? 3 : 7;
-      await helloReqPerSec(sp.port, 1);
-      await helloReqPerSec(nd.port, 1);
-      const a: number[] = [];
-      const b: number[] = [];
-      for (let i = 0; i < rounds; i++) {
-        a.push(await helloReqPerSec(sp.port, secs));
-        b.push(await helloReqPerSec(nd.port, secs));
-      }
-      await sp.stop();
-      await nd.stop();
-      rows.push({
-        name: 'hello from an iterator app',
-        unit: 'req/s',
-        spindle: median(a),
-        baseline: median(b),
-        baselineName: 'node:http',
-        higherIsBetter: true,
-        target: '>= 1.3x',
-        note: `autocannon 32 connections, median of ${rounds} alternating ${secs}s slices, servers in child processes`,
-      });
+  async run(options) {
+    dist = buildDist();
+    try {
+      return await measure(options.quick, builtNote(dist));
+    } finally {
+      removeDist(dist);
+      dist = null;
     }
-
-    // (b) stream
-    {
-      const total = quick ? 128 * MiB : 1024 * MiB;
-      const sp = await startServer('spindle', 'stream', total);
-      const nd = await startServer('node', 'stream', total);
-      const ms = await interleavedMs(quick ? 2 : 3, () => download(sp.port, total), () => download(nd.port, total));
-      await sp.stop();
-      await nd.stop();
-      const mbps = (t: number) => total / MiB / (t / 1000);
-      rows.push({
-        name: `${total / MiB} MiB from a generator in 64 KiB chunks`,
-        unit: 'MiB/s',
-        spindle: mbps(ms.spindle),
-        baseline: mbps(ms.baseline),
-        baselineName: 'node:http pipeline(Readable.from(gen), res)',
-        higherIsBetter: true,
-        target: '>= 0.95x',
-        note: 'median of interleaved runs, node:net client counting bytes',
-      });
-    }
-
-    // (c) slow client
-    {
-      const secs = quick ? 3 : 15;
-      const sp = await startServer('spindle', 'infinite');
-      const growthSpindle = await slowClient(sp, 100 * 1024, secs);
-      await sp.stop();
-      const nd = await startServer('node', 'infinite');
-      const growthNode = await slowClient(nd, 100 * 1024, secs);
-      await nd.stop();
-      rows.push({
-        name: `slow client 100 KiB/s for ${secs}s, infinite generator of fresh 64 KiB chunks`,
-        unit: 'MiB RSS growth',
-        spindle: Math.max(growthSpindle, PAGE) / MiB,
-        baseline: Math.max(growthNode, PAGE) / MiB,
-        baselineName: 'node:http pipeline',
-        higherIsBetter: false,
-        target: 'spindle <= 8 MiB',
-        note: 'server RSS peak minus RSS once the pipes were full (floored at one 4 KiB page)',
-      });
-    }
-    return rows;
   },
 };
+
+async function measure(quick: boolean, built: string): Promise<BenchResult[]> {
+  const rows: BenchResult[] = [];
+
+  // (a) hello
+  {
+    const sp = await startServer('spindle', 'hello');
+    const nd = await startServer('node', 'hello');
+    // Short alternating slices, medians: load from other processes hits both alike.
+    const secs = quick ? 2 : 3;
+    const rounds = quick ? 3 : 7;
+    await helloReqPerSec(sp.port, 1);
+    await helloReqPerSec(nd.port, 1);
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      a.push(await helloReqPerSec(sp.port, secs));
+      b.push(await helloReqPerSec(nd.port, secs));
+    }
+    await sp.stop();
+    await nd.stop();
+    rows.push({
+      name: 'hello from an iterator app',
+      unit: 'req/s',
+      spindle: median(a),
+      baseline: median(b),
+      baselineName: 'node:http',
+      higherIsBetter: true,
+      target: '>= 1.3x',
+      note: `autocannon 32 connections, median of ${rounds} alternating ${secs}s slices, servers in child processes, ${built}`,
+    });
+  }
+
+  // (b) stream
+  {
+    const total = quick ? 128 * MiB : 1024 * MiB;
+    const sp = await startServer('spindle', 'stream', total);
+    const nd = await startServer('node', 'stream', total);
+    const ms = await interleavedMs(quick ? 2 : 3, () => download(sp.port, total), () => download(nd.port, total));
+    await sp.stop();
+    await nd.stop();
+    const mbps = (t: number) => total / MiB / (t / 1000);
+    rows.push({
+      name: `${total / MiB} MiB from a generator in 64 KiB chunks`,
+      unit: 'MiB/s',
+      spindle: mbps(ms.spindle),
+      baseline: mbps(ms.baseline),
+      baselineName: 'node:http pipeline(Readable.from(gen), res)',
+      higherIsBetter: true,
+      target: '>= 0.95x',
+      note: `median of interleaved runs, node:net client counting bytes, ${built}`,
+    });
+  }
+
+  // (c) slow client
+  {
+    const secs = quick ? 3 : 15;
+    const sp = await startServer('spindle', 'infinite');
+    const growthSpindle = await slowClient(sp, 100 * 1024, secs);
+    await sp.stop();
+    const nd = await startServer('node', 'infinite');
+    const growthNode = await slowClient(nd, 100 * 1024, secs);
+    await nd.stop();
+    rows.push({
+      name: `slow client 100 KiB/s for ${secs}s, infinite generator of fresh 64 KiB chunks`,
+      unit: 'MiB RSS growth',
+      spindle: Math.max(growthSpindle, PAGE) / MiB,
+      baseline: Math.max(growthNode, PAGE) / MiB,
+      baselineName: 'node:http pipeline',
+      higherIsBetter: false,
+      target: 'spindle <= 8 MiB',
+      note: 'server RSS peak minus RSS once the pipes were full (floored at one 4 KiB page)',
+    });
+  }
+  return rows;
+}
 
 export default bench;

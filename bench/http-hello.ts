@@ -5,13 +5,15 @@
  * pipelined 16 deep. The servers are measured alternately (spindle, node,
  * spindle, node, ...) and each figure is the median of its runs. The note adds
  * each server's CPU time per request (from /proc), which holds up better than
- * req/s when the client and other load share the machine's cores.
+ * req/s when the client and other load share the machine's cores. spindle runs
+ * compiled by tsc, as installed users run it (bench/servers/dist.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import type { Benchmark, BenchResult } from './harness.js';
+import { buildDist, builtNote, removeDist, serverEnv } from './servers/dist.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -26,8 +28,8 @@ type Autocannon = (opts: { url: string; connections: number; duration: number; p
 const autocannonModule = 'autocannon';
 const autocannon = ((await import(autocannonModule)) as { default: Autocannon }).default;
 
-async function start(script: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'servers', script)], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function start(script: string, dist: string | null): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'servers', script)], { stdio: ['ignore', 'pipe', 'inherit'], env: serverEnv(dist) });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -84,9 +86,10 @@ const bench: Benchmark = {
   async run({ quick }) {
     const duration = quick ? 2 : 10;
     const rounds = quick ? 2 : 3;
-    const s = await start('spindle-hello.ts');
-    const n = await start('node-hello.ts');
+    const dist = buildDist();
     const rows: BenchResult[] = [];
+    const s = await start('spindle-hello.ts', dist);
+    const n = await start('node-hello.ts', null);
     try {
       for (const pipelining of [1, 16]) {
         // Warm both servers (JIT) before measuring.
@@ -109,12 +112,13 @@ const bench: Benchmark = {
           baselineName: 'node:http',
           higherIsBetter: true,
           target: '>= 1.5x, p99 no worse',
-          note: `p99 ${sp.p99} ms vs ${nd.p99} ms; server CPU ${sp.cpuUsPerReq.toFixed(1)} vs ${nd.cpuUsPerReq.toFixed(1)} us/req; median of ${rounds} alternating ${duration}s runs; errors ${sp.errors}/${nd.errors}`,
+          note: `p99 ${sp.p99} ms vs ${nd.p99} ms; server CPU ${sp.cpuUsPerReq.toFixed(1)} vs ${nd.cpuUsPerReq.toFixed(1)} us/req; median of ${rounds} alternating ${duration}s runs; errors ${sp.errors}/${nd.errors}; ${builtNote(dist)}`,
         });
       }
     } finally {
       s.child.kill();
       n.child.kill();
+      removeDist(dist);
     }
     return rows;
   },

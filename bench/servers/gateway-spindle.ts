@@ -4,10 +4,13 @@
  * chunks of one buffer, with Content-Length), 'infinite' (fresh 64 KiB chunks
  * forever). Prints `listening PORT` on stdout once ready.
  */
-import { NodeReactor } from '../../src/reactor/nodereactor.js';
-import { HTTPFactory } from '../../src/protocols/http/factory.js';
-import { toCpsApp } from '../../src/bridge/gateway.js';
 import type { IterApp } from '../../src/bridge/interfaces.js';
+import { spindleModule } from './dist.js';
+
+// spindle compiled by tsc when the bench passes a build (see dist.ts), else the sources.
+const { NodeReactor } = await spindleModule<typeof import('../../src/reactor/nodereactor.js')>('reactor/nodereactor.js');
+const { HTTPFactory } = await spindleModule<typeof import('../../src/protocols/http/factory.js')>('protocols/http/factory.js');
+const { toCpsApp } = await spindleModule<typeof import('../../src/bridge/gateway.js')>('bridge/gateway.js');
 
 const [mode = 'hello', totalArg = '0'] = process.argv.slice(2);
 const total = Number(totalArg);

@@ -2,9 +2,12 @@
  * Benchmark server: spindle's HTTPFactory with a CPS app answering a 12-byte
  * hello. Prints its port on stdout, then serves until killed.
  */
-import { NodeReactor } from '../../src/reactor/nodereactor.js';
-import { HTTPFactory } from '../../src/protocols/http/factory.js';
 import type { IRequest } from '../../src/protocols/http/interfaces.js';
+import { spindleModule } from './dist.js';
+
+// spindle compiled by tsc when the bench passes a build (see dist.ts), else the sources.
+const { NodeReactor } = await spindleModule<typeof import('../../src/reactor/nodereactor.js')>('reactor/nodereactor.js');
+const { HTTPFactory } = await spindleModule<typeof import('../../src/protocols/http/factory.js')>('protocols/http/factory.js');
 
 const BODY = Buffer.from('hello world!');
 const reactor = new NodeReactor();
