@@ -7,35 +7,21 @@
 import { describe, expect, it } from 'vitest';
 import { ConnectionLost } from '../src/reactor/errors.js';
 import { Failure } from '../src/reactor/failure.js';
-import type { IDelayedCall } from '../src/reactor/interfaces.js';
 import type { CpsApp } from '../src/protocols/http/interfaces.js';
 import { toIterApp } from '../src/bridge/toiterapp.js';
 import { validator } from '../src/bridge/validator.js';
 import { memoryServer } from './gateway-hosts.js';
+import { streamingApp, type StreamProbe } from './toiterapp-helpers.js';
 
-interface Probe { log: string[]; written: number; lost: unknown }
+interface Probe extends StreamProbe { lost: unknown }
 
-/** Streams 16 KiB writes on each reactor turn while not paused, up to `total`. */
+/** Streams 16 KiB writes on each reactor turn while not paused, up to `total`; records how the request ended. */
 function producerApp(probe: Probe, total: number): CpsApp {
+  const stream = streamingApp(total, 16 * 1024, probe);
   return (req) => {
     req.notifyFinish().addErrback((f: Failure) => { probe.lost = f.value; });
     req.setHeader('Content-Type', 'application/octet-stream');
-    let paused = false;
-    let timer: IDelayedCall | null = null;
-    const tick = (): void => {
-      timer = null;
-      if (paused) return;
-      if (probe.written >= total) { req.unregisterProducer(); req.finish(); return; }
-      req.write(new Uint8Array(16 * 1024).fill(97));
-      probe.written += 16 * 1024;
-      timer = req.reactor.callLater(0, tick);
-    };
-    req.registerProducer({
-      pauseProducing: () => { probe.log.push('pause'); paused = true; },
-      resumeProducing: () => { probe.log.push('resume'); paused = false; timer ??= req.reactor.callLater(0, tick); },
-      stopProducing: () => { probe.log.push('stop'); paused = true; if (timer?.active()) timer.cancel(); timer = null; },
-    }, true);
-    timer = req.reactor.callLater(0, tick);
+    stream(req);
   };
 }
 

@@ -3,8 +3,11 @@
  * builds an environ (a non-blocking wsgi.input fed by the test, input_handler,
  * pause_output, x-wsgiorg.flush), records startResponse, and pulls the
  * iterator only while its "client" wants data and the app has not paused.
+ * Also `streamingApp`, the CPS app the toIterApp flow-control tests stream with.
  */
 import type { MemoryReactor } from '../src/reactor/memoryreactor.js';
+import type { IDelayedCall, IPushProducer } from '../src/reactor/interfaces.js';
+import type { CpsApp } from '../src/protocols/http/interfaces.js';
 import type { AppIterable, Chunk, Environ, IterApp, WsgiInput } from '../src/bridge/interfaces.js';
 
 export class TestInput implements WsgiInput {
@@ -118,4 +121,38 @@ export class TestHost {
   bodyBytes(): number {
     return this.chunks.reduce((n, c) => n + (typeof c === 'string' ? c.length : c.byteLength), 0);
   }
+}
+
+/** What `streamingApp` did: its producer's calls in order, and the bytes it wrote. */
+export interface StreamProbe {
+  log: string[];
+  written: number;
+}
+
+/**
+ * A CPS app that streams `total` bytes in `chunk`-sized writes, one per reactor
+ * turn, through a push producer that logs 'pause', 'resume' and 'stop' to `probe.log`.
+ */
+export function streamingApp(total: number, chunk: number, probe: StreamProbe | string[] = []): CpsApp {
+  return (request) => {
+    // A bare log counts bytes per request; a probe counts across the requests it is given to.
+    const p: StreamProbe = Array.isArray(probe) ? { log: probe, written: 0 } : probe;
+    let paused = false;
+    let timer: IDelayedCall | null = null;
+    const tick = (): void => {
+      timer = null;
+      if (paused) return;
+      if (p.written >= total) { request.unregisterProducer(); request.finish(); return; }
+      request.write(new Uint8Array(Math.min(chunk, total - p.written)).fill(120));
+      p.written += chunk;
+      timer = request.reactor.callLater(0, tick);
+    };
+    const producer: IPushProducer = {
+      pauseProducing: () => { p.log.push('pause'); paused = true; },
+      resumeProducing: () => { p.log.push('resume'); paused = false; if (!timer) timer = request.reactor.callLater(0, tick); },
+      stopProducing: () => { p.log.push('stop'); paused = true; if (timer?.active()) timer.cancel(); timer = null; },
+    };
+    request.registerProducer(producer, true);
+    timer = request.reactor.callLater(0, tick);
+  };
 }

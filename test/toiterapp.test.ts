@@ -3,35 +3,11 @@ import { MemoryReactor } from '../src/reactor/memoryreactor.js';
 import { Deferred } from '../src/reactor/deferred.js';
 import { ConnectionLost, ResponseDone } from '../src/reactor/errors.js';
 import type { Failure } from '../src/reactor/failure.js';
-import type { IDelayedCall, IPushProducer, ITransport } from '../src/reactor/interfaces.js';
+import type { ITransport } from '../src/reactor/interfaces.js';
 import type { CpsApp, IRequest } from '../src/protocols/http/interfaces.js';
 import { toIterApp } from '../src/bridge/toiterapp.js';
 import { BRIDGE_HIGH_WATER } from '../src/bridge/bridgequeue.js';
-import { TestHost } from './toiterapp-helpers.js';
-
-/** A CPS app that streams `total` bytes in `chunk`-sized writes, one per reactor turn, through a push producer. */
-function streamingApp(total: number, chunk: number, log: string[] = []): CpsApp {
-  return (request) => {
-    let sent = 0;
-    let paused = false;
-    let timer: IDelayedCall | null = null;
-    const tick = (): void => {
-      timer = null;
-      if (paused) return;
-      if (sent >= total) { request.unregisterProducer(); request.finish(); return; }
-      request.write(new Uint8Array(Math.min(chunk, total - sent)).fill(120));
-      sent += chunk;
-      timer = request.reactor.callLater(0, tick);
-    };
-    const producer: IPushProducer = {
-      pauseProducing: () => { log.push('pause'); paused = true; },
-      resumeProducing: () => { log.push('resume'); paused = false; if (!timer) timer = request.reactor.callLater(0, tick); },
-      stopProducing: () => { log.push('stop'); paused = true; if (timer?.active()) timer.cancel(); timer = null; },
-    };
-    request.registerProducer(producer, true);
-    timer = request.reactor.callLater(0, tick);
-  };
-}
+import { streamingApp, TestHost } from './toiterapp-helpers.js';
 
 describe('toIterApp: a CPS app as an iterator app', () => {
   it('passes status, headers and chunks through, and fires notifyFinish at the end', () => {
