@@ -337,8 +337,10 @@ describe('gateway on real sockets', () => {
     const pieces = ['5\r\nhello\r\n', '1', '\r\n \r\n', '6\r\nchunks', '\r\n', '0\r\n\r\n'];
     const done = readResponses(s, 1);
     for (const p of pieces) {
-      s.write(p);
-      await new Promise((r) => setTimeout(r, 5));
+      // Each piece handed to the kernel, then turns for the server (this process) to read it:
+      // separate reads, ordered by events rather than a sleep.
+      await new Promise<void>((resolve, reject) => s.write(p, (err) => (err ? reject(err) : resolve())));
+      await turns(3);
     }
     const [r] = await done;
     expect(r!.body.toString()).toBe('hello chunks');
