@@ -51,6 +51,17 @@ class Chatter extends LineReceiver<ChatFactory> {
     room.broadcast(wanted, '(joined)');
   }
 
+  /**
+   * The member's input ended (Ctrl-D in nc, or a piped file ran out): close.
+   * Without this, the transport's default would loseConnection(), which waits
+   * for the producer registered above to be unregistered: that never happens,
+   * and the half-closed member would stay in the room for ever.
+   */
+  readConnectionLost(): void {
+    this.transport.unregisterProducer();
+    this.transport.loseConnection();
+  }
+
   override connectionLost(_reason: Failure): void {
     if (this.name === null) return;
     this.factory!.members.delete(this.name);
