@@ -51,6 +51,16 @@ function startServer(kind: 'spindle' | 'node', mode: string, total = 0): Promise
   });
 }
 
+/** utime + stime of a process in seconds (Linux /proc); NaN elsewhere. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** Resident set size of a process in bytes (Linux /proc). */
 function rss(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -170,7 +180,12 @@ async function measure(quick: boolean, built: string): Promise<BenchResult[]> {
     const total = quick ? 128 * MiB : 1024 * MiB;
     const sp = await startServer('spindle', 'stream', total);
     const nd = await startServer('node', 'stream', total);
-    const ms = await interleavedMs(quick ? 2 : 3, () => download(sp.port, total), () => download(nd.port, total));
+    const runs = quick ? 3 : 5;
+    const cpu0 = [cpuSeconds(sp.proc.pid!), cpuSeconds(nd.proc.pid!)];
+    const ms = await interleavedMs(runs, () => download(sp.port, total), () => download(nd.port, total));
+    // CPU per GiB over every download (the warm-up one too): steadier than wall clock on a shared machine.
+    const gib = ((runs + 1) * total) / (1024 * MiB);
+    const cpuPerGiB = [cpuSeconds(sp.proc.pid!) - cpu0[0]!, cpuSeconds(nd.proc.pid!) - cpu0[1]!].map((c) => c / gib);
     await sp.stop();
     await nd.stop();
     const mbps = (t: number) => total / MiB / (t / 1000);
@@ -182,7 +197,7 @@ async function measure(quick: boolean, built: string): Promise<BenchResult[]> {
       baselineName: 'node:http pipeline(Readable.from(gen), res)',
       higherIsBetter: true,
       target: '>= 0.95x',
-      note: `median of interleaved runs, node:net client counting bytes, ${built}`,
+      note: `median of ${runs} interleaved runs, node:net client counting bytes; server CPU ${cpuPerGiB[0]!.toFixed(2)} vs ${cpuPerGiB[1]!.toFixed(2)} s/GiB; ${built}`,
     });
   }
 

@@ -15,7 +15,8 @@ const { toCpsApp } = await spindleModule<typeof import('../../src/bridge/gateway
 const [mode = 'hello', totalArg = '0'] = process.argv.slice(2);
 const total = Number(totalArg);
 const CHUNK = 64 * 1024;
-const shared = new Uint8Array(CHUNK).fill(0x61);
+// Buffers, as the node:http baseline yields (node:net wraps any other Uint8Array in a Buffer per write).
+const shared = Buffer.alloc(CHUNK, 0x61);
 
 const apps: Record<string, IterApp> = {
   hello: (_e, sr) => {
@@ -28,7 +29,7 @@ const apps: Record<string, IterApp> = {
   },
   infinite: function* (_e, sr) {
     sr('200 OK', [['Content-Type', 'application/octet-stream']]);
-    for (;;) yield new Uint8Array(CHUNK).fill(0x62);
+    for (;;) yield Buffer.alloc(CHUNK, 0x62);
   },
 };
 
