@@ -151,11 +151,7 @@ describe('MemoryReactor run and stop', () => {
     expect(() => r.stop()).toThrow(ReactorNotRunning);
     r.run();
     expect(() => r.run()).toThrow(ReactorAlreadyRunning);
-    try {
-      r.run();
-    } catch (err) {
-      expect((err as ReactorAlreadyRunning).code).toBe('ERR_REACTOR_ALREADY_RUNNING');
-    }
+    expect(() => r.run()).toThrow(expect.objectContaining({ code: 'ERR_REACTOR_ALREADY_RUNNING' }));
   });
 
   it('stop() during a held startup waits for startup to finish first', () => {
