@@ -9,6 +9,7 @@
 import type { IRequest } from '../protocols/http/interfaces.js';
 import type { IReactor } from '../reactor/interfaces.js';
 import type { Environ, InputHandler, PauseOutput, WsgiErrors, WsgiInput } from './interfaces.js';
+import { InvalidAppResultError } from './errors.js';
 
 /** The longest partial line `wsgi.errors` holds before it logs it anyway. */
 export const ERRORS_LINE_LIMIT = 16 * 1024;
@@ -73,9 +74,36 @@ function environKey(lower: string): string | null {
   return key;
 }
 
+/**
+ * The environ's prototype. A CPS app `(request) => void` handed to an iterator
+ * host without `style: 'cps'` reads `environ.setHeader`, `.write`, `.path`...
+ * and would fail with "x is not a function" far from the cause; these getters
+ * (never own keys, so `Object.keys`, spreads and JSON are unchanged) say what
+ * happened instead.
+ */
+const CPS_MISUSE_HINT: object = Object.freeze(
+  Object.create(
+    Object.prototype,
+    Object.fromEntries(
+      ['method', 'uri', 'path', 'query', 'setHeader', 'setResponseCode', 'write', 'finish', 'readBody', 'deliverBody', 'notifyFinish', 'registerProducer'].map(
+        (name) => [name, { get: () => cpsMisuse(name) }],
+      ),
+    ),
+  ),
+);
+
+function cpsMisuse(name: string): never {
+  throw new InvalidAppResultError(
+    `the app read request.${name}, but it was called as an iterator app (environ, startResponse), where there is no request object; ` +
+      `a CPS app (request) => void must be hosted with style 'cps': serve(app, { style: 'cps' }), toNodeListener(app, { style: 'cps' }), ` +
+      `toFetchHandler(app, { style: 'cps' }), or spindle serve --style cps`,
+  );
+}
+
 /** Build the environ for one request. */
 export function buildEnviron(request: IRequest, parts: EnvironParts): Environ {
   const environ: Environ = {
+    __proto__: CPS_MISUSE_HINT,
     REQUEST_METHOD: request.method,
     // A server mounted at the root: the whole path is PATH_INFO (DESIGN.md).
     SCRIPT_NAME: '',
