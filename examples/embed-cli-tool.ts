@@ -57,8 +57,15 @@ function finish(message: string, code: number): void {
 }
 
 async function main(): Promise<void> {
+  const target = process.argv[2];
+  // A typo ('localhost8000') must not silently count the built-in source instead.
+  if (target !== undefined && !/^[^:]+:\d{1,5}$/.test(target)) {
+    console.error(`spindle-linecount: expected HOST:PORT (e.g. 127.0.0.1:8000), got '${target}'`);
+    process.exitCode = 2;
+    return;
+  }
   reactor.run({ installSignalHandlers: true }); // Ctrl-C stops the reactor...
-  let [host, port] = (process.argv[2] ?? '').split(':') as [string, string | undefined];
+  let [host, port] = (target ?? '').split(':') as [string, string | undefined];
   if (!port) {
     const serverFactory = new Factory();
     serverFactory.protocol = Source;
