@@ -9,7 +9,7 @@ export function escapeHtml(text: string): string {
 /** A complete page; `body` is trusted HTML, `head` extra head elements. */
 export function page(title: string, body: string, head = ''): string {
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} - spindle demo</title>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title === 'spindle demo' ? title : `${title} - spindle demo`)}</title>
 <style>${STYLE}</style>${head}</head>
 <body><p><a href="/">spindle demo</a></p><h1>${escapeHtml(title)}</h1>
 ${body}
