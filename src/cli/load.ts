@@ -82,6 +82,24 @@ export function appFunction(exported: unknown, style: Style, label: string): (..
 }
 
 /** Import MODULE and return the app to serve with its style. */
+/**
+ * One line saying why `import(path)` failed. A message whose first line only
+ * introduces the rest ("Transform failed with 1 error:", from tsx/esbuild) is
+ * joined with the line that says what the error is.
+ */
+export function importFailureMessage(path: string, err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  const lines = String(e?.message ?? err).split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  let what = lines[0] ?? String(err);
+  if (what.endsWith(':') && lines[1] !== undefined) what = `${what} ${lines[1]}`;
+  let hint = '';
+  if (e?.code === 'ERR_UNKNOWN_FILE_EXTENSION') hint = "; to serve TypeScript, run through tsx: 'npx tsx src/cli.ts serve ...' or 'node --import tsx ...'";
+  else if (/top-level await/i.test(what) && /"cjs"/.test(what)) {
+    hint = `; the file is compiled as CommonJS because no package.json above it says "type": "module": rename it to .mts, or add that package.json`;
+  }
+  return `importing '${path}' failed: ${what}${hint}`;
+}
+
 export async function loadApp(options: { module: string; exportName: string | undefined; style: Style | undefined }, cwd = process.cwd()): Promise<LoadedApp> {
   const path = resolveModulePath(options.module, cwd);
   if (!existsSync(path) || !statSync(path).isFile()) {
@@ -92,9 +110,7 @@ export async function loadApp(options: { module: string; exportName: string | un
   try {
     mod = (await import(url)) as Record<string, unknown>;
   } catch (err) {
-    const e = err as { code?: string; message?: string };
-    const hint = e.code === 'ERR_UNKNOWN_FILE_EXTENSION' ? "; to serve TypeScript, run through tsx: 'npx tsx src/cli.ts serve ...' or 'node --import tsx ...'" : '';
-    throw new AppLoadError('ERR_CLI_IMPORT_FAILED', `importing '${path}' failed: ${String(e.message ?? err).split('\n')[0]}${hint}`, { cause: err });
+    throw new AppLoadError('ERR_CLI_IMPORT_FAILED', importFailureMessage(path, err), { cause: err });
   }
   let exportName = options.exportName;
   if (exportName === undefined) exportName = mod.default !== undefined ? 'default' : mod.app !== undefined ? 'app' : undefined;
