@@ -51,3 +51,29 @@ describe('a CPS app hosted as an iterator app', () => {
     expect(Object.keys(spread)).toEqual(keys);
   });
 });
+
+describe('a Fetch handler hosted as an iterator app', () => {
+  it('answers 500 naming the styles, and its rejected Promise does not escape as an unhandled rejection', async () => {
+    const reactor = new MemoryReactor() as unknown as IReactor;
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    process.on('unhandledRejection', onUnhandled);
+    const logs = captureLogs();
+    try {
+      const fetchHandler = async (req: Request): Promise<Response> => new Response(`hi ${new URL(req.url).pathname}`);
+      const res = await toFetchHandler(fetchHandler as unknown as IterApp, { reactor })(new Request('http://h.test/z'));
+      expect(res.status).toBe(500);
+      const text = logs.events.map((e) => e.failure?.getErrorMessage() ?? '').join('\n');
+      expect(text).toMatch(/returned a Promise.*style 'fetch'/);
+      // Let the rejection's turn (and Node's unhandled-rejection check) pass.
+      await new Promise((done) => setImmediate(done));
+      await new Promise((done) => setImmediate(done));
+      expect(unhandled).toEqual([]);
+    } finally {
+      logs.restore();
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});

@@ -96,7 +96,7 @@ function cpsMisuse(name: string): never {
   throw new InvalidAppResultError(
     `the app read request.${name}, but it was called as an iterator app (environ, startResponse), where there is no request object; ` +
       `a CPS app (request) => void must be hosted with style 'cps': serve(app, { style: 'cps' }), toNodeListener(app, { style: 'cps' }), ` +
-      `toFetchHandler(app, { style: 'cps' }), or spindle serve --style cps`,
+      `toFetchHandler(app, { style: 'cps' }), or spindle serve --style cps (a Fetch handler (Request) => Response: style 'fetch')`,
   );
 }
 

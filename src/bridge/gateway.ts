@@ -581,6 +581,15 @@ function iteratorOf(result: unknown): AnyIterator {
   if (result instanceof Uint8Array) {
     throw new InvalidAppResultError('the app returned a Uint8Array; return an iterable of chunks, e.g. [bytes]');
   }
+  if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function' && !isAsyncIterable(result)) {
+    // Handled here: its rejection (the app failing on an environ it took for a
+    // Request) would otherwise be unhandled and end the whole process.
+    (result as PromiseLike<unknown>).then(undefined, () => undefined);
+    throw new InvalidAppResultError(
+      "the app returned a Promise; an iterator app returns an iterable of chunks. An async function (request) => ... is a Fetch handler " +
+        "(style 'fetch') or a CPS app (style 'cps'); an iterator app that awaits is an async generator: async function* (environ, startResponse)",
+    );
+  }
   if (result !== null && typeof result === 'object') {
     if (isAsyncIterable(result)) return (result as AsyncIterable<Chunk>)[Symbol.asyncIterator]();
     const it = (result as { [Symbol.iterator]?: unknown })[Symbol.iterator];
