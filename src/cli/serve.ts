@@ -18,6 +18,7 @@ import type { ServeOptions } from './args.js';
 import type { LoadedApp } from './load.js';
 import { withAccessLog } from './accesslog.js';
 import { ListenError } from './errors.js';
+import { InvalidAppResultError } from '../bridge/errors.js';
 import { drain, type DrainResult } from './shutdown.js';
 
 export interface RunningServer {
@@ -34,7 +35,27 @@ export function toServedApp(loaded: LoadedApp, options: Pick<ServeOptions, 'thre
   if (loaded.style === 'iter' && options.threads !== undefined) {
     return toCpsApp(threadedIterApp(loaded.url, loaded.exportName, { threads: options.threads, reactor }), { reactor });
   }
-  return servedApp(loaded.app as Parameters<typeof servedApp>[0], loaded.style, reactor);
+  let app = loaded.app as Parameters<typeof servedApp>[0];
+  // An iterator app served with --style cps gets no startResponse and used to
+  // fail with "startResponse is not a function": hand it one that says why.
+  // (Not for fetch: Fetch frameworks take a second argument, their env.)
+  if (typeof app === 'function' && loaded.style === 'cps') {
+    const given = app as (first: never, startResponse: StartResponseHint) => ReturnType<CpsApp>;
+    const hint = wrongStyleStartResponse(loaded.style);
+    app = ((first: never) => given(first, hint)) as typeof app;
+  }
+  return servedApp(app, loaded.style, reactor);
+}
+
+type StartResponseHint = (...args: unknown[]) => never;
+
+function wrongStyleStartResponse(style: string): StartResponseHint {
+  return () => {
+    throw new InvalidAppResultError(
+      `the app called startResponse(), but it is served with --style ${style}, which passes only the ` +
+        `request; an iterator app (environ, startResponse) is served with --style iter`,
+    );
+  };
 }
 
 /**
