@@ -281,15 +281,20 @@ describe('header injection from apps', () => {
     let i = 0;
     let closes = 0;
     const codes: string[] = [];
+    // startResponse is called lazily, inside the first next() (G1), so the refusal is a
+    // failure of the running iterable: the gateway must still close it (G7).
     const app: IterApp = (_environ, startResponse) => {
       const [name, value] = INJECTIONS[i++]!;
-      try {
-        startResponse('200 OK', [[name, value]]);
-      } catch (err) {
-        codes.push((err as { code: string }).code);
-        throw err;
-      }
-      return { [Symbol.iterator]: () => ['never'][Symbol.iterator](), close: () => void closes++ };
+      const body = (function* () {
+        try {
+          startResponse('200 OK', [[name, value]]);
+        } catch (err) {
+          codes.push((err as { code: string }).code);
+          throw err;
+        }
+        yield 'never';
+      })();
+      return { [Symbol.iterator]: () => body, close: () => void closes++ };
     };
     const statusInjection: IterApp = (_e, startResponse) => {
       startResponse('200 OK\r\nSet-Cookie: evil=1', [['content-type', 'text/plain']]);
@@ -308,6 +313,8 @@ describe('header injection from apps', () => {
     expect(completeResponses(text)[0]!.status).toBe(500);
     expect(text).not.toMatch(/evil/);
     expect(codes).toHaveLength(INJECTIONS.length);
+    expect(codes.every((c) => /INVALID_HEADER$/.test(c))).toBe(true);
+    expect(closes).toBe(INJECTIONS.length);
     expect(gw.gatewayStats.appErrors).toBe(INJECTIONS.length + 1);
     expect(gw.gatewayStats.activeResponses).toBe(0);
   });
