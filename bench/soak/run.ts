@@ -10,7 +10,7 @@
  */
 import { captureLogs } from '../../src/reactor/log.js';
 import { load, shutdownUnderLoad } from './load.js';
-import { faults, fuzz, pipelined, slowLoris, type Row } from './steps.js';
+import { connectionFlood, faults, fuzz, pipelined, slowLoris, type Row } from './steps.js';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',') ?? null;
@@ -19,6 +19,7 @@ const size = (full: number, small: number) => (quick ? small : full);
 const steps: Array<[string, () => Promise<Row>]> = [
   ['faults', () => faults('iter', size(1000, 200))],
   ['faults', () => faults('cps', size(1000, 200))],
+  ['limits', () => connectionFlood(size(2000, 300), size(500, 100))],
   ['slowloris', () => slowLoris('iter', size(500, 100), size(5, 2))],
   ['slowloris', () => slowLoris('cps', size(500, 100), size(5, 2))],
   ['fuzz', () => fuzz('iter', size(3000, 300))],

@@ -6,6 +6,7 @@
 import { Buffer } from 'node:buffer';
 import type { HTTPChannel } from '../../src/protocols/http/channel.js';
 import { DEFAULT_MAX_HELD_INPUT_BYTES } from '../../src/protocols/http/options.js';
+import { LimitConnectionsFactory } from '../../src/protocols/policies.js';
 import { captureLogs } from '../../src/reactor/log.js';
 import {
   BALANCED,
@@ -18,6 +19,7 @@ import {
   resetAttack,
   settled,
   stopServer,
+  until,
   type RealServer,
   type Style,
 } from '../../test/reliability/helpers.js';
@@ -172,4 +174,41 @@ export async function pipelined(style: Style, count: number): Promise<Row> {
     leaks: r.leaks + over + (r.responses === count ? 0 : 1),
     figure: `${r.responses} answered in order in ${r.secs.toFixed(1)} s (${Math.round(count / r.secs)} req/s); held input max ${(r.maxHeld / 1024).toFixed(0)} KiB (bound ${DEFAULT_MAX_HELD_INPUT_BYTES / 1024} KiB + one read) ${r.detail}`,
   };
+}
+
+/** `count` connections held open against `maxConnections`: the rest are refused at once; held ones still served. */
+export async function connectionFlood(count: number, maxConnections: number): Promise<Row> {
+  const logs = captureLogs();
+  let limit: LimitConnectionsFactory | null = null;
+  const s = await realServer('cps', {}, (f) => (limit = new LimitConnectionsFactory(f, { maxConnections })));
+  try {
+    // In waves of 250, so the kernel's accept backlog (511) never overflows: past it
+    // Linux drops handshakes silently and the client retries for seconds.
+    const clients: ReturnType<typeof rawClient>[] = [];
+    const accounted = () => limit!.stats.acceptedConnections + limit!.stats.rejectedConnections;
+    while (clients.length < count) {
+      const wave = Array.from({ length: Math.min(250, count - clients.length) }, () => rawClient(s.port));
+      clients.push(...wave);
+      await until(() => accounted() >= clients.length, 'every connection accepted or refused', 20_000);
+    }
+    const held = clients.filter((c) => !c.sock.destroyed && !c.sock.readableEnded);
+    const refusedClosed = await Promise.race([Promise.all(clients.map((c) => (held.includes(c) ? Promise.resolve() : c.closed))).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))]);
+    for (const c of held) c.write('GET /small HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    await Promise.all(held.map((c) => c.closed));
+    const served = held.filter((c) => c.bodies()[0] === 'small').length;
+    const stats = { ...limit!.stats };
+    const { n, detail } = await leaksOf(s, logs);
+    const warnings = logs.events.filter((e) => e.namespace === 'spindle.policies' && e.level === 'warn').length;
+    const bad = (stats.rejectedConnections === count - maxConnections ? 0 : 1) + (served === maxConnections ? 0 : 1) + (refusedClosed ? 0 : 1);
+    return {
+      step: 'connection flood (LimitConnectionsFactory)',
+      load: `${count} connections (waves of 250), max ${maxConnections}`,
+      faults: count - maxConnections,
+      leaks: n + bad,
+      figure: `${stats.rejectedConnections} refused at once (${warnings} warning logged), ${served}/${maxConnections} held connections served ${detail}`,
+    };
+  } finally {
+    await stopServer(s);
+    logs.restore();
+  }
 }
