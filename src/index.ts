@@ -100,6 +100,7 @@ export {
   LineReceiver,
   NetstringReceiver,
   Int32StringReceiver,
+  LimitConnectionsFactory,
   FrameTooLongError,
   BadFrameError,
 } from './protocols/index.js';

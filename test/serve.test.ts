@@ -79,3 +79,52 @@ describe('serve(app, { style, port, host, reactor })', () => {
       .toThrow(expect.objectContaining({ code: 'ERR_BRIDGE_SERVE_STYLE', message: expect.stringMatching(/'iter'.*'cps'.*'fetch'/) }));
   });
 });
+
+describe('serve({ maxConnections })', () => {
+  it('closes connections past the limit at once and keeps serving the open ones', async () => {
+    const { connect } = await import('node:net');
+    const reactor = new NodeReactor();
+    reactor.run();
+    const port = await serve(cpsApp, { style: 'cps', port: 0, reactor, maxConnections: 1 });
+    ports.push(port);
+    const { port: n } = port.getHost();
+    const open = (): Promise<import('node:net').Socket> =>
+      new Promise((resolve, reject) => {
+        const s = connect(n, '127.0.0.1', () => resolve(s));
+        s.on('error', reject);
+      });
+    const request = (s: import('node:net').Socket): Promise<string> =>
+      new Promise((resolve) => {
+        let got = '';
+        s.on('data', (d) => {
+          got += d.toString('latin1');
+          if (got.includes('cps GET /')) resolve(got);
+        });
+        s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      });
+    const ended = (s: import('node:net').Socket): Promise<string> =>
+      new Promise((resolve) => {
+        let got = '';
+        s.on('data', (d) => void (got += d.toString('latin1')));
+        s.on('close', () => resolve(got));
+      });
+
+    const first = await open();
+    expect(await request(first)).toMatch(/^HTTP\/1\.1 200/);
+    const second = await open();
+    expect(await ended(second)).toBe(''); // refused: closed with no response
+    expect(await request(first)).toMatch(/^HTTP\/1\.1 200/); // the open one is still served
+    const firstGone = ended(first);
+    first.end();
+    await firstGone;
+    // Room again once the server has seen the first go (its close may trail the client's).
+    let answer = '';
+    for (let attempt = 0; attempt < 50 && answer === ''; attempt++) {
+      const next = await open();
+      answer = await Promise.race([request(next), ended(next)]);
+      next.destroy();
+    }
+    expect(answer).toMatch(/^HTTP\/1\.1 200/);
+    await reactor.stop();
+  });
+});

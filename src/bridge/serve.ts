@@ -15,6 +15,7 @@ import type { Deferred } from '../reactor/deferred.js';
 import type { IListeningPort, IReactor } from '../reactor/interfaces.js';
 import { getReactor } from '../reactor/shared.js';
 import { HTTPFactory } from '../protocols/http/factory.js';
+import { LimitConnectionsFactory } from '../protocols/policies.js';
 import type { HTTPServerOptions } from '../protocols/http/options.js';
 import type { CpsApp } from '../protocols/http/interfaces.js';
 import { ServeStyleError } from './errors.js';
@@ -38,6 +39,11 @@ export interface ServeOptions extends Partial<Omit<HTTPServerOptions, 'reactor'>
   /** Default: the shared reactor (see the module comment). */
   reactor?: IReactor;
   backlog?: number;
+  /**
+   * Most connections open at once; past it a new connection is closed at once,
+   * logged and counted (`LimitConnectionsFactory`). Default: no limit.
+   */
+  maxConnections?: number;
   /** Options for the gateway that hosts an iterator app. */
   gateway?: Omit<GatewayOptions, 'reactor'>;
 }
@@ -54,7 +60,8 @@ export function servedApp(app: IterApp | CpsApp | FetchHandler, style: ServeStyl
 
 export function serve(app: IterApp | CpsApp | FetchHandler, options: ServeOptions): Deferred<IListeningPort> {
   if (typeof app !== 'function') throw new TypeError(`serve(app, options): app must be a function, got ${typeof app}`);
-  const { style, port = DEFAULT_SERVE_PORT, host = DEFAULT_SERVE_HOST, reactor = getReactor(), backlog, gateway, ...http } = options ?? ({} as ServeOptions);
-  const factory = new HTTPFactory(servedApp(app, style, reactor, gateway), { ...http, reactor });
+  const { style, port = DEFAULT_SERVE_PORT, host = DEFAULT_SERVE_HOST, reactor = getReactor(), backlog, gateway, maxConnections, ...http } = options ?? ({} as ServeOptions);
+  const http1 = new HTTPFactory(servedApp(app, style, reactor, gateway), { ...http, reactor });
+  const factory = maxConnections === undefined ? http1 : new LimitConnectionsFactory(http1, { maxConnections });
   return reactor.listenTCP(port, factory, backlog === undefined ? { host } : { host, backlog });
 }

@@ -6,5 +6,7 @@ export { Protocol, Factory, ClientFactory, ReconnectingClientFactory } from './p
 export { LineReceiver, LINE_MAX_LENGTH, NetstringReceiver, NETSTRING_MAX_LENGTH, Int32StringReceiver, INT32_MAX_LENGTH } from './basic.js';
 export { FrameTooLongError, BadFrameError, NoProtocolError } from './errors.js';
 export { NoClockError } from './errors.js';
+export { LimitConnectionsFactory, DEFAULT_MAX_CONNECTIONS } from './policies.js';
 export type { ProtocolClass } from './protocol.js';
+export type { LimitConnectionsOptions, ConnectionLimitStats } from './policies.js';
 export * from './http/index.js';
