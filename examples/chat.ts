@@ -52,14 +52,14 @@ class Chatter extends LineReceiver<ChatFactory> {
   }
 
   /**
-   * The member's input ended (Ctrl-D in nc, or a piped file ran out): close.
-   * Without this, the transport's default would loseConnection(), which waits
-   * for the producer registered above to be unregistered: that never happens,
-   * and the half-closed member would stay in the room for ever.
+   * The member's input ended (Ctrl-D in nc, or a piped file ran out): drop
+   * them, as a member who stops reading is dropped. Without this, the
+   * transport's default would loseConnection(), which waits for the producer
+   * registered above to be unregistered: that never happens, and the
+   * half-closed member would stay in the room for ever.
    */
   readConnectionLost(): void {
-    this.transport.unregisterProducer();
-    this.transport.loseConnection();
+    this.transport.abortConnection();
   }
 
   override connectionLost(_reason: Failure): void {
