@@ -39,3 +39,26 @@ it('reactor.stop() closes listening ports, drops open connections and stops conn
   await turnUntil(() => reactor.stats.listeningPorts === 0, 'the new port closed too');
   expect(again.getHost().port).toBeGreaterThan(0);
 });
+
+it('an abort after loseConnection started (a peer FIN answered, then reactor shutdown) still closes the socket', async () => {
+  // Node's resetAndDestroy() on a socket whose end() is pending leaves the handle
+  // open for ever; the transport must destroy it plainly in that state.
+  const reactor = new NodeReactor();
+  reactor.run();
+  const server = new Recorder(true);
+  let stopping: ReturnType<NodeReactor['stop']> | undefined;
+  server.readConnectionLost = () => {
+    server.readLost++;
+    server.transport.loseConnection(); // end(): a shutdown request is now pending
+    stopping = reactor.stop(); // and shutdown aborts the connection in the same turn
+  };
+  const client = new Recorder(true);
+  const port = await listenTCP(reactor, 0, oneShotFactory(server), { host: '127.0.0.1' });
+  connectTCP(reactor, '127.0.0.1', port.getHost().port, oneShotFactory(client));
+  await turnUntil(() => server.made === 1 && client.made === 1, 'connected');
+  client.transport.loseWriteConnection(); // the peer's FIN
+  await turnUntil(() => server.lost.length === 1, 'the server side closed');
+  await stopping;
+  await turnUntil(() => reactor.stats.openConnections === 0, 'nothing open');
+  expect(server.readLost).toBe(1);
+});

@@ -177,6 +177,13 @@ export class TCPConnection implements ITransport, ShutdownClosable {
     this.disconnecting = true;
     this.aborted = true;
     this.stopReading();
+    if (this.writeClosed) {
+      // end() already queued a shutdown request: libuv refuses to reset a handle
+      // that is shutting down, and Node's resetAndDestroy() then leaves the handle
+      // open for ever (the process hangs at exit). Destroy plainly instead.
+      this.socket.destroy();
+      return;
+    }
     try {
       this.socket.resetAndDestroy(); // RST, so the peer sees a reset rather than a clean close
     } catch {
