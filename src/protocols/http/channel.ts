@@ -19,6 +19,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { Deferred } from '../../reactor/deferred.js';
+import { ConnectionLost } from '../../reactor/errors.js';
 import type { Failure } from '../../reactor/failure.js';
 import type { IAddress, IDelayedCall, IProducer, IReactor } from '../../reactor/interfaces.js';
 import type { Logger } from '../../reactor/log.js';
@@ -457,7 +458,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   private bodyTimedOut(): void {
     const req = this.current;
     if (req === null || this.inputDone) return;
-    req.body.onLost(new Error(`no request body bytes for ${this.config.idleTimeout} s`));
+    req.body.onLost(new ConnectionLost(`the client sent no request body bytes for ${this.config.idleTimeout} s (idleTimeout); the request got 408 and the connection closed`));
     if (!this.responseFinished) req.answer(408);
     this.closeConnection();
   }
