@@ -137,16 +137,21 @@ export async function fuzz(style: Style, count: number): Promise<Row> {
   return { step: `parser fuzz, ${style} app`, load: `${count} inputs`, faults: r.bad, leaks: r.leaks + malformed, figure: `${r.bad} rejected by the parser, ${malformed} unparsable answers ${r.detail}` };
 }
 
-/** `count` pipelined requests written at once on one connection; the server's held input is sampled. */
+/** `count` pipelined requests written at once on one connection; the server's held input is read after every delivery. */
 export async function pipelined(style: Style, count: number): Promise<Row> {
   const r = await withServer(style, {}, async (s) => {
-    let channel: HTTPChannel | null = null;
-    const build = s.factory.buildProtocol.bind(s.factory);
-    s.factory.buildProtocol = (addr) => (channel = build(addr) as HTTPChannel);
+    // Held input grows only in dataReceived, so reading it after every delivery gives the exact maximum.
     let maxHeld = 0;
-    const sample = setInterval(() => {
-      if (channel) maxHeld = Math.max(maxHeld, (channel as unknown as { parser: { bufferedBytes: number } }).parser.bufferedBytes);
-    }, 5);
+    const build = s.factory.buildProtocol.bind(s.factory);
+    s.factory.buildProtocol = (addr) => {
+      const channel = build(addr) as HTTPChannel;
+      const receive = channel.dataReceived.bind(channel);
+      channel.dataReceived = (data: Uint8Array) => {
+        receive(data);
+        maxHeld = Math.max(maxHeld, (channel as unknown as { parser: { bufferedBytes: number } }).parser.bufferedBytes);
+      };
+      return channel;
+    };
     const c = rawClient(s.port);
     let seen = 0;
     let tail = '';
@@ -161,7 +166,6 @@ export async function pipelined(style: Style, count: number): Promise<Row> {
     for (let sent = 0; sent < count; sent += 10_000) c.write(one.repeat(Math.min(10_000, count - sent)));
     while (seen < count) await new Promise((res) => setTimeout(res, 50));
     const secs = (performance.now() - t0) / 1000;
-    clearInterval(sample);
     c.sock.end();
     await c.closed;
     return { secs, maxHeld, responses: s.factory.stats.responses };
