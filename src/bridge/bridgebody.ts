@@ -28,6 +28,11 @@ export interface BodyControl {
 
 type OpenBody = (sink: BodySink) => BodyControl;
 
+/** `reason` as the `ConnectionLost` a body consumer or `notifyFinish()` is told: kept if it is one, else wrapped (as `cause`). */
+export function asConnectionLost(reason: unknown, message = 'the client went away before the request body ended'): ConnectionLost {
+  return reason instanceof ConnectionLost ? reason : new ConnectionLost(message, { cause: reason });
+}
+
 /** A sink that forwards at most one ending, and nothing after it. */
 function onceSink(sink: BodySink): BodySink {
   let done = false;
@@ -73,7 +78,7 @@ export function deliverBodyTo(req: { client: IAddress; host: IAddress }, protoco
   const sink = onceSink({
     data: (c) => protocol.dataReceived(c),
     end: () => protocol.connectionLost(new Failure(new ResponseDone())),
-    lost: (r) => protocol.connectionLost(new Failure(r instanceof ConnectionLost ? r : new ConnectionLost('the client went away before the request body ended', { cause: r }))),
+    lost: (r) => protocol.connectionLost(new Failure(asConnectionLost(r))),
   });
   transport.attach(open(sink));
 }
@@ -114,7 +119,7 @@ export function readBodyFrom(req: { headers: { get(n: string): string | undefine
       for (const c of chunks) { all.set(c, at); at += c.byteLength; }
       d.callback(all);
     },
-    lost: (r) => { if (!over) d.errback(r instanceof ConnectionLost ? r : new ConnectionLost('the client went away before the request body ended', { cause: r })); },
+    lost: (r) => { if (!over) d.errback(asConnectionLost(r)); },
   }));
   if (over) control.stop();
   return d;

@@ -23,7 +23,7 @@ import type { IAddress, IProducer, IProtocol, IPushProducer, IReactor } from '..
 import { Logger } from '../reactor/log.js';
 import { BodyAlreadyConsumedError, InvalidHeaderError, InvalidStatusError, ProducerAlreadyRegisteredError, RequestFinishedError } from '../protocols/http/errors.js';
 import type { IHeaders, IRequest, ReadBodyOptions } from '../protocols/http/interfaces.js';
-import { deliverBodyTo, readBodyFrom, type BodyControl, type BodySink } from './bridgebody.js';
+import { asConnectionLost, deliverBodyTo, readBodyFrom, type BodyControl, type BodySink } from './bridgebody.js';
 import { reasonPhrase } from '../protocols/http/phrases.js';
 
 /** The body a CPS failure before the headers gets (as spindle's HTTP server answers it). */
@@ -147,7 +147,7 @@ export abstract class BridgeRequest implements IRequest {
     const producer = this.producer;
     this.producer = null;
     producer?.stopProducing();
-    const err = reason instanceof ConnectionLost ? reason : new ConnectionLost(String((reason as Error)?.message ?? reason), { cause: reason });
+    const err = asConnectionLost(reason, String((reason as Error)?.message ?? reason));
     const waiters = this.finishWaiters;
     this.finishWaiters = [];
     for (const d of waiters) d.errback(err);
@@ -293,11 +293,6 @@ export abstract class BridgeRequest implements IRequest {
     else if (this.disconnected) d.errback(new ConnectionLost('the client went away before the response ended'));
     else this.finishWaiters.push(d);
     return d;
-  }
-
-  /** True while a producer is registered (for hosts and tests). */
-  get hasProducer(): boolean {
-    return this.producer !== null;
   }
 
   private startHead(): void {
