@@ -21,7 +21,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { ByteRing } from '../reactor/ring.js';
 import { RingAborted } from '../reactor/errors.js';
 import { serializeError, type SerializedError } from '../reactor/threaderror.js';
-import { resolveExport } from '../reactor/worker.js';
+import { loadModule, resolveExport } from '../reactor/worker.js';
 import { BodyBeforeStartResponseError, InvalidAppResultError, ResponseEndedError, StartResponseTwiceError, ThreadedAppAborted } from './errors.js';
 import { parseStatus, validateHeaders } from './startresponse.js';
 import { BlockingInput } from './threadedinput.js';
@@ -69,15 +69,6 @@ export type WorkerMessage =
 
 const utf8 = new TextEncoder();
 
-/** App modules by URL: skips the loader's per-import resolve step (a hooks-thread round trip under tsx). */
-const apps = new Map<string, Record<string, unknown>>();
-
-async function loadApp(url: string): Promise<Record<string, unknown>> {
-  const mod = (await import(url)) as Record<string, unknown>;
-  apps.set(url, mod);
-  return mod;
-}
-
 /** The pool job: run one request to its end. Never throws: the outcome goes out as the 'end' message. */
 export async function serveThreaded(spec: ThreadedSpec): Promise<void> {
   const req = new WorkerRequest(spec);
@@ -107,7 +98,7 @@ class WorkerRequest {
     let done = false;
     let failure: unknown = null;
     try {
-      const mod = apps.get(this.spec.appUrl) ?? (await loadApp(this.spec.appUrl));
+      const mod = await loadModule(this.spec.appUrl);
       const { fn, owner } = resolveExport(mod, this.spec.appUrl, this.spec.exportName, 'threadedIterApp');
       const app = fn as unknown as IterApp;
       result = app.call(owner, this.environ(), (s, h, e) => this.startResponse(s, h, e));

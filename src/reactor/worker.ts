@@ -24,7 +24,8 @@ export type ResultMessage = { id: number; ok: true; value: unknown } | { id: num
  */
 const modules = new Map<string, Record<string, unknown>>();
 
-async function load(url: string): Promise<Record<string, unknown>> {
+/** The module at `url`, imported once per worker thread and shared by every job run here (threadedIterApp's apps too). */
+export async function loadModule(url: string): Promise<Record<string, unknown>> {
   let mod = modules.get(url);
   if (!mod) {
     mod = (await import(url)) as Record<string, unknown>;
@@ -55,7 +56,7 @@ export function resolveExport(mod: Record<string, unknown>, moduleUrl: string, e
 }
 
 async function runJob(job: JobMessage): Promise<unknown> {
-  const mod = modules.get(job.moduleUrl) ?? (await load(job.moduleUrl));
+  const mod = await loadModule(job.moduleUrl);
   const { fn, owner } = resolveExport(mod, job.moduleUrl, job.exportName, 'deferToThread');
   return await fn.apply(owner, job.args);
 }
