@@ -30,6 +30,8 @@ export interface BridgeQueueListener {
   onLow?(): void;
   /** A chunk, the end or a failure arrived: a waiting reader may read now. */
   onReadable?(): void;
+  /** `shift()` found the open queue empty: a pull producer may write now (what it writes is returned at once). */
+  onEmpty?(): void;
 }
 
 export interface BridgeQueueOptions extends BridgeQueueListener {
@@ -104,9 +106,13 @@ export class BridgeQueue {
     if (this.status === 'open') this.events.onReadable?.();
   }
 
-  /** The oldest chunk, or undefined when none is queued. */
+  /** The oldest chunk, or undefined when none is queued (after `onEmpty` had its chance to write one). */
   shift(): Uint8Array | undefined {
-    if (this.head >= this.chunks.length) return undefined;
+    if (this.head >= this.chunks.length) {
+      if (this.status !== 'open' || !this.events.onEmpty) return undefined;
+      this.events.onEmpty();
+      if (this.head >= this.chunks.length) return undefined;
+    }
     const chunk = this.chunks[this.head]!;
     this.chunks[this.head++] = EMPTY;
     if (this.head > 1024 && this.head * 2 > this.chunks.length) {

@@ -62,6 +62,7 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
   headSent = false;
   private readonly environ: Environ;
   private readonly startResponse: StartResponse;
+  private readonly reader: QueueReader;
 
   constructor(environ: Environ, startResponse: StartResponse, reactor: IReactor, reader: QueueReader, options: EnvironRequestOptions = {}) {
     super({
@@ -80,8 +81,6 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
     this.queue = new BridgeQueue(options, this);
   }
 
-  private readonly reader: QueueReader;
-
   /** @internal BridgeQueueListener: past the high-water mark, pause the CPS app's producer. */
   onHigh(): void {
     this.outputPaused();
@@ -97,14 +96,15 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
     this.reader.wake();
   }
 
+  /** @internal BridgeQueueListener: the iterator found the queue empty; a pull producer is asked for more. */
+  onEmpty(): void {
+    this.wantMore();
+  }
+
   protected override buildHeaders(): Headers {
     return requestHeaders(this.environ);
   }
 
-  /** The iterator found the queue empty: a pull producer is asked for more. */
-  demand(): void {
-    this.wantMore();
-  }
 
   /** The iterator reached the end of the queue after `finish()`. */
   drained(): void {

@@ -74,6 +74,11 @@ export class FetchRequest extends BridgeRequest implements BridgeQueueListener {
     this.wake();
   }
 
+  /** @internal BridgeQueueListener: a pull found the queue empty; a pull producer is asked for more. */
+  onEmpty(): void {
+    this.wantMore();
+  }
+
   private wake(): void {
     const w = this.waiter;
     this.waiter = null;
@@ -129,11 +134,7 @@ export class FetchRequest extends BridgeRequest implements BridgeQueueListener {
 
   /** True when it enqueued a chunk, closed or errored the stream (or the stream is gone). */
   private deliver(controller: ReadableStreamDefaultController<Uint8Array>): boolean {
-    let chunk = this.queue.shift();
-    if (!chunk && this.queue.state === 'open') {
-      this.wantMore();
-      chunk = this.queue.shift();
-    }
+    const chunk = this.queue.shift();
     if (chunk) {
       controller.enqueue(chunk);
       return true;
@@ -182,7 +183,7 @@ export class FetchRequest extends BridgeRequest implements BridgeQueueListener {
 }
 
 /** Feed a ReadableStream into a body sink, one read at a time, only while not paused. */
-export function openStreamBody(body: ReadableStream<Uint8Array> | null, reactor: IReactor, sink: BodySink): BodyControl {
+function openStreamBody(body: ReadableStream<Uint8Array> | null, reactor: IReactor, sink: BodySink): BodyControl {
   let paused = false;
   let stopped = false;
   let reading = false;

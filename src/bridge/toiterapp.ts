@@ -65,11 +65,7 @@ abstract class QueueDrain {
   protected step(): Step {
     if (this.closed) return DONE;
     const queue = this.request.queue;
-    let chunk = queue.shift();
-    if (!chunk && queue.state === 'open') {
-      this.request.demand();
-      chunk = queue.shift();
-    }
+    const chunk = queue.shift();
     if (chunk) return { kind: 'chunk', chunk };
     if (queue.state === 'ended') {
       this.request.drained();
