@@ -123,6 +123,24 @@ describe('toFetchHandler: an app as a WHATWG (Request) => Promise<Response>', ()
     expect(stopped).toBe(1);
   });
 
+  it('a CPS app whose only output is a pull producer gets a Response (the producer is asked for the first write)', async () => {
+    const reactor = new MemoryReactor();
+    const app: CpsApp = (req) => {
+      let n = 0;
+      req.registerProducer({
+        resumeProducing: () => {
+          n++;
+          if (n <= 3) req.write(`part${n};`);
+          else { req.unregisterProducer(); req.finish(); }
+        },
+        stopProducing: () => {},
+      }, false);
+    };
+    const response = await respond(reactor, toFetchHandler(app, { style: 'cps', reactor }), new Request('http://example.test/'));
+    expect(response.status).toBe(200);
+    expect(await text(reactor, response)).toBe('part1;part2;part3;');
+  });
+
   it('a Response nobody reads cannot make the queue grow: a writer without a producer gets ERR_BRIDGE_QUEUE_OVERFLOW', async () => {
     const reactor = new MemoryReactor();
     let caught: unknown = null;

@@ -173,7 +173,13 @@ export class FetchRequest extends BridgeRequest implements BridgeQueueListener {
   }
 
   protected override producerRegistered(streaming: boolean): void {
-    if (!streaming) this.wake();
+    if (streaming) return;
+    if (this.startedWriting) return this.wake();
+    // No Response yet, so no pull can ask: the producer is asked once (on the next reactor
+    // turn, never inside registerProducer) for the write that starts the head; pulls drive it after.
+    this.reactor.callLater(0, () => {
+      if (!this.startedWriting && !this.finished && !this.disconnected) this.wantMore();
+    });
   }
 
   /** The Request body, read only while the app is not pausing it. */
