@@ -141,6 +141,13 @@ describe('toFetchHandler: an app as a WHATWG (Request) => Promise<Response>', ()
     expect(await text(reactor, response)).toBe('part1;part2;part3;');
   });
 
+  it('an unknown style is refused at once, naming the styles a host takes (not served as an iterator app)', () => {
+    const reactor = new MemoryReactor();
+    const handler = async (): Promise<Response> => new Response('x');
+    expect(() => toFetchHandler(handler as unknown as CpsApp, { style: 'fetch' as 'cps', reactor }))
+      .toThrow(expect.objectContaining({ code: 'ERR_BRIDGE_SERVE_STYLE', message: expect.stringMatching(/^toFetchHandler\(app, \{ style \}\) needs style 'iter'.*or 'cps'.*got "fetch"$/) }));
+  });
+
   it('a Response nobody reads cannot make the queue grow: a writer without a producer gets ERR_BRIDGE_QUEUE_OVERFLOW', async () => {
     const reactor = new MemoryReactor();
     let caught: unknown = null;

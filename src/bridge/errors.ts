@@ -201,13 +201,20 @@ export class ThreadedAppAborted extends BridgeError {
   }
 }
 
-/** `serve()` was given a style it does not know (or none). */
+const STYLE_MEANING: Record<string, string> = {
+  iter: "'iter' (an iterator app)",
+  cps: "'cps' (a (request) => void app)",
+  fetch: "'fetch' (a (Request) => Promise<Response> handler)",
+};
+
+/** `serve()` (or a host: `toFetchHandler`, `toNodeListener`) was given a style it does not know (or none). */
 export class ServeStyleError extends BridgeError {
-  constructor(style: unknown) {
+  constructor(style: unknown, where = 'serve(app, { style })', styles: readonly string[] = ['iter', 'cps', 'fetch']) {
+    const named = styles.map((s) => STYLE_MEANING[s] ?? `'${s}'`);
     super(
       'ERR_BRIDGE_SERVE_STYLE',
-      `serve(app, { style }) needs style 'iter' (an iterator app), 'cps' (a (request) => void app) or ` +
-        `'fetch' (a (Request) => Promise<Response> handler); got ${JSON.stringify(style) ?? String(style)}`,
+      `${where} needs style ${named.slice(0, -1).join(', ')} or ${named[named.length - 1]}; ` +
+        `got ${JSON.stringify(style) ?? String(style)}`,
     );
   }
 }

@@ -15,6 +15,7 @@ import { BRIDGE_HIGH_WATER } from './bridgequeue.js';
 import { FetchRequest, type FetchRequestOptions } from './fetchrequest.js';
 import { toCpsApp, type GatewayOptions } from './gateway.js';
 import type { IterApp } from './interfaces.js';
+import { ServeStyleError } from './errors.js';
 import { runCpsApp } from './runcps.js';
 import { HOP_BY_HOP_HEADERS } from './startresponse.js';
 
@@ -35,9 +36,16 @@ export interface ToFetchHandlerOptions extends Omit<FetchRequestOptions, 'reacto
   gateway?: Omit<GatewayOptions, 'reactor'>;
 }
 
-/** An iterator app or CPS app as a CPS app (the gateway hosts the former). */
-export function asCpsApp(app: IterApp | CpsApp, style: HostedStyle, reactor: IReactor, gateway: Omit<GatewayOptions, 'reactor'> = {}): CpsApp {
-  return style === 'cps' ? (app as CpsApp) : toCpsApp(app as IterApp, { ...gateway, reactor });
+/**
+ * An iterator app or CPS app as a CPS app (the gateway hosts the former).
+ * `where` names the caller in the `ServeStyleError` an unknown style gets.
+ */
+export function asCpsApp(app: IterApp | CpsApp, style: HostedStyle, reactor: IReactor, gateway: Omit<GatewayOptions, 'reactor'> = {}, where = 'toFetchHandler(app, { style })'): CpsApp {
+  switch (style) {
+    case 'cps': return app as CpsApp;
+    case 'iter': return toCpsApp(app as IterApp, { ...gateway, reactor });
+    default: throw new ServeStyleError(style, where, ['iter', 'cps']);
+  }
 }
 
 export function toFetchHandler(app: IterApp | CpsApp, options: ToFetchHandlerOptions = {}): FetchHandler {

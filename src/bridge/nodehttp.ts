@@ -37,7 +37,7 @@ export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 export function toNodeListener(app: IterApp | CpsApp, options: NodeListenerOptions = {}): NodeListener {
   const resolved = { ...options, reactor: options.reactor ?? new NodeReactor() };
-  const cps = asCpsApp(app, options.style ?? 'iter', resolved.reactor, options.gateway);
+  const cps = asCpsApp(app, options.style ?? 'iter', resolved.reactor, options.gateway, 'toNodeListener(app, { style })');
   return (req, res) => {
     const bridged = new NodeRequest(req, res, resolved);
     runCpsApp(cps, bridged);

@@ -19,8 +19,8 @@ import { LimitConnectionsFactory } from '../protocols/policies.js';
 import type { HTTPServerOptions } from '../protocols/http/options.js';
 import type { CpsApp } from '../protocols/http/interfaces.js';
 import { ServeStyleError } from './errors.js';
-import { fromFetchHandler, type FetchHandler } from './fetch.js';
-import { toCpsApp, type GatewayOptions } from './gateway.js';
+import { asCpsApp, fromFetchHandler, type FetchHandler } from './fetch.js';
+import type { GatewayOptions } from './gateway.js';
 import type { IterApp } from './interfaces.js';
 
 /** The port `serve()` listens on when none is given. */
@@ -50,12 +50,9 @@ export interface ServeOptions extends Partial<Omit<HTTPServerOptions, 'reactor'>
 
 /** The CPS app the HTTP server hosts for `app` in `style`. */
 export function servedApp(app: IterApp | CpsApp | FetchHandler, style: ServeStyle, reactor: IReactor, gateway: Omit<GatewayOptions, 'reactor'> = {}): CpsApp {
-  switch (style) {
-    case 'cps': return app as CpsApp;
-    case 'iter': return toCpsApp(app as IterApp, { ...gateway, reactor });
-    case 'fetch': return fromFetchHandler(app as FetchHandler);
-    default: throw new ServeStyleError(style);
-  }
+  if (style === 'fetch') return fromFetchHandler(app as FetchHandler);
+  if (style === 'iter' || style === 'cps') return asCpsApp(app as IterApp | CpsApp, style, reactor, gateway);
+  throw new ServeStyleError(style);
 }
 
 export function serve(app: IterApp | CpsApp | FetchHandler, options: ServeOptions): Deferred<IListeningPort> {
