@@ -32,8 +32,10 @@ export interface StreamingInputOptions {
 
 /** `wsgi.input` streaming from the request body. Also the `IProtocol` given to `deliverBody`. */
 export class StreamingInput implements WsgiInput {
+  /** Unread chunks from index `first` on (a moving start: `Array.shift()` is O(n), quadratic over many small chunks). */
   private chunks: Uint8Array[] = [];
-  private head = 0; // offset into chunks[0]
+  private first = 0;
+  private head = 0; // offset into chunks[first]
   private buffered = 0;
   private received = 0;
   private ended = false;
@@ -142,6 +144,7 @@ export class StreamingInput implements WsgiInput {
     this.stopped = true;
     this.handler = null;
     this.chunks = [];
+    this.first = 0;
     this.head = 0;
     this.buffered = 0;
     this.checkWater();
@@ -188,9 +191,9 @@ export class StreamingInput implements WsgiInput {
 
   private indexOfNewline(): number {
     let base = 0;
-    for (let i = 0; i < this.chunks.length; i++) {
+    for (let i = this.first; i < this.chunks.length; i++) {
       const c = this.chunks[i]!;
-      const from = i === 0 ? this.head : 0;
+      const from = i === this.first ? this.head : 0;
       const at = c.indexOf(10, from);
       if (at >= 0) return base + at - from;
       base += c.length - from;
@@ -200,32 +203,39 @@ export class StreamingInput implements WsgiInput {
 
   private take(n: number): Uint8Array {
     if (n <= 0) return EMPTY;
-    const first = this.chunks[0]!;
+    const front = this.chunks[this.first]!;
     let out: Uint8Array;
-    if (first.length - this.head >= n) {
-      out = first.subarray(this.head, this.head + n);
+    if (front.length - this.head >= n) {
+      out = front.subarray(this.head, this.head + n);
       this.head += n;
-      if (this.head === first.length) {
-        this.chunks.shift();
-        this.head = 0;
-      }
+      if (this.head === front.length) this.dropFirst();
     } else {
       out = new Uint8Array(n);
       let filled = 0;
       while (filled < n) {
-        const c = this.chunks[0]!;
+        const c = this.chunks[this.first]!;
         const m = Math.min(n - filled, c.length - this.head);
         out.set(c.subarray(this.head, this.head + m), filled);
         filled += m;
         this.head += m;
-        if (this.head === c.length) {
-          this.chunks.shift();
-          this.head = 0;
-        }
+        if (this.head === c.length) this.dropFirst();
       }
     }
     this.buffered -= n;
     this.checkWater();
     return out;
+  }
+
+  /** The first chunk was read to its end: move past it; the array is rebuilt only after half of it was read. */
+  private dropFirst(): void {
+    this.chunks[this.first++] = EMPTY;
+    this.head = 0;
+    if (this.first === this.chunks.length) {
+      this.chunks = [];
+      this.first = 0;
+    } else if (this.first > 1024 && this.first * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.first);
+      this.first = 0;
+    }
   }
 }
