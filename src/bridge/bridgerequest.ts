@@ -44,7 +44,8 @@ export interface BridgeRequestInit {
   host: IAddress;
   reactor: IReactor;
   secure: boolean;
-  readBodyLimit?: number;
+  /** Default `readBody()` limit; undefined: BRIDGE_READ_BODY_LIMIT. */
+  readBodyLimit?: number | undefined;
 }
 
 const CTL = /[\x00-\x08\x0a-\x1f\x7f]/;

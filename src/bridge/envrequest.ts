@@ -73,7 +73,7 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
       host: { host: environ.SERVER_NAME, port: Number(environ.SERVER_PORT) },
       reactor,
       secure: environ['wsgi.url_scheme'] === 'https',
-      ...(options.readBodyLimit !== undefined ? { readBodyLimit: options.readBodyLimit } : {}),
+      readBodyLimit: options.readBodyLimit,
     });
     this.environ = environ;
     this.startResponse = startResponse;

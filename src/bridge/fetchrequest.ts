@@ -48,7 +48,7 @@ export class FetchRequest extends BridgeRequest implements BridgeQueueListener {
       host: { host: url.hostname, port: url.port ? Number(url.port) : defaultPort },
       reactor: options.reactor,
       secure: url.protocol === 'https:',
-      ...(options.readBodyLimit !== undefined ? { readBodyLimit: options.readBodyLimit } : {}),
+      readBodyLimit: options.readBodyLimit,
     });
     this.fetchRequest = request;
     this.response = new Promise((resolve, reject) => {

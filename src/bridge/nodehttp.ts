@@ -63,7 +63,7 @@ export class NodeRequest extends BridgeRequest {
       host: { host: socket.localAddress ?? '', port: socket.localPort ?? 0 },
       reactor: options.reactor,
       secure: Boolean((socket as { encrypted?: boolean }).encrypted),
-      ...(options.readBodyLimit !== undefined ? { readBodyLimit: options.readBodyLimit } : {}),
+      readBodyLimit: options.readBodyLimit,
     });
     this.req = req;
     this.res = res;
