@@ -141,6 +141,28 @@ describe('toFetchHandler: an app as a WHATWG (Request) => Promise<Response>', ()
     expect(await text(reactor, response)).toBe('part1;part2;part3;');
   });
 
+  it('on a HEAD request (no body to pull) a pull producer is still asked until it finishes: notifyFinish fires', async () => {
+    const reactor = new MemoryReactor();
+    let asked = 0;
+    let finished = false;
+    const app: CpsApp = (req) => {
+      req.notifyFinish().addCallback(() => { finished = true; });
+      req.registerProducer({
+        resumeProducing: () => {
+          asked++;
+          if (asked <= 3) req.write('part;');
+          else { req.unregisterProducer(); req.finish(); }
+        },
+        stopProducing: () => {},
+      }, false);
+    };
+    const response = await respond(reactor, toFetchHandler(app, { style: 'cps', reactor }), new Request('http://example.test/', { method: 'HEAD' }));
+    expect(response.body).toBeNull();
+    await settle(reactor);
+    expect(asked).toBe(4);
+    expect(finished).toBe(true);
+  });
+
   it('an unknown style is refused at once, naming the styles a host takes (not served as an iterator app)', () => {
     const reactor = new MemoryReactor();
     const handler = async (): Promise<Response> => new Response('x');

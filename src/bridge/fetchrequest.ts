@@ -157,6 +157,7 @@ export class FetchRequest extends BridgeRequest implements BridgeQueueListener {
 
   protected sendData(chunk: Uint8Array): void {
     if (!this.nullBody) this.queue.push(chunk);
+    else this.askProducer();
   }
 
   protected sendFlush(): void {}
@@ -174,11 +175,19 @@ export class FetchRequest extends BridgeRequest implements BridgeQueueListener {
 
   protected override producerRegistered(streaming: boolean): void {
     if (streaming) return;
-    if (this.startedWriting) return this.wake();
-    // No Response yet, so no pull can ask: the producer is asked once (on the next reactor
-    // turn, never inside registerProducer) for the write that starts the head; pulls drive it after.
+    if (this.startedWriting && !this.nullBody) return this.wake();
+    this.askProducer();
+  }
+
+  /**
+   * Ask a pull producer for more on the next reactor turn (never inside the
+   * app's own call) while no pull can: before the Response exists (its first
+   * write starts the head), and for a body-less one (HEAD, 204, 304: its
+   * writes are dropped, but it must still reach finish()). Pulls drive it otherwise.
+   */
+  private askProducer(): void {
     this.reactor.callLater(0, () => {
-      if (!this.startedWriting && !this.finished && !this.disconnected) this.wantMore();
+      if (!this.finished && !this.disconnected && (!this.startedWriting || this.nullBody)) this.wantMore();
     });
   }
 
