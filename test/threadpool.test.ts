@@ -125,6 +125,26 @@ describe('ThreadPool.deferToThread', () => {
     expect(await pool.deferToThread(funcs, 'add', 2, 3)).toBe(5);
   });
 
+  it('terminateJob on a job that already ran (taken from the queue, finished) returns false and changes nothing', async () => {
+    const pool = makePool(null, { size: 2 });
+    const stuck = gate();
+    const second = gate();
+    const blocked = pool.deferToThread(funcs, 'blockUntilReleased', stuck.flag, 's');
+    const first = pool.deferToThread(funcs, 'add', 1, 0);
+    const ran = pool.deferToThread(funcs, 'add', 2, 0); // queued, then run by the second worker
+    const holding = pool.deferToThread(funcs, 'blockUntilReleased', second.flag, 'b');
+    const waiting = pool.deferToThread(funcs, 'add', 3, 0); // still queued behind it
+    expect(await first).toBe(1);
+    expect(await ran).toBe(2);
+    await second.started;
+    expect(pool.stats.queued).toBe(1);
+    expect(pool.terminateJob(ran)).toBe(false);
+    expect(pool.stats).toEqual({ workers: 2, busy: 2, queued: 1 });
+    stuck.release();
+    second.release();
+    expect(await Promise.all([blocked, holding, waiting])).toEqual(['s', 'b', 3]);
+  });
+
   it('never runs more workers than size; extra jobs wait in the queue and all complete', async () => {
     const pool = makePool(null, { size: 2 });
     const g = gate();

@@ -226,7 +226,9 @@ export class ThreadPool {
   /** The oldest waiting job, or null. */
   private dequeue(): PendingJob | null {
     while (this.head < this.queue.length) {
-      const job = this.queue[this.head++];
+      const job = this.queue[this.head];
+      // The slot is cleared: a started job is no longer "queued" (terminateJob) and its args are not held.
+      this.queue[this.head++] = null;
       if (job) {
         job.queuedAt = -1;
         this.queued--;
