@@ -50,6 +50,21 @@ const sr: StartResponse = () => () => {};
 const rules = (v: { violations: ValidationError[] }) => v.violations.map((e) => e.rule);
 
 describe('validator: the app side', () => {
+  it("keeps the gateway's hint for a CPS app hosted as an iterator app (reading request.setHeader names style 'cps')", () => {
+    const environ = environFor().environ;
+    let seen: unknown;
+    const cpsApp = ((req: { setHeader(n: string, v: string): void }) => {
+      try {
+        req.setHeader('X', 'y');
+      } catch (err) {
+        seen = err;
+      }
+      return [];
+    }) as unknown as IterApp;
+    validator(cpsApp, { onViolation: quiet })(environ, sr);
+    expect(String((seen as Error)?.message)).toMatch(/request\.setHeader.*style 'cps'/);
+  });
+
   it('lets a correct pausing app on spindle gateway through, and sees its iterable closed', () => {
     const { v, req, reactor } = hostValidated(function* (e, start) {
       start('200 OK', [['Content-Type', 'text/plain']]);

@@ -132,7 +132,9 @@ class ResponseState {
   ) {}
 
   wrapEnviron(e: Environ): Environ {
-    const out: Environ = { ...e, 'wsgi.input': wrapInput(e['wsgi.input'], this.violate) };
+    // The host's prototype is kept: spindle's environ carries its CPS-misuse hints there (environ.ts).
+    const out = Object.assign(Object.create(Object.getPrototypeOf(e) as object | null) as Environ, e);
+    out['wsgi.input'] = wrapInput(e['wsgi.input'], this.violate);
     const pause = e['wsgi.pause_output'];
     if (pause) {
       out['wsgi.pause_output'] = () => {
