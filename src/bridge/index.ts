@@ -4,10 +4,13 @@
  */
 export { toCpsApp, WRITE_BUFFER_LIMIT, PULLS_PER_TURN, BYTES_PER_TURN } from './gateway.js';
 export { toIterApp, ASYNC_ITERABLE_KEY } from './toiterapp.js';
-export { BRIDGE_HIGH_WATER, BRIDGE_LOW_WATER, BRIDGE_MAX_BUFFERED } from './bridgequeue.js';
+export { BridgeQueue, BRIDGE_HIGH_WATER, BRIDGE_LOW_WATER, BRIDGE_MAX_BUFFERED } from './bridgequeue.js';
+export { BRIDGE_READ_BODY_LIMIT } from './bridgerequest.js';
+export { BRIDGE_INPUT_CHUNK, BRIDGE_INPUT_POLL } from './envrequest.js';
+export { ERRORS_LINE_LIMIT } from './environ.js';
 export { toFetchHandler, fromFetchHandler } from './fetch.js';
 export { toNodeListener } from './nodehttp.js';
-export { threadedIterApp, THREAD_RING_SIZE, THREAD_INPUT_RING_SIZE } from './threaded.js';
+export { threadedIterApp, THREAD_RING_SIZE, THREAD_INPUT_RING_SIZE, THREAD_ABORT_TIMEOUT, THREAD_MAX_PENDING_MESSAGES } from './threaded.js';
 export { validator } from './validator.js';
 export { serve, DEFAULT_SERVE_PORT, DEFAULT_SERVE_HOST } from './serve.js';
 export { INPUT_HIGH_WATER } from './input.js';

@@ -47,7 +47,7 @@ export {
   NotPaused,
 } from './errors.js';
 
-export { NodeReactor } from './nodereactor.js';
+export { NodeReactor, TURN_TIME_MAX_USES, TURN_TIME_BURST_GAP } from './nodereactor.js';
 export { SHUTDOWN_TRIGGER_TIMEOUT } from './reactorcore.js';
 export { Clock } from './clock.js';
 export { MemoryReactor } from './memoryreactor.js';
@@ -61,7 +61,7 @@ export { listenTCP, connectTCP, TRANSPORT_HIGH_WATER, CONNECT_TIMEOUT } from './
 export { StringTransport } from './stringtransport.js';
 export { loopback, LOOPBACK_BUFFER_LIMIT } from './loopback.js';
 
-export { ThreadPool, deferToThread, getDefaultThreadPool, THREAD_POOL_SIZE, THREAD_POOL_MAX_QUEUE } from './threadpool.js';
+export { ThreadPool, deferToThread, getDefaultThreadPool, THREAD_POOL_SIZE, THREAD_POOL_MAX_QUEUE, THREAD_POOL_STOP_TIMEOUT } from './threadpool.js';
 export { ByteRing } from './ring.js';
 
 export type {
@@ -96,6 +96,6 @@ export type { LoopingCallOptions } from './task.js';
 export type { CooperativeTask, CooperatorOptions } from './cooperator.js';
 export type { StringTransportOptions, ProducerState } from './stringtransport.js';
 export type { LoopbackOptions, LoopbackPump } from './loopback.js';
-export type { ThreadPoolOptions } from './threadpool.js';
+export type { ThreadPoolOptions, ThreadJob, PoolReactor } from './threadpool.js';
 
 export { reactor as default } from './shared.js';
