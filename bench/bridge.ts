@@ -14,11 +14,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { interleavedMs, type Benchmark, type BenchResult } from './harness.js';
+import { download, interleavedMs, type Benchmark, type BenchResult } from './harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -74,26 +73,6 @@ async function reqPerSec(port: number, seconds: number): Promise<number> {
   return (await autocannon({ url: `http://127.0.0.1:${port}/`, connections: 32, duration: seconds })).requests.average;
 }
 
-/** Read one response and resolve once `total` body bytes came. */
-function download(port: number, total: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ port, host: '127.0.0.1' });
-    let head: Buffer | null = Buffer.alloc(0);
-    let body = 0;
-    s.on('connect', () => s.write('GET / HTTP/1.1\r\nHost: bench\r\n\r\n'));
-    s.on('data', (d: Buffer) => {
-      if (head) {
-        head = Buffer.concat([head, d]);
-        const end = head.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        body = head.length - end - 4;
-        head = null;
-      } else body += d.length;
-      if (body >= total) { s.destroy(); resolve(); }
-    });
-    s.on('error', reject);
-  });
-}
 
 const bench: Benchmark = {
   title: 'toCpsApp(toIterApp(cpsApp)) vs the CPS app served directly',

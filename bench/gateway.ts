@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { interleavedMs, type Benchmark, type BenchResult } from './harness.js';
+import { download, interleavedMs, type Benchmark, type BenchResult } from './harness.js';
 import { buildDist, builtNote, removeDist, serverEnv } from './servers/dist.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -72,30 +72,6 @@ async function helloReqPerSec(port: number, seconds: number): Promise<number> {
   return r.requests.average;
 }
 
-/** GET the stream and count body bytes until `total` arrived. */
-function download(port: number, total: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ port, host: '127.0.0.1', noDelay: true });
-    let head = true;
-    let got = 0;
-    let pending = Buffer.alloc(0);
-    s.on('connect', () => s.write('GET / HTTP/1.1\r\nHost: bench\r\n\r\n'));
-    s.on('data', (d: Buffer) => {
-      if (head) {
-        pending = Buffer.concat([pending, d]);
-        const end = pending.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        head = false;
-        got = pending.length - end - 4;
-      } else got += d.length;
-      if (got >= total) {
-        s.destroy();
-        resolve();
-      }
-    });
-    s.on('error', reject);
-  });
-}
 
 /** Read `rate` bytes/s from an endless response for `seconds`; returns the server's RSS growth in bytes. */
 async function slowClient(server: Child, rate: number, seconds: number): Promise<number> {

@@ -3,6 +3,9 @@
  * one and run.ts) default-exports a `Benchmark`: it measures spindle and its
  * baseline in the same process run, so the ratio holds up on a noisy machine.
  */
+import { Buffer } from 'node:buffer';
+import { connect } from 'node:net';
+
 export interface BenchResult {
   /** What was measured, e.g. 'callLater(0) x 100 000'. */
   name: string;
@@ -71,4 +74,32 @@ export async function interleavedMs(
   }
   const med = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
   return { spindle: med(a), baseline: med(b) };
+}
+
+/**
+ * GET `path` from 127.0.0.1:`port` over a raw socket and resolve once `total`
+ * body bytes have arrived (the streaming benchmarks' client: it counts bytes and
+ * keeps none, so it costs the same against every server).
+ */
+export function download(port: number, total: number, path = '/'): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host: '127.0.0.1', noDelay: true });
+    let head: Buffer | null = Buffer.alloc(0);
+    let body = 0;
+    socket.on('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: bench\r\n\r\n`));
+    socket.on('data', (d: Buffer) => {
+      if (head !== null) {
+        head = Buffer.concat([head, d]);
+        const end = head.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        body = head.length - end - 4;
+        head = null;
+      } else body += d.length;
+      if (body >= total) {
+        socket.destroy();
+        resolve();
+      }
+    });
+    socket.on('error', reject);
+  });
 }

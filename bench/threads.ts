@@ -12,10 +12,9 @@
  *     the cost of the per-request thread hops, measured with no target.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
-import { interleavedMs, medianMs, type Benchmark, type BenchResult } from './harness.js';
+import { download, interleavedMs, medianMs, type Benchmark, type BenchResult } from './harness.js';
 import { ThreadPool } from '../src/reactor/threadpool.js';
 import { THREAD_RING_SIZE } from '../src/bridge/threaded.js';
 import type { Environ, StartResponse } from '../src/bridge/interfaces.js';
@@ -90,29 +89,6 @@ function stopServer(s: Server): Promise<void> {
   });
 }
 
-/** GET `total` bytes and count the body until all arrived. */
-function download(port: number, total: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const sock = connect({ port, host: '127.0.0.1', noDelay: true });
-    let head: Buffer | null = Buffer.alloc(0);
-    let body = 0;
-    sock.on('connect', () => sock.write(`GET /?${total} HTTP/1.1\r\nHost: bench\r\n\r\n`));
-    sock.on('data', (d: Buffer) => {
-      if (head) {
-        head = Buffer.concat([head, d]);
-        const end = head.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        body = head.length - end - 4;
-        head = null;
-      } else body += d.length;
-      if (body >= total) {
-        sock.destroy();
-        resolve();
-      }
-    });
-    sock.on('error', reject);
-  });
-}
 
 /** autocannon ships no types; the part used here. */
 type Autocannon = (opts: { url: string; connections: number; duration: number }) => Promise<{ requests: { average: number } }>;
@@ -134,7 +110,7 @@ const bench: Benchmark = {
       const threaded = await startServer('thread');
       const inline = await startServer('inline');
       try {
-        const ms = await interleavedMs(quick ? 2 : 3, () => download(threaded.port, total), () => download(inline.port, total));
+        const ms = await interleavedMs(quick ? 2 : 3, () => download(threaded.port, total, `/?${total}`), () => download(inline.port, total, `/?${total}`));
         const gbps = (t: number) => total / 1e9 / (t / 1000);
         rows.push({
           name: `${total / MiB} MiB in 64 KiB chunks from a generator app`,
