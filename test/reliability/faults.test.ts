@@ -18,16 +18,17 @@ import { Failure } from '../../src/reactor/failure.js';
 import { MemoryReactor } from '../../src/reactor/memoryreactor.js';
 import { StringTransport } from '../../src/reactor/stringtransport.js';
 import type { HTTPChannel } from '../../src/protocols/http/channel.js';
+import { captureLogs } from '../../src/reactor/log.js';
 import { HTTPFactory } from '../../src/protocols/http/factory.js';
-import { BALANCED, badEvents, logCapture, rawClient, realServer, resetAttack, settled, spyCpsApp, spyIterApp, Tracker, type RealServer, type Style, stopServer } from './helpers.js';
+import { BALANCED, badEvents, rawClient, realServer, resetAttack, settled, spyCpsApp, spyIterApp, Tracker, type RealServer, type Style, stopServer } from './helpers.js';
 
-let logs = logCapture();
+let logs = captureLogs();
 let server: RealServer | null = null;
 afterEach(async () => {
   if (server !== null) await stopServer(server);
   server = null;
   logs.restore();
-  logs = logCapture();
+  logs = captureLogs();
 });
 
 type Req = { kind: 'small' | 'big' | 'slow' } | { kind: 'upload'; size: number };

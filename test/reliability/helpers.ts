@@ -10,7 +10,7 @@ import { Buffer } from 'node:buffer';
 import { toCpsApp, type GatewayStats } from '../../src/bridge/gateway.js';
 import type { Chunk, Environ, IterApp, StartResponse } from '../../src/bridge/interfaces.js';
 import type { IDelayedCall, IListeningPort, IProducer, IProtocolFactory, IReactor } from '../../src/reactor/interfaces.js';
-import { captureLogs, type LogEvent } from '../../src/reactor/log.js';
+import type { LogEvent } from '../../src/reactor/log.js';
 import { NodeReactor } from '../../src/reactor/nodereactor.js';
 import { HTTPFactory } from '../../src/protocols/http/factory.js';
 import type { CpsApp, IRequest } from '../../src/protocols/http/interfaces.js';
@@ -265,10 +265,6 @@ export async function settled(s: RealServer, ms = 5000): Promise<ReturnType<type
   return balanceOf(s);
 }
 
-/** Capture the log for one test; `restore` in afterEach. */
-export function logCapture() {
-  return captureLogs();
-}
 
 /** The complete responses in `text` (a trailing incomplete one is left out). */
 export function completeResponses(text: string): Response[] {

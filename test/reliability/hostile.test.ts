@@ -15,12 +15,13 @@ import { MemoryReactor } from '../../src/reactor/memoryreactor.js';
 import { NodeReactor } from '../../src/reactor/nodereactor.js';
 import { StringTransport } from '../../src/reactor/stringtransport.js';
 import type { HTTPChannel } from '../../src/protocols/http/channel.js';
+import { captureLogs } from '../../src/reactor/log.js';
 import { HTTPFactory } from '../../src/protocols/http/factory.js';
 import type { CpsApp, IRequest } from '../../src/protocols/http/interfaces.js';
 import { DEFAULT_MAX_HELD_INPUT_BYTES } from '../../src/protocols/http/options.js';
-import { BALANCED, badEvents, completeResponses, logCapture, rawClient, realServer, settled, spyCpsApp, spyIterApp, stopServer, Tracker, until, type RealServer } from './helpers.js';
+import { BALANCED, badEvents, completeResponses, rawClient, realServer, settled, spyCpsApp, spyIterApp, stopServer, Tracker, until, type RealServer } from './helpers.js';
 
-let logs = logCapture();
+let logs = captureLogs();
 let server: RealServer | null = null;
 const closers: Array<() => unknown> = [];
 afterEach(async () => {
@@ -28,7 +29,7 @@ afterEach(async () => {
   if (server !== null) await stopServer(server);
   server = null;
   logs.restore();
-  logs = logCapture();
+  logs = captureLogs();
 });
 
 /** A server whose app (either style) records every request that reaches it. */

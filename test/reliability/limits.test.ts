@@ -7,13 +7,14 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/reactor/errors.js';
+import { captureLogs } from '../../src/reactor/log.js';
 import { Factory, Protocol } from '../../src/protocols/protocol.js';
 import { DEFAULT_MAX_CONNECTIONS, LimitConnectionsFactory } from '../../src/protocols/policies.js';
-import { BALANCED, settled, logCapture, rawClient, realServer, until, type RawClient, stopServer, type RealServer } from './helpers.js';
+import { BALANCED, settled, rawClient, realServer, until, type RawClient, stopServer, type RealServer } from './helpers.js';
 
 let server: RealServer | null = null;
 let clients: RawClient[] = [];
-let logs = logCapture();
+let logs = captureLogs();
 afterEach(async () => {
   for (const c of clients) c.reset();
   clients = [];
@@ -23,7 +24,7 @@ afterEach(async () => {
   }
   server = null;
   logs.restore();
-  logs = logCapture();
+  logs = captureLogs();
 });
 
 const GET = (path: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;

@@ -12,16 +12,17 @@ import { Failure } from '../../src/reactor/failure.js';
 import { MemoryReactor } from '../../src/reactor/memoryreactor.js';
 import { StringTransport } from '../../src/reactor/stringtransport.js';
 import type { HTTPChannel } from '../../src/protocols/http/channel.js';
+import { captureLogs } from '../../src/reactor/log.js';
 import { HTTPFactory } from '../../src/protocols/http/factory.js';
-import { BALANCED, badEvents, completeResponses, logCapture, rawClient, realServer, settled, spyCpsApp, spyIterApp, stopServer, Tracker, until, type RealServer } from './helpers.js';
+import { BALANCED, badEvents, completeResponses, rawClient, realServer, settled, spyCpsApp, spyIterApp, stopServer, Tracker, until, type RealServer } from './helpers.js';
 
-let logs = logCapture();
+let logs = captureLogs();
 let server: RealServer | null = null;
 afterEach(async () => {
   if (server !== null) await stopServer(server);
   server = null;
   logs.restore();
-  logs = logCapture();
+  logs = captureLogs();
 });
 
 const HEAD = `GET /small HTTP/1.1\r\nHost: x\r\nUser-Agent: ${'l'.repeat(200)}\r\n\r\n`;
