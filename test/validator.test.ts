@@ -202,6 +202,35 @@ describe('validator: the gateway side', () => {
     expect(v.violations[0]!.code).toBe('ERR_WSGI_VALIDATION');
   });
 
+  it('accepts an environ without CONTENT_TYPE, CONTENT_LENGTH, QUERY_STRING, SCRIPT_NAME or PATH_INFO (PEP 3333: absent when empty)', () => {
+    const v = validator(app, { onViolation: quiet });
+    const { environ } = environFor();
+    const sparse = { ...environ } as Record<string, unknown>;
+    for (const k of ['CONTENT_TYPE', 'CONTENT_LENGTH', 'QUERY_STRING', 'SCRIPT_NAME', 'PATH_INFO']) delete sparse[k];
+    expect(() => v(sparse as Environ, sr)).not.toThrow();
+    expect(() => v({ ...environ, CONTENT_TYPE: '', CONTENT_LENGTH: '' }, sr)).not.toThrow();
+    expect(v.violations).toEqual([]);
+  });
+
+  it('rejects what PEP 3333 and wsgiref.validate reject: a missing or empty REQUEST_METHOD/SERVER_NAME/SERVER_PORT, a missing wsgi.* key, a CGI key that is not a string, HTTP_CONTENT_LENGTH, SCRIPT_NAME "/"', () => {
+    const v = validator(app, { onViolation: quiet });
+    const { environ } = environFor();
+    const without = (k: string) => {
+      const e = { ...environ } as Record<string, unknown>;
+      delete e[k];
+      return e as Environ;
+    };
+    expect(() => v(without('REQUEST_METHOD'), sr)).toThrow(/REQUEST_METHOD.*non-empty/);
+    expect(() => v({ ...environ, SERVER_NAME: '' }, sr)).toThrow(/SERVER_NAME/);
+    expect(() => v(without('SERVER_PORT'), sr)).toThrow(/SERVER_PORT/);
+    expect(() => v(without('wsgi.errors'), sr)).toThrow(/wsgi\.errors.*missing/);
+    expect(() => v({ ...environ, REMOTE_PORT: 8080 as unknown as string }, sr)).toThrow(/REMOTE_PORT.*string/);
+    expect(() => v({ ...environ, HTTP_CONTENT_LENGTH: '5' }, sr)).toThrow(/CONTENT_LENGTH/);
+    expect(() => v({ ...environ, SCRIPT_NAME: '/' }, sr)).toThrow(/SCRIPT_NAME/);
+    expect(() => v({ ...environ, CONTENT_LENGTH: '-1' }, sr)).toThrow(/CONTENT_LENGTH must be digits/);
+    expect(rules(v)).toEqual(Array(8).fill('environ'));
+  });
+
   it('logs each violation by default (spindle.validator, level error)', () => {
     const capture = captureLogs();
     try {

@@ -60,16 +60,34 @@ export function validator(app: IterApp, options: ValidatorOptions = {}): Validat
 
 type Violate = (rule: string, message: string) => never;
 
-/** Environ keys present and typed (PEP 3333 "environ Variables"). */
+/**
+ * Environ keys present and typed (PEP 3333 "environ Variables"). PEP 3333 lets a
+ * CGI variable be absent when its value would be '' — so SCRIPT_NAME, PATH_INFO,
+ * QUERY_STRING, CONTENT_TYPE and CONTENT_LENGTH may be missing — except
+ * REQUEST_METHOD, SERVER_NAME and SERVER_PORT, which are never empty and so are
+ * always required. Deliberate differences from wsgiref.validate: docs/gateway.md.
+ */
+const ALWAYS_REQUIRED = ['REQUEST_METHOD', 'SERVER_NAME', 'SERVER_PORT', 'SERVER_PROTOCOL'] as const;
+const WSGI_REQUIRED = ['wsgi.version', 'wsgi.url_scheme', 'wsgi.input', 'wsgi.errors', 'wsgi.multithread', 'wsgi.multiprocess', 'wsgi.run_once'] as const;
+
 function checkEnviron(e: Environ, violate: Violate): void {
   if (e === null || typeof e !== 'object') violate('environ', 'the environ is not an object');
-  for (const k of ['REQUEST_METHOD', 'SCRIPT_NAME', 'PATH_INFO', 'QUERY_STRING', 'CONTENT_TYPE', 'CONTENT_LENGTH', 'SERVER_NAME', 'SERVER_PORT', 'SERVER_PROTOCOL']) {
-    if (typeof e[k] !== 'string') violate('environ', `environ['${k}'] must be a string, got ${typeof e[k]}`);
+  for (const k of ALWAYS_REQUIRED) {
+    if (typeof e[k] !== 'string' || e[k] === '') violate('environ', `environ['${k}'] must be a non-empty string (PEP 3333: it is never empty, so always present), got ${JSON.stringify(e[k]) ?? 'undefined'}`);
   }
-  if (e.REQUEST_METHOD === '') violate('environ', 'REQUEST_METHOD is empty');
-  if (e.SCRIPT_NAME !== '' && (!e.SCRIPT_NAME.startsWith('/') || e.SCRIPT_NAME === '/')) violate('environ', `SCRIPT_NAME must be '' or start with '/' (and not be '/'), got ${JSON.stringify(e.SCRIPT_NAME)}`);
-  if (e.PATH_INFO !== '' && !e.PATH_INFO.startsWith('/')) violate('environ', `PATH_INFO must be '' or start with '/', got ${JSON.stringify(e.PATH_INFO)}`);
-  if (e.CONTENT_LENGTH !== '' && !/^[0-9]+$/.test(e.CONTENT_LENGTH)) violate('environ', `CONTENT_LENGTH must be digits or '', got ${JSON.stringify(e.CONTENT_LENGTH)}`);
+  for (const k of WSGI_REQUIRED) {
+    if (!(k in e)) violate('environ', `environ['${k}'] is missing (PEP 3333 requires every wsgi.* key)`);
+  }
+  // PEP 3333: CGI variables (every key without a dot) are native strings; extensions carry a dot.
+  for (const [k, val] of Object.entries(e)) {
+    if (!k.includes('.') && typeof val !== 'string') violate('environ', `environ['${k}'] must be a string (a CGI variable), got ${val === null ? 'null' : typeof val}`);
+  }
+  const script = e.SCRIPT_NAME as string | undefined;
+  const path = e.PATH_INFO as string | undefined;
+  if (script !== undefined && script !== '' && (!script.startsWith('/') || script === '/')) violate('environ', `SCRIPT_NAME must be '' or start with '/' (and not be '/'), got ${JSON.stringify(script)}`);
+  if (path !== undefined && path !== '' && !path.startsWith('/')) violate('environ', `PATH_INFO must be '' or start with '/', got ${JSON.stringify(path)}`);
+  const length = e.CONTENT_LENGTH as string | undefined;
+  if (length !== undefined && length !== '' && !/^[0-9]+$/.test(length)) violate('environ', `CONTENT_LENGTH must be digits, '' or absent, got ${JSON.stringify(length)}`);
   const v = e['wsgi.version'];
   if (!Array.isArray(v) || v[0] !== 1 || v[1] !== 0) violate('environ', `wsgi.version must be [1, 0], got ${JSON.stringify(v)}`);
   if (e['wsgi.url_scheme'] !== 'http' && e['wsgi.url_scheme'] !== 'https') violate('environ', `wsgi.url_scheme must be 'http' or 'https', got ${String(e['wsgi.url_scheme'])}`);
@@ -81,9 +99,6 @@ function checkEnviron(e: Environ, violate: Violate): void {
   if (!errors || !['write', 'writelines', 'flush'].every((m) => typeof errors[m] === 'function')) violate('environ', 'wsgi.errors must have write(), writelines() and flush()');
   for (const k of ['wsgi.multithread', 'wsgi.multiprocess', 'wsgi.run_once']) {
     if (typeof e[k] !== 'boolean') violate('environ', `environ['${k}'] must be a boolean`);
-  }
-  for (const [k, val] of Object.entries(e)) {
-    if (k.startsWith('HTTP_') && typeof val !== 'string') violate('environ', `environ['${k}'] must be a string`);
   }
   if (e.HTTP_CONTENT_TYPE !== undefined || e.HTTP_CONTENT_LENGTH !== undefined) violate('environ', 'Content-Type and Content-Length go in CONTENT_TYPE / CONTENT_LENGTH, not HTTP_*');
 }
