@@ -57,7 +57,7 @@ export {
   SchedulerStopped,
   NotPaused,
 } from './reactor/index.js';
-export { NoProtocolError, BodyAlreadyConsumedError, InvalidHeaderError, InvalidStatusError, HeadersSentError } from './protocols/index.js';
+export { NoProtocolError, BodyAlreadyConsumedError, InvalidHeaderError, InvalidStatusError, HeadersSentError, UpgradeError } from './protocols/index.js';
 export {
   StartResponseStatusError,
   StartResponseHeaderError,

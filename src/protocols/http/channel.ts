@@ -21,7 +21,7 @@ import { Buffer } from 'node:buffer';
 import { Deferred } from '../../reactor/deferred.js';
 import { ConnectionLost } from '../../reactor/errors.js';
 import type { Failure } from '../../reactor/failure.js';
-import type { IAddress, IDelayedCall, IProducer, IReactor } from '../../reactor/interfaces.js';
+import type { IAddress, IDelayedCall, IProducer, IProtocol, IReactor } from '../../reactor/interfaces.js';
 import type { Logger } from '../../reactor/log.js';
 import { Protocol } from '../protocol.js';
 import { formatAccessLine } from './accesslog.js';
@@ -76,6 +76,9 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   private bodyPaused = false;
   private readonly deadline: Deadline;
   private resumeCall: IDelayedCall | null = null;
+  /** The protocol the connection was handed to by `request.upgrade()`; the channel only forwards to it. */
+  private upgraded: IProtocol | null = null;
+  private handOverPending = false;
 
   constructor(private readonly config: ChannelConfig) {
     super();
@@ -102,6 +105,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   }
 
   override dataReceived(data: Uint8Array): void {
+    if (this.upgraded !== null) return this.upgraded.dataReceived(data);
     if (this.closing || this.lost) return;
     if (this.current === null && this.deadline.kind === IDLE) this.deadline.set(HEADER, this.config.headerTimeout);
     else if (this.deadline.kind === BODY) this.deadline.set(BODY, this.config.idleTimeout);
@@ -111,6 +115,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     } finally {
       this.uncork();
     }
+    if (this.handOverPending) return this.handOver();
     this.updateReading();
   }
 
@@ -121,6 +126,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.deadline.cancel();
     if (this.resumeCall?.active()) this.resumeCall.cancel();
     this.out = [];
+    if (this.upgraded !== null) return this.upgraded.connectionLost(reason);
     const req = this.current;
     this.current = null;
     if (req !== null) req.connectionLost(reason.value);
@@ -136,6 +142,8 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
    * before the FIN, in order.
    */
   readConnectionLost(): void {
+    const up = this.upgraded;
+    if (up !== null) return up.readConnectionLost ? up.readConnectionLost() : this.transport.loseConnection();
     this.peerDone = true;
     const req = this.current;
     if (req === null) {
@@ -266,6 +274,41 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     if (!this.closing && !this.lost) this.registerSelf();
   }
 
+  /**
+   * `request.upgrade()` (RFC 9110 §7.8): the 101 goes out first, then the
+   * connection belongs to `protocol`. The channel forgets it: no timeouts, no
+   * parsing, no producer of its own; bytes already read past the head are
+   * handed over once the parser's current pass ends.
+   */
+  upgrade(req: Request, head: Uint8Array, protocol: IProtocol): void {
+    if (req !== this.current || this.closing || this.lost) return;
+    this.send(head);
+    this.flushOut();
+    this.server.stats.responses++;
+    this.current = null;
+    this.upgraded = protocol;
+    this.deadline.cancel();
+    if (this.resumeCall?.active()) this.resumeCall.cancel();
+    this.parser.pause();
+    if (this.selfRegistered) {
+      this.selfRegistered = false;
+      this.transport.unregisterProducer();
+    }
+    if (this.readingPaused) {
+      this.readingPaused = false;
+      this.transport.resumeProducing();
+    }
+    protocol.makeConnection(this.transport);
+    this.handOverPending = true;
+    if (!this.parser.busy) this.handOver();
+  }
+
+  private handOver(): void {
+    this.handOverPending = false;
+    const rest = this.parser.takeBuffered();
+    if (rest.length > 0 && !this.lost) this.upgraded!.dataReceived(rest);
+  }
+
   // ------------------------------------------------------------------ the channel as the transport's producer
 
   /**
@@ -392,6 +435,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     } finally {
       this.uncork();
     }
+    if (this.handOverPending) return this.handOver();
     if (this.peerDone && this.current === null) return this.closeConnection();
     this.updateReading();
   };

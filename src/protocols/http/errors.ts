@@ -92,3 +92,10 @@ export class HeadersSentError extends SpindleError {
 
 /** Re-exported so HTTP code and its users find it beside the other request errors. */
 export { ProducerAlreadyRegisteredError } from '../../reactor/errors.js';
+
+/** `request.upgrade()` on a request that cannot switch protocols (RFC 9110 §7.8), with what to do instead. */
+export class UpgradeError extends SpindleError {
+  constructor(message: string) {
+    super('ERR_HTTP_UPGRADE', message);
+  }
+}

@@ -26,6 +26,7 @@ export {
   InvalidHeaderError,
   InvalidStatusError,
   HeadersSentError,
+  UpgradeError,
 } from './errors.js';
 export type { IRequest, IHeaders, ReadBodyOptions, CpsApp } from './interfaces.js';
 export type { HTTPServerOptions, HTTPStats } from './options.js';

@@ -98,6 +98,14 @@ export interface IRequest extends IConsumer {
   readonly disconnected: boolean;
   /** Abort the connection now (used after a failure once headers went out). */
   abort(): void;
+  /**
+   * Switch protocols (RFC 9110 §7.8): send `101 Switching Protocols` with the
+   * headers set so far, then give `protocol` the connection's raw transport and
+   * the bytes read past the head. Throws `UpgradeError` after a write, on
+   * HTTP/1.0 or on a request with a body. Absent where the host cannot hand
+   * over its connection (a Fetch host, a worker thread).
+   */
+  upgrade?(protocol: IProtocol): void;
 }
 
 /** A Twisted.web-style app: write the response through the request. */

@@ -122,6 +122,17 @@ export class HTTPParser {
     this.paused = true;
   }
 
+  /** Stop parsing for good and return what was held unparsed (the bytes past an upgraded request's head). */
+  takeBuffered(): Uint8Array {
+    const all = [...this.pending, ...this.stored];
+    const len = this.pendingLen + this.storedLen;
+    this.state = DEAD;
+    this.pending = [];
+    this.stored = [];
+    this.pendingLen = this.storedLen = 0;
+    return all.length === 1 ? all[0]! : Buffer.concat(all, len);
+  }
+
   resume(): void {
     this.paused = false;
     if (this.executing || this.storedLen === 0) return;

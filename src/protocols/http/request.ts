@@ -18,7 +18,7 @@ import type { IAddress, IProducer, IProtocol, IReactor } from '../../reactor/int
 import type { Logger } from '../../reactor/log.js';
 import type { DateCache } from './date.js';
 import { assemble, CHUNKED, CLOSE, LAST_CHUNK, LENGTH, NONE, planHead } from './framing.js';
-import { HeadersSentError, InvalidHeaderError, InvalidStatusError, RequestFinishedError } from './errors.js';
+import { HeadersSentError, InvalidHeaderError, InvalidStatusError, RequestFinishedError, UpgradeError } from './errors.js';
 import type { Headers } from './headers.js';
 import type { RequestHead } from './head.js';
 import type { CpsApp, IHeaders, IRequest, ReadBodyOptions } from './interfaces.js';
@@ -42,6 +42,8 @@ export interface RequestHost extends BodyHost {
   /** The response was completely handed over; `persist` false closes the connection after it. */
   responseDone(request: Request, persist: boolean): void;
   abortConnection(): void;
+  /** Write `head` (the 101), then give the connection's transport and the bytes read past the head to `protocol`. */
+  upgrade(request: Request, head: Uint8Array, protocol: IProtocol): void;
 }
 
 /** Shared per server (one per HTTPFactory). */
@@ -319,6 +321,36 @@ export class Request implements IRequest {
     if (this.truncatedLogged) return;
     this.truncatedLogged = true;
     this.channel.server.log.warn(`response to ${this.method} ${this.uri} wrote more than its Content-Length (${this.lengthOut}); cut at ${this.lengthOut} bytes (at least ${wanted} were written)`);
+  }
+
+  // ------------------------------------------------------------------ protocol switch (RFC 9110 §7.8)
+
+  /**
+   * Answer `101 Switching Protocols` with the headers set so far and hand the
+   * connection to `protocol`: it gets the raw transport (`makeConnection`) and
+   * then any bytes the client sent past this request's head. The HTTP server
+   * forgets the connection (no timeouts, no further requests). Only for an
+   * HTTP/1.1 request with no body, before anything was written.
+   */
+  upgrade(protocol: IProtocol): void {
+    if (this.finished || this.startedWriting || this.disconnected || this.aborted) {
+      throw new UpgradeError('upgrade() after the response started, finished or the client left; switch protocols before writing anything');
+    }
+    if (this.version !== 'HTTP/1.1') throw new UpgradeError(`upgrade() on an ${this.version} request; RFC 9110 §7.8 allows Upgrade on HTTP/1.1 only: answer it as an ordinary request`);
+    if (this.head.chunked || this.head.contentLength > 0) throw new UpgradeError('upgrade() on a request with a body; answer it as an ordinary request (a protocol switch needs the body-less request first)');
+    let text = 'HTTP/1.1 101 Switching Protocols\r\n';
+    for (let i = 0; i < this.names.length; i++) text += `${this.names[i]}: ${this.values[i]}\r\n`;
+    this.code = 101;
+    this.codeMessage = 'Switching Protocols';
+    this.startedWriting = true;
+    this.headSent = true;
+    this.finished = true;
+    if (this.producer !== null) {
+      this.producer = null;
+      this.channel.unregisterProducer();
+    }
+    this.channel.upgrade(this, Buffer.from(`${text}\r\n`, 'latin1'), protocol);
+    this.fireWaiters();
   }
 
   // ------------------------------------------------------------------ producers and lifecycle
