@@ -143,4 +143,55 @@ export function checkHost(value: string): void {
   }
 }
 
+/** Digits in a Content-Length: 15 keeps it below Number.MAX_SAFE_INTEGER. */
+export const MAX_CONTENT_LENGTH_DIGITS = 15;
 
+/**
+ * The body length from `count` Content-Length fields whose (last) value is
+ * `value`. RFC 9110 §8.6 allows folding identical repeats ("5, 5"); we refuse
+ * any repeat or list: a message that needs it is malformed and the lenient
+ * reading is a smuggling surface.
+ */
+export function contentLength(count: number, value: string): number {
+  if (count > 1) fail(E.BAD_CONTENT_LENGTH, 400, 'Content-Length sent more than once; send it once');
+  if (value.length === 0 || value.length > MAX_CONTENT_LENGTH_DIGITS || !/^[0-9]+$/.test(value)) {
+    fail(E.BAD_CONTENT_LENGTH, 400, `Content-Length must be 1 to ${MAX_CONTENT_LENGTH_DIGITS} decimal digits (RFC 9110 §8.6), got ${JSON.stringify(value.slice(0, 32))}`);
+  }
+  return Number(value);
+}
+
+/** The "close" and "keep-alive" options of the Connection fields, joined with ',' (RFC 9110 §7.6.1). */
+export function connectionOptions(value: string | null): { close: boolean; keepAlive: boolean } {
+  let close = false, keepAlive = false;
+  if (value === null) return { close, keepAlive };
+  const c = value.toLowerCase();
+  if (c === 'keep-alive') keepAlive = true;
+  else if (c === 'close') close = true;
+  else {
+    for (const tok of listElements(c)) {
+      if (tok === 'close') close = true;
+      else if (tok === 'keep-alive') keepAlive = true;
+    }
+  }
+  return { close, keepAlive };
+}
+
+/**
+ * A Transfer-Encoding list (fields joined with ','): returns true when it is
+ * exactly "chunked", else throws (RFC 9112 §6.1, §6.3, §7). Other codings are
+ * refused rather than read until close: a message whose length depends on a
+ * coding we cannot decode is not one we can frame safely.
+ */
+export function chunkedCoding(te: string): true {
+  const list = listElements(te.toLowerCase());
+  if (list.length === 0) fail(E.BAD_TRANSFER_ENCODING, 400, 'empty Transfer-Encoding');
+  let chunkedCount = 0;
+  for (const c of list) if (c === 'chunked') chunkedCount++;
+  // RFC 9112 §7: chunked MUST NOT be applied more than once.
+  if (chunkedCount > 1) fail(E.BAD_TRANSFER_ENCODING, 400, 'chunked appears more than once in Transfer-Encoding (RFC 9112 §7)');
+  // RFC 9112 §6.3 (4): chunked not final means the length is unknowable.
+  if (list[list.length - 1] !== 'chunked') fail(E.BAD_TRANSFER_ENCODING, 400, `the final transfer coding must be chunked (RFC 9112 §6.3), got ${JSON.stringify(te.slice(0, 32))}`);
+  // RFC 9112 §6.1: a coding we do not understand SHOULD get 501.
+  if (list.length > 1) fail(E.UNKNOWN_CODING, 501, `transfer coding ${JSON.stringify(list[0])} is not implemented; send the body with only "chunked"`);
+  return true;
+}

@@ -1,0 +1,342 @@
+/**
+ * `MessageParser`: the incremental machinery both HTTP/1.1 parsers share (the
+ * request parser in parser.ts, the response parser in client/responseparser.ts).
+ * It does no I/O: bytes go in through `feed()`, events come out through a
+ * `MessageHandler`. Any split of the byte stream gives the same events.
+ *
+ * One piece because the framing states share the partial-line buffer and the
+ * pause machinery: line splitting (CRLF only, RFC 9112 §2.2), header field
+ * lines and their limits, Content-Length bodies, the chunked decoder with
+ * trailers (RFC 9112 §7.1) and a body read until the connection closes
+ * (responses only, RFC 9112 §6.3). A subclass supplies the start line and
+ * decides the framing at the end of the head (`endOfHead`).
+ *
+ * Line endings: CRLF only. A bare LF is refused, like llhttp in strict mode:
+ * RFC 9112 §2.2 allows a recipient to accept a lone LF, but two parsers that
+ * read line ends differently are how messages get smuggled.
+ *
+ * Pausing: `pause()` stops the delivery of further bytes; what arrives or is
+ * left over is stored (the caller bounds it via `bufferedBytes`) and parsed on
+ * `resume()`. The end of a message that needs no more bytes is still reported.
+ */
+import { Buffer } from 'node:buffer';
+import { CR, FIELD_VALUE, HEX, LF } from './chars.js';
+import { HTTPParseError, ParseErrorCodes as E } from './errors.js';
+import { Headers } from './headers.js';
+import { fail, parseFieldLine } from './head.js';
+
+/** Empty lines ignored before a start line (RFC 9112 §2.2 says ignore at least one). */
+export const MAX_LEADING_EMPTY_LINES = 8;
+/** Hex digits in a chunk size: 13 keeps every size below 2^52, exact in a double. */
+export const MAX_CHUNK_SIZE_DIGITS = 13;
+
+export interface MessageLimits {
+  maxHeaderBytes: number;
+  maxHeaderCount: number;
+  maxChunkLineBytes: number;
+  maxTrailerBytes: number;
+}
+
+export interface MessageHandler<Head> {
+  /** A head was parsed and accepted. */
+  onHead(head: Head): void;
+  /** Decoded body bytes (a view into the fed buffer: copy it to keep it past the call). */
+  onBody(data: Uint8Array): void;
+  /** The message ended; `trailers` for a chunked body that had any. */
+  onComplete(trailers: Headers | null): void;
+  /** The stream cannot be parsed further; no more events follow. */
+  onError(error: HTTPParseError): void;
+}
+
+/** Parser states. BODY with `remaining === Infinity` is a body read until the connection closes. */
+export const HEAD = 0, BODY = 1, CHUNK_SIZE = 2, CHUNK_DATA = 3, CHUNK_END = 4, TRAILER = 5, DEAD = 6;
+
+/** How the body after a head is framed (RFC 9112 §6.3). */
+export type BodyFraming = 'none' | 'length' | 'chunked' | 'close';
+
+const asBuffer = (d: Uint8Array): Buffer => (Buffer.isBuffer(d) ? d : Buffer.from(d.buffer, d.byteOffset, d.byteLength));
+
+export abstract class MessageParser<Head> {
+  protected state = HEAD;
+  private paused = false;
+  private executing = false;
+  /** The unfinished line at the end of the last buffer. */
+  private pending: Buffer[] = [];
+  private pendingLen = 0;
+  /** Bytes that came while paused. */
+  private stored: Buffer[] = [];
+  private storedLen = 0;
+  protected remaining = 0;
+  private emptyLines = 0;
+  private fieldBytes = 0;
+  /** Fields of the head (or trailer) under construction: name0, value0, ...; and lower-cased names. */
+  protected raw: string[] = [];
+  protected lower: string[] = [];
+
+  constructor(
+    protected readonly handler: MessageHandler<Head>,
+    private readonly limits: MessageLimits,
+  ) {}
+
+  /** The start line was parsed and is held (a head is under way). */
+  protected abstract get hasStartLine(): boolean;
+  /** Parse the start line, bytes [s, e) without CRLF, and hold it. */
+  protected abstract startLine(buf: Buffer, s: number, e: number): void;
+  /** Refuse a start line of `len` bytes (CRLF included) when it passes the bound. */
+  protected abstract checkStartLineLength(len: number): void;
+  /** The empty line after the fields: decide the framing (`beginBody`) and report the head. */
+  protected abstract endOfHead(): void;
+  /** Wrap a parse error before it is reported (a subclass may restate its status). */
+  protected reportError(err: HTTPParseError): HTTPParseError {
+    return err;
+  }
+
+  /** Bytes held and not yet parsed (stored while paused, or an unfinished line). */
+  get bufferedBytes(): number {
+    return this.storedLen + this.pendingLen;
+  }
+
+  /** True between the first byte of a message and its end. */
+  get inMessage(): boolean {
+    return this.state !== HEAD || this.hasStartLine || this.pendingLen > 0;
+  }
+
+  get failed(): boolean {
+    return this.state === DEAD;
+  }
+
+  /** True while `feed()`/`resume()` is running (a `resume()` now just lets the loop carry on). */
+  get busy(): boolean {
+    return this.executing;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  /** Stop parsing for good and return what was held unparsed (the bytes past an upgraded request's head). */
+  takeBuffered(): Uint8Array {
+    const all = [...this.pending, ...this.stored];
+    const len = this.pendingLen + this.storedLen;
+    this.state = DEAD;
+    this.pending = [];
+    this.stored = [];
+    this.pendingLen = this.storedLen = 0;
+    return all.length === 1 ? all[0]! : Buffer.concat(all, len);
+  }
+
+  resume(): void {
+    this.paused = false;
+    if (this.executing || this.storedLen === 0) return;
+    const data = this.stored.length === 1 ? this.stored[0]! : Buffer.concat(this.stored, this.storedLen);
+    this.stored = [];
+    this.storedLen = 0;
+    this.feed(data);
+  }
+
+  feed(data: Uint8Array): void {
+    if (this.state === DEAD || data.length === 0) return;
+    let buf = asBuffer(data);
+    if (this.paused || this.executing) {
+      this.stored.push(buf);
+      this.storedLen += buf.length;
+      return;
+    }
+    if (this.pendingLen > 0) {
+      if (buf.indexOf(LF) === -1) {
+        try {
+          this.partial(buf, 0);
+        } catch (err) {
+          this.failWith(err);
+        }
+        return;
+      }
+      this.pending.push(buf);
+      buf = Buffer.concat(this.pending, this.pendingLen + buf.length);
+      this.pending = [];
+      this.pendingLen = 0;
+    }
+    this.executing = true;
+    try {
+      this.run(buf);
+    } catch (err) {
+      this.failWith(err);
+    } finally {
+      this.executing = false;
+    }
+    if (!this.paused && this.storedLen > 0) this.resume();
+  }
+
+  /** A parse error ends the stream: report it once; anything else (a handler's bug) propagates. */
+  protected failWith(err: unknown): void {
+    if (!(err instanceof HTTPParseError)) throw err;
+    this.state = DEAD;
+    this.pending = [];
+    this.stored = [];
+    this.pendingLen = this.storedLen = 0;
+    this.handler.onError(this.reportError(err));
+  }
+
+  private run(buf: Buffer): void {
+    let pos = 0;
+    const end = buf.length;
+    while (pos < end) {
+      if (this.paused) {
+        const rest = buf.subarray(pos);
+        this.stored.push(rest);
+        this.storedLen += rest.length;
+        return;
+      }
+      const state = this.state;
+      if (state === BODY || state === CHUNK_DATA) {
+        const n = Math.min(this.remaining, end - pos);
+        this.remaining -= n;
+        const chunk = buf.subarray(pos, pos + n);
+        pos += n;
+        if (this.remaining === 0) this.state = state === BODY ? HEAD : CHUNK_END;
+        this.handler.onBody(chunk);
+        if (state === BODY && this.remaining === 0) this.complete(null);
+        continue;
+      }
+      if (state === DEAD) return;
+      const lf = buf.indexOf(LF, pos);
+      if (lf === -1) return this.partial(buf, pos);
+      // RFC 9112 §2.2: a line ends with CRLF; we refuse a bare LF (see the file comment).
+      if (lf === pos || buf[lf - 1] !== CR) fail(E.BARE_LF, 400, 'line ended with a bare LF; HTTP/1.1 lines end with CRLF (RFC 9112 §2.2)');
+      this.checkLineLength(lf + 1 - pos);
+      this.onLine(buf, pos, lf - 1);
+      pos = lf + 1;
+    }
+  }
+
+  /** Keep an unfinished line, refusing one that already passes its state's bound. */
+  private partial(buf: Buffer, pos: number): void {
+    const part = buf.subarray(pos);
+    this.checkLineLength(this.pendingLen + part.length);
+    this.pending.push(part);
+    this.pendingLen += part.length;
+  }
+
+  /** `len` counts the line with its CRLF (or what has come of it). */
+  private checkLineLength(len: number): void {
+    switch (this.state) {
+      case HEAD:
+        if (!this.hasStartLine) this.checkStartLineLength(len);
+        else if (this.fieldBytes + len > this.limits.maxHeaderBytes) {
+          fail(E.HEADERS_TOO_LARGE, 431, `header fields exceed ${this.limits.maxHeaderBytes} bytes; send fewer or smaller headers, or raise maxHeaderBytes`);
+        }
+        return;
+      case CHUNK_SIZE:
+        if (len > this.limits.maxChunkLineBytes + 2) fail(E.CHUNK_LINE_TOO_LONG, 400, `chunk-size line is longer than ${this.limits.maxChunkLineBytes} bytes (chunk extensions are bounded, RFC 9112 §7.1.1)`);
+        return;
+      case CHUNK_END:
+        if (len > 2) fail(E.BAD_CHUNK, 400, 'chunk data must be followed by CRLF (RFC 9112 §7.1); the chunk size did not match its data');
+        return;
+      case TRAILER:
+        if (this.fieldBytes + len > this.limits.maxTrailerBytes) fail(E.TRAILERS_TOO_LARGE, 431, `trailer fields exceed ${this.limits.maxTrailerBytes} bytes; raise maxTrailerBytes`);
+        return;
+    }
+  }
+
+  /** One complete line, CRLF excluded: bytes [s, e). */
+  private onLine(buf: Buffer, s: number, e: number): void {
+    switch (this.state) {
+      case HEAD:
+        if (!this.hasStartLine) {
+          if (s === e) {
+            // RFC 9112 §2.2: ignore a few empty lines before the start line.
+            if (++this.emptyLines > MAX_LEADING_EMPTY_LINES) fail(E.BAD_REQUEST_LINE, 400, `more than ${MAX_LEADING_EMPTY_LINES} empty lines before the start line`);
+            return;
+          }
+          this.startLine(buf, s, e);
+          return;
+        }
+        if (s === e) {
+          this.emptyLines = 0;
+          this.fieldBytes = 0;
+          return this.endOfHead();
+        }
+        this.field(buf, s, e, e - s + 2);
+        return;
+      case CHUNK_SIZE:
+        return this.chunkSize(buf, s, e);
+      case CHUNK_END:
+        if (s !== e) fail(E.BAD_CHUNK, 400, 'chunk data must be followed by CRLF (RFC 9112 §7.1)');
+        this.state = CHUNK_SIZE;
+        return;
+      case TRAILER:
+        if (s === e) {
+          const trailers = this.raw.length > 0 ? new Headers(this.raw, this.lower) : null;
+          return this.complete(trailers);
+        }
+        this.field(buf, s, e, e - s + 2);
+        return;
+    }
+  }
+
+  private field(buf: Buffer, s: number, e: number, len: number): void {
+    this.fieldBytes += len;
+    if (this.lower.length >= this.limits.maxHeaderCount) fail(E.TOO_MANY_HEADERS, 431, `more than ${this.limits.maxHeaderCount} header fields; send fewer or raise maxHeaderCount`);
+    parseFieldLine(buf, s, e, this.raw, this.lower);
+  }
+
+  /** chunk = chunk-size [ chunk-ext ] CRLF (RFC 9112 §7.1). */
+  private chunkSize(buf: Buffer, s: number, e: number): void {
+    let size = 0;
+    let i = s;
+    while (i < e && HEX[buf[i]!]! >= 0) size = size * 16 + HEX[buf[i++]!]!;
+    if (i === s) fail(E.BAD_CHUNK, 400, 'chunk size must be hexadecimal digits (RFC 9112 §7.1)');
+    if (i - s > MAX_CHUNK_SIZE_DIGITS) fail(E.BAD_CHUNK, 400, `chunk size has more than ${MAX_CHUNK_SIZE_DIGITS} hex digits`);
+    if (i < e) {
+      // chunk-ext: we refuse the BWS RFC 9112 §7.1.1 allows before ";" (as strict llhttp
+      // does: parsers that disagree on "5 ;x" disagree on where the body ends), and
+      // ignore the extensions themselves, requiring only that they hold no control byte.
+      if (buf[i] !== 0x3b) fail(E.BAD_CHUNK, 400, 'chunk size must be followed by CRLF or ";extension" (RFC 9112 §7.1.1)');
+      for (let j = i; j < e; j++) {
+        const c = buf[j]!;
+        if (FIELD_VALUE[c] !== 1) fail(c === CR ? E.BARE_CR : E.BAD_CHUNK, 400, 'control byte in a chunk extension (RFC 9112 §7.1.1)');
+      }
+    }
+    if (size === 0) {
+      this.state = TRAILER;
+      this.fieldBytes = 0;
+      this.raw = [];
+      this.lower = [];
+    } else {
+      this.state = CHUNK_DATA;
+      this.remaining = size;
+    }
+  }
+
+  /**
+   * Called by `endOfHead` before it reports the head: the fields are handed
+   * over and the state moves to the body. `length` counts a 'length' body.
+   * Returns true when the message has no body bytes to wait for, and the
+   * caller then reports `complete(null)` after the head.
+   */
+  protected beginBody(framing: BodyFraming, length: number): boolean {
+    this.raw = [];
+    this.lower = [];
+    if (framing === 'chunked') this.state = CHUNK_SIZE;
+    else if (framing === 'close') {
+      this.state = BODY;
+      this.remaining = Infinity;
+    } else if (framing === 'length' && length > 0) {
+      this.state = BODY;
+      this.remaining = length;
+    } else return true;
+    return false;
+  }
+
+  protected complete(trailers: Headers | null): void {
+    this.state = HEAD;
+    this.raw = [];
+    this.lower = [];
+    this.fieldBytes = 0;
+    this.handler.onComplete(trailers);
+  }
+}
