@@ -13,7 +13,9 @@
  * nothing). The timer is ref'd only while the reactor runs, so pending calls
  * keep the process alive while it runs and never after it stopped (or before
  * it started: calls still fire then, if something else keeps Node alive, on
- * an unref'd `setTimeout`, so a due call waits at least Node's 1 ms).
+ * an unref'd `setTimeout`, so a due call waits at least Node's 1 ms — except
+ * while the reactor has a port or connection open: then a due call runs on
+ * `setImmediate` as when running, so `serve()` without `run()` is not slow).
  */
 import type {
   ConnectOptions,
@@ -198,14 +200,26 @@ export class NodeReactor implements IReactor {
     this.armedAt = time;
     // A time no later than a reading already taken is due: no need to read the clock again.
     const ms = time <= this.lastRead ? 0 : (time - this.seconds()) * 1000;
-    if (ms <= 0 && this.core.running) {
+    if (ms <= 0 && (this.core.running || this.hasLiveIO())) {
+      // Running, or serving (a port or connection is open, so Node stays alive
+      // for it anyway): a due call runs on the next turn, at full speed.
       this.immediate = setImmediate(this.runPass);
     } else {
-      // Not running: an unref'd timer. (Not an unref'd setImmediate: Node does
-      // not wake its poll phase for those, so they could wait for unrelated I/O.)
+      // Not running and no I/O: an unref'd timer, so the calls never keep the
+      // process alive. (Not an unref'd setImmediate: Node does not wake its
+      // poll phase for those, so they could wait for unrelated I/O.)
       this.timeout = setTimeout(this.runPass, Math.max(ms, 0));
       if (!this.core.running) this.timeout.unref();
     }
+  }
+
+  /**
+   * A port or connection is open: a reactor that was never `run()` (e.g.
+   * `serve(app, { reactor })` alone) still serves at full speed, because its
+   * due calls need not wait on the 1 ms timer that keeps an idle one unref'd.
+   */
+  private hasLiveIO(): boolean {
+    return this.stats.listeningPorts > 0 || this.stats.openConnections > 0;
   }
 
   private disarm(): void {
