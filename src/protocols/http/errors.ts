@@ -42,6 +42,10 @@ export const ParseErrorCodes = {
   CHUNK_LINE_TOO_LONG: 'ERR_HTTP_CHUNK_LINE_TOO_LONG', // 400
   TRAILERS_TOO_LARGE: 'ERR_HTTP_TRAILERS_TOO_LARGE', // 431
   EXPECTATION_FAILED: 'ERR_HTTP_EXPECTATION_FAILED', // 417
+  // Response parsing (the client): a proxy answers these with 502.
+  BAD_STATUS_LINE: 'ERR_HTTP_BAD_STATUS_LINE',
+  STATUS_LINE_TOO_LONG: 'ERR_HTTP_STATUS_LINE_TOO_LONG',
+  INCOMPLETE_MESSAGE: 'ERR_HTTP_INCOMPLETE_MESSAGE',
 } as const;
 
 export type ParseErrorCode = (typeof ParseErrorCodes)[keyof typeof ParseErrorCodes];
