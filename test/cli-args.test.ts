@@ -45,6 +45,14 @@ describe('spindle serve options', () => {
     expect(spaced).toMatchObject({ module: './a.ts', exportName: 'handler', style: 'iter', port: 0, host: '0.0.0.0', threads: 4, processes: 2, logFormat: 'json', accessLog: 'access.log' });
   });
 
+  it('--allow-half-open is a flag: absent it is off, given it is on, a value is refused', () => {
+    expect(serveOptions(['serve', 'app.mjs']).allowHalfOpen).toBeUndefined();
+    expect(serveOptions(['serve', 'app.mjs', '--allow-half-open'])).toMatchObject({ module: 'app.mjs', allowHalfOpen: true });
+    expect(serveOptions(['serve', '--allow-half-open', 'app.mjs', '--port', '0'])).toMatchObject({ module: 'app.mjs', allowHalfOpen: true, port: 0 });
+    expect(() => parseArgs(['serve', 'app.mjs', '--allow-half-open=yes'])).toThrow(/--allow-half-open takes no value/);
+    expect(SERVE_HELP).toContain('--allow-half-open');
+  });
+
   it('lets options come before MODULE', () => {
     expect(serveOptions(['serve', '--port', '9000', '--style', 'cps', 'app.mjs'])).toMatchObject({ module: 'app.mjs', port: 9000, style: 'cps' });
   });

@@ -8,7 +8,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT_APP, EXIT_LISTEN, EXIT_USAGE } from '../src/cli/errors.js';
@@ -214,6 +214,25 @@ describe('spindle serve', { timeout: CHILD_TEST_TIMEOUT_MS }, () => {
     // spindle's own log follows --log-format: one JSON object per line on stderr.
     const events = child.stderr().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { level: string; namespace: string; message: string });
     expect(events).toContainEqual(expect.objectContaining({ level: 'warn', namespace: 'spindle.cli', message: '1 response(s) still running 3s after the stop signal; closing them' }));
+  });
+
+  it('a client that sends FIN mid-response is gone: the response is not counted in flight, SIGTERM exits without waiting for it', async () => {
+    const { child, url } = await startServer(cli('serve', fixture('hang.mjs'), '--port', '0', '--log-format', 'json'));
+    const { port } = new URL(url);
+    const sock = connect(Number(port), '127.0.0.1');
+    sock.on('error', () => undefined);
+    // The server closes its side once it has taken the FIN as the client leaving.
+    const closedByServer = new Promise<void>((resolve) => sock.once('end', () => resolve()));
+    await new Promise<void>((resolve) => {
+      sock.once('data', () => resolve());
+      sock.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    });
+    sock.end();
+    await closedByServer;
+    sock.destroy();
+    child.proc.kill('SIGTERM');
+    expect(await exitWithin(child)).toEqual({ code: 0, signal: null });
+    expect(child.stderr()).not.toContain('still running');
   });
 
   it('writes an access log line per response, as text or JSON', async () => {

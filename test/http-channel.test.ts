@@ -4,6 +4,8 @@ import type { IRequest } from '../src/protocols/http/interfaces.js';
 import { captureLogs, Logger, LogPublisher } from '../src/reactor/log.js';
 import { Clock } from '../src/reactor/clock.js';
 import { DateCache } from '../src/protocols/http/date.js';
+import { ConnectionLost } from '../src/reactor/errors.js';
+import type { Failure } from '../src/reactor/failure.js';
 
 const hello = (req: IRequest) => {
   req.setHeader('Content-Type', 'text/plain');
@@ -379,9 +381,9 @@ describe('HTTPChannel: ordering and half-close', () => {
     expect(r!.body.length).toBe(20_001);
   });
 
-  it('after the client half-closes, requests already received are answered, then the connection closes', () => {
+  it('with allowHalfOpen, after the client half-closes, requests already received are answered, then the connection closes', () => {
     const pending: IRequest[] = [];
-    const s = makeServer((req) => void pending.push(req));
+    const s = makeServer((req) => void pending.push(req), { allowHalfOpen: true });
     s.send(GET('/a') + GET('/b'));
     s.channel.readConnectionLost();
     expect(s.transport.disconnecting).toBe(false);
@@ -389,6 +391,36 @@ describe('HTTPChannel: ordering and half-close', () => {
     s.reactor.advance(0);
     pending[1]!.finish();
     expect(s.responses()).toHaveLength(2);
+    expect(s.transport.disconnecting).toBe(true);
+  });
+
+  it('by default a FIN while a response is outstanding is the client leaving: the response ends as lost, pipelined requests are dropped', () => {
+    const pending: IRequest[] = [];
+    const outcomes: string[] = [];
+    const s = makeServer((req) => {
+      pending.push(req);
+      req.notifyFinish().addCallbacks(
+        () => void outcomes.push('finished'),
+        (f: Failure) => void outcomes.push(f.value instanceof ConnectionLost ? 'lost' : 'other'),
+      );
+    });
+    s.send(GET('/a') + GET('/b'));
+    s.channel.readConnectionLost();
+    expect(outcomes).toEqual(['lost']);
+    expect(s.transport.disconnecting).toBe(true);
+    // Writes after that are dropped, finish() does nothing, and /b never reaches the app.
+    pending[0]!.write('late');
+    pending[0]!.finish();
+    s.reactor.advance(1);
+    expect(pending).toHaveLength(1);
+    expect(s.transport.value().length).toBe(0);
+  });
+
+  it('by default a FIN after the response was answered closes once it is written', () => {
+    const s = makeServer(hello);
+    s.send(GET());
+    s.channel.readConnectionLost();
+    expect(s.responses()).toHaveLength(1);
     expect(s.transport.disconnecting).toBe(true);
   });
 

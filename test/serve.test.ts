@@ -127,4 +127,37 @@ describe('serve({ maxConnections })', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 200/);
     await reactor.stop();
   });
+
+  it('passes allowHalfOpen to the server: on, a client that half-closes after its request gets a later answer; off, it is gone', async () => {
+    const reactor = new NodeReactor();
+    reactor.run();
+    const { connect } = await import('node:net');
+    const exchange = async (app: CpsApp, allowHalfOpen: boolean): Promise<string> => {
+      const port = await serve(app, { style: 'cps', port: 0, reactor, allowHalfOpen });
+      ports.push(port);
+      const sock = connect(port.getHost().port, '127.0.0.1');
+      sock.on('error', () => undefined);
+      const got = new Promise<string>((resolve) => {
+        let text = '';
+        sock.on('data', (d) => void (text += d.toString('latin1')));
+        sock.on('close', () => resolve(text));
+      });
+      sock.end('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      return got;
+    };
+    const later: CpsApp = (req) => {
+      reactor.callLater(0, () => {
+        req.write('answered after the FIN');
+        req.finish();
+      });
+    };
+    expect(await exchange(later, true)).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*answered after the FIN\r\n0\r\n\r\n$/);
+    let outcome = '';
+    const never: CpsApp = (req) => {
+      req.notifyFinish().addErrback(() => void (outcome = 'the app was told the client left'));
+    };
+    expect(await exchange(never, false)).toBe('');
+    expect(outcome).toBe('the app was told the client left');
+    await reactor.stop();
+  });
 });

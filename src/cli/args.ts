@@ -32,6 +32,8 @@ export interface ServeOptions {
   /** --access-log: '-' for stdout, else a file path; undefined for none. */
   accessLog: string | undefined;
   logFormat: LogFormat;
+  /** --allow-half-open: a client's FIN is a half-close, not the client leaving (HTTPServerOptions.allowHalfOpen). */
+  allowHalfOpen?: boolean;
 }
 
 export type Command =
@@ -88,6 +90,7 @@ function parseServe(argv: readonly string[]): Command {
   let processes: number | undefined;
   let accessLog: string | undefined;
   let logFormat: LogFormat = 'text';
+  let allowHalfOpen = false;
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -144,6 +147,10 @@ function parseServe(argv: readonly string[]): Command {
       case '--log-format':
         logFormat = parseChoice(name, value(), LOG_FORMATS);
         break;
+      case '--allow-half-open':
+        if (inline !== undefined) throw new UsageError(`--allow-half-open takes no value, got '${inline}'`);
+        allowHalfOpen = true;
+        break;
       default:
         throw new UsageError(`unknown option '${name}' for 'serve'`);
     }
@@ -157,6 +164,6 @@ function parseServe(argv: readonly string[]): Command {
   }
   return {
     kind: 'serve',
-    options: { ...target, style, port, host, threads, processes, accessLog, logFormat },
+    options: { ...target, style, port, host, threads, processes, accessLog, logFormat, ...(allowHalfOpen ? { allowHalfOpen } : {}) },
   };
 }

@@ -42,6 +42,9 @@ Options:
                            --access-log=FILE
   --log-format text|json   format of the access log and of spindle's own log on
                            stderr (default text)
+  --allow-half-open        take a client's FIN as a half-close: answer what it
+                           sent, then close (default: a FIN while a response is
+                           outstanding means the client left; the app is told)
   -h, --help               show this help
 
 SIGINT or SIGTERM stops accepting, lets in-flight responses finish for up to

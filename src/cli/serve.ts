@@ -104,7 +104,7 @@ export async function startServer(loaded: LoadedApp, options: ServeOptions, star
   let app = toServedApp(loaded, options, reactor);
   if (start.accessLine) app = withAccessLog(app, start.accessLine, options.logFormat);
   const counted = counting(app);
-  const factory = new HTTPFactory(counted.app, { reactor });
+  const factory = new HTTPFactory(counted.app, { reactor, allowHalfOpen: options.allowHalfOpen === true });
   let port: IListeningPort;
   try {
     port = await reactor.listenTCP(options.port, factory, { host: options.host });

@@ -141,8 +141,8 @@ describe('a client that closes its sending side (FIN)', () => {
     expect(badEvents(logs.events)).toEqual([]);
   });
 
-  it.each(['iter', 'cps'] as const)('%s app: after a complete request, the response still arrives', async (style) => {
-    server = await realServer(style);
+  it.each(['iter', 'cps'] as const)('%s app, allowHalfOpen: after a complete request, the response still arrives', async (style) => {
+    server = await realServer(style, { allowHalfOpen: true });
     const c = rawClient(server.port);
     await c.connected;
     c.write(upload(5) + 'hello');

@@ -43,6 +43,8 @@ export interface ChannelConfig {
   readonly maxHeldInputBytes: number;
   readonly maxDrainBytes: number;
   readonly accessLog: Logger | null;
+  /** A client's FIN is a half-close (answer what came, then close) rather than the client leaving. */
+  readonly allowHalfOpen: boolean;
 }
 
 /** Output collected while corked is written early past this many bytes. */
@@ -133,26 +135,53 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   }
 
   /**
-   * The client closed its sending side (FIN). A request body that is neither
-   * complete nor wholly buffered never will be (RFC 9112 §8: incomplete), so
-   * abort now: the app's body reader and its registered producer hear of it at
-   * once, instead of the connection waiting out the body timeout. A client
-   * that half-closes after a whole request still gets its response, and then
-   * the connection closes (as node:http does); so do requests pipelined
-   * before the FIN, in order.
+   * The client closed its sending side (FIN).
+   *
+   * By default (`allowHalfOpen` false) the client is taken to have left, as
+   * node:http (whose `allowHalfOpen` defaults to false), Twisted and nginx do:
+   * a response still outstanding ends as if the connection were lost
+   * (`notifyFinish()` errbacks with ConnectionLost, a registered producer is
+   * stopped), requests pipelined but not started are dropped, and what was
+   * already written goes out before the connection closes. A FIN is what
+   * `curl --max-time` or a killed client sends; without this a long-poll or a
+   * paused event stream would never learn that its client went away.
+   *
+   * With `allowHalfOpen` a FIN is a half-close: requests already received are
+   * answered in order, then the connection closes. A request body that is
+   * neither complete nor wholly buffered never will be (RFC 9112 §8:
+   * incomplete), so that aborts at once in either mode.
    */
   readConnectionLost(): void {
     const up = this.upgraded;
     if (up !== null) return up.readConnectionLost ? up.readConnectionLost() : this.transport.loseConnection();
     this.peerDone = true;
     const req = this.current;
+    if (!this.config.allowHalfOpen) {
+      if (req !== null && !this.responseFinished) return this.peerLeft(req);
+      if (req === null || this.inputDone || !this.bodyIncomplete(req)) return this.closeConnection();
+      return this.abortConnection();
+    }
     if (req === null) {
       // Idle, unless pipelined requests already received wait for a scheduled resume.
       if (this.resumeCall === null || !this.resumeCall.active()) this.closeConnection();
       return;
     }
+    if (!this.inputDone && this.bodyIncomplete(req)) this.abortConnection();
+  }
+
+  /** Body bytes still to come that the parser does not hold already. */
+  private bodyIncomplete(req: Request): boolean {
     const head = req.head;
-    if (!this.inputDone && (head.chunked || this.parser.bufferedBytes < head.contentLength - req.body.received)) this.abortConnection();
+    return head.chunked || this.parser.bufferedBytes < head.contentLength - req.body.received;
+  }
+
+  /** The client left while `req`'s response was outstanding: end it as lost, flush what was written, close. */
+  private peerLeft(req: Request): void {
+    this.current = null;
+    // The request's producer (if any) leaves the transport's slot; connectionLost below stops it.
+    if (!this.selfRegistered) this.transport.unregisterProducer();
+    req.connectionLost(new ConnectionLost('the client closed its side of the connection (FIN) before the response finished; the server option allowHalfOpen answers half-closed clients instead'));
+    this.closeConnection();
   }
 
   // ------------------------------------------------------------------ parser events

@@ -59,6 +59,7 @@ export class HTTPFactory extends Factory {
       maxHeldInputBytes: options.maxHeldInputBytes ?? DEFAULT_MAX_HELD_INPUT_BYTES,
       maxDrainBytes: options.maxDrainBytes ?? DEFAULT_MAX_DRAIN_BYTES,
       accessLog,
+      allowHalfOpen: options.allowHalfOpen === true,
     };
   }
 

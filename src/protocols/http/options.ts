@@ -43,6 +43,13 @@ export interface HTTPServerOptions extends ParserLimits {
   maxHeldInputBytes?: number;
   /** Default `DEFAULT_MAX_DRAIN_BYTES`. */
   maxDrainBytes?: number;
+  /**
+   * Treat the client's FIN as a half-close: requests already received are
+   * answered, then the connection closes. Default false: a FIN while a
+   * response is outstanding means the client left (as node:http, Twisted and
+   * nginx take it), and the response ends as if the connection were lost.
+   */
+  allowHalfOpen?: boolean;
   /** Log one Common Log Format line per response: `true` (namespace 'spindle.http.access') or a Logger. Default off. */
   accessLog?: boolean | Logger;
   /** A `Server` header value to send. Default: none. */

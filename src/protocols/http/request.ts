@@ -14,7 +14,7 @@
 import { Buffer } from 'node:buffer';
 import { Deferred } from '../../reactor/deferred.js';
 import { ConnectionLost, ProducerAlreadyRegisteredError } from '../../reactor/errors.js';
-import type { IAddress, IProducer, IProtocol, IReactor } from '../../reactor/interfaces.js';
+import type { IAddress, IProducer, IProtocol, IPushProducer, IReactor } from '../../reactor/interfaces.js';
 import type { Logger } from '../../reactor/log.js';
 import type { DateCache } from './date.js';
 import { assemble, CHUNKED, CLOSE, LAST_CHUNK, LENGTH, NONE, planHead } from './framing.js';
@@ -60,6 +60,26 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Anything but HTAB, visible ASCII, SP and obs-text (RFC 9110 §5.5): CR, LF, NUL, DEL, other controls, non-latin-1. */
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const CRLF = Buffer.from('\r\n');
+
+/** What the transport holds while a request's producer is registered: pause and resume pass through; stop goes by the request. */
+class ProducerSlot implements IPushProducer {
+  constructor(
+    private readonly request: Request,
+    private readonly producer: IProducer,
+  ) {}
+
+  pauseProducing(): void {
+    (this.producer as Partial<IPushProducer>).pauseProducing?.();
+  }
+
+  resumeProducing(): void {
+    this.producer.resumeProducing();
+  }
+
+  stopProducing(): void {
+    this.request.producerStopped(this.producer);
+  }
+}
 
 const toBytes = (data: Uint8Array | string): Uint8Array => (typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
 
@@ -362,7 +382,9 @@ export class Request implements IRequest {
     }
     if (this.producer !== null) throw new ProducerAlreadyRegisteredError();
     this.producer = producer;
-    this.channel.registerProducer(producer, streaming);
+    // The transport holds a stand-in, so that the producer is stopped once even when both the
+    // transport (on its way down) and this request (told of the loss) stop it.
+    this.channel.registerProducer(new ProducerSlot(this, producer), streaming);
   }
 
   unregisterProducer(): void {
@@ -371,6 +393,13 @@ export class Request implements IRequest {
     this.producer = null;
     if (this.disconnected || this.aborted) p.stopProducing();
     else this.channel.unregisterProducer();
+  }
+
+  /** The transport stopped the registered producer (it is going away): forget it, stop it once. */
+  producerStopped(producer: IProducer): void {
+    if (this.producer !== producer) return;
+    this.producer = null;
+    producer.stopProducing();
   }
 
   notifyFinish(): Deferred<void> {
