@@ -67,14 +67,18 @@ interface DebugInfo {
   creator: string | undefined;
 }
 
-const unhandledRegistry = new FinalizationRegistry<DebugInfo>((info) => {
-  const failure = info.failure;
-  if (failure === null || failure._handled) return;
-  const where = info.label ? ` (${info.label})` : '';
-  const created = info.creator ? `\nDeferred created at:\n${info.creator}` : '';
+function logUnhandled(failure: Failure, label: string | undefined, creator: string | undefined): void {
+  const where = label ? ` (${label})` : '';
+  const created = creator ? `\nDeferred created at:\n${creator}` : '';
   unhandledLog.failure(`Unhandled error in Deferred${where}:\n${failure.getTraceback()}${created}`, failure, 'critical', {
     stack: failure.stack,
   });
+}
+
+const unhandledRegistry = new FinalizationRegistry<DebugInfo>((info) => {
+  const failure = info.failure;
+  if (failure === null || failure._handled) return;
+  logUnhandled(failure, info.label, info.creator);
 });
 
 function stackHere(): string {
@@ -457,6 +461,22 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     } else {
       this.clearUnhandled();
     }
+  }
+
+  /**
+   * @internal Log the Failure this Deferred ends with now, if nothing handled
+   * it, rather than when it is garbage-collected (which a short process may
+   * never reach). For failures that must not pass silently, such as a port that
+   * could not listen. The later report at collection is dropped (it would
+   * repeat this one). Returns whether it logged.
+   */
+  logUnhandledNow(): boolean {
+    const result = this.result;
+    if (!this.called || this.paused > 0 || this.runningCallbacks || !isFailure(result) || result._handled) return false;
+    this.clearUnhandled();
+    const extra = this.extra;
+    logUnhandled(result, extra?.label, extra?.creator);
+    return true;
   }
 
   private clearUnhandled(): void {

@@ -90,6 +90,9 @@ export function listenTCP(reactor: IReactor, port: number, factory: IProtocolFac
   const onError = (err: Error) => {
     server.close();
     d.errback(new CannotListenError(options.host ?? '0.0.0.0', port, err));
+    // Nobody handled it (serve(...) then reactor.run(), as the README shows):
+    // say so now, or a port clash passes in silence and the process exits 0.
+    d.logUnhandledNow();
   };
   server.once('error', onError);
   server.listen({ port, host: options.host, backlog: options.backlog }, () => {
