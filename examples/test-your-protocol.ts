@@ -1,14 +1,16 @@
 /**
  * Testing your own protocol with no sockets and no sleeping: StringTransport
- * records what the protocol writes, Clock moves time by hand. The protocol:
- * a line-based key-value store that hangs up on idle clients.
+ * records what the protocol writes, Clock moves time by hand (both from
+ * spindle/testing, the one import a test needs). The protocol: a line-based
+ * key-value store that hangs up on idle clients (TimeoutMixin's idle timer).
  *
  *     npx tsx examples/test-your-protocol.ts   (runs the checks; vitest runs
  *     them too, in test/examples-protocol.test.ts)
  */
 import assert from 'node:assert/strict';
-import { Clock, Factory, LineReceiver, StringTransport } from '../src/index.js'; // 'spindle'
-import type { IDelayedCall, IReactorTime } from '../src/index.js';
+import { Factory, LineReceiver, TimeoutMixin } from '../src/index.js'; // 'spindle'
+import type { IReactorTime } from '../src/index.js';
+import { Clock, StringTransport } from '../src/testing/index.js'; // 'spindle/testing'
 
 /** Seconds of silence before the server says BYE and closes. */
 export const IDLE_TIMEOUT = 30;
@@ -22,15 +24,14 @@ export class KVFactory extends Factory {
   }
 }
 
-export class KVProtocol extends LineReceiver<KVFactory> {
-  private idle: IDelayedCall | undefined;
-
+export class KVProtocol extends TimeoutMixin(LineReceiver<KVFactory>) {
   override connectionMade(): void {
-    this.touch();
+    this.clock = this.factory!.clock;
+    this.setTimeout(IDLE_TIMEOUT);
   }
 
   override lineReceived(line: string): void {
-    this.touch();
+    this.resetTimeout(); // every line counts as activity
     const [command, key, ...rest] = line.split(' ');
     if (command === 'SET' && key && rest.length > 0) {
       this.factory!.store.set(key, rest.join(' '));
@@ -41,17 +42,10 @@ export class KVProtocol extends LineReceiver<KVFactory> {
     } else this.sendLine(`ERROR unknown command: ${command}`);
   }
 
-  override connectionLost(): void {
-    if (this.idle?.active()) this.idle.cancel();
-  }
-
-  /** (Re)start the idle timer: connecting and every line count as activity. */
-  private touch(): void {
-    if (this.idle?.active()) return this.idle.reset(IDLE_TIMEOUT);
-    this.idle = this.factory!.clock.callLater(IDLE_TIMEOUT, () => {
-      this.sendLine('BYE idle');
-      this.transport.loseConnection();
-    });
+  /** The idle timer fired (TimeoutMixin cancels it when the connection closes). */
+  override timeoutConnection(): void {
+    this.sendLine('BYE idle');
+    super.timeoutConnection();
   }
 }
 

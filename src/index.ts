@@ -1,7 +1,7 @@
 /**
  * spindle's public surface, name by name. Anything not exported here (or from
- * the `spindle/reactor`, `spindle/protocols` and `spindle/bridge` entry points)
- * is internal: a deep import is not public API.
+ * the `spindle/reactor`, `spindle/protocols`, `spindle/bridge` and
+ * `spindle/testing` entry points) is internal: a deep import is not public API.
  */
 
 // Deferreds
@@ -101,6 +101,7 @@ export {
   NetstringReceiver,
   Int32StringReceiver,
   LimitConnectionsFactory,
+  TimeoutMixin,
   FrameTooLongError,
   BadFrameError,
 } from './protocols/index.js';
@@ -147,7 +148,7 @@ export type {
   LogLevel,
   LogObserver,
 } from './reactor/index.js';
-export type { IRequest, IHeaders, CpsApp, HTTPServerOptions } from './protocols/index.js';
+export type { IRequest, IHeaders, CpsApp, HTTPServerOptions, ITimeoutMixin } from './protocols/index.js';
 export type {
   Chunk,
   StartResponse,

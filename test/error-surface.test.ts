@@ -13,6 +13,8 @@ import * as bridgeErrors from '../src/bridge/errors.js';
 import * as reactorEntry from '../src/reactor/index.js';
 import * as protocolsEntry from '../src/protocols/index.js';
 import * as bridgeEntry from '../src/bridge/index.js';
+import * as testingErrors from '../src/testing/errors.js';
+import * as testingEntry from '../src/testing/index.js';
 
 type Module = Record<string, unknown>;
 const layers: [string, Module, Module][] = [
@@ -43,6 +45,16 @@ describe('error classes across layers', () => {
     }
     const clashes = [...byName].filter(([, classes]) => classes.size > 1).map(([name]) => name);
     expect(clashes).toEqual([]);
+  });
+
+  it('spindle/testing exports its own errors, whose names clash with no layer', () => {
+    const layerNames = new Set(layers.flatMap(([, m]) => [...ownClasses(m).keys()]));
+    for (const [name, cls] of ownClasses(testingErrors)) {
+      expect(layerNames.has(name)).toBe(false);
+      expect((testingEntry as Module)[name]).toBe(cls);
+      expect(typeof (new (cls as new (m: string) => { code: string })('x')).code).toBe('string');
+    }
+    expect(ownClasses(testingErrors).size).toBeGreaterThan(0);
   });
 
   it("each layer's entry point and the package root export every error class of that layer", () => {

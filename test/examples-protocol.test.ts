@@ -4,6 +4,7 @@
  * the example honest.
  */
 import { describe, expect, it } from 'vitest';
+import { ConnectionDone, Failure } from '../src/index.js';
 import { IDLE_TIMEOUT, checks, connect } from '../examples/test-your-protocol.js';
 
 describe('examples/test-your-protocol.ts', () => {
@@ -12,7 +13,7 @@ describe('examples/test-your-protocol.ts', () => {
   it('a closed connection cancels its idle timer', () => {
     const { clock, protocol, transport } = connect();
     expect(clock.getDelayedCalls()).toHaveLength(1);
-    protocol.connectionLost();
+    protocol.connectionLost(new Failure(new ConnectionDone()));
     expect(clock.getDelayedCalls()).toHaveLength(0);
     clock.advance(IDLE_TIMEOUT);
     expect(transport.valueString()).toBe('');

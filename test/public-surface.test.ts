@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import * as spindle from '../src/index.js';
 import * as reactorEntry from '../src/reactor/index.js';
 import sharedReactor from '../src/reactor/index.js';
+import * as testingEntry from '../src/testing/index.js';
 
 const surface: Record<string, string[]> = {
   Deferred: ['Deferred', 'Failure', 'succeed', 'fail', 'maybeDeferred', 'DeferredList', 'gatherResults', 'DeferredLock', 'DeferredSemaphore', 'DeferredQueue', 'inlineCallbacks', 'ensureDeferred'],
@@ -38,5 +39,14 @@ describe('public surface', () => {
   it('spindle/reactor default-exports a shared reactor, created lazily', () => {
     expect(typeof sharedReactor.callLater).toBe('function');
     expect(reactorEntry.NodeReactor).toBe(spindle.NodeReactor);
+  });
+
+  it('spindle/testing exports the test helpers and the same test doubles as the root', () => {
+    for (const name of ['successResultOf', 'failureResultOf', 'assertNoResult', 'TimeoutMixin', 'DummyRequest', 'makeEnviron']) expect(typeof (testingEntry as Record<string, unknown>)[name]).toBe('function');
+    expect(testingEntry.Clock).toBe(spindle.Clock);
+    expect(testingEntry.StringTransport).toBe(spindle.StringTransport);
+    expect(testingEntry.MemoryReactor).toBe(spindle.MemoryReactor);
+    expect(testingEntry.loopback).toBe(spindle.loopback);
+    expect(testingEntry.TimeoutMixin).toBe(spindle.TimeoutMixin);
   });
 });

@@ -5,20 +5,21 @@ import { Deferred } from '../src/reactor/deferred.js';
 import { Failure } from '../src/reactor/failure.js';
 import { CancelledError, InvalidArgumentError } from '../src/reactor/errors.js';
 import { LoopingCallStateError, NoClockError } from '../src/reactor/errors.js';
+import { assertNoResult, failureResultOf, successResultOf } from '../src/testing/index.js';
 
 describe('LoopingCall', () => {
   it('calls at once, then every interval, and stop() fires the Deferred with the LoopingCall', () => {
     const clock = new Clock();
     const times: number[] = [];
     const lc = new LoopingCall(() => times.push(clock.seconds()), { clock });
-    let result: unknown;
-    lc.start(2).addCallback((r) => void (result = r));
+    const done = lc.start(2);
     expect(lc.running).toBe(true);
     expect(lc.interval).toBe(2);
     clock.pump([1, 1, 1, 1, 1]);
     expect(times).toEqual([0, 2, 4]);
+    assertNoResult(done);
     lc.stop();
-    expect(result).toBe(lc);
+    expect(successResultOf(done)).toBe(lc);
     expect(lc.running).toBe(false);
     expect(clock.getDelayedCalls()).toEqual([]);
   });
@@ -87,11 +88,10 @@ describe('LoopingCall', () => {
     const lc = new LoopingCall(() => {
       if (++n === 3) throw new RangeError('third time');
     }, { clock });
-    let failure: Failure | undefined;
-    lc.start(1).addErrback((f) => void (failure = f));
+    const done = lc.start(1);
     clock.pump([1, 1, 1, 1]);
     expect(n).toBe(3);
-    expect(failure?.value).toBeInstanceOf(RangeError);
+    failureResultOf(done, RangeError);
     expect(lc.running).toBe(false);
 
     const lc2 = new LoopingCall(() => Promise.reject(new Error('async no')), { clock });
@@ -111,11 +111,10 @@ describe('LoopingCall', () => {
     const lc: LoopingCall = new LoopingCall(() => {
       if (++calls === 2) lc.stop();
     }, { clock });
-    let result: unknown;
-    lc.start(1).addCallback((r) => void (result = r));
+    const done = lc.start(1);
     clock.pump([1, 1, 1]);
     expect(calls).toBe(2);
-    expect(result).toBe(lc);
+    expect(successResultOf(done)).toBe(lc);
   });
 
   it('reset() restarts the grid from now', () => {
@@ -214,42 +213,37 @@ describe('LoopingCall.withCount', () => {
 describe('deferLater', () => {
   it('fires after the delay with fn’s result', () => {
     const clock = new Clock();
-    let got: unknown;
-    deferLater(clock, 2, (a: number, b: number) => a + b, 2, 3).addCallback((v) => void (got = v));
+    const d = deferLater(clock, 2, (a: number, b: number) => a + b, 2, 3);
     clock.advance(1.9);
-    expect(got).toBeUndefined();
+    assertNoResult(d);
     clock.advance(0.1);
-    expect(got).toBe(5);
+    expect(successResultOf(d)).toBe(5);
   });
 
   it('with no fn fires with undefined', () => {
     const clock = new Clock();
-    let fired = false;
-    deferLater(clock, 1).addCallback((v) => void (fired = v === undefined));
+    const d = deferLater(clock, 1);
     clock.advance(1);
-    expect(fired).toBe(true);
+    expect(successResultOf(d)).toBeUndefined();
   });
 
   it('turns a throw into a failure', () => {
     const clock = new Clock();
-    let failure: Failure | undefined;
-    deferLater(clock, 1, () => {
+    const d = deferLater(clock, 1, () => {
       throw new TypeError('late');
-    }).addErrback((f) => void (failure = f));
+    });
     clock.advance(1);
-    expect(failure?.check(TypeError)).toBe(TypeError);
+    expect(failureResultOf(d, TypeError).value).toEqual(new TypeError('late'));
   });
 
   it('cancel() cancels the delayed call and errbacks with CancelledError', () => {
     const clock = new Clock();
     let ran = false;
-    let failure: Failure | undefined;
     const d = deferLater(clock, 1, () => (ran = true));
-    d.addErrback((f) => void (failure = f));
     d.cancel();
     expect(clock.getDelayedCalls()).toEqual([]);
     clock.advance(2);
     expect(ran).toBe(false);
-    expect(failure?.value).toBeInstanceOf(CancelledError);
+    failureResultOf(d, CancelledError);
   });
 });

@@ -7,6 +7,8 @@ export { LineReceiver, LINE_MAX_LENGTH, NetstringReceiver, NETSTRING_MAX_LENGTH,
 export { FrameTooLongError, BadFrameError, NoProtocolError } from './errors.js';
 export { NoClockError } from './errors.js';
 export { LimitConnectionsFactory, DEFAULT_MAX_CONNECTIONS } from './policies.js';
+export { TimeoutMixin } from './timeout.js';
+export type { ITimeoutMixin } from './timeout.js';
 export type { ProtocolClass } from './protocol.js';
 export type { LimitConnectionsOptions, ConnectionLimitStats } from './policies.js';
 export * from './http/index.js';

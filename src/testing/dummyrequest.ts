@@ -1,0 +1,291 @@
+/**
+ * `DummyRequest`: a CPS request you drive by hand (Twisted's
+ * `twisted.web.test.requesthelper.DummyRequest`). It satisfies the same
+ * `IRequest` the HTTP server hands an app (and `IWebRequest`, with
+ * `prepath`/`postpath` as `site()` would start them), records everything the
+ * app does to the response, and lets the test play the client: feed or end
+ * the body, stall and drain the transport, make the client go away.
+ *
+ *     const request = new DummyRequest({ uri: '/hello?name=ada' });
+ *     app(request);
+ *     expect(request.code).toBe(200);
+ *     expect(request.text()).toBe('hello ada');
+ *     expect(request.finished).toBe(true);
+ *
+ * Unlike the server, it keeps the body of a HEAD response (so a test can see
+ * what the app wrote) and frames nothing: `written` is exactly what the app
+ * handed to `write()`, non-empty chunks only.
+ */
+import { Buffer } from 'node:buffer';
+import { Deferred } from '../reactor/deferred.js';
+import { ConnectionLost, ProducerAlreadyRegisteredError, ResponseDone } from '../reactor/errors.js';
+import { Failure } from '../reactor/failure.js';
+import { MemoryReactor } from '../reactor/memoryreactor.js';
+import type { IAddress, IProducer, IProtocol, IPullProducer, IPushProducer, IReactor, ITransport } from '../reactor/interfaces.js';
+import { BodyTooLargeError, HeadersSentError, RequestFinishedError } from '../protocols/http/errors.js';
+import { Headers } from '../protocols/http/headers.js';
+import type { ReadBodyOptions } from '../protocols/http/interfaces.js';
+import { reasonPhrase } from '../protocols/http/phrases.js';
+import { splitPath } from '../protocols/web/path.js';
+import type { IWebRequest } from '../protocols/web/interfaces.js';
+
+export interface DummyRequestOptions {
+  method?: string;
+  /** The request target, with its query: '/a/b?x=1'. Default '/'. */
+  uri?: string;
+  /** Request headers; default `[['Host', 'example.test']]`. */
+  headers?: [string, string][];
+  /**
+   * A body that has fully arrived. Left out, a GET or HEAD has an empty body and
+   * other methods stream theirs through `feedBody`/`endBody`; `null` streams it
+   * whatever the method.
+   */
+  body?: string | Uint8Array | null;
+  version?: string;
+  /** The reactor the request reports (`request.reactor`); default a fresh `MemoryReactor` (its `clock` moves time). */
+  reactor?: IReactor;
+  client?: IAddress;
+  host?: IAddress;
+}
+
+const utf8 = new TextDecoder();
+const bytesOf = (data: string | Uint8Array): Uint8Array => (typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+
+export class DummyRequest implements IWebRequest {
+  readonly method: string;
+  readonly uri: string;
+  readonly path: string;
+  readonly query: string;
+  readonly version: string;
+  readonly headers: Headers;
+  readonly client: IAddress;
+  readonly host: IAddress;
+  readonly reactor: IReactor;
+  readonly secure = false;
+  prepath: string[] = [];
+  postpath: string[];
+
+  // -- what the app did --
+  code = 200;
+  codeMessage = 'OK';
+  /** Response headers in the order set, names as given. */
+  readonly responseHeaders: [string, string][] = [];
+  /** Every non-empty chunk handed to `write()`, in order. */
+  readonly written: Uint8Array[] = [];
+  startedWriting = false;
+  finished = false;
+  disconnected = false;
+  aborted = false;
+  /** The registered producer and whether it is streaming (push) or not (pull). */
+  producer: IProducer | null = null;
+  streaming = false;
+  /** True while the (pretend) transport has paused a push producer. */
+  transportPaused = false;
+  /** Upload backpressure: how often the body reader paused/resumed reading, and whether it is paused now. */
+  bodyPauses = 0;
+  bodyResumes = 0;
+  bodyReadingPaused = false;
+  /** True once `deliverBody` answered a client's `Expect: 100-continue`. */
+  continueSent = false;
+
+  private readonly waiters: Deferred<void>[] = [];
+  private readonly bodyParts: Uint8Array[] = [];
+  private bodyEnded = false;
+  /** The protocol `deliverBody` is streaming the body into, once it was called. */
+  bodyProtocol: IProtocol | null = null;
+  private bodyRead: { d: Deferred<Uint8Array>; limit: number } | null = null;
+
+  constructor(options: DummyRequestOptions = {}) {
+    this.method = options.method ?? 'GET';
+    this.uri = options.uri ?? '/';
+    const q = this.uri.indexOf('?');
+    this.path = q < 0 ? this.uri : this.uri.slice(0, q);
+    this.query = q < 0 ? '' : this.uri.slice(q + 1);
+    this.version = options.version ?? 'HTTP/1.1';
+    this.headers = Headers.fromPairs(options.headers ?? [['Host', 'example.test']]);
+    this.reactor = options.reactor ?? new MemoryReactor();
+    this.client = options.client ?? { host: '192.0.2.10', port: 50000, family: 'IPv4' };
+    this.host = options.host ?? { host: '127.0.0.1', port: 8080, family: 'IPv4' };
+    this.postpath = splitPath(this.path);
+    if (options.body !== undefined && options.body !== null) {
+      this.bodyParts.push(bytesOf(options.body));
+      this.bodyEnded = true;
+    } else if (options.body === undefined && (this.method === 'GET' || this.method === 'HEAD')) this.bodyEnded = true;
+  }
+
+  // ------------------------------------------------------------------ reading what the app did
+
+  /** The body written so far, as bytes. */
+  body(): Buffer {
+    return Buffer.concat(this.written);
+  }
+  /** The body written so far, as UTF-8 text. */
+  text(): string {
+    return utf8.decode(this.body());
+  }
+  /** A response header (values of repeats joined with ', '). */
+  getResponseHeader(name: string): string | undefined {
+    const key = name.toLowerCase();
+    const found = this.responseHeaders.filter(([n]) => n.toLowerCase() === key).map(([, v]) => v);
+    return found.length === 0 ? undefined : found.join(', ');
+  }
+
+  // ------------------------------------------------------------------ playing the client
+
+  /** Body bytes arrive (to `deliverBody`'s protocol, or held for `readBody`). */
+  feedBody(data: string | Uint8Array): void {
+    const bytes = bytesOf(data);
+    if (this.bodyProtocol !== null) this.bodyProtocol.dataReceived(bytes);
+    else this.bodyParts.push(bytes);
+    this.checkRead();
+  }
+  /** The body ended. */
+  endBody(): void {
+    this.bodyEnded = true;
+    this.bodyProtocol?.connectionLost(new Failure(new ResponseDone()));
+    this.checkRead();
+  }
+  /** The socket's buffer filled up: a push producer is paused. */
+  pauseTransport(): void {
+    this.transportPaused = true;
+    if (this.producer !== null && this.streaming) (this.producer as IPushProducer).pauseProducing();
+  }
+  /** The socket drained: a paused push producer is resumed. */
+  resumeTransport(): void {
+    if (!this.transportPaused) return;
+    this.transportPaused = false;
+    if (this.producer !== null && this.streaming) (this.producer as IPushProducer).resumeProducing();
+  }
+  /**
+   * Ask a pull producer for data `times` times (each call is one
+   * `resumeProducing()`, as a transport does after each drained write); stops
+   * early when the producer unregisters. Returns how many times it asked.
+   */
+  pull(times = 1): number {
+    let asked = 0;
+    while (asked < times && this.producer !== null && !this.streaming) {
+      (this.producer as IPullProducer).resumeProducing();
+      asked++;
+    }
+    return asked;
+  }
+  /** The client goes away: `notifyFinish()` errbacks with `ConnectionLost`, the producer is stopped, body readers are told. */
+  loseConnection(): void {
+    if (this.finished || this.disconnected) return;
+    this.disconnected = true;
+    for (const d of this.waiters.splice(0)) d.errback(new ConnectionLost('the client went away before the response finished'));
+    const p = this.producer;
+    this.producer = null;
+    p?.stopProducing();
+    this.bodyProtocol?.connectionLost(new Failure(new ConnectionLost()));
+    const read = this.bodyRead;
+    this.bodyRead = null;
+    read?.d.errback(new ConnectionLost('the client went away before the body ended'));
+  }
+
+  // ------------------------------------------------------------------ IRequest: input
+
+  deliverBody(protocol: IProtocol): void {
+    if (this.headers.get('expect')?.toLowerCase() === '100-continue') this.continueSent = true;
+    this.bodyProtocol = protocol;
+    const transport = {
+      pauseProducing: () => {
+        this.bodyPauses++;
+        this.bodyReadingPaused = true;
+      },
+      resumeProducing: () => {
+        this.bodyResumes++;
+        this.bodyReadingPaused = false;
+      },
+      stopProducing: () => {},
+    } as unknown as ITransport;
+    protocol.makeConnection(transport);
+    for (const b of this.bodyParts.splice(0)) protocol.dataReceived(b);
+    if (this.bodyEnded) protocol.connectionLost(new Failure(new ResponseDone()));
+  }
+
+  readBody(options: ReadBodyOptions = {}): Deferred<Uint8Array> {
+    const d = new Deferred<Uint8Array>();
+    this.bodyRead = { d, limit: options.limit ?? Infinity };
+    this.checkRead();
+    return d;
+  }
+
+  private checkRead(): void {
+    const read = this.bodyRead;
+    if (read === null) return;
+    const total = this.bodyParts.reduce((n, b) => n + b.length, 0);
+    if (total > read.limit) {
+      this.bodyRead = null;
+      read.d.errback(new BodyTooLargeError(read.limit, total));
+    } else if (this.bodyEnded) {
+      this.bodyRead = null;
+      read.d.callback(Buffer.concat(this.bodyParts));
+    }
+  }
+
+  // ------------------------------------------------------------------ IRequest: output
+
+  setResponseCode(code: number, phrase?: string): void {
+    if (this.startedWriting) throw new HeadersSentError('setResponseCode()');
+    this.code = code;
+    this.codeMessage = phrase ?? reasonPhrase(code);
+  }
+  setHeader(name: string, value: string): void {
+    this.removeHeader(name);
+    this.responseHeaders.push([name, value]);
+  }
+  addHeader(name: string, value: string): void {
+    if (this.startedWriting) throw new HeadersSentError('addHeader()');
+    this.responseHeaders.push([name, value]);
+  }
+  removeHeader(name: string): void {
+    if (this.startedWriting) throw new HeadersSentError('setHeader()/removeHeader()');
+    const key = name.toLowerCase();
+    for (let i = this.responseHeaders.length - 1; i >= 0; i--) if (this.responseHeaders[i]![0].toLowerCase() === key) this.responseHeaders.splice(i, 1);
+  }
+  write(data: Uint8Array | string): void {
+    if (this.finished) throw new RequestFinishedError('write()');
+    if (this.disconnected) return;
+    const bytes = bytesOf(data);
+    if (bytes.length === 0) return;
+    this.startedWriting = true;
+    this.written.push(bytes);
+  }
+  flushHeaders(): void {
+    this.startedWriting = true;
+  }
+  finish(): void {
+    if (this.finished) throw new RequestFinishedError('finish()');
+    this.finished = true;
+    this.startedWriting = true;
+    if (this.disconnected) return;
+    if (this.producer !== null) this.unregisterProducer();
+    for (const d of this.waiters.splice(0)) d.callback(undefined);
+  }
+  registerProducer(producer: IProducer, streaming: boolean): void {
+    if (this.disconnected) {
+      producer.stopProducing();
+      return;
+    }
+    if (this.producer !== null) throw new ProducerAlreadyRegisteredError();
+    this.producer = producer;
+    this.streaming = streaming;
+    if (streaming && this.transportPaused) (producer as IPushProducer).pauseProducing();
+  }
+  unregisterProducer(): void {
+    this.producer = null;
+  }
+  notifyFinish(): Deferred<void> {
+    const d = new Deferred<void>();
+    if (this.disconnected) d.errback(new ConnectionLost('the client went away before the response finished'));
+    else if (this.finished) d.callback(undefined);
+    else this.waiters.push(d);
+    return d;
+  }
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.loseConnection();
+  }
+}
