@@ -109,6 +109,24 @@ export {
 // HTTP
 export { HTTPFactory, Request, HTTPParseError, RequestFinishedError, BodyTooLargeError } from './protocols/index.js';
 
+// WebSocket (RFC 6455)
+export {
+  acceptWebSocket,
+  WebSocketProtocol,
+  WebSocketConnection,
+  FrameParser,
+  acceptKey,
+  isWebSocketRequest,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_CLOSE_TIMEOUT,
+  WebSocketProtocolError,
+  WebSocketClosedError,
+  WebSocketCloseCodeError,
+  WebSocketHandshakeError,
+  WebSocketUnsupportedError,
+} from './protocols/index.js';
+
 // Bridges and hosts
 export {
   toCpsApp,
@@ -149,6 +167,7 @@ export type {
   LogObserver,
 } from './reactor/index.js';
 export type { IRequest, IHeaders, CpsApp, HTTPServerOptions, ITimeoutMixin } from './protocols/index.js';
+export type { IWebSocketTransport, IWebSocketProtocol, WebSocketMessage, WebSocketState, WebSocketOptions, AcceptWebSocketOptions } from './protocols/index.js';
 export type {
   Chunk,
   StartResponse,

@@ -7,24 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { StringTransport } from '../src/reactor/stringtransport.js';
 import { BadFrameError, FrameTooLongError } from '../src/protocols/errors.js';
 import { Int32StringReceiver, LineReceiver, NetstringReceiver } from '../src/protocols/basic.js';
+import { oneByOne, splitAt } from './split.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const cat = (parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
-
-/** Split `data` at the given cut points (sorted, deduplicated, in range). */
-function splitAt(data: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (data.byteLength + 1)))].sort((a, b) => a - b);
-  const out: Uint8Array[] = [];
-  let at = 0;
-  for (const p of points) {
-    out.push(data.subarray(at, p));
-    at = p;
-  }
-  out.push(data.subarray(at));
-  return out;
-}
-
-const oneByOne = (data: Uint8Array) => Array.from(data, (_b, i) => data.subarray(i, i + 1));
 
 class Lines extends LineReceiver {
   lines: string[] = [];

@@ -10,6 +10,7 @@ import * as reactorErrors from '../src/reactor/errors.js';
 import * as protocolErrors from '../src/protocols/errors.js';
 import * as httpErrors from '../src/protocols/http/errors.js';
 import * as bridgeErrors from '../src/bridge/errors.js';
+import * as websocketErrors from '../src/protocols/websocket/errors.js';
 import * as reactorEntry from '../src/reactor/index.js';
 import * as protocolsEntry from '../src/protocols/index.js';
 import * as bridgeEntry from '../src/bridge/index.js';
@@ -21,6 +22,7 @@ const layers: [string, Module, Module][] = [
   ['reactor', reactorErrors, reactorEntry],
   ['protocols', protocolErrors, protocolsEntry],
   ['protocols/http', httpErrors, protocolsEntry],
+  ['protocols/websocket', websocketErrors, protocolsEntry],
   ['bridge', bridgeErrors, bridgeEntry],
 ];
 

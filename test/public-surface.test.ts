@@ -17,6 +17,7 @@ const surface: Record<string, string[]> = {
   HTTP: ['HTTPFactory', 'Request'],
   bridge: ['toCpsApp', 'toIterApp', 'toFetchHandler', 'fromFetchHandler', 'toNodeListener', 'validator', 'ThreadPool', 'deferToThread', 'threadedIterApp'],
   'one call': ['serve'],
+  WebSocket: ['acceptWebSocket', 'WebSocketProtocol', 'WebSocketProtocolError', 'WebSocketClosedError', 'WebSocketCloseCodeError', 'WebSocketHandshakeError', 'WebSocketUnsupportedError', 'DEFAULT_MAX_MESSAGE_BYTES'],
 };
 
 describe('public surface', () => {

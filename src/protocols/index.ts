@@ -12,3 +12,4 @@ export type { ITimeoutMixin } from './timeout.js';
 export type { ProtocolClass } from './protocol.js';
 export type { LimitConnectionsOptions, ConnectionLimitStats } from './policies.js';
 export * from './http/index.js';
+export * from './websocket/index.js';

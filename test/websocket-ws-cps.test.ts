@@ -1,0 +1,157 @@
+/**
+ * Interop on real sockets: the `ws` package's client against a CPS WebSocket
+ * app on spindle's HTTP server (127.0.0.1, port 0). Text, binary, a 16 MiB
+ * message, pings both ways, close from either side; the reactor's counters
+ * back to zero afterwards.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { NodeReactor } from '../src/reactor/nodereactor.js';
+import type { Failure } from '../src/reactor/failure.js';
+import { HTTPFactory } from '../src/protocols/http/factory.js';
+import type { IRequest } from '../src/protocols/http/interfaces.js';
+import { acceptWebSocket } from '../src/protocols/websocket/accept.js';
+import type { WebSocketClosedError } from '../src/protocols/websocket/errors.js';
+import type { WebSocketMessage } from '../src/protocols/websocket/interfaces.js';
+import { WebSocketProtocol } from '../src/protocols/websocket/protocol.js';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+class Echo extends WebSocketProtocol {
+  static lost: WebSocketClosedError[] = [];
+  static pongs: string[] = [];
+  static last: Echo | null = null;
+  override connectionMade(): void {
+    Echo.last = this;
+  }
+  override messageReceived(data: WebSocketMessage): void {
+    if (data === 'close please') return this.close(4002, 'server says bye');
+    if (data === 'ping me') return this.ping('srv');
+    this.sendMessage(data);
+  }
+  override pongReceived(payload: Uint8Array): void {
+    Echo.pongs.push(Buffer.from(payload).toString());
+    this.sendMessage('got pong');
+  }
+  override connectionLost(reason: Failure): void {
+    Echo.lost.push(reason.value as WebSocketClosedError);
+  }
+}
+
+async function serve() {
+  const reactor = new NodeReactor();
+  reactor.run();
+  const app = (request: IRequest) => {
+    if (request.path === '/ws') acceptWebSocket(request, new Echo());
+    else {
+      request.write('plain http');
+      request.finish();
+    }
+  };
+  const port = await reactor.listenTCP(0, new HTTPFactory(app, { reactor }), { host: '127.0.0.1' });
+  cleanups.push(() => reactor.stop());
+  cleanups.push(() => port.stopListening());
+  Echo.lost = [];
+  Echo.pongs = [];
+  return { reactor, url: `ws://127.0.0.1:${port.getHost().port}/ws` };
+}
+
+function open(url: string) {
+  const ws = new WebSocket(url);
+  const messages: (string | Buffer)[] = [];
+  let waiter: (() => void) | null = null;
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    messages.push(isBinary ? data : data.toString('utf8'));
+    waiter?.();
+  });
+  cleanups.push(() => ws.terminate());
+  return {
+    ws,
+    opened: new Promise<void>((resolve, reject) => (ws.once('open', () => resolve()), ws.once('error', reject))),
+    closed: new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }))),
+    next(n = 1): Promise<(string | Buffer)[]> {
+      return new Promise((resolve) => {
+        const check = () => {
+          if (messages.length >= n) {
+            waiter = null;
+            resolve(messages.splice(0, n));
+          }
+        };
+        waiter = check;
+        check();
+      });
+    },
+  };
+}
+
+async function settled(reactor: NodeReactor) {
+  while (reactor.stats.openConnections > 0) await new Promise((r) => setImmediate(r));
+}
+
+describe('ws client ↔ CPS WebSocket app on spindle', () => {
+  it('echoes text and binary, keeps their kinds, and echoes a 16 MiB message whole', async () => {
+    const { url } = await serve();
+    const c = open(url);
+    await c.opened;
+    c.ws.send('héllo');
+    c.ws.send(Buffer.from([0, 1, 2, 255]));
+    expect(await c.next(2)).toEqual(['héllo', Buffer.from([0, 1, 2, 255])]);
+    const big = Buffer.alloc(16 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 4096) big[i] = i & 0xff;
+    c.ws.send(big);
+    const [echoed] = await c.next();
+    expect(Buffer.isBuffer(echoed) && echoed.equals(big)).toBe(true);
+    c.ws.close();
+    await c.closed;
+  });
+
+  it('answers the client’s pings, and hears the client’s pong to its own', async () => {
+    const { url } = await serve();
+    const c = open(url);
+    await c.opened;
+    const pong = new Promise<string>((r) => c.ws.once('pong', (d) => r(d.toString())));
+    c.ws.ping('cli');
+    expect(await pong).toBe('cli');
+    c.ws.send('ping me');
+    expect(await c.next()).toEqual(['got pong']);
+    expect(Echo.pongs).toEqual(['srv']);
+    c.ws.close();
+    await c.closed;
+  });
+
+  it('the client closes: the server hears a clean close with the client’s code and reason', async () => {
+    const { url, reactor } = await serve();
+    const c = open(url);
+    await c.opened;
+    c.ws.close(4001, 'client bye');
+    expect(await c.closed).toEqual({ code: 4001, reason: '' });
+    await settled(reactor);
+    expect(Echo.lost).toHaveLength(1);
+    expect(Echo.lost[0]).toMatchObject({ closeCode: 4001, closeReason: 'client bye', wasClean: true });
+  });
+
+  it('the server closes: the client sees its code and reason, and the server a clean close', async () => {
+    const { url, reactor } = await serve();
+    const c = open(url);
+    await c.opened;
+    c.ws.send('close please');
+    expect(await c.closed).toEqual({ code: 4002, reason: 'server says bye' });
+    await settled(reactor);
+    expect(Echo.lost[0]).toMatchObject({ closeCode: 4002, wasClean: true });
+    expect(reactor.stats).toMatchObject({ openConnections: 0, pausedProducers: 0 });
+  });
+
+  it('a client that vanishes mid-message is a 1006 close and frees the connection', async () => {
+    const { url, reactor } = await serve();
+    const c = open(url);
+    await c.opened;
+    // Half a frame, then the socket is destroyed.
+    (c.ws as unknown as { _socket: import('node:net').Socket })._socket.write(Buffer.from([0x82, 0xfe, 0x10, 0x00, 1, 2, 3, 4, 5]));
+    c.ws.terminate();
+    await settled(reactor);
+    expect(Echo.lost[0]).toMatchObject({ closeCode: 1006, wasClean: false });
+  });
+});
