@@ -13,6 +13,8 @@ export interface CorpusCase {
   code?: string;
   /** Why spindle is stricter than Node here (only set where Node accepts and spindle refuses). */
   stricter?: string;
+  /** For an accepted request: whether the connection may persist after it (RFC 9112 §9.3). */
+  keepAlive?: boolean;
 }
 
 const H = 'Host: example.com\r\n';
@@ -109,3 +111,101 @@ export const corpus: CorpusCase[] = [
   { name: 'NUL in chunk extension', raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n3;a\x00\r\nabc\r\n0\r\n\r\n`, status: 400, code: 'ERR_HTTP_BAD_CHUNK' },
   { name: 'obs-fold in trailer', raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n0\r\nX: a\r\n b\r\n\r\n`, status: 400, code: 'ERR_HTTP_OBS_FOLD' },
 ];
+
+/**
+ * Characters that `String.prototype.trim()`, `\s` or other engines' helpers take
+ * for whitespace but HTTP does not (RFC 9110 §5.6.3: OWS is SP and HTAB only),
+ * as the bytes a client would send: the latin-1 byte where there is one, and
+ * the UTF-8 form.
+ */
+export const UNICODE_SPACES: ReadonlyArray<readonly [string, string]> = [
+  ['U+00A0 (byte A0)', '\xa0'],
+  ['U+00A0 (UTF-8)', '\xc2\xa0'],
+  ['U+0085 (byte 85)', '\x85'],
+  ['U+0085 (UTF-8)', '\xc2\x85'],
+  ...Array.from({ length: 11 }, (_, i) => [`U+${(0x2000 + i).toString(16).toUpperCase()} (UTF-8)`, `\xe2\x80${String.fromCharCode(0x80 + i)}`] as const),
+  ['U+3000 (UTF-8)', '\xe3\x80\x80'],
+];
+/** Vertical tab and form feed: whitespace to `\s`, control bytes to HTTP (RFC 9110 §5.5). */
+export const CONTROL_SPACES: ReadonlyArray<readonly [string, string]> = [
+  ['VT', '\x0b'],
+  ['FF', '\x0c'],
+];
+
+const EXPECT_STRICTER = 'Node takes "100-continue" after any non-word character as 100-continue; spindle trims only SP/HTAB (RFC 9110 §5.6.3), so this is another expectation (417)';
+
+/** Each space around the framing tokens: none of them may take effect (issue 12, item 1). */
+function spaceCases(label: string, sp: string, control: boolean): CorpusCase[] {
+  const bad = (code: string) => (control ? 'ERR_HTTP_BAD_HEADER_VALUE' : code);
+  const te = (v: string) => `POST / HTTP/1.1\r\n${H}Transfer-Encoding: ${v}\r\n\r\n5\r\nhello\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\n${H}\r\n`;
+  const cl = (v: string) => `POST / HTTP/1.1\r\n${H}Content-Length: ${v}\r\n\r\nhello`;
+  const out: CorpusCase[] = [
+    { name: `TE: ${label} before chunked is not chunked`, raw: te(`${sp}chunked`), status: 400, code: bad('ERR_HTTP_BAD_TRANSFER_ENCODING') },
+    { name: `TE: ${label} after chunked is not chunked`, raw: te(`chunked${sp}`), status: 400, code: bad('ERR_HTTP_BAD_TRANSFER_ENCODING') },
+    { name: `TE: ${label} between list elements is not chunked`, raw: te(`gzip,${sp}chunked`), status: 400, code: bad('ERR_HTTP_BAD_TRANSFER_ENCODING') },
+    { name: `CL: ${label} before the digits is refused`, raw: cl(`${sp}5`), status: 400, code: bad('ERR_HTTP_BAD_CONTENT_LENGTH') },
+    { name: `CL: ${label} after the digits is refused`, raw: cl(`5${sp}`), status: 400, code: bad('ERR_HTTP_BAD_CONTENT_LENGTH') },
+    { name: `TE name followed by ${label} is not a header name`, raw: `POST / HTTP/1.1\r\n${H}Transfer-Encoding${sp}: chunked\r\n\r\n0\r\n\r\n`, status: 400, code: 'ERR_HTTP_BAD_HEADER_NAME' },
+    { name: `CL name after ${label} is not a header name`, raw: `POST / HTTP/1.1\r\n${H}${sp}Content-Length: 5\r\n\r\nhello`, status: 400, code: 'ERR_HTTP_BAD_HEADER_NAME' },
+  ];
+  if (control) {
+    out.push(
+      { name: `Connection: keep-alive then ${label} is refused`, raw: `GET / HTTP/1.0\r\nConnection: keep-alive${sp}\r\n\r\n`, status: 400, code: bad('') },
+      { name: `Connection: close then ${label} is refused`, raw: `GET / HTTP/1.1\r\n${H}Connection: close${sp}\r\n\r\n`, status: 400, code: bad('') },
+      { name: `Expect: ${label} before 100-continue is refused`, raw: `PUT /u HTTP/1.1\r\n${H}Expect: ${sp}100-continue\r\nContent-Length: 2\r\n\r\nok`, status: 400, code: bad('') },
+      { name: `a value with ${label} around it is refused`, raw: `GET / HTTP/1.1\r\n${H}X-A: ${sp}v${sp}\r\n\r\n`, status: 400, code: bad('') },
+    );
+  } else {
+    out.push(
+      { name: `Connection: keep-alive then ${label} does not keep a 1.0 connection`, raw: `GET / HTTP/1.0\r\nConnection: keep-alive${sp}\r\n\r\n`, status: 200, keepAlive: false },
+      { name: `Connection: close then ${label} does not close`, raw: `GET / HTTP/1.1\r\n${H}Connection: close${sp}\r\n\r\n`, status: 200, keepAlive: true },
+      { name: `Expect: ${label} before 100-continue is another expectation`, raw: `PUT /u HTTP/1.1\r\n${H}Expect: ${sp}100-continue\r\nContent-Length: 2\r\n\r\nok`, status: 417, code: 'ERR_HTTP_EXPECTATION_FAILED', stricter: EXPECT_STRICTER },
+      { name: `a value with ${label} around it keeps those bytes`, raw: `GET / HTTP/1.1\r\n${H}X-A: ${sp}v${sp}\r\n\r\n`, status: 200 },
+    );
+  }
+  return out;
+}
+
+for (const [label, sp] of UNICODE_SPACES) corpus.push(...spaceCases(label, sp, false));
+for (const [label, sp] of CONTROL_SPACES) corpus.push(...spaceCases(label, sp, true));
+
+const CHUNK_EXT_STRICTER = 'RFC 9112 §7.1.1: chunk-ext-name and chunk-ext-val are tokens (1*tchar) or a quoted-string; Node lets this one through';
+
+/** Chunk extensions (RFC 9112 §7.1.1), checked and ignored (issue 12, item 2). */
+const chunkExt = (ext: string, last = '0') => `POST /c HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n5${ext}\r\nhello\r\n${last}\r\n\r\n`;
+corpus.push(
+  // -- valid --
+  { name: 'chunk-ext: a name alone', raw: chunkExt(';a'), status: 200 },
+  { name: 'chunk-ext: two name=token pairs', raw: chunkExt(';a=b;c=d'), status: 200 },
+  { name: 'chunk-ext: quoted-string with a space', raw: chunkExt(';a="q s"'), status: 200 },
+  { name: 'chunk-ext: quoted-string with quoted-pairs', raw: chunkExt(';a="\\"e\\""'), status: 200 },
+  { name: 'chunk-ext: empty quoted-string', raw: chunkExt(';a=""'), status: 200 },
+  { name: 'chunk-ext: obs-text inside quotes', raw: chunkExt(';a="x\xa0y"'), status: 200 },
+  { name: 'chunk-ext: on the last chunk', raw: chunkExt('', '0;a=b'), status: 200 },
+  // -- malformed --
+  { name: 'chunk-ext: empty name (";" alone)', raw: `POST /c HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n2;\r\naa\r\n0\r\n\r\n`, status: 400, code: 'ERR_HTTP_BAD_CHUNK' },
+  { name: 'chunk-ext: empty name on the last chunk', raw: chunkExt('', '0;'), status: 400, code: 'ERR_HTTP_BAD_CHUNK' },
+  { name: 'chunk-ext: unbalanced quote', raw: chunkExt(';a="abc;b=c'), status: 400, code: 'ERR_HTTP_BAD_CHUNK' },
+  { name: 'chunk-ext: backslash at the end of a quote', raw: chunkExt(';a="\\'), status: 400, code: 'ERR_HTTP_BAD_CHUNK' },
+  { name: 'chunk-ext: quoted-pair of DEL', raw: chunkExt(';a="x\\\x7f"'), status: 400, code: 'ERR_HTTP_BAD_CHUNK' },
+  { name: 'chunk-ext: control byte inside quotes', raw: chunkExt(';a="x\x01"'), status: 400, code: 'ERR_HTTP_BAD_CHUNK' },
+  { name: 'chunk-ext: text after the closing quote', raw: chunkExt(';a="x"y'), status: 400, code: 'ERR_HTTP_BAD_CHUNK' },
+  { name: 'chunk-ext: non-token name', raw: chunkExt(';a@b'), status: 400, code: 'ERR_HTTP_BAD_CHUNK' },
+  { name: 'chunk-ext: space inside a value', raw: chunkExt(';a=b c'), status: 400, code: 'ERR_HTTP_BAD_CHUNK' },
+  { name: 'chunk-ext: name then space then name', raw: chunkExt(';a b'), status: 400, code: 'ERR_HTTP_BAD_CHUNK' },
+  { name: 'chunk-ext: trailing ";"', raw: chunkExt(';a=b;'), status: 400, code: 'ERR_HTTP_BAD_CHUNK' },
+  { name: 'chunk-ext: BWS after ";"', raw: chunkExt('; a=b'), status: 400, code: 'ERR_HTTP_BAD_CHUNK' },
+  { name: 'chunk-ext: HTAB after ";"', raw: chunkExt(';\ta'), status: 400, code: 'ERR_HTTP_BAD_CHUNK' },
+  { name: 'chunk-ext: HTAB before ";"', raw: chunkExt('\t;a'), status: 400, code: 'ERR_HTTP_BAD_CHUNK' },
+  { name: 'chunk-ext: BWS before "="', raw: chunkExt(';a =b'), status: 400, code: 'ERR_HTTP_BAD_CHUNK' },
+  { name: 'chunk-ext: BWS after "="', raw: chunkExt(';a= b'), status: 400, code: 'ERR_HTTP_BAD_CHUNK' },
+  { name: 'chunk-ext: trailing space', raw: chunkExt(';a=b '), status: 400, code: 'ERR_HTTP_BAD_CHUNK' },
+  { name: 'chunk-ext: U+00A0 as a value', raw: chunkExt(';a=\xa0'), status: 400, code: 'ERR_HTTP_BAD_CHUNK' },
+  { name: 'chunk-ext: U+00A0 before "="', raw: chunkExt(';a\xa0=b'), status: 400, code: 'ERR_HTTP_BAD_CHUNK' },
+  { name: 'chunk-ext: U+3000 after the value', raw: chunkExt(';a=b\xe3\x80\x80'), status: 400, code: 'ERR_HTTP_BAD_CHUNK' },
+  { name: 'chunk-ext: VT in a name', raw: chunkExt(';a\x0bb'), status: 400, code: 'ERR_HTTP_BAD_CHUNK' },
+  { name: 'chunk-ext: bare CR in a value', raw: chunkExt(';a=b\rc'), status: 400, code: 'ERR_HTTP_BARE_CR' },
+  { name: 'chunk-ext: empty name before "="', raw: chunkExt(';=v'), status: 400, code: 'ERR_HTTP_BAD_CHUNK', stricter: CHUNK_EXT_STRICTER },
+  { name: 'chunk-ext: empty value after "="', raw: chunkExt(';a='), status: 400, code: 'ERR_HTTP_BAD_CHUNK', stricter: CHUNK_EXT_STRICTER },
+  { name: 'chunk-ext: empty element ";;"', raw: chunkExt(';;a'), status: 400, code: 'ERR_HTTP_BAD_CHUNK', stricter: CHUNK_EXT_STRICTER },
+);

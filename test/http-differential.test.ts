@@ -20,6 +20,8 @@ interface NodeSeen {
   rawHeaders: string[];
   body: string;
   rawTrailers: string[];
+  /** node:http's own reading of Connection (res.shouldKeepAlive before any header is set). */
+  keepAlive: boolean;
 }
 
 let server: http.Server;
@@ -30,9 +32,10 @@ const seen: NodeSeen[] = [];
 beforeAll(async () => {
   server = http.createServer((req, res) => {
     const parts: Buffer[] = [];
+    const keepAlive = res.shouldKeepAlive;
     req.on('data', (d: Buffer) => parts.push(d));
     req.on('end', () => {
-      seen.push({ method: req.method!, url: req.url!, rawHeaders: req.rawHeaders, body: Buffer.concat(parts).toString('latin1'), rawTrailers: req.rawTrailers });
+      seen.push({ method: req.method!, url: req.url!, rawHeaders: req.rawHeaders, body: Buffer.concat(parts).toString('latin1'), rawTrailers: req.rawTrailers, keepAlive });
       res.setHeader('Connection', 'close');
       res.end('ok');
     });
@@ -81,7 +84,7 @@ describe('differential: spindle vs node:http parser', () => {
         const end = completeAt;
         const body = events.slice(1, end).map((e) => (e.type === 'body' ? e.data : '')).join('');
         const complete = events[end] as Extract<(typeof events)[number], { type: 'complete' }>;
-        expect({ method: head.method, url: head.target, rawHeaders: head.headers.flat(), body, rawTrailers: (complete.trailers ?? []).flat() }).toEqual(node.request);
+        expect({ method: head.method, url: head.target, rawHeaders: head.headers.flat(), body, rawTrailers: (complete.trailers ?? []).flat(), keepAlive: head.keepAlive }).toEqual(node.request);
         expect(c.stricter).toBeUndefined();
       } else if (nodeAccepts) {
         // spindle refuses what Node accepts: the case must say why.
@@ -104,7 +107,7 @@ describe('differential: generated valid requests', () => {
         const head = events[0] as Extract<(typeof events)[number], { type: 'head' }>;
         const end = events.findIndex((e) => e.type === 'complete');
         const body = events.slice(1, end).map((e) => (e.type === 'body' ? e.data : '')).join('');
-        expect({ method: head.method, url: head.target, rawHeaders: head.headers.flat(), body, rawTrailers: [] }).toEqual(node.request);
+        expect({ method: head.method, url: head.target, rawHeaders: head.headers.flat(), body, rawTrailers: [], keepAlive: head.keepAlive }).toEqual(node.request);
       }),
       { numRuns: 60 },
     );

@@ -82,7 +82,7 @@ const apps: Record<string, CpsApp> = {
   },
 };
 
-const nasty = ['\r', '\n', '\r\n', '\0', ' ', '\t', ':', ',', '0', 'chunked', 'Content-Length: 5\r\n', 'Transfer-Encoding: chunked\r\n', '\x7f', '\xff', 'GET / HTTP/1.1\r\nHost: h\r\n\r\n'];
+const nasty = ['\r', '\n', '\r\n', '\0', ' ', '\t', ':', ',', '0', 'chunked', 'Content-Length: 5\r\n', 'Transfer-Encoding: chunked\r\n', '\x7f', '\xff', '\xa0', '\x0b', ';', '"', '=', 'GET / HTTP/1.1\r\nHost: h\r\n\r\n'];
 
 /** A corpus request with a few edits: bytes replaced, inserted, removed, or the tail cut. */
 const mutated = fc

@@ -16,6 +16,7 @@ describe('HTTP parser corpus', () => {
       const bytes = enc(c.raw);
       const whole = parseWhole(bytes);
       expect(firstOutcome(whole)).toEqual({ status: c.status, code: c.code });
+      if (c.keepAlive !== undefined) expect(whole[0]).toMatchObject({ type: 'head', keepAlive: c.keepAlive });
       expect(parseBytewise(bytes)).toEqual(whole);
       fc.assert(
         fc.property(fc.uniqueArray(fc.integer({ min: 0, max: bytes.length }), { maxLength: 12 }), (cuts) => {

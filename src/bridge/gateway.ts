@@ -16,6 +16,7 @@
  */
 import { Buffer } from 'node:buffer';
 import type { CpsApp, IRequest } from '../protocols/http/interfaces.js';
+import { parseContentLength } from '../protocols/http/rules.js';
 import type { Failure } from '../reactor/failure.js';
 import type { IDelayedCall, IPushProducer, IReactor } from '../reactor/interfaces.js';
 import { Logger } from '../reactor/log.js';
@@ -564,7 +565,7 @@ class GatewayResponse implements IPushProducer {
 
 function contentLengthOf(request: IRequest): number | null {
   const v = request.headers.get('content-length');
-  return v === undefined || !/^[0-9]+$/.test(v.trim()) ? null : Number(v.trim());
+  return v === undefined ? null : parseContentLength(v);
 }
 
 function isAsyncIterable(v: unknown): boolean {

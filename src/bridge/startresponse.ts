@@ -3,6 +3,7 @@
  * (G2), the hop-by-hop ban (G9) and status/header validation (G10). Pure: no
  * I/O; the gateway asks `head` when it sends the headers.
  */
+import { parseContentLength } from '../protocols/http/rules.js';
 import {
   HopByHopHeaderError,
   StartResponseHeaderError,
@@ -64,9 +65,8 @@ export function validateHeaders(headers: unknown): { headers: [string, string][]
     const lower = name.toLowerCase();
     if (HOP_BY_HOP_HEADERS.has(lower)) throw new HopByHopHeaderError(name);
     if (lower === 'content-length') {
-      const trimmed = value.trim();
-      if (!/^[0-9]{1,15}$/.test(trimmed)) throw new StartResponseHeaderError(pair, 'Content-Length must be a decimal number of bytes');
-      const n = Number(trimmed);
+      const n = parseContentLength(value);
+      if (n === null) throw new StartResponseHeaderError(pair, 'Content-Length must be a decimal number of bytes (1 to 15 digits, only SP or HTAB around them)');
       if (contentLength !== null && contentLength !== n) throw new StartResponseHeaderError(pair, 'two different Content-Length values');
       contentLength = n;
     }

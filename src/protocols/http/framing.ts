@@ -5,6 +5,7 @@
  */
 import { Buffer } from 'node:buffer';
 import type { Latin1Buffer } from './chars.js';
+import { hasListToken } from './syntax.js';
 
 /** No body (HEAD, 1xx, 204, 304). */
 export const NONE = 0;
@@ -41,8 +42,6 @@ export interface HeadPlan {
   keepAlive: boolean;
 }
 
-const CLOSE_TOKEN = /(^|[\s,])close($|[\s,])/i;
-
 /**
  * No body for HEAD, 1xx, 204 and 304 (RFC 9110 §6.4.1); Content-Length when the
  * app set it or the whole body is known; chunked for 1.1; close-delimited for 1.0.
@@ -65,8 +64,8 @@ export function planHead(h: HeadInput): HeadPlan {
       continue;
     }
     if (key === 'connection') {
-      // The server owns Connection; an app's "close" is honoured.
-      if (CLOSE_TOKEN.test(value)) keepAlive = false;
+      // The server owns Connection; an app's "close" is honoured (a list element, SP/HTAB trimmed only).
+      if (hasListToken(value, 'close')) keepAlive = false;
       continue;
     }
     if (key === 'date') hasDate = true;

@@ -8,6 +8,8 @@ import { Buffer } from 'node:buffer';
 import { CR, FIELD_VALUE, HOST, HTAB, SP, TARGET, TCHAR, type Latin1Buffer } from './chars.js';
 import { HTTPParseError, ParseErrorCodes as E } from './errors.js';
 import { Headers } from './headers.js';
+import { isContentLengthDigits, MAX_CONTENT_LENGTH_DIGITS } from './rules.js';
+import { listElements } from './syntax.js';
 
 export type HTTPVersion = 'HTTP/1.0' | 'HTTP/1.1';
 
@@ -125,16 +127,6 @@ export function parseFieldLine(buf: Buffer, s: number, e: number, raw: string[],
   return lname;
 }
 
-/** The comma-separated list elements of a field value, trimmed, empties dropped (RFC 9110 §5.6.1). */
-export function listElements(value: string): string[] {
-  const out: string[] = [];
-  for (const part of value.split(',')) {
-    const t = part.trim();
-    if (t !== '') out.push(t);
-  }
-  return out;
-}
-
 /** Validate a Host value: uri-host [":" port] characters only (RFC 9112 §3.2, RFC 3986 §3.2.2). */
 export function checkHost(value: string): void {
   for (let i = 0; i < value.length; i++) {
@@ -142,9 +134,6 @@ export function checkHost(value: string): void {
     if (c > 0xff || HOST[c] !== 1) fail(E.BAD_HOST, 400, `Host header has an invalid character ${JSON.stringify(value[i])}; send host[:port]`);
   }
 }
-
-/** Digits in a Content-Length: 15 keeps it below Number.MAX_SAFE_INTEGER. */
-export const MAX_CONTENT_LENGTH_DIGITS = 15;
 
 /**
  * The body length from `count` Content-Length fields whose (last) value is
@@ -154,13 +143,17 @@ export const MAX_CONTENT_LENGTH_DIGITS = 15;
  */
 export function contentLength(count: number, value: string): number {
   if (count > 1) fail(E.BAD_CONTENT_LENGTH, 400, 'Content-Length sent more than once; send it once');
-  if (value.length === 0 || value.length > MAX_CONTENT_LENGTH_DIGITS || !/^[0-9]+$/.test(value)) {
+  if (!isContentLengthDigits(value)) {
     fail(E.BAD_CONTENT_LENGTH, 400, `Content-Length must be 1 to ${MAX_CONTENT_LENGTH_DIGITS} decimal digits (RFC 9110 §8.6), got ${JSON.stringify(value.slice(0, 32))}`);
   }
   return Number(value);
 }
 
-/** The "close" and "keep-alive" options of the Connection fields, joined with ',' (RFC 9110 §7.6.1). */
+/**
+ * The "close" and "keep-alive" options of the Connection fields, joined with ','
+ * (RFC 9110 §7.6.1). Elements are trimmed of SP/HTAB only: "keep-alive\xa0" is
+ * not keep-alive (RFC 9110 §5.6.3).
+ */
 export function connectionOptions(value: string | null): { close: boolean; keepAlive: boolean } {
   let close = false, keepAlive = false;
   if (value === null) return { close, keepAlive };

@@ -20,15 +20,15 @@
  * `resume()`. The end of a message that needs no more bytes is still reported.
  */
 import { Buffer } from 'node:buffer';
-import { CR, FIELD_VALUE, HEX, LF } from './chars.js';
+import { CR, LF } from './chars.js';
+import { parseChunkLine } from './chunked.js';
 import { HTTPParseError, ParseErrorCodes as E } from './errors.js';
 import { Headers } from './headers.js';
 import { fail, parseFieldLine } from './head.js';
 
 /** Empty lines ignored before a start line (RFC 9112 §2.2 says ignore at least one). */
 export const MAX_LEADING_EMPTY_LINES = 8;
-/** Hex digits in a chunk size: 13 keeps every size below 2^52, exact in a double. */
-export const MAX_CHUNK_SIZE_DIGITS = 13;
+export { MAX_CHUNK_SIZE_DIGITS } from './chunked.js';
 
 export interface MessageLimits {
   maxHeaderBytes: number;
@@ -284,23 +284,9 @@ export abstract class MessageParser<Head> {
     parseFieldLine(buf, s, e, this.raw, this.lower);
   }
 
-  /** chunk = chunk-size [ chunk-ext ] CRLF (RFC 9112 §7.1). */
+  /** chunk = chunk-size [ chunk-ext ] CRLF (RFC 9112 §7.1); the line's grammar is chunked.ts's. */
   private chunkSize(buf: Buffer, s: number, e: number): void {
-    let size = 0;
-    let i = s;
-    while (i < e && HEX[buf[i]!]! >= 0) size = size * 16 + HEX[buf[i++]!]!;
-    if (i === s) fail(E.BAD_CHUNK, 400, 'chunk size must be hexadecimal digits (RFC 9112 §7.1)');
-    if (i - s > MAX_CHUNK_SIZE_DIGITS) fail(E.BAD_CHUNK, 400, `chunk size has more than ${MAX_CHUNK_SIZE_DIGITS} hex digits`);
-    if (i < e) {
-      // chunk-ext: we refuse the BWS RFC 9112 §7.1.1 allows before ";" (as strict llhttp
-      // does: parsers that disagree on "5 ;x" disagree on where the body ends), and
-      // ignore the extensions themselves, requiring only that they hold no control byte.
-      if (buf[i] !== 0x3b) fail(E.BAD_CHUNK, 400, 'chunk size must be followed by CRLF or ";extension" (RFC 9112 §7.1.1)');
-      for (let j = i; j < e; j++) {
-        const c = buf[j]!;
-        if (FIELD_VALUE[c] !== 1) fail(c === CR ? E.BARE_CR : E.BAD_CHUNK, 400, 'control byte in a chunk extension (RFC 9112 §7.1.1)');
-      }
-    }
+    const size = parseChunkLine(buf, s, e);
     if (size === 0) {
       this.state = TRAILER;
       this.fieldBytes = 0;

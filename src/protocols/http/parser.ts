@@ -13,6 +13,7 @@ import { ParseErrorCodes as E } from './errors.js';
 import { Headers } from './headers.js';
 import { checkHost, chunkedCoding, connectionOptions, contentLength as parseContentLength, fail, parseRequestLine, type RequestHead, type RequestLine } from './head.js';
 import { MessageParser, type MessageHandler } from './message.js';
+import { trimOWS } from './syntax.js';
 
 export type { RequestHead, HTTPVersion } from './head.js';
 
@@ -27,7 +28,7 @@ export const DEFAULT_MAX_CHUNK_LINE_BYTES = 4 * 1024;
 /** Most bytes of trailer field lines; past it 431. */
 export const DEFAULT_MAX_TRAILER_BYTES = 8 * 1024;
 export { MAX_LEADING_EMPTY_LINES, MAX_CHUNK_SIZE_DIGITS } from './message.js';
-export { MAX_CONTENT_LENGTH_DIGITS } from './head.js';
+export { MAX_CONTENT_LENGTH_DIGITS } from './rules.js';
 
 export interface ParserLimits {
   maxRequestLineBytes?: number;
@@ -107,7 +108,8 @@ export class HTTPParser extends MessageParser<RequestHead> {
     let expectContinue = false;
     // RFC 9110 §10.1.1: 100-continue is the only expectation; others MAY get 417; 1.0 ignores Expect.
     if (expect !== null && v11) {
-      if (expect.trim().toLowerCase() !== '100-continue') fail(E.EXPECTATION_FAILED, 417, `unsupported expectation ${JSON.stringify(expect.slice(0, 32))}; only "100-continue" is supported`);
+      // Only SP/HTAB is trimmed (RFC 9110 §5.6.3): "\xa0100-continue" is another expectation.
+      if (trimOWS(expect).toLowerCase() !== '100-continue') fail(E.EXPECTATION_FAILED, 417, `unsupported expectation ${JSON.stringify(expect.slice(0, 32))}; only "100-continue" is supported`);
       expectContinue = contentLength !== 0;
     }
     const head: RequestHead = {
