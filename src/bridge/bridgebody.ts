@@ -10,6 +10,7 @@ import { ConnectionLost, ResponseDone } from '../reactor/errors.js';
 import { Failure } from '../reactor/failure.js';
 import type { IAddress, IProducer, IProtocol, ITransport } from '../reactor/interfaces.js';
 import { BodyTooLargeError } from '../protocols/http/errors.js';
+import { parseContentLength } from '../protocols/http/rules.js';
 
 /** What a host feeds the body into. Calls after `end` or `lost` are ignored. */
 export interface BodySink {
@@ -90,26 +91,28 @@ export function deliverBodyTo(req: { client: IAddress; host: IAddress }, protoco
  */
 export function readBodyFrom(req: { headers: { get(n: string): string | undefined } }, limit: number, open: OpenBody, onTooLarge: () => void): Deferred<Uint8Array> {
   const d = new Deferred<Uint8Array>(undefined, 'request body');
-  const declared = Number(req.headers.get('content-length') ?? 'NaN');
+  const cl = req.headers.get('content-length');
+  const declared = cl === undefined ? null : parseContentLength(cl);
   const chunks: Uint8Array[] = [];
   let size = 0;
   let control: BodyControl | null = null;
   let over = false;
-  const tooLarge = (got: number | 'unknown'): void => {
+  const tooLarge = (got: number, soFar: boolean): void => {
     over = true;
     control?.stop();
-    d.errback(new BodyTooLargeError(limit, got));
+    // Answer 413 first: the app's errback may end the response itself (or fail it with a 500).
     onTooLarge();
+    d.errback(new BodyTooLargeError(limit, got, soFar));
   };
-  if (Number.isFinite(declared) && declared > limit) {
-    tooLarge(declared);
+  if (declared !== null && declared > limit) {
+    tooLarge(declared, false);
     return d;
   }
   control = open(onceSink({
     data: (c) => {
       if (over) return;
       size += c.byteLength;
-      if (size > limit) return tooLarge(size);
+      if (size > limit) return tooLarge(size, true);
       chunks.push(c.slice());
     },
     end: () => {

@@ -60,8 +60,9 @@ export class RequestFinishedError extends SpindleError {
 /** `readBody()`: the body is larger than the limit (the client is answered 413). */
 export class BodyTooLargeError extends SpindleError {
   readonly limit: number;
-  constructor(limit: number, got: number | 'unknown') {
-    super('ERR_HTTP_BODY_TOO_LARGE', `request body is larger than the ${limit}-byte limit (got ${got} bytes); raise readBody({ limit }) or the server's maxBodyBytes option`);
+  /** `got`: the declared length, or with `soFar` the bytes received when the limit was passed. */
+  constructor(limit: number, got: number, soFar = false) {
+    super('ERR_HTTP_BODY_TOO_LARGE', `request body is larger than the ${limit}-byte limit (${soFar ? `${got} bytes received so far` : `got ${got} bytes`}); raise readBody({ limit }) or the server's maxBodyBytes option`);
     this.limit = limit;
   }
 }

@@ -71,8 +71,8 @@ export class RequestBody {
     if (this.declaredLength > limit) {
       const err = new BodyTooLargeError(limit, this.declaredLength);
       this.ended = true;
-      d.errback(err);
       this.host.bodyTooLarge(err);
+      d.errback(err);
       return d;
     }
     if (this.complete) {
@@ -99,11 +99,15 @@ export class RequestBody {
     if (this.mode === 'stream') this.protocol!.dataReceived(chunk);
     else if (this.mode === 'buffer') {
       if (this.received > this.limit) {
-        const err = new BodyTooLargeError(this.limit, 'unknown');
+        // A chunked body (or one longer than declared) passed the limit while it streams:
+        // the same answer as a declared length past it. The 413 goes out before the
+        // errback runs, so an app whose errback fails its response (a Deferred it
+        // returned, an await that throws) cannot turn it into a 500.
+        const err = new BodyTooLargeError(this.limit, this.received, true);
         this.ended = true;
         this.chunks = [];
-        this.deferred!.errback(err);
         this.host.bodyTooLarge(err);
+        this.deferred!.errback(err);
         return;
       }
       this.chunks.push(chunk);
