@@ -76,21 +76,35 @@ const fromSource = import.meta.url.endsWith('.ts');
 const WORKER_ENTRY = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url);
 
 /**
- * What a worker starts from. From dist/: the JS entry. From source: a small
+ * What a worker starts from. From dist/ (without tsx): the JS entry. From
+ * source, or from dist/ with tsx loaded in the parent: a small
  * bootstrap that registers tsx's ESM hooks inside the worker first (Node 20
  * workers neither inherit the parent's loader hooks nor honour `--import` in
  * their execArgv), then imports the .ts entry; later imports of .ts job
  * modules go through the same hooks.
  */
 function workerStart(): { entry: URL | string; eval: boolean } {
-  if (!fromSource) return { entry: WORKER_ENTRY, eval: false };
+  // The built package run under tsx (`node --import tsx node_modules/.bin/spindle
+  // serve app.ts --threads 2`) needs the hooks in its workers too, for the app.
+  const parentHasTsx = process.execArgv.some((a) => a.includes('tsx'));
+  if (!fromSource && !parentHasTsx) return { entry: WORKER_ENTRY, eval: false };
   const require = createRequire(import.meta.url);
-  const pkgPath = require.resolve('tsx/package.json');
+  let pkgPath: string;
+  try {
+    pkgPath = require.resolve('tsx/package.json');
+  } catch (err) {
+    if (!fromSource) return { entry: WORKER_ENTRY, eval: false }; // tsx from elsewhere (global): plain workers
+    throw err;
+  }
   const pkg = require(pkgPath) as { exports: Record<string, { import?: { default?: string } } | string> };
-  const api = (pkg.exports['./esm/api'] as { import: { default: string } }).import.default;
-  const apiUrl = new URL(api, pathToFileURL(pkgPath)).href;
+  const apiUrl = (name: string) => new URL((pkg.exports[name] as { import: { default: string } }).import.default, pathToFileURL(pkgPath)).href;
+  // Both of tsx's hooks, as `--import tsx` installs them: the ESM one, and the
+  // CommonJS one for a .ts module that is CommonJS by its package (no
+  // "type": "module" above it). Without the latter such a module reaches
+  // Node's require() untransformed and fails with ERR_REQUIRE_CYCLE_MODULE.
   const code =
-    `import(${JSON.stringify(apiUrl)}).then((api) => { api.register(); return import(${JSON.stringify(WORKER_ENTRY.href)}); })` +
+    `Promise.all([import(${JSON.stringify(apiUrl('./esm/api'))}), import(${JSON.stringify(apiUrl('./cjs/api'))})])` +
+    `.then(([esm, cjs]) => { esm.register(); cjs.register(); return import(${JSON.stringify(WORKER_ENTRY.href)}); })` +
     `.catch((err) => setImmediate(() => { throw err; }));`;
   return { entry: code, eval: true };
 }
