@@ -45,11 +45,15 @@ export interface ChannelConfig {
   readonly accessLog: Logger | null;
   /** A client's FIN is a half-close (answer what came, then close) rather than the client leaving. */
   readonly allowHalfOpen: boolean;
+  readonly lingerTimeout: number;
+  readonly lingerMaxBytes: number;
 }
 
 /** Output collected while corked is written early past this many bytes. */
 const CORK_FLUSH_BYTES = 64 * 1024;
 const IDLE = 1, HEADER = 2, BODY = 3;
+/** Answers to a request too large to read: the client is likely still sending it (see `startLinger`). */
+const OVERSIZED = new Set([413, 414, 431]);
 
 export class HTTPChannel extends Protocol implements ParserHandler, RequestHost {
   readonly reactor: IReactor;
@@ -81,6 +85,12 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   /** The protocol the connection was handed to by `request.upgrade()`; the channel only forwards to it. */
   private upgraded: IProtocol | null = null;
   private handOverPending = false;
+  /** Answered and half-closed; reading and discarding what the client still sends (lingering close). */
+  private lingering = false;
+  /** Close by lingering once the current answer is out (set for a body past the readBody limit). */
+  private lingerOnClose = false;
+  private lingerBytes = 0;
+  private lingerCall: IDelayedCall | null = null;
 
   constructor(private readonly config: ChannelConfig) {
     super();
@@ -108,6 +118,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   override dataReceived(data: Uint8Array): void {
     if (this.upgraded !== null) return this.upgraded.dataReceived(data);
+    if (this.lingering) return this.discard(data.length);
     if (this.closing || this.lost) return;
     if (this.current === null && this.deadline.kind === IDLE) this.deadline.set(HEADER, this.config.headerTimeout);
     else if (this.deadline.kind === BODY) this.deadline.set(BODY, this.config.idleTimeout);
@@ -127,6 +138,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.server.stats.openChannels--;
     this.deadline.cancel();
     if (this.resumeCall?.active()) this.resumeCall.cancel();
+    if (this.lingerCall?.active()) this.lingerCall.cancel();
     this.out = [];
     if (this.upgraded !== null) return this.upgraded.connectionLost(reason);
     const req = this.current;
@@ -154,6 +166,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   readConnectionLost(): void {
     const up = this.upgraded;
     if (up !== null) return up.readConnectionLost ? up.readConnectionLost() : this.transport.loseConnection();
+    if (this.lingering) return this.endLinger();
     this.peerDone = true;
     const req = this.current;
     if (!this.config.allowHalfOpen) {
@@ -230,7 +243,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
       // the parse error if nothing was sent yet, else the connection is aborted.
       req.body.onLost(error);
       if (!this.responseFinished) req.answer(error.status);
-      return this.closeConnection();
+      return this.closeConnection(OVERSIZED.has(error.status));
     }
     this.server.stats.badRequests++;
     this.sendError(error.status);
@@ -420,6 +433,9 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   }
 
   bodyTooLarge(_error: BodyTooLargeError): void {
+    // The client may still be sending the rest of the body: linger so that it reads the 413
+    // (decided in loseNow, once the parser holds what this read brought).
+    this.lingerOnClose = true;
     this.current!.answer(413);
   }
 
@@ -498,12 +514,17 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.transport.write(data);
   }
 
-  /** Close once what was written has gone out; read nothing more. */
-  private closeConnection(): void {
+  /**
+   * Close once what was written has gone out; parse nothing more. With
+   * `linger` (an answer to a request too large to read) the close lingers:
+   * see `startLinger`.
+   */
+  private closeConnection(linger = false): void {
     if (this.closing) return;
     this.closing = true;
     this.deadline.clear();
     this.pauseParsing();
+    if ((linger || this.lingerOnClose) && !this.peerDone && this.config.lingerTimeout > 0) this.lingering = true;
     if (this.cork > 0) this.loseAfterFlush = true;
     else this.loseNow();
   }
@@ -514,8 +535,44 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
       this.selfRegistered = false;
       this.transport.unregisterProducer();
     }
-    this.transport.loseConnection();
+    if (this.lingering && this.lingerOnClose) {
+      const req = this.current;
+      if (req === null || this.inputDone || !this.bodyIncomplete(req)) this.lingering = false;
+    }
+    if (this.lingering) this.startLinger();
+    else this.transport.loseConnection();
   }
+
+  /**
+   * Lingering close (RFC 9112 §9.6): a client that writes its whole request
+   * before reading (Python's http.client) is still sending when the answer
+   * (413, 414, 431) goes out. Closing at once would make its TCP stack see a
+   * reset and drop the answer unread (BrokenPipe). So: FIN after the answer,
+   * then read and discard for at most `lingerTimeout` seconds and
+   * `lingerMaxBytes` bytes, or until the client closes, then close.
+   */
+  private startLinger(): void {
+    this.deadline.cancel();
+    this.transport.loseWriteConnection();
+    if (this.readingPaused) {
+      this.readingPaused = false;
+      this.transport.resumeProducing();
+    }
+    this.lingerCall = this.reactor.callLater(this.config.lingerTimeout, this.endLinger);
+  }
+
+  private discard(bytes: number): void {
+    this.lingerBytes += bytes;
+    if (this.lingerBytes > this.config.lingerMaxBytes) this.endLinger();
+  }
+
+  private readonly endLinger = (): void => {
+    if (!this.lingering) return;
+    this.lingering = false;
+    if (this.lingerCall?.active()) this.lingerCall.cancel();
+    this.lingerCall = null;
+    if (!this.lost) this.transport.loseConnection();
+  };
 
   /** A request rejected before reaching the app: its status, `Connection: close`, then close. */
   private sendError(status: number): void {
@@ -523,7 +580,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     const body = `${phrase}\n`;
     const head = `HTTP/1.1 ${status} ${phrase}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\nDate: ${this.server.dates.get()}\r\n\r\n`;
     this.send(Buffer.from(head + body, 'latin1'));
-    this.closeConnection();
+    this.closeConnection(OVERSIZED.has(status));
   }
 
   // ------------------------------------------------------------------ timeouts (deadline.ts)

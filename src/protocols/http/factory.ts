@@ -15,6 +15,8 @@ import type { CpsApp } from './interfaces.js';
 import {
   DEFAULT_HEADER_TIMEOUT,
   DEFAULT_IDLE_TIMEOUT,
+  DEFAULT_LINGER_MAX_BYTES,
+  DEFAULT_LINGER_TIMEOUT,
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_MAX_DRAIN_BYTES,
   DEFAULT_MAX_HELD_INPUT_BYTES,
@@ -60,6 +62,8 @@ export class HTTPFactory extends Factory {
       maxDrainBytes: options.maxDrainBytes ?? DEFAULT_MAX_DRAIN_BYTES,
       accessLog,
       allowHalfOpen: options.allowHalfOpen === true,
+      lingerTimeout: options.lingerTimeout ?? DEFAULT_LINGER_TIMEOUT,
+      lingerMaxBytes: options.lingerMaxBytes ?? DEFAULT_LINGER_MAX_BYTES,
     };
   }
 

@@ -25,6 +25,14 @@ export const DEFAULT_MAX_HELD_INPUT_BYTES = 64 * 1024;
  */
 export const DEFAULT_MAX_DRAIN_BYTES = 64 * 1024;
 /**
+ * Lingering close: seconds the server keeps reading (and discarding) after it
+ * answered a request too large to read (413, 414, 431), so that a client still
+ * sending it gets to read the answer; then the connection closes. 0 closes at once.
+ */
+export const DEFAULT_LINGER_TIMEOUT = 5;
+/** Lingering close: most bytes read and discarded before the connection closes anyway. */
+export const DEFAULT_LINGER_MAX_BYTES = 32 * 1024 * 1024;
+/**
  * Response bytes held back while the app runs synchronously, so that a small
  * response leaves as one write with an exact Content-Length.
  */
@@ -50,6 +58,10 @@ export interface HTTPServerOptions extends ParserLimits {
    * nginx take it), and the response ends as if the connection were lost.
    */
   allowHalfOpen?: boolean;
+  /** Seconds of lingering close after a 413, 414 or 431. Default `DEFAULT_LINGER_TIMEOUT`; 0 turns it off. */
+  lingerTimeout?: number;
+  /** Bytes read and discarded while lingering, at most. Default `DEFAULT_LINGER_MAX_BYTES`. */
+  lingerMaxBytes?: number;
   /** Log one Common Log Format line per response: `true` (namespace 'spindle.http.access') or a Logger. Default off. */
   accessLog?: boolean | Logger;
   /** A `Server` header value to send. Default: none. */
