@@ -446,6 +446,20 @@ describe('gateway rules (fake request)', () => {
     expect(logs.some((e) => e.failure?.value instanceof InvalidAppResultError)).toBe(true);
   });
 
+  it('an app that returns undefined or null gets one 500 and one logged error, with no spurious "close() failed"', () => {
+    for (const returned of [undefined, null]) {
+      const { req, logs } = host(((_e: Environ, sr: StartResponse) => {
+        ok(sr);
+        return returned;
+      }) as unknown as IterApp);
+      expect(req.code).toBe(500);
+      const errors = logs.filter((e) => e.level === 'error');
+      expect(errors).toHaveLength(1);
+      expect(errors[0]!.failure?.value).toBeInstanceOf(InvalidAppResultError);
+      expect(errors[0]!.message).not.toMatch(/close\(\) failed/);
+    }
+  });
+
   it('a fast app yields to the reactor after PULLS_PER_TURN pulls (no starvation)', () => {
     let n = 0;
     const { reactor, req } = host(function* (_e, sr) {

@@ -547,7 +547,8 @@ class GatewayResponse implements IPushProducer {
 
   /** G7: `close()` if the iterable has one, else the iterator's `return()`; exactly once. */
   private closeIterable(): void {
-    if (this.closed || this.result === null || this.inNext) return;
+    // An app that returned undefined or null (already reported as InvalidAppResultError) has nothing to close.
+    if (this.closed || this.result === null || this.result === undefined || this.inNext) return;
     this.closed = true;
     const result = this.result as { close?: unknown };
     try {
