@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { HOP_BY_HOP_HEADERS, parseStatus, ResponseStarter, validateHeaders } from '../src/bridge/startresponse.js';
+import { parseStatus, ResponseStarter, validateHeaders } from '../src/bridge/startresponse.js';
+import { HOP_BY_HOP_HEADERS } from '../src/protocols/http/rules.js';
 import { buildEnviron, decodePathInfo, makeErrorsStream } from '../src/bridge/environ.js';
 import { HopByHopHeaderError, StartResponseHeaderError, StartResponseStatusError, StartResponseTwiceError } from '../src/bridge/errors.js';
 import { MemoryReactor } from '../src/reactor/memoryreactor.js';

@@ -13,7 +13,7 @@ import type { Environ, StartResponse } from './interfaces.js';
 import { BridgeQueue, type BridgeQueueListener, type BridgeQueueOptions } from './bridgequeue.js';
 import { appLog, BridgeRequest, INTERNAL_ERROR_BODY } from './bridgerequest.js';
 import type { BodyControl, BodySink } from './bridgebody.js';
-import { HOP_BY_HOP_HEADERS } from './startresponse.js';
+import { HOP_BY_HOP_HEADERS } from '../protocols/http/rules.js';
 
 /** Bytes asked of `wsgi.input.read()` per step when streaming an upload to the CPS app. */
 export const BRIDGE_INPUT_CHUNK = 64 * 1024;

@@ -17,7 +17,7 @@ import { toCpsApp, type GatewayOptions } from './gateway.js';
 import type { IterApp } from './interfaces.js';
 import { ServeStyleError } from './errors.js';
 import { runCpsApp } from './runcps.js';
-import { HOP_BY_HOP_HEADERS } from './startresponse.js';
+import { HOP_BY_HOP_HEADERS } from '../protocols/http/rules.js';
 
 export type FetchHandler = (request: Request) => Promise<Response>;
 

@@ -9,6 +9,7 @@
 import { ConnectionLost } from '../reactor/errors.js';
 import type { IAddress, IDelayedCall, IReactor } from '../reactor/interfaces.js';
 import { Headers } from '../protocols/http/headers.js';
+import { responseHasNoBody } from '../protocols/http/rules.js';
 import { BridgeQueue, type BridgeQueueListener, type BridgeQueueOptions } from './bridgequeue.js';
 import { BridgeRequest } from './bridgerequest.js';
 import type { BodyControl, BodySink } from './bridgebody.js';
@@ -18,11 +19,6 @@ export interface FetchRequestOptions extends Pick<BridgeQueueOptions, 'highWater
   /** What `request.client` reports (a Fetch Request does not carry the peer). Default 0.0.0.0:0. */
   client?: IAddress;
   readBodyLimit?: number;
-}
-
-/** RFC 9110 sections 6.4.1 and 15.3.5/15.4.5: responses that never carry content. */
-function isNullBodyStatus(code: number): boolean {
-  return code === 204 || code === 205 || code === 304;
 }
 
 export class FetchRequest extends BridgeRequest implements BridgeQueueListener {
@@ -103,7 +99,7 @@ export class FetchRequest extends BridgeRequest implements BridgeQueueListener {
   protected sendHead(code: number, phrase: string, headers: [string, string][]): void {
     const h = new globalThis.Headers();
     for (const [name, value] of headers) h.append(name, value);
-    this.nullBody = isNullBodyStatus(code) || this.method === 'HEAD';
+    this.nullBody = responseHasNoBody(this.method, code);
     const body = this.nullBody ? null : new ReadableStream<Uint8Array>(
       {
         start: (c) => { this.controller = c; },

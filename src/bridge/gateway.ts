@@ -16,7 +16,7 @@
  */
 import { Buffer } from 'node:buffer';
 import type { CpsApp, IRequest } from '../protocols/http/interfaces.js';
-import { parseContentLength } from '../protocols/http/rules.js';
+import { parseContentLength, responseHasNoBody } from '../protocols/http/rules.js';
 import type { Failure } from '../reactor/failure.js';
 import type { IDelayedCall, IPushProducer, IReactor } from '../reactor/interfaces.js';
 import { Logger } from '../reactor/log.js';
@@ -465,7 +465,7 @@ class GatewayResponse implements IPushProducer {
     this.sendHeaders();
     const head = this.starter.head;
     const cl = head.contentLength;
-    const bodyless = this.request.method === 'HEAD' || head.code === 204 || head.code === 304;
+    const bodyless = responseHasNoBody(this.request.method, head.code);
     this.endResponse();
     this.settle(() => {
       if (cl !== null && this.sent < cl && !bodyless) {

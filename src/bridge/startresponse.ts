@@ -3,7 +3,7 @@
  * (G2), the hop-by-hop ban (G9) and status/header validation (G10). Pure: no
  * I/O; the gateway asks `head` when it sends the headers.
  */
-import { parseContentLength } from '../protocols/http/rules.js';
+import { HOP_BY_HOP_HEADERS, isFieldName, isFieldValue, parseContentLength } from '../protocols/http/rules.js';
 import {
   HopByHopHeaderError,
   StartResponseHeaderError,
@@ -11,22 +11,6 @@ import {
   StartResponseTwiceError,
 } from './errors.js';
 
-/** RFC 9110 section 7.6.1 plus the proxy ones: headers only the server may set (PEP 3333, G9). */
-export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailers',
-  'transfer-encoding',
-  'upgrade',
-]);
-
-/** RFC 9110 section 5.6.2: token = 1*tchar. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** A field value or reason phrase: HTAB, SP, VCHAR, obs-text (latin-1 0x80-0xFF); no CR, LF, NUL, other CTLs. */
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const STATUS = /^([0-9]{3}) (.*)$/s;
 
 /** The status and headers the app asked for. */
@@ -47,7 +31,7 @@ export function parseStatus(status: unknown): { code: number; reason: string } {
   // A 1xx is not a final response: 100 Continue is the gateway's job (G11), 101 needs the server.
   if (code < 200 || code > 599) throw new StartResponseStatusError(status, 'the code must be 200-599');
   const reason = m[2]!;
-  if (!FIELD_VALUE.test(reason)) throw new StartResponseStatusError(status, 'the reason holds a control or non-latin-1 character');
+  if (!isFieldValue(reason)) throw new StartResponseStatusError(status, 'the reason holds a control or non-latin-1 character');
   return { code, reason };
 }
 
@@ -60,8 +44,8 @@ export function validateHeaders(headers: unknown): { headers: [string, string][]
     if (!Array.isArray(pair) || pair.length !== 2) throw new StartResponseHeaderError(pair, 'each header must be a [name, value] pair');
     const [name, value] = pair as unknown[];
     if (typeof name !== 'string' || typeof value !== 'string') throw new StartResponseHeaderError(pair, 'name and value must be strings');
-    if (!TOKEN.test(name)) throw new StartResponseHeaderError(pair, 'the name is not an RFC 9110 token');
-    if (!FIELD_VALUE.test(value)) throw new StartResponseHeaderError(pair, 'the value holds CR, LF, NUL, another control or a non-latin-1 character');
+    if (!isFieldName(name)) throw new StartResponseHeaderError(pair, 'the name is not an RFC 9110 token');
+    if (!isFieldValue(value)) throw new StartResponseHeaderError(pair, 'the value holds CR, LF, NUL, another control or a non-latin-1 character');
     const lower = name.toLowerCase();
     if (HOP_BY_HOP_HEADERS.has(lower)) throw new HopByHopHeaderError(name);
     if (lower === 'content-length') {

@@ -10,6 +10,7 @@
  * thrown error can be swallowed by the side that broke the rule.
  */
 import { Logger } from '../reactor/log.js';
+import { isNoContentStatus } from '../protocols/http/rules.js';
 import { HopByHopHeaderError, ValidationError } from './errors.js';
 import type { AppIterable, Chunk, Environ, IterApp, StartResponse, WriteFn, WsgiInput } from './interfaces.js';
 import { parseStatus, validateHeaders } from './startresponse.js';
@@ -181,9 +182,8 @@ class ResponseState {
       } catch (err) {
         this.violate(err instanceof HopByHopHeaderError ? 'G9' : 'G10', (err as Error).message);
       }
-      const bodyless = code === 204 || code === 304;
-      if (!bodyless && !headers.some(([n]) => n.toLowerCase() === 'content-type')) {
-        this.violate('content-type', `a ${code} response needs a Content-Type header (only 204 and 304 may leave it out)`);
+      if (!isNoContentStatus(code) && !headers.some(([n]) => n.toLowerCase() === 'content-type')) {
+        this.violate('content-type', `a ${code} response needs a Content-Type header (only 204, 205 and 304, which carry no content, may leave it out)`);
       }
       this.started = true;
       const write = sr(status, headers, excInfo);

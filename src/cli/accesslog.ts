@@ -9,6 +9,7 @@
 import { createWriteStream, openSync } from 'node:fs';
 import type { CpsApp, IRequest } from '../protocols/http/interfaces.js';
 import { clfDate, clfQuote } from '../protocols/http/accesslog.js'; // the HTTP server's own CLF pieces
+import { responseHasNoBody } from '../protocols/http/rules.js'; // HEAD, 1xx, 204, 205, 304: nothing on the wire
 import type { LogFormat } from './args.js';
 import { CliError, EXIT_USAGE } from './errors.js';
 
@@ -73,11 +74,6 @@ function byteLength(data: Uint8Array | string): number {
   return typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
 }
 
-/** HEAD, 1xx, 204 and 304 responses have no body on the wire (RFC 9110 9.3.2, 15.3.5, 15.4.5): the server drops what the app wrote. */
-function carriesNoBody(method: string, status: number): boolean {
-  return method === 'HEAD' || status < 200 || status === 204 || status === 304;
-}
-
 /**
  * Wrap `app` so each response is logged once it ends. Bytes are counted at
  * `request.write` (the app's writes and its producer's writes both go there).
@@ -102,7 +98,7 @@ export function withAccessLog(app: CpsApp, write: (line: string) => void, format
             uri: request.uri,
             version: request.version,
             status: request.code,
-            bytes: carriesNoBody(request.method, request.code) ? 0 : bytes,
+            bytes: responseHasNoBody(request.method, request.code) ? 0 : bytes,
             duration: request.reactor.seconds() - started,
             completed,
             userAgent: request.headers.get('user-agent'),

@@ -5,9 +5,10 @@
  */
 import { Buffer } from 'node:buffer';
 import type { Latin1Buffer } from './chars.js';
+import { mayHaveContentLength, responseHasNoBody } from './rules.js';
 import { hasListToken } from './syntax.js';
 
-/** No body (HEAD, 1xx, 204, 304). */
+/** No body (HEAD, 1xx, 204, 205, 304: rules.ts `responseHasNoBody`). */
 export const NONE = 0;
 /** Content-Length. */
 export const LENGTH = 1;
@@ -43,12 +44,12 @@ export interface HeadPlan {
 }
 
 /**
- * No body for HEAD, 1xx, 204 and 304 (RFC 9110 §6.4.1); Content-Length when the
+ * No body for HEAD, 1xx, 204, 205 and 304 (rules.ts); Content-Length when the
  * app set it or the whole body is known; chunked for 1.1; close-delimited for 1.0.
  */
 export function planHead(h: HeadInput): HeadPlan {
   const code = h.code;
-  const noBody = h.method === 'HEAD' || code === 204 || code === 304 || code < 200;
+  const noBody = responseHasNoBody(h.method, code);
   let keepAlive = h.keepAlive;
   let s = `HTTP/1.1 ${code} ${h.phrase}\r\n`;
   let appLength = -1;
@@ -81,7 +82,9 @@ export function planHead(h: HeadInput): HeadPlan {
     // RFC 9110 §8.6: no Content-Length in 1xx/204; HEAD and 304 may carry the GET's length.
     // A HEAD app that wrote nothing has not said how long the GET body is: send no length then.
     const len = appLength >= 0 ? appLength : h.method === 'HEAD' && h.knownLength > 0 ? h.knownLength : -1;
-    if (len >= 0 && code !== 204 && code >= 200) s += `Content-Length: ${len}\r\n`;
+    // RFC 9110 §15.3.6: a 205 is not self-delimiting (RFC 9112 §6.3), so it says its length is 0.
+    if (code === 205) s += 'Content-Length: 0\r\n';
+    else if (len >= 0 && mayHaveContentLength(code)) s += `Content-Length: ${len}\r\n`;
   } else if (appLength >= 0 || h.knownLength >= 0) {
     framing = LENGTH;
     lengthOut = appLength >= 0 ? appLength : h.knownLength;

@@ -18,6 +18,7 @@ import type { IAddress, IProducer, IProtocol, IPushProducer, IReactor } from '..
 import type { Logger } from '../../reactor/log.js';
 import type { DateCache } from './date.js';
 import { assemble, CHUNKED, CLOSE, LAST_CHUNK, LENGTH, NONE, planHead } from './framing.js';
+import { isContentLengthDigits, isFieldName, isFieldValue } from './rules.js';
 import { HeadersSentError, InvalidHeaderError, InvalidStatusError, RequestFinishedError, UpgradeError } from './errors.js';
 import type { Headers } from './headers.js';
 import type { RequestHead } from './head.js';
@@ -56,9 +57,6 @@ export interface ServerContext {
   readonly stats: HTTPStats;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** Anything but HTAB, visible ASCII, SP and obs-text (RFC 9110 §5.5): CR, LF, NUL, DEL, other controls, non-latin-1. */
-const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const CRLF = Buffer.from('\r\n');
 
 /** What the transport holds while a request's producer is registered: pause and resume pass through; stop goes by the request. */
@@ -170,7 +168,7 @@ export class Request implements IRequest {
   setResponseCode(code: number, phrase?: string): void {
     if (this.headSent || this.startedWriting) throw new HeadersSentError('setResponseCode()');
     if (!Number.isInteger(code) || code < 100 || code > 599) throw new InvalidStatusError(code);
-    if (phrase !== undefined && BAD_VALUE.test(phrase)) throw new InvalidHeaderError(`status phrase ${JSON.stringify(phrase)} contains CR, LF, NUL or a non-latin-1 character`);
+    if (phrase !== undefined && !isFieldValue(phrase)) throw new InvalidHeaderError(`status phrase ${JSON.stringify(phrase)} contains CR, LF, NUL or a non-latin-1 character`);
     this.code = code;
     this.codeMessage = phrase ?? reasonPhrase(code);
   }
@@ -208,11 +206,11 @@ export class Request implements IRequest {
 
   private checkHeader(name: string, value: string, what: string): void {
     if (this.startedWriting) throw new HeadersSentError(what);
-    if (!TOKEN.test(name)) throw new InvalidHeaderError(`header name ${JSON.stringify(name)} is not a token (RFC 9110 §5.1)`);
-    if (BAD_VALUE.test(value)) throw new InvalidHeaderError(`value of header ${name} contains a control character (CR, LF, NUL, DEL, ...) or a non-latin-1 character; remove it (CR or LF would inject a header)`);
+    if (!isFieldName(name)) throw new InvalidHeaderError(`header name ${JSON.stringify(name)} is not a token (RFC 9110 §5.1)`);
+    if (!isFieldValue(value)) throw new InvalidHeaderError(`value of header ${name} contains a control character (CR, LF, NUL, DEL, ...) or a non-latin-1 character; remove it (CR or LF would inject a header)`);
     const key = name.toLowerCase();
     if (key === 'transfer-encoding') throw new InvalidHeaderError('Transfer-Encoding is set by the server; set Content-Length, or leave both out for chunked');
-    if (key === 'content-length' && !/^[0-9]{1,15}$/.test(value)) throw new InvalidHeaderError(`Content-Length must be decimal digits, got ${JSON.stringify(value)}`);
+    if (key === 'content-length' && !isContentLengthDigits(value)) throw new InvalidHeaderError(`Content-Length must be decimal digits, got ${JSON.stringify(value)}`);
   }
 
   // ------------------------------------------------------------------ output

@@ -19,6 +19,7 @@ import { HTTPParseError, ParseErrorCodes as E } from '../errors.js';
 import { Headers } from '../headers.js';
 import { chunkedCoding, connectionOptions, contentLength as parseContentLength, fail, type HTTPVersion } from '../head.js';
 import { BODY, HEAD, MessageParser, type BodyFraming, type MessageHandler } from '../message.js';
+import { responseEndsAtHead } from '../rules.js';
 import { DEFAULT_MAX_CHUNK_LINE_BYTES, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_COUNT, DEFAULT_MAX_TRAILER_BYTES } from '../parser.js';
 
 /** Longest status line, CRLF excluded. */
@@ -163,7 +164,7 @@ export class ResponseParser extends MessageParser<ResponseHead> {
     let framing: BodyFraming;
     let length = -1;
     // RFC 9112 §6.3 (1): HEAD, 1xx, 204 and 304 end at the empty line, whatever the fields say.
-    if (this.method === 'HEAD' || code < 200 || code === 204 || code === 304) {
+    if (responseEndsAtHead(this.method, code)) {
       framing = 'none';
       length = 0;
     } else if (te !== null) {
