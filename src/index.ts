@@ -127,6 +127,27 @@ export {
   WebSocketUnsupportedError,
 } from './protocols/index.js';
 
+// HTTP client (import Response as another name where the WHATWG global is in scope)
+export {
+  Agent,
+  HTTPConnectionPool,
+  Response,
+  readBody,
+  FileBodyProducer,
+  UNKNOWN_LENGTH,
+  ResponseFailed,
+  ResponseNeverReceived,
+  RequestTransmissionFailed,
+  ResponseTimeout,
+  SchemeNotSupported,
+  InvalidRequestError,
+  ResponseBodyTooLarge,
+  ResponseBodyConsumed,
+  WrongBodyLength,
+  TooManyRedirects,
+  RedirectWithNoLocation,
+} from './protocols/index.js';
+
 // Bridges and hosts
 export {
   toCpsApp,
@@ -168,6 +189,7 @@ export type {
 } from './reactor/index.js';
 export type { IRequest, IHeaders, CpsApp, HTTPServerOptions, ITimeoutMixin } from './protocols/index.js';
 export type { IWebSocketTransport, IWebSocketProtocol, WebSocketMessage, WebSocketState, WebSocketOptions, AcceptWebSocketOptions } from './protocols/index.js';
+export type { AgentOptions, IAgent, IBodyProducer, IResponse, PoolOptions, ReadResponseBodyOptions, RequestBody, RequestHeaders, FileBodyProducerOptions } from './protocols/index.js';
 export type {
   Chunk,
   StartResponse,

@@ -33,3 +33,4 @@ export {
 export type { IRequest, IHeaders, ReadBodyOptions, CpsApp } from './interfaces.js';
 export type { HTTPServerOptions, HTTPStats } from './options.js';
 export type { ParserLimits, ParserHandler } from './parser.js';
+export * from './client/index.js';

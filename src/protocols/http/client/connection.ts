@@ -1,0 +1,309 @@
+/**
+ * `HTTP11ClientProtocol`: one client connection, one request at a time
+ * (Twisted's `HTTP11ClientProtocol`). It writes the request head and streams
+ * the body from its producer (registered on the transport as a push producer,
+ * so a server that stops reading pauses it), reads the response through a
+ * `ResponseParser`, and fires the request's Deferred with a `Response` at the
+ * head. After the body has ended it tells its owner (the pool) whether the
+ * connection may carry another request.
+ *
+ * Phases: 'connecting' → 'idle' ⇄ 'busy' → 'closed'. Bytes that come while
+ * idle (nothing asked) end the connection; so does any parse error.
+ */
+import { Buffer } from 'node:buffer';
+import { Deferred } from '../../../reactor/deferred.js';
+import { ConnectionDone, ResponseDone } from '../../../reactor/errors.js';
+import { Failure } from '../../../reactor/failure.js';
+import type { IAddress, IConsumer, IProducer, IProtocol, ITransport } from '../../../reactor/interfaces.js';
+import type { HTTPParseError } from '../errors.js';
+import type { Headers } from '../headers.js';
+import { ResponseFailed, ResponseNeverReceived, RequestTransmissionFailed, WrongBodyLength } from './errors.js';
+import { UNKNOWN_LENGTH, type IBodyProducer } from './interfaces.js';
+import { Response, type BodySource } from './response.js';
+import { ResponseParser, type ResponseHead, type ResponseParserLimits } from './responseparser.js';
+
+export type ConnectionPhase = 'connecting' | 'idle' | 'busy' | 'closed';
+
+/** One request as the connection sends it. */
+export interface OutgoingRequest {
+  method: string;
+  /** The URL, for the Response and error messages. */
+  url: string;
+  /** The serialized head (requesthead.ts). */
+  head: string;
+  body: Uint8Array | IBodyProducer | null;
+}
+
+const CRLF = Buffer.from('\r\n');
+const LAST_CHUNK = Buffer.from('0\r\n\r\n');
+
+/** Per-request state: what was sent, what came back. */
+interface Exchange {
+  request: OutgoingRequest;
+  deferred: Deferred<Response>;
+  response: Response | null;
+  /** The head and the whole body are written. */
+  sent: boolean;
+  /** Some byte of the response came. */
+  receivedAny: boolean;
+  producer: IBodyProducer | null;
+  keepAlive: boolean;
+  /** The caller cancelled: its Deferred errbacks with CancelledError, nothing else fires it. */
+  cancelled: boolean;
+}
+
+export class HTTP11ClientProtocol implements IProtocol, BodySource {
+  transport: ITransport | null = null;
+  phase: ConnectionPhase = 'connecting';
+  /** Fires with this protocol when the connection is made. */
+  readonly connected = new Deferred<HTTP11ClientProtocol>();
+  /** Set by the owner: the exchange ended and the connection can take another request. */
+  onIdle: ((conn: HTTP11ClientProtocol) => void) | null = null;
+  /** Set by the owner: the connection closed. */
+  onClosed: ((conn: HTTP11ClientProtocol) => void) | null = null;
+  /** Requests this connection has carried. */
+  requestCount = 0;
+  private readonly parser: ResponseParser;
+  private exchange: Exchange | null = null;
+  private readPaused = false;
+  /** The connection closed while read bytes waited behind a pause; handled once they are parsed. */
+  private pendingLoss: Failure | null = null;
+
+  constructor(limits?: ResponseParserLimits) {
+    this.parser = new ResponseParser(
+      {
+        onHead: (h) => this.onHead(h),
+        onBody: (d) => this.exchange?.response?.bodyData(d),
+        onComplete: (t) => this.onComplete(t),
+        onError: (e) => this.onParseError(e),
+      },
+      limits,
+    );
+  }
+
+  makeConnection(transport: ITransport): void {
+    this.transport = transport;
+    this.phase = 'idle';
+    this.connected.callback(this);
+  }
+
+  /** Send `request`; the Deferred fires with the Response at its head. Only when idle. */
+  request(request: OutgoingRequest): Deferred<Response> {
+    const d = new Deferred<Response>(() => this.cancel(ex));
+    const ex: Exchange = { request, deferred: d, response: null, sent: false, receivedAny: false, producer: null, keepAlive: true, cancelled: false };
+    if (this.phase !== 'idle') {
+      d.errback(new RequestTransmissionFailed([new ConnectionDone(`the connection is ${this.phase}, not idle`)]));
+      return d;
+    }
+    this.phase = 'busy';
+    this.exchange = ex;
+    this.requestCount++;
+    this.parser.expectResponseTo(request.method);
+    const t = this.transport!;
+    const body = request.body;
+    if (body === null || body instanceof Uint8Array) {
+      t.write(body === null || body.length === 0 ? Buffer.from(request.head, 'latin1') : Buffer.concat([Buffer.from(request.head, 'latin1'), body]));
+      ex.sent = true;
+    } else {
+      t.write(Buffer.from(request.head, 'latin1'));
+      this.startBody(ex, body);
+    }
+    return d;
+  }
+
+  /** Stream the producer's body: chunked when its length is unknown, else checked against its length. */
+  private startBody(ex: Exchange, producer: IBodyProducer): void {
+    const t = this.transport!;
+    const chunked = producer.length === UNKNOWN_LENGTH;
+    let written = 0;
+    ex.producer = producer;
+    const consumer: IConsumer = {
+      write: (data: Uint8Array) => {
+        if (this.exchange !== ex || data.length === 0) return;
+        written += data.length;
+        if (!chunked && written > producer.length) return this.bodyFailed(ex, new WrongBodyLength(producer.length, written));
+        if (chunked) t.writeSequence([Buffer.from(`${data.length.toString(16)}\r\n`, 'latin1'), data, CRLF]);
+        else t.write(data);
+      },
+      // The client registers the producer on the transport itself (below); a producer need not.
+      registerProducer: (_p: IProducer, _s: boolean) => {},
+      unregisterProducer: () => {},
+    };
+    t.registerProducer(producer, true);
+    producer.startProducing(consumer).addCallbacks(
+      () => {
+        if (this.exchange !== ex) return;
+        t.unregisterProducer();
+        ex.producer = null;
+        if (!chunked && written !== producer.length) return this.bodyFailed(ex, new WrongBodyLength(producer.length, written));
+        if (chunked) t.write(LAST_CHUNK);
+        ex.sent = true;
+        if (ex.response?.bodyDone) this.endExchange(ex);
+      },
+      (f) => {
+        if (this.exchange === ex) this.bodyFailed(ex, f.value);
+        return null;
+      },
+    );
+  }
+
+  private bodyFailed(ex: Exchange, err: unknown): void {
+    if (ex.producer) {
+      const p = ex.producer;
+      ex.producer = null;
+      this.transport?.unregisterProducer();
+      p.stopProducing();
+    }
+    const failure = new RequestTransmissionFailed([err]);
+    if (!ex.deferred.called && !ex.cancelled) ex.deferred.errback(failure);
+    else ex.response?.bodyEnd(new Failure(new ResponseFailed([err])));
+    this.exchange = null;
+    this.abort();
+  }
+
+  dataReceived(data: Uint8Array): void {
+    const ex = this.exchange;
+    if (ex === null) {
+      // RFC 9112 §9.3: nothing was asked; a server that talks now (e.g. a 408 before closing) ends the connection.
+      this.abort();
+      return;
+    }
+    ex.receivedAny = true;
+    this.parser.feed(data);
+  }
+
+  private onHead(head: ResponseHead): void {
+    const ex = this.exchange!;
+    ex.keepAlive = head.keepAlive;
+    const response = new Response(head, ex.request.url, this);
+    ex.response = response;
+    // Nothing more is read until the caller asks for the body (deliverBody resumes).
+    this.pauseReading();
+    if (!ex.cancelled) ex.deferred.callback(response);
+  }
+
+  private onComplete(trailers: Headers | null): void {
+    const ex = this.exchange;
+    if (ex === null || ex.response === null) return;
+    ex.response.bodyEnd(new Failure(new ResponseDone()), trailers);
+    if (ex.sent) this.endExchange(ex);
+  }
+
+  /** The response ended (and the request was all sent): reuse the connection or close it. */
+  private endExchange(ex: Exchange): void {
+    if (this.exchange !== ex) return;
+    this.exchange = null;
+    if (this.phase === 'closed') return;
+    if (!ex.keepAlive || this.phase !== 'busy') {
+      this.transport?.loseConnection();
+      return;
+    }
+    this.phase = 'idle';
+    this.resumeReading();
+    this.onIdle?.(this);
+  }
+
+  private onParseError(err: HTTPParseError): void {
+    const ex = this.exchange;
+    this.exchange = null;
+    if (ex !== null) this.failExchange(ex, new ResponseFailed([err]));
+    this.abort();
+  }
+
+  private failExchange(ex: Exchange, err: ResponseFailed): void {
+    if (ex.producer) {
+      const p = ex.producer;
+      ex.producer = null;
+      p.stopProducing();
+    }
+    if (ex.cancelled) return;
+    if (ex.response === null) {
+      if (!ex.deferred.called) ex.deferred.errback(err);
+    } else ex.response.bodyEnd(new Failure(err));
+  }
+
+  private cancel(ex: Exchange): void {
+    ex.cancelled = true;
+    if (this.exchange === ex) {
+      this.exchange = null;
+      if (ex.producer) {
+        const p = ex.producer;
+        ex.producer = null;
+        p.stopProducing();
+      }
+      this.abort();
+    }
+  }
+
+  connectionLost(reason: Failure): void {
+    this.phase = 'closed';
+    // Bytes that came before the close but wait behind a paused reader are still the response's.
+    if (this.readPaused && this.parser.bufferedBytes > 0) {
+      this.pendingLoss = reason;
+      return;
+    }
+    this.lost(reason);
+  }
+
+  private lost(reason: Failure): void {
+    // A body delimited by the close ends here (RFC 9112 §6.3 (8)); anything else cut short is an error.
+    this.parser.finish();
+    const ex = this.exchange;
+    this.exchange = null;
+    if (ex !== null) {
+      const err = ex.response === null && !ex.receivedAny ? new ResponseNeverReceived([reason.value]) : new ResponseFailed([reason.value]);
+      this.failExchange(ex, err);
+    }
+    this.onClosed?.(this);
+  }
+
+  /** Close now, dropping anything buffered. */
+  abort(): void {
+    if (this.pendingLoss !== null) {
+      const reason = this.pendingLoss;
+      this.pendingLoss = null;
+      this.parser.pause();
+      this.lost(reason);
+      return;
+    }
+    if (this.phase === 'closed') return;
+    this.transport?.abortConnection();
+  }
+
+  /** Close once what was written has gone (an idle connection the pool lets go). */
+  close(): void {
+    if (this.phase !== 'closed') this.transport?.loseConnection();
+  }
+
+  // BodySource: the Response's body transport drives these.
+  pauseReading(): void {
+    if (this.readPaused) return;
+    this.readPaused = true;
+    if (this.phase !== 'closed') this.transport?.pauseProducing();
+    this.parser.pause();
+  }
+
+  resumeReading(): void {
+    if (!this.readPaused) return;
+    this.readPaused = false;
+    if (this.phase !== 'closed') this.transport?.resumeProducing();
+    this.parser.resume();
+    if (this.pendingLoss !== null && !this.readPaused) {
+      const reason = this.pendingLoss;
+      this.pendingLoss = null;
+      this.lost(reason);
+    }
+  }
+
+  abandon(): void {
+    this.abort();
+  }
+
+  getPeer(): IAddress {
+    return this.transport!.getPeer();
+  }
+
+  getHost(): IAddress {
+    return this.transport!.getHost();
+  }
+}

@@ -1,0 +1,26 @@
+/** The HTTP/1.1 client: Agent, connection pool, responses and body producers, and the response parser. */
+export { Agent, DEFAULT_CONNECT_TIMEOUT } from './agent.js';
+export { HTTPConnectionPool, DEFAULT_MAX_PERSISTENT_PER_HOST, DEFAULT_CACHED_CONNECTION_TIMEOUT } from './pool.js';
+export { HTTP11ClientProtocol } from './connection.js';
+export { Response } from './response.js';
+export { readBody, DEFAULT_MAX_RESPONSE_BODY_BYTES, RESPONSE_ITERATOR_HIGH_WATER } from './readbody.js';
+export { FileBodyProducer, FILE_BODY_CHUNK_SIZE } from './fileproducer.js';
+export { UNKNOWN_LENGTH } from './interfaces.js';
+export { ResponseParser, DEFAULT_MAX_STATUS_LINE_BYTES } from './responseparser.js';
+export {
+  ResponseFailed,
+  ResponseNeverReceived,
+  RequestTransmissionFailed,
+  ResponseTimeout,
+  SchemeNotSupported,
+  InvalidRequestError,
+  ResponseBodyTooLarge,
+  ResponseBodyConsumed,
+  WrongBodyLength,
+  TooManyRedirects,
+  RedirectWithNoLocation,
+} from './errors.js';
+export type { AgentOptions } from './agent.js';
+export type { IAgent, IBodyProducer, IResponse, PoolOptions, ReadResponseBodyOptions, RequestBody, RequestHeaders } from './interfaces.js';
+export type { FileBodyProducerOptions, FileBodyProducerState } from './fileproducer.js';
+export type { ResponseHead, ResponseParserHandler, ResponseParserLimits } from './responseparser.js';
