@@ -10,6 +10,7 @@ import type { CpsApp, IRequest } from '../src/protocols/http/interfaces.js';
 import { toFetchHandler } from '../src/bridge/fetch.js';
 import { captureLogs } from '../src/reactor/log.js';
 import { MemoryReactor } from '../src/reactor/memoryreactor.js';
+import { DEFAULT_LINGER_TIMEOUT } from '../src/protocols/http/options.js';
 
 const LIMIT = 5;
 const withLength = (body: string) => `POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
@@ -30,6 +31,8 @@ function answer(raw: string, cuts: 'whole' | 'bytewise'): { status: number; clos
     if (cuts === 'whole') s.send(raw);
     else for (const ch of raw) s.send(ch);
     s.reactor.advance(0);
+    // A 413 while body bytes may still come closes by lingering (docs/http.md): the close follows the linger.
+    s.reactor.advance(DEFAULT_LINGER_TIMEOUT);
     const codes = logs.events.map((e) => (e.failure?.value as { code?: string } | undefined)?.code ?? '').filter((c) => c !== '');
     return { status: s.responses()[0]!.status, closed: s.transport.disconnecting, codes };
   } finally {
