@@ -34,7 +34,9 @@ function answer(raw: string, cuts: 'whole' | 'bytewise'): { status: number; clos
     // A 413 while body bytes may still come closes by lingering (docs/http.md): the close follows the linger.
     s.reactor.advance(DEFAULT_LINGER_TIMEOUT);
     const codes = logs.events.map((e) => (e.failure?.value as { code?: string } | undefined)?.code ?? '').filter((c) => c !== '');
-    return { status: s.responses()[0]!.status, closed: s.transport.disconnecting, codes };
+    // The server says it closes (it may linger reading what the client still sends first, RFC 9112 §9.6).
+    const r = s.responses()[0]!;
+    return { status: r.status, closed: r.headers.connection === 'close', codes };
   } finally {
     logs.restore();
   }
