@@ -126,6 +126,21 @@ export {
   WebSocketHandshakeError,
   WebSocketUnsupportedError,
 } from './protocols/index.js';
+// Web resources (twisted.web style)
+export {
+  Resource,
+  site,
+  NOT_DONE_YET,
+  NoResource,
+  ForbiddenResource,
+  ErrorPage,
+  Redirect,
+  redirectTo,
+  resourceFromCps,
+  RenderResultError,
+  ChildNameError,
+} from './protocols/index.js';
+export { WSGIResource } from './bridge/index.js';
 
 // HTTP client (import Response as another name where the WHATWG global is in scope)
 export {
@@ -187,9 +202,9 @@ export type {
   LogLevel,
   LogObserver,
 } from './reactor/index.js';
-export type { IRequest, IHeaders, CpsApp, HTTPServerOptions, ITimeoutMixin } from './protocols/index.js';
 export type { IWebSocketTransport, IWebSocketProtocol, WebSocketMessage, WebSocketState, WebSocketOptions, AcceptWebSocketOptions } from './protocols/index.js';
 export type { AgentOptions, IAgent, IBodyProducer, IResponse, PoolOptions, ReadResponseBodyOptions, RequestBody, RequestHeaders, FileBodyProducerOptions } from './protocols/index.js';
+export type { IRequest, IHeaders, CpsApp, HTTPServerOptions, ITimeoutMixin, IResource, IWebRequest, RenderResult, SiteOptions } from './protocols/index.js';
 export type {
   Chunk,
   StartResponse,

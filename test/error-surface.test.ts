@@ -10,6 +10,7 @@ import * as reactorErrors from '../src/reactor/errors.js';
 import * as protocolErrors from '../src/protocols/errors.js';
 import * as httpErrors from '../src/protocols/http/errors.js';
 import * as httpClientErrors from '../src/protocols/http/client/errors.js';
+import * as webErrors from '../src/protocols/web/errors.js';
 import * as bridgeErrors from '../src/bridge/errors.js';
 import * as websocketErrors from '../src/protocols/websocket/errors.js';
 import * as reactorEntry from '../src/reactor/index.js';
@@ -25,6 +26,7 @@ const layers: [string, Module, Module][] = [
   ['protocols/http', httpErrors, protocolsEntry],
   ['protocols/websocket', websocketErrors, protocolsEntry],
   ['protocols/http/client', httpClientErrors, protocolsEntry],
+  ['protocols/web', webErrors, protocolsEntry],
   ['bridge', bridgeErrors, bridgeEntry],
 ];
 

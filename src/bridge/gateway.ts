@@ -56,6 +56,12 @@ export interface GatewayOptions {
   urlScheme?: 'http' | 'https';
   /** Share one set of counters between several gateways. */
   stats?: GatewayStats;
+  /**
+   * Where the app is mounted, per request: SCRIPT_NAME and PATH_INFO to put in
+   * the environ instead of '' and the whole path (PEP 3333). `WSGIResource`
+   * sets it from the request's prepath/postpath.
+   */
+  mount?: (request: IRequest) => { SCRIPT_NAME: string; PATH_INFO: string };
 }
 
 /** Live counters of a gateway (read by the demo and the reliability tests). */
@@ -231,6 +237,13 @@ class GatewayResponse implements IPushProducer {
   }
 
   private makeEnviron(): Environ {
+    const environ = this.buildEnviron();
+    const mount = this.options.mount;
+    if (mount !== undefined) Object.assign(environ, mount(this.request));
+    return environ;
+  }
+
+  private buildEnviron(): Environ {
     return buildEnviron(this.request, {
       input: this.input,
       errors: makeErrorsStream((line) => this.logger.error(line, { source: 'wsgi.errors' })),

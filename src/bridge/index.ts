@@ -12,6 +12,7 @@ export { toFetchHandler, fromFetchHandler } from './fetch.js';
 export { toNodeListener } from './nodehttp.js';
 export { threadedIterApp, THREAD_RING_SIZE, THREAD_INPUT_RING_SIZE, THREAD_ABORT_TIMEOUT, THREAD_MAX_PENDING_MESSAGES } from './threaded.js';
 export { validator } from './validator.js';
+export { WSGIResource } from './wsgiresource.js';
 export { serve, DEFAULT_SERVE_PORT, DEFAULT_SERVE_HOST } from './serve.js';
 export { INPUT_HIGH_WATER } from './input.js';
 export {

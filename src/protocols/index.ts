@@ -13,3 +13,4 @@ export type { ProtocolClass } from './protocol.js';
 export type { LimitConnectionsOptions, ConnectionLimitStats } from './policies.js';
 export * from './http/index.js';
 export * from './websocket/index.js';
+export * from './web/index.js';

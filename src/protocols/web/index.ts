@@ -1,0 +1,9 @@
+/** The web layer: resource trees served by `site()` (twisted.web's resource/server), error pages, redirects. */
+export { Resource } from './resource.js';
+export { NOT_DONE_YET } from './interfaces.js';
+export { site, asWebRequest, getChildForRequest } from './site.js';
+export { ErrorPage, NoResource, ForbiddenResource, Redirect, redirectTo, escapeHtml } from './pages.js';
+export { resourceFromCps } from './mount.js';
+export { RenderResultError, ChildNameError } from './errors.js';
+export type { IResource, IWebRequest, RenderResult, NotDoneYet, Body } from './interfaces.js';
+export type { SiteOptions } from './site.js';
