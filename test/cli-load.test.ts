@@ -18,6 +18,10 @@ const modules: Record<string, string> = {
   'marked.mjs': "function app(request) { request.finish(); }\napp.style = 'cps';\nexport { app };\n",
   'badstyle.mjs': "export const style = 'wsgi';\nexport default () => [];\n",
   'noapp.mjs': 'export const answer = 42;\n',
+  'mixed.mjs':
+    "export const style = 'iter';\nexport const styles = { admin: 'cps' };\nexport function app() { return []; }\nexport function admin(request) { request.finish(); }\n" +
+    "export const marked = Object.assign(() => new Response('x'), { style: 'fetch' });\n",
+  'badtable.mjs': "export const styles = 'cps';\nexport function app() {}\n",
   'throws.mjs': "throw new Error('boom at import');\n",
   'notfn.mjs': 'export default 42;\n',
 };
@@ -104,23 +108,39 @@ describe('loadApp', () => {
 
   it('refuses --style that contradicts the declared style', async () => {
     const err = await loadError({ module: 'iter.mjs', exportName: undefined, style: 'cps' });
-    expect(err.message).toBe("iter.mjs:default declares style 'iter' but --style cps was given; drop --style or make them agree");
+    expect(err.message).toBe(
+      "iter.mjs:default declares style 'iter' but --style cps was given; the module's 'export const style' covers all its exports: drop --style, or mark this export alone with export const styles = { default: 'cps' } (or default.style = 'cps')",
+    );
+    const own = await loadError({ module: 'marked.mjs', exportName: undefined, style: 'iter' });
+    expect(own.message).toBe("marked.mjs:app declares style 'cps' but --style iter was given; drop --style or make them agree");
+  });
+
+  it("lets one export of a module with a module-wide style be marked otherwise: export const styles = { name: 'cps' }, or a style property", async () => {
+    const viaTable = await loadApp({ module: 'mixed.mjs', exportName: 'admin', style: undefined }, dir);
+    expect(viaTable.style).toBe('cps');
+    expect((await loadApp({ module: 'mixed.mjs', exportName: 'admin', style: 'cps' }, dir)).style).toBe('cps');
+    expect((await loadApp({ module: 'mixed.mjs', exportName: 'app', style: undefined }, dir)).style).toBe('iter');
+    expect((await loadApp({ module: 'mixed.mjs', exportName: 'marked', style: 'fetch' }, dir)).style).toBe('fetch');
+    const err = await loadError({ module: 'mixed.mjs', exportName: 'nope', style: undefined });
+    expect(err.message).toMatch(/its exports: app, admin, marked;/);
+    const bad = await loadError({ module: 'badtable.mjs', exportName: undefined, style: undefined });
+    expect(bad.message).toMatch(/'styles' export is a string; it must map export names to styles, e\.g\. export const styles = \{ app: 'cps' \}/);
   });
 });
 
 describe('chooseStyle', () => {
   it('asks for --style when a plain function says nothing', () => {
-    expect(() => chooseStyle((a: unknown, b: unknown) => [a, b], undefined, undefined, 'app.mjs:app')).toThrow(
-      "cannot tell the style of app.mjs:app: pass --style iter|cps|fetch, or declare it in the module with export const style = 'iter'",
+    expect(() => chooseStyle((a: unknown, b: unknown) => [a, b], {}, undefined, 'app.mjs:app')).toThrow(
+      "cannot tell the style of app.mjs:app: pass --style iter|cps|fetch, or declare it in the module with export const style = 'iter' (every export) or export const styles = { app: 'iter' } (one export)",
     );
   });
 
   it('takes --style when nothing is declared', () => {
-    expect(chooseStyle(() => undefined, undefined, 'fetch', 'x')).toBe('fetch');
+    expect(chooseStyle(() => undefined, {}, 'fetch', 'x')).toBe('fetch');
   });
 
   it("prefers the app's own style property over the module's", () => {
     const app = Object.assign(() => undefined, { style: 'cps' });
-    expect(chooseStyle(app, 'iter', undefined, 'x')).toBe('cps');
+    expect(chooseStyle(app, { style: 'iter' }, undefined, 'x')).toBe('cps');
   });
 });

@@ -5,6 +5,7 @@
  * export, a `style` property on the app) or what cannot be anything else (an
  * object with a `fetch` method). Everything else asks for --style.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -46,17 +47,36 @@ function declaredStyle(where: string, value: unknown): Style | undefined {
   throw new AppLoadError('ERR_CLI_STYLE', `${where} is ${JSON.stringify(value)}; it must be one of ${STYLES.map((s) => `'${s}'`).join(', ')}`);
 }
 
+/** What a module declares about styles: `export const style` (every export) and `export const styles` (one entry per export). */
+export interface ModuleStyles {
+  style?: unknown;
+  styles?: unknown;
+}
+
 /**
  * Pick the style: --style if given (it must agree with what the module
  * declares), else the declaration, else an object with fetch() is a Fetch
- * handler, else an error asking for --style.
+ * handler, else an error asking for --style. A declaration for one export (a
+ * `style` property on it, or its entry in `export const styles = { name:
+ * 'cps' }`) wins over the module-wide `export const style`.
  */
-export function chooseStyle(exported: unknown, moduleStyle: unknown, flag: Style | undefined, label: string): Style {
+export function chooseStyle(exported: unknown, moduleStyles: ModuleStyles, flag: Style | undefined, label: string, exportName = 'app'): Style {
   const own = typeof exported === 'function' || (typeof exported === 'object' && exported !== null) ? (exported as { style?: unknown }).style : undefined;
-  const declared = declaredStyle(`${label}.style`, own) ?? declaredStyle(`the module's 'style' export`, moduleStyle);
+  const table = moduleStyles.styles;
+  if (table !== undefined && (table === null || typeof table !== 'object' || Array.isArray(table))) {
+    throw new AppLoadError('ERR_CLI_STYLE', `the module's 'styles' export is ${describe(table)}; it must map export names to styles, e.g. export const styles = { ${exportName}: 'cps' }`);
+  }
+  const entry = table === undefined ? undefined : (table as Record<string, unknown>)[exportName];
+  const ownDeclared = declaredStyle(`${label}.style`, own) ?? declaredStyle(`styles.${exportName} in the module`, entry);
+  const moduleDeclared = declaredStyle(`the module's 'style' export`, moduleStyles.style);
+  const declared = ownDeclared ?? moduleDeclared;
   if (flag !== undefined) {
     if (declared !== undefined && declared !== flag) {
-      throw new AppLoadError('ERR_CLI_STYLE', `${label} declares style '${declared}' but --style ${flag} was given; drop --style or make them agree`);
+      const fix =
+        ownDeclared === undefined
+          ? `the module's 'export const style' covers all its exports: drop --style, or mark this export alone with export const styles = { ${exportName}: '${flag}' } (or ${exportName}.style = '${flag}')`
+          : 'drop --style or make them agree';
+      throw new AppLoadError('ERR_CLI_STYLE', `${label} declares style '${declared}' but --style ${flag} was given; ${fix}`);
     }
     return flag;
   }
@@ -64,7 +84,7 @@ export function chooseStyle(exported: unknown, moduleStyle: unknown, flag: Style
   if (typeof exported === 'object' && exported !== null && typeof (exported as { fetch?: unknown }).fetch === 'function') return 'fetch';
   throw new AppLoadError(
     'ERR_CLI_STYLE',
-    `cannot tell the style of ${label}: pass --style iter|cps|fetch, or declare it in the module with export const style = 'iter'`,
+    `cannot tell the style of ${label}: pass --style iter|cps|fetch, or declare it in the module with export const style = 'iter' (every export) or export const styles = { ${exportName}: 'iter' } (one export)`,
   );
 }
 
@@ -81,7 +101,27 @@ export function appFunction(exported: unknown, style: Style, label: string): (..
   throw new AppLoadError('ERR_CLI_NOT_AN_APP', `${label} is ${describe(exported)}, not ${want}${hint}`);
 }
 
-/** Import MODULE and return the app to serve with its style. */
+/** How to run spindle under tsx, from a checkout or from the installed package. */
+export const TSX_COMMAND = "'node --import tsx node_modules/.bin/spindle serve app.ts' (installed), 'node --import tsx src/cli.ts serve app.ts' (a checkout)";
+
+/**
+ * Where a SyntaxError from `import()` is. Node's message names no file or line
+ * (it prints them only for an uncaught error), so for a JavaScript file ask
+ * `node --check`, which prints `FILE:LINE`, the line and a caret. Runs only
+ * on this failure path. '' when the file itself parses (the error came from
+ * a module it imports, or from code that ran).
+ */
+function syntaxErrorWhere(path: string): string {
+  if (!/\.[cm]?js$/.test(path)) return '';
+  const r = spawnSync(process.execPath, ['--check', path], { encoding: 'utf8', timeout: 10_000 });
+  if (r.status === 0 || typeof r.stderr !== 'string') return '';
+  const lines = r.stderr.split('\n');
+  const at = /^(.+):(\d+)$/.exec(lines[0] ?? '');
+  if (at === null) return '';
+  const caret = (lines[2] ?? '').indexOf('^');
+  return ` at ${at[1]}:${at[2]}${caret >= 0 ? `:${caret + 1}` : ''}`;
+}
+
 /**
  * One line saying why `import(path)` failed. A message whose first line only
  * introduces the rest ("Transform failed with 1 error:", from tsx/esbuild) is
@@ -93,13 +133,15 @@ export function importFailureMessage(path: string, err: unknown): string {
   let what = lines[0] ?? String(err);
   if (what.endsWith(':') && lines[1] !== undefined) what = `${what} ${lines[1]}`;
   let hint = '';
-  if (e?.code === 'ERR_UNKNOWN_FILE_EXTENSION') hint = "; to serve TypeScript, run through tsx: 'npx tsx src/cli.ts serve ...' or 'node --import tsx ...'";
+  if ((err as { name?: string } | null)?.name === 'SyntaxError' && !what.includes(path)) hint = syntaxErrorWhere(path);
+  if (e?.code === 'ERR_UNKNOWN_FILE_EXTENSION') hint = `; to serve TypeScript, run spindle under tsx: ${TSX_COMMAND}`;
   else if (/top-level await/i.test(what) && /"cjs"/.test(what)) {
     hint = `; the file is compiled as CommonJS because no package.json above it says "type": "module": rename it to .mts, or add that package.json`;
   }
   return `importing '${path}' failed: ${what}${hint}`;
 }
 
+/** Import MODULE and return the app to serve with its style. */
 export async function loadApp(options: { module: string; exportName: string | undefined; style: Style | undefined }, cwd = process.cwd()): Promise<LoadedApp> {
   const path = resolveModulePath(options.module, cwd);
   if (!existsSync(path) || !statSync(path).isFile()) {
@@ -114,13 +156,13 @@ export async function loadApp(options: { module: string; exportName: string | un
   }
   let exportName = options.exportName;
   if (exportName === undefined) exportName = mod.default !== undefined ? 'default' : mod.app !== undefined ? 'app' : undefined;
-  const names = Object.keys(mod).filter((k) => k !== 'style');
+  const names = Object.keys(mod).filter((k) => k !== 'style' && k !== 'styles');
   if (exportName === undefined || !(exportName in mod) || mod[exportName] === undefined) {
     const wanted = exportName === undefined ? "neither a default export nor one named 'app'" : `no export named '${exportName}'`;
     throw new AppLoadError('ERR_CLI_EXPORT_NOT_FOUND', `'${path}' has ${wanted}; its exports: ${names.length > 0 ? names.join(', ') : '(none)'}; name one as MODULE:EXPORT`);
   }
   const label = `${options.module}:${exportName}`;
   const exported = mod[exportName];
-  const style = chooseStyle(exported, mod.style, options.style, label);
+  const style = chooseStyle(exported, { style: mod.style, styles: mod.styles }, options.style, label, exportName);
   return { app: appFunction(exported, style, label), style, path, url, exportName };
 }
