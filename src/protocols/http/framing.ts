@@ -5,17 +5,18 @@
  */
 import { Buffer } from 'node:buffer';
 import type { Latin1Buffer } from './chars.js';
+import type { BodyFraming } from './message.js';
 import { mayHaveContentLength, responseHasNoBody } from './rules.js';
 import { hasListToken } from './syntax.js';
 
 /** No body (HEAD, 1xx, 204, 205, 304: rules.ts `responseHasNoBody`). */
-export const NONE = 0;
+export const NONE: BodyFraming = 'none';
 /** Content-Length. */
-export const LENGTH = 1;
+export const LENGTH: BodyFraming = 'length';
 /** Transfer-Encoding: chunked (HTTP/1.1). */
-export const CHUNKED = 2;
+export const CHUNKED: BodyFraming = 'chunked';
 /** Delimited by closing the connection (HTTP/1.0 with an unknown length). */
-export const CLOSE = 3;
+export const CLOSE: BodyFraming = 'close';
 
 export const LAST_CHUNK = '0\r\n\r\n';
 
@@ -37,7 +38,7 @@ export interface HeadInput {
 
 export interface HeadPlan {
   text: string;
-  framing: number;
+  framing: BodyFraming;
   /** Content-Length sent, -1 when none. */
   lengthOut: number;
   keepAlive: boolean;
@@ -75,7 +76,7 @@ export function planHead(h: HeadInput): HeadPlan {
   }
   if (!hasDate) s += `Date: ${h.date}\r\n`;
   if (!hasServer && h.serverName !== undefined) s += `Server: ${h.serverName}\r\n`;
-  let framing: number;
+  let framing: BodyFraming;
   let lengthOut = -1;
   if (noBody) {
     framing = NONE;
@@ -105,7 +106,7 @@ export function planHead(h: HeadInput): HeadPlan {
  * One buffer: `head`, then the first `framed` bytes of `body` framed per
  * `framing` (a chunk of its own when chunked), then the last chunk if `end`.
  */
-export function assemble(head: string, framing: number, body: readonly Uint8Array[], framed: number, end: boolean): Buffer {
+export function assemble(head: string, framing: BodyFraming, body: readonly Uint8Array[], framed: number, end: boolean): Buffer {
   const prefix = framing === CHUNKED && framed > 0 ? `${framed.toString(16)}\r\n` : '';
   const suffix = framing === CHUNKED ? (framed > 0 ? '\r\n' : '') + (end ? LAST_CHUNK : '') : '';
   const out = Buffer.allocUnsafe(head.length + prefix.length + framed + suffix.length);

@@ -48,8 +48,12 @@ export interface MessageHandler<Head> {
   onError(error: HTTPParseError): void;
 }
 
-/** Parser states. BODY with `remaining === Infinity` is a body read until the connection closes. */
-export const HEAD = 0, BODY = 1, CHUNK_SIZE = 2, CHUNK_DATA = 3, CHUNK_END = 4, TRAILER = 5, DEAD = 6;
+/**
+ * Where the parser is in the byte stream: reading a head; a Content-Length (or
+ * close-delimited, `remaining === Infinity`) body; a chunk-size line, chunk
+ * data, the CRLF after it, trailer fields; or stopped after an error.
+ */
+export type ParsePhase = 'head' | 'body' | 'chunk-size' | 'chunk-data' | 'chunk-end' | 'trailer' | 'dead';
 
 /** How the body after a head is framed (RFC 9112 §6.3). */
 export type BodyFraming = 'none' | 'length' | 'chunked' | 'close';
@@ -57,7 +61,7 @@ export type BodyFraming = 'none' | 'length' | 'chunked' | 'close';
 const asBuffer = (d: Uint8Array): Buffer => (Buffer.isBuffer(d) ? d : Buffer.from(d.buffer, d.byteOffset, d.byteLength));
 
 export abstract class MessageParser<Head> {
-  protected state = HEAD;
+  protected state: ParsePhase = 'head';
   private paused = false;
   private executing = false;
   /** The unfinished line at the end of the last buffer. */
@@ -98,11 +102,11 @@ export abstract class MessageParser<Head> {
 
   /** True between the first byte of a message and its end. */
   get inMessage(): boolean {
-    return this.state !== HEAD || this.hasStartLine || this.pendingLen > 0;
+    return this.state !== 'head' || this.hasStartLine || this.pendingLen > 0;
   }
 
   get failed(): boolean {
-    return this.state === DEAD;
+    return this.state === 'dead';
   }
 
   /** True while `feed()`/`resume()` is running (a `resume()` now just lets the loop carry on). */
@@ -122,7 +126,7 @@ export abstract class MessageParser<Head> {
   takeBuffered(): Uint8Array {
     const all = [...this.pending, ...this.stored];
     const len = this.pendingLen + this.storedLen;
-    this.state = DEAD;
+    this.state = 'dead';
     this.pending = [];
     this.stored = [];
     this.pendingLen = this.storedLen = 0;
@@ -139,7 +143,7 @@ export abstract class MessageParser<Head> {
   }
 
   feed(data: Uint8Array): void {
-    if (this.state === DEAD || data.length === 0) return;
+    if (this.state === 'dead' || data.length === 0) return;
     let buf = asBuffer(data);
     if (this.paused || this.executing) {
       this.stored.push(buf);
@@ -174,7 +178,7 @@ export abstract class MessageParser<Head> {
   /** A parse error ends the stream: report it once; anything else (a handler's bug) propagates. */
   protected failWith(err: unknown): void {
     if (!(err instanceof HTTPParseError)) throw err;
-    this.state = DEAD;
+    this.state = 'dead';
     this.pending = [];
     this.stored = [];
     this.pendingLen = this.storedLen = 0;
@@ -192,17 +196,17 @@ export abstract class MessageParser<Head> {
         return;
       }
       const state = this.state;
-      if (state === BODY || state === CHUNK_DATA) {
+      if (state === 'body' || state === 'chunk-data') {
         const n = Math.min(this.remaining, end - pos);
         this.remaining -= n;
         const chunk = buf.subarray(pos, pos + n);
         pos += n;
-        if (this.remaining === 0) this.state = state === BODY ? HEAD : CHUNK_END;
+        if (this.remaining === 0) this.state = state === 'body' ? 'head' : 'chunk-end';
         this.handler.onBody(chunk);
-        if (state === BODY && this.remaining === 0) this.complete(null);
+        if (state === 'body' && this.remaining === 0) this.complete(null);
         continue;
       }
-      if (state === DEAD) return;
+      if (state === 'dead') return;
       const lf = buf.indexOf(LF, pos);
       if (lf === -1) return this.partial(buf, pos);
       // RFC 9112 §2.2: a line ends with CRLF; we refuse a bare LF (see the file comment).
@@ -224,19 +228,19 @@ export abstract class MessageParser<Head> {
   /** `len` counts the line with its CRLF (or what has come of it). */
   private checkLineLength(len: number): void {
     switch (this.state) {
-      case HEAD:
+      case 'head':
         if (!this.hasStartLine) this.checkStartLineLength(len);
         else if (this.fieldBytes + len > this.limits.maxHeaderBytes) {
           fail(E.HEADERS_TOO_LARGE, 431, `header fields exceed ${this.limits.maxHeaderBytes} bytes; send fewer or smaller headers, or raise maxHeaderBytes`);
         }
         return;
-      case CHUNK_SIZE:
+      case 'chunk-size':
         if (len > this.limits.maxChunkLineBytes + 2) fail(E.CHUNK_LINE_TOO_LONG, 400, `chunk-size line is longer than ${this.limits.maxChunkLineBytes} bytes (chunk extensions are bounded, RFC 9112 §7.1.1)`);
         return;
-      case CHUNK_END:
+      case 'chunk-end':
         if (len > 2) fail(E.BAD_CHUNK, 400, 'chunk data must be followed by CRLF (RFC 9112 §7.1); the chunk size did not match its data');
         return;
-      case TRAILER:
+      case 'trailer':
         if (this.fieldBytes + len > this.limits.maxTrailerBytes) fail(E.TRAILERS_TOO_LARGE, 431, `trailer fields exceed ${this.limits.maxTrailerBytes} bytes; raise maxTrailerBytes`);
         return;
     }
@@ -245,7 +249,7 @@ export abstract class MessageParser<Head> {
   /** One complete line, CRLF excluded: bytes [s, e). */
   private onLine(buf: Buffer, s: number, e: number): void {
     switch (this.state) {
-      case HEAD:
+      case 'head':
         if (!this.hasStartLine) {
           if (s === e) {
             // RFC 9112 §2.2: ignore a few empty lines before the start line.
@@ -262,13 +266,13 @@ export abstract class MessageParser<Head> {
         }
         this.field(buf, s, e, e - s + 2);
         return;
-      case CHUNK_SIZE:
+      case 'chunk-size':
         return this.chunkSize(buf, s, e);
-      case CHUNK_END:
+      case 'chunk-end':
         if (s !== e) fail(E.BAD_CHUNK, 400, 'chunk data must be followed by CRLF (RFC 9112 §7.1)');
-        this.state = CHUNK_SIZE;
+        this.state = 'chunk-size';
         return;
-      case TRAILER:
+      case 'trailer':
         if (s === e) {
           const trailers = this.raw.length > 0 ? new Headers(this.raw, this.lower) : null;
           return this.complete(trailers);
@@ -288,12 +292,12 @@ export abstract class MessageParser<Head> {
   private chunkSize(buf: Buffer, s: number, e: number): void {
     const size = parseChunkLine(buf, s, e);
     if (size === 0) {
-      this.state = TRAILER;
+      this.state = 'trailer';
       this.fieldBytes = 0;
       this.raw = [];
       this.lower = [];
     } else {
-      this.state = CHUNK_DATA;
+      this.state = 'chunk-data';
       this.remaining = size;
     }
   }
@@ -307,19 +311,19 @@ export abstract class MessageParser<Head> {
   protected beginBody(framing: BodyFraming, length: number): boolean {
     this.raw = [];
     this.lower = [];
-    if (framing === 'chunked') this.state = CHUNK_SIZE;
+    if (framing === 'chunked') this.state = 'chunk-size';
     else if (framing === 'close') {
-      this.state = BODY;
+      this.state = 'body';
       this.remaining = Infinity;
     } else if (framing === 'length' && length > 0) {
-      this.state = BODY;
+      this.state = 'body';
       this.remaining = length;
     } else return true;
     return false;
   }
 
   protected complete(trailers: Headers | null): void {
-    this.state = HEAD;
+    this.state = 'head';
     this.raw = [];
     this.lower = [];
     this.fieldBytes = 0;

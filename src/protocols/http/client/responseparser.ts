@@ -18,7 +18,7 @@ import { FIELD_VALUE, SP, type Latin1Buffer } from '../chars.js';
 import { HTTPParseError, ParseErrorCodes as E } from '../errors.js';
 import { Headers } from '../headers.js';
 import { chunkedCoding, connectionOptions, contentLength as parseContentLength, fail, type HTTPVersion } from '../head.js';
-import { BODY, HEAD, MessageParser, type BodyFraming, type MessageHandler } from '../message.js';
+import { MessageParser, type BodyFraming, type MessageHandler } from '../message.js';
 import { responseEndsAtHead } from '../rules.js';
 import { DEFAULT_MAX_CHUNK_LINE_BYTES, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_COUNT, DEFAULT_MAX_TRAILER_BYTES } from '../parser.js';
 
@@ -117,8 +117,8 @@ export class ResponseParser extends MessageParser<ResponseHead> {
    */
   finish(): void {
     if (this.failed) return;
-    if (this.state === BODY && this.remaining === Infinity) {
-      this.state = HEAD;
+    if (this.state === 'body' && this.remaining === Infinity) {
+      this.state = 'head';
       this.responseHandler.onComplete(null);
       return;
     }
