@@ -8,7 +8,7 @@
  */
 import type { IRequest } from '../protocols/http/interfaces.js';
 import type { IReactor } from '../reactor/interfaces.js';
-import type { Environ, InputHandler, PauseOutput, WsgiErrors, WsgiInput } from './interfaces.js';
+import type { Environ, EnvironWebSocket, InputHandler, PauseOutput, WsgiErrors, WsgiInput } from './interfaces.js';
 import { InvalidAppResultError } from './errors.js';
 
 /** The longest partial line `wsgi.errors` holds before it logs it anyway. */
@@ -24,6 +24,8 @@ export interface EnvironParts {
   flush: () => void;
   /** `spindle.headers_sent()`: lets the validator check G3/G4 from inside the app. */
   headersSent: () => boolean;
+  /** `spindle.websocket`, set only on a WebSocket upgrade request. */
+  websocket?: EnvironWebSocket;
   /** Overrides `wsgi.url_scheme` (e.g. 'https' behind a TLS-terminating proxy). */
   urlScheme?: 'http' | 'https';
 }
@@ -149,6 +151,7 @@ export function buildEnviron(request: IRequest, parts: EnvironParts): Environ {
   }
   if (contentType !== undefined) environ.CONTENT_TYPE = contentType;
   if (contentLength !== undefined) environ.CONTENT_LENGTH = contentLength;
+  if (parts.websocket !== undefined) environ['spindle.websocket'] = parts.websocket;
   return environ;
 }
 

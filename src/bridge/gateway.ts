@@ -32,6 +32,9 @@ import {
 import { StreamingInput, INPUT_HIGH_WATER } from './input.js';
 import type { AppIterable, Chunk, Environ, IterApp, WriteFn } from './interfaces.js';
 import { ResponseStarter } from './startresponse.js';
+import { isWebSocketRequest } from '../protocols/websocket/accept.js';
+import type { IWebSocketTransport } from '../protocols/websocket/interfaces.js';
+import { IterWebSocket } from './wsiter.js';
 
 /** Bytes `write()` may hand a transport that is not draining before it throws (G12). */
 export const WRITE_BUFFER_LIMIT = 1024 * 1024;
@@ -154,6 +157,8 @@ class GatewayResponse implements IPushProducer {
   private turnBytes = 0;
   private sent = 0;
   private writeBuffered = 0;
+  /** `spindle.websocket` on an upgrade request; once accepted, chunks are messages. */
+  private ws: IterWebSocket | null = null;
 
   constructor(
     private readonly app: IterApp,
@@ -173,7 +178,10 @@ class GatewayResponse implements IPushProducer {
     // Errback: the client went away. Callback while not ended: the server itself
     // finished the request (408 for a body that stopped coming, 413): the response
     // is over all the same, so end it and close the iterable (G7, G14).
-    this.request.notifyFinish().addBoth(() => this.clientGone());
+    // An accepted WebSocket finishes the HTTP request; its own end comes through the socket.
+    this.request.notifyFinish().addBoth(() => {
+      if (this.ws === null || !this.ws.accepting) this.clientGone();
+    });
     const buffered = this.options.bufferInput;
     if (!buffered) {
       this.input = new StreamingInput({
@@ -214,6 +222,7 @@ class GatewayResponse implements IPushProducer {
     try {
       result = this.app(environ, (status, headers, excInfo) => {
         if (this.ended && excInfo === undefined) throw this.gone ? new ClientGoneError() : new ResponseEndedError();
+        if (this.ws?.accepting) throw new InvalidAppResultError('startResponse() after the WebSocket was accepted; an accepted WebSocket has no HTTP response: yield messages instead');
         this.starter.start(status, headers, excInfo);
         return this.write;
       });
@@ -244,12 +253,26 @@ class GatewayResponse implements IPushProducer {
   }
 
   private buildEnviron(): Environ {
+    if (isWebSocketRequest(this.request)) {
+      this.ws = new IterWebSocket({
+        request: this.request,
+        clock: this.reactor,
+        responseStarted: () => this.starter.head !== null,
+        accepted: (t) => this.wsAccepted(t),
+        refused: () => {
+          this.endResponse();
+          this.closeIterable();
+        },
+        lost: () => this.clientGone(),
+      });
+    }
     return buildEnviron(this.request, {
+      ...(this.ws !== null ? { websocket: this.ws } : {}),
       input: this.input,
       errors: makeErrorsStream((line) => this.logger.error(line, { source: 'wsgi.errors' })),
       reactor: this.reactor,
       pauseOutput: () => this.pauseOutput(),
-      inputHandler: (_input, onReadable) => this.input.setHandler(onReadable),
+      inputHandler: (input, onReadable) => (this.ws !== null && input === this.ws ? this.ws.onReadable(onReadable) : this.input.setHandler(onReadable)),
       flush: () => this.flush(),
       headersSent: () => this.starter.headersSent,
       ...(this.options.urlScheme ? { urlScheme: this.options.urlScheme } : {}),
@@ -360,11 +383,22 @@ class GatewayResponse implements IPushProducer {
     }
     // G4: an empty chunk is a yield point, never a wire chunk and never a header flush.
     if (chunk.length === 0) return;
+    if (this.ws?.accepting) {
+      // One chunk, one message (text for a string, binary for bytes), as the socket takes them (G5, G6).
+      this.turnBytes += chunk.length;
+      this.ws.transport?.sendMessage(chunk);
+      return;
+    }
     if (!this.starter.head) {
       this.fail(new BodyBeforeStartResponseError('a chunk yielded by the iterable')); // G1
       return;
     }
     this.sendBody(chunk); // G6: each chunk goes to the transport as it comes
+  }
+
+  /** The WebSocket is open: the gateway is now the socket's producer (the request's ended with the 101). */
+  private wsAccepted(transport: IWebSocketTransport): void {
+    transport.registerProducer(this, true);
   }
 
   // -- output ----------------------------------------------------------------
@@ -471,6 +505,12 @@ class GatewayResponse implements IPushProducer {
   /** The iterable ended, or Content-Length was reached. */
   private complete(): void {
     if (this.ended) return;
+    if (this.ws?.accepting) {
+      const ws = this.ws;
+      this.endResponse();
+      this.settle(() => ws.close());
+      return;
+    }
     if (!this.starter.head) {
       this.fail(new BodyBeforeStartResponseError('the end of the iterable'));
       return;
@@ -501,6 +541,12 @@ class GatewayResponse implements IPushProducer {
     this.logger.failure(`iterator app failed: ${this.request.method} ${this.request.uri}`, err, 'error');
     const headersOut = this.starter.headersSent || this.request.startedWriting;
     this.endResponse();
+    const ws = this.ws;
+    if (ws?.accepting) {
+      // §7.4.1: 1011, the server met a condition that kept it from going on.
+      this.settle(() => ws.transport?.close(1011, 'internal error'));
+      return;
+    }
     this.settle(() => {
       if (!headersOut) this.sendPlain(500, 'Internal Server Error', 'Internal Server Error\n');
       else this.request.abort();
@@ -512,6 +558,11 @@ class GatewayResponse implements IPushProducer {
     if (this.ended) return;
     this.logger.warn(`response to ${this.request.method} ${this.request.uri} cut short by reactor shutdown`);
     this.endResponse();
+    const ws = this.ws;
+    if (ws?.accepting) {
+      this.settle(() => ws.transport?.abortConnection());
+      return;
+    }
     this.settle(() => this.request.abort());
   }
 
@@ -556,6 +607,7 @@ class GatewayResponse implements IPushProducer {
     }
     this.request.unregisterProducer();
     this.input?.stop();
+    this.ws?.stop();
   }
 
   /** G7: `close()` if the iterable has one, else the iterator's `return()`; exactly once. */

@@ -8,6 +8,7 @@
  * once however the response ends. See shared GATEWAY-RULES.md G1-G16.
  */
 import type { IReactor } from '../reactor/interfaces.js';
+import type { AcceptWebSocketOptions, WebSocketMessage } from '../protocols/websocket/interfaces.js';
 
 /** A body chunk: bytes, or a string sent as UTF-8. An empty chunk is a yield point (G4). */
 export type Chunk = Uint8Array | string;
@@ -54,8 +55,41 @@ export interface WsgiErrors {
 /** `wsgi.pause_output()`: returns the `resume` callable (idempotent, G13). */
 export type PauseOutput = () => () => void;
 
-/** `wsgi.input_handler(input, onReadable)`: call back when body bytes or the end arrive (G15). */
-export type InputHandler = (input: WsgiInput, onReadable: () => void) => void;
+/**
+ * `wsgi.input_handler(input, onReadable)`: call back when body bytes or the
+ * end arrive (G15); given an accepted WebSocket's input, when a message
+ * arrives or the connection ends.
+ */
+export type InputHandler = (input: WsgiInput | WebSocketInput, onReadable: () => void) => void;
+
+/** What an iterator app finds at `environ['spindle.websocket']`. */
+export interface EnvironWebSocket {
+  /**
+   * Answer the handshake: `101` and the WebSocket is open (returns its
+   * message input), or, for a malformed handshake, a 400/403/426 the app need
+   * not send itself (returns null; the app should return an empty iterable).
+   * Call before `startResponse`, at most once.
+   */
+  accept(options?: AcceptWebSocketOptions): WebSocketInput | null;
+}
+
+/** The incoming side of an accepted WebSocket (and its controls). */
+export interface WebSocketInput {
+  /** The next received message, or null when none is waiting. Never blocks. */
+  receive(): WebSocketMessage | null;
+  /** Be called back (on a later turn, never inside this call) when a message arrives or the connection ends. Replaces an earlier callback. */
+  onReadable(callback: () => void): void;
+  /** True once the connection ended: nothing more will arrive (messages already received can still be read). */
+  readonly closed: boolean;
+  /** The peer's close code once closed (1005 no code, 1006 no closing handshake), else null. */
+  readonly closeCode: number | null;
+  readonly closeReason: string;
+  readonly subprotocol: string | null;
+  /** Start the closing handshake now (the iterable's end does it with 1000). */
+  close(code?: number, reason?: string): void;
+  ping(payload?: WebSocketMessage): void;
+}
+
 
 export interface Environ {
   REQUEST_METHOD: string;
@@ -80,6 +114,8 @@ export interface Environ {
   'wsgi.input_handler'?: InputHandler;
   'x-wsgiorg.flush'?: () => void;
   'spindle.reactor'?: IReactor;
+  /** Only on a request asking for a WebSocket (Upgrade: websocket), on hosts that can hand over the connection. */
+  'spindle.websocket'?: EnvironWebSocket;
   /** HTTP_* and any other keys. */
   [key: string]: unknown;
 }

@@ -63,6 +63,9 @@ export class WebSocketConnection extends Protocol implements IWebSocketTransport
   private timer: IDelayedCall | null = null;
   private inputPaused = false;
   private resumeCall: IDelayedCall | null = null;
+  private producer: IProducer | null = null;
+  /** The peer closed its side of TCP. */
+  private peerGone = false;
 
   constructor(readonly app: IWebSocketProtocol, options: WebSocketConnectionOptions) {
     super();
@@ -162,12 +165,30 @@ export class WebSocketConnection extends Protocol implements IWebSocketTransport
     this.transport.abortConnection();
   }
 
+  /** The peer's close code once its close frame came (1005 when it had none; 1006 when it left without one), else null. */
+  get closeCode(): number | null {
+    return this.received?.code ?? (this.peerGone ? CLOSE_ABNORMAL : null);
+  }
+
+  get closeReason(): string {
+    return this.received?.reason ?? '';
+  }
+
   registerProducer(producer: IProducer, streaming: boolean): void {
     this.transport.registerProducer(producer, streaming);
+    this.producer = producer;
   }
 
   unregisterProducer(): void {
+    if (this.producer === null) return;
+    this.producer = null;
     this.transport.unregisterProducer();
+  }
+
+  /** The peer sent FIN: whatever state the handshake is in, nothing more comes; close our side too. */
+  readConnectionLost(): void {
+    this.peerGone = true;
+    this.loseAndWait();
   }
 
   getPeer(): IAddress {
@@ -231,6 +252,12 @@ export class WebSocketConnection extends Protocol implements IWebSocketTransport
 
   /** Close once written; a peer that never reads does not keep it open past the timeout. */
   private loseAndWait(): void {
+    // Nothing more may be sent, and a registered producer would hold the TCP close: stop it.
+    const p = this.producer;
+    if (p !== null) {
+      this.unregisterProducer();
+      this.guard('stopProducing', () => p.stopProducing(), false);
+    }
     this.transport.loseConnection();
     this.startTimer();
   }

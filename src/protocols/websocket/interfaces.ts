@@ -13,6 +13,10 @@
  *   socket) after the current message; `resumeProducing()` carries on, on a
  *   later reactor turn (never inside the caller's own call).
  *
+ * Closing: once no more data can be sent (both close frames exchanged, a
+ * protocol error, the peer's FIN), a registered producer is unregistered and
+ * told `stopProducing()`.
+ *
  * Order of events: `makeConnection` → `connectionMade`, then any number of
  * `messageReceived` / `pongReceived`, then `connectionLost` exactly once, with
  * a `Failure(WebSocketClosedError)` that says how it ended.
@@ -49,6 +53,9 @@ export interface IWebSocketTransport extends IPushProducer {
   /** The subprotocol both sides agreed on (Sec-WebSocket-Protocol), or null. */
   readonly subprotocol: string | null;
   readonly state: WebSocketState;
+  /** The peer's close code once its close frame came (1005 when it had none), else null. */
+  readonly closeCode: number | null;
+  readonly closeReason: string;
 }
 
 export interface IWebSocketProtocol {

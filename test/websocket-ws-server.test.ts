@@ -1,10 +1,10 @@
 /**
- * Interop on real sockets: the `ws` package's client against a CPS WebSocket
- * app on spindle's HTTP server (127.0.0.1, port 0). Text, binary, a 16 MiB
- * message, pings both ways, close from either side; the reactor's counters
- * back to zero afterwards.
+ * Interop on real sockets: the `ws` package's client against the same echo
+ * written as a CPS WebSocketProtocol and as an iterator app, on spindle's HTTP
+ * server (127.0.0.1, port 0). Text, binary, a 16 MiB message, pings, close
+ * from either side; the reactor's counters back to zero afterwards.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { NodeReactor } from '../src/reactor/nodereactor.js';
 import type { Failure } from '../src/reactor/failure.js';
@@ -14,6 +14,8 @@ import { acceptWebSocket } from '../src/protocols/websocket/accept.js';
 import type { WebSocketClosedError } from '../src/protocols/websocket/errors.js';
 import type { WebSocketMessage } from '../src/protocols/websocket/interfaces.js';
 import { WebSocketProtocol } from '../src/protocols/websocket/protocol.js';
+import { toCpsApp } from '../src/bridge/gateway.js';
+import type { Chunk, Environ } from '../src/bridge/interfaces.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -41,11 +43,36 @@ class Echo extends WebSocketProtocol {
   }
 }
 
+/** The same echo as an iterator app; its endings are recorded as Echo.lost too. */
+function* iterEcho(environ: Environ): Generator<Chunk> {
+  const input = environ['spindle.websocket']!.accept()!;
+  let resume: (() => void) | null = null;
+  environ['wsgi.input_handler']!(input, () => resume?.());
+  try {
+    for (;;) {
+      const m = input.receive();
+      if (m === 'close please') input.close(4002, 'server says bye');
+      else if (m !== null) yield m;
+      else if (input.closed) return;
+      else {
+        resume = environ['wsgi.pause_output']!();
+        yield '';
+      }
+    }
+  } finally {
+    Echo.lost.push({ closeCode: input.closeCode, closeReason: input.closeReason, wasClean: input.closeCode !== 1006 } as WebSocketClosedError);
+  }
+}
+
+let style: 'cps' | 'iter' = 'cps';
+
 async function serve() {
   const reactor = new NodeReactor();
   reactor.run();
+  const iter = toCpsApp(iterEcho);
   const app = (request: IRequest) => {
-    if (request.path === '/ws') acceptWebSocket(request, new Echo());
+    if (style === 'iter') iter(request);
+    else if (request.path === '/ws') acceptWebSocket(request, new Echo());
     else {
       request.write('plain http');
       request.finish();
@@ -91,7 +118,11 @@ async function settled(reactor: NodeReactor) {
   while (reactor.stats.openConnections > 0) await new Promise((r) => setImmediate(r));
 }
 
-describe('ws client ↔ CPS WebSocket app on spindle', () => {
+describe.each(['cps', 'iter'] as const)('ws client ↔ %s WebSocket app on spindle', (which) => {
+  beforeEach(() => {
+    style = which;
+  });
+
   it('echoes text and binary, keeps their kinds, and echoes a 16 MiB message whole', async () => {
     const { url } = await serve();
     const c = open(url);
@@ -108,13 +139,14 @@ describe('ws client ↔ CPS WebSocket app on spindle', () => {
     await c.closed;
   });
 
-  it('answers the client’s pings, and hears the client’s pong to its own', async () => {
+  it('answers the client’s pings, and (CPS) hears the client’s pong to its own', async () => {
     const { url } = await serve();
     const c = open(url);
     await c.opened;
     const pong = new Promise<string>((r) => c.ws.once('pong', (d) => r(d.toString())));
     c.ws.ping('cli');
     expect(await pong).toBe('cli');
+    if (which === 'iter') return;
     c.ws.send('ping me');
     expect(await c.next()).toEqual(['got pong']);
     expect(Echo.pongs).toEqual(['srv']);
