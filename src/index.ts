@@ -39,6 +39,8 @@ export {
   ConnectTimeoutError,
   ConnectError,
   ConnectorStateError,
+  TLSHandshakeError,
+  TLSStateError,
   ProducerAlreadyRegisteredError,
   ProducerStoppedError,
   RingAborted,
@@ -92,6 +94,7 @@ export { Logger, LogPublisher, globalLogPublisher, textObserver, jsonObserver, c
 
 // Transports and protocols
 export { listenTCP, connectTCP, StringTransport, loopback, TRANSPORT_HIGH_WATER } from './reactor/index.js';
+export { listenTLS, connectTLS, TLS_HANDSHAKE_TIMEOUT, listenUNIX, connectUNIX } from './reactor/index.js';
 export {
   Protocol,
   Factory,
@@ -198,6 +201,18 @@ export type {
   IConnector,
   IClientFactory,
   IListeningPort,
+  IReactorTLS,
+  IReactorUNIX,
+  ITLSTransport,
+  TLSMaterial,
+  SNICallback,
+  TLSServerOptions,
+  TLSClientOptions,
+  TLSListenOptions,
+  TLSConnectOptions,
+  UNIXListenOptions,
+  TLSListeningPort,
+  HandshakeStats,
   LogEvent,
   LogLevel,
   LogObserver,

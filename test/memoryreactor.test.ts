@@ -217,3 +217,30 @@ describe('MemoryReactor TCP', () => {
     expect(r.tcpClients[0]!.connector.connectCount).toBe(2);
   });
 });
+
+describe('MemoryReactor TLS and Unix sockets', () => {
+  it('records listenTLS/connectTLS and listenUNIX/connectUNIX as it records TCP, with their options', () => {
+    const r = new MemoryReactor();
+    const f = serverFactory;
+    const cf = clientFactory;
+    let tlsPort = 0;
+    r.listenTLS(0, f, { key: 'k', cert: 'c', host: '127.0.0.1' }).addCallback((p) => void (tlsPort = p.getHost().port));
+    expect(tlsPort).toBe(MEMORY_REACTOR_FIRST_PORT);
+    r.connectTLS('example.org', 443, cf, { ca: 'ca', timeout: 5 });
+    let unixHost: unknown = null;
+    r.listenUNIX('/run/app.sock', f, { mode: 0o660 }).addCallback((p) => void (unixHost = p.getHost()));
+    expect(unixHost).toEqual({ host: '', port: 0, family: 'unix', path: '/run/app.sock' });
+    r.connectUNIX('/run/app.sock', cf);
+    expect(r.tlsServers).toHaveLength(1);
+    expect(r.tlsServers[0]).toMatchObject({ port: 0, factory: f, host: '127.0.0.1', options: { key: 'k', cert: 'c' } });
+    expect(r.tlsClients[0]).toMatchObject({ host: 'example.org', port: 443, factory: cf, timeout: 5, options: { ca: 'ca' } });
+    expect(r.unixServers[0]).toMatchObject({ path: '/run/app.sock', factory: f, mode: 0o660 });
+    expect(r.unixClients[0]).toMatchObject({ path: '/run/app.sock', factory: cf, timeout: 30 });
+    expect(r.unixClients[0]!.connector.getDestination()).toEqual({ host: '', port: 0, family: 'unix', path: '/run/app.sock' });
+    expect(r.stats.listeningPorts).toBe(2);
+    void r.unixServers[0]!.listeningPort.stopListening();
+    void r.tlsServers[0]!.listeningPort.stopListening();
+    expect(r.stats.listeningPorts).toBe(0);
+    expect(r.tcpServers).toHaveLength(0);
+  });
+});

@@ -19,6 +19,7 @@ const surface: Record<string, string[]> = {
   bridge: ['toCpsApp', 'toIterApp', 'toFetchHandler', 'fromFetchHandler', 'toNodeListener', 'validator', 'ThreadPool', 'deferToThread', 'threadedIterApp'],
   'one call': ['serve'],
   WebSocket: ['acceptWebSocket', 'WebSocketProtocol', 'WebSocketProtocolError', 'WebSocketClosedError', 'WebSocketCloseCodeError', 'WebSocketHandshakeError', 'WebSocketUnsupportedError', 'DEFAULT_MAX_MESSAGE_BYTES'],
+  listeners: ['listenTLS', 'connectTLS', 'listenUNIX', 'connectUNIX', 'TLS_HANDSHAKE_TIMEOUT', 'TLSHandshakeError', 'TLSStateError'],
 };
 
 describe('public surface', () => {
@@ -50,5 +51,11 @@ describe('public surface', () => {
     expect(testingEntry.MemoryReactor).toBe(spindle.MemoryReactor);
     expect(testingEntry.loopback).toBe(spindle.loopback);
     expect(testingEntry.TimeoutMixin).toBe(spindle.TimeoutMixin);
+  });
+
+  it('the TLS and Unix-socket names come from the reactor layer, and the shared reactor has them', () => {
+    for (const name of surface.listeners!) expect((reactorEntry as Record<string, unknown>)[name]).toBe((spindle as Record<string, unknown>)[name]);
+    for (const m of ['listenTLS', 'connectTLS', 'listenUNIX', 'connectUNIX'] as const) expect(typeof sharedReactor[m]).toBe('function');
+    expect(new spindle.TLSHandshakeError('x').code).toBe('ERR_TLS_HANDSHAKE');
   });
 });

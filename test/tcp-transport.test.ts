@@ -5,48 +5,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { NodeReactor } from '../src/reactor/nodereactor.js';
-import type { IListeningPort } from '../src/reactor/interfaces.js';
-import { listenTCP, connectTCP, TRANSPORT_HIGH_WATER } from '../src/reactor/tcp.js';
+import { listenTCP, connectTCP } from '../src/reactor/tcp.js';
 import { TCPConnection } from '../src/reactor/tcpconnection.js';
-import { oneShotFactory, runTransportSuite, turns, turnUntil, Recorder, type Connected, type TransportMaker } from './transport-suite.js';
+import { oneShotFactory, runTransportSuite, socketMaker, turnUntil, Recorder, type SocketKind } from './transport-suite.js';
 
-function tcpMaker(localIsServer: boolean): () => TransportMaker {
-  return () => {
-    const reactor = new NodeReactor();
-    let port: IListeningPort | null = null;
-    let pair: Connected | null = null;
-    return {
-      highWater: TRANSPORT_HIGH_WATER,
-      caps: { closes: true, halfClose: true, addresses: true, readPause: true },
-      async connect(local: Recorder, peer: Recorder) {
-        const server = localIsServer ? local : peer;
-        const client = localIsServer ? peer : local;
-        port = await listenTCP(reactor, 0, oneShotFactory(server), { host: '127.0.0.1' });
-        connectTCP(reactor, '127.0.0.1', port.getHost().port, oneShotFactory(client));
-        await turnUntil(() => server.made === 1 && client.made === 1, 'both ends connected');
-        pair = {
-          local: local.transport,
-          peer: peer.transport,
-          buffered: () => (local.transport as TCPConnection).bufferSize,
-          settle: turnUntil,
-          idle: () => turns(50),
-        };
-        return pair;
-      },
-      async cleanup() {
-        if (pair) {
-          pair.local.abortConnection();
-          pair.peer.abortConnection();
-        }
-        if (port) await port.stopListening();
-        await turnUntil(() => reactor.stats.openConnections === 0, 'every connection closed');
-        if (reactor.stats.listeningPorts !== 0 || reactor.stats.pausedProducers !== 0) {
-          throw new Error(`leaked: ${JSON.stringify(reactor.stats)}`);
-        }
-      },
-    };
-  };
-}
+const tcp: SocketKind = {
+  caps: { closes: true, halfClose: true, addresses: true, readPause: true },
+  listen: (reactor, server) => listenTCP(reactor, 0, server, { host: '127.0.0.1' }).asPromise(),
+  connect: (reactor, port, client) => void connectTCP(reactor, '127.0.0.1', port.getHost().port, client),
+};
+const tcpMaker = (localIsServer: boolean) => socketMaker(tcp, localIsServer);
 
 runTransportSuite('TCP, accepting side', tcpMaker(true));
 runTransportSuite('TCP, connecting side', tcpMaker(false));

@@ -99,25 +99,34 @@ export class InvalidArgumentError extends SpindleError {
 }
 
 // ---------------------------------------------------------------------------
-// TCP (listenTCP / connectTCP / transports)
+// TCP, TLS and Unix sockets (listenTCP / connectTCP / transports)
 
-/** `listenTCP` could not bind: the port is in use, privileged, or the host is not local. */
+/**
+ * `listenTCP`/`listenTLS` could not bind (the port is in use, privileged, or the
+ * host is not local), or `listenUNIX` could not take its path (a live server
+ * holds it, or it is not a socket file). For a Unix socket `host` is the path
+ * and `port` is 0.
+ */
 export class CannotListenError extends SpindleError {
   readonly host: string;
   readonly port: number;
-  constructor(host: string, port: number, cause: unknown) {
+  constructor(host: string, port: number, cause: unknown, unixPath?: string) {
     const errno = (cause as { code?: string } | null)?.code;
     const fix =
-      errno === 'EADDRINUSE'
-        ? 'the address is already in use; stop the other server or pick another port (0 picks a free one)'
-        : errno === 'EACCES'
-          ? 'permission denied; ports below 1024 need privileges, use a higher port'
-          : errno === 'EADDRNOTAVAIL'
-            ? 'that host is not an address of this machine; listen on 127.0.0.1, 0.0.0.0 or a local address'
-            : `${String((cause as Error | null)?.message ?? cause)}`;
-    super('ERR_CANNOT_LISTEN', `cannot listen on ${host}:${port}: ${fix}`, { cause });
-    this.host = host;
-    this.port = port;
+      unixPath !== undefined && errno === 'EADDRINUSE'
+        ? 'a live server is accepting connections on that socket file; stop it or pick another path'
+        : errno === 'EADDRINUSE'
+          ? 'the address is already in use; stop the other server or pick another port (0 picks a free one)'
+          : errno === 'EACCES'
+            ? unixPath !== undefined
+              ? 'permission denied; listen in a directory this user may write to'
+              : 'permission denied; ports below 1024 need privileges, use a higher port'
+            : errno === 'EADDRNOTAVAIL'
+              ? 'that host is not an address of this machine; listen on 127.0.0.1, 0.0.0.0 or a local address'
+              : `${String((cause as Error | null)?.message ?? cause)}`;
+    super('ERR_CANNOT_LISTEN', `cannot listen on ${unixPath !== undefined ? `unix:${unixPath}` : `${host}:${port}`}: ${fix}`, { cause });
+    this.host = unixPath ?? host;
+    this.port = unixPath !== undefined ? 0 : port;
   }
 }
 
@@ -131,14 +140,35 @@ export class ConnectError extends SpindleError {
 /** The peer actively refused the connection (ECONNREFUSED): nothing listens there. */
 export class ConnectionRefusedError extends ConnectError {
   constructor(host: string, port: number, cause?: unknown) {
-    super(`connection to ${host}:${port} was refused; is a server listening on that port?`, { cause }, 'ERR_CONNECTION_REFUSED');
+    const where = port === 0 && host.startsWith('/') ? `unix:${host}` : `${host}:${port}`;
+    super(`connection to ${where} was refused; is a server listening ${port === 0 ? 'on that socket file' : 'on that port'}?`, { cause }, 'ERR_CONNECTION_REFUSED');
   }
 }
 
 /** `connectTCP`'s `timeout` ran out before the connection was made. */
 export class ConnectTimeoutError extends ConnectError {
-  constructor(host: string, port: number, seconds: number) {
-    super(`connecting to ${host}:${port} timed out after ${seconds}s; check the address or raise the timeout option`, undefined, 'ERR_CONNECT_TIMEOUT');
+  /** `where` is `host:port` or `unix:/path`. */
+  constructor(where: string, seconds: number) {
+    super(`connecting to ${where} timed out after ${seconds}s; check the address or raise the timeout option`, undefined, 'ERR_CONNECT_TIMEOUT');
+  }
+}
+
+/**
+ * A TLS handshake failed: the peer's certificate was not trusted, the peer
+ * spoke something other than TLS, or it did not finish in time. On a server the
+ * connection is closed before any protocol sees it; a client's factory gets it
+ * in `clientConnectionFailed`, a STARTTLS connection in `connectionLost`.
+ */
+export class TLSHandshakeError extends ConnectError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options, 'ERR_TLS_HANDSHAKE');
+  }
+}
+
+/** `startTLS` on a transport that cannot start it (already secure, closing, or not a socket). */
+export class TLSStateError extends SpindleError {
+  constructor(message: string) {
+    super('ERR_TLS_STATE', message);
   }
 }
 

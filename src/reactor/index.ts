@@ -28,6 +28,8 @@ export {
   ConnectionRefusedError,
   ConnectTimeoutError,
   ConnectorStateError,
+  TLSHandshakeError,
+  TLSStateError,
   ProducerAlreadyRegisteredError,
   ProducerStoppedError,
   RingAborted,
@@ -58,6 +60,8 @@ export { getReactor } from './shared.js';
 export { Logger, LogPublisher, globalLogPublisher, textObserver, jsonObserver, formatEvent, captureLogs } from './log.js';
 
 export { listenTCP, connectTCP, TRANSPORT_HIGH_WATER, CONNECT_TIMEOUT } from './tcp.js';
+export { listenTLS, connectTLS, TLS_HANDSHAKE_TIMEOUT } from './tls/index.js';
+export { listenUNIX, connectUNIX } from './unix/index.js';
 export { StringTransport } from './stringtransport.js';
 export { loopback, LOOPBACK_BUFFER_LIMIT } from './loopback.js';
 
@@ -88,7 +92,18 @@ export type {
   IListeningPort,
   ListenOptions,
   ConnectOptions,
+  IReactorTLS,
+  IReactorUNIX,
+  ITLSTransport,
+  TLSMaterial,
+  SNICallback,
+  TLSServerOptions,
+  TLSClientOptions,
+  TLSListenOptions,
+  TLSConnectOptions,
+  UNIXListenOptions,
 } from './interfaces.js';
+export type { TLSListeningPort, HandshakeStats } from './tls/index.js';
 export type { Canceller } from './deferred.js';
 export type { DeferredListOptions, DeferredListEntry } from './deferredlist.js';
 export type { LogLevel, LogEvent, LogObserver } from './log.js';

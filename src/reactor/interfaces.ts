@@ -127,9 +127,13 @@ export interface IConsumer {
 // Transports and protocols
 
 export interface IAddress {
+  /** The IP address; `''` for a Unix socket. */
   host: string;
+  /** The port; 0 for a Unix socket. */
   port: number;
-  family?: 'IPv4' | 'IPv6' | 'memory';
+  family?: 'IPv4' | 'IPv6' | 'memory' | 'unix';
+  /** A Unix socket's path (`''` for the unnamed end of an accepted connection). */
+  path?: string;
 }
 
 /**
@@ -224,6 +228,108 @@ export interface IReactorTCP {
   /** Errbacks with `CannotListenError` (naming the port) if the bind fails. */
   listenTCP(port: number, factory: IProtocolFactory, options?: ListenOptions): Deferred<IListeningPort>;
   connectTCP(host: string, port: number, factory: IClientFactory, options?: ConnectOptions): IConnector;
+}
+
+// ---------------------------------------------------------------------------
+// TLS (node:tls underneath; the transport contract is TCP's)
+
+/** PEM text or bytes, or a list of them (a chain, several CAs). */
+export type TLSMaterial = string | Uint8Array | Array<string | Uint8Array>;
+
+/** `SNICallback(servername, done)`: answer with a `tls.SecureContext` for that name (or null for the default). */
+export type SNICallback = (servername: string, done: (err: Error | null, context?: import('node:tls').SecureContext) => void) => void;
+
+/** A TLS server's side: its key and certificate, and what it asks of clients. */
+export interface TLSServerOptions {
+  /** The private key (PEM). */
+  key: TLSMaterial;
+  /** The certificate, then any intermediates (PEM). */
+  cert: TLSMaterial;
+  /** CAs that client certificates must chain to (with `requestCert`). */
+  ca?: TLSMaterial;
+  SNICallback?: SNICallback;
+  /** Protocols offered in ALPN, most preferred first (e.g. `['http/1.1']`). */
+  ALPNProtocols?: string[];
+  /** Ask the client for a certificate. Default false. */
+  requestCert?: boolean;
+  /** With `requestCert`: close connections whose certificate is missing or not trusted. Default true. */
+  rejectUnauthorized?: boolean;
+  /**
+   * Seconds (reactor time) a connection may take to finish its handshake before
+   * it is closed. Default `TLS_HANDSHAKE_TIMEOUT` (10).
+   */
+  handshakeTimeout?: number;
+}
+
+/** A TLS client's side: whom it trusts and what name it expects. */
+export interface TLSClientOptions {
+  /** CAs the server's certificate must chain to. Default: Node's bundled roots. */
+  ca?: TLSMaterial;
+  /** The name sent in SNI and checked against the certificate. Default: the host, unless it is an IP address. */
+  servername?: string;
+  /** Refuse a server whose certificate is not trusted. Default true; false only in tests. */
+  rejectUnauthorized?: boolean;
+  ALPNProtocols?: string[];
+  /** A client certificate and key, for servers that ask for one. */
+  cert?: TLSMaterial;
+  key?: TLSMaterial;
+  /** Seconds (reactor time) the handshake may take. Default `TLS_HANDSHAKE_TIMEOUT` (10). */
+  handshakeTimeout?: number;
+}
+
+export interface TLSListenOptions extends ListenOptions, TLSServerOptions {}
+export interface TLSConnectOptions extends ConnectOptions, TLSClientOptions {}
+
+/**
+ * A transport that can speak TLS: every socket transport of `NodeReactor`
+ * (TCP, TLS, Unix). A connection made by `listenTLS`/`connectTLS` is `secure`
+ * from `connectionMade` on: its protocol never sees a connection whose
+ * handshake failed.
+ */
+export interface ITLSTransport extends ITransport {
+  /** True once a TLS handshake finished on this connection. */
+  readonly secure: boolean;
+  /**
+   * STARTTLS: from now on, bytes written go out encrypted and bytes read are
+   * decrypted. What was written before the call is sent in the clear first.
+   * `server: true` answers the peer's handshake, false starts it. A failed or
+   * timed-out handshake aborts the connection; `connectionLost` gets a
+   * `TLSHandshakeError`. Throws `TLSStateError` if the connection is already
+   * secure or closing.
+   */
+  startTLS(options: TLSServerOptions | TLSClientOptions, role: { server: boolean }): void;
+}
+
+export interface IReactorTLS {
+  /**
+   * Listen for TLS connections. Each accepted connection shakes hands first;
+   * only then is a protocol built. A handshake that fails or does not finish in
+   * `handshakeTimeout` closes the connection. Errbacks with `CannotListenError`.
+   */
+  listenTLS(port: number, factory: IProtocolFactory, options: TLSListenOptions): Deferred<IListeningPort>;
+  /** Connect with TLS; the factory's protocol is built once the handshake is done (failure: `TLSHandshakeError`). */
+  connectTLS(host: string, port: number, factory: IClientFactory, options?: TLSConnectOptions): IConnector;
+}
+
+// ---------------------------------------------------------------------------
+// Unix sockets
+
+export interface UNIXListenOptions {
+  /** File mode of the socket file (e.g. 0o660), set once it exists. Default: as the umask leaves it. */
+  mode?: number;
+  backlog?: number;
+  highWater?: number;
+}
+
+export interface IReactorUNIX {
+  /**
+   * Listen on a Unix socket at `path`. A socket file left by a dead process is
+   * replaced; one a live server accepts on refuses with `CannotListenError`, as
+   * does a path that is not a socket. The file is removed when the port stops.
+   */
+  listenUNIX(path: string, factory: IProtocolFactory, options?: UNIXListenOptions): Deferred<IListeningPort>;
+  /** Connect to the Unix socket at `path`. Nothing there: `ConnectionRefusedError`. */
+  connectUNIX(path: string, factory: IClientFactory, options?: ConnectOptions): IConnector;
 }
 
 /**

@@ -3,9 +3,15 @@
  * (Twisted's `MemoryReactor` and `Clock` in one). Time is a `Clock` the test
  * moves with `advance()`/`pump()`; run/stop and triggers behave as on
  * `NodeReactor` (synchronously when no trigger returns a pending Deferred);
- * `listenTCP`/`connectTCP` only record what was asked, for the test to check.
+ * `listenTCP`/`connectTCP` (and their TLS and Unix kin) only record what was
+ * asked, for the test to check.
  */
 import type {
+  IReactorTLS,
+  IReactorUNIX,
+  TLSConnectOptions,
+  TLSListenOptions,
+  UNIXListenOptions,
   ConnectOptions,
   IAddress,
   IClientFactory,
@@ -50,6 +56,29 @@ export interface MemoryTCPClient {
   connector: MemoryConnector;
 }
 
+export interface MemoryTLSServer extends MemoryTCPServer {
+  options: TLSListenOptions;
+}
+
+export interface MemoryTLSClient extends MemoryTCPClient {
+  options: TLSConnectOptions;
+}
+
+export interface MemoryUNIXServer {
+  path: string;
+  factory: IProtocolFactory;
+  mode: number | undefined;
+  backlog: number | undefined;
+  listeningPort: MemoryListeningPort;
+}
+
+export interface MemoryUNIXClient {
+  path: string;
+  factory: IClientFactory;
+  timeout: number;
+  connector: MemoryConnector;
+}
+
 export class MemoryListeningPort implements IListeningPort {
   listening = true;
   constructor(
@@ -89,11 +118,15 @@ export class MemoryConnector implements IConnector {
   }
 }
 
-export class MemoryReactor implements IReactor {
+export class MemoryReactor implements IReactor, IReactorTLS, IReactorUNIX {
   readonly clock = new Clock();
   readonly stats: ReactorStats = { openConnections: 0, listeningPorts: 0, pausedProducers: 0, totalConnections: 0 };
   readonly tcpServers: MemoryTCPServer[] = [];
   readonly tcpClients: MemoryTCPClient[] = [];
+  readonly tlsServers: MemoryTLSServer[] = [];
+  readonly tlsClients: MemoryTLSClient[] = [];
+  readonly unixServers: MemoryUNIXServer[] = [];
+  readonly unixClients: MemoryUNIXClient[] = [];
   private readonly core: ReactorCore;
   private nextPort = MEMORY_REACTOR_FIRST_PORT;
 
@@ -151,6 +184,34 @@ export class MemoryReactor implements IReactor {
   connectTCP(host: string, port: number, factory: IClientFactory, options: ConnectOptions = {}): IConnector {
     const connector = new MemoryConnector({ host, port, family: 'IPv4' });
     this.tcpClients.push({ host, port, factory, timeout: options.timeout ?? DEFAULT_CONNECT_TIMEOUT, connector });
+    return connector;
+  }
+
+  // TLS and Unix sockets: recorded only, as TCP
+  listenTLS(port: number, factory: IProtocolFactory, options: TLSListenOptions): Deferred<IListeningPort> {
+    const given = port === 0 ? this.nextPort++ : port;
+    const listeningPort = new MemoryListeningPort({ host: options.host ?? '0.0.0.0', port: given, family: 'IPv4' }, this.stats);
+    this.stats.listeningPorts++;
+    this.tlsServers.push({ port, factory, backlog: options.backlog, host: options.host, listeningPort, options });
+    return succeed(listeningPort as IListeningPort);
+  }
+
+  connectTLS(host: string, port: number, factory: IClientFactory, options: TLSConnectOptions = {}): IConnector {
+    const connector = new MemoryConnector({ host, port, family: 'IPv4' });
+    this.tlsClients.push({ host, port, factory, timeout: options.timeout ?? DEFAULT_CONNECT_TIMEOUT, connector, options });
+    return connector;
+  }
+
+  listenUNIX(path: string, factory: IProtocolFactory, options: UNIXListenOptions = {}): Deferred<IListeningPort> {
+    const listeningPort = new MemoryListeningPort({ host: '', port: 0, family: 'unix', path }, this.stats);
+    this.stats.listeningPorts++;
+    this.unixServers.push({ path, factory, mode: options.mode, backlog: options.backlog, listeningPort });
+    return succeed(listeningPort as IListeningPort);
+  }
+
+  connectUNIX(path: string, factory: IClientFactory, options: ConnectOptions = {}): IConnector {
+    const connector = new MemoryConnector({ host: '', port: 0, family: 'unix', path });
+    this.unixClients.push({ path, factory, timeout: options.timeout ?? DEFAULT_CONNECT_TIMEOUT, connector });
     return connector;
   }
 }

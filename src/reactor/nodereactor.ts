@@ -19,6 +19,11 @@
  */
 import type {
   ConnectOptions,
+  IReactorTLS,
+  IReactorUNIX,
+  TLSConnectOptions,
+  TLSListenOptions,
+  UNIXListenOptions,
   IClientFactory,
   IConnector,
   IDelayedCall,
@@ -37,6 +42,8 @@ import { DelayedCall, TimerHeap, checkDelay } from './delayedcall.js';
 import { ReactorCore } from './reactorcore.js';
 import { Logger } from './log.js';
 import { connectTCP, listenTCP } from './tcp.js';
+import { connectTLS, listenTLS, type TLSListeningPort } from './tls/index.js';
+import { connectUNIX, listenUNIX } from './unix/index.js';
 
 export interface NodeReactorOptions {
   /** Seconds 'before shutdown' triggers may delay `stop()`. Default `SHUTDOWN_TRIGGER_TIMEOUT` (30). */
@@ -60,7 +67,7 @@ export const TURN_TIME_MAX_USES = 64;
  */
 export const TURN_TIME_BURST_GAP = 1e-6;
 
-export class NodeReactor implements IReactor {
+export class NodeReactor implements IReactor, IReactorTLS, IReactorUNIX {
   readonly stats: ReactorStats = { openConnections: 0, listeningPorts: 0, pausedProducers: 0, totalConnections: 0 };
   private readonly log: Logger;
   private readonly heap: TimerHeap;
@@ -301,5 +308,24 @@ export class NodeReactor implements IReactor {
 
   connectTCP(host: string, port: number, factory: IClientFactory, options?: ConnectOptions): IConnector {
     return connectTCP(this, host, port, factory, options);
+  }
+
+  // ------------------------------------------------------------------ TLS and Unix sockets
+
+  /** See `IReactorTLS.listenTLS`; the port also counts its handshakes (`handshakes`). */
+  listenTLS(port: number, factory: IProtocolFactory, options: TLSListenOptions): Deferred<TLSListeningPort> {
+    return listenTLS(this, port, factory, options);
+  }
+
+  connectTLS(host: string, port: number, factory: IClientFactory, options?: TLSConnectOptions): IConnector {
+    return connectTLS(this, host, port, factory, options);
+  }
+
+  listenUNIX(path: string, factory: IProtocolFactory, options?: UNIXListenOptions): Deferred<IListeningPort> {
+    return listenUNIX(this, path, factory, options);
+  }
+
+  connectUNIX(path: string, factory: IClientFactory, options?: ConnectOptions): IConnector {
+    return connectUNIX(this, path, factory, options);
   }
 }

@@ -9,7 +9,7 @@
  *     reactor.callLater(1, () => console.log('a second later'));
  *     reactor.run({ installSignalHandlers: true });
  */
-import type { IReactor } from './interfaces.js';
+import type { IReactor, IReactorTLS, IReactorUNIX } from './interfaces.js';
 import { NodeReactor } from './nodereactor.js';
 
 let shared: NodeReactor | undefined;
@@ -24,7 +24,7 @@ export function getReactor(): NodeReactor {
  * An object that forwards every `IReactor` member to `getReactor()`, so that
  * `reactor.callLater(...)` works without creating the reactor at import time.
  */
-export const reactor: IReactor & Pick<NodeReactor, 'delayedCallCount'> = {
+export const reactor: IReactor & IReactorTLS & IReactorUNIX & Pick<NodeReactor, 'delayedCallCount'> = {
   get running() {
     return getReactor().running;
   },
@@ -43,6 +43,10 @@ export const reactor: IReactor & Pick<NodeReactor, 'delayedCallCount'> = {
   // Pass the real reactor on: TCP code keeps it (and its stats) for the connection's life.
   listenTCP: (port, factory, options) => getReactor().listenTCP(port, factory, options),
   connectTCP: (host, port, factory, options) => getReactor().connectTCP(host, port, factory, options),
+  listenTLS: (port, factory, options) => getReactor().listenTLS(port, factory, options),
+  connectTLS: (host, port, factory, options) => getReactor().connectTLS(host, port, factory, options),
+  listenUNIX: (path, factory, options) => getReactor().listenUNIX(path, factory, options),
+  connectUNIX: (path, factory, options) => getReactor().connectUNIX(path, factory, options),
 };
 
 export default reactor;

@@ -16,17 +16,22 @@
  * Bytes passed to `write` are handed to the socket without a copy: do not
  * change a buffer after writing it.
  *
+ * The same class carries TLS and Unix-socket connections (a `TLSSocket` is a
+ * `net.Socket`, and so is a pipe), so flow control is written once;
+ * `startTLS` swaps the socket under the transport for a TLS one (STARTTLS).
+ *
  * One file on purpose: writing, producer flow control, closing and reading
  * share the same few flags (`writeClosed`, `producerPaused`, `lost`), and the
  * order in which they change is the contract.
  */
 import type { Socket } from 'node:net';
-import { ConnectionDone, ConnectionLost, ProducerAlreadyRegisteredError } from './errors.js';
+import { ConnectionDone, ConnectionLost, ProducerAlreadyRegisteredError, TLSStateError } from './errors.js';
 import { Failure } from './failure.js';
-import type { IAddress, IProducer, IProtocol, IPushProducer, IReactor, ITransport } from './interfaces.js';
+import type { IAddress, IProducer, IProtocol, IPushProducer, IReactor, ITLSTransport, TLSClientOptions, TLSServerOptions } from './interfaces.js';
 import { Logger } from './log.js';
 import { closeAtShutdown, type ShutdownClosable } from './tcpshutdown.js';
 import { checkWritable } from './writecheck.js';
+import { upgradeToTLS } from './tls/starttls.js';
 
 /** Bytes a transport buffers before it pauses its registered push producer. */
 export const TRANSPORT_HIGH_WATER = 64 * 1024;
@@ -36,12 +41,31 @@ export interface TransportOptions {
   highWater?: number;
 }
 
+/** How a socket transport came to be: a Unix socket's path, a TLS socket that already shook hands. */
+export interface ConnectionKind {
+  /** The socket is a Unix socket: the path, and whether this end accepted (listens on the path) or connected to it. */
+  unix?: { path: string; accepted: boolean };
+  /** The socket is a `TLSSocket` whose handshake is done. */
+  secure?: boolean;
+}
+
+const UNDERLYING = Symbol('spindle.underlyingSocket');
+
+/** Record that `tls` runs over `raw` (TLS over an accepted or STARTTLS socket): an abort resets `raw`. */
+export function markUnderlying(tls: Socket, raw: Socket): void {
+  (tls as Socket & { [UNDERLYING]?: Socket })[UNDERLYING] = raw;
+  // Closing a TLS socket does not close the descriptor of the socket it wraps.
+  tls.once('close', () => raw.destroy());
+}
+
 const log = new Logger('spindle.tcp');
 const EMPTY = new Uint8Array(0);
 
-export class TCPConnection implements ITransport, ShutdownClosable {
+export class TCPConnection implements ITLSTransport, ShutdownClosable {
   disconnecting = false;
   readonly highWater: number;
+  /** True once a TLS handshake finished on this connection (`listenTLS`, `connectTLS`, or `startTLS`). */
+  secure: boolean;
 
   private producer: IProducer | null = null;
   private streaming = false;
@@ -57,26 +81,73 @@ export class TCPConnection implements ITransport, ShutdownClosable {
   private readonly peer: IAddress;
   private readonly host: IAddress;
   private readonly forgetAtShutdown: () => void;
+  private readonly onDataEvent = (chunk: Buffer): void => this.onData(chunk);
+  private readonly onEndEvent = (): void => this.onPeerFin();
+  private readonly onDrainEvent = (): void => this.onDrain();
+  private readonly onErrorEvent = (err: Error): void => void (this.socketError ??= err);
+  private readonly onCloseEvent = (): void => {
+    if (this.aborting) process.nextTick(() => this.onClose());
+    else this.onClose();
+  };
+  private aborting = false;
 
   constructor(
     private readonly reactor: IReactor,
-    private readonly socket: Socket,
+    private socket: Socket,
     private readonly protocol: IProtocol,
     options: TransportOptions = {},
     private readonly onLost?: (reason: Failure) => void,
+    kind: ConnectionKind = {},
   ) {
     this.highWater = options.highWater ?? TRANSPORT_HIGH_WATER;
-    this.peer = address(socket.remoteAddress, socket.remotePort, socket.remoteFamily);
-    this.host = address(socket.localAddress, socket.localPort, socket.localFamily);
+    this.secure = kind.secure === true;
+    if (kind.unix !== undefined) {
+      // A Unix socket has no IP address: the accepting end is the path, the connecting end is unnamed.
+      const { path, accepted } = kind.unix;
+      this.host = { host: '', port: 0, family: 'unix', path: accepted ? path : '' };
+      this.peer = { host: '', port: 0, family: 'unix', path: accepted ? '' : path };
+    } else {
+      this.peer = address(socket.remoteAddress, socket.remotePort, socket.remoteFamily);
+      this.host = address(socket.localAddress, socket.localPort, socket.localFamily);
+    }
     reactor.stats.openConnections++;
     reactor.stats.totalConnections++;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('end', () => this.onPeerFin());
-    socket.on('drain', () => this.onDrain());
-    socket.on('error', (err) => void (this.socketError ??= err));
-    socket.on('close', () => this.onClose());
+    this.listen(socket);
     this.forgetAtShutdown = closeAtShutdown(reactor, this);
+  }
+
+  private listen(socket: Socket): void {
+    socket.on('data', this.onDataEvent);
+    socket.on('end', this.onEndEvent);
+    socket.on('drain', this.onDrainEvent);
+    socket.on('error', this.onErrorEvent);
+    socket.on('close', this.onCloseEvent);
+  }
+
+  /**
+   * STARTTLS (see `ITLSTransport.startTLS`). The TLS socket takes over the
+   * same file descriptor; the transport listens to it from now on, so the
+   * protocol, its producer and the flow control carry on unchanged.
+   */
+  startTLS(options: TLSServerOptions | TLSClientOptions, role: { server: boolean }): void {
+    if (this.secure) throw new TLSStateError('startTLS() on a connection that is already secure; TLS is started once per connection');
+    if (this.disconnecting || this.lost) throw new TLSStateError('startTLS() on a connection that is closing; start TLS before loseConnection()');
+    const raw = this.socket;
+    for (const [event, fn] of [['data', this.onDataEvent], ['end', this.onEndEvent], ['drain', this.onDrainEvent], ['error', this.onErrorEvent], ['close', this.onCloseEvent]] as const) {
+      raw.removeListener(event, fn as (...args: unknown[]) => void);
+    }
+    const paused = raw.isPaused();
+    this.socket = upgradeToTLS(this.reactor, raw, options, role.server, {
+      secured: () => void (this.secure = true),
+      failed: (err) => {
+        if (this.lost) return;
+        this.reasonOverride = err;
+        this.abortConnection();
+      },
+    });
+    this.listen(this.socket);
+    if (paused || !this.reading) this.socket.pause();
   }
 
   /** The reactor is shutting down: drop the connection (Twisted's disconnectAll). */
@@ -184,10 +255,18 @@ export class TCPConnection implements ITransport, ShutdownClosable {
       this.socket.destroy();
       return;
     }
+    // A TLS socket cannot be reset itself; the TCP socket under it can, and the TLS
+    // socket then closes by itself, maybe inside this call: `aborting` makes onClose
+    // wait for the next tick. (Destroying the TLS socket too, after the reset,
+    // crashes Node 20; destroying it before sends a FIN instead of the RST.)
+    const tcp = (this.socket as Socket & { [UNDERLYING]?: Socket })[UNDERLYING] ?? this.socket;
+    this.aborting = true;
     try {
-      this.socket.resetAndDestroy(); // RST, so the peer sees a reset rather than a clean close
+      tcp.resetAndDestroy(); // RST, so the peer sees a reset rather than a clean close
     } catch {
-      this.socket.destroy(); // not connected yet, or already closed: nothing to reset
+      tcp.destroy(); // not connected yet, already closed, or a Unix socket: nothing to reset
+    } finally {
+      this.aborting = false;
     }
   }
 

@@ -2,20 +2,38 @@
  * `listenTCP`: a listening port that builds a protocol per accepted connection.
  * The factory's `doStart` runs once the bind succeeded, `doStop` once the port
  * is closed; connections accepted earlier stay open after `stopListening`.
+ *
+ * `StreamPort` is shared by every kind of socket port (TCP, TLS, Unix): the
+ * kinds differ in how they bind, in what happens between accepting a socket
+ * and building its protocol (TLS shakes hands there) and in what is left to
+ * clean up once the port closed (a Unix socket's file).
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { Deferred } from './deferred.js';
 import { CannotListenError, InvalidArgumentError } from './errors.js';
-import type { IAddress, IListeningPort, IProtocolFactory, IReactor, ListenOptions } from './interfaces.js';
+import type { IAddress, IListeningPort, IProtocol, IProtocolFactory, IReactor, ListenOptions } from './interfaces.js';
 import { Logger } from './log.js';
-import { TCPConnection, type TransportOptions } from './tcpconnection.js';
+import { TCPConnection, type ConnectionKind, type TransportOptions } from './tcpconnection.js';
 import { closeAtShutdown, type ShutdownClosable } from './tcpshutdown.js';
 
 export interface TCPListenOptions extends ListenOptions, TransportOptions {}
 
+/** What makes one kind of port differ from plain TCP. */
+export interface PortHooks {
+  /** How connections on this port are described (a Unix socket's path). */
+  kind?: ConnectionKind;
+  /**
+   * Between accepting `raw` and building its protocol: call `start(socket)`
+   * with the socket to serve (TLS: once the handshake is done), or never.
+   */
+  accept?(raw: Socket, start: (socket: Socket, kind: ConnectionKind) => void): void;
+  /** The port stopped listening (before the factory's `doStop`). */
+  stopped?(): void;
+}
+
 const log = new Logger('spindle.tcp');
 
-class TCPPort implements IListeningPort, ShutdownClosable {
+export class StreamPort implements IListeningPort, ShutdownClosable {
   private stopped: Deferred<void> | null = null;
   private readonly forgetAtShutdown: () => void;
 
@@ -25,9 +43,10 @@ class TCPPort implements IListeningPort, ShutdownClosable {
     private readonly factory: IProtocolFactory,
     private readonly address: IAddress,
     private readonly options: TransportOptions,
+    private readonly hooks: PortHooks = {},
   ) {
     server.on('connection', (socket: Socket) => this.accept(socket));
-    server.on('error', (err) => log.failure(`error on the port listening at ${this.address.host}:${this.address.port}`, err, 'error'));
+    server.on('error', (err) => log.failure(`error on the port listening at ${describeAddress(this.address)}`, err, 'error'));
     this.forgetAtShutdown = closeAtShutdown(reactor, this);
   }
 
@@ -50,6 +69,11 @@ class TCPPort implements IListeningPort, ShutdownClosable {
     this.reactor.callLater(0, () => {
       this.reactor.stats.listeningPorts--;
       try {
+        this.hooks.stopped?.();
+      } catch (err) {
+        log.failure(`cleaning up after the port at ${describeAddress(this.address)} failed`, err, 'error');
+      }
+      try {
         this.factory.doStop();
       } catch (err) {
         log.failure('factory.doStop() raised an exception', err, 'error');
@@ -59,21 +83,95 @@ class TCPPort implements IListeningPort, ShutdownClosable {
     return d;
   }
 
-  private accept(socket: Socket): void {
-    const peer: IAddress = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, family: socket.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4' };
-    let protocol;
+  private accept(raw: Socket): void {
+    if (this.hooks.accept !== undefined) this.hooks.accept(raw, (socket, kind) => this.serve(socket, kind));
+    else this.serve(raw, this.hooks.kind ?? {});
+  }
+
+  private serve(socket: Socket, kind: ConnectionKind): void {
+    const peer: IAddress =
+      kind.unix !== undefined
+        ? { host: '', port: 0, family: 'unix', path: '' }
+        : { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, family: socket.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4' };
+    let protocol: IProtocol | null;
     try {
       protocol = this.factory.buildProtocol(peer);
     } catch (err) {
-      log.failure(`buildProtocol raised an exception for a connection from ${peer.host}:${peer.port}; closing it`, err, 'error');
+      log.failure(`buildProtocol raised an exception for a connection from ${describeAddress(peer)}; closing it`, err, 'error');
       protocol = null;
     }
     if (protocol === null) {
       socket.destroy();
       return;
     }
-    new TCPConnection(this.reactor, socket, protocol, this.options).start();
+    new TCPConnection(this.reactor, socket, protocol, this.options, undefined, kind).start();
   }
+}
+
+export function describeAddress(a: IAddress): string {
+  return a.family === 'unix' ? `unix:${a.path ?? ''}` : `${a.host}:${a.port}`;
+}
+
+/** Bind `server`; fires once it listens, or errbacks with Node's error. */
+export function bindServer(server: Server, args: { port: number; host?: string; backlog?: number } | { path: string; backlog?: number }): Deferred<void> {
+  const d = new Deferred<void>();
+  const onError = (err: Error) => {
+    server.close();
+    d.errback(err);
+  };
+  server.once('error', onError);
+  server.listen(args, () => {
+    server.off('error', onError);
+    d.callback(undefined);
+  });
+  return d;
+}
+
+/** The port is bound: count it, start the factory, and serve. */
+export function startPort(reactor: IReactor, server: Server, factory: IProtocolFactory, address: IAddress, options: TransportOptions, hooks?: PortHooks): IListeningPort {
+  reactor.stats.listeningPorts++;
+  const listening = new StreamPort(reactor, server, factory, address, { highWater: options.highWater }, hooks);
+  try {
+    factory.doStart();
+  } catch (err) {
+    log.failure('factory.doStart() raised an exception', err, 'error');
+  }
+  return listening;
+}
+
+/** The address a TCP server is bound to. */
+export function boundAddress(server: Server, host: string | undefined, port: number): IAddress {
+  const bound = server.address();
+  return bound !== null && typeof bound === 'object'
+    ? { host: bound.address, port: bound.port, family: bound.family === 'IPv6' ? 'IPv6' : 'IPv4' }
+    : { host: host ?? '', port };
+}
+
+export function checkPort(port: number, what: string): void {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new InvalidArgumentError(`${what} port must be an integer from 0 to 65535, got ${String(port)}`);
+  }
+}
+
+/** Bind a TCP server on `port`, with `hooks` for what differs (TLS); errbacks with `CannotListenError`. */
+export function listenStream(reactor: IReactor, port: number, factory: IProtocolFactory, options: TCPListenOptions, hooks?: PortHooks): Deferred<IListeningPort> {
+  const server = createServer({ allowHalfOpen: true, noDelay: true });
+  const d = new Deferred<IListeningPort>();
+  bindServer(server, { port, host: options.host, backlog: options.backlog }).addCallbacks(
+    () => d.callback(startPort(reactor, server, factory, boundAddress(server, options.host, port), options, hooks)),
+    (f) => failListen(d, new CannotListenError(options.host ?? '0.0.0.0', port, f.value)),
+  );
+  return d;
+}
+
+/**
+ * Errback a listen with `err`. If nobody handled it (serve(...) then
+ * reactor.run(), as the README shows), say so now, or a port clash passes in
+ * silence and the process exits 0.
+ */
+export function failListen(d: Deferred<IListeningPort>, err: Error): void {
+  d.errback(err);
+  d.logUnhandledNow();
 }
 
 /**
@@ -82,34 +180,6 @@ class TCPPort implements IListeningPort, ShutdownClosable {
  * `CannotListenError` naming host and port.
  */
 export function listenTCP(reactor: IReactor, port: number, factory: IProtocolFactory, options: TCPListenOptions = {}): Deferred<IListeningPort> {
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new InvalidArgumentError(`listenTCP port must be an integer from 0 to 65535, got ${String(port)}`);
-  }
-  const d = new Deferred<IListeningPort>();
-  const server = createServer({ allowHalfOpen: true, noDelay: true });
-  const onError = (err: Error) => {
-    server.close();
-    d.errback(new CannotListenError(options.host ?? '0.0.0.0', port, err));
-    // Nobody handled it (serve(...) then reactor.run(), as the README shows):
-    // say so now, or a port clash passes in silence and the process exits 0.
-    d.logUnhandledNow();
-  };
-  server.once('error', onError);
-  server.listen({ port, host: options.host, backlog: options.backlog }, () => {
-    server.off('error', onError);
-    const bound = server.address();
-    const address: IAddress =
-      bound !== null && typeof bound === 'object'
-        ? { host: bound.address, port: bound.port, family: bound.family === 'IPv6' ? 'IPv6' : 'IPv4' }
-        : { host: options.host ?? '', port };
-    reactor.stats.listeningPorts++;
-    const listening = new TCPPort(reactor, server, factory, address, { highWater: options.highWater });
-    try {
-      factory.doStart();
-    } catch (err) {
-      log.failure('factory.doStart() raised an exception', err, 'error');
-    }
-    d.callback(listening);
-  });
-  return d;
+  checkPort(port, 'listenTCP');
+  return listenStream(reactor, port, factory, options);
 }

@@ -1,0 +1,16 @@
+/** The committed test certificates (test/fixtures/tls, made by make-certs.sh). */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const dir = fileURLToPath(new URL('./fixtures/tls/', import.meta.url));
+export const TLS_DIR = dir;
+export const CA = readFileSync(`${dir}ca.pem`);
+export const CERT = readFileSync(`${dir}server.pem`);
+export const KEY = readFileSync(`${dir}server-key.pem`);
+export const CA_PATH = `${dir}ca.pem`;
+export const CERT_PATH = `${dir}server.pem`;
+export const KEY_PATH = `${dir}server-key.pem`;
+/** Server options for listenTLS. */
+export const serverTLS = { key: KEY, cert: CERT };
+/** Client options that trust the test CA. */
+export const clientTLS = { ca: CA };
