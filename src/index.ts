@@ -153,6 +153,7 @@ export {
   readBody,
   FileBodyProducer,
   UNKNOWN_LENGTH,
+  reverseProxy,
   ResponseFailed,
   ResponseNeverReceived,
   RequestTransmissionFailed,
@@ -218,7 +219,7 @@ export type {
   LogObserver,
 } from './reactor/index.js';
 export type { IWebSocketTransport, IWebSocketProtocol, WebSocketMessage, WebSocketState, WebSocketOptions, AcceptWebSocketOptions } from './protocols/index.js';
-export type { AgentOptions, IAgent, IBodyProducer, IResponse, PoolOptions, ReadResponseBodyOptions, RequestBody, RequestHeaders, FileBodyProducerOptions } from './protocols/index.js';
+export type { AgentOptions, IAgent, IBodyProducer, IResponse, PoolOptions, ReadResponseBodyOptions, RequestBody, RequestHeaders, FileBodyProducerOptions, ReverseProxyOptions } from './protocols/index.js';
 export type { IRequest, IHeaders, CpsApp, HTTPServerOptions, ITimeoutMixin, IResource, IWebRequest, RenderResult, SiteOptions } from './protocols/index.js';
 export type {
   Chunk,

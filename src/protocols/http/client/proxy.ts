@@ -1,0 +1,268 @@
+/**
+ * `reverseProxy(upstream, options) → CpsApp`: forwards each request to an
+ * upstream HTTP server through an `Agent` and streams both bodies, with
+ * backpressure both ways and nothing read ahead:
+ *
+ * - upload: the client's body goes upstream through a body producer over
+ *   `request.deliverBody`; when the upstream socket's buffer is full the agent
+ *   pauses that producer, which pauses reading the client's socket;
+ * - download: the upstream body goes to the client through `request.write`,
+ *   with the response body's transport registered on the request as a push
+ *   producer; when the client's socket buffer is full the server pauses it,
+ *   which pauses reading the upstream socket.
+ *
+ * `maxBuffered` is a safety bound on top: bytes that still arrive while a
+ * side is paused (what one socket read had already brought) are counted, and
+ * past the bound the exchange is aborted rather than buffered.
+ *
+ * Failures: an upstream that cannot be reached or answers garbage gets 502, one
+ * that gives no head within `timeout` seconds (the reactor's clock) 504, each
+ * with a plain-text body naming the upstream. A client that leaves cancels the
+ * upstream request (closing its connection); an upstream that breaks off
+ * mid-body aborts the client's connection, so the client sees a truncated
+ * response, never a short one that looks complete.
+ */
+import { Deferred } from '../../../reactor/deferred.js';
+import { ResponseDone, TimeoutError } from '../../../reactor/errors.js';
+import type { Failure } from '../../../reactor/failure.js';
+import type { IConsumer, IPushProducer, ITransport } from '../../../reactor/interfaces.js';
+import type { CpsApp, IRequest } from '../interfaces.js';
+import { HOP_BY_HOP_HEADERS } from '../rules.js';
+import { Agent } from './agent.js';
+import { ResponseTimeout } from './errors.js';
+import { UNKNOWN_LENGTH, type IAgent, type IBodyProducer, type IResponse } from './interfaces.js';
+import { HTTPConnectionPool } from './pool.js';
+
+/** Default `maxBuffered`: bytes a paused direction may still take in before the exchange is aborted. */
+export const DEFAULT_PROXY_MAX_BUFFERED = 256 * 1024;
+/** Default seconds to wait for the upstream's response head before answering 504. */
+export const DEFAULT_PROXY_TIMEOUT = 60;
+
+export interface ReverseProxyOptions {
+  /** The agent that talks to the upstream. Default: an Agent on the request's reactor with a persistent pool. */
+  agent?: IAgent;
+  /** Send the upstream's host as Host (default false: the client's Host goes through, as nginx's `proxy_set_header Host $host`). */
+  rewriteHost?: boolean;
+  /** Bytes a paused direction may take in before the exchange is aborted. Default `DEFAULT_PROXY_MAX_BUFFERED`. */
+  maxBuffered?: number;
+  /** Seconds to wait for the upstream's head before 504. Default `DEFAULT_PROXY_TIMEOUT`. */
+  timeout?: number;
+}
+
+/** Names the Connection field lists are hop-by-hop too (RFC 9110 §7.6.1). */
+function connectionNamed(value: string | undefined): Set<string> {
+  const out = new Set<string>();
+  if (value === undefined) return out;
+  for (const part of value.split(',')) {
+    let s = 0, e = part.length;
+    while (s < e && (part.charCodeAt(s) === 0x20 || part.charCodeAt(s) === 0x09)) s++;
+    while (e > s && (part.charCodeAt(e - 1) === 0x20 || part.charCodeAt(e - 1) === 0x09)) e--;
+    if (e > s) out.add(part.slice(s, e).toLowerCase());
+  }
+  return out;
+}
+
+/** Fields to pass on, hop-by-hop ones removed (RFC 9110 §7.6.1), and Content-Length too when `dropLength`. */
+function endToEnd(pairs: ReadonlyArray<readonly [string, string]>, connection: string | undefined, dropLength: boolean): Array<[string, string]> {
+  const named = connectionNamed(connection);
+  const out: Array<[string, string]> = [];
+  for (const [n, v] of pairs) {
+    const l = n.toLowerCase();
+    if (HOP_BY_HOP_HEADERS.has(l) || l === 'proxy-connection' || named.has(l) || (dropLength && l === 'content-length')) continue;
+    out.push([n, v]);
+  }
+  return out;
+}
+
+/** A Forwarded node (RFC 7239 §6): an IPv6 address is quoted and bracketed. */
+const node = (host: string): string => (host.includes(':') ? `"[${host}]"` : host);
+
+/** The request's fields for the upstream, with Forwarded and X-Forwarded-* added (RFC 7239). */
+export function forwardHeaders(req: IRequest, upstreamAuthority: string, rewriteHost: boolean): Array<[string, string]> {
+  const out = endToEnd(req.headers.rawPairs(), req.headers.get('connection'), true);
+  const host = req.headers.get('host') ?? '';
+  const proto = req.secure ? 'https' : 'http';
+  const client = req.client.host;
+  if (rewriteHost) {
+    for (let i = out.length - 1; i >= 0; i--) if (out[i]![0].toLowerCase() === 'host') out.splice(i, 1);
+    out.push(['Host', upstreamAuthority]);
+  }
+  const fwd = `for=${node(client)};proto=${proto}${host !== '' && /^[!#-~]+$/.test(host) ? `;host="${host}"` : ''}`;
+  const prevForwarded = req.headers.get('forwarded');
+  const prevXff = req.headers.get('x-forwarded-for');
+  for (let i = out.length - 1; i >= 0; i--) {
+    const l = out[i]![0].toLowerCase();
+    if (l === 'forwarded' || l === 'x-forwarded-for' || l === 'x-forwarded-host' || l === 'x-forwarded-proto') out.splice(i, 1);
+  }
+  out.push(['Forwarded', prevForwarded ? `${prevForwarded}, ${fwd}` : fwd]);
+  out.push(['X-Forwarded-For', prevXff ? `${prevXff}, ${client}` : client]);
+  if (host !== '') out.push(['X-Forwarded-Host', host]);
+  out.push(['X-Forwarded-Proto', proto]);
+  return out;
+}
+
+/**
+ * One direction's flow control: pausing passes to the reading side's transport,
+ * and bytes that still arrive while paused are counted against `maxBuffered`.
+ */
+abstract class Relay {
+  protected transport: ITransport | null = null;
+  protected paused = false;
+  private overrun = 0;
+
+  constructor(protected readonly maxBuffered: number) {}
+
+  /** False when a byte count arriving now would pass `maxBuffered` while paused. */
+  protected admit(n: number): boolean {
+    return !this.paused || (this.overrun += n) <= this.maxBuffered;
+  }
+
+  pauseProducing(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.overrun = 0;
+    this.transport?.pauseProducing();
+  }
+
+  resumeProducing(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.transport?.resumeProducing();
+  }
+
+  stopProducing(): void {
+    this.transport?.stopProducing();
+  }
+}
+
+/** The client's body as an upload: a push producer over `req.deliverBody`. */
+class RequestBodyProducer extends Relay implements IBodyProducer {
+  readonly length: number;
+  private stopped = false;
+
+  constructor(
+    private readonly req: IRequest,
+    maxBuffered: number,
+    private readonly onOverrun: () => void,
+  ) {
+    super(maxBuffered);
+    const cl = req.headers.get('content-length');
+    this.length = cl !== undefined && /^[0-9]+$/.test(cl) ? Number(cl) : UNKNOWN_LENGTH;
+  }
+
+  startProducing(consumer: IConsumer): Deferred<void> {
+    const done = new Deferred<void>();
+    this.req.deliverBody({
+      makeConnection: (t) => {
+        this.transport = t;
+        if (this.paused) t.pauseProducing();
+      },
+      dataReceived: (data) => {
+        if (this.stopped) return;
+        if (!this.admit(data.length)) return this.onOverrun();
+        consumer.write(data);
+      },
+      connectionLost: (reason: Failure) => {
+        if (this.stopped || done.called) return;
+        if (reason.check(ResponseDone)) done.callback(undefined);
+        else done.errback(reason);
+      },
+    });
+    return done;
+  }
+
+  override stopProducing(): void {
+    this.stopped = true;
+    this.transport?.stopProducing();
+  }
+}
+
+/** Pass the upstream body to the client: the body transport is the producer the request pauses. */
+class ResponseRelay extends Relay implements IPushProducer {
+  constructor(
+    private readonly req: IRequest,
+    maxBuffered: number,
+    private readonly onEnd: (reason: Failure) => void,
+  ) {
+    super(maxBuffered);
+  }
+
+  start(response: IResponse): void {
+    response.deliverBody({
+      makeConnection: (t) => {
+        this.transport = t;
+        this.req.registerProducer(this, true);
+      },
+      dataReceived: (data) => {
+        if (!this.admit(data.length)) {
+          this.transport?.stopProducing();
+          this.req.abort();
+          return;
+        }
+        this.req.write(data);
+      },
+      connectionLost: (reason) => {
+        this.req.unregisterProducer();
+        this.onEnd(reason);
+      },
+    });
+  }
+}
+
+function answer(req: IRequest, code: number, phrase: string, text: string): void {
+  if (req.finished || req.disconnected) return;
+  if (req.startedWriting) return req.abort();
+  req.setResponseCode(code, phrase);
+  req.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  req.write(`${text}\n`);
+  req.finish();
+}
+
+export function reverseProxy(upstream: string, options: ReverseProxyOptions = {}): CpsApp {
+  const base = new URL(upstream);
+  const prefix = base.pathname.endsWith('/') ? base.pathname.slice(0, -1) : base.pathname;
+  const origin = `${base.protocol}//${base.host}`;
+  const maxBuffered = options.maxBuffered ?? DEFAULT_PROXY_MAX_BUFFERED;
+  const timeout = options.timeout ?? DEFAULT_PROXY_TIMEOUT;
+  const rewriteHost = options.rewriteHost ?? false;
+  let defaultAgent: IAgent | null = options.agent ?? null;
+  return (req) => {
+    const agent = (defaultAgent ??= new Agent(req.reactor, { pool: new HTTPConnectionPool(req.reactor), timeout }));
+    const url = `${origin}${prefix}${req.uri}`;
+    const hasBody = req.headers.has('transfer-encoding') || (req.headers.get('content-length') ?? '0') !== '0';
+    let d: Deferred<IResponse> | null = null;
+    const body = hasBody ? new RequestBodyProducer(req, maxBuffered, () => d?.cancel()) : null;
+    d = agent.request(req.method, url, forwardHeaders(req, base.host, rewriteHost), body);
+    // A caller's agent may have no timeout of its own: bound the wait for the head here.
+    if (options.agent !== undefined) d.addTimeout(timeout, req.reactor);
+    let relay: ResponseRelay | null = null;
+    // The client left: cancel the upstream request, or abandon its body.
+    req.notifyFinish().addErrback(() => {
+      if (relay) relay.stopProducing();
+      else d!.cancel();
+      return null;
+    });
+    d.addCallbacks(
+      (response) => {
+        if (req.disconnected) {
+          response.deliverBody({ makeConnection: (t) => t.stopProducing(), dataReceived() {}, connectionLost() {} });
+          return;
+        }
+        req.setResponseCode(response.code, response.phrase);
+        for (const [n, v] of endToEnd(response.headers.rawPairs(), response.headers.get('connection'), response.length === UNKNOWN_LENGTH)) req.addHeader(n, v);
+        relay = new ResponseRelay(req, maxBuffered, (reason) => {
+          if (reason.check(ResponseDone)) {
+            if (!req.finished && !req.disconnected) req.finish();
+          } else if (!req.finished && !req.disconnected) req.abort();
+        });
+        relay.start(response);
+      },
+      (f: Failure) => {
+        if (req.disconnected) return;
+        const err = f.value as Error;
+        if (f.check(ResponseTimeout) || f.check(TimeoutError)) answer(req, 504, 'Gateway Timeout', `upstream ${origin} did not answer within ${timeout} s`);
+        else answer(req, 502, 'Bad Gateway', `upstream ${origin} failed: ${err?.message ?? String(err)}`);
+      },
+    );
+  };
+}
