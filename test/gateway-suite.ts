@@ -312,7 +312,10 @@ export function runGatewaySuite(hostName: string, host: GatewayHost): void {
 
     it('an exception after the headers breaks the connection', async () => {
       const r = await exchange('throwsLate', { path: '/' });
-      expect(r.complete).toBe(false);
+      // The failure comes in the same turn as the first chunk: a host that still held that
+      // chunk (spindle's server coalesces) answers 500 instead (issue 12); none completes the 200.
+      if (r.complete) expect(r.status).toBe(500);
+      else expect(r.complete).toBe(false);
     });
 
     it('a bare string returned by the app is a 500, not one chunk per character', async () => {

@@ -199,16 +199,15 @@ let corked = 0;
  */
 function expectSameWire(bridged: Wire, direct: Wire, method: string, preHeadFailure: boolean, corkedFailure = false): void {
   if (corkedFailure) {
-    // Written and failed within one turn of the server: the direct server still holds
-    // that output (corked), so it either answers 500 in its place or drops it when it
-    // aborts. Through the bridge the write already reached startResponse and went out
-    // on the gateway's turn, so, as IRequest says for a failure after a write, the
-    // response is cut off. Either way the client never sees a complete 2xx/4xx.
-    expect(bridged.aborted).toBe(true);
-    if (!direct.bytes.startsWith('HTTP/1.1 500 ')) {
-      expect(direct.aborted).toBe(true);
-      expect(bridged.bytes.startsWith(direct.bytes)).toBe(true);
-    }
+    // Written and failed within one turn of the server: nothing had reached the wire
+    // (the server holds output while it drives the app), so the direct server answers
+    // its 500 (issue 12 item 6). Through the bridge the same happens when the write and
+    // the failure reach the gateway in one turn; when the body had to be read first they
+    // come on separate turns, the head went out with the write, and the response is cut
+    // off (the IRequest rule for a failure after a write).
+    expect(direct.bytes).toMatch(/^HTTP\/1\.1 500 /);
+    if (bridged.aborted) expect(bridged.bytes).toMatch(/^HTTP\/1\.1 \d{3} /);
+    else expect(bridged).toEqual(direct);
     corked++;
     return;
   }

@@ -91,6 +91,10 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   private lingerOnClose = false;
   private lingerBytes = 0;
   private lingerCall: IDelayedCall | null = null;
+  /** The response whose head went into `out` at `markCount`/`markBytes`; null once `out` was flushed. */
+  private mark: Request | null = null;
+  private markCount = 0;
+  private markBytes = 0;
 
   constructor(private readonly config: ChannelConfig) {
     super();
@@ -275,6 +279,24 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
       return;
     }
     this.transport.write(data);
+  }
+
+  markResponse(req: Request): void {
+    if (this.cork === 0) {
+      this.mark = null;
+      return;
+    }
+    this.mark = req;
+    this.markCount = this.out.length;
+    this.markBytes = this.outBytes;
+  }
+
+  retract(req: Request): boolean {
+    if (this.mark !== req || this.cork === 0) return false;
+    this.out.length = this.markCount;
+    this.outBytes = this.markBytes;
+    this.mark = null;
+    return true;
   }
 
   canPersist(req: Request): boolean {
@@ -507,6 +529,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   }
 
   private flushOut(): void {
+    this.mark = null;
     if (this.out.length === 0 || this.lost) return;
     const data = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out, this.outBytes);
     this.out = [];

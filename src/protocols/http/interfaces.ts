@@ -91,12 +91,21 @@ export interface IRequest extends IConsumer {
    * errbacks with `ConnectionLost` if the client went away first.
    */
   notifyFinish(): Deferred<void>;
-  /** True once the status line and headers were handed to the transport. */
+  /**
+   * True once the status line and headers were handed to the transport (on
+   * spindle's server: left the output it holds while it drives the app).
+   * Status and headers are fixed from the first write, flushHeaders() or
+   * finish() on, whether or not this is true yet.
+   */
   readonly startedWriting: boolean;
   readonly finished: boolean;
   /** True once the client went away before the response finished. */
   readonly disconnected: boolean;
-  /** Abort the connection now (used after a failure once headers went out). */
+  /**
+   * Abort the connection now (used after a failure once headers went out).
+   * Before the head reached the transport, spindle's server answers 500 and
+   * closes instead: nothing would be cut off.
+   */
   abort(): void;
   /**
    * Switch protocols (RFC 9110 §7.8): send `101 Switching Protocols` with the

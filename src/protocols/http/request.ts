@@ -36,6 +36,10 @@ export interface RequestHost extends BodyHost {
   /** The request whose held bytes must be flushed when the channel uncorks. */
   holding: Request | null;
   send(data: Uint8Array): void;
+  /** `request`'s head is about to be sent: remember where its bytes start in what is still held. */
+  markResponse(request: Request): void;
+  /** Take back everything `request` sent, if none of it has reached the transport yet. */
+  retract(request: Request): boolean;
   /** May the connection carry another request, as far as the input side knows? */
   canPersist(request: Request): boolean;
   registerProducer(producer: IProducer, streaming: boolean): void;
@@ -93,7 +97,8 @@ export class Request implements IRequest {
 
   code = 200;
   codeMessage = 'OK';
-  startedWriting = false;
+  /** Status and headers are fixed: the app wrote, flushed or finished (the bytes may still be held). */
+  private locked = false;
   finished = false;
   disconnected = false;
   /** Response body bytes handed to the transport (after framing decisions, before chunk framing). */
@@ -166,7 +171,7 @@ export class Request implements IRequest {
   // ------------------------------------------------------------------ status and headers
 
   setResponseCode(code: number, phrase?: string): void {
-    if (this.headSent || this.startedWriting) throw new HeadersSentError('setResponseCode()');
+    if (this.locked) throw new HeadersSentError('setResponseCode()');
     if (!Number.isInteger(code) || code < 100 || code > 599) throw new InvalidStatusError(code);
     if (phrase !== undefined && !isFieldValue(phrase)) throw new InvalidHeaderError(`status phrase ${JSON.stringify(phrase)} contains CR, LF, NUL or a non-latin-1 character`);
     this.code = code;
@@ -187,7 +192,7 @@ export class Request implements IRequest {
   }
 
   removeHeader(name: string): void {
-    if (this.startedWriting) throw new HeadersSentError('removeHeader()');
+    if (this.locked) throw new HeadersSentError('removeHeader()');
     const key = name.toLowerCase();
     for (let i = this.names.length - 1; i >= 0; i--) {
       if (this.names[i]!.toLowerCase() === key) {
@@ -205,7 +210,7 @@ export class Request implements IRequest {
   }
 
   private checkHeader(name: string, value: string, what: string): void {
-    if (this.startedWriting) throw new HeadersSentError(what);
+    if (this.locked) throw new HeadersSentError(what);
     if (!isFieldName(name)) throw new InvalidHeaderError(`header name ${JSON.stringify(name)} is not a token (RFC 9110 §5.1)`);
     if (!isFieldValue(value)) throw new InvalidHeaderError(`value of header ${name} contains a control character (CR, LF, NUL, DEL, ...) or a non-latin-1 character; remove it (CR or LF would inject a header)`);
     const key = name.toLowerCase();
@@ -223,8 +228,8 @@ export class Request implements IRequest {
     if (this.disconnected || this.aborted) return;
     const bytes = toBytes(data);
     if (bytes.length === 0) return;
-    if (!this.startedWriting) {
-      this.startedWriting = true;
+    if (!this.locked) {
+      this.locked = true;
       if (this.channel.corked && bytes.length <= MAX_COALESCE_BYTES) {
         this.held = [bytes];
         this.heldBytes = bytes.length;
@@ -246,7 +251,7 @@ export class Request implements IRequest {
     if (this.finished || this.disconnected || this.aborted) return;
     if (this.held !== null) return this.flushHeld();
     if (this.headSent) return;
-    this.startedWriting = true;
+    this.locked = true;
     this.sendHead(-1, [], 0, false);
   }
 
@@ -271,7 +276,7 @@ export class Request implements IRequest {
       const held = this.held ?? [];
       this.held = null;
       if (this.channel.holding === this) this.channel.holding = null;
-      this.startedWriting = true;
+      this.locked = true;
       this.sendHead(this.heldBytes, held, this.heldBytes, true);
     } else if (this.framing === CHUNKED) this.channel.send(Buffer.from(LAST_CHUNK, 'latin1'));
     if (this.framing === LENGTH && this.bytesSent < this.lengthOut) {
@@ -286,6 +291,7 @@ export class Request implements IRequest {
 
   private sendHead(knownLength: number, body: Uint8Array[], bodyLength: number, end: boolean): void {
     this.headSent = true;
+    this.channel.markResponse(this);
     const ctx = this.channel.server;
     const plan = planHead({
       method: this.method,
@@ -351,7 +357,7 @@ export class Request implements IRequest {
    * HTTP/1.1 request with no body, before anything was written.
    */
   upgrade(protocol: IProtocol): void {
-    if (this.finished || this.startedWriting || this.disconnected || this.aborted) {
+    if (this.finished || this.locked || this.disconnected || this.aborted) {
       throw new UpgradeError('upgrade() after the response started, finished or the client left; switch protocols before writing anything');
     }
     if (this.version !== 'HTTP/1.1') throw new UpgradeError(`upgrade() on an ${this.version} request; RFC 9110 §7.8 allows Upgrade on HTTP/1.1 only: answer it as an ordinary request`);
@@ -360,7 +366,7 @@ export class Request implements IRequest {
     for (let i = 0; i < this.names.length; i++) text += `${this.names[i]}: ${this.values[i]}\r\n`;
     this.code = 101;
     this.codeMessage = 'Switching Protocols';
-    this.startedWriting = true;
+    this.locked = true;
     this.headSent = true;
     this.finished = true;
     if (this.producer !== null) {
@@ -414,8 +420,25 @@ export class Request implements IRequest {
     if (ws) for (const d of ws) d.callback(undefined);
   }
 
+  /**
+   * True once the status line and headers left for the transport. Output the
+   * server still holds (see the module comment) does not count: a failure
+   * then is still answered with a 500.
+   */
+  get startedWriting(): boolean {
+    return this.headSent;
+  }
+
+  /**
+   * Drop the connection: the client must not wait for a response that will
+   * not end. Before any byte of the response was sent (the head is at most
+   * held: an app that wrote and failed in one turn, issue 12) nothing is cut
+   * off yet, so the client gets the server's 500 and a close instead of a
+   * reset with no status.
+   */
   abort(): void {
     if (this.aborted || this.disconnected) return;
+    if (!this.finished && (!this.headSent || this.unsend())) return this.answer(500);
     this.aborted = true;
     this.channel.server.stats.aborted++;
     this.channel.abortConnection();
@@ -427,14 +450,23 @@ export class Request implements IRequest {
     ctx.stats.appErrors++;
     ctx.log.failure(`app failed handling ${this.method} ${this.uri}`, error, 'error');
     if (this.disconnected || this.aborted || this.finished) return;
-    if (!this.headSent) return this.answer(500);
-    this.abort();
+    this.answer(500);
+  }
+
+  /** Undo the head (and body) sent so far if the channel still holds all of it: nothing reached the client. */
+  private unsend(): boolean {
+    if (!this.channel.retract(this)) return false;
+    this.headSent = false;
+    this.bytesSent = 0;
+    this.framing = NONE;
+    this.truncatedLogged = false;
+    return true;
   }
 
   /** The server answers in the app's place (500 after a failure, 413 for a body past its limit) and closes. */
   answer(code: number): void {
     if (this.disconnected || this.aborted || (this.finished && this.headSent)) return;
-    if (this.headSent) return this.abort();
+    if (this.headSent && !this.unsend()) return this.abort();
     this.held = null;
     if (this.channel.holding === this) this.channel.holding = null;
     this.names = ['Content-Type'];
@@ -444,7 +476,7 @@ export class Request implements IRequest {
     this.answeredByServer = true;
     this.head.keepAlive = false;
     this.finished = true;
-    this.startedWriting = true;
+    this.locked = true;
     const body = Buffer.from(`${this.codeMessage}\n`);
     this.sendHead(body.length, [body], body.length, true);
     if (this.producer !== null) this.unregisterProducer();
