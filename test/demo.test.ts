@@ -14,6 +14,10 @@ import { Clock } from '../src/reactor/clock.js';
 import type { Chunk, Environ } from '../src/bridge/interfaces.js';
 import { fetchText } from './cli-process.js';
 import { captureLogs } from '../src/reactor/log.js';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 let reactor: NodeReactor;
 let logs: ReturnType<typeof captureLogs>;
@@ -75,7 +79,31 @@ describe('the demo', () => {
     expect(reply.body.length).toBe(body.length);
     expect(reply.body === body).toBe(true);
     expect((await fetchText(`${base}/upload`)).body).toContain('<form method="post" action="/upload"');
-    expect((await fetchText(`${base}/upload`, { method: 'PUT', body: 'x' })).status).toBe(405);
+    expect((await fetchText(`${base}/upload`, { method: 'DELETE' })).status).toBe(405);
+  });
+
+  it('the upload echo answers curl -T (PUT, with Expect: 100-continue past 1 MiB) byte for byte', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spindle-put-'));
+    try {
+      const file = join(dir, 'big.bin');
+      const data = Buffer.alloc(3 * 1024 * 1024);
+      for (let i = 0; i < data.length; i++) data[i] = (i * 7 + (i >> 10)) & 0xff;
+      writeFileSync(file, data);
+      const out = await new Promise<{ code: number | null; stdout: Buffer; stderr: string }>((resolve) => {
+        const curl = spawn('curl', ['-sS', '--max-time', '30', '-T', file, '-D', join(dir, 'head.txt'), `${base}/upload`]);
+        const parts: Buffer[] = [];
+        let stderr = '';
+        curl.stdout.on('data', (d: Buffer) => parts.push(d));
+        curl.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+        curl.on('close', (code) => resolve({ code, stdout: Buffer.concat(parts), stderr }));
+      });
+      expect(out.stderr).toBe('');
+      expect(out.code).toBe(0);
+      expect(readFileSync(join(dir, 'head.txt'), 'latin1')).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+      expect(out.stdout.equals(data)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the statistics count requests and show the reactor', async () => {

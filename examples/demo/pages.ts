@@ -23,7 +23,7 @@ export const LINKS: ReadonlyArray<readonly [href: string, text: string, about: s
   ['/cps', 'CPS app', 'request.write() and request.finish() after a Deferred fires (Twisted.web style)'],
   ['/cps-via-iter', 'CPS app through toIterApp', 'the same CPS app run as an iterator app, then hosted by the gateway again: toCpsApp(toIterApp(app))'],
   ['/clock?ticks=3', 'Streaming clock', 'an iterator app that ticks once a second with wsgi.pause_output (try ?ticks=60)'],
-  ['/upload', 'Upload echo', 'a form; the POST body streams back as it arrives (wsgi.input_handler)'],
+  ['/upload', 'Upload echo', 'a form; a POST or PUT body streams back as it arrives (wsgi.input_handler)'],
   ['/stats', 'Reactor statistics', 'live: pending delayed calls, open connections, paused producers, requests'],
   ['/stats.json', 'Statistics as JSON', 'the same numbers, for scripts'],
 ];

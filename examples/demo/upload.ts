@@ -1,5 +1,5 @@
 /**
- * Upload echo: GET shows a form; POST streams the request body back as it
+ * Upload echo: GET shows a form; POST or PUT (`curl -T`) streams the request body back as it
  * arrives. The iterator app reads `wsgi.input` without blocking: when nothing
  * has arrived it pauses its output and asks `wsgi.input_handler` to resume it
  * when bytes (or the end) come. Reading pauses the socket when the app falls
@@ -19,7 +19,8 @@ const FORM = page(
   <p><input type="file" name="file"></p>
   <p><button type="submit">Send</button></p>
 </form>
-<p>Or: <code>curl --data-binary @big.iso http://127.0.0.1:8080/upload | cmp - big.iso</code></p>`,
+<p>Or: <code>curl --data-binary @big.iso http://127.0.0.1:8080/upload | cmp - big.iso</code>
+(POST), or <code>curl -T big.iso http://127.0.0.1:8080/upload | cmp - big.iso</code> (PUT).</p>`,
 );
 
 export const uploadApp: IterApp = (environ: Environ, startResponse: StartResponse) => {
@@ -28,9 +29,9 @@ export const uploadApp: IterApp = (environ: Environ, startResponse: StartRespons
     startResponse('200 OK', [['content-type', 'text/html; charset=utf-8']]);
     return [FORM];
   }
-  if (method !== 'POST') {
-    startResponse('405 Method Not Allowed', [['content-type', 'text/plain; charset=utf-8'], ['allow', 'GET, HEAD, POST']]);
-    return [`${method} is not allowed here; GET the form or POST a body\n`];
+  if (method !== 'POST' && method !== 'PUT') {
+    startResponse('405 Method Not Allowed', [['content-type', 'text/plain; charset=utf-8'], ['allow', 'GET, HEAD, POST, PUT']]);
+    return [`${method} is not allowed here; GET the form, or POST or PUT a body\n`];
   }
   const input = environ['wsgi.input'];
   const pauseOutput = environ['wsgi.pause_output'];
