@@ -107,6 +107,12 @@ export {
   TimeoutMixin,
   FrameTooLongError,
   BadFrameError,
+  serverFromString,
+  clientFromString,
+  parseServerEndpoint,
+  parseClientEndpoint,
+  EndpointSyntaxError,
+  EndpointFileError,
 } from './protocols/index.js';
 
 // HTTP

@@ -20,6 +20,7 @@ const surface: Record<string, string[]> = {
   'one call': ['serve'],
   WebSocket: ['acceptWebSocket', 'WebSocketProtocol', 'WebSocketProtocolError', 'WebSocketClosedError', 'WebSocketCloseCodeError', 'WebSocketHandshakeError', 'WebSocketUnsupportedError', 'DEFAULT_MAX_MESSAGE_BYTES'],
   listeners: ['listenTLS', 'connectTLS', 'listenUNIX', 'connectUNIX', 'TLS_HANDSHAKE_TIMEOUT', 'TLSHandshakeError', 'TLSStateError'],
+  endpoints: ['serverFromString', 'clientFromString', 'parseServerEndpoint', 'parseClientEndpoint', 'EndpointSyntaxError', 'EndpointFileError'],
 };
 
 describe('public surface', () => {

@@ -42,3 +42,28 @@ export class NoProtocolError extends SpindleError {
  * so protocol code and its users find it beside the other protocol errors.
  */
 export { NoClockError } from '../reactor/errors.js';
+
+/**
+ * An endpoint string (`serverFromString`/`clientFromString`) is malformed: an
+ * unknown kind, a missing or unknown part, a bad number. `part` names the part
+ * that is wrong; the message shows a correct example of that kind.
+ */
+export class EndpointSyntaxError extends SpindleError {
+  readonly description: string;
+  readonly part: string;
+  constructor(description: string, part: string, problem: string, example: string) {
+    super('ERR_ENDPOINT_SYNTAX', `bad endpoint ${JSON.stringify(description)}: ${problem}; for example ${example}`);
+    this.description = description;
+    this.part = part;
+  }
+}
+
+/** A file an endpoint names (a TLS key or certificate) could not be read when it listened or connected. */
+export class EndpointFileError extends SpindleError {
+  readonly path: string;
+  constructor(part: string, path: string, cause: unknown) {
+    const errno = (cause as { code?: string } | null)?.code ?? String((cause as Error | null)?.message ?? cause);
+    super('ERR_ENDPOINT_FILE', `cannot read ${part}=${path} (${errno}); give the path of a PEM file this process may read`, { cause });
+    this.path = path;
+  }
+}

@@ -6,6 +6,8 @@ export { Protocol, Factory, ClientFactory, ReconnectingClientFactory } from './p
 export { LineReceiver, LINE_MAX_LENGTH, NetstringReceiver, NETSTRING_MAX_LENGTH, Int32StringReceiver, INT32_MAX_LENGTH } from './basic.js';
 export { FrameTooLongError, BadFrameError, NoProtocolError } from './errors.js';
 export { NoClockError } from './errors.js';
+export { serverFromString, clientFromString, parseServerEndpoint, parseClientEndpoint, EndpointSyntaxError, EndpointFileError } from './endpoints.js';
+export type { EndpointReactor, ServerEndpointSpec, ClientEndpointSpec, IStreamServerEndpoint, IStreamClientEndpoint } from './endpoints.js';
 export { LimitConnectionsFactory, DEFAULT_MAX_CONNECTIONS } from './policies.js';
 export { TimeoutMixin } from './timeout.js';
 export type { ITimeoutMixin } from './timeout.js';
