@@ -9,10 +9,9 @@
  * connection with FrameTooLongError, and a member who stops reading is dropped
  * once 64 KiB wait for them; everyone else stays connected.
  */
-import { LineReceiver } from '../src/protocols/linereceiver.js';
-import { Factory } from '../src/protocols/protocol.js';
-import type { Failure } from '../src/reactor/failure.js';
-import { reactor } from '../src/reactor/shared.js';
+import { Factory, LineReceiver } from '../src/protocols/index.js'; // 'spindle/protocols'
+import type { Failure } from '../src/reactor/index.js';
+import reactor from '../src/reactor/index.js'; // 'spindle/reactor'
 
 class ChatFactory extends Factory {
   /** Everyone connected who has given a name. */

@@ -9,9 +9,9 @@
  * from that client until the buffer drains (it registers its own transport as
  * the producer of the data it writes back).
  */
-import { Factory, Protocol } from '../src/protocols/protocol.js';
-import type { Failure } from '../src/reactor/failure.js';
-import { reactor } from '../src/reactor/shared.js';
+import { Factory, Protocol } from '../src/protocols/index.js'; // 'spindle/protocols'
+import type { Failure } from '../src/reactor/index.js';
+import reactor from '../src/reactor/index.js'; // 'spindle/reactor'
 
 class Echo extends Protocol {
   override connectionMade(): void {

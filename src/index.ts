@@ -20,7 +20,9 @@ export {
   ensureDeferred,
 } from './reactor/index.js';
 
-// Errors
+// Errors, by name and as one namespace (`errors.ConnectionLost`); each layer's entry point has its own `errors`.
+import * as errors from './allerrors.js';
+export { errors };
 export {
   SpindleError,
   AlreadyCalledError,

@@ -7,6 +7,10 @@ import * as spindle from '../src/index.js';
 import * as reactorEntry from '../src/reactor/index.js';
 import sharedReactor from '../src/reactor/index.js';
 import * as testingEntry from '../src/testing/index.js';
+import * as protocolsEntry from '../src/protocols/index.js';
+import * as bridgeEntry from '../src/bridge/index.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const surface: Record<string, string[]> = {
   Deferred: ['Deferred', 'Failure', 'succeed', 'fail', 'maybeDeferred', 'DeferredList', 'gatherResults', 'DeferredLock', 'DeferredSemaphore', 'DeferredQueue', 'inlineCallbacks', 'ensureDeferred'],
@@ -59,4 +63,173 @@ describe('public surface', () => {
     for (const m of ['listenTLS', 'connectTLS', 'listenUNIX', 'connectUNIX'] as const) expect(typeof sharedReactor[m]).toBe('function');
     expect(new spindle.TLSHandshakeError('x').code).toBe('ERR_TLS_HANDSHAKE');
   });
+});
+
+/**
+ * The exact value exports of each entry point (package.json "exports"), as
+ * trio's test_exports.py pins its namespace: adding, renaming or dropping a
+ * public name fails here, so a change to the surface is a decision made in
+ * this list (and in DESIGN.md / the docs), not a side effect. Type-only
+ * exports are not visible at run time; `tsc` checks those.
+ */
+const PINNED: Record<string, string[]> = {
+  'spindle': [
+    'Agent', 'AlreadyCalled', 'AlreadyCalledError', 'AlreadyCancelled', 'BadFrameError',
+    'BodyAlreadyConsumedError', 'BodyBeforeStartResponseError', 'BodyTooLargeError', 'BridgeError',
+    'BridgeHostUnsupportedError', 'BridgeNoReactorError', 'BridgeOverflowError', 'CancelledError',
+    'CannotListenError', 'ChildNameError', 'ClientFactory', 'ClientGoneError', 'Clock', 'ConnectError',
+    'ConnectTimeoutError', 'ConnectionDone', 'ConnectionLost', 'ConnectionRefusedError',
+    'ConnectorStateError', 'ContentLengthMismatchError', 'Cooperator', 'DEFAULT_CLOSE_TIMEOUT',
+    'DEFAULT_MAX_FRAME_BYTES', 'DEFAULT_MAX_MESSAGE_BYTES', 'Deferred', 'DeferredList', 'DeferredLock',
+    'DeferredQueue', 'DeferredSemaphore', 'EndpointFileError', 'EndpointSyntaxError', 'ErrorPage', 'Factory',
+    'Failure', 'FileBodyProducer', 'FirstError', 'ForbiddenResource', 'FrameParser', 'FrameTooLongError',
+    'HTTPConnectionPool', 'HTTPFactory', 'HTTPParseError', 'HeadersSentError', 'HopByHopHeaderError',
+    'Int32StringReceiver', 'InvalidAppResultError', 'InvalidArgumentError', 'InvalidHeaderError',
+    'InvalidRequestError', 'InvalidStatusError', 'LimitConnectionsFactory', 'LineReceiver', 'LogPublisher',
+    'Logger', 'LoopingCall', 'LoopingCallStateError', 'MemoryReactor', 'NOT_DONE_YET', 'NetstringReceiver',
+    'NoClockError', 'NoProtocolError', 'NoResource', 'NodeReactor', 'NotAcquiredError', 'NotPaused',
+    'ProducerAlreadyRegisteredError', 'ProducerStoppedError', 'Protocol', 'QueueOverflow',
+    'ReactorAlreadyRunning', 'ReactorNotRunning', 'ReconnectingClientFactory', 'Redirect',
+    'RedirectWithNoLocation', 'RenderResultError', 'Request', 'RequestFinishedError',
+    'RequestTransmissionFailed', 'Resource', 'Response', 'ResponseBodyConsumed', 'ResponseBodyTooLarge',
+    'ResponseDone', 'ResponseEndedError', 'ResponseFailed', 'ResponseNeverReceived', 'ResponseTimeout',
+    'RingAborted', 'RingClosed', 'SchedulerStopped', 'SchemeNotSupported', 'ServeStyleError', 'SpindleError',
+    'StartResponseHeaderError', 'StartResponseStatusError', 'StartResponseTwiceError', 'StringTransport',
+    'TLSHandshakeError', 'TLSStateError', 'TLS_HANDSHAKE_TIMEOUT', 'TRANSPORT_HIGH_WATER', 'TaskDone',
+    'TaskFailed', 'TaskFinished', 'TaskStopped', 'ThreadPool', 'ThreadPoolStopped', 'ThreadedAppAborted',
+    'TimeoutError', 'TimeoutMixin', 'TooManyRedirects', 'UNKNOWN_LENGTH', 'UpgradeError', 'ValidationError',
+    'WSGIResource', 'WebSocketCloseCodeError', 'WebSocketClosedError', 'WebSocketConnection',
+    'WebSocketHandshakeError', 'WebSocketProtocol', 'WebSocketProtocolError', 'WebSocketUnsupportedError',
+    'WorkerCrashed', 'WriteBufferOverflowError', 'WrongBodyLength', 'acceptKey', 'acceptWebSocket',
+    'captureLogs', 'clientFromString', 'connectTCP', 'connectTLS', 'connectUNIX', 'cooperate', 'deferLater',
+    'deferToThread', 'ensureDeferred', 'errors', 'fail', 'fromFetchHandler', 'gatherResults', 'getReactor',
+    'globalLogPublisher', 'inlineCallbacks', 'isWebSocketRequest', 'jsonObserver', 'listenTCP', 'listenTLS',
+    'listenUNIX', 'loopback', 'maybeDeferred', 'parseClientEndpoint', 'parseServerEndpoint', 'readBody',
+    'redirectTo', 'resourceFromCps', 'reverseProxy', 'serve', 'serverFromString', 'site', 'succeed',
+    'textObserver', 'threadedIterApp', 'toCpsApp', 'toFetchHandler', 'toIterApp', 'toNodeListener',
+    'validator',
+  ],
+  'spindle/reactor': [
+    'AlreadyCalled', 'AlreadyCalledError', 'AlreadyCancelled', 'ByteRing', 'CONNECT_TIMEOUT',
+    'COOPERATOR_SLICE', 'CancelledError', 'CannotListenError', 'Clock', 'ConnectError', 'ConnectTimeoutError',
+    'ConnectionDone', 'ConnectionLost', 'ConnectionRefusedError', 'ConnectorStateError', 'Cooperator',
+    'DEFERRED_QUEUE_DEFAULT_BACKLOG', 'DEFERRED_QUEUE_DEFAULT_SIZE', 'Deferred', 'DeferredList',
+    'DeferredLock', 'DeferredQueue', 'DeferredSemaphore', 'Failure', 'FirstError', 'InvalidArgumentError',
+    'LOOPBACK_BUFFER_LIMIT', 'LogPublisher', 'Logger', 'LoopingCall', 'LoopingCallStateError',
+    'MemoryReactor', 'NoClockError', 'NodeReactor', 'NotAcquiredError', 'NotPaused',
+    'ProducerAlreadyRegisteredError', 'ProducerStoppedError', 'QueueOverflow', 'ReactorAlreadyRunning',
+    'ReactorNotRunning', 'ResponseDone', 'RingAborted', 'RingClosed', 'SHUTDOWN_TRIGGER_TIMEOUT',
+    'SchedulerStopped', 'SpindleError', 'StringTransport', 'THREAD_POOL_MAX_QUEUE', 'THREAD_POOL_SIZE',
+    'THREAD_POOL_STOP_TIMEOUT', 'TLSHandshakeError', 'TLSStateError', 'TLS_HANDSHAKE_TIMEOUT',
+    'TRANSPORT_HIGH_WATER', 'TURN_TIME_BURST_GAP', 'TURN_TIME_MAX_USES', 'TaskDone', 'TaskFailed',
+    'TaskFinished', 'TaskStopped', 'ThreadPool', 'ThreadPoolStopped', 'TimeoutError', 'WorkerCrashed',
+    'captureLogs', 'connectTCP', 'connectTLS', 'connectUNIX', 'cooperate', 'default', 'deferLater',
+    'deferToThread', 'ensureDeferred', 'errors', 'fail', 'formatEvent', 'gatherResults',
+    'getDefaultThreadPool', 'getReactor', 'globalLogPublisher', 'inlineCallbacks', 'jsonObserver',
+    'listenTCP', 'listenTLS', 'listenUNIX', 'loopback', 'maybeDeferred', 'succeed', 'textObserver',
+  ],
+  'spindle/protocols': [
+    'ACCEPT_WEBSOCKET', 'Agent', 'BadFrameError', 'BodyAlreadyConsumedError', 'BodyTooLargeError',
+    'CLOSE_ABNORMAL', 'CLOSE_GOING_AWAY', 'CLOSE_INTERNAL_ERROR', 'CLOSE_INVALID_DATA', 'CLOSE_NORMAL',
+    'CLOSE_NO_STATUS', 'CLOSE_POLICY', 'CLOSE_PROTOCOL_ERROR', 'CLOSE_TOO_BIG', 'ChildNameError',
+    'ClientFactory', 'DEFAULT_CACHED_CONNECTION_TIMEOUT', 'DEFAULT_CLOSE_TIMEOUT', 'DEFAULT_CONNECT_TIMEOUT',
+    'DEFAULT_HEADER_TIMEOUT', 'DEFAULT_IDLE_TIMEOUT', 'DEFAULT_LINGER_MAX_BYTES', 'DEFAULT_LINGER_TIMEOUT',
+    'DEFAULT_MAX_BODY_BYTES', 'DEFAULT_MAX_CHUNK_LINE_BYTES', 'DEFAULT_MAX_CONNECTIONS',
+    'DEFAULT_MAX_FRAME_BYTES', 'DEFAULT_MAX_HEADER_BYTES', 'DEFAULT_MAX_HEADER_COUNT',
+    'DEFAULT_MAX_HELD_INPUT_BYTES', 'DEFAULT_MAX_MESSAGE_BYTES', 'DEFAULT_MAX_PERSISTENT_PER_HOST',
+    'DEFAULT_MAX_REQUEST_LINE_BYTES', 'DEFAULT_MAX_RESPONSE_BODY_BYTES', 'DEFAULT_MAX_STATUS_LINE_BYTES',
+    'DEFAULT_MAX_TRAILER_BYTES', 'DEFAULT_PROXY_MAX_BUFFERED', 'DEFAULT_PROXY_TIMEOUT', 'EndpointFileError',
+    'EndpointSyntaxError', 'ErrorPage', 'FILE_BODY_CHUNK_SIZE', 'Factory', 'FileBodyProducer',
+    'ForbiddenResource', 'FrameParser', 'FrameTooLongError', 'HTTP11ClientProtocol', 'HTTPConnectionPool',
+    'HTTPFactory', 'HTTPParseError', 'HTTPParser', 'Headers', 'HeadersSentError', 'INT32_MAX_LENGTH',
+    'Int32StringReceiver', 'InvalidHeaderError', 'InvalidRequestError', 'InvalidStatusError',
+    'LINE_MAX_LENGTH', 'LimitConnectionsFactory', 'LineReceiver', 'NETSTRING_MAX_LENGTH', 'NOT_DONE_YET',
+    'NetstringReceiver', 'NoClockError', 'NoProtocolError', 'NoResource', 'ParseErrorCodes', 'Protocol',
+    'RESPONSE_ITERATOR_HIGH_WATER', 'ReconnectingClientFactory', 'Redirect', 'RedirectWithNoLocation',
+    'RenderResultError', 'Request', 'RequestFinishedError', 'RequestTransmissionFailed', 'Resource',
+    'Response', 'ResponseBodyConsumed', 'ResponseBodyTooLarge', 'ResponseFailed', 'ResponseNeverReceived',
+    'ResponseParser', 'ResponseTimeout', 'SchemeNotSupported', 'TimeoutMixin', 'TooManyRedirects',
+    'UNKNOWN_LENGTH', 'UpgradeError', 'WebSocketCloseCodeError', 'WebSocketClosedError',
+    'WebSocketConnection', 'WebSocketHandshakeError', 'WebSocketProtocol', 'WebSocketProtocolError',
+    'WebSocketUnsupportedError', 'WrongBodyLength', 'acceptKey', 'acceptWebSocket', 'asWebRequest',
+    'checkHandshake', 'clientFromString', 'encodeFrame', 'errors', 'escapeHtml', 'forwardHeaders',
+    'getChildForRequest', 'isValidCloseCode', 'isWebSocketRequest', 'parseClientEndpoint',
+    'parseServerEndpoint', 'readBody', 'redirectTo', 'resourceFromCps', 'reverseProxy', 'serverFromString',
+    'site',
+  ],
+  'spindle/bridge': [
+    'ASYNC_ITERABLE_KEY', 'BRIDGE_HIGH_WATER', 'BRIDGE_INPUT_CHUNK', 'BRIDGE_INPUT_POLL', 'BRIDGE_LOW_WATER',
+    'BRIDGE_MAX_BUFFERED', 'BRIDGE_READ_BODY_LIMIT', 'BYTES_PER_TURN', 'BodyBeforeStartResponseError',
+    'BridgeError', 'BridgeHostUnsupportedError', 'BridgeNoReactorError', 'BridgeOverflowError', 'BridgeQueue',
+    'ClientGoneError', 'ContentLengthMismatchError', 'DEFAULT_SERVE_HOST', 'DEFAULT_SERVE_PORT',
+    'ERRORS_LINE_LIMIT', 'HopByHopHeaderError', 'INPUT_HIGH_WATER', 'InvalidAppResultError', 'PULLS_PER_TURN',
+    'ResponseEndedError', 'ServeStyleError', 'StartResponseHeaderError', 'StartResponseStatusError',
+    'StartResponseTwiceError', 'THREAD_ABORT_TIMEOUT', 'THREAD_INPUT_RING_SIZE',
+    'THREAD_MAX_PENDING_MESSAGES', 'THREAD_RING_SIZE', 'ThreadedAppAborted', 'ValidationError',
+    'WRITE_BUFFER_LIMIT', 'WSGIResource', 'WriteBufferOverflowError', 'errors', 'fromFetchHandler', 'serve',
+    'threadedIterApp', 'toCpsApp', 'toFetchHandler', 'toIterApp', 'toNodeListener', 'validator',
+  ],
+  'spindle/testing': [
+    'Clock', 'DeferredResultError', 'DummyRequest', 'MemoryReactor', 'StringTransport', 'TimeoutMixin',
+    'assertNoResult', 'failureResultOf', 'loopback', 'makeEnviron', 'successResultOf',
+  ],
+};
+
+const entryModules: Record<string, Record<string, unknown>> = {
+  spindle,
+  'spindle/reactor': reactorEntry,
+  'spindle/protocols': protocolsEntry,
+  'spindle/bridge': bridgeEntry,
+  'spindle/testing': testingEntry,
+};
+
+describe('the exact names of each entry point', () => {
+  for (const [entry, module] of Object.entries(entryModules)) {
+    it(`${entry} exports exactly its pinned names`, () => {
+      const names = Object.keys(module).sort();
+      const pinned = [...PINNED[entry]!].sort();
+      expect({ added: names.filter((n) => !pinned.includes(n)), removed: pinned.filter((n) => !names.includes(n)) }).toEqual({ added: [], removed: [] });
+    });
+  }
+
+  it('connection and parser internals are not public: HTTPChannel is exported by no entry point', () => {
+    for (const module of Object.values(entryModules)) expect('HTTPChannel' in module).toBe(false);
+  });
+});
+
+describe('errors as one namespace per layer', () => {
+  const isErrorClass = (v: unknown) => typeof v === 'function' && (v as { prototype: unknown }).prototype instanceof Error;
+
+  it('spindle/reactor, spindle/protocols and spindle/bridge each export `errors` holding the same classes they export by name', () => {
+    for (const module of [reactorEntry, protocolsEntry, bridgeEntry] as Record<string, unknown>[]) {
+      const ns = module.errors as Record<string, unknown>;
+      expect(typeof ns).toBe('object');
+      for (const [name, value] of Object.entries(module)) if (isErrorClass(value)) expect(ns[name], name).toBe(value);
+    }
+    expect(reactorEntry.errors.ConnectionLost).toBe(spindle.ConnectionLost);
+    expect(protocolsEntry.errors.HTTPParseError).toBe(protocolsEntry.HTTPParseError);
+    expect(bridgeEntry.errors.StartResponseTwiceError).toBe(bridgeEntry.StartResponseTwiceError);
+  });
+
+  it('the root `errors` namespace is every layer\'s errors together, each class with a stable code', () => {
+    const root = spindle.errors as unknown as Record<string, unknown>;
+    for (const ns of [reactorEntry.errors, protocolsEntry.errors, bridgeEntry.errors] as unknown as Record<string, unknown>[]) {
+      for (const [name, value] of Object.entries(ns)) expect(root[name], name).toBe(value);
+    }
+    expect(new spindle.errors.CancelledError().code).toBe('ERR_CANCELLED');
+  });
+});
+
+describe('examples import only the public entry points', () => {
+  const ENTRY = /^(\.\.\/)+src\/(index|reactor\/index|protocols\/index|bridge\/index|testing\/index)\.js$/;
+  const files = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? files(join(dir, d.name)) : d.name.endsWith('.ts') ? [join(dir, d.name)] : []));
+
+  for (const file of files('examples')) {
+    it(`${file} imports spindle only through 'spindle', 'spindle/reactor', 'spindle/protocols', 'spindle/bridge' or 'spindle/testing'`, () => {
+      const specifiers = [...readFileSync(file, 'utf8').matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1]!);
+      const deep = specifiers.filter((s) => s.includes('/src/') && !ENTRY.test(s));
+      expect(deep).toEqual([]);
+    });
+  }
 });

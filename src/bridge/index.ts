@@ -35,6 +35,10 @@ export {
   ServeStyleError,
 } from './errors.js';
 
+// Every error class of the layer, also as one namespace: `import { errors } from 'spindle/bridge'`.
+import * as errors from './errors.js';
+export { errors };
+
 export type {
   Chunk,
   WriteFn,

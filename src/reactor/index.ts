@@ -113,4 +113,8 @@ export type { StringTransportOptions, ProducerState } from './stringtransport.js
 export type { LoopbackOptions, LoopbackPump } from './loopback.js';
 export type { ThreadPoolOptions, ThreadJob, PoolReactor } from './threadpool.js';
 
+// Every error class of the layer, also as one namespace: `import { errors } from 'spindle/reactor'`.
+import * as errors from './errors.js';
+export { errors };
+
 export { reactor as default } from './shared.js';

@@ -1,6 +1,9 @@
-/** The HTTP/1.1 server: parser, per-connection channel, per-request Request, factory. */
+/**
+ * The HTTP/1.1 server: parser, per-request Request, factory (the per-connection
+ * `HTTPChannel` is internal). An internal index: `src/protocols/index.ts` picks
+ * the public names from it.
+ */
 export { HTTPFactory } from './factory.js';
-export { HTTPChannel } from './channel.js';
 export { Request } from './request.js';
 export { Headers } from './headers.js';
 export {
@@ -33,4 +36,3 @@ export {
 export type { IRequest, IHeaders, ReadBodyOptions, CpsApp } from './interfaces.js';
 export type { HTTPServerOptions, HTTPStats } from './options.js';
 export type { ParserLimits, ParserHandler } from './parser.js';
-export * from './client/index.js';
