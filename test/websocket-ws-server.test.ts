@@ -1,8 +1,10 @@
 /**
  * Interop on real sockets: the `ws` package's client against the same echo
- * written as a CPS WebSocketProtocol and as an iterator app, on spindle's HTTP
- * server (127.0.0.1, port 0). Text, binary, a 16 MiB message, pings, close
- * from either side; the reactor's counters back to zero afterwards.
+ * written as a CPS WebSocketProtocol and as an iterator app, each hosted
+ * natively, bridged into the other style (toIterApp / toCpsApp), and on
+ * node:http (toNodeListener's upgrade), on 127.0.0.1 port 0. Text, binary, a
+ * 16 MiB message, pings, close from either side, a client vanishing
+ * mid-message; the reactor's counters back to zero afterwards.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -14,8 +16,13 @@ import { acceptWebSocket } from '../src/protocols/websocket/accept.js';
 import type { WebSocketClosedError } from '../src/protocols/websocket/errors.js';
 import type { WebSocketMessage } from '../src/protocols/websocket/interfaces.js';
 import { WebSocketProtocol } from '../src/protocols/websocket/protocol.js';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { toCpsApp } from '../src/bridge/gateway.js';
 import type { Chunk, Environ } from '../src/bridge/interfaces.js';
+import { toIterApp } from '../src/bridge/toiterapp.js';
+import { toNodeListener } from '../src/bridge/nodehttp.js';
+import type { CpsApp } from '../src/protocols/http/interfaces.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -64,25 +71,43 @@ function* iterEcho(environ: Environ): Generator<Chunk> {
   }
 }
 
-let style: 'cps' | 'iter' = 'cps';
+const cpsEcho: CpsApp = (request: IRequest) => {
+  if (request.path === '/ws') acceptWebSocket(request, new Echo());
+  else {
+    request.write('plain http');
+    request.finish();
+  }
+};
+
+/** Each way the echo is hosted: the app as written, and what spindle's server (or node:http) runs. */
+const HOSTS = {
+  cps: { written: 'cps', server: 'spindle', app: () => cpsEcho },
+  iter: { written: 'iter', server: 'spindle', app: () => toCpsApp(iterEcho) },
+  'cps bridged by toIterApp': { written: 'cps', server: 'spindle', app: () => toCpsApp(toIterApp(cpsEcho)) },
+  'iter bridged by toCpsApp then toIterApp': { written: 'iter', server: 'spindle', app: () => toCpsApp(toIterApp(toCpsApp(iterEcho))) },
+  'cps on node:http': { written: 'cps', server: 'node', app: () => cpsEcho },
+  'iter on node:http': { written: 'iter', server: 'node', app: () => iterEcho },
+} as const;
+type HostName = keyof typeof HOSTS;
+let hostName: HostName = 'cps';
 
 async function serve() {
   const reactor = new NodeReactor();
   reactor.run();
-  const iter = toCpsApp(iterEcho);
-  const app = (request: IRequest) => {
-    if (style === 'iter') iter(request);
-    else if (request.path === '/ws') acceptWebSocket(request, new Echo());
-    else {
-      request.write('plain http');
-      request.finish();
-    }
-  };
-  const port = await reactor.listenTCP(0, new HTTPFactory(app, { reactor }), { host: '127.0.0.1' });
   cleanups.push(() => reactor.stop());
-  cleanups.push(() => port.stopListening());
   Echo.lost = [];
   Echo.pongs = [];
+  const host = HOSTS[hostName];
+  if (host.server === 'node') {
+    const listener = toNodeListener(host.app() as CpsApp, { reactor, style: host.written });
+    const server = http.createServer(listener);
+    server.on('upgrade', listener.upgrade);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))));
+    return { reactor, url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/ws` };
+  }
+  const port = await reactor.listenTCP(0, new HTTPFactory(host.app() as CpsApp, { reactor }), { host: '127.0.0.1' });
+  cleanups.push(() => port.stopListening());
   return { reactor, url: `ws://127.0.0.1:${port.getHost().port}/ws` };
 }
 
@@ -118,9 +143,10 @@ async function settled(reactor: NodeReactor) {
   while (reactor.stats.openConnections > 0) await new Promise((r) => setImmediate(r));
 }
 
-describe.each(['cps', 'iter'] as const)('ws client ↔ %s WebSocket app on spindle', (which) => {
+describe.each(Object.keys(HOSTS) as HostName[])('ws client ↔ echo: %s', (name) => {
+  const which = HOSTS[name].written;
   beforeEach(() => {
-    style = which;
+    hostName = name;
   });
 
   it('echoes text and binary, keeps their kinds, and echoes a 16 MiB message whole', async () => {
@@ -146,7 +172,7 @@ describe.each(['cps', 'iter'] as const)('ws client ↔ %s WebSocket app on spind
     const pong = new Promise<string>((r) => c.ws.once('pong', (d) => r(d.toString())));
     c.ws.ping('cli');
     expect(await pong).toBe('cli');
-    if (which === 'iter') return;
+    if (which === 'iter' || name.includes('bridged')) return;
     c.ws.send('ping me');
     expect(await c.next()).toEqual(['got pong']);
     expect(Echo.pongs).toEqual(['srv']);

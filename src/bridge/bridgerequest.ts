@@ -141,6 +141,20 @@ export abstract class BridgeRequest implements IRequest {
     for (const d of waiters) d.callback(undefined);
   }
 
+  /**
+   * The connection switched protocols (a WebSocket took it, RFC 9110 §7.8):
+   * the HTTP response is over and complete; a producer registered for it is
+   * released (its new consumer is the WebSocket).
+   */
+  protected switchedProtocols(): void {
+    this.code = 101;
+    this.codeMessage = 'Switching Protocols';
+    this.startedWriting = true;
+    this.finished = true;
+    this.producer = null;
+    this.responseCompleted();
+  }
+
   /** The client went away before the end: stop the producer, errback notifyFinish() (G14). */
   connectionLost(reason: unknown = new ConnectionLost('the client went away before the response ended')): void {
     if (this.completed || this.disconnected) return;

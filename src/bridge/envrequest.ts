@@ -14,6 +14,10 @@ import { BridgeQueue, type BridgeQueueListener, type BridgeQueueOptions } from '
 import { appLog, BridgeRequest, INTERNAL_ERROR_BODY } from './bridgerequest.js';
 import type { BodyControl, BodySink } from './bridgebody.js';
 import { HOP_BY_HOP_HEADERS } from '../protocols/http/rules.js';
+import { ACCEPT_WEBSOCKET } from '../protocols/websocket/accept.js';
+import { WebSocketHandshakeError } from '../protocols/websocket/errors.js';
+import type { AcceptWebSocketOptions, IWebSocketProtocol } from '../protocols/websocket/interfaces.js';
+import { BridgedWebSocket } from './wsbridge.js';
 
 /** Bytes asked of `wsgi.input.read()` per step when streaming an upload to the CPS app. */
 export const BRIDGE_INPUT_CHUNK = 64 * 1024;
@@ -63,6 +67,8 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
   private readonly environ: Environ;
   private readonly startResponse: StartResponse;
   private readonly reader: QueueReader;
+  /** Set once the CPS app accepted the host's WebSocket: the iterator yields its messages. */
+  websocket: BridgedWebSocket | null = null;
 
   constructor(environ: Environ, startResponse: StartResponse, reactor: IReactor, reader: QueueReader, options: EnvironRequestOptions = {}) {
     super({
@@ -79,7 +85,27 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
     this.startResponse = startResponse;
     this.reader = reader;
     this.queue = new BridgeQueue(options, this);
+    // acceptWebSocket() finds this hook only where the host offers a WebSocket.
+    if (environ['spindle.websocket'] !== undefined) {
+      Object.defineProperty(this, ACCEPT_WEBSOCKET, { value: this.acceptBridged, enumerable: false });
+    }
   }
+
+  /** `acceptWebSocket(thisRequest, protocol)`: accept the host's WebSocket and carry `protocol`'s messages through the iterator. */
+  private readonly acceptBridged = (protocol: IWebSocketProtocol, subprotocol: string | null, options: AcceptWebSocketOptions): void => {
+    const input = this.environ['spindle.websocket']!.accept({ ...options, protocols: subprotocol === null ? [] : [subprotocol] });
+    if (input === null) throw new WebSocketHandshakeError(400, 'the iterator host refused a WebSocket handshake that acceptWebSocket() had checked');
+    this.switchedProtocols();
+    const ws = new BridgedWebSocket(input, protocol, {
+      clock: this.reactor,
+      peer: this.client,
+      local: this.host,
+      inputHandler: this.environ['wsgi.input_handler'],
+      wake: () => this.reader.wake(),
+    });
+    this.websocket = ws;
+    ws.start();
+  };
 
   /** @internal BridgeQueueListener: past the high-water mark, pause the CPS app's producer. */
   onHigh(): void {

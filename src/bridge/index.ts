@@ -10,6 +10,7 @@ export { BRIDGE_INPUT_CHUNK, BRIDGE_INPUT_POLL } from './envrequest.js';
 export { ERRORS_LINE_LIMIT } from './environ.js';
 export { toFetchHandler, fromFetchHandler } from './fetch.js';
 export { toNodeListener } from './nodehttp.js';
+export { WEBSOCKET_INPUT_HIGH_WATER } from './wsiter.js';
 export { threadedIterApp, THREAD_RING_SIZE, THREAD_INPUT_RING_SIZE, THREAD_ABORT_TIMEOUT, THREAD_MAX_PENDING_MESSAGES } from './threaded.js';
 export { validator } from './validator.js';
 export { WSGIResource } from './wsgiresource.js';
@@ -50,6 +51,8 @@ export type {
   PauseOutput,
   InputHandler,
   Environ,
+  EnvironWebSocket,
+  WebSocketInput,
 } from './interfaces.js';
 export type { GatewayOptions, GatewayStats, GatewayCpsApp } from './gateway.js';
 export type { ToIterAppOptions } from './toiterapp.js';

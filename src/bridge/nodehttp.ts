@@ -8,7 +8,12 @@
  * ended is the client going away: the CPS app's `notifyFinish()` errbacks and
  * its producer stops; an iterator app's iterable is closed (G14).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Buffer } from 'node:buffer';
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import type { IProtocol } from '../reactor/interfaces.js';
+import { TCPConnection } from '../reactor/tcpconnection.js';
 import type { IDelayedCall, IReactor } from '../reactor/interfaces.js';
 import { ConnectionLost } from '../reactor/errors.js';
 import { NodeReactor } from '../reactor/nodereactor.js';
@@ -18,6 +23,7 @@ import { BRIDGE_MAX_BUFFERED } from './bridgequeue.js';
 import { BridgeRequest } from './bridgerequest.js';
 import type { BodyControl, BodySink } from './bridgebody.js';
 import { BridgeOverflowError } from './errors.js';
+import { UpgradeError } from '../protocols/http/errors.js';
 import { asCpsApp, type HostedStyle } from './fetch.js';
 import type { GatewayOptions } from './gateway.js';
 import type { IterApp } from './interfaces.js';
@@ -33,15 +39,32 @@ export interface NodeListenerOptions {
   gateway?: Omit<GatewayOptions, 'reactor'>;
 }
 
-export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
+/**
+ * A `(req, res)` listener for the server's 'request' event, with `upgrade`
+ * for its 'upgrade' event: `server.on('upgrade', listener.upgrade)` lets the
+ * app accept WebSockets (acceptWebSocket, `environ['spindle.websocket']`); a
+ * request it does not upgrade is answered as an ordinary one, then closed.
+ */
+export type NodeListener = ((req: IncomingMessage, res: ServerResponse) => void) & {
+  upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+};
 
 export function toNodeListener(app: IterApp | CpsApp, options: NodeListenerOptions = {}): NodeListener {
   const resolved = { ...options, reactor: options.reactor ?? new NodeReactor() };
   const cps = asCpsApp(app, options.style ?? 'iter', resolved.reactor, options.gateway, 'toNodeListener(app, { style })');
-  return (req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     const bridged = new NodeRequest(req, res, resolved);
     runCpsApp(cps, bridged);
   };
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // An answer that is not a switch is written by a ServerResponse on the socket, then the socket closes.
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as Socket);
+    res.once('finish', () => socket.end());
+    runCpsApp(cps, new NodeRequest(req, res, resolved, { socket: socket as Socket, head }));
+  };
+  return Object.assign(listener, { upgrade });
 }
 
 /** The `IRequest` over one node:http exchange. */
@@ -52,7 +75,10 @@ export class NodeRequest extends BridgeRequest {
   private waitingDrain = false;
   private pullTimer: IDelayedCall | null = null;
 
-  constructor(req: IncomingMessage, res: ServerResponse, options: NodeListenerOptions & { reactor: IReactor }) {
+  /** Present for a request from the server's 'upgrade' event. */
+  upgrade?: (protocol: IProtocol) => void;
+
+  constructor(req: IncomingMessage, res: ServerResponse, options: NodeListenerOptions & { reactor: IReactor }, upgrading?: { socket: Socket; head: Buffer }) {
     const socket = req.socket;
     super({
       method: req.method ?? 'GET',
@@ -73,6 +99,20 @@ export class NodeRequest extends BridgeRequest {
       this.cancelPull();
       if (!res.writableFinished) this.connectionLost(new ConnectionLost('the node:http client went away before the response ended'));
     });
+    if (upgrading !== undefined) this.upgrade = (protocol) => this.switchTo(protocol, upgrading.socket, upgrading.head);
+  }
+
+  /** RFC 9110 §7.8: the 101 with the headers set, then the socket is a spindle transport of `protocol`'s. */
+  private switchTo(protocol: IProtocol, socket: Socket, head: Buffer): void {
+    if (this.startedWriting || this.finished || this.disconnected) throw new UpgradeError('upgrade() after the response started or ended; switch protocols before writing anything');
+    let text = 'HTTP/1.1 101 Switching Protocols\r\n';
+    for (const [name, value] of this.responseHeaders) text += `${name}: ${value}\r\n`;
+    this.res.detachSocket(socket);
+    this.switchedProtocols();
+    socket.write(Buffer.from(`${text}\r\n`, 'latin1'));
+    const transport = new TCPConnection(this.reactor, socket, protocol);
+    transport.start();
+    if (head.length > 0) protocol.dataReceived(new Uint8Array(head.buffer, head.byteOffset, head.byteLength));
   }
 
   protected sendHead(code: number, phrase: string, headers: [string, string][]): void {

@@ -26,6 +26,8 @@ import { BodyBeforeStartResponseError, InvalidAppResultError, ResponseEndedError
 import { parseStatus, validateHeaders } from './startresponse.js';
 import { BlockingInput } from './threadedinput.js';
 import type { AppIterable, Chunk, Environ, IterApp, WriteFn } from './interfaces.js';
+import { hasToken } from '../protocols/websocket/accept.js';
+import { WebSocketUnsupportedError } from '../protocols/websocket/errors.js';
 
 /**
  * Control block slots (Int32). The worker waits on WAKE_SEQ for everything
@@ -144,6 +146,14 @@ class WorkerRequest {
       'wsgi.multithread': true,
       'wsgi.run_once': false,
     } as unknown as Environ;
+    if (hasToken(environ.HTTP_UPGRADE as string | undefined, 'websocket')) {
+      // A blocking app on a worker cannot take a socket that talks both ways at once: say so at accept().
+      environ['spindle.websocket'] = {
+        accept: () => {
+          throw new WebSocketUnsupportedError('on a worker thread (threadedIterApp); serve the WebSocket app in-process (toCpsApp or serve())');
+        },
+      };
+    }
     if (this.spec.hasFlush) {
       environ['x-wsgiorg.flush'] = () => {
         if (!this.started) throw new BodyBeforeStartResponseError('x-wsgiorg.flush()'); // as the host would

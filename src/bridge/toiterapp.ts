@@ -43,7 +43,7 @@ export function toIterApp(app: CpsApp, options: ToIterAppOptions = {}): IterApp 
   };
 }
 
-type Step = { kind: 'chunk'; chunk: Uint8Array } | { kind: 'done' } | { kind: 'error'; error: unknown } | { kind: 'wait' };
+type Step = { kind: 'chunk'; chunk: Chunk } | { kind: 'done' } | { kind: 'error'; error: unknown } | { kind: 'wait' };
 
 /** The reading end: turns the queue into an iterator (sync with pause_output, or async). */
 abstract class QueueDrain {
@@ -64,6 +64,12 @@ abstract class QueueDrain {
 
   protected step(): Step {
     if (this.closed) return DONE;
+    const ws = this.request.websocket;
+    if (ws !== null) {
+      // An accepted WebSocket: each message is one chunk; the host closes the iterable when the socket ends.
+      const m = ws.shift();
+      return m === null ? WAIT : { kind: 'chunk', chunk: m };
+    }
     const queue = this.request.queue;
     const chunk = queue.shift();
     if (chunk) return { kind: 'chunk', chunk };
@@ -88,6 +94,17 @@ abstract class QueueDrain {
   /** The reader stopped: after a complete read that is the end; before, a cancel of the CPS side (G14). */
   close(): void {
     if (this.closed) return;
+    const ws = this.request.websocket;
+    if (ws !== null) {
+      this.closed = true;
+      this.resume = null;
+      const waiter = this.waiter;
+      this.waiter = null;
+      this.request.queue.close();
+      ws.lost();
+      waiter?.();
+      return;
+    }
     const queue = this.request.queue;
     if (queue.state === 'ended' && queue.length === 0) {
       // Everything was read; the gateway just did not ask for the end (e.g. Content-Length reached).

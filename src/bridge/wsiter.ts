@@ -73,7 +73,15 @@ export class IterWebSocket implements EnvironWebSocket, WebSocketInput, IWebSock
     if (this.accepting) throw new WebSocketHandshakeError(0, "environ['spindle.websocket'].accept() called twice; accept once and keep the input it returns");
     if (this.host.responseStarted()) throw new WebSocketHandshakeError(0, "environ['spindle.websocket'].accept() after startResponse(); accept first, or answer with startResponse() and do not accept");
     this.accepting = true;
-    if (!acceptWebSocket(this.host.request, this, options)) {
+    let ok: boolean;
+    try {
+      ok = acceptWebSocket(this.host.request, this, options);
+    } catch (err) {
+      // The host cannot do WebSocket (WebSocketUnsupportedError): the HTTP response is still the app's.
+      this.accepting = false;
+      throw err;
+    }
+    if (!ok) {
       this.host.refused();
       return null;
     }
