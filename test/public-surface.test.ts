@@ -106,7 +106,7 @@ const PINNED: Record<string, string[]> = {
     'globalLogPublisher', 'inlineCallbacks', 'isWebSocketRequest', 'jsonObserver', 'listenTCP', 'listenTLS',
     'listenUNIX', 'loopback', 'maybeDeferred', 'parseClientEndpoint', 'parseServerEndpoint', 'readBody',
     'redirectTo', 'resourceFromCps', 'reverseProxy', 'serve', 'serverFromString', 'site', 'succeed',
-    'textObserver', 'threadedIterApp', 'toCpsApp', 'toFetchHandler', 'toIterApp', 'toNodeListener',
+    'textObserver', 'threadedIterApp', 'toCpsApp', 'toFetchHandler', 'toIterApp', 'toNodeListener', 'WEBSOCKET_INPUT_HIGH_WATER',
     'validator',
   ],
   'spindle/reactor': [
@@ -167,7 +167,7 @@ const PINNED: Record<string, string[]> = {
     'StartResponseTwiceError', 'THREAD_ABORT_TIMEOUT', 'THREAD_INPUT_RING_SIZE',
     'THREAD_MAX_PENDING_MESSAGES', 'THREAD_RING_SIZE', 'ThreadedAppAborted', 'ValidationError',
     'WRITE_BUFFER_LIMIT', 'WSGIResource', 'WriteBufferOverflowError', 'errors', 'fromFetchHandler', 'serve',
-    'threadedIterApp', 'toCpsApp', 'toFetchHandler', 'toIterApp', 'toNodeListener', 'validator',
+    'threadedIterApp', 'toCpsApp', 'toFetchHandler', 'toIterApp', 'toNodeListener', 'validator', 'WEBSOCKET_INPUT_HIGH_WATER',
   ],
   'spindle/testing': [
     'Clock', 'DeferredResultError', 'DummyRequest', 'MemoryReactor', 'StringTransport', 'TimeoutMixin',
