@@ -52,6 +52,8 @@ export interface SuiteServer {
 
 export interface GatewayHost {
   start(app: IterApp, appName: keyof typeof SUITE_APPS): Promise<SuiteServer>;
+  /** The `wsgi.url_scheme` this host gives (default 'http'; a TLS host 'https'). */
+  urlScheme?: 'http' | 'https';
 }
 
 const TEXT: [string, string][] = [['Content-Type', 'text/plain; charset=utf-8']];
@@ -292,7 +294,7 @@ export function runGatewaySuite(hostName: string, host: GatewayHost): void {
         CONTENT_LENGTH: '3',
         SERVER_PROTOCOL: 'HTTP/1.1',
         HTTP_X_ONE: '1',
-        'wsgi.url_scheme': 'http',
+        'wsgi.url_scheme': host.urlScheme ?? 'http',
       });
     });
 

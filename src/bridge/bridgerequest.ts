@@ -92,6 +92,10 @@ export abstract class BridgeRequest implements IRequest {
     this.readBodyLimit = init.readBodyLimit ?? BRIDGE_READ_BODY_LIMIT;
   }
 
+  isSecure(): boolean {
+    return this.secure;
+  }
+
   get headers(): IHeaders {
     return (this.headerView ??= this.buildHeaders());
   }

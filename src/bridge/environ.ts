@@ -107,11 +107,20 @@ class EnvironObject {
     this.QUERY_STRING = request.query;
     this.CONTENT_TYPE = '';
     this.CONTENT_LENGTH = '';
-    this.SERVER_NAME = request.host.host;
-    this.SERVER_PORT = String(request.host.port);
+    const host = request.host;
+    if (host.family === 'unix') {
+      // A Unix socket has no server address (nginx or another proxy is in front): name the
+      // server as the client did (RFC 9110 §7.2), and the peer has no address at all.
+      const [name, port] = hostHeaderParts(request.headers.get('host'), request.secure);
+      this.SERVER_NAME = name;
+      this.SERVER_PORT = port;
+    } else {
+      this.SERVER_NAME = host.host;
+      this.SERVER_PORT = String(host.port);
+    }
     this.SERVER_PROTOCOL = request.version;
     this.REMOTE_ADDR = request.client.host;
-    this.REMOTE_PORT = String(request.client.port);
+    this.REMOTE_PORT = request.client.family === 'unix' ? '' : String(request.client.port);
     this['wsgi.version'] = [1, 0];
     this['wsgi.url_scheme'] = parts.urlScheme ?? (request.secure ? 'https' : 'http');
     this['wsgi.input'] = parts.input;
@@ -125,7 +134,17 @@ class EnvironObject {
     this['spindle.reactor'] = parts.reactor;
     this['spindle.raw_path'] = request.path;
     this['spindle.headers_sent'] = parts.headersSent;
+    if (request.secure) this.HTTPS = 'on';
   }
+}
+
+/** SERVER_NAME and SERVER_PORT from a Host header (`name[:port]`, `[v6]:port`), else localhost and the scheme's port. */
+function hostHeaderParts(hostHeader: string | undefined, secure: boolean): [string, string] {
+  const fallbackPort = secure ? '443' : '80';
+  if (hostHeader === undefined || hostHeader === '') return ['localhost', fallbackPort];
+  const colon = hostHeader.lastIndexOf(':');
+  if (colon > hostHeader.lastIndexOf(']') && colon >= 0) return [hostHeader.slice(0, colon), hostHeader.slice(colon + 1) || fallbackPort];
+  return [hostHeader, fallbackPort];
 }
 for (const name of ['method', 'uri', 'path', 'query', 'setHeader', 'setResponseCode', 'write', 'finish', 'readBody', 'deliverBody', 'notifyFinish', 'registerProducer']) {
   Object.defineProperty(EnvironObject.prototype, name, { get: () => cpsMisuse(name) });

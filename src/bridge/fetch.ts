@@ -122,7 +122,7 @@ function pipeBody(body: ReadableStream<Uint8Array>, request: IRequest): Promise<
 
 function absoluteUrl(request: IRequest): string {
   const scheme = request.secure ? 'https' : 'http';
-  const host = request.headers.get('host') ?? `${request.host.host}:${request.host.port}`;
+  const host = request.headers.get('host') ?? (request.host.family === 'unix' ? 'localhost' : `${request.host.host}:${request.host.port}`);
   return `${scheme}://${host}${request.uri.startsWith('/') ? request.uri : `/${request.uri}`}`;
 }
 

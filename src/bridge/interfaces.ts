@@ -103,6 +103,8 @@ export interface Environ {
   SERVER_PROTOCOL: string;
   REMOTE_ADDR: string;
   REMOTE_PORT?: string;
+  /** 'on' when the request came over TLS (the CGI convention); absent otherwise. */
+  HTTPS?: 'on';
   'wsgi.version': [number, number];
   'wsgi.url_scheme': 'http' | 'https';
   'wsgi.input': WsgiInput;

@@ -61,7 +61,11 @@ export class DummyRequest implements IWebRequest {
   readonly client: IAddress;
   readonly host: IAddress;
   readonly reactor: IReactor;
-  readonly secure = false;
+  /** Set `secure` to play a request that came over TLS. */
+  secure = false;
+  isSecure(): boolean {
+    return this.secure;
+  }
   prepath: string[] = [];
   postpath: string[];
 

@@ -21,7 +21,7 @@ import { Buffer } from 'node:buffer';
 import { Deferred } from '../../reactor/deferred.js';
 import { ConnectionLost } from '../../reactor/errors.js';
 import type { Failure } from '../../reactor/failure.js';
-import type { IAddress, IDelayedCall, IProducer, IProtocol, IReactor } from '../../reactor/interfaces.js';
+import type { IAddress, IDelayedCall, IProducer, IProtocol, IReactor, ITLSTransport } from '../../reactor/interfaces.js';
 import type { Logger } from '../../reactor/log.js';
 import { Protocol } from '../protocol.js';
 import { formatAccessLine } from './accesslog.js';
@@ -459,6 +459,11 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     // (decided in loseNow, once the parser holds what this read brought).
     this.lingerOnClose = true;
     this.current!.answer(413);
+  }
+
+  /** The connection is TLS: its transport finished a handshake (listenTLS, or STARTTLS). */
+  get secure(): boolean {
+    return (this.transport as Partial<ITLSTransport>).secure === true;
   }
 
   getPeer(): IAddress {

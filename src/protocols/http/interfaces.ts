@@ -55,8 +55,10 @@ export interface IRequest extends IConsumer {
   readonly host: IAddress;
   /** The reactor the server runs on. */
   readonly reactor: IReactor;
-  /** True when the connection is TLS (always false for now). */
+  /** True when the request came over TLS (`listenTLS`, or after STARTTLS). */
   readonly secure: boolean;
+  /** Twisted's name for `secure`. */
+  isSecure(): boolean;
 
   // -- input --
   /**

@@ -31,6 +31,8 @@ import { RequestBody, type BodyHost } from './requestbody.js';
 export interface RequestHost extends BodyHost {
   readonly reactor: IReactor;
   readonly server: ServerContext;
+  /** The connection is TLS (`ITLSTransport.secure`). */
+  readonly secure: boolean;
   /** True while the channel is running app code synchronously and collecting output. */
   readonly corked: boolean;
   /** The request whose held bytes must be flushed when the channel uncorks. */
@@ -90,7 +92,6 @@ export class Request implements IRequest {
   readonly uri: string;
   readonly version: string;
   readonly headers: IHeaders;
-  readonly secure = false;
   readonly body: RequestBody;
   /** Trailer fields of a chunked body, once it ended. */
   trailers: Headers | null = null;
@@ -148,6 +149,15 @@ export class Request implements IRequest {
 
   get client(): IAddress {
     return this.channel.getPeer();
+  }
+
+  /** True when the connection is TLS: the transport finished a handshake. */
+  get secure(): boolean {
+    return this.channel.secure;
+  }
+
+  isSecure(): boolean {
+    return this.channel.secure;
   }
 
   get host(): IAddress {
