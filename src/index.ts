@@ -162,6 +162,8 @@ export {
   FileBodyProducer,
   UNKNOWN_LENGTH,
   reverseProxy,
+  RedirectAgent,
+  ContentDecoderAgent,
   ResponseFailed,
   ResponseNeverReceived,
   RequestTransmissionFailed,
@@ -228,7 +230,7 @@ export type {
   LogObserver,
 } from './reactor/index.js';
 export type { IWebSocketTransport, IWebSocketProtocol, WebSocketMessage, WebSocketState, WebSocketOptions, AcceptWebSocketOptions } from './protocols/index.js';
-export type { AgentOptions, IAgent, IBodyProducer, IResponse, PoolOptions, ReadResponseBodyOptions, RequestBody, RequestHeaders, FileBodyProducerOptions, ReverseProxyOptions } from './protocols/index.js';
+export type { AgentOptions, IAgent, IBodyProducer, IResponse, PoolOptions, ReadResponseBodyOptions, RequestBody, RequestHeaders, FileBodyProducerOptions, ReverseProxyOptions, RedirectAgentOptions, ContentDecoderAgentOptions } from './protocols/index.js';
 export type { IRequest, IHeaders, CpsApp, HTTPServerOptions, ITimeoutMixin, IResource, IWebRequest, RenderResult, SiteOptions } from './protocols/index.js';
 export type {
   Chunk,

@@ -19,7 +19,7 @@ const surface: Record<string, string[]> = {
   logging: ['Logger', 'LogPublisher', 'globalLogPublisher'],
   protocols: ['Protocol', 'Factory', 'ClientFactory', 'ReconnectingClientFactory', 'LineReceiver', 'NetstringReceiver', 'Int32StringReceiver', 'StringTransport', 'loopback'],
   HTTP: ['HTTPFactory', 'Request'],
-  'HTTP client': ['Agent', 'HTTPConnectionPool', 'Response', 'readBody', 'FileBodyProducer', 'ResponseFailed', 'ResponseNeverReceived', 'ResponseTimeout', 'RequestTransmissionFailed', 'ResponseBodyTooLarge', 'reverseProxy'],
+  'HTTP client': ['Agent', 'HTTPConnectionPool', 'Response', 'readBody', 'FileBodyProducer', 'ResponseFailed', 'ResponseNeverReceived', 'ResponseTimeout', 'RequestTransmissionFailed', 'ResponseBodyTooLarge', 'reverseProxy', 'RedirectAgent', 'ContentDecoderAgent', 'TooManyRedirects'],
   bridge: ['toCpsApp', 'toIterApp', 'toFetchHandler', 'fromFetchHandler', 'toNodeListener', 'validator', 'ThreadPool', 'deferToThread', 'threadedIterApp'],
   'one call': ['serve'],
   WebSocket: ['acceptWebSocket', 'WebSocketProtocol', 'WebSocketProtocolError', 'WebSocketClosedError', 'WebSocketCloseCodeError', 'WebSocketHandshakeError', 'WebSocketUnsupportedError', 'DEFAULT_MAX_MESSAGE_BYTES'],

@@ -185,8 +185,9 @@ export class HTTP11ClientProtocol implements IProtocol, BodySource {
   private onComplete(trailers: Headers | null): void {
     const ex = this.exchange;
     if (ex === null || ex.response === null) return;
-    ex.response.bodyEnd(new Failure(new ResponseDone()), trailers);
+    // The connection goes back first, so a body protocol that asks for the next request at the end can reuse it.
     if (ex.sent) this.endExchange(ex);
+    ex.response.bodyEnd(new Failure(new ResponseDone()), trailers);
   }
 
   /** The response ended (and the request was all sent): reuse the connection or close it. */

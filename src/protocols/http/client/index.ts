@@ -6,6 +6,8 @@ export { Response } from './response.js';
 export { readBody, DEFAULT_MAX_RESPONSE_BODY_BYTES, RESPONSE_ITERATOR_HIGH_WATER } from './readbody.js';
 export { FileBodyProducer, FILE_BODY_CHUNK_SIZE } from './fileproducer.js';
 export { UNKNOWN_LENGTH } from './interfaces.js';
+export { RedirectAgent, DEFAULT_REDIRECT_LIMIT, REDIRECT_BODY_LIMIT } from './redirect.js';
+export { ContentDecoderAgent, DecodedResponse, DEFAULT_ACCEPT_ENCODING } from './decoder.js';
 export { reverseProxy, forwardHeaders, DEFAULT_PROXY_MAX_BUFFERED, DEFAULT_PROXY_TIMEOUT } from './proxy.js';
 export { ResponseParser, DEFAULT_MAX_STATUS_LINE_BYTES } from './responseparser.js';
 export {
@@ -23,6 +25,8 @@ export {
 } from './errors.js';
 export type { AgentOptions } from './agent.js';
 export type { ReverseProxyOptions } from './proxy.js';
+export type { RedirectAgentOptions } from './redirect.js';
+export type { ContentDecoderAgentOptions } from './decoder.js';
 export type { IAgent, IBodyProducer, IResponse, PoolOptions, ReadResponseBodyOptions, RequestBody, RequestHeaders } from './interfaces.js';
 export type { FileBodyProducerOptions, FileBodyProducerState } from './fileproducer.js';
 export type { ResponseHead, ResponseParserHandler, ResponseParserLimits } from './responseparser.js';
