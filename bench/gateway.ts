@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { download, interleavedMs, type Benchmark, type BenchResult } from './harness.js';
+import { cpuSeconds, download, interleavedMs, type Benchmark, type BenchResult } from './harness.js';
 import { buildDist, builtNote, removeDist, serverEnv } from './servers/dist.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -51,15 +51,6 @@ function startServer(kind: 'spindle' | 'node', mode: string, total = 0): Promise
   });
 }
 
-/** utime + stime of a process in seconds (Linux /proc); NaN elsewhere. */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 /** Resident set size of a process in bytes (Linux /proc). */
 function rss(pid: number): number {

@@ -4,6 +4,7 @@
  * baseline in the same process run, so the ratio holds up on a noisy machine.
  */
 import { Buffer } from 'node:buffer';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 
 export interface BenchResult {
@@ -21,6 +22,8 @@ export interface BenchResult {
   target?: string;
   /** Anything a reader needs to interpret the row (p99, runs, sizes). */
   note?: string;
+  /** Further figures of the spindle side, kept in saved runs (e.g. p99Ms, cpuUsPerReq) for plots and --compare. */
+  extra?: Record<string, number>;
 }
 
 export interface BenchOptions {
@@ -102,4 +105,37 @@ export function download(port: number, total: number, path = '/'): Promise<void>
     });
     socket.on('error', reject);
   });
+}
+
+/** utime + stime of a process in seconds (Linux /proc); NaN elsewhere. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * Counts `\r\n\r\n` (the end of an HTTP head) across chunks: the bare node:net
+ * responder counts requests with it, the pipelining client responses.
+ */
+export class HeadEndCounter {
+  private matched = 0;
+  /** Head ends completed in `d`. */
+  feed(d: Uint8Array): number {
+    let n = 0;
+    let m = this.matched;
+    for (let i = 0; i < d.length; i++) {
+      if (d[i] === (m === 0 || m === 2 ? 13 : 10)) m++;
+      else m = d[i] === 13 ? 1 : 0;
+      if (m === 4) {
+        n++;
+        m = 0;
+      }
+    }
+    this.matched = m;
+    return n;
+  }
 }

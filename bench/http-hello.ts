@@ -9,10 +9,9 @@
  * compiled by tsc, as installed users run it (bench/servers/dist.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import type { Benchmark, BenchResult } from './harness.js';
+import { cpuSeconds, type Benchmark, type BenchResult } from './harness.js';
 import { buildDist, builtNote, removeDist, serverEnv } from './servers/dist.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -51,15 +50,6 @@ interface Run {
   cpu: number;
 }
 
-/** utime + stime of a process in seconds, from /proc (Linux); NaN elsewhere. */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 async function measure(server: { child: ChildProcess; port: number }, duration: number, pipelining: number): Promise<Run> {
   const cpu0 = cpuSeconds(server.child.pid!);
