@@ -17,6 +17,8 @@
  * Each row's baseline is node:http in the same run; the target rows give the
  * ratios issue 17 asks for. `--save FILE` / `--compare FILE` (bench/run.ts)
  * keep a run and show each row's change against it; bench/plot.ts draws one.
+ * `PEERS_ONLY=rows` (or hello, pipelined, fresh, shared; comma-separated) runs
+ * only those groups.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -176,6 +178,10 @@ async function alternate<T>(servers: Server[], rounds: number, measure: (s: Serv
   return out;
 }
 
+/** PEERS_ONLY=hello,pipelined,fresh,shared,rows runs only those groups (for a quick look at one change). */
+const only = process.env.PEERS_ONLY?.split(',') ?? null;
+const wantGroup = (g: string) => only === null || only.includes(g);
+
 interface Group {
   /** Row name prefix. */
   name: string;
@@ -199,7 +205,7 @@ const bench: Benchmark = {
     const helloKinds = SERVERS.filter((s) => !s.python || python.includes(s.python)).map((s) => s.kind);
     try {
       // ---- hello, 50 keep-alive connections
-      {
+      if (wantGroup('hello')) {
         const servers = await Promise.all(helloKinds.map((k) => start(k, 'hello', 0, dist)));
         const secs = quick ? 2 : 3;
         const rounds = quick ? 2 : 3;
@@ -235,7 +241,7 @@ const bench: Benchmark = {
       }
 
       // ---- hello pipelined on one connection
-      {
+      if (wantGroup('pipelined')) {
         const n = quick ? 20_000 : 100_000;
         const kinds = ['net', 'cps', 'iter', 'bridge', 'node'];
         const servers = await Promise.all(kinds.map((k) => start(k, 'hello', 0, dist)));
@@ -261,7 +267,7 @@ const bench: Benchmark = {
         { name: `${total / MiB} MiB, one shared 64 KiB buffer`, mode: 'shared', arg: total, kinds: ['cps', 'iter', 'bridge', 'node'] },
         { name: `${rowsN} rows of 16 bytes`, mode: 'rows', arg: rowsN, kinds: ['cps', 'iter', 'bridge', 'node'] },
       ];
-      for (const g of groups) {
+      for (const g of groups.filter((x) => wantGroup(x.mode))) {
         const servers = await Promise.all(g.kinds.map((k) => start(k, g.mode, g.arg, dist)));
         const bytes = g.mode === 'rows' ? rowsN * 16 : total;
         
