@@ -20,6 +20,12 @@
  * `net.Socket`, and so is a pipe), so flow control is written once;
  * `startTLS` swaps the socket under the transport for a TLS one (STARTTLS).
  *
+ * Coalescing: the first write of a reactor turn goes to the socket at once;
+ * from the second one on, the socket is corked until the turn ends (the next
+ * `process.nextTick`), so what one turn writes leaves in one `writev` instead of
+ * one `write(2)` each (an iterator app yielding many small rows). Every write is
+ * still handed over as it comes (gateway rule G6); only the system calls merge.
+ *
  * One file on purpose: writing, producer flow control, closing and reading
  * share the same few flags (`writeClosed`, `producerPaused`, `lost`), and the
  * order in which they change is the contract.
@@ -72,6 +78,10 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable {
   /** True while this transport holds the push producer paused. */
   private producerPaused = false;
   private pendingPullWrites = 0;
+  /** Writes made in this reactor turn (0 once the turn ended). */
+  private turnWrites = 0;
+  /** The socket corked for the rest of this turn, uncorked when it ends. */
+  private corkedSocket: Socket | null = null;
   private reading = true;
   private writeClosed = false;
   private aborted = false;
@@ -133,6 +143,8 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable {
   startTLS(options: TLSServerOptions | TLSClientOptions, role: { server: boolean }): void {
     if (this.secure) throw new TLSStateError('startTLS() on a connection that is already secure; TLS is started once per connection');
     if (this.disconnecting || this.lost) throw new TLSStateError('startTLS() on a connection that is closing; start TLS before loseConnection()');
+    // Plain bytes this turn corked go to the handle now, before the TLS socket takes it over.
+    this.endTurn();
     const raw = this.socket;
     for (const [event, fn] of [['data', this.onDataEvent], ['end', this.onEndEvent], ['drain', this.onDrainEvent], ['error', this.onErrorEvent], ['close', this.onCloseEvent]] as const) {
       raw.removeListener(event, fn as (...args: unknown[]) => void);
@@ -167,6 +179,11 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable {
   write(data: Uint8Array): void {
     if (!(data instanceof Uint8Array)) checkWritable(data, 'transport.write');
     if (this.writeClosed || this.lost || data.byteLength === 0) return;
+    if (this.turnWrites++ === 0) process.nextTick(this.endTurn);
+    else if (this.corkedSocket === null) {
+      this.corkedSocket = this.socket;
+      this.socket.cork();
+    }
     if (this.producer !== null && !this.streaming) {
       this.pendingPullWrites++;
       this.socket.write(data, this.onPullWritten);
@@ -175,6 +192,15 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable {
     }
     this.checkHighWater();
   }
+
+  /** The turn is over: what it wrote past its first write goes out now, in one writev. */
+  private readonly endTurn = (): void => {
+    this.turnWrites = 0;
+    const corked = this.corkedSocket;
+    if (corked === null) return;
+    this.corkedSocket = null;
+    corked.uncork();
+  };
 
   writeSequence(data: Iterable<Uint8Array>): void {
     this.socket.cork();
