@@ -39,7 +39,7 @@ import { IterWebSocket } from './wsiter.js';
 /** Bytes `write()` may hand a transport that is not draining before it throws (G12). */
 export const WRITE_BUFFER_LIMIT = 1024 * 1024;
 /** Chunks one response pulls in a row before it yields to the reactor. */
-export const PULLS_PER_TURN = 64;
+export const PULLS_PER_TURN = 1024;
 /** Bytes one response sends in a row before it yields to the reactor. */
 export const BYTES_PER_TURN = 1024 * 1024;
 
