@@ -1,18 +1,27 @@
 /**
  * `npx tsx bench/profile.ts KIND [MODE] [SECONDS]`: where a server's time per
  * request goes. Runs bench/servers/peer.ts KIND (spindle compiled by tsc) under
- * `node --cpu-prof` on core 0, loads it with wrk (or a pipelining client for
- * MODE `pipelined`) on core 1, and prints the functions with the most self
- * time, in microseconds per request, plus the file totals.
+ * `node --cpu-prof` on core 0, loads it with wrk (MODE hello), a pipelining
+ * client (`pipelined`) or back-to-back downloads (`rows`, `fresh`, `shared`)
+ * from core 1, and prints the functions with the most self time, in
+ * microseconds per request (per response for the streams), plus file totals.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { download } from './harness.js';
 import { buildDist, removeDist, serverEnv } from './servers/dist.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+
+/** Streaming modes: the server's argument, the body bytes, and how many responses to read. */
+const STREAMS: Record<string, { arg: number; bytes: number; responses: number }> = {
+  rows: { arg: 100_000, bytes: 1_600_000, responses: 40 },
+  fresh: { arg: 256 * 1024 * 1024, bytes: 256 * 1024 * 1024, responses: 4 },
+  shared: { arg: 256 * 1024 * 1024, bytes: 256 * 1024 * 1024, responses: 4 },
+};
 
 interface ProfileNode {
   id: number;
@@ -51,7 +60,9 @@ async function main(): Promise<void> {
   const dist = buildDist();
   const dir = mkdtempSync(join(tmpdir(), 'spindle-prof-'));
   const taskset = existsSync('/usr/bin/taskset') ? ['/usr/bin/taskset', '-c', '0'] : [];
-  const argv = [...taskset, process.execPath, '--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', 'tsx', join(here, 'servers', 'peer.ts'), kind, 'hello', '0'];
+  const stream = STREAMS[mode];
+  const serverMode = stream ? mode : 'hello';
+  const argv = [...taskset, process.execPath, '--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', 'tsx', join(here, 'servers', 'peer.ts'), kind, serverMode, String(stream?.arg ?? 0)];
   const spawned = process.hrtime.bigint();
   const sinceSpawnUs = () => Number(process.hrtime.bigint() - spawned) / 1000;
   const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'], env: serverEnv(dist) });
@@ -66,7 +77,11 @@ async function main(): Promise<void> {
   const client = existsSync('/usr/bin/taskset') ? ['/usr/bin/taskset', '-c', '1'] : [];
   let requests: number;
   const from = sinceSpawnUs();
-  if (mode === 'pipelined') {
+  if (stream) {
+    // Responses one after another from this process (pinned to core 1 where taskset exists), as bench/peers reads them.
+    for (let i = 0; i < stream.responses; i++) await download(port, stream.bytes);
+    requests = stream.responses;
+  } else if (mode === 'pipelined') {
     const n = 200_000;
     const script = `const s=require('net').connect(${port},'127.0.0.1');const r=Buffer.from('GET / HTTP/1.1\\r\\nHost: b\\r\\n\\r\\n');let seen=0,m=0;s.on('connect',()=>{for(let i=0;i<${n};i+=1000)s.write(Buffer.concat(Array(1000).fill(r)))});s.on('data',d=>{for(const c of d){if(c===(m===0||m===2?13:10))m++;else m=c===13?1:0;if(m===4){seen++;m=0}}if(seen>=${n})s.destroy()})`;
     spawnSync(client[0] ?? process.execPath, [...client.slice(1), ...(client.length ? [process.execPath] : []), '-e', script], { stdio: 'inherit' });
