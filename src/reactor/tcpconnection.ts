@@ -20,7 +20,8 @@
  * `net.Socket`, and so is a pipe), so flow control is written once;
  * `startTLS` swaps the socket under the transport for a TLS one (STARTTLS).
  *
- * Coalescing: the first write of a reactor turn goes to the socket at once;
+ * Coalescing (plain TCP and Unix sockets; not TLS, see `coalesce`): the first
+ * write of a reactor turn goes to the socket at once;
  * from the second one on, the socket is corked until the turn ends (the next
  * `process.nextTick`), so what one turn writes leaves in one `writev` instead of
  * one `write(2)` each (an iterator app yielding many small rows). Every write is
@@ -82,6 +83,12 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable {
   private turnWrites = 0;
   /** The socket corked for the rest of this turn, uncorked when it ends. */
   private corkedSocket: Socket | null = null;
+  /**
+   * Coalesce a turn's writes: plain sockets only. A corked `TLSSocket` hands a
+   * whole writev to its TLS layer at once and reports it written before the
+   * peer has read it, so a stalled peer would no longer pause the producer.
+   */
+  private coalesce: boolean;
   private reading = true;
   private writeClosed = false;
   private aborted = false;
@@ -110,6 +117,7 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable {
     kind: ConnectionKind = {},
   ) {
     this.highWater = options.highWater ?? TRANSPORT_HIGH_WATER;
+    this.coalesce = (socket as Socket & { encrypted?: boolean }).encrypted !== true;
     this.secure = kind.secure === true;
     if (kind.unix !== undefined) {
       // A Unix socket has no IP address: the accepting end is the path, the connecting end is unnamed.
@@ -145,6 +153,7 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable {
     if (this.disconnecting || this.lost) throw new TLSStateError('startTLS() on a connection that is closing; start TLS before loseConnection()');
     // Plain bytes this turn corked go to the handle now, before the TLS socket takes it over.
     this.endTurn();
+    this.coalesce = false;
     const raw = this.socket;
     for (const [event, fn] of [['data', this.onDataEvent], ['end', this.onEndEvent], ['drain', this.onDrainEvent], ['error', this.onErrorEvent], ['close', this.onCloseEvent]] as const) {
       raw.removeListener(event, fn as (...args: unknown[]) => void);
@@ -179,10 +188,12 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable {
   write(data: Uint8Array): void {
     if (!(data instanceof Uint8Array)) checkWritable(data, 'transport.write');
     if (this.writeClosed || this.lost || data.byteLength === 0) return;
-    if (this.turnWrites++ === 0) process.nextTick(this.endTurn);
-    else if (this.corkedSocket === null) {
-      this.corkedSocket = this.socket;
-      this.socket.cork();
+    if (this.coalesce) {
+      if (this.turnWrites++ === 0) process.nextTick(this.endTurn);
+      else if (this.corkedSocket === null) {
+        this.corkedSocket = this.socket;
+        this.socket.cork();
+      }
     }
     if (this.producer !== null && !this.streaming) {
       this.pendingPullWrites++;
