@@ -148,6 +148,7 @@ export {
   Redirect,
   redirectTo,
   resourceFromCps,
+  StaticFile,
   RenderResultError,
   ChildNameError,
 } from './protocols/index.js';
@@ -231,7 +232,9 @@ export type {
 } from './reactor/index.js';
 export type { IWebSocketTransport, IWebSocketProtocol, WebSocketMessage, WebSocketState, WebSocketOptions, AcceptWebSocketOptions } from './protocols/index.js';
 export type { AgentOptions, IAgent, IBodyProducer, IResponse, PoolOptions, ReadResponseBodyOptions, RequestBody, RequestHeaders, FileBodyProducerOptions, ReverseProxyOptions, RedirectAgentOptions, ContentDecoderAgentOptions } from './protocols/index.js';
-export type { IRequest, IHeaders, CpsApp, HTTPServerOptions, ITimeoutMixin, IResource, IWebRequest, RenderResult, SiteOptions } from './protocols/index.js';
+export type { IRequest, IHeaders, CpsApp, HTTPServerOptions, ITimeoutMixin } from './protocols/index.js';
+// Web resources and static files
+export type { IResource, IWebRequest, RenderResult, SiteOptions, StaticFileOptions } from './protocols/index.js';
 export type {
   Chunk,
   StartResponse,

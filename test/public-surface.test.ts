@@ -94,7 +94,7 @@ const PINNED: Record<string, string[]> = {
     'RequestTransmissionFailed', 'Resource', 'Response', 'ResponseBodyConsumed', 'ResponseBodyTooLarge',
     'ResponseDone', 'ResponseEndedError', 'ResponseFailed', 'ResponseNeverReceived', 'ResponseTimeout',
     'RingAborted', 'RingClosed', 'SchedulerStopped', 'SchemeNotSupported', 'ServeStyleError', 'SpindleError',
-    'StartResponseHeaderError', 'StartResponseStatusError', 'StartResponseTwiceError', 'StringTransport',
+    'StartResponseHeaderError', 'StaticFile', 'StartResponseStatusError', 'StartResponseTwiceError', 'StringTransport',
     'TLSHandshakeError', 'TLSStateError', 'TLS_HANDSHAKE_TIMEOUT', 'TRANSPORT_HIGH_WATER', 'TaskDone',
     'TaskFailed', 'TaskFinished', 'TaskStopped', 'ThreadPool', 'ThreadPoolStopped', 'ThreadedAppAborted',
     'TimeoutError', 'TimeoutMixin', 'TooManyRedirects', 'UNKNOWN_LENGTH', 'UpgradeError', 'ValidationError',
@@ -133,6 +133,7 @@ const PINNED: Record<string, string[]> = {
     'CLOSE_ABNORMAL', 'CLOSE_GOING_AWAY', 'CLOSE_INTERNAL_ERROR', 'CLOSE_INVALID_DATA', 'CLOSE_NORMAL',
     'CLOSE_NO_STATUS', 'CLOSE_POLICY', 'CLOSE_PROTOCOL_ERROR', 'CLOSE_TOO_BIG', 'ChildNameError',
     'ClientFactory', 'ContentDecoderAgent', 'DecodedResponse', 'DEFAULT_ACCEPT_ENCODING', 'DEFAULT_CACHED_CONNECTION_TIMEOUT', 'DEFAULT_CLOSE_TIMEOUT', 'DEFAULT_CONNECT_TIMEOUT',
+    'CONTENT_TYPES', 'DEFAULT_CHUNK_SIZE', 'DEFAULT_MAX_RANGES', 'FileProducer', 'StaticFile', 'parseRange', // web: static files
     'DEFAULT_HEADER_TIMEOUT', 'DEFAULT_IDLE_TIMEOUT', 'DEFAULT_LINGER_MAX_BYTES', 'DEFAULT_LINGER_TIMEOUT',
     'DEFAULT_MAX_BODY_BYTES', 'DEFAULT_MAX_CHUNK_LINE_BYTES', 'DEFAULT_MAX_CONNECTIONS',
     'DEFAULT_MAX_FRAME_BYTES', 'DEFAULT_MAX_HEADER_BYTES', 'DEFAULT_MAX_HEADER_COUNT',

@@ -165,7 +165,13 @@ export {
   redirectTo,
   escapeHtml,
   resourceFromCps,
+  StaticFile,
+  FileProducer,
+  DEFAULT_CHUNK_SIZE,
+  DEFAULT_MAX_RANGES,
+  parseRange,
+  CONTENT_TYPES,
   RenderResultError,
   ChildNameError,
 } from './web/index.js';
-export type { IResource, IWebRequest, RenderResult, NotDoneYet, Body, SiteOptions } from './web/index.js';
+export type { IResource, IWebRequest, RenderResult, NotDoneYet, Body, SiteOptions, StaticFileOptions, ByteRange, RangeResult } from './web/index.js';
