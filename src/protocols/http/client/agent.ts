@@ -17,7 +17,7 @@ import { Buffer } from 'node:buffer';
 import { Deferred, fail } from '../../../reactor/deferred.js';
 import { CancelledError } from '../../../reactor/errors.js';
 import { Failure } from '../../../reactor/failure.js';
-import type { IAddress, IClientFactory, IConnector, IReactor } from '../../../reactor/interfaces.js';
+import type { IAddress, IClientFactory, IConnector, IReactor, IReactorTLS, IReactorUNIX, TLSClientOptions } from '../../../reactor/interfaces.js';
 import { HTTP11ClientProtocol, type OutgoingRequest } from './connection.js';
 import { ResponseNeverReceived, ResponseTimeout, SchemeNotSupported } from './errors.js';
 import type { IAgent, IBodyProducer, IResponse, RequestBody, RequestHeaders } from './interfaces.js';
@@ -38,12 +38,20 @@ export interface AgentOptions {
   timeout?: number;
   /** Limits on the response head (status line, header bytes and count, chunk lines, trailers). */
   limits?: ResponseParserLimits;
+  /** TLS options for https: URLs (trusted CAs, a client certificate, ...); the SNI name defaults to the URL's host. */
+  tls?: TLSClientOptions;
+  /**
+   * Where to connect instead of the URL's host (Twisted's `Agent.usingEndpointFactory`):
+   * e.g. `() => clientFromString(reactor, 'unix:path=/run/app.sock')`. The URL still gives
+   * the Host header and the request-target.
+   */
+  endpointFactory?: (dest: Destination) => { connect(factory: IClientFactory): IConnector };
 }
 
 /** Where a URL points. */
 export interface Destination {
-  scheme: 'http';
-  /** The host to connect to (no IPv6 brackets). */
+  scheme: 'http' | 'https' | 'http+unix';
+  /** The host to connect to (no IPv6 brackets); for http+unix the socket's path. */
   host: string;
   port: number;
   /** The Host header value. */
@@ -54,7 +62,11 @@ export interface Destination {
   key: string;
 }
 
-/** Split an absolute http: URL; throws `SchemeNotSupported` for anything else. */
+/**
+ * Split an absolute URL: `http:`, `https:`, or `http+unix:` whose host is the
+ * percent-encoded socket path (`http+unix://%2Frun%2Fapp.sock/path`, the
+ * convention of requests-unixsocket). Throws `SchemeNotSupported` for anything else.
+ */
 export function destination(url: string): Destination {
   let u: URL;
   try {
@@ -62,11 +74,17 @@ export function destination(url: string): Destination {
   } catch {
     throw new SchemeNotSupported(url, 'it is not an absolute URL ("http://host[:port]/path")');
   }
-  if (u.protocol !== 'http:') throw new SchemeNotSupported(url, `the scheme ${JSON.stringify(u.protocol)} is not supported; use http:`);
+  const scheme = u.protocol.slice(0, -1);
+  if (scheme !== 'http' && scheme !== 'https' && scheme !== 'http+unix') throw new SchemeNotSupported(url, `the scheme ${JSON.stringify(u.protocol)} is not supported; use http:, https: or http+unix:`);
   if (u.username !== '' || u.password !== '') throw new SchemeNotSupported(url, 'credentials in the URL are not sent; pass an Authorization header instead');
+  const target = `${u.pathname}${u.search}`;
+  if (scheme === 'http+unix') {
+    const path = decodeURIComponent(u.hostname);
+    return { scheme, host: path, port: 0, authority: 'localhost', target, key: `http+unix://${u.hostname}` };
+  }
   const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
-  const port = u.port === '' ? 80 : Number(u.port);
-  return { scheme: 'http', host, port, authority: u.host, target: `${u.pathname}${u.search}`, key: `http://${u.host}:${port}` };
+  const port = u.port === '' ? (scheme === 'https' ? 443 : 80) : Number(u.port);
+  return { scheme, host, port, authority: u.host, target, key: `${scheme}://${u.host}:${port}` };
 }
 
 const isProducer = (b: RequestBody): b is IBodyProducer => typeof (b as IBodyProducer).startProducing === 'function';
@@ -76,6 +94,8 @@ export class Agent implements IAgent {
   private readonly connectTimeout: number;
   private readonly timeout: number | undefined;
   private readonly limits: ResponseParserLimits | undefined;
+  private readonly tls: TLSClientOptions;
+  private readonly endpointFactory: AgentOptions['endpointFactory'];
 
   constructor(
     private readonly reactor: IReactor,
@@ -85,6 +105,8 @@ export class Agent implements IAgent {
     this.connectTimeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
     this.timeout = options.timeout;
     this.limits = options.limits;
+    this.tls = options.tls ?? {};
+    this.endpointFactory = options.endpointFactory;
   }
 
   request(method: string, url: string, headers?: RequestHeaders | null, body?: RequestBody | null): Deferred<IResponse> {
@@ -148,7 +170,25 @@ export class Agent implements IAgent {
       if (d.called) c.abort();
       else d.callback(c);
     });
-    connector = this.reactor.connectTCP(dest.host, dest.port, factory, { timeout: this.connectTimeout });
+    try {
+      connector = this.open(dest, factory);
+    } catch (err) {
+      if (!d.called) d.errback(err);
+    }
     return d;
+  }
+
+  /** Start the connection: through the endpoint factory, or by the URL's scheme. */
+  private open(dest: Destination, factory: IClientFactory): IConnector {
+    if (this.endpointFactory) return this.endpointFactory(dest).connect(factory);
+    const timeout = this.connectTimeout;
+    const r = this.reactor as IReactor & Partial<IReactorTLS & IReactorUNIX>;
+    if (dest.scheme === 'http') return r.connectTCP(dest.host, dest.port, factory, { timeout });
+    if (dest.scheme === 'https') {
+      if (typeof r.connectTLS !== 'function') throw new SchemeNotSupported(`https://${dest.authority}`, 'this reactor has no connectTLS; use a NodeReactor');
+      return r.connectTLS(dest.host, dest.port, factory, { timeout, ...this.tls });
+    }
+    if (typeof r.connectUNIX !== 'function') throw new SchemeNotSupported(`http+unix://${dest.host}`, 'this reactor has no connectUNIX; use a NodeReactor');
+    return r.connectUNIX(dest.host, factory, { timeout });
   }
 }
