@@ -123,6 +123,7 @@ export { HTTPFactory, Request, HTTPParseError, RequestFinishedError, BodyTooLarg
 // WebSocket (RFC 6455)
 export {
   acceptWebSocket,
+  connectWebSocket,
   WebSocketProtocol,
   WebSocketConnection,
   FrameParser,
@@ -230,7 +231,7 @@ export type {
   LogLevel,
   LogObserver,
 } from './reactor/index.js';
-export type { IWebSocketTransport, IWebSocketProtocol, WebSocketMessage, WebSocketState, WebSocketOptions, AcceptWebSocketOptions } from './protocols/index.js';
+export type { IWebSocketTransport, IWebSocketProtocol, WebSocketMessage, WebSocketState, WebSocketOptions, AcceptWebSocketOptions, ConnectWebSocketOptions } from './protocols/index.js';
 export type { AgentOptions, IAgent, IBodyProducer, IResponse, PoolOptions, ReadResponseBodyOptions, RequestBody, RequestHeaders, FileBodyProducerOptions, ReverseProxyOptions, RedirectAgentOptions, ContentDecoderAgentOptions } from './protocols/index.js';
 export type { IRequest, IHeaders, CpsApp, HTTPServerOptions, ITimeoutMixin } from './protocols/index.js';
 // Web resources and static files

@@ -136,6 +136,9 @@ export {
   WebSocketCloseCodeError,
   WebSocketHandshakeError,
   WebSocketUnsupportedError,
+  connectWebSocket,
+  DEFAULT_HANDSHAKE_TIMEOUT,
+  MAX_HANDSHAKE_BYTES,
 } from './websocket/index.js';
 export type {
   IWebSocketTransport,
@@ -149,6 +152,8 @@ export type {
   FrameHandler,
   FrameParserOptions,
   WebSocketConnectionOptions,
+  ConnectWebSocketOptions,
+  ReactorSource,
 } from './websocket/index.js';
 
 // Web resources (twisted.web style)

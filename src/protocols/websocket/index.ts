@@ -3,6 +3,7 @@ export { WebSocketProtocol } from './protocol.js';
 export { WebSocketConnection } from './connection.js';
 export { acceptWebSocket, checkHandshake, isWebSocketRequest, ACCEPT_WEBSOCKET } from './accept.js';
 export { FrameParser } from './parser.js';
+export { connectWebSocket, DEFAULT_HANDSHAKE_TIMEOUT, MAX_HANDSHAKE_BYTES } from './client.js';
 export {
   acceptKey,
   encodeFrame,
@@ -25,3 +26,4 @@ export type { IWebSocketTransport, IWebSocketProtocol, WebSocketMessage, WebSock
 export type { BridgedWebSocketRequest, HandshakeCheck } from './accept.js';
 export type { FrameHandler, FrameParserOptions } from './parser.js';
 export type { WebSocketConnectionOptions } from './connection.js';
+export type { ConnectWebSocketOptions, ReactorSource } from './client.js';
