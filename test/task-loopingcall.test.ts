@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { Clock } from '../src/reactor/clock.js';
 import { LoopingCall, deferLater } from '../src/reactor/task.js';
 import { Deferred } from '../src/reactor/deferred.js';
-import { Failure } from '../src/reactor/failure.js';
 import { CancelledError, InvalidArgumentError } from '../src/reactor/errors.js';
 import { LoopingCallStateError, NoClockError } from '../src/reactor/errors.js';
 import { assertNoResult, failureResultOf, successResultOf } from '../src/testing/index.js';

@@ -4,7 +4,7 @@ import { Deferred } from '../src/reactor/deferred.js';
 import { ConnectionLost, ResponseDone } from '../src/reactor/errors.js';
 import type { Failure } from '../src/reactor/failure.js';
 import type { ITransport } from '../src/reactor/interfaces.js';
-import type { CpsApp, IRequest } from '../src/protocols/http/interfaces.js';
+import type { IRequest } from '../src/protocols/http/interfaces.js';
 import { toIterApp } from '../src/bridge/toiterapp.js';
 import { BRIDGE_HIGH_WATER } from '../src/bridge/bridgequeue.js';
 import { streamingApp, TestHost } from './toiterapp-helpers.js';

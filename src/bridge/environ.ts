@@ -52,7 +52,7 @@ export function decodePathInfo(path: string): string {
 }
 
 /** 'X-Forwarded-For' → 'HTTP_X_FORWARDED_FOR'. */
-export function cgiHeaderKey(name: string): string {
+function cgiHeaderKey(name: string): string {
   return 'HTTP_' + name.toUpperCase().replace(/-/g, '_');
 }
 

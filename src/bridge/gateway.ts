@@ -82,7 +82,7 @@ export interface GatewayStats {
   appErrors: number;
 }
 
-export function newGatewayStats(): GatewayStats {
+function newGatewayStats(): GatewayStats {
   return { activeResponses: 0, totalResponses: 0, pulls: 0, pausedResponses: 0, writeBuffered: 0, appErrors: 0 };
 }
 

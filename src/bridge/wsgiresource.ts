@@ -16,7 +16,7 @@ import { toCpsApp, type GatewayOptions } from './gateway.js';
 import type { IterApp } from './interfaces.js';
 
 /** SCRIPT_NAME / PATH_INFO for a request traversed down to a leaf (PEP 3333 "environ Variables"). */
-export function mountPoint(request: IRequest): { SCRIPT_NAME: string; PATH_INFO: string } {
+function mountPoint(request: IRequest): { SCRIPT_NAME: string; PATH_INFO: string } {
   const web = request as Partial<IWebRequest>;
   const raw = request.path.charCodeAt(0) === 0x2f ? request.path.slice(1).split('/') : [];
   const n = web.prepath?.length ?? 0;

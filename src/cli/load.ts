@@ -24,7 +24,7 @@ export interface LoadedApp {
 }
 
 /** Resolve MODULE to an absolute path; a file: URL is accepted as is. */
-export function resolveModulePath(module: string, cwd: string): string {
+function resolveModulePath(module: string, cwd: string): string {
   if (module.startsWith('file:')) {
     try {
       return fileURLToPath(module);
@@ -89,7 +89,7 @@ export function chooseStyle(exported: unknown, moduleStyles: ModuleStyles, flag:
 }
 
 /** Turn the chosen export into the function to serve, or say why it is not one. */
-export function appFunction(exported: unknown, style: Style, label: string): (...args: never[]) => unknown {
+function appFunction(exported: unknown, style: Style, label: string): (...args: never[]) => unknown {
   if (typeof exported === 'function') return exported as (...args: never[]) => unknown;
   if (style === 'fetch' && typeof exported === 'object' && exported !== null) {
     const fetch = (exported as { fetch?: unknown }).fetch;

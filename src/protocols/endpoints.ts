@@ -238,7 +238,7 @@ function readPart(part: string, path: string): Buffer {
 }
 
 /** The `listenTLS` key and certificate an endpoint's files hold. */
-export function tlsFilesOf(spec: Extract<ServerEndpointSpec, { kind: 'tls' }>): { key: Buffer; cert: Buffer } {
+function tlsFilesOf(spec: Extract<ServerEndpointSpec, { kind: 'tls' }>): { key: Buffer; cert: Buffer } {
   const key = readPart('privateKey', spec.privateKey);
   let cert = readPart('certKey', spec.certKey);
   if (spec.extraCertChain !== undefined) cert = Buffer.concat([cert, Buffer.from('\n'), readPart('extraCertChain', spec.extraCertChain)]);
@@ -246,7 +246,7 @@ export function tlsFilesOf(spec: Extract<ServerEndpointSpec, { kind: 'tls' }>): 
 }
 
 /** Listen as `spec` says. */
-export function listenOn(reactor: EndpointReactor, spec: ServerEndpointSpec, factory: IProtocolFactory): Deferred<IListeningPort> {
+function listenOn(reactor: EndpointReactor, spec: ServerEndpointSpec, factory: IProtocolFactory): Deferred<IListeningPort> {
   const common = { ...(spec.backlog !== undefined ? { backlog: spec.backlog } : {}) };
   switch (spec.kind) {
     case 'tcp':

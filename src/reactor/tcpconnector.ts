@@ -205,7 +205,7 @@ export function connectTCP(reactor: IReactor, host: string, port: number, factor
   return dial(reactor, tcpDialer(host, port), factory, options);
 }
 
-export function tcpDialer(host: string, port: number): Dialer {
+function tcpDialer(host: string, port: number): Dialer {
   return {
     destination: { host, port },
     label: `${host}:${port}`,

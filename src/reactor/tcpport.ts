@@ -108,7 +108,7 @@ export class StreamPort implements IListeningPort, ShutdownClosable {
   }
 }
 
-export function describeAddress(a: IAddress): string {
+function describeAddress(a: IAddress): string {
   return a.family === 'unix' ? `unix:${a.path ?? ''}` : `${a.host}:${a.port}`;
 }
 
@@ -140,7 +140,7 @@ export function startPort(reactor: IReactor, server: Server, factory: IProtocolF
 }
 
 /** The address a TCP server is bound to. */
-export function boundAddress(server: Server, host: string | undefined, port: number): IAddress {
+function boundAddress(server: Server, host: string | undefined, port: number): IAddress {
   const bound = server.address();
   return bound !== null && typeof bound === 'object'
     ? { host: bound.address, port: bound.port, family: bound.family === 'IPv6' ? 'IPv6' : 'IPv4' }

@@ -17,7 +17,7 @@ export function clfDate(d: Date): string {
 }
 
 /** CLF timestamp (UTC) for whole wall-clock seconds. */
-export function clfTime(wallSeconds: number): string {
+function clfTime(wallSeconds: number): string {
   return clfDate(new Date(wallSeconds * 1000));
 }
 

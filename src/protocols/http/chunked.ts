@@ -59,7 +59,7 @@ function quoted(buf: Buffer, i: number, e: number): number {
 }
 
 /** Check the chunk-ext in [i, e): zero or more `;name[=value]`. */
-export function checkChunkExtensions(buf: Buffer, i: number, e: number): void {
+function checkChunkExtensions(buf: Buffer, i: number, e: number): void {
   while (i < e) {
     if (buf[i] !== SEMI) badExtension(buf, i, e, '";" or the end of the line');
     i = token(buf, i + 1, e, 'an extension name (a token)');

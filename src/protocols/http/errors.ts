@@ -48,7 +48,6 @@ export const ParseErrorCodes = {
   INCOMPLETE_MESSAGE: 'ERR_HTTP_INCOMPLETE_MESSAGE',
 } as const;
 
-export type ParseErrorCode = (typeof ParseErrorCodes)[keyof typeof ParseErrorCodes];
 
 /** `finish()` on a request that already finished, or `write()` after it. */
 export class RequestFinishedError extends SpindleError {

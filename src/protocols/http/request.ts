@@ -507,8 +507,4 @@ export class Request implements IRequest {
     this.waiters = null;
     if (ws) for (const d of ws) d.errback(new ConnectionLost('the client went away before the response finished', { cause: reason }));
   }
-
-  get wasAnsweredByServer(): boolean {
-    return this.answeredByServer;
-  }
 }

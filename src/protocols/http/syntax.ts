@@ -12,7 +12,7 @@
 import { HTAB, SP, TCHAR } from './chars.js';
 
 /** OWS byte: SP or HTAB (RFC 9110 §5.6.3). */
-export function isOWS(c: number): boolean {
+function isOWS(c: number): boolean {
   return c === SP || c === HTAB;
 }
 

@@ -10,7 +10,7 @@ import { Buffer } from 'node:buffer';
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Percent-decode one segment to bytes; a '%' not followed by two hex digits stays as it is. */
-export function segmentBytes(segment: string): Uint8Array {
+function segmentBytes(segment: string): Uint8Array {
   const out: number[] = [];
   for (let i = 0; i < segment.length; i++) {
     const c = segment.charCodeAt(i);
@@ -28,7 +28,7 @@ function isHex(c: number): boolean {
 }
 
 /** One decoded path segment. */
-export function decodeSegment(segment: string): string {
+function decodeSegment(segment: string): string {
   if (!segment.includes('%')) return segment;
   const bytes = segmentBytes(segment);
   try {

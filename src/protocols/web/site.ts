@@ -76,7 +76,7 @@ export interface RenderContext {
 }
 
 /** Deliver what `render()` returned (see the file comment). */
-export function deliverRender(request: IWebRequest, result: unknown, where: string, ctx: RenderContext): void {
+function deliverRender(request: IWebRequest, result: unknown, where: string, ctx: RenderContext): void {
   if (result === NOT_DONE_YET) return;
   if (typeof result === 'string' || result instanceof Uint8Array) return sendBody(request, result, ctx);
   if (isDeferred(result) || (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function')) {
@@ -109,7 +109,7 @@ function sendBody(request: IWebRequest, body: string | Uint8Array, ctx: RenderCo
 }
 
 /** A render failed: log it; answer 500 if nothing went out yet, else abort the connection. */
-export function processingFailed(request: IWebRequest, error: unknown, ctx: RenderContext): void {
+function processingFailed(request: IWebRequest, error: unknown, ctx: RenderContext): void {
   ctx.log.failure(`${request.method} ${request.uri}: rendering failed`, error, 'error');
   if (request.finished || request.disconnected) return;
   if (request.startedWriting) return request.abort();

@@ -11,6 +11,7 @@
  */
 import { Buffer } from 'node:buffer';
 import type { IRequest } from '../http/interfaces.js';
+import { hasListToken, listElements } from '../http/syntax.js';
 import { WebSocketConnection } from './connection.js';
 import { WebSocketUnsupportedError } from './errors.js';
 import { acceptKey } from './frame.js';
@@ -26,11 +27,9 @@ export interface BridgedWebSocketRequest {
 /** The handshake's verdict: go ahead with `key`, or answer `status`. */
 export type HandshakeCheck = { ok: true; key: string; subprotocol: string | null } | { ok: false; status: number; message: string; headers: [string, string][] };
 
-/** Does the comma-separated header `value` hold `token` (case-insensitive, RFC 9110 §5.6.1)? */
+/** Does the comma-separated header `value` hold `token` (case-insensitive, SP/HTAB trimmed only: syntax.ts)? */
 export function hasToken(value: string | undefined, token: string): boolean {
-  if (value === undefined) return false;
-  for (const part of value.split(',')) if (part.replace(/^[ \t]+|[ \t]+$/g, '').toLowerCase() === token) return true;
-  return false;
+  return value !== undefined && hasListToken(value, token);
 }
 
 /** True when `request` asks for a WebSocket (Upgrade: websocket), whatever else is wrong with it. */
@@ -64,8 +63,7 @@ export function checkHandshake(request: IRequest, options: AcceptWebSocketOption
   let subprotocol: string | null = null;
   const offered = h.get('sec-websocket-protocol');
   if (offered !== undefined && options.protocols) {
-    for (const p of offered.split(',')) {
-      const name = p.replace(/^[ \t]+|[ \t]+$/g, '');
+    for (const name of listElements(offered)) {
       if (options.protocols.includes(name)) {
         subprotocol = name;
         break;

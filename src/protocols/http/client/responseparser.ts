@@ -61,7 +61,7 @@ interface StatusLine {
 const digit = (c: number | undefined): boolean => c !== undefined && c >= 0x30 && c <= 0x39;
 
 /** status-line = HTTP-version SP status-code SP [ reason-phrase ] (RFC 9112 §4). */
-export function parseStatusLine(buf: Buffer, s: number, e: number): StatusLine {
+function parseStatusLine(buf: Buffer, s: number, e: number): StatusLine {
   const b = buf as unknown as Latin1Buffer;
   if (
     e - s < 12 || buf[s] !== 0x48 || buf[s + 1] !== 0x54 || buf[s + 2] !== 0x54 || buf[s + 3] !== 0x50 || buf[s + 4] !== 0x2f ||

@@ -51,8 +51,6 @@ export interface StaticFileOptions {
   maxRanges?: number;
 }
 
-const METHODS = 'GET, HEAD';
-
 /** Is a decoded path segment safe to join under the root? */
 function safeSegment(segment: string, isLast: boolean): boolean {
   if (segment === '') return isLast;
