@@ -80,6 +80,24 @@ const tcpServers: Record<string, (port: number) => Promise<void>> = {
   },
 };
 
+/** Examples that export an app for `spindle serve MODULE:app --style cps`: what to check on it. */
+const cliServers: Record<string, ServerCheck> = {
+  'websocket-echo.ts': async (url) => {
+    expect(ok(await fetchText(`${url}/`)).body).toMatch(/<title>spindle WebSocket<\/title>/);
+    const { default: WebSocket } = await import('ws');
+    for (const path of ['/ws/cps', '/ws/iter']) {
+      const ws = new WebSocket(`${url.replace('http:', 'ws:')}${path}`);
+      await new Promise((done, fail) => ws.once('open', done).once('error', fail));
+      const echoed = new Promise<string>((done) => ws.once('message', (d) => done(d.toString())));
+      ws.send(`hello ${path}`);
+      expect(await echoed).toBe(`hello ${path}`);
+      const closed = new Promise<number>((done) => ws.once('close', (code) => done(code)));
+      ws.close(1000);
+      expect(await closed).toBe(1000);
+    }
+  },
+};
+
 /** Examples that run to completion: argv and what stdout must hold. */
 const tools: Record<string, { args: string[]; stdout: RegExp }> = {
   'embed-cli-tool.ts': { args: [], stdout: /^received 50 lines$/m },
@@ -89,13 +107,22 @@ const tools: Record<string, { args: string[]; stdout: RegExp }> = {
 describe('examples', { timeout: CHILD_TEST_TIMEOUT_MS }, () => {
   it('every example in examples/ has a case here', () => {
     const files = readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith('.ts'));
-    const known = [...Object.keys(servers), ...Object.keys(tools), ...Object.keys(tcpServers)];
+    const known = [...Object.keys(servers), ...Object.keys(tools), ...Object.keys(tcpServers), ...Object.keys(cliServers)];
     expect(files.filter((f) => !known.includes(f))).toEqual([]);
   });
 
   for (const [file, check] of Object.entries(servers)) {
     it(`${file} serves, answers, and exits 0 on SIGTERM`, async () => {
       const { child, url } = await startServer([`examples/${file}`], { PORT: '0' });
+      await check(url);
+      child.proc.kill('SIGTERM');
+      expect(await exitWithin(child)).toEqual({ code: 0, signal: null });
+    });
+  }
+
+  for (const [file, check] of Object.entries(cliServers)) {
+    it(`${file} runs under spindle serve --style cps, answers, and exits 0 on SIGTERM`, async () => {
+      const { child, url } = await startServer(['src/cli.ts', 'serve', `examples/${file}:app`, '--style', 'cps', '--port', '0']);
       await check(url);
       child.proc.kill('SIGTERM');
       expect(await exitWithin(child)).toEqual({ code: 0, signal: null });
