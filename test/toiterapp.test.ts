@@ -83,7 +83,8 @@ describe('toIterApp: a CPS app as an iterator app', () => {
     const reactor = new MemoryReactor();
     const host = new TestHost(reactor).start(toIterApp((req) => {
       req.setHeader('Connection', 'close');
-      req.setHeader('Transfer-Encoding', 'chunked');
+      // Transfer-Encoding is refused on every host now (issue 16: one IRequest core), not dropped.
+      expect(() => req.setHeader('Transfer-Encoding', 'chunked')).toThrow(/Transfer-Encoding is set by the server/);
       req.setHeader('X-Ok', '1');
       req.finish();
     }));

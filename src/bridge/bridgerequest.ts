@@ -21,10 +21,10 @@ import { Deferred } from '../reactor/deferred.js';
 import { ConnectionLost } from '../reactor/errors.js';
 import type { IAddress, IProducer, IProtocol, IPushProducer, IReactor } from '../reactor/interfaces.js';
 import { Logger } from '../reactor/log.js';
-import { BodyAlreadyConsumedError, InvalidHeaderError, InvalidStatusError, ProducerAlreadyRegisteredError, RequestFinishedError } from '../protocols/http/errors.js';
+import { BodyAlreadyConsumedError, RequestFinishedError } from '../protocols/http/errors.js';
+import { RequestCore } from '../protocols/http/requestcore.js';
 import type { IHeaders, IRequest, ReadBodyOptions } from '../protocols/http/interfaces.js';
 import { asConnectionLost, deliverBodyTo, readBodyFrom, type BodyControl, type BodySink } from './bridgebody.js';
-import { reasonPhrase } from '../protocols/http/phrases.js';
 
 /** The body a CPS failure before the headers gets (as spindle's HTTP server answers it). */
 export const INTERNAL_ERROR_BODY = 'Internal Server Error\n';
@@ -48,9 +48,7 @@ export interface BridgeRequestInit {
   readBodyLimit?: number | undefined;
 }
 
-const CTL = /[\x00-\x08\x0a-\x1f\x7f]/;
-
-export abstract class BridgeRequest implements IRequest {
+export abstract class BridgeRequest extends RequestCore implements IRequest {
   readonly method: string;
   readonly uri: string;
   readonly path: string;
@@ -60,24 +58,17 @@ export abstract class BridgeRequest implements IRequest {
   readonly host: IAddress;
   readonly reactor: IReactor;
   readonly secure: boolean;
-  code = 200;
-  codeMessage = 'OK';
   startedWriting = false;
-  finished = false;
-  disconnected = false;
   /** True once the response was completely handed to the host. */
   completed = false;
-  protected readonly responseHeaders: [string, string][] = [];
-  private producer: IProducer | null = null;
-  private streaming = false;
   private paused = false;
-  private finishWaiters: Deferred<void>[] = [];
   private bodyTaken = false;
   private flushed = false;
   private readonly readBodyLimit: number;
   private headerView: IHeaders | undefined;
 
   constructor(init: BridgeRequestInit) {
+    super();
     this.method = init.method;
     this.uri = init.uri;
     const q = init.uri.indexOf('?');
@@ -140,9 +131,7 @@ export abstract class BridgeRequest implements IRequest {
   protected responseCompleted(): void {
     if (this.completed || this.disconnected) return;
     this.completed = true;
-    const waiters = this.finishWaiters;
-    this.finishWaiters = [];
-    for (const d of waiters) d.callback(undefined);
+    this.settleFinished();
   }
 
   /**
@@ -163,13 +152,8 @@ export abstract class BridgeRequest implements IRequest {
   connectionLost(reason: unknown = new ConnectionLost('the client went away before the response ended')): void {
     if (this.completed || this.disconnected) return;
     this.disconnected = true;
-    const producer = this.producer;
-    this.producer = null;
-    producer?.stopProducing();
-    const err = asConnectionLost(reason, String((reason as Error)?.message ?? reason));
-    const waiters = this.finishWaiters;
-    this.finishWaiters = [];
-    for (const d of waiters) d.errback(err);
+    this.stopProducer();
+    this.settleLost(asConnectionLost(reason, String((reason as Error)?.message ?? reason)));
   }
 
   // --------------------------------------------------------------------- input
@@ -197,38 +181,6 @@ export abstract class BridgeRequest implements IRequest {
   }
 
   // -------------------------------------------------------------------- output
-  setResponseCode(code: number, phrase?: string): void {
-    if (!Number.isInteger(code) || code < 100 || code > 599) throw new InvalidStatusError(code);
-    if (phrase !== undefined && CTL.test(phrase)) throw new InvalidHeaderError(`the reason phrase ${JSON.stringify(phrase)} holds a control character; remove CR, LF and NUL`);
-    this.code = code;
-    this.codeMessage = phrase ?? reasonPhrase(code);
-  }
-
-  setHeader(name: string, value: string): void {
-    this.removeHeader(name);
-    this.addHeader(name, value);
-  }
-
-  addHeader(name: string, value: string): void {
-    if (CTL.test(name) || CTL.test(value) || name === '') {
-      throw new InvalidHeaderError(`response header ${JSON.stringify(name)}: ${JSON.stringify(value)} holds a control character (CR, LF, NUL); it would inject a header: remove it`);
-    }
-    this.responseHeaders.push([name, value]);
-  }
-
-  removeHeader(name: string): void {
-    const lower = name.toLowerCase();
-    for (let i = this.responseHeaders.length - 1; i >= 0; i--) {
-      if (this.responseHeaders[i]![0].toLowerCase() === lower) this.responseHeaders.splice(i, 1);
-    }
-  }
-
-  getResponseHeader(name: string): string | undefined {
-    const lower = name.toLowerCase();
-    const values = this.responseHeaders.filter(([n]) => n.toLowerCase() === lower).map(([, v]) => v);
-    return values.length ? values.join(', ') : undefined;
-  }
-
   write(data: Uint8Array | string): void {
     if (this.finished) throw new RequestFinishedError('write()');
     if (this.disconnected) return;
@@ -263,14 +215,7 @@ export abstract class BridgeRequest implements IRequest {
   }
 
   registerProducer(producer: IProducer, streaming: boolean): void {
-    if (this.producer) throw new ProducerAlreadyRegisteredError();
-    if (this.disconnected) {
-      // Twisted's rule: a producer registered on a dead request is stopped at once.
-      producer.stopProducing();
-      return;
-    }
-    this.producer = producer;
-    this.streaming = streaming;
+    if (!this.claimProducer(producer, streaming, this.disconnected)) return;
     if (streaming && this.paused) (producer as IPushProducer).pauseProducing();
     this.producerRegistered(streaming);
   }
@@ -291,10 +236,8 @@ export abstract class BridgeRequest implements IRequest {
       return;
     }
     appLog.failure('CPS app failed before the response started; answering 500', error, 'error');
-    this.responseHeaders.length = 0;
     this.finished = false;
-    this.setResponseCode(500);
-    this.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    this.resetHead(500, 'text/plain; charset=utf-8');
     this.write(INTERNAL_ERROR_BODY);
     this.finish();
   }
@@ -306,17 +249,10 @@ export abstract class BridgeRequest implements IRequest {
     this.producer = null;
   }
 
-  notifyFinish(): Deferred<void> {
-    const d = new Deferred<void>(undefined, 'notifyFinish');
-    if (this.completed) d.callback(undefined);
-    else if (this.disconnected) d.errback(new ConnectionLost('the client went away before the response ended'));
-    else this.finishWaiters.push(d);
-    return d;
-  }
-
   private startHead(): void {
     if (this.startedWriting) return;
     this.startedWriting = true;
-    this.sendHead(this.code, this.codeMessage, this.responseHeaders.slice());
+    this.locked = true;
+    this.sendHead(this.code, this.codeMessage, this.headerPairs());
   }
 }

@@ -16,7 +16,7 @@ import { FetchRequest, type FetchRequestOptions } from './fetchrequest.js';
 import { toCpsApp, type GatewayOptions } from './gateway.js';
 import type { IterApp } from './interfaces.js';
 import { ServeStyleError } from './errors.js';
-import { runCpsApp } from './runcps.js';
+import { runCpsApp } from '../protocols/http/requestcore.js';
 import { HOP_BY_HOP_HEADERS } from '../protocols/http/rules.js';
 
 export type FetchHandler = (request: Request) => Promise<Response>;

@@ -27,7 +27,7 @@ import { UpgradeError } from '../protocols/http/errors.js';
 import { asCpsApp, type HostedStyle } from './fetch.js';
 import type { GatewayOptions } from './gateway.js';
 import type { IterApp } from './interfaces.js';
-import { runCpsApp } from './runcps.js';
+import { runCpsApp } from '../protocols/http/requestcore.js';
 
 export interface NodeListenerOptions {
   /** Default: a `NodeReactor` of this listener's own (never the shared one). */

@@ -14,7 +14,7 @@ import type { CpsApp } from '../protocols/http/interfaces.js';
 import type { AppIterable, Chunk, Environ, IterApp, StartResponse } from './interfaces.js';
 import { EnvironRequest, type EnvironRequestOptions } from './envrequest.js';
 import { BridgeHostUnsupportedError, BridgeNoReactorError } from './errors.js';
-import { runCpsApp } from './runcps.js';
+import { runCpsApp } from '../protocols/http/requestcore.js';
 
 export interface ToIterAppOptions extends EnvironRequestOptions {
   /** The reactor; default `environ['spindle.reactor']`. */

@@ -18,7 +18,6 @@
  * timeout lives in deadline.ts, the response framing in framing.ts.
  */
 import { Buffer } from 'node:buffer';
-import { Deferred } from '../../reactor/deferred.js';
 import { ConnectionLost } from '../../reactor/errors.js';
 import type { Failure } from '../../reactor/failure.js';
 import type { IAddress, IDelayedCall, IProducer, IProtocol, IReactor, ITLSTransport } from '../../reactor/interfaces.js';
@@ -32,6 +31,7 @@ import type { RequestHead } from './head.js';
 import { HTTPParser, type ParserHandler, type ParserLimits } from './parser.js';
 import { reasonPhrase } from './phrases.js';
 import { Request, type RequestHost, type ServerContext } from './request.js';
+import { runCpsApp } from './requestcore.js';
 
 /** What every channel of one server shares (built by HTTPFactory). */
 export interface ChannelConfig {
@@ -213,7 +213,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.sent100 = false;
     // The body waits in the parser until the app asks for it (bounded: see updateReading).
     if (head.contentLength !== 0) this.pauseParsing();
-    this.dispatch(req);
+    runCpsApp(this.server.app, req);
   }
 
   onBody(data: Uint8Array): void {
@@ -251,21 +251,6 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     }
     this.server.stats.badRequests++;
     this.sendError(error.status);
-  }
-
-  private dispatch(req: Request): void {
-    let result: unknown;
-    try {
-      result = this.server.app(req);
-    } catch (err) {
-      req.appFailed(err);
-      return;
-    }
-    if (result instanceof Deferred) {
-      result.addErrback((f: Failure) => void req.appFailed(f.value));
-    } else if (result !== undefined && result !== null && typeof (result as PromiseLike<void>).then === 'function') {
-      (result as PromiseLike<void>).then(undefined, (err: unknown) => req.appFailed(err));
-    }
   }
 
   // ------------------------------------------------------------------ RequestHost

@@ -13,18 +13,17 @@
  */
 import { Buffer } from 'node:buffer';
 import { Deferred } from '../../reactor/deferred.js';
-import { ConnectionLost, ProducerAlreadyRegisteredError } from '../../reactor/errors.js';
+import { ConnectionLost } from '../../reactor/errors.js';
 import type { IAddress, IProducer, IProtocol, IPushProducer, IReactor } from '../../reactor/interfaces.js';
 import type { Logger } from '../../reactor/log.js';
 import type { DateCache } from './date.js';
 import { assemble, CHUNKED, CLOSE, LAST_CHUNK, LENGTH, NONE, planHead } from './framing.js';
-import { isContentLengthDigits, isFieldName, isFieldValue } from './rules.js';
-import { HeadersSentError, InvalidHeaderError, InvalidStatusError, RequestFinishedError, UpgradeError } from './errors.js';
+import { RequestFinishedError, UpgradeError } from './errors.js';
 import type { Headers } from './headers.js';
 import type { RequestHead } from './head.js';
 import type { CpsApp, IHeaders, IRequest, ReadBodyOptions } from './interfaces.js';
 import { MAX_COALESCE_BYTES, type HTTPStats } from './options.js';
-import { reasonPhrase } from './phrases.js';
+import { RequestCore } from './requestcore.js';
 import { RequestBody, type BodyHost } from './requestbody.js';
 
 /** What a request needs from its connection. */
@@ -87,7 +86,7 @@ class ProducerSlot implements IPushProducer {
 
 const toBytes = (data: Uint8Array | string): Uint8Array => (typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
 
-export class Request implements IRequest {
+export class Request extends RequestCore implements IRequest {
   readonly method: string;
   readonly uri: string;
   readonly version: string;
@@ -96,17 +95,9 @@ export class Request implements IRequest {
   /** Trailer fields of a chunked body, once it ended. */
   trailers: Headers | null = null;
 
-  code = 200;
-  codeMessage = 'OK';
-  /** Status and headers are fixed: the app wrote, flushed or finished (the bytes may still be held). */
-  private locked = false;
-  finished = false;
-  disconnected = false;
   /** Response body bytes handed to the transport (after framing decisions, before chunk framing). */
   bytesSent = 0;
 
-  private names: string[] = [];
-  private values: string[] = [];
   private headSent = false;
   private framing = NONE;
   private lengthOut = -1;
@@ -117,13 +108,11 @@ export class Request implements IRequest {
   private answeredByServer = false;
   private aborted = false;
   private truncatedLogged = false;
-  private waiters: Deferred<void>[] | null = null;
-  private producer: IProducer | null = null;
-
   constructor(
     private readonly channel: RequestHost,
     readonly head: RequestHead,
   ) {
+    super();
     this.method = head.method;
     this.uri = head.target;
     this.version = head.version;
@@ -176,56 +165,6 @@ export class Request implements IRequest {
 
   readBody(options: ReadBodyOptions = {}): Deferred<Uint8Array> {
     return this.body.read(options.limit ?? this.channel.server.maxBodyBytes);
-  }
-
-  // ------------------------------------------------------------------ status and headers
-
-  setResponseCode(code: number, phrase?: string): void {
-    if (this.locked) throw new HeadersSentError('setResponseCode()');
-    if (!Number.isInteger(code) || code < 100 || code > 599) throw new InvalidStatusError(code);
-    if (phrase !== undefined && !isFieldValue(phrase)) throw new InvalidHeaderError(`status phrase ${JSON.stringify(phrase)} contains CR, LF, NUL or a non-latin-1 character`);
-    this.code = code;
-    this.codeMessage = phrase ?? reasonPhrase(code);
-  }
-
-  setHeader(name: string, value: string): void {
-    this.checkHeader(name, value, 'setHeader()');
-    this.removeHeader(name);
-    this.names.push(name);
-    this.values.push(value);
-  }
-
-  addHeader(name: string, value: string): void {
-    this.checkHeader(name, value, 'addHeader()');
-    this.names.push(name);
-    this.values.push(value);
-  }
-
-  removeHeader(name: string): void {
-    if (this.locked) throw new HeadersSentError('removeHeader()');
-    const key = name.toLowerCase();
-    for (let i = this.names.length - 1; i >= 0; i--) {
-      if (this.names[i]!.toLowerCase() === key) {
-        this.names.splice(i, 1);
-        this.values.splice(i, 1);
-      }
-    }
-  }
-
-  getResponseHeader(name: string): string | undefined {
-    const key = name.toLowerCase();
-    const found: string[] = [];
-    for (let i = 0; i < this.names.length; i++) if (this.names[i]!.toLowerCase() === key) found.push(this.values[i]!);
-    return found.length === 0 ? undefined : found.join(', ');
-  }
-
-  private checkHeader(name: string, value: string, what: string): void {
-    if (this.locked) throw new HeadersSentError(what);
-    if (!isFieldName(name)) throw new InvalidHeaderError(`header name ${JSON.stringify(name)} is not a token (RFC 9110 §5.1)`);
-    if (!isFieldValue(value)) throw new InvalidHeaderError(`value of header ${name} contains a control character (CR, LF, NUL, DEL, ...) or a non-latin-1 character; remove it (CR or LF would inject a header)`);
-    const key = name.toLowerCase();
-    if (key === 'transfer-encoding') throw new InvalidHeaderError('Transfer-Encoding is set by the server; set Content-Length, or leave both out for chunked');
-    if (key === 'content-length' && !isContentLengthDigits(value)) throw new InvalidHeaderError(`Content-Length must be decimal digits, got ${JSON.stringify(value)}`);
   }
 
   // ------------------------------------------------------------------ output
@@ -295,7 +234,7 @@ export class Request implements IRequest {
       complete = false;
     }
     if (this.producer !== null) this.unregisterProducer();
-    this.fireWaiters();
+    this.settleFinished();
     this.channel.responseDone(this, this.keepAlive && complete);
   }
 
@@ -384,18 +323,13 @@ export class Request implements IRequest {
       this.channel.unregisterProducer();
     }
     this.channel.upgrade(this, Buffer.from(`${text}\r\n`, 'latin1'), protocol);
-    this.fireWaiters();
+    this.settleFinished();
   }
 
   // ------------------------------------------------------------------ producers and lifecycle
 
   registerProducer(producer: IProducer, streaming: boolean): void {
-    if (this.disconnected || this.aborted) {
-      producer.stopProducing();
-      return;
-    }
-    if (this.producer !== null) throw new ProducerAlreadyRegisteredError();
-    this.producer = producer;
+    if (!this.claimProducer(producer, streaming, this.disconnected || this.aborted)) return;
     // The transport holds a stand-in, so that the producer is stopped once even when both the
     // transport (on its way down) and this request (told of the loss) stop it.
     this.channel.registerProducer(new ProducerSlot(this, producer), streaming);
@@ -414,20 +348,6 @@ export class Request implements IRequest {
     if (this.producer !== producer) return;
     this.producer = null;
     producer.stopProducing();
-  }
-
-  notifyFinish(): Deferred<void> {
-    const d = new Deferred<void>();
-    if (this.disconnected) d.errback(new ConnectionLost('the client went away before the response finished'));
-    else if (this.finished) d.callback(undefined);
-    else (this.waiters ??= []).push(d);
-    return d;
-  }
-
-  private fireWaiters(): void {
-    const ws = this.waiters;
-    this.waiters = null;
-    if (ws) for (const d of ws) d.callback(undefined);
   }
 
   /**
@@ -479,10 +399,7 @@ export class Request implements IRequest {
     if (this.headSent && !this.unsend()) return this.abort();
     this.held = null;
     if (this.channel.holding === this) this.channel.holding = null;
-    this.names = ['Content-Type'];
-    this.values = ['text/plain; charset=utf-8'];
-    this.code = code;
-    this.codeMessage = reasonPhrase(code);
+    this.resetHead(code, 'text/plain; charset=utf-8');
     this.answeredByServer = true;
     this.head.keepAlive = false;
     this.finished = true;
@@ -490,7 +407,7 @@ export class Request implements IRequest {
     const body = Buffer.from(`${this.codeMessage}\n`);
     this.sendHead(body.length, [body], body.length, true);
     if (this.producer !== null) this.unregisterProducer();
-    this.fireWaiters();
+    this.settleFinished();
     this.channel.responseDone(this, false);
   }
 
@@ -500,11 +417,7 @@ export class Request implements IRequest {
     if (this.finished && !this.aborted) return;
     if (this.disconnected) return;
     this.disconnected = true;
-    const p = this.producer;
-    this.producer = null;
-    if (p !== null) p.stopProducing();
-    const ws = this.waiters;
-    this.waiters = null;
-    if (ws) for (const d of ws) d.errback(new ConnectionLost('the client went away before the response finished', { cause: reason }));
+    this.stopProducer();
+    this.settleLost(new ConnectionLost('the client went away before the response finished', { cause: reason }));
   }
 }

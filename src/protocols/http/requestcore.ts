@@ -1,0 +1,199 @@
+/**
+ * `RequestCore`: the part of `IRequest` that is the same on every host
+ * (issue 16). spindle's HTTP server (`Request`, request.ts) and every bridged
+ * host (`BridgeRequest`: Fetch, node:http, the request a CPS app sees through
+ * toIterApp) extend it; they differ only in how bytes reach the wire.
+ *
+ * It keeps:
+ * - status and headers, with the checks of rules.ts: a header name is a token
+ *   (RFC 9110 §5.1), a value holds no CR, LF, NUL or other control (§5.5, no
+ *   header injection), `Transfer-Encoding` is the server's (RFC 9112 §6.1),
+ *   `Content-Length` is decimal digits (RFC 9110 §8.6); all of it fixed once
+ *   the response body started (`HeadersSentError`);
+ * - the producer slot: one at a time (`ProducerAlreadyRegisteredError`), and
+ *   a producer registered on a request that is gone is stopped at once;
+ * - `notifyFinish()`: each Deferred settles once, with the response's one
+ *   outcome (handed over, or the client gone).
+ *
+ * The response's state is one phase plus what the host keeps about the
+ * wire: `phase` goes 'open' -> 'finished' (finish() or the server's own
+ * answer) and may end 'gone' (the client left or the response was aborted).
+ */
+import { Deferred } from '../../reactor/deferred.js';
+import type { Failure } from '../../reactor/failure.js';
+import { ProducerAlreadyRegisteredError } from '../../reactor/errors.js';
+import type { IProducer } from '../../reactor/interfaces.js';
+import { HeadersSentError, InvalidHeaderError, InvalidStatusError } from './errors.js';
+import { reasonPhrase } from './phrases.js';
+import type { CpsApp, IRequest } from './interfaces.js';
+import { isContentLengthDigits, isFieldName, isFieldValue } from './rules.js';
+
+/** How the response's `notifyFinish()` settles: not yet, handed over, or the client gone. */
+export type FinishOutcome = 'pending' | 'finished' | 'lost';
+
+export abstract class RequestCore {
+  code = 200;
+  codeMessage = 'OK';
+  /** finish() was called (or the server answered in the app's place). */
+  finished = false;
+  /** The client went away before the response was handed over. */
+  disconnected = false;
+  /** Response header names and values, in order, as the app set them. */
+  protected names: string[] = [];
+  protected values: string[] = [];
+  /** Status and headers are fixed: the first write(), flushHeaders() or finish() came. */
+  protected locked = false;
+  /** The registered producer, if any (the host decides how it is paused and pulled). */
+  protected producer: IProducer | null = null;
+  protected streaming = false;
+  private outcome: FinishOutcome = 'pending';
+  private waiters: Deferred<void>[] | null = null;
+  private lostError: Error | null = null;
+
+  // ------------------------------------------------------------------ status and headers
+
+  setResponseCode(code: number, phrase?: string): void {
+    if (this.locked) throw new HeadersSentError('setResponseCode()');
+    if (!Number.isInteger(code) || code < 100 || code > 599) throw new InvalidStatusError(code);
+    if (phrase !== undefined && !isFieldValue(phrase)) throw new InvalidHeaderError(`status phrase ${JSON.stringify(phrase)} contains CR, LF, NUL or a non-latin-1 character`);
+    this.code = code;
+    this.codeMessage = phrase ?? reasonPhrase(code);
+  }
+
+  setHeader(name: string, value: string): void {
+    this.checkHeader(name, value, 'setHeader()');
+    this.removeHeader(name);
+    this.names.push(name);
+    this.values.push(value);
+  }
+
+  addHeader(name: string, value: string): void {
+    this.checkHeader(name, value, 'addHeader()');
+    this.names.push(name);
+    this.values.push(value);
+  }
+
+  removeHeader(name: string): void {
+    if (this.locked) throw new HeadersSentError('removeHeader()');
+    const key = name.toLowerCase();
+    for (let i = this.names.length - 1; i >= 0; i--) {
+      if (this.names[i]!.toLowerCase() === key) {
+        this.names.splice(i, 1);
+        this.values.splice(i, 1);
+      }
+    }
+  }
+
+  getResponseHeader(name: string): string | undefined {
+    const key = name.toLowerCase();
+    let found: string | undefined;
+    for (let i = 0; i < this.names.length; i++) {
+      if (this.names[i]!.toLowerCase() === key) found = found === undefined ? this.values[i]! : `${found}, ${this.values[i]!}`;
+    }
+    return found;
+  }
+
+  /** The headers as [name, value] pairs (a copy). */
+  protected headerPairs(): [string, string][] {
+    const pairs: [string, string][] = new Array(this.names.length);
+    for (let i = 0; i < this.names.length; i++) pairs[i] = [this.names[i]!, this.values[i]!];
+    return pairs;
+  }
+
+  /** Replace status and headers with the server's own answer (a 500, a 413): only before the lock. */
+  protected resetHead(code: number, contentType: string): void {
+    this.names = ['Content-Type'];
+    this.values = [contentType];
+    this.code = code;
+    this.codeMessage = reasonPhrase(code);
+  }
+
+  private checkHeader(name: string, value: string, what: string): void {
+    if (this.locked) throw new HeadersSentError(what);
+    if (!isFieldName(name)) throw new InvalidHeaderError(`header name ${JSON.stringify(name)} is not a token (RFC 9110 §5.1)`);
+    if (!isFieldValue(value)) throw new InvalidHeaderError(`value of header ${name} contains a control character (CR, LF, NUL, DEL, ...) or a non-latin-1 character; remove it (CR or LF would inject a header)`);
+    const key = name.toLowerCase();
+    if (key === 'transfer-encoding') throw new InvalidHeaderError('Transfer-Encoding is set by the server; set Content-Length, or leave both out for chunked');
+    if (key === 'content-length' && !isContentLengthDigits(value)) throw new InvalidHeaderError(`Content-Length must be decimal digits, got ${JSON.stringify(value)}`);
+  }
+
+  // ------------------------------------------------------------------ the producer slot
+
+  /**
+   * Take `producer` into the slot. False when the request is gone: the
+   * producer was stopped at once (Twisted's rule) and the host does nothing.
+   */
+  protected claimProducer(producer: IProducer, streaming: boolean, gone: boolean): boolean {
+    if (gone) {
+      producer.stopProducing();
+      return false;
+    }
+    if (this.producer !== null) throw new ProducerAlreadyRegisteredError();
+    this.producer = producer;
+    this.streaming = streaming;
+    return true;
+  }
+
+  /** Empty the slot and stop what was in it, once (the client is gone). */
+  protected stopProducer(): void {
+    const p = this.producer;
+    this.producer = null;
+    if (p !== null) p.stopProducing();
+  }
+
+  // ------------------------------------------------------------------ notifyFinish
+
+  notifyFinish(): Deferred<void> {
+    const d = new Deferred<void>();
+    if (this.outcome === 'finished') d.callback(undefined);
+    else if (this.outcome === 'lost') d.errback(this.lostError!);
+    else (this.waiters ??= []).push(d);
+    return d;
+  }
+
+  /** How notifyFinish() settled so far. */
+  protected get finishOutcome(): FinishOutcome {
+    return this.outcome;
+  }
+
+  /** The response was completely handed over: every notifyFinish() Deferred fires, once. */
+  protected settleFinished(): void {
+    if (this.outcome !== 'pending') return;
+    this.outcome = 'finished';
+    const ws = this.waiters;
+    this.waiters = null;
+    if (ws !== null) for (const d of ws) d.callback(undefined);
+  }
+
+  /** The client went away first: every notifyFinish() Deferred errbacks with `error`, once. */
+  protected settleLost(error: Error): void {
+    if (this.outcome !== 'pending') return;
+    this.outcome = 'lost';
+    this.lostError = error;
+    const ws = this.waiters;
+    this.waiters = null;
+    if (ws !== null) for (const d of ws) d.errback(error);
+  }
+}
+
+/**
+ * Run a CPS app on a request and route its failure, whether it throws,
+ * returns a failed Deferred or a rejected Promise, to `request.appFailed`
+ * once. Every host dispatches this way (spindle's channel, Fetch, node:http,
+ * toIterApp). A Deferred's errback is attached synchronously, so a failure
+ * inside the app's own stack reaches the host before anything else happens.
+ */
+export function runCpsApp(app: CpsApp, request: IRequest & { appFailed(error: unknown): void }): void {
+  let result: unknown;
+  try {
+    result = app(request);
+  } catch (err) {
+    request.appFailed(err);
+    return;
+  }
+  if (result instanceof Deferred) {
+    result.addErrback((f: Failure) => void request.appFailed(f.value));
+  } else if (result !== undefined && result !== null && typeof (result as PromiseLike<void>).then === 'function') {
+    (result as PromiseLike<void>).then(undefined, (err: unknown) => request.appFailed(err));
+  }
+}
