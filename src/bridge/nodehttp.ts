@@ -106,7 +106,7 @@ export class NodeRequest extends BridgeRequest {
   private switchTo(protocol: IProtocol, socket: Socket, head: Buffer): void {
     if (this.startedWriting || this.finished || this.disconnected) throw new UpgradeError('upgrade() after the response started or ended; switch protocols before writing anything');
     let text = 'HTTP/1.1 101 Switching Protocols\r\n';
-    for (const [name, value] of this.responseHeaders) text += `${name}: ${value}\r\n`;
+    for (const [name, value] of this.headerPairs()) text += `${name}: ${value}\r\n`;
     this.res.detachSocket(socket);
     this.switchedProtocols();
     socket.write(Buffer.from(`${text}\r\n`, 'latin1'));
