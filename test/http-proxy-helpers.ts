@@ -68,12 +68,17 @@ export class Flood implements IPushProducer {
   }
 }
 
-export function proxyWorld(upstream: CpsApp | (() => IProtocol), options: ReverseProxyOptions = {}, bufferLimit = 64 * 1024) {
+/**
+ * `front` builds the app the client talks to from the proxy's reactor (default:
+ * `reverseProxy('http://upstream.test:8080', options)`); its outgoing
+ * connections reach `upstream`.
+ */
+export function proxyWorld(upstream: CpsApp | (() => IProtocol), options: ReverseProxyOptions = {}, bufferLimit = 64 * 1024, front?: (reactor: MemoryReactor) => CpsApp) {
   const proxyReactor = new MemoryReactor();
   const upstreamReactor = new MemoryReactor();
   const rawUpstream = upstream.length === 0 ? (upstream as () => IProtocol) : null;
   const upstreamFactory = rawUpstream ? null : new HTTPFactory(upstream as CpsApp, { reactor: upstreamReactor });
-  const proxyFactory = new HTTPFactory(reverseProxy('http://upstream.test:8080', options), { reactor: proxyReactor });
+  const proxyFactory = new HTTPFactory(front ? front(proxyReactor) : reverseProxy('http://upstream.test:8080', options), { reactor: proxyReactor });
   const upstreamPumps: LoopbackPump[] = [];
   const upstreamProtocols: IProtocol[] = [];
   const clientPumps: LoopbackPump[] = [];

@@ -218,3 +218,13 @@ export class ServeStyleError extends BridgeError {
     );
   }
 }
+
+/** waitFor()/relayBody() in an iterator app whose host offers no `wsgi.pause_output`. */
+export class NoPauseOutputError extends BridgeError {
+  constructor(what: string) {
+    super(
+      'ERR_BRIDGE_NO_PAUSE_OUTPUT',
+      `${what} needs environ['wsgi.pause_output'] to wait without blocking; host the app with spindle's toCpsApp()/serve(), or make it an async generator and await the Deferred`,
+    );
+  }
+}

@@ -16,8 +16,10 @@ export { validator } from './validator.js';
 export { WSGIResource } from './wsgiresource.js';
 export { serve, DEFAULT_SERVE_PORT, DEFAULT_SERVE_HOST } from './serve.js';
 export { INPUT_HIGH_WATER } from './input.js';
+export { waitFor, relayBody, RELAY_BODY_HIGH_WATER } from './clientwait.js';
 export {
   BridgeError,
+  NoPauseOutputError,
   StartResponseStatusError,
   StartResponseHeaderError,
   HopByHopHeaderError,
