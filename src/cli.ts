@@ -58,8 +58,8 @@ async function serve(options: ServeOptions): Promise<void> {
   const loaded = await loadApp(options);
   const sink = options.accessLog !== undefined ? accessSink(options.accessLog) : undefined;
   const server = await startServer(loaded, options, { reactor, ...(sink ? { accessLine: sink.write } : {}) });
-  if (isClusterWorker()) tellPrimary({ type: 'listening', host: server.address.host, port: server.address.port });
-  else process.stdout.write(`listening on ${urlOf(server.address)}\n`);
+  if (isClusterWorker()) tellPrimary({ type: 'listening', host: server.address.host, port: server.address.port, urls: server.urls });
+  else for (const url of server.urls) process.stdout.write(`listening on ${url}\n`);
 
   let stopping = false;
   const stop = async (): Promise<void> => {

@@ -77,6 +77,7 @@ export {
   BridgeNoReactorError,
   ThreadedAppAborted,
   ServeStyleError,
+  ServeListenError,
 } from './bridge/index.js';
 
 // Time and core

@@ -31,11 +31,30 @@ describe('spindle serve options', () => {
       style: undefined,
       port: 8080,
       host: '127.0.0.1',
+      listen: [{ kind: 'tcp', port: 8080, host: '127.0.0.1' }],
       threads: undefined,
       processes: undefined,
       accessLog: undefined,
       logFormat: 'text',
     });
+  });
+
+  it('--listen is repeatable and takes endpoint strings, in order; --port/--host are the short form of one tcp: listener', () => {
+    expect(serveOptions(['serve', 'app.mjs', '--listen', 'tcp:8080:interface=0.0.0.0', '--listen=unix:/run/app.sock:mode=660']).listen).toEqual([
+      { kind: 'tcp', port: 8080, host: '0.0.0.0' },
+      { kind: 'unix', path: '/run/app.sock', mode: 0o660 },
+    ]);
+    expect(serveOptions(['serve', 'app.mjs', '--port', '0', '--host', '::1']).listen).toEqual([{ kind: 'tcp', port: 0, host: '::1' }]);
+    expect(serveOptions(['serve', 'app.mjs', '--port', '8443', '--tls-cert', 'c.pem', '--tls-key', 'k.pem']).listen).toEqual([
+      { kind: 'tls', port: 8443, host: '127.0.0.1', privateKey: 'k.pem', certKey: 'c.pem' },
+    ]);
+  });
+
+  it('refuses a bad --listen string with the endpoint error, --listen with --port, and half of --tls-cert/--tls-key', () => {
+    expect(() => parseArgs(['serve', 'app.mjs', '--listen', 'tls:8443'])).toThrow(/--listen: bad endpoint "tls:8443": privateKey is missing; for example tls:8443:privateKey=key.pem:certKey=cert.pem/);
+    expect(() => parseArgs(['serve', 'app.mjs', '--listen', 'tcp:1', '--port', '2'])).toThrow(/--port cannot be used with --listen/);
+    expect(() => parseArgs(['serve', 'app.mjs', '--tls-cert', 'c.pem'])).toThrow(/--tls-cert needs --tls-key too/);
+    expect(() => parseArgs(['serve', 'app.mjs', '--listen', 'tcp:1', '--tls-cert', 'c.pem', '--tls-key', 'k.pem'])).toThrow(UsageError);
   });
 
   it('reads every option in both --opt value and --opt=value forms', () => {

@@ -228,3 +228,10 @@ export class NoPauseOutputError extends BridgeError {
     );
   }
 }
+
+/** `serve()` was told where to listen in a way it cannot follow (listen together with port/host, an empty list, a reactor without TLS or Unix sockets). */
+export class ServeListenError extends BridgeError {
+  constructor(message: string) {
+    super('ERR_BRIDGE_SERVE_LISTEN', message);
+  }
+}

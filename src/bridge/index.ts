@@ -36,6 +36,7 @@ export {
   BridgeNoReactorError,
   ThreadedAppAborted,
   ServeStyleError,
+  ServeListenError,
 } from './errors.js';
 
 // Every error class of the layer, also as one namespace: `import { errors } from 'spindle/bridge'`.

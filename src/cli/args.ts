@@ -4,6 +4,8 @@
  * the network or the process, so every error path is a plain unit test.
  */
 import { UsageError } from './errors.js';
+import { parseServerEndpoint, type ServerEndpointSpec } from '../protocols/endpoints.js';
+import { EndpointSyntaxError } from '../protocols/errors.js';
 
 export type Style = 'iter' | 'cps' | 'fetch';
 export type LogFormat = 'text' | 'json';
@@ -25,6 +27,11 @@ export interface ServeOptions {
   style: Style | undefined;
   port: number;
   host: string;
+  /**
+   * Where to listen, in order: each --listen DESC (endpoint strings), or one
+   * TCP listener on --host/--port (TLS with --tls-cert/--tls-key).
+   */
+  listen?: ServerEndpointSpec[];
   /** --threads N: run an iter app on N worker threads. */
   threads: number | undefined;
   /** --processes N: N processes (node:cluster) share the port. */
@@ -91,6 +98,9 @@ function parseServe(argv: readonly string[]): Command {
   let accessLog: string | undefined;
   let logFormat: LogFormat = 'text';
   let allowHalfOpen = false;
+  const listen: ServerEndpointSpec[] = [];
+  let tlsCert: string | undefined;
+  let tlsKey: string | undefined;
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -106,7 +116,7 @@ function parseServe(argv: readonly string[]): Command {
     const name = eq === -1 ? arg : arg.slice(0, eq);
     const inline = eq === -1 ? undefined : arg.slice(eq + 1);
     if (name === '--help' || name === '-h') return { kind: 'help', topic: 'serve' };
-    if (seen.has(name)) throw new UsageError(`${name} given twice`);
+    if (seen.has(name) && name !== '--listen') throw new UsageError(`${name} given twice`);
     seen.add(name);
     // An option's value is `--opt=value` or the next argument.
     const value = (): string => {
@@ -147,6 +157,22 @@ function parseServe(argv: readonly string[]): Command {
       case '--log-format':
         logFormat = parseChoice(name, value(), LOG_FORMATS);
         break;
+      case '--listen': {
+        const desc = value();
+        try {
+          listen.push(parseServerEndpoint(desc));
+        } catch (err) {
+          if (err instanceof EndpointSyntaxError) throw new UsageError(`--listen: ${err.message}`);
+          throw err;
+        }
+        break;
+      }
+      case '--tls-cert':
+        tlsCert = value();
+        break;
+      case '--tls-key':
+        tlsKey = value();
+        break;
       case '--allow-half-open':
         if (inline !== undefined) throw new UsageError(`--allow-half-open takes no value, got '${inline}'`);
         allowHalfOpen = true;
@@ -162,8 +188,21 @@ function parseServe(argv: readonly string[]): Command {
   if (threads !== undefined && style !== undefined && style !== 'iter') {
     throw new UsageError(`--threads runs an iterator app on worker threads; it needs --style iter, got --style ${style}`);
   }
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw new UsageError(`${tlsCert === undefined ? '--tls-key' : '--tls-cert'} needs ${tlsCert === undefined ? '--tls-cert' : '--tls-key'} too: --tls-cert FILE --tls-key FILE serve HTTPS on --port`);
+  }
+  if (listen.length > 0) {
+    const shortForm = ['--port', '--host', '--tls-cert', '--tls-key'].filter((o) => seen.has(o));
+    if (shortForm.length > 0) {
+      throw new UsageError(`${shortForm.join(' and ')} cannot be used with --listen: --port/--host (and --tls-cert/--tls-key) are the short form of one --listen; put the port and host in the --listen string, e.g. --listen tcp:${port}:interface=${host}`);
+    }
+  } else if (tlsCert !== undefined && tlsKey !== undefined) {
+    listen.push({ kind: 'tls', port, host, privateKey: tlsKey, certKey: tlsCert });
+  } else {
+    listen.push({ kind: 'tcp', port, host });
+  }
   return {
     kind: 'serve',
-    options: { ...target, style, port, host, threads, processes, accessLog, logFormat, ...(allowHalfOpen ? { allowHalfOpen } : {}) },
+    options: { ...target, style, port, host, listen, threads, processes, accessLog, logFormat, ...(allowHalfOpen ? { allowHalfOpen } : {}) },
   };
 }

@@ -22,7 +22,7 @@ export const WORKER_ENV = 'SPINDLE_CLUSTER_WORKER';
 /** How long the primary waits for workers after the grace period before killing them. */
 export const WORKER_EXIT_MARGIN_SECONDS = 0.7;
 
-export type WorkerMessage = { type: 'listening'; host: string; port: number } | { type: 'fatal'; message: string; exitCode: number };
+export type WorkerMessage = { type: 'listening'; host: string; port: number; urls?: string[] } | { type: 'fatal'; message: string; exitCode: number };
 
 export function isClusterWorker(): boolean {
   return cluster.isWorker && process.env[WORKER_ENV] === '1';
@@ -97,7 +97,7 @@ export function runPrimary(options: ServeOptions, io: PrimaryIO): void {
         if (!printed && listening.size === count) {
           printed = true;
           const address: IAddress = { host: message.host, port: message.port };
-          io.stdout(`listening on ${urlOf(address)}\n`);
+          for (const url of message.urls ?? [urlOf(address)]) io.stdout(`listening on ${url}\n`);
         }
       } else if (message.type === 'fatal' && failed === undefined) {
         failed = { message: message.message, exitCode: message.exitCode };

@@ -24,7 +24,8 @@ export const SERVE_HELP = `Usage: spindle serve MODULE[:EXPORT] [options]
 
 Serve the app exported by MODULE (a path relative to the working directory, an
 absolute path, or a file: URL). EXPORT defaults to 'default', then 'app'.
-The first line on stdout is 'listening on http://HOST:PORT' with the real port.
+The first line on stdout is 'listening on http://HOST:PORT' with the real port
+(one 'listening on URL' line per listener: https://HOST:PORT, unix:/path).
 
 Options:
   --style iter|cps|fetch   the app's style: an iterator (WSGI-shaped) app, a
@@ -34,6 +35,12 @@ Options:
                            has a 'style' property, or is an object with fetch()).
   --port N                 TCP port, 0 for any free one (default ${DEFAULT_PORT})
   --host H                 address to bind (default ${DEFAULT_HOST})
+  --listen DESC            listen on an endpoint instead of --host/--port;
+                           repeatable: tcp:8080:interface=0.0.0.0,
+                           tls:8443:privateKey=key.pem:certKey=cert.pem,
+                           unix:/run/app.sock:mode=660
+  --tls-cert FILE --tls-key FILE
+                           serve HTTPS on --host/--port (PEM files)
   --threads N              run an iter app on N worker threads (1-${MAX_THREADS}); the app
                            may block: write() and wsgi.input.read() really wait
   --processes N            N processes share the port, one reactor each (1-${MAX_PROCESSES})

@@ -9,6 +9,8 @@
  */
 import type { CpsApp } from '../protocols/http/interfaces.js';
 import type { IAddress, IListeningPort, IReactor } from '../reactor/interfaces.js';
+import { listenOn, type EndpointReactor, type ServerEndpointSpec } from '../protocols/endpoints.js';
+import { EndpointFileError } from '../protocols/errors.js';
 import { HTTPFactory } from '../protocols/http/factory.js';
 import { toCpsApp } from '../bridge/gateway.js';
 import { servedApp } from '../bridge/serve.js';
@@ -22,8 +24,10 @@ import { InvalidAppResultError } from '../bridge/errors.js';
 import { drain, type DrainResult } from './shutdown.js';
 
 export interface RunningServer {
-  /** The bound address (the real port when 0 was asked for). */
+  /** The first listener's bound address (the real port when 0 was asked for). */
   readonly address: IAddress;
+  /** Every listener's URL, in the order given: `http://HOST:PORT`, `https://HOST:PORT`, `unix:/path`. */
+  readonly urls: string[];
   /** Responses started and not yet finished or abandoned. */
   inFlight(): number;
   /** Stop accepting and wait (bounded) for in-flight responses. */
@@ -105,25 +109,36 @@ export async function startServer(loaded: LoadedApp, options: ServeOptions, star
   if (start.accessLine) app = withAccessLog(app, start.accessLine, options.logFormat);
   const counted = counting(app);
   const factory = new HTTPFactory(counted.app, { reactor, allowHalfOpen: options.allowHalfOpen === true });
-  let port: IListeningPort;
-  try {
-    port = await reactor.listenTCP(options.port, factory, { host: options.host });
-  } catch (err) {
-    if (err instanceof CannotListenError) throw new ListenError(err.message, { cause: err });
-    throw new ListenError(`cannot listen on ${options.host}:${options.port}: ${String((err as Error)?.message ?? err)}`, { cause: err });
+  const specs: ServerEndpointSpec[] = options.listen ?? [{ kind: 'tcp', port: options.port, host: options.host }];
+  const ports: IListeningPort[] = [];
+  for (const spec of specs) {
+    try {
+      ports.push(await listenOn(reactor as EndpointReactor, spec, factory));
+    } catch (err) {
+      for (const p of ports) await p.stopListening();
+      if (err instanceof CannotListenError || err instanceof EndpointFileError) throw new ListenError(err.message, { cause: err });
+      throw new ListenError(`cannot listen on ${describeSpec(spec)}: ${String((err as Error)?.message ?? err)}`, { cause: err });
+    }
   }
   return {
-    address: port.getHost(),
+    address: ports[0]!.getHost(),
+    urls: ports.map((p, i) => urlOf(p.getHost(), specs[i]!.kind === 'tls')),
     inFlight: counted.inFlight,
     drain: () => {
       counted.refuseNew();
-      return drain({ stopListening: () => port.stopListening(), inFlight: counted.inFlight }, reactor);
+      const stopListening = async () => void (await Promise.all(ports.map((p) => p.stopListening())));
+      return drain({ stopListening, inFlight: counted.inFlight }, reactor);
     },
   };
 }
 
-/** `http://HOST:PORT`, with IPv6 hosts in brackets. */
-export function urlOf(address: IAddress): string {
+function describeSpec(spec: ServerEndpointSpec): string {
+  return spec.kind === 'unix' ? `unix:${spec.path}` : `${spec.host ?? '0.0.0.0'}:${spec.port}`;
+}
+
+/** `http://HOST:PORT` (`https://` for TLS), with IPv6 hosts in brackets; `unix:/path` for a Unix socket. */
+export function urlOf(address: IAddress, secure = false): string {
+  if (address.family === 'unix') return `unix:${address.path ?? ''}`;
   const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-  return `http://${host}:${address.port}`;
+  return `${secure ? 'https' : 'http'}://${host}:${address.port}`;
 }
