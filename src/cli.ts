@@ -15,7 +15,7 @@ import { CliError, EXIT_FORCED, EXIT_INTERNAL, EXIT_OK } from './cli/errors.js';
 import { MAIN_HELP, SERVE_HELP, readVersion } from './cli/help.js';
 import { loadApp } from './cli/load.js';
 import { accessSink } from './cli/accesslog.js';
-import { startServer, urlOf } from './cli/serve.js';
+import { startServer } from './cli/serve.js';
 import { isClusterWorker, runPrimary, tellPrimary } from './cli/cluster.js';
 import { SHUTDOWN_GRACE_SECONDS, signalTracker } from './cli/shutdown.js';
 

@@ -85,9 +85,9 @@ export function serve(app: IterApp | CpsApp | FetchHandler, options: ServeOption
   const factory = maxConnections === undefined ? http1 : new LimitConnectionsFactory(http1, { maxConnections });
   const ports = specs.map((spec) => listenOn(reactor as EndpointReactor, spec, factory));
   if (!Array.isArray(listen)) return ports[0]!;
-  return gatherResults(ports).addErrback((f) => {
+  return gatherResults<IListeningPort>(ports).addErrback((f) => {
     // One listener failed: close the others, and fail with the first error.
-    for (const d of ports) d.addCallback((p) => void p.stopListening()).addErrback(() => undefined);
+    for (const d of ports) d.addCallback((p: IListeningPort) => void p?.stopListening?.()).addErrback(() => undefined);
     throw (f.value as { subFailure?: { value: unknown } }).subFailure?.value ?? f.value;
   });
 }

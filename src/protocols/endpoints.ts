@@ -246,7 +246,7 @@ function tlsFilesOf(spec: Extract<ServerEndpointSpec, { kind: 'tls' }>): { key: 
 }
 
 /** Listen as `spec` says. */
-function listenOn(reactor: EndpointReactor, spec: ServerEndpointSpec, factory: IProtocolFactory): Deferred<IListeningPort> {
+export function listenOn(reactor: EndpointReactor, spec: ServerEndpointSpec, factory: IProtocolFactory): Deferred<IListeningPort> {
   const common = { ...(spec.backlog !== undefined ? { backlog: spec.backlog } : {}) };
   switch (spec.kind) {
     case 'tcp':
