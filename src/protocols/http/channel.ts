@@ -13,9 +13,12 @@
  * Output is corked while the channel drives the app: responses written
  * synchronously leave in one transport write per `dataReceived`.
  *
- * One piece because every path shares the connection's state (the current
- * request, why the parser is paused, reading and output flow control); the
- * timeout lives in deadline.ts, the response framing in framing.ts.
+ * The channel owns the connection's state: the socket, parsing, pipelining,
+ * output coalescing, lingering close and timeouts. Each request's own cycle
+ * (its body fully parsed, its response handed over, 100 Continue sent) lives
+ * on the `Request` (request.ts), which also keeps the response's state
+ * (RequestCore, requestcore.ts). The timeout lives in deadline.ts, the
+ * response framing in framing.ts.
  */
 import { Buffer } from 'node:buffer';
 import { ConnectionLost } from '../../reactor/errors.js';
@@ -61,9 +64,6 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   holding: Request | null = null;
   private readonly parser: HTTPParser;
   private current: Request | null = null;
-  private inputDone = false;
-  private responseFinished = false;
-  private sent100 = false;
   private cork = 0;
   private out: Uint8Array[] = [];
   private outBytes = 0;
@@ -174,8 +174,8 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.peerDone = true;
     const req = this.current;
     if (!this.config.allowHalfOpen) {
-      if (req !== null && !this.responseFinished) return this.peerLeft(req);
-      if (req === null || this.inputDone || !this.bodyIncomplete(req)) return this.closeConnection();
+      if (req !== null && !req.responded) return this.peerLeft(req);
+      if (req === null || req.inputDone || !this.bodyIncomplete(req)) return this.closeConnection();
       return this.abortConnection();
     }
     if (req === null) {
@@ -183,7 +183,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
       if (this.resumeCall === null || !this.resumeCall.active()) this.closeConnection();
       return;
     }
-    if (!this.inputDone && this.bodyIncomplete(req)) this.abortConnection();
+    if (!req.inputDone && this.bodyIncomplete(req)) this.abortConnection();
   }
 
   /** Body bytes still to come that the parser does not hold already. */
@@ -208,9 +208,6 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.server.stats.requests++;
     const req = new Request(this, head);
     this.current = req;
-    this.inputDone = false;
-    this.responseFinished = false;
-    this.sent100 = false;
     // The body waits in the parser until the app asks for it (bounded: see updateReading).
     if (head.contentLength !== 0) this.pauseParsing();
     runCpsApp(this.server.app, req);
@@ -231,22 +228,22 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
       return;
     }
     req.trailers = trailers;
-    this.inputDone = true;
+    req.inputDone = true;
     if (this.deadline.kind === BODY) this.deadline.clear();
     req.body.onEnd();
     if (this.current !== req) return;
-    if (this.responseFinished) this.requestDone();
+    if (req.responded) this.requestDone();
     else this.pauseParsing();
   }
 
   onError(error: HTTPParseError): void {
     this.deadline.clear();
     const req = this.current;
-    if (req !== null && !this.inputDone) {
+    if (req !== null && !req.inputDone) {
       // The body broke mid-way: the app's reader sees a lost connection; the client gets
       // the parse error if nothing was sent yet, else the connection is aborted.
       req.body.onLost(error);
-      if (!this.responseFinished) req.answer(error.status);
+      if (!req.responded) req.answer(error.status);
       return this.closeConnection(OVERSIZED.has(error.status));
     }
     this.server.stats.badRequests++;
@@ -286,10 +283,10 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   canPersist(req: Request): boolean {
     if (this.closing || req !== this.current) return false;
-    if (this.inputDone) return true;
+    if (req.inputDone) return true;
     const head = req.head;
     // RFC 9110 §10.1.1: a client waiting for 100 may never send the body; close instead of waiting.
-    if (head.expectContinue && !this.sent100) return false;
+    if (head.expectContinue && !req.sent100) return false;
     if (head.contentLength > 0 && head.contentLength - req.body.received > this.config.maxDrainBytes) return false;
     return true;
   }
@@ -298,9 +295,9 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     if (req !== this.current) return;
     this.server.stats.responses++;
     if (this.config.accessLog !== null) this.config.accessLog.info(formatAccessLine(req, this.server.dates.wallSeconds()));
-    this.responseFinished = true;
+    req.responded = true;
     if (!persist) return this.closeConnection();
-    if (this.inputDone) return this.requestDone();
+    if (req.inputDone) return this.requestDone();
     // The app answered without reading (all of) the body: read and discard the rest, bounded.
     if (!req.body.consumed) req.body.drain();
     this.deadline.set(BODY, this.config.idleTimeout);
@@ -412,12 +409,12 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   bodyWanted(): void {
     const req = this.current!;
-    if (req.head.expectContinue && !this.sent100 && !req.startedWriting) {
+    if (req.head.expectContinue && !req.sent100 && !req.startedWriting) {
       // RFC 9110 §10.1.1: the app reads the body, so tell the client to send it.
-      this.sent100 = true;
+      req.sent100 = true;
       this.send(Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1'));
     }
-    this.sent100 = true;
+    req.sent100 = true;
     // A body the app waits for must keep coming: idleTimeout of silence ends it.
     if (!this.bodyPaused) {
       this.deadline.set(BODY, this.config.idleTimeout);
@@ -434,7 +431,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   resumeBody(): void {
     this.bodyPaused = false;
-    if (this.current !== null && !this.inputDone) this.deadline.set(BODY, this.config.idleTimeout);
+    if (this.current !== null && !this.current.inputDone) this.deadline.set(BODY, this.config.idleTimeout);
     this.updateReading();
     this.resumeParsing();
   }
@@ -464,8 +461,6 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   /** The current request is done both ways: move on to the next one. */
   private requestDone(): void {
     this.current = null;
-    this.responseFinished = false;
-    this.inputDone = false;
     if (this.closing) return;
     if (this.peerDone && this.parser.bufferedBytes === 0) return this.closeConnection();
     this.deadline.set(this.parser.bufferedBytes > 0 ? HEADER : IDLE, this.parser.bufferedBytes > 0 ? this.config.headerTimeout : this.config.idleTimeout);
@@ -550,7 +545,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     }
     if (this.lingering && this.lingerOnClose) {
       const req = this.current;
-      if (req === null || this.inputDone || !this.bodyIncomplete(req)) this.lingering = false;
+      if (req === null || req.inputDone || !this.bodyIncomplete(req)) this.lingering = false;
     }
     if (this.lingering) this.startLinger();
     else this.transport.loseConnection();
@@ -600,9 +595,9 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   private bodyTimedOut(): void {
     const req = this.current;
-    if (req === null || this.inputDone) return;
+    if (req === null || req.inputDone) return;
     req.body.onLost(new ConnectionLost(`the client sent no request body bytes for ${this.config.idleTimeout} s (idleTimeout); the request got 408 and the connection closed`));
-    if (!this.responseFinished) req.answer(408);
+    if (!req.responded) req.answer(408);
     this.closeConnection();
   }
 

@@ -95,6 +95,15 @@ export class Request extends RequestCore implements IRequest {
   /** Trailer fields of a chunked body, once it ended. */
   trailers: Headers | null = null;
 
+  // This request's cycle as its connection tracks it (the channel sets these; the
+  // connection's own state, parsing, pipelining, output and timeouts, stays there).
+  /** The whole request body was parsed: the next pipelined request may follow. */
+  inputDone = false;
+  /** The response was completely handed to the connection (`responseDone`). */
+  responded = false;
+  /** `100 Continue` was sent, or is no longer due (the app asked for the body). */
+  sent100 = false;
+
   /** Response body bytes handed to the transport (after framing decisions, before chunk framing). */
   bytesSent = 0;
 
