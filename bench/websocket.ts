@@ -104,8 +104,18 @@ async function measure(quick: boolean, dist: string | null): Promise<BenchResult
   {
     const servers = Object.fromEntries(await Promise.all(KINDS.map(async (k) => [k, await startServer(k, 'echo', 0, dist)] as const))) as Record<Kind, Server>;
     const rates: Record<Kind, number[]> = { cps: [], iter: [], ws: [] };
+    /** Server CPU microseconds per echoed message. */
+    const cpu: Record<Kind, number[]> = { cps: [], iter: [], ws: [] };
     try {
-      for (let i = 0; i < rounds; i++) for (const k of KINDS) rates[k].push(await echoRate(servers[k].port, quick ? 2 : 4));
+      for (let i = 0; i < rounds; i++) {
+        for (const k of KINDS) {
+          const c0 = cpuSeconds(servers[k].proc.pid!);
+          const seconds = quick ? 2 : 4;
+          const rate = await echoRate(servers[k].port, seconds);
+          rates[k].push(rate);
+          cpu[k].push(((cpuSeconds(servers[k].proc.pid!) - c0) / (rate * seconds)) * 1e6);
+        }
+      }
     } finally {
       await Promise.all(KINDS.map((k) => servers[k].stop()));
     }
@@ -118,7 +128,7 @@ async function measure(quick: boolean, dist: string | null): Promise<BenchResult
         baselineName: 'ws server',
         higherIsBetter: true,
         target: k === 'cps' ? '>= 1.0x' : '>= 0.8x',
-        note: `median of ${rounds} rounds of ${quick ? 2 : 4} s; ws client for all; ${built}`,
+        note: `median of ${rounds} rounds of ${quick ? 2 : 4} s; server CPU per message ${median(cpu[k]).toFixed(1)} us vs ws ${median(cpu.ws).toFixed(1)} us; ws client for all; ${built}`,
       });
     }
   }

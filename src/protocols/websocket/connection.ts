@@ -101,7 +101,11 @@ export class WebSocketConnection extends Protocol implements IWebSocketTransport
   onMessage(data: WebSocketMessage): void {
     // §7.1.2: once our close frame is out, data is no longer delivered.
     if (this.state !== 'open') return;
-    this.guard('messageReceived', () => this.app.messageReceived(data));
+    try {
+      this.app.messageReceived(data);
+    } catch (err) {
+      this.appFailed('messageReceived', err, true);
+    }
   }
 
   onPing(payload: Uint8Array): void {
@@ -136,7 +140,7 @@ export class WebSocketConnection extends Protocol implements IWebSocketTransport
 
   sendMessage(data: WebSocketMessage): void {
     if (this.state !== 'open') return;
-    this.writeFrame(typeof data === 'string' ? OP_TEXT : OP_BINARY, toBytes(data));
+    this.writeFrame(typeof data === 'string' ? OP_TEXT : OP_BINARY, data);
   }
 
   ping(payload: WebSocketMessage = EMPTY): void {
@@ -224,7 +228,7 @@ export class WebSocketConnection extends Protocol implements IWebSocketTransport
 
   // ------------------------------------------------------------------ internals
 
-  private writeFrame(opcode: number, payload: Uint8Array): void {
+  private writeFrame(opcode: number, payload: WebSocketMessage): void {
     const frame = encodeFrame(opcode, payload, this.isClient ? randomFillSync(new Uint8Array(4)) : null);
     if (frame.length === 1) this.transport.write(frame[0]!);
     else this.transport.writeSequence(frame);
@@ -277,13 +281,17 @@ export class WebSocketConnection extends Protocol implements IWebSocketTransport
     this.resumeCall = null;
   }
 
-  /** App code failed: log it; a failure while open closes with 1011 (§7.4.1). */
   private guard(what: string, fn: () => void, closeOnError = true): void {
     try {
       fn();
     } catch (err) {
-      this.logger.failure(`WebSocket app failed in ${what}`, err, 'error');
-      if (closeOnError && this.state === 'open') this.close(CLOSE_INTERNAL_ERROR, 'internal error');
+      this.appFailed(what, err, closeOnError);
     }
+  }
+
+  /** App code failed: log it; a failure while open closes with 1011 (§7.4.1). */
+  private appFailed(what: string, err: unknown, closeOnError: boolean): void {
+    this.logger.failure(`WebSocket app failed in ${what}`, err, 'error');
+    if (closeOnError && this.state === 'open') this.close(CLOSE_INTERNAL_ERROR, 'internal error');
   }
 }

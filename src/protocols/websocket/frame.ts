@@ -53,15 +53,17 @@ export function isValidCloseCode(code: number): boolean {
 
 /**
  * One frame's bytes (§5.2): FIN set unless `fin` is false, no RSV bits,
- * masked with `mask` (4 bytes) when given, as a client must (§5.3). Returns
+ * masked with `mask` (4 bytes) when given, as a client must (§5.3). A string
+ * payload is written as UTF-8. Returns
  * the header and the payload apart when the payload is large and unmasked, so
  * it is not copied.
  */
-export function encodeFrame(opcode: number, payload: Uint8Array, mask: Uint8Array | null, fin = true): Uint8Array[] {
-  const len = payload.length;
+export function encodeFrame(opcode: number, payload: Uint8Array | string, mask: Uint8Array | null, fin = true): Uint8Array[] {
+  const text = typeof payload === 'string';
+  const len = text ? Buffer.byteLength(payload, 'utf8') : payload.length;
   const ext = len < 126 ? 0 : len < 65536 ? 2 : 8;
   const headLen = 2 + ext + (mask ? 4 : 0);
-  const copy = mask !== null || len < 16 * 1024;
+  const copy = text || mask !== null || len < 16 * 1024;
   const out = Buffer.allocUnsafe(copy ? headLen + len : headLen);
   out[0] = (fin ? 0x80 : 0) | opcode;
   const maskBit = mask ? 0x80 : 0;
@@ -74,17 +76,14 @@ export function encodeFrame(opcode: number, payload: Uint8Array, mask: Uint8Arra
     out.writeUInt32BE(Math.floor(len / 0x100000000), 2);
     out.writeUInt32BE(len >>> 0, 6);
   }
+  // A string is encoded straight into the frame: one copy, no intermediate buffer.
+  if (text) out.write(payload, headLen, len, 'utf8');
+  else if (copy) out.set(payload, headLen);
   if (mask) {
     out.set(mask, 2 + ext);
-    out.set(payload, headLen);
     applyMask(out, headLen, len, mask, 0);
-    return [out];
   }
-  if (copy) {
-    out.set(payload, headLen);
-    return [out];
-  }
-  return [out, payload];
+  return copy ? [out] : [out, payload as Uint8Array];
 }
 
 /**

@@ -9,7 +9,7 @@
  * Pausing: `pause()` stops events after the current one; bytes keep being
  * stored (the caller stops reading the socket) and `resume()` carries on.
  */
-import { Buffer } from 'node:buffer';
+import { Buffer, isUtf8 } from 'node:buffer';
 import { TextDecoder } from 'node:util';
 import { WebSocketProtocolError } from './errors.js';
 import {
@@ -50,7 +50,11 @@ export interface FrameParserOptions {
 
 const HEAD = 0, PAYLOAD = 1, DONE = 2;
 const EMPTY = new Uint8Array(0);
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/** UTF-8 to a string, or null when not valid UTF-8 (node's native check, then a decode that keeps a BOM). */
+function decodeUtf8(b: Uint8Array): string | null {
+  if (!isUtf8(b)) return null;
+  return (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)).toString('utf8');
+}
 
 export class FrameParser {
   private readonly expectMasked: boolean;
@@ -233,12 +237,8 @@ export class FrameParser {
       this.endMessage();
       if (!text) this.handler.onMessage(payload);
       else {
-        let s: string;
-        try {
-          s = utf8.decode(payload);
-        } catch {
-          return this.fail(CLOSE_INVALID_DATA, 'a text message that is not valid UTF-8 (§8.1)');
-        }
+        const s = decodeUtf8(payload);
+        if (s === null) return this.fail(CLOSE_INVALID_DATA, 'a text message that is not valid UTF-8 (§8.1)');
         this.handler.onMessage(s);
       }
       return true;
@@ -277,12 +277,8 @@ export class FrameParser {
     if (payload.length === 1) return this.fail(CLOSE_PROTOCOL_ERROR, 'a close frame with a 1-byte body; the code takes 2 bytes (§5.5.1)');
     const code = (payload[0]! << 8) | payload[1]!;
     if (!isValidCloseCode(code)) return this.fail(CLOSE_PROTOCOL_ERROR, `close code ${code} may not be sent on the wire (§7.4)`);
-    let reason: string;
-    try {
-      reason = utf8.decode(payload.subarray(2));
-    } catch {
-      return this.fail(CLOSE_INVALID_DATA, 'a close reason that is not valid UTF-8 (§5.5.1)');
-    }
+    const reason = decodeUtf8(payload.subarray(2));
+    if (reason === null) return this.fail(CLOSE_INVALID_DATA, 'a close reason that is not valid UTF-8 (§5.5.1)');
     this.state = DONE;
     this.handler.onClose(code, reason);
     return false;
