@@ -153,6 +153,48 @@ describe.each([false, true])('spindle client ↔ ws server (tls: %s)', (tls) => 
   });
 });
 
+describe('spindle client ↔ spindle server, both styles', () => {
+  it('echoes through a CPS protocol and an iterator app on one server, with the offered subprotocol', async () => {
+    const { HTTPFactory } = await import('../src/protocols/http/factory.js');
+    const { acceptWebSocket } = await import('../src/protocols/websocket/accept.js');
+    const { toCpsApp } = await import('../src/bridge/gateway.js');
+    const r = reactor();
+    class Echo extends WebSocketProtocol {
+      override messageReceived(data: WebSocketMessage): void {
+        this.sendMessage(data);
+      }
+    }
+    const iter = toCpsApp(function* (environ) {
+      const input = environ['spindle.websocket']!.accept({ protocols: ['echo'] })!;
+      let resume: (() => void) | null = null;
+      environ['wsgi.input_handler']!(input, () => resume?.());
+      for (;;) {
+        const m = input.receive();
+        if (m !== null) yield m;
+        else if (input.closed) return;
+        else {
+          resume = environ['wsgi.pause_output']!();
+          yield '';
+        }
+      }
+    });
+    const app = (request: import('../src/protocols/http/interfaces.js').IRequest) =>
+      request.path === '/iter' ? iter(request) : void acceptWebSocket(request, new Echo(), { protocols: ['echo'] });
+    const port = await r.listenTCP(0, new HTTPFactory(app, { reactor: r }), { host: '127.0.0.1' });
+    cleanups.push(() => port.stopListening());
+    for (const path of ['/cps', '/iter']) {
+      const c = new Client();
+      await connectWebSocket(r, `ws://127.0.0.1:${port.getHost().port}${path}`, c, { protocols: ['other', 'echo'] });
+      expect(c.transport.subprotocol).toBe('echo');
+      c.sendMessage(`via ${path}`);
+      expect(await c.next()).toBe(`via ${path}`);
+      c.close();
+      expect(await c.closed()).toMatchObject({ closeCode: 1000, wasClean: true });
+    }
+    await until(() => r.stats.openConnections === 0);
+  });
+});
+
 describe('handshake answers the client refuses', () => {
   async function rawServer(answer: (key: string) => string) {
     const server = net.createServer((sock) => {
