@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { toCpsApp } from '../src/bridge/gateway.js';
+import { validator } from '../src/bridge/validator.js';
 import type { AppIterable, Chunk, Environ, IterApp, StartResponse, WebSocketInput } from '../src/bridge/interfaces.js';
 import { WEBSOCKET_INPUT_HIGH_WATER } from '../src/bridge/wsiter.js';
 import { OP_BINARY, OP_CLOSE, OP_TEXT } from '../src/protocols/websocket/frame.js';
@@ -95,6 +96,18 @@ describe("environ['spindle.websocket'] on spindle's server", () => {
       ['message', 'hi'],
       ['message', new Uint8Array([7, 8])],
     ]);
+  });
+
+  it('passes the validator: messages need no startResponse once accepted', () => {
+    const violations: unknown[] = [];
+    const cps = toCpsApp(validator(echo as unknown as IterApp, { onViolation: (v: unknown) => void violations.push(v) }));
+    const s = makeServer(cps);
+    s.send(HANDSHAKE);
+    s.channel.dataReceived(cat([frame({ opcode: OP_TEXT, payload: 'checked' }), frame({ opcode: OP_TEXT, payload: 'bye' })]));
+    s.reactor.advance(0);
+    s.reactor.advance(0);
+    expect(s.output()).toContain('checked');
+    expect(violations).toEqual([]);
   });
 
   it('the end of the iterable closes with 1000 and the iterable exactly once', () => {

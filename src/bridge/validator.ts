@@ -141,6 +141,8 @@ class ResponseState {
   private pending = false;
   /** Data produced so far (non-empty chunk, write() with data, flush): headers may have gone out. */
   private produced = false;
+  /** The app accepted `spindle.websocket`: its chunks are messages, with no startResponse. */
+  private websocket = false;
 
   constructor(
     private readonly violate: Violate,
@@ -160,6 +162,17 @@ class ResponseState {
           this.paused = false;
           resume();
         };
+      };
+    }
+    const ws = e['spindle.websocket'];
+    if (ws) {
+      out['spindle.websocket'] = {
+        accept: (options) => {
+          if (this.started) this.violate('websocket', "spindle.websocket.accept() after startResponse(): accept first, or answer over HTTP and do not accept");
+          const input = ws.accept(options);
+          if (input !== null) this.websocket = true;
+          return input;
+        },
       };
     }
     const flush = e['x-wsgiorg.flush'];
@@ -204,7 +217,7 @@ class ResponseState {
   private onChunk(chunk: unknown): void {
     checkChunk(chunk, 'a body chunk', this.violate);
     if ((chunk as Chunk).length > 0) {
-      if (!this.started) this.violate('G1', 'a body chunk before startResponse()');
+      if (!this.started && !this.websocket) this.violate('G1', 'a body chunk before startResponse()');
       this.produced = true;
     }
   }
