@@ -6,6 +6,7 @@
  * is not a socket is never removed. The file is removed when the port stops.
  */
 import { lstatSync, unlinkSync, chmodSync } from 'node:fs';
+import cluster from 'node:cluster';
 import { connect, createServer, type Server } from 'node:net';
 import { Deferred } from '../deferred.js';
 import { CannotListenError, InvalidArgumentError } from '../errors.js';
@@ -62,7 +63,9 @@ function listening(reactor: IReactor, server: Server, path: string, factory: IPr
   return startPort(reactor, server, factory, { host: '', port: 0, family: 'unix', path }, options, {
     kind: { unix: { path, accepted: true } },
     stopped() {
-      // libuv removes the file when the server closes; make sure, but never remove another server's file.
+      // libuv removes the file when the server closes; make sure, but never remove another
+      // server's file, nor the file a cluster's primary still serves for the other workers.
+      if (cluster.isWorker) return;
       try {
         if (lstatSync(path).ino === inode) unlinkSync(path);
       } catch {
