@@ -249,6 +249,7 @@ export type {
   Environ,
   WsgiInput,
   EnvironWebSocket,
+  EnvironWebSocketOptions,
   WebSocketInput,
   FetchHandler,
   ServeOptions,

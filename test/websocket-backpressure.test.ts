@@ -10,6 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { toCpsApp } from '../src/bridge/gateway.js';
 import type { Chunk, Environ } from '../src/bridge/interfaces.js';
 import { toIterApp } from '../src/bridge/toiterapp.js';
+import { BRIDGE_MAX_BUFFERED } from '../src/bridge/bridgequeue.js';
+import { BridgeOverflowError } from '../src/bridge/errors.js';
 import { HTTPFactory } from '../src/protocols/http/factory.js';
 import type { CpsApp, IRequest } from '../src/protocols/http/interfaces.js';
 import { acceptWebSocket } from '../src/protocols/websocket/accept.js';
@@ -203,6 +205,14 @@ describe('a CPS protocol bridged by toIterApp: disconnect in every state', () =>
     s.close(false);
     expect(s.members[0]!.lost).toHaveLength(1);
     settled(s);
+  });
+
+  it('a bridged protocol that sends regardless of pauses gets BridgeOverflowError past BRIDGE_MAX_BUFFERED', () => {
+    const s = bridged();
+    const m = s.members[0]!;
+    const mib = new Uint8Array(1024 * 1024);
+    for (let i = 0; i < BRIDGE_MAX_BUFFERED / mib.length; i++) m.sendMessage(mib);
+    expect(() => m.sendMessage(mib)).toThrow(BridgeOverflowError);
   });
 
   it('a clean close from the peer reaches the bridged protocol with its code', () => {

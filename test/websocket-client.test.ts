@@ -15,7 +15,7 @@ import { MemoryReactor } from '../src/reactor/memoryreactor.js';
 import { StringTransport } from '../src/reactor/stringtransport.js';
 import { TimeoutError } from '../src/reactor/errors.js';
 import type { Failure } from '../src/reactor/failure.js';
-import { connectWebSocket } from '../src/protocols/websocket/client.js';
+import { connectWebSocket, MAX_HANDSHAKE_BYTES } from '../src/protocols/websocket/client.js';
 import { WebSocketHandshakeError, type WebSocketClosedError } from '../src/protocols/websocket/errors.js';
 import type { WebSocketMessage } from '../src/protocols/websocket/interfaces.js';
 import { WebSocketProtocol } from '../src/protocols/websocket/protocol.js';
@@ -244,6 +244,21 @@ describe('handshake answers the client refuses', () => {
     expect(failure).toBeNull();
     r.advance(0.2);
     expect(failure!.value).toBeInstanceOf(TimeoutError);
+    expect(t.aborted).toBe(true);
+  });
+
+  it('an answer head past MAX_HANDSHAKE_BYTES is refused, not buffered on', () => {
+    const r = new MemoryReactor();
+    const d = connectWebSocket(r, 'ws://example.test/', new Client());
+    const proto = r.tcpClients[0]!.factory.buildProtocol({ host: 'example.test', port: 80 })!;
+    const t = new StringTransport();
+    proto.makeConnection(t);
+    let failure: Failure | null = null;
+    d.addErrback((f: Failure) => void (failure = f));
+    proto.dataReceived(Buffer.from('HTTP/1.1 101 Switching Protocols\r\n'));
+    for (let i = 0; i < 1000 && failure === null; i++) proto.dataReceived(Buffer.from('X-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n'));
+    expect(failure!.value).toMatchObject({ code: 'ERR_WS_HANDSHAKE', status: 0 });
+    expect((failure!.value as Error).message).toContain(`${MAX_HANDSHAKE_BYTES} bytes`);
     expect(t.aborted).toBe(true);
   });
 

@@ -178,6 +178,23 @@ describe("environ['spindle.websocket'] on spindle's server", () => {
     expect(s.transport.producerState).toBe('producing');
   });
 
+  it('takes the unread-input bound as an accept() option', () => {
+    let input: WebSocketInput | null = null;
+    const s = start(function* (environ) {
+      input = environ['spindle.websocket']!.accept({ inputHighWater: 1000 });
+      environ['wsgi.pause_output']!();
+      yield '';
+    });
+    s.frames({ opcode: OP_BINARY, payload: new Uint8Array(600) });
+    expect(s.transport.producerState).toBe('producing');
+    s.frames({ opcode: OP_BINARY, payload: new Uint8Array(600) });
+    expect(s.transport.producerState).toBe('paused');
+    input!.receive();
+    expect(s.transport.producerState).toBe('paused');
+    input!.receive();
+    expect(s.transport.producerState).toBe('producing');
+  });
+
   it('closes the iterable exactly once when the connection drops in every state', () => {
     // Before accept: the app paused without accepting.
     const before = start(function* (environ) {

@@ -55,6 +55,7 @@ export type {
   InputHandler,
   Environ,
   EnvironWebSocket,
+  EnvironWebSocketOptions,
   WebSocketInput,
 } from './interfaces.js';
 export type { GatewayOptions, GatewayStats, GatewayCpsApp } from './gateway.js';

@@ -62,6 +62,12 @@ export type PauseOutput = () => () => void;
  */
 export type InputHandler = (input: WsgiInput | WebSocketInput, onReadable: () => void) => void;
 
+/** `accept()`'s options: the handshake's and the connection's, and the bound on unread input. */
+export interface EnvironWebSocketOptions extends AcceptWebSocketOptions {
+  /** Bytes of received, unread messages held before the socket stops being read. Default `WEBSOCKET_INPUT_HIGH_WATER` (1 MiB). */
+  inputHighWater?: number;
+}
+
 /** What an iterator app finds at `environ['spindle.websocket']`. */
 export interface EnvironWebSocket {
   /**
@@ -70,7 +76,7 @@ export interface EnvironWebSocket {
    * not send itself (returns null; the app should return an empty iterable).
    * Call before `startResponse`, at most once.
    */
-  accept(options?: AcceptWebSocketOptions): WebSocketInput | null;
+  accept(options?: EnvironWebSocketOptions): WebSocketInput | null;
 }
 
 /** The incoming side of an accepted WebSocket (and its controls). */

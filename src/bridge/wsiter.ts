@@ -20,10 +20,10 @@
 import type { IRequest } from '../protocols/http/interfaces.js';
 import { acceptWebSocket } from '../protocols/websocket/accept.js';
 import { WebSocketHandshakeError } from '../protocols/websocket/errors.js';
-import type { AcceptWebSocketOptions, IWebSocketProtocol, IWebSocketTransport, WebSocketMessage } from '../protocols/websocket/interfaces.js';
+import type { IWebSocketProtocol, IWebSocketTransport, WebSocketMessage } from '../protocols/websocket/interfaces.js';
 import type { Failure } from '../reactor/failure.js';
 import type { IDelayedCall, IReactorTime } from '../reactor/interfaces.js';
-import type { EnvironWebSocket, WebSocketInput } from './interfaces.js';
+import type { EnvironWebSocket, EnvironWebSocketOptions, WebSocketInput } from './interfaces.js';
 
 /** Bytes of received, unread messages held before the socket stops being read. */
 export const WEBSOCKET_INPUT_HIGH_WATER = 1024 * 1024;
@@ -52,6 +52,7 @@ export class IterWebSocket implements EnvironWebSocket, WebSocketInput, IWebSock
   private head = 0;
   private queuedBytes = 0;
   private readPaused = false;
+  private highWater = WEBSOCKET_INPUT_HIGH_WATER;
   private handler: (() => void) | null = null;
   private notifyCall: IDelayedCall | null = null;
 
@@ -69,10 +70,11 @@ export class IterWebSocket implements EnvironWebSocket, WebSocketInput, IWebSock
     return this.transport?.subprotocol ?? null;
   }
 
-  accept(options: AcceptWebSocketOptions = {}): WebSocketInput | null {
+  accept(options: EnvironWebSocketOptions = {}): WebSocketInput | null {
     if (this.accepting) throw new WebSocketHandshakeError(0, "environ['spindle.websocket'].accept() called twice; accept once and keep the input it returns");
     if (this.host.responseStarted()) throw new WebSocketHandshakeError(0, "environ['spindle.websocket'].accept() after startResponse(); accept first, or answer with startResponse() and do not accept");
     this.accepting = true;
+    this.highWater = options.inputHighWater ?? WEBSOCKET_INPUT_HIGH_WATER;
     let ok: boolean;
     try {
       ok = acceptWebSocket(this.host.request, this, options);
@@ -98,7 +100,7 @@ export class IterWebSocket implements EnvironWebSocket, WebSocketInput, IWebSock
   messageReceived(data: WebSocketMessage): void {
     this.queue.push(data);
     this.queuedBytes += size(data);
-    if (!this.readPaused && this.queuedBytes > WEBSOCKET_INPUT_HIGH_WATER) {
+    if (!this.readPaused && this.queuedBytes > this.highWater) {
       this.readPaused = true;
       this.transport!.pauseProducing();
     }
@@ -126,7 +128,7 @@ export class IterWebSocket implements EnvironWebSocket, WebSocketInput, IWebSock
       this.head = 0;
     }
     this.queuedBytes -= size(m);
-    if (this.readPaused && this.queuedBytes <= WEBSOCKET_INPUT_HIGH_WATER / 4 && !this.closed) {
+    if (this.readPaused && this.queuedBytes <= this.highWater / 4 && !this.closed) {
       this.readPaused = false;
       this.transport!.resumeProducing();
     }
