@@ -94,7 +94,7 @@ let hostName: HostName = 'cps';
 async function serve() {
   const reactor = new NodeReactor();
   reactor.run();
-  cleanups.push(() => reactor.stop());
+  cleanups.push(() => (reactor.running ? reactor.stop() : undefined));
   Echo.lost = [];
   Echo.pongs = [];
   const host = HOSTS[hostName];
@@ -200,6 +200,17 @@ describe.each(Object.keys(HOSTS) as HostName[])('ws client ↔ echo: %s', (name)
     await settled(reactor);
     expect(Echo.lost[0]).toMatchObject({ closeCode: 4002, wasClean: true });
     expect(reactor.stats).toMatchObject({ openConnections: 0, pausedProducers: 0 });
+  });
+
+  it('reactor shutdown closes open WebSockets with 1001 and waits for the closing handshake', async () => {
+    const { url, reactor } = await serve();
+    const c = open(url);
+    await c.opened;
+    c.ws.send('still here');
+    await c.next();
+    await reactor.stop();
+    expect(await c.closed).toEqual({ code: 1001, reason: 'going away' });
+    expect(Echo.lost[0]).toMatchObject({ closeCode: 1001, wasClean: true });
   });
 
   it('a client that vanishes mid-message is a 1006 close and frees the connection', async () => {

@@ -95,7 +95,8 @@ export function acceptWebSocket(request: IRequest, protocol: IWebSocketProtocol,
   request.setHeader('Connection', 'Upgrade');
   request.setHeader('Sec-WebSocket-Accept', acceptKey(check.key));
   if (check.subprotocol !== null) request.setHeader('Sec-WebSocket-Protocol', check.subprotocol);
-  request.upgrade!(new WebSocketConnection(protocol, { ...options, clock: request.reactor, isClient: false, subprotocol: check.subprotocol }));
+  const reactor = request.reactor;
+  request.upgrade!(new WebSocketConnection(protocol, { ...options, clock: reactor, reactor, isClient: false, subprotocol: check.subprotocol }));
   return true;
 }
 

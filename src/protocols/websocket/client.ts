@@ -200,7 +200,7 @@ class ClientHandshake extends Protocol {
     const sub = headers.get('sec-websocket-protocol') ?? null;
     if (sub !== null && !(this.options.protocols ?? []).includes(sub)) return this.fail(new WebSocketHandshakeError(101, `the server chose subprotocol ${JSON.stringify(sub)}, which was not offered (RFC 6455 §4.1)`));
     this.cancelTimer();
-    const conn = new WebSocketConnection(this.app, { ...this.options, clock: this.reactor, isClient: true, subprotocol: sub });
+    const conn = new WebSocketConnection(this.app, { ...this.options, clock: this.reactor, reactor: this.reactor, isClient: true, subprotocol: sub });
     this.conn = conn;
     conn.makeConnection(this.transport);
     this.done.callback(this.app);

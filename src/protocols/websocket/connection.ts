@@ -13,12 +13,14 @@ import { Buffer } from 'node:buffer';
 import { randomFillSync } from 'node:crypto';
 import { InvalidArgumentError } from '../../reactor/errors.js';
 import { Failure } from '../../reactor/failure.js';
-import type { IAddress, IDelayedCall, IProducer, IReactorTime } from '../../reactor/interfaces.js';
+import { Deferred } from '../../reactor/deferred.js';
+import type { IAddress, IDelayedCall, IProducer, IReactorCore, IReactorTime } from '../../reactor/interfaces.js';
 import { Logger } from '../../reactor/log.js';
 import { Protocol } from '../protocol.js';
 import { WebSocketClosedError, WebSocketCloseCodeError, type WebSocketProtocolError } from './errors.js';
 import {
   CLOSE_ABNORMAL,
+  CLOSE_GOING_AWAY,
   CLOSE_INTERNAL_ERROR,
   CLOSE_NO_STATUS,
   CLOSE_NORMAL,
@@ -42,6 +44,35 @@ export interface WebSocketConnectionOptions extends WebSocketOptions {
   isClient: boolean;
   subprotocol?: string | null;
   logger?: Logger;
+  /** When given, the connection is closed with 1001 (going away) when this reactor shuts down, and the shutdown waits for the closing handshake (at most `closeTimeout`). */
+  reactor?: IReactorCore;
+}
+
+/** Open connections per reactor, closed with 1001 by one 'before shutdown' trigger each. */
+const liveByReactor = new WeakMap<IReactorCore, LiveSet>();
+
+class LiveSet {
+  readonly open = new Set<WebSocketConnection>();
+  private waiter: Deferred<void> | null = null;
+
+  constructor(reactor: IReactorCore) {
+    reactor.addSystemEventTrigger('before', 'shutdown', () => this.goingAway());
+  }
+
+  /** §7.4.1 1001: the endpoint is going away. Fires once every handshake ended (each bounded by its close timeout). */
+  private goingAway(): Deferred<void> | undefined {
+    if (this.open.size === 0) return undefined;
+    this.waiter = new Deferred<void>();
+    const waiter = this.waiter;
+    for (const conn of [...this.open]) conn.goingAway();
+    if (this.open.size === 0 && !waiter.called) waiter.callback(undefined);
+    return waiter;
+  }
+
+  remove(conn: WebSocketConnection): void {
+    this.open.delete(conn);
+    if (this.open.size === 0 && this.waiter !== null && !this.waiter.called) this.waiter.callback(undefined);
+  }
 }
 
 const log = new Logger('spindle.websocket');
@@ -64,6 +95,7 @@ export class WebSocketConnection extends Protocol implements IWebSocketTransport
   private inputPaused = false;
   private resumeCall: IDelayedCall | null = null;
   private producer: IProducer | null = null;
+  private live: LiveSet | null = null;
   /** The peer closed its side of TCP. */
   private peerGone = false;
 
@@ -75,9 +107,23 @@ export class WebSocketConnection extends Protocol implements IWebSocketTransport
     this.closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
     this.logger = options.logger ?? log;
     this.parser = new FrameParser(this, { expectMasked: !options.isClient, maxMessageBytes: options.maxMessageBytes, maxFrameBytes: options.maxFrameBytes });
+    if (options.reactor !== undefined) {
+      let live = liveByReactor.get(options.reactor);
+      if (live === undefined) {
+        live = new LiveSet(options.reactor);
+        liveByReactor.set(options.reactor, live);
+      }
+      this.live = live;
+    }
+  }
+
+  /** The reactor is shutting down: start the closing handshake with 1001 if it has not begun. */
+  goingAway(): void {
+    if (this.state === 'open') this.close(CLOSE_GOING_AWAY, 'going away');
   }
 
   override connectionMade(): void {
+    this.live?.open.add(this);
     this.guard('makeConnection', () => this.app.makeConnection(this));
   }
 
@@ -89,6 +135,7 @@ export class WebSocketConnection extends Protocol implements IWebSocketTransport
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.cancelTimers();
+    this.live?.remove(this);
     const clean = this.sentClose && this.received !== null;
     const code = this.received?.code ?? (this.failure !== null ? this.sentCode : CLOSE_ABNORMAL);
     const why = this.received?.reason ?? this.failure?.message ?? '';
