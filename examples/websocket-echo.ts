@@ -1,7 +1,7 @@
 /**
  * WebSocket in both app styles, on one server:
  *
- *     npx tsx src/cli.ts serve examples/websocket-echo.ts:app --style cps --port 8080
+ *     node --import tsx src/cli.ts serve examples/websocket-echo.ts:app --style cps --port 8080
  *     then open http://127.0.0.1:8080/
  *
  * /ws/cps    an echo written as a CPS WebSocketProtocol (acceptWebSocket)

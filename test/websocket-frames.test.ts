@@ -92,6 +92,19 @@ describe('FrameParser at every split', () => {
     );
   });
 
+  it('random bytes never throw, end in at most one close or error, and read the same at any split', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.array(fc.nat(), { maxLength: 10 }), fc.boolean(), (bytes, cuts, expectMasked) => {
+        const whole = parse([bytes], { expectMasked, maxMessageBytes: 200 });
+        expect(parse(splitAt(bytes, cuts), { expectMasked, maxMessageBytes: 200 })).toEqual(whole);
+        const endings = whole.filter((e) => e[0] === 'close' || e[0] === 'error');
+        expect(endings.length).toBeLessThanOrEqual(1);
+        if (endings.length === 1) expect(whole[whole.length - 1]).toBe(endings[0]);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it('pauses between events and resumes where it stopped', () => {
     const events: Event[] = [];
     const parser = new FrameParser(
