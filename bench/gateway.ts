@@ -21,18 +21,18 @@ const root = join(here, '..');
 /** The tsc build of src/ the spindle servers load, while the bench runs. */
 let dist: string | null = null;
 
-interface Child {
+export interface Child {
   proc: ChildProcess;
   port: number;
   stop(): Promise<void>;
 }
 
 /** Start a bench server and wait for its `listening PORT` line. */
-function startServer(kind: 'spindle' | 'node', mode: string, total = 0): Promise<Child> {
+export function startServer(kind: 'spindle' | 'node', mode: string, total = 0, build: string | null = dist, extraEnv: NodeJS.ProcessEnv = {}): Promise<Child> {
   const proc = spawn(process.execPath, ['--import', 'tsx', join(here, 'servers', `gateway-${kind}.ts`), mode, String(total)], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: serverEnv(kind === 'spindle' ? dist : null),
+    env: { ...serverEnv(kind === 'spindle' ? build : null), ...extraEnv },
   });
   return new Promise((resolve, reject) => {
     let out = '';

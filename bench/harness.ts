@@ -6,6 +6,7 @@
 import { Buffer } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 
 export interface BenchResult {
   /** What was measured, e.g. 'callLater(0) x 100 000'. */
@@ -84,12 +85,13 @@ export async function interleavedMs(
  * body bytes have arrived (the streaming benchmarks' client: it counts bytes and
  * keeps none, so it costs the same against every server).
  */
-export function download(port: number, total: number, path = '/'): Promise<void> {
+export function download(port: number, total: number, path = '/', tls = false): Promise<void> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ port, host: '127.0.0.1', noDelay: true });
+    // Over TLS (bench/https.ts) the client trusts anything: it measures, it does not check.
+    const socket = tls ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }) : connect({ port, host: '127.0.0.1', noDelay: true });
     let head: Buffer | null = Buffer.alloc(0);
     let body = 0;
-    socket.on('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: bench\r\n\r\n`));
+    socket.on(tls ? 'secureConnect' : 'connect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: bench\r\n\r\n`));
     socket.on('data', (d: Buffer) => {
       if (head !== null) {
         head = Buffer.concat([head, d]);

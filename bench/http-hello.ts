@@ -23,12 +23,13 @@ interface AutocannonResult {
   errors: number;
   non2xx: number;
 }
-type Autocannon = (opts: { url: string; connections: number; duration: number; pipelining: number }) => Promise<AutocannonResult>;
+type Autocannon = (opts: { url: string; connections: number; duration: number; pipelining: number; tlsOptions?: object }) => Promise<AutocannonResult>;
 const autocannonModule = 'autocannon';
 const autocannon = ((await import(autocannonModule)) as { default: Autocannon }).default;
 
-async function start(script: string, dist: string | null): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'servers', script)], { stdio: ['ignore', 'pipe', 'inherit'], env: serverEnv(dist) });
+/** Start a hello server (`extraEnv`: e.g. SPINDLE_BENCH_TLS for HTTPS) and wait for its port. */
+export async function start(script: string, dist: string | null, extraEnv: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'servers', script)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...serverEnv(dist), ...extraEnv } });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -41,7 +42,7 @@ async function start(script: string, dist: string | null): Promise<{ child: Chil
   return { child, port };
 }
 
-interface Run {
+export interface Run {
   rps: number;
   p99: number;
   errors: number;
@@ -51,16 +52,17 @@ interface Run {
 }
 
 
-async function measure(server: { child: ChildProcess; port: number }, duration: number, pipelining: number): Promise<Run> {
+/** One autocannon run of 50 connections (`scheme` https: over TLS, the certificate not checked). */
+export async function measure(server: { child: ChildProcess; port: number }, duration: number, pipelining: number, scheme: 'http' | 'https' = 'http'): Promise<Run> {
   const cpu0 = cpuSeconds(server.child.pid!);
-  const r = await autocannon({ url: `http://127.0.0.1:${server.port}/`, connections: 50, duration, pipelining });
+  const r = await autocannon({ url: `${scheme}://127.0.0.1:${server.port}/`, connections: 50, duration, pipelining, ...(scheme === 'https' ? { tlsOptions: {} } : {}) });
   const cpu = cpuSeconds(server.child.pid!) - cpu0;
   return { rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.non2xx, requests: r.requests.total, cpu };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-function summary(runs: Run[]) {
+export function summary(runs: Run[]) {
   const requests = runs.reduce((a, r) => a + r.requests, 0);
   const cpu = runs.reduce((a, r) => a + r.cpu, 0);
   return {

@@ -10,7 +10,7 @@
  * the variable is unset, e.g. when a server is started by hand.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -51,6 +51,16 @@ export function spindleModule<T>(path: string): Promise<T> {
   const dir = process.env[DIST_ENV];
   const base = dir ? pathToFileURL(`${dir}/src/`).href : new URL('../../src/', import.meta.url).href;
   return import(`${base}${path}`) as Promise<T>;
+}
+
+/** Set (to '1') in a bench server's environment to serve HTTPS with the test certificate (bench/https.ts). */
+export const TLS_ENV = 'SPINDLE_BENCH_TLS';
+
+/** The test key and certificate (test/fixtures/tls) when the server should speak TLS, else null. */
+export function benchTLS(): { key: Buffer; cert: Buffer } | null {
+  if (process.env[TLS_ENV] !== '1') return null;
+  const dir = join(root, 'test', 'fixtures', 'tls');
+  return { key: readFileSync(join(dir, 'server-key.pem')), cert: readFileSync(join(dir, 'server.pem')) };
 }
 
 /** How spindle was loaded, for a benchmark's note. */

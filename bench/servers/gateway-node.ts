@@ -3,7 +3,9 @@
  * 'stream' and 'infinite' use `pipeline(Readable.from(gen()), res)` (node's own
  * backpressure). Prints `listening PORT` on stdout once ready.
  */
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { benchTLS } from './dist.js';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
@@ -19,7 +21,8 @@ function* infinite(): Generator<Buffer> {
   for (;;) yield Buffer.alloc(CHUNK, 0x62);
 }
 
-const server = createServer((req, res) => {
+const tls = benchTLS(); // SPINDLE_BENCH_TLS=1: node:https (bench/https.ts)
+const handler = (_req: IncomingMessage, res: ServerResponse) => {
   if (mode === 'hello') {
     res.writeHead(200, { 'Content-Type': 'text/plain' });
     res.end('Hello, world!');
@@ -29,7 +32,8 @@ const server = createServer((req, res) => {
   if (mode === 'stream') headers['Content-Length'] = String(total);
   res.writeHead(200, headers);
   pipeline(Readable.from(mode === 'stream' ? stream() : infinite()), res).catch(() => {});
-});
+};
+const server = tls ? createHttpsServer(tls, handler) : createServer(handler);
 server.keepAliveTimeout = 60_000;
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`listening ${(server.address() as { port: number }).port}\n`);

@@ -5,7 +5,7 @@
  * forever). Prints `listening PORT` on stdout once ready.
  */
 import type { IterApp } from '../../src/bridge/interfaces.js';
-import { spindleModule } from './dist.js';
+import { benchTLS, spindleModule } from './dist.js';
 
 // spindle compiled by tsc when the bench passes a build (see dist.ts), else the sources.
 const { NodeReactor } = await spindleModule<typeof import('../../src/reactor/nodereactor.js')>('reactor/nodereactor.js');
@@ -36,7 +36,8 @@ const apps: Record<string, IterApp> = {
 const reactor = new NodeReactor();
 reactor.run();
 const factory = new HTTPFactory(toCpsApp(apps[mode]!, { reactor }), { reactor });
-const port = await reactor.listenTCP(0, factory, { host: '127.0.0.1' });
+const tls = benchTLS(); // SPINDLE_BENCH_TLS=1: HTTPS (bench/https.ts)
+const port = tls ? await reactor.listenTLS(0, factory, { ...tls, host: '127.0.0.1' }) : await reactor.listenTCP(0, factory, { host: '127.0.0.1' });
 process.stdout.write(`listening ${port.getHost().port}\n`);
 
 // A clean exit on SIGTERM (lets --cpu-prof write its profile when profiling a run).

@@ -3,7 +3,7 @@
  * hello. Prints its port on stdout, then serves until killed.
  */
 import type { IRequest } from '../../src/protocols/http/interfaces.js';
-import { spindleModule } from './dist.js';
+import { benchTLS, spindleModule } from './dist.js';
 
 // spindle compiled by tsc when the bench passes a build (see dist.ts), else the sources.
 const { NodeReactor } = await spindleModule<typeof import('../../src/reactor/nodereactor.js')>('reactor/nodereactor.js');
@@ -16,7 +16,9 @@ const app = (req: IRequest) => {
   req.write(BODY);
   req.finish();
 };
-const port = await reactor.listenTCP(0, new HTTPFactory(app, { reactor }), { host: '127.0.0.1' });
+const tls = benchTLS(); // SPINDLE_BENCH_TLS=1: HTTPS (bench/https.ts)
+const factory = new HTTPFactory(app, { reactor });
+const port = tls ? await reactor.listenTLS(0, factory, { ...tls, host: '127.0.0.1' }) : await reactor.listenTCP(0, factory, { host: '127.0.0.1' });
 reactor.run();
 process.stdout.write(`${port.getHost().port}\n`);
 // For profiling runs: exit cleanly (so --cpu-prof writes its file) after N seconds.
