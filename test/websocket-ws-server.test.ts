@@ -202,6 +202,22 @@ describe.each(Object.keys(HOSTS) as HostName[])('ws client ↔ echo: %s', (name)
     expect(reactor.stats).toMatchObject({ openConnections: 0, pausedProducers: 0 });
   });
 
+  it('a WebSocket request the app does not take is answered as an ordinary request', async () => {
+    if (which !== 'cps' || name.includes('bridged')) return; // only the CPS echo answers other paths over HTTP
+    const { url } = await serve();
+    const ws = new WebSocket(url.replace('/ws', '/plain'));
+    ws.on('error', () => undefined); // terminate() before an open is reported as an error
+    cleanups.push(() => ws.terminate());
+    const answer = await new Promise<{ status: number; body: string }>((resolve) =>
+      ws.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      }),
+    );
+    expect(answer).toEqual({ status: 200, body: 'plain http' });
+  });
+
   it('reactor shutdown closes open WebSockets with 1001 and waits for the closing handshake', async () => {
     const { url, reactor } = await serve();
     const c = open(url);
