@@ -260,6 +260,14 @@ describe('handshake answers the client refuses', () => {
     expect(failure!.value).toMatchObject({ code: 'ERR_WS_HANDSHAKE', status: 0 });
     expect((failure!.value as Error).message).toContain(`${MAX_HANDSHAKE_BYTES} bytes`);
     expect(t.aborted).toBe(true);
+    // The bound is an option too.
+    const small = new MemoryReactor();
+    let smallFailure: Failure | null = null;
+    connectWebSocket(small, 'ws://example.test/', new Client(), { maxHandshakeBytes: 100 }).addErrback((f: Failure) => void (smallFailure = f));
+    const p2 = small.tcpClients[0]!.factory.buildProtocol({ host: 'example.test', port: 80 })!;
+    p2.makeConnection(new StringTransport());
+    p2.dataReceived(Buffer.from(`HTTP/1.1 101 Switching Protocols\r\n${'X: y\r\n'.repeat(20)}`));
+    expect((smallFailure!.value as Error).message).toContain('longer than 100 bytes');
   });
 
   it('refuses URLs that are not ws: or wss:', () => {

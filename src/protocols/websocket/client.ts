@@ -39,6 +39,8 @@ export interface ConnectWebSocketOptions extends WebSocketOptions {
   connectTimeout?: number;
   /** Seconds until the 101 must have come. Default `DEFAULT_HANDSHAKE_TIMEOUT`. */
   handshakeTimeout?: number;
+  /** Largest answer head (status line and headers) read. Default `MAX_HANDSHAKE_BYTES`. */
+  maxHandshakeBytes?: number;
 }
 
 /** Something that carries a reactor (an HTTP Agent) or the reactor itself. */
@@ -157,7 +159,8 @@ class ClientHandshake extends Protocol {
     const all = Buffer.concat(this.head, this.headBytes);
     const end = all.indexOf('\r\n\r\n');
     if (end === -1) {
-      if (this.headBytes > MAX_HANDSHAKE_BYTES) this.fail(new WebSocketHandshakeError(0, `the server's handshake answer is longer than ${MAX_HANDSHAKE_BYTES} bytes`));
+      const limit = this.options.maxHandshakeBytes ?? MAX_HANDSHAKE_BYTES;
+      if (this.headBytes > limit) this.fail(new WebSocketHandshakeError(0, `the server's handshake answer is longer than ${limit} bytes (maxHandshakeBytes)`));
       else {
         this.head = [all];
       }
