@@ -83,6 +83,27 @@ describe('spindle serve --listen', () => {
   );
 
   it(
+    '--listen unix:... with --processes 2: both workers answer on the one socket file, which is gone after SIGTERM',
+    async () => {
+      const sock = join(dir, 'cluster.sock');
+      const child = startNode(['src/cli.ts', 'serve', app, '--processes', '2', '--listen', `unix:${sock}`]);
+      await waitForStdout(child, /^listening on unix:.*$/m);
+      expect(child.stdout()).toBe(`listening on unix:${sock}\n`);
+      const pids = new Set<string>();
+      for (let i = 0; i < 200 && pids.size < 2; i++) {
+        const r = await get({ socketPath: sock, path: '/' });
+        expect(r.body).toBe('plain unix');
+        pids.add(r.pid);
+      }
+      expect(pids.size).toBe(2);
+      child.proc.kill('SIGTERM');
+      expect(await exitWithin(child)).toEqual({ code: 0, signal: null });
+      expect(existsSync(sock)).toBe(false);
+    },
+    CHILD_TEST_TIMEOUT_MS,
+  );
+
+  it(
     '--tls-cert/--tls-key serve HTTPS on --port; a key file that does not exist is a listen error naming it',
     async () => {
       const child = startNode(['src/cli.ts', 'serve', app, '--port', '0', '--tls-cert', CERT_PATH, '--tls-key', KEY_PATH]);

@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clientFromString, parseClientEndpoint, parseServerEndpoint, serverFromString } from '../src/protocols/endpoints.js';
 import { EndpointFileError, EndpointSyntaxError } from '../src/protocols/errors.js';
@@ -169,5 +170,34 @@ describe('endpoint strings: listening and connecting', () => {
     await turnUntil(() => reactor.stats.openConnections === 0, 'closed');
     await port.stopListening();
     await reactor.stop();
+  });
+});
+
+describe('endpoint strings: escaping, for any text', () => {
+  /** Escape ':', '=' and '\\' as Twisted's quoteStringArgument does. */
+  const quote = (s: string) => s.replace(/[\\:=]/g, (c) => `\\${c}`);
+  it('any host or path, quoted, parses back to itself', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 65535 }), (text, port) => {
+        expect(parseClientEndpoint(`tcp:host=${quote(text)}:port=${port}`)).toEqual({ kind: 'tcp', host: text, port });
+        expect(parseServerEndpoint(`unix:address=${quote(text)}`)).toEqual({ kind: 'unix', path: text });
+        expect(parseServerEndpoint(`tls:${port}:privateKey=${quote(text)}:certKey=c`)).toMatchObject({ privateKey: text });
+      }),
+      { numRuns: 500 },
+    );
+  });
+  it('any string either parses or throws EndpointSyntaxError, never anything else', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('tcp:', 'tls:', 'unix:').chain((k) => fc.string({ maxLength: 30 }).map((s) => k + s))), (desc) => {
+        for (const parse of [parseServerEndpoint, parseClientEndpoint]) {
+          try {
+            parse(desc);
+          } catch (err) {
+            expect(err).toBeInstanceOf(EndpointSyntaxError);
+          }
+        }
+      }),
+      { numRuns: 1000 },
+    );
   });
 });

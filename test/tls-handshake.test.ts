@@ -7,7 +7,7 @@
  * a server that asks for client certificates refuses a client without one.
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, createSecureContext } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NodeReactor } from '../src/reactor/nodereactor.js';
 import { Clock } from '../src/reactor/clock.js';
@@ -224,6 +224,37 @@ describe('connectTLS and client certificates', () => {
     connectTLS(real, '127.0.0.1', port.getHost().port, oneShotFactory(client), { ca: CA, cert: CERT, key: KEY });
     await turnUntil(() => client.made === 1 && factory.built.length === 1, 'the client with a certificate got in');
     client.transport.loseConnection();
+    await turnUntil(() => real.stats.openConnections === 0, 'closed');
+  });
+});
+
+describe('listenTLS: ALPN and SNI', () => {
+  it('offers ALPNProtocols to the client and asks SNICallback for the name the client sent', async () => {
+    const real = new NodeReactor();
+    real.run();
+    const names: string[] = [];
+    const factory = countingFactory();
+    const port = await listenTLS(real, 0, factory, {
+      ...serverTLS,
+      host: '127.0.0.1',
+      ALPNProtocols: ['http/1.1'],
+      SNICallback: (servername, done) => {
+        names.push(servername);
+        done(null, createSecureContext({ key: KEY, cert: CERT }));
+      },
+    });
+    cleanup = async () => {
+      await port.stopListening();
+      await real.stop();
+    };
+    const client = tlsConnect({ host: '127.0.0.1', port: port.getHost().port, ca: CA, servername: 'localhost', ALPNProtocols: ['h2', 'http/1.1'] });
+    client.on('error', () => {});
+    await new Promise<void>((r) => client.once('secureConnect', () => r()));
+    expect(client.alpnProtocol).toBe('http/1.1');
+    expect(client.authorized).toBe(true);
+    expect(names).toEqual(['localhost']);
+    await turnUntil(() => factory.built.length === 1, 'the server built the protocol');
+    client.end();
     await turnUntil(() => real.stats.openConnections === 0, 'closed');
   });
 });
