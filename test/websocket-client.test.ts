@@ -195,6 +195,38 @@ describe('spindle client ↔ spindle server, both styles', () => {
   });
 });
 
+describe('wss: on spindle’s own TLS server', () => {
+  it('the ws client and spindle’s client both talk to a CPS echo behind listenTLS', async () => {
+    const { HTTPFactory } = await import('../src/protocols/http/factory.js');
+    const { acceptWebSocket } = await import('../src/protocols/websocket/accept.js');
+    const fixtures = new URL('./fixtures/tls/', import.meta.url);
+    const r = reactor();
+    class Echo extends WebSocketProtocol {
+      override messageReceived(data: WebSocketMessage): void {
+        this.sendMessage(data);
+      }
+    }
+    const app = (request: import('../src/protocols/http/interfaces.js').IRequest) => void acceptWebSocket(request, new Echo());
+    const port = await r.listenTLS(0, new HTTPFactory(app, { reactor: r }), { key: readFileSync(new URL('server-key.pem', fixtures)), cert: readFileSync(new URL('server.pem', fixtures)) });
+    cleanups.push(() => port.stopListening());
+    const url = `wss://127.0.0.1:${port.getHost().port}/`;
+    const ca = readFileSync(new URL('ca.pem', fixtures), 'utf8');
+    const { default: WebSocket } = await import('ws');
+    const theirs = new WebSocket(url, { ca });
+    await new Promise((done, fail) => theirs.once('open', done).once('error', fail));
+    const echoed = new Promise<string>((done) => theirs.once('message', (d) => done(d.toString())));
+    theirs.send('over tls');
+    expect(await echoed).toBe('over tls');
+    theirs.close();
+    const ours = new Client();
+    await connectWebSocket(r, url, ours, { tls: { ca } });
+    ours.sendMessage('spindle to spindle over tls');
+    expect(await ours.next()).toBe('spindle to spindle over tls');
+    ours.close();
+    expect(await ours.closed()).toMatchObject({ closeCode: 1000, wasClean: true });
+  });
+});
+
 describe('handshake answers the client refuses', () => {
   async function rawServer(answer: (key: string) => string) {
     const server = net.createServer((sock) => {
