@@ -4,7 +4,8 @@
  * node:http, Twisted and nginx take it), exactly like an RST: the CPS app's
  * `notifyFinish()` errbacks with ConnectionLost, its producer is stopped, an
  * iterator app's iterable is closed once (G14), and a bridged app
- * (toCpsApp(toIterApp(cps))) has its inner CPS side cancelled. With
+ * (toCpsApp(toIterApp(cps))) has its inner CPS side cancelled, a worker
+ * thread blocked writing is woken. With
  * `allowHalfOpen` a FIN is a half-close and the response still arrives.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -18,6 +19,9 @@ import type { Failure } from '../src/reactor/failure.js';
 import type { IDelayedCall, IListeningPort, IPushProducer } from '../src/reactor/interfaces.js';
 import { NodeReactor } from '../src/reactor/nodereactor.js';
 import { rawClient, until } from './reliability/helpers.js';
+import { threadedIterApp } from '../src/bridge/threaded.js';
+import { ThreadPool } from '../src/reactor/threadpool.js';
+import { appsUrl, newShared } from './threaded-helpers.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -207,4 +211,40 @@ describe('allowHalfOpen: a FIN is a half-close, the response still arrives', () 
       expect(s.seen.events.at(-1)).toBe(kind === 'iter paused' ? 'closed after the end' : 'finished');
     });
   }
+});
+
+describe('a client that sends FIN while a worker thread blocks writing its response', () => {
+  it('wakes the worker: its finally runs, and the worker serves the next request', async () => {
+    const reactor = new NodeReactor();
+    const pool = new ThreadPool(reactor, { size: 1 });
+    const shared = newShared();
+    await pool.deferToThread(appsUrl, 'share', shared.buffer);
+    const app = toCpsApp(threadedIterApp(appsUrl, 'writeLoop', { pool, ringSize: 64 * 1024 }), { reactor });
+    const factory = new HTTPFactory(app, { reactor });
+    const port: IListeningPort = await reactor.listenTCP(0, factory, { host: '127.0.0.1' });
+    reactor.run();
+    cleanups.push(async () => {
+      await port.stopListening();
+      await reactor.stop();
+    });
+    const client = rawClient(port.getHost().port);
+    cleanups.push(() => client.reset());
+    await client.connected;
+    // The client reads nothing: the worker blocks in write() once the ring and the socket are full.
+    client.sock.pause();
+    client.write(`GET /?${64 << 20},65536 HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await until(() => Atomics.load(shared, 0) >= 64 * 1024, 'the worker to start writing');
+    client.sock.end();
+    await until(() => Atomics.load(shared, 1) === 1, "the worker app's finally to run");
+    expect(Atomics.load(shared, 0)).toBeLessThan(64 << 20);
+    const next = toCpsApp(threadedIterApp(appsUrl, 'hello', { pool }), { reactor });
+    const factory2 = new HTTPFactory(next, { reactor });
+    const port2: IListeningPort = await reactor.listenTCP(0, factory2, { host: '127.0.0.1' });
+    cleanups.push(() => port2.stopListening());
+    const second = rawClient(port2.getHost().port);
+    await second.connected;
+    second.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    await second.closed;
+    expect(second.bodies()).toEqual(['hello world']);
+  }, 30_000);
 });
