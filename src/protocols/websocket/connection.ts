@@ -8,13 +8,18 @@
  * to (§7.1.1). Every wait is bounded by `closeTimeout` on the injected clock,
  * after which the connection is aborted. A protocol violation fails the
  * connection (§7.1.7): a close frame with the code it calls for, then close.
+ *
+ * One piece because the closing handshake, the flow control both ways and the
+ * app's callbacks all turn on the same state (what was sent, what came, who
+ * paused); the frames live in parser.ts / frame.ts, reactor shutdown in
+ * goingaway.ts.
  */
 import { Buffer } from 'node:buffer';
 import { randomFillSync } from 'node:crypto';
 import { InvalidArgumentError } from '../../reactor/errors.js';
 import { Failure } from '../../reactor/failure.js';
-import { Deferred } from '../../reactor/deferred.js';
 import type { IAddress, IDelayedCall, IProducer, IReactorCore, IReactorTime } from '../../reactor/interfaces.js';
+import { liveOn, type LiveSet } from './goingaway.js';
 import { Logger } from '../../reactor/log.js';
 import { Protocol } from '../protocol.js';
 import { WebSocketClosedError, WebSocketCloseCodeError, type WebSocketProtocolError } from './errors.js';
@@ -46,33 +51,6 @@ export interface WebSocketConnectionOptions extends WebSocketOptions {
   logger?: Logger;
   /** When given, the connection is closed with 1001 (going away) when this reactor shuts down, and the shutdown waits for the closing handshake (at most `closeTimeout`). */
   reactor?: IReactorCore;
-}
-
-/** Open connections per reactor, closed with 1001 by one 'before shutdown' trigger each. */
-const liveByReactor = new WeakMap<IReactorCore, LiveSet>();
-
-class LiveSet {
-  readonly open = new Set<WebSocketConnection>();
-  private waiter: Deferred<void> | null = null;
-
-  constructor(reactor: IReactorCore) {
-    reactor.addSystemEventTrigger('before', 'shutdown', () => this.goingAway());
-  }
-
-  /** §7.4.1 1001: the endpoint is going away. Fires once every handshake ended (each bounded by its close timeout). */
-  private goingAway(): Deferred<void> | undefined {
-    if (this.open.size === 0) return undefined;
-    this.waiter = new Deferred<void>();
-    const waiter = this.waiter;
-    for (const conn of [...this.open]) conn.goingAway();
-    if (this.open.size === 0 && !waiter.called) waiter.callback(undefined);
-    return waiter;
-  }
-
-  remove(conn: WebSocketConnection): void {
-    this.open.delete(conn);
-    if (this.open.size === 0 && this.waiter !== null && !this.waiter.called) this.waiter.callback(undefined);
-  }
 }
 
 const log = new Logger('spindle.websocket');
@@ -107,14 +85,7 @@ export class WebSocketConnection extends Protocol implements IWebSocketTransport
     this.closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
     this.logger = options.logger ?? log;
     this.parser = new FrameParser(this, { expectMasked: !options.isClient, maxMessageBytes: options.maxMessageBytes, maxFrameBytes: options.maxFrameBytes });
-    if (options.reactor !== undefined) {
-      let live = liveByReactor.get(options.reactor);
-      if (live === undefined) {
-        live = new LiveSet(options.reactor);
-        liveByReactor.set(options.reactor, live);
-      }
-      this.live = live;
-    }
+    if (options.reactor !== undefined) this.live = liveOn(options.reactor);
   }
 
   /** The reactor is shutting down: start the closing handshake with 1001 if it has not begun. */

@@ -8,6 +8,10 @@
  *
  * Pausing: `pause()` stops events after the current one; bytes keep being
  * stored (the caller stops reading the socket) and `resume()` carries on.
+ *
+ * One piece: a single state machine (header, payload, the message being
+ * reassembled) whose checks depend on each other; the constants and the
+ * serializer are in frame.ts.
  */
 import { Buffer, isUtf8 } from 'node:buffer';
 import { TextDecoder } from 'node:util';
