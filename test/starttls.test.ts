@@ -7,12 +7,14 @@ import { createServer, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, TLSSocket, createSecureContext } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { NodeReactor } from '../src/reactor/nodereactor.js';
+import { listenTCP } from '../src/reactor/tcp.js';
+import { TLS_HANDSHAKE_TIMEOUT } from '../src/reactor/tls/index.js';
 import type { ITLSTransport } from '../src/reactor/interfaces.js';
 import { TLSHandshakeError, TLSStateError } from '../src/reactor/errors.js';
 import type { Failure } from '../src/reactor/failure.js';
 import { LineReceiver } from '../src/protocols/linereceiver.js';
 import { oneShotFactory, turnUntil } from './transport-suite.js';
-import { CA, CERT, KEY, clientTLS, serverTLS } from './tls-fixtures.js';
+import { CA, CERT, KEY, clientTLS, clockedReactor, serverTLS } from './tls-fixtures.js';
 
 /** Server role: answers STARTTLS with GO, then starts TLS; after that, echoes lines in upper case. */
 class StartTLSServer extends LineReceiver {
@@ -163,5 +165,32 @@ describe('STARTTLS on a LineReceiver', () => {
     await port.stopListening();
     await turnUntil(() => reactor.stats.openConnections === 0, 'nothing left open');
     await reactor.stop();
+  });
+});
+
+describe('STARTTLS: the handshake timeout', () => {
+  it("a peer that agrees to STARTTLS and then sends nothing is cut off at handshakeTimeout (reactor time) with TLSHandshakeError", async () => {
+    const { reactor, real, clock } = clockedReactor();
+    const server = new StartTLSServer();
+    // Real sockets, the reactor's time a Clock: the connection's handshake timer runs on it.
+    const port = await listenTCP(reactor, 0, oneShotFactory(server), { host: '127.0.0.1' });
+    const raw = netConnect({ host: '127.0.0.1', port: port.getHost().port });
+    raw.on('error', () => {});
+    const clear = readLines(raw);
+    await turnUntil(() => server.transport !== undefined, 'connected');
+    sendLine(raw, 'STARTTLS');
+    await turnUntil(() => clear.includes('GO'), 'GO in the clear');
+    clock.advance(TLS_HANDSHAKE_TIMEOUT - 0.5);
+    expect(server.lost).toHaveLength(0);
+    clock.advance(0.5);
+    await turnUntil(() => server.lost.length === 1, 'the server gave up');
+    expect(server.lost[0]!.value).toBeInstanceOf(TLSHandshakeError);
+    expect((server.lost[0]!.value as Error).message).toMatch(/did not finish within 10 s/);
+    await new Promise<void>((r) => (raw.closed ? r() : raw.once('close', () => r())));
+    const stopped = port.stopListening();
+    clock.advance(0);
+    await stopped;
+    await turnUntil(() => real.stats.openConnections === 0, 'nothing left open');
+    await real.stop();
   });
 });

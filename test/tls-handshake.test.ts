@@ -10,25 +10,12 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, createSecureContext } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NodeReactor } from '../src/reactor/nodereactor.js';
-import { Clock } from '../src/reactor/clock.js';
-import type { IReactor } from '../src/reactor/interfaces.js';
 import { connectTLS, listenTLS, type TLSListeningPort } from '../src/reactor/tls/index.js';
 import { InvalidArgumentError, TLSHandshakeError } from '../src/reactor/errors.js';
 import type { Failure } from '../src/reactor/failure.js';
 import { captureLogs } from '../src/reactor/log.js';
 import { oneShotFactory, turnUntil, Recorder } from './transport-suite.js';
-import { CA, CERT, KEY, clientTLS, serverTLS } from './tls-fixtures.js';
-
-/** A NodeReactor whose time is a Clock: sockets are real, timeouts fire when the test advances. */
-function clockedReactor(): { reactor: IReactor; real: NodeReactor; clock: Clock } {
-  const real = new NodeReactor();
-  real.run();
-  const clock = new Clock();
-  const reactor = Object.create(real) as IReactor;
-  reactor.callLater = clock.callLater.bind(clock) as IReactor['callLater'];
-  reactor.seconds = () => clock.seconds();
-  return { reactor, real, clock };
-}
+import { CA, CERT, KEY, clientTLS, clockedReactor, serverTLS } from './tls-fixtures.js';
 
 /** A factory that counts the protocols it builds. */
 function countingFactory() {
