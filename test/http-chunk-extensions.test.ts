@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { makeServer } from './http-channel-helpers.js';
 import { enc, parseWhole, parseWithCuts } from './http-parser-helpers.js';
 import type { Failure } from '../src/reactor/failure.js';
+import { captureLogs } from '../src/reactor/log.js';
 
 const post = (chunks: string) => `POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n${chunks}`;
 
@@ -31,6 +32,18 @@ describe('chunk extensions (issue 12, item 2)', () => {
       expect(s.transport.disconnecting).toBe(true);
     });
   }
+
+  it('a malformed extension gets 400 even when the app returns the read (its failure does not become a 500)', () => {
+    const logs = captureLogs();
+    try {
+      const s = makeServer((req) => req.readBody().addCallback(() => req.finish()));
+      s.send(post('5;a="abc;b=c\r\nhello\r\n0\r\n\r\n'));
+      s.reactor.advance(0);
+      expect(s.responses().map((r) => r.status)).toEqual([400]);
+    } finally {
+      logs.restore();
+    }
+  });
 
   const tchar = fc.constantFrom(...'!#$%&\'*+-.^_`|~0123456789abcxyzABCXYZ'.split(''));
   const token = fc.string({ unit: tchar, minLength: 1, maxLength: 6 });

@@ -240,10 +240,11 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.deadline.clear();
     const req = this.current;
     if (req !== null && !req.inputDone) {
-      // The body broke mid-way: the app's reader sees a lost connection; the client gets
-      // the parse error if nothing was sent yet, else the connection is aborted.
-      req.body.onLost(error);
+      // The body broke mid-way: the client gets the parse error if nothing was sent yet
+      // (else the connection is aborted), then the app's reader sees a lost connection.
+      // In that order, so an app whose reader fails its response cannot turn a 400 into a 500.
       if (!req.responded) req.answer(error.status);
+      req.body.onLost(error);
       return this.closeConnection(OVERSIZED.has(error.status));
     }
     this.server.stats.badRequests++;
