@@ -55,6 +55,9 @@ export interface ChannelConfig {
 /** Output collected while corked is written early past this many bytes. */
 const CORK_FLUSH_BYTES = 64 * 1024;
 const IDLE = 1, HEADER = 2, BODY = 3;
+/** Why a connection stops reading or answering (see `HTTPChannel.pausedFor`). */
+type PauseReason = 'output' | 'body' | 'held-input';
+
 /** Answers to a request too large to read: the client is likely still sending it (see `startLinger`). */
 const OVERSIZED = new Set([413, 414, 431]);
 
@@ -72,14 +75,19 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   private lost = false;
   /** The client half-closed: nothing more will arrive; close once what came is answered. */
   private peerDone = false;
+  /** The socket is not being read (the transport was paused): some reason in `pausedFor` holds. */
   private readingPaused = false;
-  /** The transport's write buffer is past its high-water mark: answer no new request. */
-  private outputPaused = false;
+  /**
+   * Why the connection holds back, one set instead of a flag each: 'output'
+   * (the transport's write buffer is past its high-water mark: answer no new
+   * request), 'body' (the app paused its request body), 'held-input'
+   * (unparsed input at maxHeldInputBytes, recomputed in updateReading).
+   */
+  private readonly pausedFor = new Set<PauseReason>();
   /** The parser was running (or was asked to resume) when output paused it. */
   private resumeAfterOutput = false;
   /** The channel itself is the transport's registered push producer (no request producer is). */
   private selfRegistered = false;
-  private bodyPaused = false;
   private readonly deadline: Deadline;
   private resumeCall: IDelayedCall | null = null;
   /** The protocol the connection was handed to by `request.upgrade()`; the channel only forwards to it. */
@@ -302,7 +310,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     // The app answered without reading (all of) the body: read and discard the rest, bounded.
     if (!req.body.consumed) req.body.drain();
     this.deadline.set(BODY, this.config.idleTimeout);
-    if (this.bodyPaused) this.resumeBody();
+    if (this.pausedFor.has('body')) this.resumeBody();
     else this.resumeParsing();
   }
 
@@ -370,8 +378,8 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   }
 
   pauseProducing(): void {
-    if (this.outputPaused) return;
-    this.outputPaused = true;
+    if (this.pausedFor.has('output')) return;
+    this.pausedFor.add('output');
     if (!this.parser.isPaused) this.resumeAfterOutput = true;
     this.parser.pause();
     this.updateReading();
@@ -386,8 +394,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   }
 
   private outputResumed(): void {
-    if (!this.outputPaused) return;
-    this.outputPaused = false;
+    if (!this.pausedFor.delete('output')) return;
     const resume = this.resumeAfterOutput;
     this.resumeAfterOutput = false;
     if (resume) this.resumeParsing();
@@ -417,21 +424,21 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     }
     req.sent100 = true;
     // A body the app waits for must keep coming: idleTimeout of silence ends it.
-    if (!this.bodyPaused) {
+    if (!this.pausedFor.has('body')) {
       this.deadline.set(BODY, this.config.idleTimeout);
       this.resumeParsing();
     }
   }
 
   pauseBody(): void {
-    this.bodyPaused = true;
+    this.pausedFor.add('body');
     if (this.deadline.kind === BODY) this.deadline.clear();
     this.pauseParsing();
     this.updateReading();
   }
 
   resumeBody(): void {
-    this.bodyPaused = false;
+    this.pausedFor.delete('body');
     if (this.current !== null && !this.current.inputDone) this.deadline.set(BODY, this.config.idleTimeout);
     this.updateReading();
     this.resumeParsing();
@@ -470,7 +477,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   /** Resume the parser now if it is running (no re-entry), else on the next reactor turn. */
   private resumeParsing(): void {
-    if (this.outputPaused) {
+    if (this.pausedFor.has('output')) {
       this.resumeAfterOutput = true;
       return;
     }
@@ -481,7 +488,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   private readonly resumeNow = (): void => {
     this.resumeCall = null;
-    if (this.closing || this.lost || this.bodyPaused || this.outputPaused) return;
+    if (this.closing || this.lost || this.pausedFor.has('body') || this.pausedFor.has('output')) return;
     this.cork++;
     try {
       this.parser.resume();
@@ -496,7 +503,9 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   /** Stop reading the socket while the app holds back or the held input is at its bound. */
   private updateReading(): void {
     if (this.closing || this.lost) return;
-    const pause = this.bodyPaused || this.outputPaused || (this.parser.isPaused && this.parser.bufferedBytes >= this.config.maxHeldInputBytes);
+    if (this.parser.isPaused && this.parser.bufferedBytes >= this.config.maxHeldInputBytes) this.pausedFor.add('held-input');
+    else this.pausedFor.delete('held-input');
+    const pause = this.pausedFor.size > 0;
     if (pause === this.readingPaused) return;
     this.readingPaused = pause;
     if (pause) this.transport.pauseProducing();
