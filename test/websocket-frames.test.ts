@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { acceptKey, applyMask, encodeFrame, isValidCloseCode, OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT } from '../src/protocols/websocket/frame.js';
 import { FrameParser } from '../src/protocols/websocket/parser.js';
 import { oneByOne } from './split.js';
-import { cat, closeBody, frame, MASK, parse, splitAt, type Event } from './websocket-helpers.js';
+import { cat, closeBody, frame, MASK, parse, recorder, splitAt, type Event } from './websocket-helpers.js';
 
 const bytes = (n: number, seed = 1) => Uint8Array.from({ length: n }, (_v, i) => (i * 31 + seed) & 0xff);
 
@@ -235,6 +235,28 @@ describe('protocol errors (1002) and limits (1009)', () => {
     const parts = [frame({ opcode: OP_BINARY, payload: bytes(6), fin: false }), frame({ opcode: OP_CONTINUATION, payload: bytes(6) })];
     expect(err([cat(parts)], { expectMasked: true, maxMessageBytes: 10 })).toEqual(['error', 1009]);
     expect(parse([cat(parts)], { expectMasked: true, maxMessageBytes: 12 })).toEqual([['message', cat([bytes(6), bytes(6)])]]);
+  });
+
+  it('a header alone does not make the parser allocate the length it claims', () => {
+    const head = frame({ opcode: OP_BINARY, payload: new Uint8Array(8 * 1024 * 1024) }).subarray(0, 14);
+    const before = process.memoryUsage().arrayBuffers;
+    const held = Array.from({ length: 100 }, () => {
+      const r = recorder({ expectMasked: true });
+      r.parser.feed(cat([head, new Uint8Array(100)]));
+      return r;
+    });
+    // Upfront allocation would be 800 MiB; what came is 100 x 114 bytes.
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(32 * 1024 * 1024);
+    expect(held.every((r) => r.events.length === 0)).toBe(true);
+  });
+
+  it('a large frame arriving in pieces is joined whole, unmasked across piece boundaries', () => {
+    const big = Uint8Array.from({ length: 300 * 1024 + 3 }, (_v, i) => (i * 7) & 0xff);
+    const f = frame({ opcode: OP_BINARY, payload: big });
+    const pieces = splitAt(f, [5, 14, 1000, 70001, 70002, 200_003]);
+    const ev = parse(pieces);
+    expect(ev).toHaveLength(1);
+    expect(Buffer.from(ev[0]![1] as Uint8Array).equals(Buffer.from(big))).toBe(true);
   });
 
   it('stops after the first error: later frames are not reported', () => {

@@ -53,6 +53,8 @@ export interface FrameParserOptions {
 }
 
 const HEAD = 0, PAYLOAD = 1, DONE = 2;
+/** Frames longer than this are stored in the pieces they arrive in, then joined. */
+const PIECEWISE_FROM = 64 * 1024;
 const EMPTY = new Uint8Array(0);
 /** UTF-8 to a string, or null when not valid UTF-8 (node's native check, then a decode that keeps a BOM). */
 function decodeUtf8(b: Uint8Array): string | null {
@@ -77,7 +79,10 @@ export class FrameParser {
   private opcode = 0;
   private masked = false;
   private readonly mask = new Uint8Array(4);
+  /** The frame's payload: one buffer for a small frame; pieces as they arrive for a large one. */
   private payload: Uint8Array = EMPTY;
+  private pieces: Uint8Array[] | null = null;
+  private frameLen = 0;
   private filled = 0;
   // The message being reassembled: its opcode (0: none), parts and size.
   private msgOpcode = 0;
@@ -182,7 +187,11 @@ export class FrameParser {
     }
     if (this.masked) this.mask.set(h.subarray(at, at + 4));
     if (!this.checkHead(b0, len)) return false;
-    this.payload = len === 0 ? EMPTY : len >= 4096 ? Buffer.allocUnsafeSlow(len) : Buffer.allocUnsafe(len);
+    // Memory follows the bytes that came, not the length a header claims: a large
+    // frame is kept in pieces as it arrives (a header alone cannot make us allocate).
+    this.frameLen = len;
+    this.pieces = len > PIECEWISE_FROM ? [] : null;
+    this.payload = len === 0 || this.pieces !== null ? EMPTY : Buffer.allocUnsafe(len);
     this.filled = 0;
     if (len === 0) return this.frameDone();
     this.state = PAYLOAD;
@@ -212,20 +221,27 @@ export class FrameParser {
   }
 
   private readPayload(): boolean {
-    const need = this.payload.length - this.filled;
-    const n = Math.min(need, this.buffered);
+    const n = Math.min(this.frameLen - this.filled, this.buffered);
     if (n === 0) return false;
-    this.take(this.payload, this.filled, n);
-    if (this.masked) applyMask(this.payload, this.filled, n, this.mask, this.filled & 3);
+    let dst = this.payload, at = this.filled;
+    if (this.pieces !== null) {
+      dst = n >= 4096 ? Buffer.allocUnsafeSlow(n) : Buffer.allocUnsafe(n);
+      at = 0;
+      this.pieces.push(dst);
+    }
+    this.take(dst, at, n);
+    if (this.masked) applyMask(dst, at, n, this.mask, this.filled & 3);
     this.filled += n;
-    if (this.filled < this.payload.length) return false;
+    if (this.filled < this.frameLen) return false;
     return this.frameDone();
   }
 
   private frameDone(): boolean {
     this.state = HEAD;
-    const payload = this.payload;
+    const pieces = this.pieces;
+    const payload = pieces === null ? this.payload : pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, this.frameLen);
     this.payload = EMPTY;
+    this.pieces = null;
     switch (this.opcode) {
       case OP_PING:
         this.handler.onPing(payload);
@@ -290,6 +306,8 @@ export class FrameParser {
 
   private fail(closeCode: number, what: string): false {
     this.state = DONE;
+    this.pieces = null;
+    this.payload = EMPTY;
     this.chunks = [];
     this.buffered = 0;
     this.handler.onError(new WebSocketProtocolError(closeCode, `WebSocket protocol error: ${what}; the connection was closed with ${closeCode}`));
