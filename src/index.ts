@@ -153,8 +153,13 @@ export {
   StaticFile,
   RenderResultError,
   ChildNameError,
+  eventSource,
+  EventStream,
+  formatEvent,
+  EventFieldError,
+  EventStreamOverflowError,
 } from './protocols/index.js';
-export { WSGIResource } from './bridge/index.js';
+export { WSGIResource, iterEventSource, IterEventStream } from './bridge/index.js';
 
 // HTTP client (import Response as another name where the WHATWG global is in scope)
 export {
@@ -239,7 +244,8 @@ export type { IWebSocketTransport, IWebSocketProtocol, WebSocketMessage, WebSock
 export type { AgentOptions, IAgent, IBodyProducer, IResponse, PoolOptions, ReadResponseBodyOptions, RequestBody, RequestHeaders, FileBodyProducerOptions, ReverseProxyOptions, RedirectAgentOptions, ContentDecoderAgentOptions } from './protocols/index.js';
 export type { IRequest, IHeaders, CpsApp, HTTPServerOptions, ITimeoutMixin } from './protocols/index.js';
 // Web resources and static files
-export type { IResource, IWebRequest, RenderResult, SiteOptions, StaticFileOptions } from './protocols/index.js';
+export type { IResource, IWebRequest, RenderResult, SiteOptions, StaticFileOptions, ServerSentEvent, EventStreamOptions, EventStreamEnd } from './protocols/index.js';
+export type { IterEventStreamOptions } from './bridge/index.js';
 export type {
   Chunk,
   StartResponse,

@@ -95,6 +95,7 @@ const PINNED: Record<string, string[]> = {
     'ResponseDone', 'ResponseEndedError', 'ResponseFailed', 'ResponseNeverReceived', 'ResponseTimeout',
     'RingAborted', 'RingClosed', 'SchedulerStopped', 'SchemeNotSupported', 'ServeListenError', 'ServeStyleError', 'SpindleError',
     'StartResponseHeaderError', 'StaticFile', 'StartResponseStatusError', 'StartResponseTwiceError', 'StringTransport',
+    'eventSource', 'EventStream', 'formatEvent', 'EventFieldError', 'EventStreamOverflowError', 'iterEventSource', 'IterEventStream', // web: server-sent events
     'TLSHandshakeError', 'TLSStateError', 'TLS_HANDSHAKE_TIMEOUT', 'TRANSPORT_HIGH_WATER', 'TaskDone',
     'TaskFailed', 'TaskFinished', 'TaskStopped', 'ThreadPool', 'ThreadPoolStopped', 'ThreadedAppAborted',
     'TimeoutError', 'TimeoutMixin', 'TooManyRedirects', 'UNKNOWN_LENGTH', 'UpgradeError', 'ValidationError',
@@ -134,6 +135,7 @@ const PINNED: Record<string, string[]> = {
     'CLOSE_NO_STATUS', 'CLOSE_POLICY', 'CLOSE_PROTOCOL_ERROR', 'CLOSE_TOO_BIG', 'ChildNameError',
     'ClientFactory', 'ContentDecoderAgent', 'DecodedResponse', 'DEFAULT_ACCEPT_ENCODING', 'DEFAULT_CACHED_CONNECTION_TIMEOUT', 'DEFAULT_CLOSE_TIMEOUT', 'DEFAULT_CONNECT_TIMEOUT',
     'CONTENT_TYPES', 'DEFAULT_CHUNK_SIZE', 'DEFAULT_MAX_RANGES', 'FileProducer', 'StaticFile', 'parseRange', // web: static files
+    'EVENT_STREAM_HEADERS', 'EventFieldError', 'EventStream', 'EventStreamOverflowError', 'SSE_HEARTBEAT', 'SSE_MAX_BUFFERED', 'eventSource', 'formatComment', 'formatEvent', // web: server-sent events
     'DEFAULT_HEADER_TIMEOUT', 'DEFAULT_IDLE_TIMEOUT', 'DEFAULT_LINGER_MAX_BYTES', 'DEFAULT_LINGER_TIMEOUT',
     'DEFAULT_MAX_BODY_BYTES', 'DEFAULT_MAX_CHUNK_LINE_BYTES', 'DEFAULT_MAX_CONNECTIONS',
     'DEFAULT_MAX_FRAME_BYTES', 'DEFAULT_MAX_HEADER_BYTES', 'DEFAULT_MAX_HEADER_COUNT',
@@ -169,6 +171,7 @@ const PINNED: Record<string, string[]> = {
     'THREAD_MAX_PENDING_MESSAGES', 'THREAD_RING_SIZE', 'ThreadedAppAborted', 'ValidationError',
     'WRITE_BUFFER_LIMIT', 'WSGIResource', 'WriteBufferOverflowError', 'errors', 'fromFetchHandler', 'serve',
     'threadedIterApp', 'toCpsApp', 'toFetchHandler', 'toIterApp', 'toNodeListener', 'validator', 'WEBSOCKET_INPUT_HIGH_WATER', 'relayBody', 'waitFor',
+    'iterEventSource', 'IterEventStream', // web: server-sent events
   ],
   'spindle/testing': [
     'Clock', 'DeferredResultError', 'DummyRequest', 'MemoryReactor', 'StringTransport', 'TimeoutMixin',

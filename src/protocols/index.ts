@@ -178,5 +178,14 @@ export {
   CONTENT_TYPES,
   RenderResultError,
   ChildNameError,
+  eventSource,
+  EventStream,
+  formatEvent,
+  formatComment,
+  SSE_HEARTBEAT,
+  SSE_MAX_BUFFERED,
+  EVENT_STREAM_HEADERS,
+  EventFieldError,
+  EventStreamOverflowError,
 } from './web/index.js';
-export type { IResource, IWebRequest, RenderResult, NotDoneYet, Body, SiteOptions, StaticFileOptions, ByteRange, RangeResult } from './web/index.js';
+export type { IResource, IWebRequest, RenderResult, NotDoneYet, Body, SiteOptions, StaticFileOptions, ByteRange, RangeResult, ServerSentEvent, EventStreamOptions, EventStreamEnd } from './web/index.js';

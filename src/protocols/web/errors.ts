@@ -21,3 +21,17 @@ export class ChildNameError extends SpindleError {
     super('ERR_WEB_CHILD_NAME', `putChild(${JSON.stringify(name)}): a child name is one decoded path segment and cannot contain '/'; nest resources for deeper paths`);
   }
 }
+
+/** An event field (`event`, `id`) with a character the event-stream format cannot carry. */
+export class EventFieldError extends SpindleError {
+  constructor(field: string, value: string) {
+    super('ERR_WEB_EVENT_FIELD', `server-sent event field ${field} ${JSON.stringify(value)} contains CR, LF${field === 'id' ? ' or NUL' : ''}, which would end the field early (HTML "event stream" format); remove them, or put multi-line text in data`);
+  }
+}
+
+/** A server-sent event stream buffered past its bound for a client that does not read. */
+export class EventStreamOverflowError extends SpindleError {
+  constructor(limit: number) {
+    super('ERR_WEB_EVENT_STREAM_OVERFLOW', `the client did not read its server-sent events and more than ${limit} bytes waited; the stream was closed (the client reconnects with Last-Event-ID). Raise maxBufferedBytes, or send less to slow clients`);
+  }
+}
