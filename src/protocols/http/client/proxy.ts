@@ -27,7 +27,8 @@ import { ResponseDone, TimeoutError } from '../../../reactor/errors.js';
 import type { Failure } from '../../../reactor/failure.js';
 import type { IConsumer, IPushProducer, ITransport } from '../../../reactor/interfaces.js';
 import type { CpsApp, IRequest } from '../interfaces.js';
-import { HOP_BY_HOP_HEADERS } from '../rules.js';
+import { HOP_BY_HOP_HEADERS, parseContentLength } from '../rules.js';
+import { listElements } from '../syntax.js';
 import { Agent } from './agent.js';
 import { ResponseTimeout } from './errors.js';
 import { UNKNOWN_LENGTH, type IAgent, type IBodyProducer, type IResponse } from './interfaces.js';
@@ -52,13 +53,7 @@ export interface ReverseProxyOptions {
 /** Names the Connection field lists are hop-by-hop too (RFC 9110 §7.6.1). */
 function connectionNamed(value: string | undefined): Set<string> {
   const out = new Set<string>();
-  if (value === undefined) return out;
-  for (const part of value.split(',')) {
-    let s = 0, e = part.length;
-    while (s < e && (part.charCodeAt(s) === 0x20 || part.charCodeAt(s) === 0x09)) s++;
-    while (e > s && (part.charCodeAt(e - 1) === 0x20 || part.charCodeAt(e - 1) === 0x09)) e--;
-    if (e > s) out.add(part.slice(s, e).toLowerCase());
-  }
+  if (value !== undefined) for (const name of listElements(value)) out.add(name.toLowerCase());
   return out;
 }
 
@@ -147,7 +142,7 @@ class RequestBodyProducer extends Relay implements IBodyProducer {
   ) {
     super(maxBuffered);
     const cl = req.headers.get('content-length');
-    this.length = cl !== undefined && /^[0-9]+$/.test(cl) ? Number(cl) : UNKNOWN_LENGTH;
+    this.length = (cl === undefined ? null : parseContentLength(cl)) ?? UNKNOWN_LENGTH;
   }
 
   startProducing(consumer: IConsumer): Deferred<void> {
