@@ -31,6 +31,10 @@ const servers: Record<string, ServerCheck> = {
     expect(ok(await fetchText(`${url}/count?to=3`)).body).toBe('1\n2\n3\n');
     expect(ok(await fetchText(`${url}/upper`, { method: 'POST', body: 'streams through' })).body).toBe('STREAMS THROUGH');
   },
+  'reverse-proxy.ts': async (url) => {
+    const r = ok(await fetchText(`${url}/hello?x=1`, { method: 'POST', body: 'abc' }));
+    expect(r.body).toMatch(/^upstream got POST \/hello\?x=1 \(3 body bytes\)\nX-Forwarded-For: 127\.0\.0\.1\nForwarded: for=127\.0\.0\.1;proto=http;host="127\.0\.0\.1:\d+"\n$/);
+  },
   'node-http.ts': async (url) => {
     expect(ok(await fetchText(`${url}/spindle/hello`)).body).toBe('iterator app, path /spindle/hello\nchunk 1\nchunk 2\nchunk 3\n');
     expect(ok(await fetchText(`${url}/cps/hello`)).body).toBe('CPS app, GET /cps/hello\n');
@@ -101,6 +105,7 @@ const cliServers: Record<string, ServerCheck> = {
 /** Examples that run to completion: argv and what stdout must hold. */
 const tools: Record<string, { args: string[]; stdout: RegExp }> = {
   'embed-cli-tool.ts': { args: [], stdout: /^received 50 lines$/m },
+  'http-client.ts': { args: [], stdout: /^GET http:\/\/127\.0\.0\.1:\d+\/ -> 200 OK, 63 bytes, text\/html; charset=utf-8\nsent 0% \(initial\)\n[\s\S]*upload done: 200 received 16777216 bytes\n$/ },
   'test-your-protocol.ts': { args: [], stdout: /^(ok - .+\n){2}$/ },
 };
 
