@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',
+    // Log events go to .vitest-logs/, and a failed test's are printed with it.
+    setupFiles: ['test/setup/capture-logs.ts'],
   },
 });

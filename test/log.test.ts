@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { hadDefaultObserverAtStart } from './setup/capture-logs.js';
 import { Clock } from '../src/reactor/clock.js';
 import { Failure } from '../src/reactor/failure.js';
 import {
@@ -119,12 +120,18 @@ describe('observers', () => {
   });
 
   it('globalLogPublisher starts with the text observer; captureLogs swaps it out and restore puts it back', () => {
-    expect(globalLogPublisher.observers()).toContain(defaultTextObserver);
-    const cap = captureLogs();
-    expect(globalLogPublisher.observers()).not.toContain(defaultTextObserver);
-    new Logger('cap').warn('captured');
-    expect(cap.events.map((e) => e.message)).toEqual(['captured']);
-    cap.restore();
-    expect(globalLogPublisher.observers()).toContain(defaultTextObserver);
+    // The test setup (test/setup/capture-logs.ts) took it off at start; put it back for this check.
+    expect(hadDefaultObserverAtStart).toBe(true);
+    globalLogPublisher.addObserver(defaultTextObserver);
+    try {
+      const cap = captureLogs();
+      expect(globalLogPublisher.observers()).not.toContain(defaultTextObserver);
+      new Logger('cap').warn('captured');
+      expect(cap.events.map((e) => e.message)).toEqual(['captured']);
+      cap.restore();
+      expect(globalLogPublisher.observers()).toContain(defaultTextObserver);
+    } finally {
+      globalLogPublisher.removeObserver(defaultTextObserver);
+    }
   });
 });

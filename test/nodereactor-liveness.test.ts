@@ -15,15 +15,20 @@ interface ChildResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   hung: boolean;
+  /** What the child wrote on stderr (its log lines). */
+  readonly stderr?: string;
 }
 
 /** Run `body` (ESM, with `NodeReactor` imported) in a child; `onLine` sees its stdout lines. */
 function child(body: string, onLine?: (line: string, proc: ReturnType<typeof spawn>) => void): Promise<ChildResult> {
   const code = `import { NodeReactor } from ${JSON.stringify(reactorUrl)};\n${body}`;
   const proc = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    // stderr is read, not inherited: the child's log lines belong to the test, not among npm test's results.
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
+  let stderr = '';
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   let hung = false;
   const timer = setTimeout(() => {
     hung = true;
@@ -39,7 +44,8 @@ function child(body: string, onLine?: (line: string, proc: ReturnType<typeof spa
   return new Promise((resolve) => {
     proc.on('exit', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout, hung });
+      // stderr is kept off the compared fields (not enumerable): read it as r.stderr.
+      resolve(Object.defineProperty({ code, signal, stdout, hung }, 'stderr', { value: stderr, enumerable: false }) as ChildResult);
     });
   });
 }
@@ -102,6 +108,7 @@ describe('NodeReactor liveness (child processes)', { timeout: CHILD_LIMIT_MS + 5
       },
     );
     expect(r).toEqual({ code: 0, signal: null, stdout: 'ready\nshutting down\nshut down\n', hung: false });
+    expect(r.stderr).toMatch(/\[spindle\.reactor#info\] received SIGTERM, shutting down\n/);
   });
 
   it('a reactor that is not running still runs its due calls while something else keeps Node alive', async () => {
