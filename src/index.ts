@@ -61,7 +61,7 @@ export {
   SchedulerStopped,
   NotPaused,
 } from './reactor/index.js';
-export { NoProtocolError, BodyAlreadyConsumedError, InvalidHeaderError, InvalidStatusError, HeadersSentError, UpgradeError } from './protocols/index.js';
+export { NoProtocolError, BodyAlreadyConsumedError, InvalidHeaderError, InvalidStatusError, HeadersSentError, UpgradeError, TrustedProxyError, TrustedProxies } from './protocols/index.js';
 export {
   StartResponseStatusError,
   StartResponseHeaderError,

@@ -72,6 +72,15 @@ describe('spindle serve options', () => {
     expect(SERVE_HELP).toContain('--allow-half-open');
   });
 
+  it('--trusted-proxy is repeatable and takes comma-separated entries; a bad entry is a usage error naming it', () => {
+    expect(serveOptions(['serve', 'app.mjs']).trustedProxies).toBeUndefined();
+    expect(serveOptions(['serve', 'app.mjs', '--trusted-proxy', '10.0.0.0/8', '--trusted-proxy=::1,192.168.0.7'])).toMatchObject({ trustedProxies: ['10.0.0.0/8', '::1', '192.168.0.7'] });
+    const err = usageError(['serve', 'app.mjs', '--trusted-proxy', 'lb.internal']);
+    expect(err.message).toMatch(/--trusted-proxy: bad trusted proxy "lb\.internal": not an IPv4 or IPv6 address; give an address or a CIDR range/);
+    expect(() => parseArgs(['serve', 'app.mjs', '--port', '1', '--port', '2'])).toThrow(/--port given twice/);
+    expect(SERVE_HELP).toContain('--trusted-proxy');
+  });
+
   it('lets options come before MODULE', () => {
     expect(serveOptions(['serve', '--port', '9000', '--style', 'cps', 'app.mjs'])).toMatchObject({ module: 'app.mjs', port: 9000, style: 'cps' });
   });

@@ -25,6 +25,7 @@ const surface: Record<string, string[]> = {
   WebSocket: ['acceptWebSocket', 'connectWebSocket', 'WebSocketProtocol', 'WebSocketProtocolError', 'WebSocketClosedError', 'WebSocketCloseCodeError', 'WebSocketHandshakeError', 'WebSocketUnsupportedError', 'DEFAULT_MAX_MESSAGE_BYTES'],
   listeners: ['listenTLS', 'connectTLS', 'listenUNIX', 'connectUNIX', 'TLS_HANDSHAKE_TIMEOUT', 'TLSHandshakeError', 'TLSStateError'],
   endpoints: ['serverFromString', 'clientFromString', 'parseServerEndpoint', 'parseClientEndpoint', 'EndpointSyntaxError', 'EndpointFileError'],
+  'behind a proxy': ['TrustedProxies', 'TrustedProxyError'],
 };
 
 describe('public surface', () => {
@@ -98,7 +99,7 @@ const PINNED: Record<string, string[]> = {
     'eventSource', 'EventStream', 'formatEvent', 'EventFieldError', 'EventStreamOverflowError', 'iterEventSource', 'IterEventStream', // web: server-sent events
     'TLSHandshakeError', 'TLSStateError', 'TLS_HANDSHAKE_TIMEOUT', 'TRANSPORT_HIGH_WATER', 'TaskDone',
     'TaskFailed', 'TaskFinished', 'TaskStopped', 'ThreadPool', 'ThreadPoolStopped', 'ThreadedAppAborted',
-    'TimeoutError', 'TimeoutMixin', 'TooManyRedirects', 'UNKNOWN_LENGTH', 'UpgradeError', 'ValidationError',
+    'TimeoutError', 'TimeoutMixin', 'TooManyRedirects', 'TrustedProxies', 'TrustedProxyError', 'UNKNOWN_LENGTH', 'UpgradeError', 'ValidationError',
     'WSGIResource', 'WebSocketCloseCodeError', 'WebSocketClosedError', 'WebSocketConnection',
     'WebSocketHandshakeError', 'WebSocketProtocol', 'WebSocketProtocolError', 'WebSocketUnsupportedError',
     'WorkerCrashed', 'WriteBufferOverflowError', 'WrongBodyLength', 'acceptKey', 'acceptWebSocket', 'connectWebSocket',
@@ -152,12 +153,12 @@ const PINNED: Record<string, string[]> = {
     'RenderResultError', 'Request', 'RequestFinishedError', 'RequestTransmissionFailed', 'Resource',
     'Response', 'ResponseBodyConsumed', 'ResponseBodyTooLarge', 'ResponseFailed', 'ResponseNeverReceived',
     'ResponseParser', 'ResponseTimeout', 'SchemeNotSupported', 'TimeoutMixin', 'TooManyRedirects',
-    'UNKNOWN_LENGTH', 'UpgradeError', 'WebSocketCloseCodeError', 'WebSocketClosedError',
+    'TrustedProxies', 'TrustedProxyError', 'UNKNOWN_LENGTH', 'UpgradeError', 'WebSocketCloseCodeError', 'WebSocketClosedError',
     'WebSocketConnection', 'WebSocketHandshakeError', 'WebSocketProtocol', 'WebSocketProtocolError',
     'WebSocketUnsupportedError', 'WrongBodyLength', 'acceptKey', 'acceptWebSocket', 'connectWebSocket', 'DEFAULT_HANDSHAKE_TIMEOUT', 'MAX_HANDSHAKE_BYTES', 'asWebRequest',
     'checkHandshake', 'clientFromString', 'encodeFrame', 'errors', 'escapeHtml', 'forwardHeaders',
     'getChildForRequest', 'isValidCloseCode', 'isWebSocketRequest', 'parseClientEndpoint',
-    'parseServerEndpoint', 'readBody', 'redirectTo', 'resourceFromCps', 'reverseProxy', 'serverFromString',
+    'parseServerEndpoint', 'readBody', 'redirectTo', 'resolveForwarded', 'resourceFromCps', 'reverseProxy', 'serverFromString',
     'site',
   ],
   'spindle/bridge': [

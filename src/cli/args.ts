@@ -6,6 +6,8 @@
 import { UsageError } from './errors.js';
 import { parseServerEndpoint, type ServerEndpointSpec } from '../protocols/endpoints.js';
 import { EndpointSyntaxError } from '../protocols/errors.js';
+import { TrustedProxies } from '../protocols/http/forwarded.js';
+import { TrustedProxyError } from '../protocols/errors.js';
 
 export type Style = 'iter' | 'cps' | 'fetch';
 export type LogFormat = 'text' | 'json';
@@ -41,6 +43,8 @@ export interface ServeOptions {
   logFormat: LogFormat;
   /** --allow-half-open: a client's FIN is a half-close, not the client leaving (HTTPServerOptions.allowHalfOpen). */
   allowHalfOpen?: boolean;
+  /** --trusted-proxy (repeatable, or comma-separated): HTTPServerOptions.trustedProxies. */
+  trustedProxies?: string[];
 }
 
 export type Command =
@@ -49,6 +53,8 @@ export type Command =
   | { kind: 'serve'; options: ServeOptions };
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+/** Options that may be given more than once (their values add up). */
+const REPEATABLE = new Set(['--listen', '--trusted-proxy']);
 
 /**
  * Split `MODULE[:EXPORT]`. The export is the part after the last ':' when it is
@@ -101,6 +107,7 @@ function parseServe(argv: readonly string[]): Command {
   const listen: ServerEndpointSpec[] = [];
   let tlsCert: string | undefined;
   let tlsKey: string | undefined;
+  const trustedProxies: string[] = [];
 
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -116,7 +123,7 @@ function parseServe(argv: readonly string[]): Command {
     const name = eq === -1 ? arg : arg.slice(0, eq);
     const inline = eq === -1 ? undefined : arg.slice(eq + 1);
     if (name === '--help' || name === '-h') return { kind: 'help', topic: 'serve' };
-    if (seen.has(name) && name !== '--listen') throw new UsageError(`${name} given twice`);
+    if (seen.has(name) && !REPEATABLE.has(name)) throw new UsageError(`${name} given twice`);
     seen.add(name);
     // An option's value is `--opt=value` or the next argument.
     const value = (): string => {
@@ -173,6 +180,17 @@ function parseServe(argv: readonly string[]): Command {
       case '--tls-key':
         tlsKey = value();
         break;
+      case '--trusted-proxy':
+        for (const entry of value().split(',')) {
+          try {
+            new TrustedProxies([entry]);
+          } catch (err) {
+            if (err instanceof TrustedProxyError) throw new UsageError(`--trusted-proxy: ${err.message}`);
+            throw err;
+          }
+          trustedProxies.push(entry);
+        }
+        break;
       case '--allow-half-open':
         if (inline !== undefined) throw new UsageError(`--allow-half-open takes no value, got '${inline}'`);
         allowHalfOpen = true;
@@ -203,6 +221,18 @@ function parseServe(argv: readonly string[]): Command {
   }
   return {
     kind: 'serve',
-    options: { ...target, style, port, host, listen, threads, processes, accessLog, logFormat, ...(allowHalfOpen ? { allowHalfOpen } : {}) },
+    options: {
+      ...target,
+      style,
+      port,
+      host,
+      listen,
+      threads,
+      processes,
+      accessLog,
+      logFormat,
+      ...(allowHalfOpen ? { allowHalfOpen } : {}),
+      ...(trustedProxies.length > 0 ? { trustedProxies } : {}),
+    },
   };
 }

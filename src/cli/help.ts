@@ -31,8 +31,9 @@ Options:
   --style iter|cps|fetch   the app's style: an iterator (WSGI-shaped) app, a
                            continuation-passing app (request.write/finish), or a
                            Fetch handler (Request -> Response). Needed unless the
-                           module says: export const style = 'iter' (or the app
-                           has a 'style' property, or is an object with fetch()).
+                           module says: export const style = 'iter' (every export),
+                           export const styles = { EXPORT: 'cps' } (one export), the
+                           app has a 'style' property, or is an object with fetch().
   --port N                 TCP port, 0 for any free one (default ${DEFAULT_PORT})
   --host H                 address to bind (default ${DEFAULT_HOST})
   --listen DESC            listen on an endpoint instead of --host/--port;
@@ -52,6 +53,10 @@ Options:
   --allow-half-open        take a client's FIN as a half-close: answer what it
                            sent, then close (default: a FIN while a response is
                            outstanding means the client left; the app is told)
+  --trusted-proxy ADDR     a proxy (address or CIDR, IPv4 or IPv6; repeatable or
+                           comma-separated) whose Forwarded / X-Forwarded-For /
+                           X-Forwarded-Proto headers set the client address and
+                           scheme (REMOTE_ADDR, wsgi.url_scheme); ignored from others
   -h, --help               show this help
 
 SIGINT or SIGTERM stops accepting, lets in-flight responses finish for up to

@@ -108,7 +108,7 @@ export async function startServer(loaded: LoadedApp, options: ServeOptions, star
   let app = toServedApp(loaded, options, reactor);
   if (start.accessLine) app = withAccessLog(app, start.accessLine, options.logFormat);
   const counted = counting(app);
-  const factory = new HTTPFactory(counted.app, { reactor, allowHalfOpen: options.allowHalfOpen === true });
+  const factory = new HTTPFactory(counted.app, { reactor, allowHalfOpen: options.allowHalfOpen === true, ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}) });
   const specs: ServerEndpointSpec[] = options.listen ?? [{ kind: 'tcp', port: options.port, host: options.host }];
   const ports: IListeningPort[] = [];
   for (const spec of specs) {

@@ -67,3 +67,15 @@ export class EndpointFileError extends SpindleError {
     this.path = path;
   }
 }
+
+/**
+ * A `trustedProxies` entry (HTTPFactory/serve() option, CLI `--trusted-proxy`)
+ * is neither an IP address nor a CIDR range.
+ */
+export class TrustedProxyError extends SpindleError {
+  readonly entry: string;
+  constructor(entry: string, problem: string) {
+    super('ERR_TRUSTED_PROXY', `bad trusted proxy ${JSON.stringify(entry)}: ${problem}; give an address or a CIDR range, e.g. 10.0.0.1, 10.0.0.0/8, ::1 or fd00::/8`);
+    this.entry = entry;
+  }
+}

@@ -7,7 +7,7 @@
  */
 export { Protocol, Factory, ClientFactory, ReconnectingClientFactory } from './protocol.js';
 export { LineReceiver, LINE_MAX_LENGTH, NetstringReceiver, NETSTRING_MAX_LENGTH, Int32StringReceiver, INT32_MAX_LENGTH } from './basic.js';
-export { FrameTooLongError, BadFrameError, NoProtocolError, NoClockError, EndpointSyntaxError, EndpointFileError } from './errors.js';
+export { FrameTooLongError, BadFrameError, NoProtocolError, NoClockError, EndpointSyntaxError, EndpointFileError, TrustedProxyError } from './errors.js';
 export { serverFromString, clientFromString, parseServerEndpoint, parseClientEndpoint } from './endpoints.js';
 export type { EndpointReactor, ServerEndpointSpec, ClientEndpointSpec, IStreamServerEndpoint, IStreamClientEndpoint } from './endpoints.js';
 export { LimitConnectionsFactory, DEFAULT_MAX_CONNECTIONS } from './policies.js';
@@ -25,6 +25,8 @@ export {
   HTTPFactory,
   Request,
   Headers,
+  TrustedProxies,
+  resolveForwarded,
   HTTPParser,
   DEFAULT_MAX_REQUEST_LINE_BYTES,
   DEFAULT_MAX_HEADER_BYTES,
@@ -47,7 +49,7 @@ export {
   HeadersSentError,
   UpgradeError,
 } from './http/index.js';
-export type { IRequest, IHeaders, ReadBodyOptions, CpsApp, HTTPServerOptions, HTTPStats, ParserLimits, ParserHandler } from './http/index.js';
+export type { IRequest, IHeaders, ReadBodyOptions, CpsApp, HTTPServerOptions, HTTPStats, ParserLimits, ParserHandler, ForwardedFor } from './http/index.js';
 
 // The HTTP/1.1 client
 export {

@@ -6,6 +6,7 @@
  *     const factory = new HTTPFactory((req) => { req.write('hi'); req.finish(); }, { reactor });
  *     await reactor.listenTCP(8080, factory);
  */
+import { TrustedProxies } from './forwarded.js';
 import type { IAddress, IProtocol } from '../../reactor/interfaces.js';
 import { Logger } from '../../reactor/log.js';
 import { Factory } from '../protocol.js';
@@ -45,6 +46,7 @@ export class HTTPFactory extends Factory {
       maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       log,
       stats: this.stats,
+      trustedProxies: options.trustedProxies === undefined || options.trustedProxies.length === 0 ? null : new TrustedProxies(options.trustedProxies),
     };
     this.config = {
       reactor: options.reactor,

@@ -6,6 +6,8 @@
 export { HTTPFactory } from './factory.js';
 export { Request } from './request.js';
 export { Headers } from './headers.js';
+export { TrustedProxies, resolveForwarded } from './forwarded.js';
+export type { ForwardedFor } from './forwarded.js';
 export {
   HTTPParser,
   DEFAULT_MAX_REQUEST_LINE_BYTES,

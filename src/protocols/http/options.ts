@@ -64,6 +64,14 @@ export interface HTTPServerOptions extends ParserLimits {
   lingerMaxBytes?: number;
   /** Log one Common Log Format line per response: `true` (namespace 'spindle.http.access') or a Logger. Default off. */
   accessLog?: boolean | Logger;
+  /**
+   * Proxies (addresses and CIDR ranges, IPv4 and IPv6: `['10.0.0.0/8', '::1']`)
+   * whose `Forwarded` or `X-Forwarded-For` / `X-Forwarded-Proto` headers set
+   * `request.client` and `request.secure` (so `REMOTE_ADDR` and
+   * `wsgi.url_scheme`): the client is the right-most hop that is not one of
+   * them. From any other peer the headers are ignored. Default: none.
+   */
+  trustedProxies?: readonly string[];
   /** A `Server` header value to send. Default: none. */
   serverName?: string;
   /** Where app failures and protocol warnings go. Default a Logger 'spindle.http'. */

@@ -11,6 +11,7 @@
  * held bytes go out chunked when the app returns. Nothing reaches the socket
  * later than it would have without the hold.
  */
+import { resolveForwarded, type ForwardedFor, type TrustedProxies } from './forwarded.js';
 import { Buffer } from 'node:buffer';
 import { Deferred } from '../../reactor/deferred.js';
 import { ConnectionLost } from '../../reactor/errors.js';
@@ -60,6 +61,8 @@ export interface ServerContext {
   readonly maxBodyBytes: number;
   readonly log: Logger;
   readonly stats: HTTPStats;
+  /** Proxies whose forwarding headers are believed (`trustedProxies`); null: none. */
+  readonly trustedProxies: TrustedProxies | null;
 }
 
 const CRLF = Buffer.from('\r\n');
@@ -91,6 +94,8 @@ export class Request extends RequestCore implements IRequest {
   readonly uri: string;
   readonly version: string;
   readonly headers: IHeaders;
+  /** What a trusted proxy's headers say (undefined: not looked at yet; null: nothing applies). */
+  private forwardedFor: ForwardedFor | null | undefined = undefined;
   readonly body: RequestBody;
   /** Trailer fields of a chunked body, once it ended. */
   trailers: Headers | null = null;
@@ -145,17 +150,31 @@ export class Request extends RequestCore implements IRequest {
     return q === -1 ? '' : this.uri.slice(q + 1);
   }
 
+  /** The client: the peer, or behind a trusted proxy the right-most untrusted hop of `Forwarded` / `X-Forwarded-For`. */
   get client(): IAddress {
-    return this.channel.getPeer();
+    return this.forwarding()?.client ?? this.channel.getPeer();
   }
 
-  /** True when the connection is TLS: the transport finished a handshake. */
+  /**
+   * True when the connection is TLS (the transport finished a handshake), or,
+   * behind a trusted proxy, when it says the client used https (`Forwarded:
+   * proto`, `X-Forwarded-Proto`).
+   */
   get secure(): boolean {
-    return this.channel.secure;
+    const scheme = this.forwarding()?.scheme;
+    return scheme === undefined ? this.channel.secure : scheme === 'https';
   }
 
   isSecure(): boolean {
-    return this.channel.secure;
+    return this.secure;
+  }
+
+  private forwarding(): ForwardedFor | null {
+    if (this.forwardedFor === undefined) {
+      const trusted = this.channel.server.trustedProxies;
+      this.forwardedFor = trusted === null ? null : resolveForwarded(this.channel.getPeer(), this.headers, trusted);
+    }
+    return this.forwardedFor;
   }
 
   get host(): IAddress {
