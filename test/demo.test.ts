@@ -107,7 +107,7 @@ describe('the demo', () => {
   });
 
   it('the statistics count requests and show the reactor', async () => {
-    const before = demo.router.stats.requests;
+    const before = demo.requestStats.requests;
     const reply = await fetchText(`${base}/stats.json`);
     const stats = JSON.parse(reply.body) as { pid: number; reactor: { openConnections: number; listeningPorts: number; pendingDelayedCalls: number }; requests: { requests: number } };
     expect(stats.pid).toBe(process.pid);
@@ -115,6 +115,26 @@ describe('the demo', () => {
     expect(stats.reactor.openConnections).toBeGreaterThanOrEqual(1);
     expect(stats.reactor.listeningPorts).toBe(1);
     expect((await fetchText(`${base}/stats`)).body).toContain('<meta http-equiv="refresh" content="1">');
+  });
+
+  it('/files/ lists examples/ and serves a file with ranges and 304', async () => {
+    const listing = await fetchText(`${base}/files/`);
+    expect(listing.body).toContain('<a href="demo/">demo/</a>');
+    const whole = await fetchText(`${base}/files/demo/tree.ts`);
+    expect([whole.status, whole.headers['content-type']]).toEqual([200, 'text/plain; charset=utf-8']);
+    const part = await fetchText(`${base}/files/demo/tree.ts`, { headers: { range: 'bytes=0-2' } });
+    expect([part.status, part.body]).toEqual([206, whole.body.slice(0, 3)]);
+    const again = await fetchText(`${base}/files/demo/tree.ts`, { headers: { 'if-none-match': String(whole.headers.etag) } });
+    expect(again.status).toBe(304);
+    expect((await fetchText(`${base}/files/../package.json`)).status).toBe(404);
+  });
+
+  it('/events streams count ticks as server-sent events, then ends; Last-Event-ID resumes', async () => {
+    const reply = await fetchText(`${base}/events?count=3`);
+    expect(reply.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect([...reply.body.matchAll(/^id: (\d+)$/gm)].map((m) => m[1])).toEqual(['1', '2', '3']);
+    const resumed = await fetchText(`${base}/events?count=3`, { headers: { 'last-event-id': '2' } });
+    expect([...resumed.body.matchAll(/^id: (\d+)$/gm)].map((m) => m[1])).toEqual(['3']);
   });
 
   it('an unknown path is a 404 that points to the index', async () => {

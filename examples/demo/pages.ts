@@ -24,6 +24,8 @@ export const LINKS: ReadonlyArray<readonly [href: string, text: string, about: s
   ['/cps-via-iter', 'CPS app through toIterApp', 'the same CPS app run as an iterator app, then hosted by the gateway again: toCpsApp(toIterApp(app))'],
   ['/clock?ticks=3', 'Streaming clock', 'an iterator app that ticks once a second with wsgi.pause_output (try ?ticks=60)'],
   ['/upload', 'Upload echo', 'a form; a POST or PUT body streams back as it arrives (wsgi.input_handler)'],
+  ['/files/', 'Static files', 'examples/ served by StaticFile: a directory listing, ETag and 304, byte ranges (try curl -r 0-99)'],
+  ['/events?count=3', 'Server-sent events', 'a text/event-stream of ticks with ids, ended after count (try curl -N, or EventSource in a page)'],
   ['/stats', 'Reactor statistics', 'live: pending delayed calls, open connections, paused producers, requests'],
   ['/stats.json', 'Statistics as JSON', 'the same numbers, for scripts'],
 ];

@@ -1,11 +1,11 @@
 /**
- * The live statistics page: what the reactor, the gateway and the router are
+ * The live statistics page: what the reactor, the gateway and the site are
  * holding right now. `/stats` is HTML that refreshes itself every second;
  * `/stats.json` is the same snapshot for scripts.
  */
 import type { CpsApp, IRequest } from '../../src/index.js';
 import type { GatewayStats } from '../../src/bridge/index.js';
-import type { RouterStats } from './router.js';
+import type { RequestStats } from './tree.js';
 import { escapeHtml, page } from './pages.js';
 
 export interface StatsSnapshot {
@@ -14,11 +14,11 @@ export interface StatsSnapshot {
   uptime: number;
   reactor: { pendingDelayedCalls: number; openConnections: number; listeningPorts: number; pausedProducers: number; totalConnections: number };
   gateway: GatewayStats;
-  requests: RouterStats;
+  requests: RequestStats;
   memory: { rssMiB: number; heapUsedMiB: number };
 }
 
-export function snapshot(request: IRequest, gateway: GatewayStats, router: RouterStats): StatsSnapshot {
+export function snapshot(request: IRequest, gateway: GatewayStats, router: RequestStats): StatsSnapshot {
   const r = request.reactor;
   const mem = process.memoryUsage();
   const mib = (n: number) => Math.round((n / 1048576) * 10) / 10;
@@ -40,7 +40,7 @@ function table(title: string, rows: Record<string, unknown>): string {
 }
 
 /** The stats app: HTML at /stats, JSON at /stats.json. */
-export function statsApp(gateway: GatewayStats, router: RouterStats): CpsApp {
+export function statsApp(gateway: GatewayStats, router: RequestStats): CpsApp {
   return (request) => {
     const snap = snapshot(request, gateway, router);
     request.setHeader('cache-control', 'no-store');
