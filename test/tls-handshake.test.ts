@@ -10,6 +10,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, createSecureContext } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NodeReactor } from '../src/reactor/nodereactor.js';
+import type { ITLSTransport } from '../src/reactor/interfaces.js';
 import { connectTLS, listenTLS, type TLSListeningPort } from '../src/reactor/tls/index.js';
 import { InvalidArgumentError, TLSHandshakeError } from '../src/reactor/errors.js';
 import type { Failure } from '../src/reactor/failure.js';
@@ -184,6 +185,12 @@ describe('connectTLS and client certificates', () => {
     expect(wrongName.failures[0]!.value).toBeInstanceOf(TLSHandshakeError);
     expect(c.made).toHaveLength(0);
     expect(wrongName.made).toHaveLength(0);
+    // rejectUnauthorized: false (tests only) connects anyway, still encrypted.
+    const lax = failingClient();
+    connectTLS(real, '127.0.0.1', port.getHost().port, lax.factory, { rejectUnauthorized: false });
+    await turnUntil(() => lax.made.length === 1, 'the lax client connected');
+    expect((lax.made[0]!.transport as ITLSTransport).secure).toBe(true);
+    lax.made[0]!.transport.loseConnection();
     await turnUntil(() => real.stats.openConnections === 0, 'nothing left open');
   });
 
