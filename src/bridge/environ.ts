@@ -103,7 +103,8 @@ class EnvironObject {
     this.REQUEST_METHOD = request.method;
     // A server mounted at the root: the whole path is PATH_INFO (DESIGN.md).
     this.SCRIPT_NAME = '';
-    this.PATH_INFO = decodePathInfo(request.path);
+    const path = request.path; // computed from the target on each read
+    this.PATH_INFO = decodePathInfo(path);
     this.QUERY_STRING = request.query;
     this.CONTENT_TYPE = '';
     this.CONTENT_LENGTH = '';
@@ -119,8 +120,9 @@ class EnvironObject {
       this.SERVER_PORT = String(host.port);
     }
     this.SERVER_PROTOCOL = request.version;
-    this.REMOTE_ADDR = request.client.host;
-    this.REMOTE_PORT = request.client.family === 'unix' ? '' : String(request.client.port);
+    const client = request.client; // each read copies the address: read once
+    this.REMOTE_ADDR = client.host;
+    this.REMOTE_PORT = client.family === 'unix' ? '' : String(client.port);
     this['wsgi.version'] = [1, 0];
     this['wsgi.url_scheme'] = parts.urlScheme ?? (request.secure ? 'https' : 'http');
     this['wsgi.input'] = parts.input;
@@ -132,7 +134,7 @@ class EnvironObject {
     this['wsgi.input_handler'] = parts.inputHandler;
     this['x-wsgiorg.flush'] = parts.flush;
     this['spindle.reactor'] = parts.reactor;
-    this['spindle.raw_path'] = request.path;
+    this['spindle.raw_path'] = path;
     this['spindle.headers_sent'] = parts.headersSent;
     if (request.secure) this.HTTPS = 'on';
   }

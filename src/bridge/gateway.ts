@@ -107,7 +107,14 @@ export function toCpsApp(app: IterApp, options: GatewayOptions = {}): GatewayCps
  */
 class LiveResponses {
   private readonly byReactor = new Map<IReactor, Set<{ shutdown(): void }>>();
+  /** The last reactor asked for and its set: a server has one reactor, so most calls skip the map. */
+  private lastReactor: IReactor | null = null;
+  private lastSet: Set<{ shutdown(): void }> | null = null;
   add(reactor: IReactor, r: { shutdown(): void }): void {
+    if (reactor === this.lastReactor) {
+      this.lastSet!.add(r);
+      return;
+    }
     let set = this.byReactor.get(reactor);
     if (!set) {
       const fresh = new Set<{ shutdown(): void }>();
@@ -118,9 +125,11 @@ class LiveResponses {
       });
     }
     set.add(r);
+    this.lastReactor = reactor;
+    this.lastSet = set;
   }
   delete(reactor: IReactor, r: { shutdown(): void }): void {
-    this.byReactor.get(reactor)?.delete(r);
+    (reactor === this.lastReactor ? this.lastSet : this.byReactor.get(reactor))?.delete(r);
   }
 }
 

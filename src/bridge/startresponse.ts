@@ -22,9 +22,23 @@ export interface ResponseHead {
   contentLength: number | null;
 }
 
-/** G10: parse 'NNN Reason'; throws `StartResponseStatusError`. */
-export function parseStatus(status: unknown): { code: number; reason: string } {
+/** Status lines and header names already checked, so the common ones ('200 OK', 'Content-Type') cost one lookup. */
+const STATUS_CACHE = new Map<string, { readonly code: number; readonly reason: string }>();
+const NAME_CACHE = new Map<string, string>();
+/** Entries each cache holds; past it, lines and names are checked every time (an app cannot grow it without bound). */
+const START_RESPONSE_CACHE_LIMIT = 512;
+
+/** G10: parse 'NNN Reason'; throws `StartResponseStatusError`. The result is shared: do not change it. */
+export function parseStatus(status: unknown): { readonly code: number; readonly reason: string } {
   if (typeof status !== 'string') throw new StartResponseStatusError(status, 'not a string');
+  const cached = STATUS_CACHE.get(status);
+  if (cached !== undefined) return cached;
+  const parsed = checkStatus(status);
+  if (STATUS_CACHE.size < START_RESPONSE_CACHE_LIMIT) STATUS_CACHE.set(status, parsed);
+  return parsed;
+}
+
+function checkStatus(status: string): { code: number; reason: string } {
   const m = STATUS.exec(status);
   if (!m) throw new StartResponseStatusError(status, "expected three digits and a space, as in '200 OK'");
   const code = Number(m[1]);
@@ -44,10 +58,8 @@ export function validateHeaders(headers: unknown): { headers: [string, string][]
     if (!Array.isArray(pair) || pair.length !== 2) throw new StartResponseHeaderError(pair, 'each header must be a [name, value] pair');
     const [name, value] = pair as unknown[];
     if (typeof name !== 'string' || typeof value !== 'string') throw new StartResponseHeaderError(pair, 'name and value must be strings');
-    if (!isFieldName(name)) throw new StartResponseHeaderError(pair, 'the name is not an RFC 9110 token');
+    const lower = NAME_CACHE.get(name) ?? checkName(name, pair);
     if (!isFieldValue(value)) throw new StartResponseHeaderError(pair, 'the value holds CR, LF, NUL, another control or a non-latin-1 character');
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP_HEADERS.has(lower)) throw new HopByHopHeaderError(name);
     if (lower === 'content-length') {
       const n = parseContentLength(value);
       if (n === null) throw new StartResponseHeaderError(pair, 'Content-Length must be a decimal number of bytes (1 to 15 digits, only SP or HTAB around them)');
@@ -57,6 +69,15 @@ export function validateHeaders(headers: unknown): { headers: [string, string][]
     out.push([name, value]);
   }
   return { headers: out, contentLength };
+}
+
+/** A name not seen yet: a token and not hop-by-hop (G9/G10); returns it lower-cased and remembers it. */
+function checkName(name: string, pair: unknown): string {
+  if (!isFieldName(name)) throw new StartResponseHeaderError(pair, 'the name is not an RFC 9110 token');
+  const lower = name.toLowerCase();
+  if (HOP_BY_HOP_HEADERS.has(lower)) throw new HopByHopHeaderError(name);
+  if (NAME_CACHE.size < START_RESPONSE_CACHE_LIMIT) NAME_CACHE.set(name, lower);
+  return lower;
 }
 
 /**
