@@ -86,6 +86,14 @@ const tcpServers: Record<string, (port: number) => Promise<void>> = {
 
 /** Examples that export an app for `spindle serve MODULE:app --style cps`: what to check on it. */
 const cliServers: Record<string, ServerCheck> = {
+  'twisted-web-port.ts': async (url) => {
+    expect(ok(await fetchText(`${url}/delayed?seconds=0.05`)).body).toBe('<html><body>Sorry to keep you waiting.</body></html>');
+    expect(ok(await fetchText(`${url}/form`)).body).toContain('<form method="POST"><input name="the-field"');
+    const posted = ok(await fetchText(`${url}/form`, { method: 'POST', body: 'the-field=%3Cb%3Ehi%3C%2Fb%3E', headers: { 'content-type': 'application/x-www-form-urlencoded' } }));
+    expect(posted.body).toBe('<html><body>You submitted: &#60;b&#62;hi&#60;/b&#62;</body></html>');
+    const old = await fetchText(`${url}/old`);
+    expect([old.status, old.headers.location]).toEqual([302, '/form']);
+  },
   'websocket-echo.ts': async (url) => {
     expect(ok(await fetchText(`${url}/`)).body).toMatch(/<title>spindle WebSocket<\/title>/);
     const { default: WebSocket } = await import('ws');
