@@ -235,6 +235,14 @@ const bench: Benchmark = {
           target('target: gateway hello / node:http', 'iter', 'node', '>= 1.4x');
           target('target: bridge hello / CPS hello', 'bridge', 'cps', '>= 0.85x');
           target('target: threaded hello (4 workers) / in-process gateway', 'threaded', 'iter', '>= 0.5x');
+          // The same targets by the server's CPU per request: steadier when the client, not the server, limits req/s.
+          const cpu = (name: string, a: string, b: string) => {
+            rows.push({ name, unit: 'server CPU us/req', spindle: fig.get(a)!.cpuUs, baseline: fig.get(b)!.cpuUs, baselineName: label(b), higherIsBetter: false, note: load });
+          };
+          cpu('CPU per request: CPS hello / bare node:net', 'cps', 'net');
+          cpu('CPU per request: gateway hello / CPS hello', 'iter', 'cps');
+          cpu('CPU per request: gateway hello / node:http', 'iter', 'node');
+          cpu('CPU per request: bridge hello / CPS hello', 'bridge', 'cps');
         } finally {
           await Promise.all(servers.map(stop));
         }
