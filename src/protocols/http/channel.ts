@@ -33,7 +33,7 @@ import type { Headers } from './headers.js';
 import type { RequestHead } from './head.js';
 import { HTTPParser, type ParserHandler, type ParserLimits } from './parser.js';
 import { reasonPhrase } from './phrases.js';
-import { Request, type RequestHost, type ServerContext } from './request.js';
+import { ProducerSlot, Request, type RequestHost, type ServerContext } from './request.js';
 import { runCpsApp } from './requestcore.js';
 
 /** What every channel of one server shares (built by HTTPFactory). */
@@ -65,6 +65,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   readonly reactor: IReactor;
   readonly server: ServerContext;
   holding: Request | null = null;
+  readonly producerSlot = new ProducerSlot();
   private readonly parser: HTTPParser;
   private current: Request | null = null;
   private cork = 0;

@@ -35,6 +35,8 @@ export interface RequestHost extends BodyHost {
   readonly secure: boolean;
   /** True while the channel is running app code synchronously and collecting output. */
   readonly corked: boolean;
+  /** The transport's stand-in for the registered request producer (see ProducerSlot). */
+  readonly producerSlot: ProducerSlot;
   /** The request whose held bytes must be flushed when the channel uncorks. */
   holding: Request | null;
   send(data: Uint8Array): void;
@@ -67,23 +69,37 @@ export interface ServerContext {
 
 const CRLF = Buffer.from('\r\n');
 
-/** What the transport holds while a request's producer is registered: pause and resume pass through; stop goes by the request. */
-class ProducerSlot implements IPushProducer {
-  constructor(
-    private readonly request: Request,
-    private readonly producer: IProducer,
-  ) {}
+/**
+ * What the transport holds while a request's producer is registered (one per
+ * connection, pointed at each request's producer in turn): pause and resume
+ * pass through; stop goes by the request, so the producer is stopped once
+ * even when both the transport (on its way down) and the request (told of
+ * the loss) stop it.
+ */
+export class ProducerSlot implements IPushProducer {
+  private request: Request | null = null;
+  private producer: IProducer | null = null;
+
+  point(request: Request, producer: IProducer): this {
+    this.request = request;
+    this.producer = producer;
+    return this;
+  }
 
   pauseProducing(): void {
-    (this.producer as Partial<IPushProducer>).pauseProducing?.();
+    (this.producer as Partial<IPushProducer> | null)?.pauseProducing?.();
   }
 
   resumeProducing(): void {
-    this.producer.resumeProducing();
+    this.producer?.resumeProducing();
   }
 
   stopProducing(): void {
-    this.request.producerStopped(this.producer);
+    const request = this.request;
+    const producer = this.producer;
+    this.request = null;
+    this.producer = null;
+    if (request !== null && producer !== null) request.producerStopped(producer);
   }
 }
 
@@ -358,9 +374,7 @@ export class Request extends RequestCore implements IRequest {
 
   registerProducer(producer: IProducer, streaming: boolean): void {
     if (!this.claimProducer(producer, streaming, this.disconnected || this.aborted)) return;
-    // The transport holds a stand-in, so that the producer is stopped once even when both the
-    // transport (on its way down) and this request (told of the loss) stop it.
-    this.channel.registerProducer(new ProducerSlot(this, producer), streaming);
+    this.channel.registerProducer(this.channel.producerSlot.point(this, producer), streaming);
   }
 
   unregisterProducer(): void {
