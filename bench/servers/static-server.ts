@@ -1,10 +1,12 @@
 /**
- * Benchmark server: one static file tree served four ways, chosen by argv[2]:
+ * Benchmark server: one static file tree served four ways, chosen by
+ * STATIC_KIND (or argv[2]):
  *   spindle   — spindle's StaticFile under site() on HTTPFactory
  *   node      — node:http with fs.createReadStream(path).pipe(res)
  *   send      — node:http with `send` (what serve-static / Express use)
  *   static    — node:http with `serve-static`
- * argv[3] is the directory. Prints its port on stdout, then serves until killed.
+ * STATIC_DIR (or argv[3]) is the directory. Prints its port on stdout, then
+ * serves until killed.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -13,7 +15,8 @@ import send from 'send';
 import serveStatic from 'serve-static';
 import { spindleModule } from './dist.js';
 
-const [kind = 'spindle', dir = '.'] = process.argv.slice(2);
+const kind = process.env.STATIC_KIND ?? process.argv[2] ?? 'spindle';
+const dir = process.env.STATIC_DIR ?? process.argv[3] ?? '.';
 
 async function listenNode(handler: http.RequestListener): Promise<number> {
   const server = http.createServer(handler);
