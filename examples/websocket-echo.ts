@@ -9,7 +9,7 @@
  * /chat/cps, /chat/iter   one chat room; members of either style talk together
  * /          a page whose script talks to all of them
  */
-import { acceptWebSocket, toCpsApp, WebSocketProtocol, type Chunk, type CpsApp, type Environ, type WebSocketMessage } from '../src/index.js'; // 'spindle'
+import { acceptWebSocket, toCpsApp, WebSocketProtocol, type Chunk, type CpsApp, type Environ, type StartResponse, type WebSocketMessage } from '../src/index.js'; // 'spindle'
 
 export const style = 'cps';
 
@@ -19,10 +19,22 @@ class Echo extends WebSocketProtocol {
   }
 }
 
+/**
+ * A plain GET (a browser opening the URL, curl) has no spindle.websocket: answer it,
+ * or the app ends without startResponse and the gateway logs an error and sends 500.
+ * (An iterator app cannot send 426, which needs the hop-by-hop Upgrade header.)
+ */
+function* notWebSocket(startResponse: StartResponse): Generator<Chunk> {
+  startResponse('400 Bad Request', [['content-type', 'text/plain; charset=utf-8']]);
+  yield 'this path speaks WebSocket only: connect with a WebSocket client (RFC 6455)\n';
+}
+
 /** The echo as an iterator app: yield what arrives; pause the output while nothing does. */
-function* iterEcho(environ: Environ): Generator<Chunk> {
-  const input = environ['spindle.websocket']?.accept();
-  if (!input) return; // refused (the server answered 400/426) or not a WebSocket request
+function* iterEcho(environ: Environ, startResponse: StartResponse): Generator<Chunk> {
+  const ws = environ['spindle.websocket']; // present only on a request with Upgrade: websocket
+  if (!ws) return yield* notWebSocket(startResponse);
+  const input = ws.accept();
+  if (!input) return; // a malformed handshake: accept() answered 400/426 itself
   let resume: (() => void) | null = null;
   environ['wsgi.input_handler']!(input, () => resume?.());
   for (;;) {
@@ -59,8 +71,10 @@ class ChatMember extends WebSocketProtocol implements Member {
 }
 
 /** A chat member as an iterator app: its outgoing queue is bounded; a member too slow to read is closed. */
-function* iterChat(environ: Environ): Generator<Chunk> {
-  const input = environ['spindle.websocket']?.accept();
+function* iterChat(environ: Environ, startResponse: StartResponse): Generator<Chunk> {
+  const ws = environ['spindle.websocket'];
+  if (!ws) return yield* notWebSocket(startResponse);
+  const input = ws.accept();
   if (!input) return;
   const queue: string[] = [];
   let resume: (() => void) | null = null;

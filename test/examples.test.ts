@@ -107,6 +107,12 @@ const cliServers: Record<string, ServerCheck> = {
       ws.close(1000);
       expect(await closed).toBe(1000);
     }
+    // A browser or curl opening a WebSocket path as a page is told so, by either style (not a 500).
+    for (const path of ['/ws/cps', '/ws/iter', '/chat/cps', '/chat/iter']) {
+      const reply = await fetchText(`${url}${path}`);
+      expect([path, reply.status, reply.body]).toEqual([path, expect.any(Number), expect.stringMatching(/WebSocket/)]);
+      expect(reply.status === 400 || reply.status === 426).toBe(true);
+    }
   },
 };
 
