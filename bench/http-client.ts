@@ -1,0 +1,107 @@
+/**
+ * HTTP client benchmark: keep-alive GETs of a 12-byte body from a node:http
+ * server (bench/servers/node-hello.ts), through 1 pooled connection and
+ * through 50, by spindle's Agent, node:http's keep-alive Agent and undici's
+ * request(), each client in its own child process (bench/servers/http-client-runner.ts),
+ * run alternately; figures are medians. spindle runs compiled by tsc.
+ * Then proxy throughput: a large download through spindle's reverseProxy
+ * against the same download straight from the upstream (node:http).
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { download, interleavedMs, type Benchmark, type BenchResult } from './harness.js';
+import { start } from './http-hello.js';
+import { buildDist, builtNote, removeDist, serverEnv } from './servers/dist.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+interface ClientRun {
+  requests: number;
+  seconds: number;
+  cpu: number;
+}
+
+function runClient(client: string, port: number, conns: number, seconds: number, dist: string | null): Promise<ClientRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'servers', 'http-client-runner.ts'), client, String(port), String(conns), String(seconds)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: serverEnv(dist),
+    });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as ClientRun) : reject(new Error(`${client} client exited with ${code}`))));
+  });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const bench: Benchmark = {
+  title: 'HTTP client: spindle Agent vs node:http Agent and undici, keep-alive; reverseProxy vs direct download',
+  async run({ quick }) {
+    const seconds = quick ? 1 : 4;
+    const rounds = quick ? 1 : 3;
+    const dist = buildDist();
+    const rows: BenchResult[] = [];
+    const target = await start('node-hello.ts', null);
+    try {
+      for (const conns of [1, 50]) {
+        const runs: Record<string, ClientRun[]> = { spindle: [], node: [], undici: [] };
+        for (let i = 0; i < rounds; i++) for (const c of Object.keys(runs)) runs[c]!.push(await runClient(c, target.port, conns, seconds, dist));
+        const rps = (c: string) => median(runs[c]!.map((r) => r.requests / r.seconds));
+        const cpuUs = (c: string) => median(runs[c]!.map((r) => (r.cpu / r.requests) * 1e6));
+        rows.push({
+          name: `keep-alive GET, 12-byte body, ${conns} pooled connection${conns > 1 ? 's' : ''}`,
+          unit: 'req/s',
+          spindle: rps('spindle'),
+          baseline: rps('node'),
+          baselineName: 'node:http keep-alive Agent',
+          higherIsBetter: true,
+          target: '>= 1.0x',
+          note: `undici request(): ${rps('undici').toFixed(0)} req/s (spindle/undici ${(rps('spindle') / rps('undici')).toFixed(2)}x); client CPU ${cpuUs('spindle').toFixed(1)} / ${cpuUs('node').toFixed(1)} / ${cpuUs('undici').toFixed(1)} us/req (spindle/node/undici); median of ${rounds} alternating ${seconds}s runs; ${builtNote(dist)}`,
+        });
+      }
+    } finally {
+      target.child.kill();
+    }
+    const total = quick ? 64 * 1024 * 1024 : 512 * 1024 * 1024;
+    const upstream = await start('proxy-upstream.ts', null);
+    const proxy = await startWithArg('proxy-spindle.ts', dist, String(upstream.port));
+    try {
+      const path = `/bytes/${total}`;
+      const t = await interleavedMs(quick ? 1 : 5, () => download(proxy.port, total, path), () => download(upstream.port, total, path));
+      const gbps = (ms: number) => total / 1e9 / (ms / 1000);
+      rows.push({
+        name: `${total / 1024 / 1024} MiB download through reverseProxy vs direct`,
+        unit: 'GB/s',
+        spindle: gbps(t.spindle),
+        baseline: gbps(t.baseline),
+        baselineName: 'direct from the node:http upstream',
+        higherIsBetter: true,
+        target: '>= 0.8x',
+        note: `one connection each; median of ${quick ? 1 : 5} alternating runs; ${builtNote(dist)}`,
+      });
+    } finally {
+      proxy.child.kill();
+      upstream.child.kill();
+      removeDist(dist);
+    }
+    return rows;
+  },
+};
+
+/** Start a bench server with one argument (the proxy's upstream port). */
+function startWithArg(script: string, dist: string | null, arg: string) {
+  return new Promise<{ child: ReturnType<typeof spawn>; port: number }>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'servers', script), arg], { stdio: ['ignore', 'pipe', 'inherit'], env: serverEnv(dist) });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /^(\d+)\n/.exec(out);
+      if (m) resolve({ child, port: Number(m[1]) });
+    });
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+}
+
+export default bench;
