@@ -1,0 +1,139 @@
+/**
+ * The reverse proxy's memory under big and slow transfers: spindle's
+ * reverseProxy (compiled, in its own process) in front of a node:http
+ * upstream; the proxy's RSS is sampled from /proc every 50 ms.
+ *
+ *   1. 1 GiB download through the proxy, full speed;
+ *   2. 1 GiB upload through the proxy, full speed;
+ *   3. a client reading at 100 KiB/s while the upstream offers 1 GiB, for SLOW seconds;
+ *   4. an upstream reading at 100 KiB/s while the client offers 1 GiB, for SLOW seconds.
+ * Each row: the RSS growth at its peak over the RSS after a warm-up. Bound: 8 MiB.
+ *
+ *     npx tsx bench/soak/proxy-memory.ts [--quick] [--slow=SECONDS]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildDist, removeDist, serverEnv } from '../servers/dist.js';
+import { download } from '../harness.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const quick = process.argv.includes('--quick');
+const slowSeconds = Number(process.argv.find((a) => a.startsWith('--slow='))?.slice(7) ?? (quick ? 3 : 30));
+const GiB = 1024 * 1024 * 1024;
+const MiB = 1024 * 1024;
+const BIG = quick ? 128 * MiB : GiB;
+const SLOW_RATE = 100 * 1024;
+const BOUND = 8 * MiB;
+
+function startServer(script: string, args: string[], dist: string | null): Promise<{ child: ChildProcess; port: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(here, '..', 'servers', script), ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: serverEnv(dist) });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /^(\d+)\n/.exec(out);
+      if (m) resolve({ child, port: Number(m[1]) });
+    });
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+}
+
+function rss(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m![1]) * 1024;
+}
+
+/** Run `fn` while sampling the proxy's RSS; returns the peak. */
+async function peakDuring(pid: number, fn: () => Promise<void>): Promise<{ peak: number; seconds: number }> {
+  let peak = rss(pid);
+  const timer = setInterval(() => (peak = Math.max(peak, rss(pid))), 50);
+  const t0 = performance.now();
+  try {
+    await fn();
+  } finally {
+    clearInterval(timer);
+  }
+  return { peak: Math.max(peak, rss(pid)), seconds: (performance.now() - t0) / 1000 };
+}
+
+/** POST `total` bytes as fast as the proxy takes them; resolves with the answer (or after `stopAfter` s, closing). */
+function upload(port: number, total: number, path: string, stopAfter = Infinity): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1');
+    const chunk = Buffer.alloc(64 * 1024, 0x62);
+    let sent = 0;
+    let answer = '';
+    const stop = setTimeout(() => (s.destroy(), resolve(`stopped after ${sent} bytes`)), stopAfter === Infinity ? 2 ** 31 - 1 : stopAfter * 1000);
+    const pump = (): void => {
+      while (sent < total) {
+        const n = Math.min(chunk.length, total - sent);
+        sent += n;
+        if (!s.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void s.once('drain', pump);
+      }
+    };
+    s.on('connect', () => {
+      s.write(`POST ${path} HTTP/1.1\r\nHost: bench\r\nContent-Length: ${total}\r\n\r\n`);
+      pump();
+    });
+    s.on('data', (d: Buffer) => {
+      answer += d.toString('latin1');
+      if (/\r\n\r\n[\s\S]*got \d+/.test(answer)) {
+        clearTimeout(stop);
+        s.destroy();
+        resolve(answer.slice(answer.lastIndexOf('got ')));
+      }
+    });
+    s.on('error', reject);
+  });
+}
+
+/** GET `path` and read it at `rate` bytes/s for `seconds`, then close. */
+function slowDownload(port: number, path: string, rate: number, seconds: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1');
+    let got = 0;
+    s.on('connect', () => s.write(`GET ${path} HTTP/1.1\r\nHost: bench\r\n\r\n`));
+    s.on('data', (d: Buffer) => {
+      got += d.length;
+      s.pause();
+      setTimeout(() => s.resume(), (d.length / rate) * 1000);
+    });
+    setTimeout(() => (s.destroy(), resolve(got)), seconds * 1000);
+    s.on('error', reject);
+  });
+}
+
+const dist = buildDist();
+const upstream = await startServer('proxy-upstream.ts', [], null);
+const proxy = await startServer('proxy-spindle.ts', [String(upstream.port)], dist);
+const pid = proxy.child.pid!;
+const rows: string[] = [];
+try {
+  // Warm-up: JIT, buffers, the pool's connections.
+  await download(proxy.port, 64 * MiB, `/bytes/${64 * MiB}`);
+  await upload(proxy.port, 64 * MiB, '/up');
+  await new Promise((r) => setTimeout(r, 500));
+  const base = rss(pid);
+  const row = (what: string, r: { peak: number; seconds: number }, extra: string) => {
+    const growth = r.peak - base;
+    rows.push(`| ${what} | ${(base / MiB).toFixed(1)} | ${(r.peak / MiB).toFixed(1)} | ${(growth / MiB).toFixed(2)} | ${growth <= BOUND ? 'yes' : 'NO'} | ${r.seconds.toFixed(1)} s; ${extra} |`);
+    process.stderr.write(`${rows[rows.length - 1]}\n`);
+  };
+  row(`${BIG / MiB} MiB download, full speed`, await peakDuring(pid, () => download(proxy.port, BIG, `/bytes/${BIG}`)), `${(BIG / 1e9).toFixed(2)} GB`);
+  let answer = '';
+  row(`${BIG / MiB} MiB upload, full speed`, await peakDuring(pid, async () => void (answer = await upload(proxy.port, BIG, '/up'))), `upstream: ${answer}`);
+  let got = 0;
+  row(`client reads 100 KiB/s, upstream offers ${BIG / MiB} MiB`, await peakDuring(pid, async () => void (got = await slowDownload(proxy.port, `/bytes/${BIG}`, SLOW_RATE, slowSeconds))), `client read ${(got / 1024).toFixed(0)} KiB`);
+  row(`upstream reads 100 KiB/s, client offers ${BIG / MiB} MiB`, await peakDuring(pid, async () => void (answer = await upload(proxy.port, BIG, `/up?rate=${SLOW_RATE}`, slowSeconds))), answer);
+} finally {
+  proxy.child.kill();
+  upstream.child.kill();
+  removeDist(dist);
+}
+console.log('| transfer through reverseProxy | RSS after warm-up (MiB) | peak RSS (MiB) | growth (MiB) | within 8 MiB | notes |');
+console.log('| --- | --- | --- | --- | --- | --- |');
+for (const r of rows) console.log(r);
+process.exit(rows.every((r) => r.includes('| yes |')) ? 0 : 1);
