@@ -100,6 +100,17 @@ describe('listenUNIX: the socket file', () => {
     await reactor.stop();
   });
 
+  it('a path in a directory that does not exist says so (Node reports EACCES, not ENOENT)', async () => {
+    const reactor = new NodeReactor();
+    reactor.run();
+    const missing = join(dir, 'no-such-dir');
+    const err = await listenUNIX(reactor, join(missing, 'app.sock'), oneShotFactory(new Recorder())).asPromise().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CannotListenError);
+    expect((err as Error).message).toBe(`cannot listen on unix:${missing}/app.sock: the directory ${missing} does not exist; create it first (under systemd, RuntimeDirectory=)`);
+    expect(existsSync(missing)).toBe(false);
+    await reactor.stop();
+  });
+
   it('connectUNIX to a path where nothing listens fails with ConnectionRefusedError naming the path', async () => {
     const reactor = new NodeReactor();
     reactor.run();

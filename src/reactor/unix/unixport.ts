@@ -5,7 +5,8 @@
  * the file is removed and the bind tried once more). A path that exists but
  * is not a socket is never removed. The file is removed when the port stops.
  */
-import { lstatSync, unlinkSync, chmodSync } from 'node:fs';
+import { existsSync, lstatSync, unlinkSync, chmodSync } from 'node:fs';
+import { dirname } from 'node:path';
 import cluster from 'node:cluster';
 import { connect, createServer, type Server } from 'node:net';
 import { Deferred } from '../deferred.js';
@@ -39,6 +40,10 @@ export function listenUNIX(reactor: IReactor, path: string, factory: IProtocolFa
       },
       (f) => {
         const err = f.value as Error & { code?: string };
+        // Node (libuv) reports a missing directory as EACCES: say which it is.
+        if (err.code === 'EACCES' && !existsSync(dirname(path))) {
+          return fail(Object.assign(new Error(`the directory ${dirname(path)} does not exist; create it first (under systemd, RuntimeDirectory=)`), { code: 'ENOENT' }));
+        }
         if (err.code !== 'EADDRINUSE' || !retry) return fail(err);
         if (!isSocketFile(path)) return fail(Object.assign(new Error(`${path} exists and is not a socket file; remove it or pick another path`), { code: 'ENOTSOCK' }));
         probe(path, (live) => {
