@@ -62,12 +62,12 @@ async function serve(options: ServeOptions): Promise<void> {
   else for (const url of server.urls) process.stdout.write(`listening on ${url}\n`);
 
   let stopping = false;
-  const stop = async (): Promise<void> => {
+  const stop = async (mode: 'stop' | 'retire' = 'stop'): Promise<void> => {
     if (stopping) return;
     stopping = true;
     // Whatever happens below, the process is gone within the contract's 5 s.
     setTimeout(() => exit(EXIT_OK), HARD_EXIT_SECONDS * 1000).unref();
-    const result = await server.drain();
+    const result = await server.drain(mode);
     if (!result.drained) log.warn(`${result.left} response(s) still running ${SHUTDOWN_GRACE_SECONDS}s after the stop signal; closing them`);
     await Promise.race([Promise.resolve(reactor.stop()), new Promise((done) => setTimeout(done, REACTOR_STOP_SECONDS * 1000).unref())]);
     await sink?.close();
@@ -86,7 +86,11 @@ async function serve(options: ServeOptions): Promise<void> {
     // Ctrl-C, which reaches every process in the group); a lost primary means stop too.
     process.on('message', (message: { type?: string }) => {
       if (message?.type === 'shutdown') void stop();
+      // Replaced by a new worker (SIGHUP reload): serve what comes on open connections, closing each.
+      if (message?.type === 'retire') void stop('retire');
     });
+    // A terminal's hangup reaches the whole group; the primary decides (it reloads).
+    process.on('SIGHUP', () => {});
     process.on('disconnect', () => void stop());
   }
 }
@@ -105,6 +109,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     }
     const { options } = command;
     if (options.processes !== undefined && options.processes > 1 && !isClusterWorker()) {
+      useLogFormat(options.logFormat);
       runPrimary(options, { stdout: (t) => void process.stdout.write(t), stderr: (t) => void process.stderr.write(t), exit });
       return;
     }

@@ -2,13 +2,16 @@
  * `--processes N`: the primary forks N workers with node:cluster; each worker
  * runs the ordinary one-process server (its own reactor) on the shared port.
  * The primary serves nothing: it prints the listening line once every worker
- * listens, reports the first worker's fatal error as the command's one error
- * line, and on SIGINT/SIGTERM tells the workers to stop and waits (bounded).
+ * listens, reports a worker's fatal error at start-up as the command's one
+ * error line, replaces a worker that dies later (bounded per minute, logged),
+ * replaces them all one by one on SIGHUP (a reload of the app's code), and
+ * on SIGINT/SIGTERM tells the workers to stop and waits (bounded).
  *
  * Messages over the IPC channel (worker -> primary):
  *   { type: 'listening', host, port }  the worker's server is up
  *   { type: 'fatal', message, exitCode } the worker could not start
- * and (primary -> worker) { type: 'shutdown' }.
+ * and (primary -> worker) { type: 'shutdown' } (stop), { type: 'retire' } (stop,
+ * serving what comes on open connections with Connection: close: a reload).
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { IAddress } from '../reactor/interfaces.js';
@@ -16,6 +19,7 @@ import type { ServeOptions } from './args.js';
 import { EXIT_FORCED, EXIT_INTERNAL, EXIT_OK } from './errors.js';
 import { SHUTDOWN_GRACE_SECONDS, signalTracker } from './shutdown.js';
 import { urlOf } from './serve.js';
+import { Logger } from '../reactor/log.js';
 
 /** Set in a worker's environment so it serves instead of forking again. */
 export const WORKER_ENV = 'SPINDLE_CLUSTER_WORKER';
@@ -40,85 +44,177 @@ export interface PrimaryIO {
   exit(code: number): void;
 }
 
-/** Run the primary: fork, report, forward the stop. Never returns normally. */
-export function runPrimary(options: ServeOptions, io: PrimaryIO): void {
+/** Most dead workers replaced within `WORKER_RESTART_WINDOW_SECONDS`; one more and the group stops. */
+export const WORKER_RESTARTS_PER_MINUTE = 10;
+/** The window the restart bound counts in. */
+export const WORKER_RESTART_WINDOW_SECONDS = 60;
+
+type WorkerState = 'starting' | 'serving' | 'retiring';
+
+interface Member {
+  worker: Worker;
+  state: WorkerState;
+  /** The worker said why it could not start. */
+  fatal: { message: string; exitCode: number } | undefined;
+}
+
+/**
+ * Run the primary: fork, report, forward the stop, replace a worker that dies
+ * (at most `WORKER_RESTARTS_PER_MINUTE`), and on SIGHUP replace the workers
+ * one by one (each new one listens before the old one is retired, so the
+ * shared port always has a worker: no connection is refused). Never returns
+ * normally.
+ */
+export function runPrimary(options: ServeOptions, io: PrimaryIO, now: () => number = () => performance.now() / 1000): void {
   const count = options.processes ?? 1;
+  const log = new Logger('spindle.cluster');
   // Workers re-run this same command (same script, same execArgv such as
-  // `--import tsx`); the environment variable makes them serve.
+  // `--import tsx`); the environment variable makes them serve. A reload forks
+  // new workers the same way, so they import the app's code afresh.
   cluster.setupPrimary({ args: process.argv.slice(2) });
-  const workers: Worker[] = [];
-  const listening = new Set<number>();
+  const members = new Map<number, Member>();
+  const restarts: number[] = [];
   let stopping = false;
   let failed: { message: string; exitCode: number } | undefined;
-  let exited = 0;
   let printed = false;
+  /** A SIGHUP reload: the old workers still to replace, and the pair being swapped now. */
+  let reload: { queue: Worker[]; fresh: Worker | undefined; old: Worker | undefined } | undefined;
 
-  const finish = (code: number): void => {
-    io.exit(code);
+  const send = (w: Worker, message: { type: 'shutdown' | 'retire' }): void => {
+    if (w.isDead()) return;
+    try {
+      w.send(message);
+    } catch {
+      // The channel is already closed: the worker is on its way out.
+    }
+  };
+  /** A worker told to go that has not exited by the end of the grace is killed. */
+  const bound = (w: Worker): void => {
+    setTimeout(() => {
+      if (!w.isDead()) w.process.kill('SIGKILL');
+    }, (SHUTDOWN_GRACE_SECONDS + WORKER_EXIT_MARGIN_SECONDS) * 1000).unref();
   };
 
   const stopAll = (): void => {
-    for (const w of workers) {
-      if (!w.isDead()) {
-        try {
-          w.send({ type: 'shutdown' });
-        } catch {
-          // The channel is already closed: the worker is on its way out.
-        }
-      }
+    stopping = true;
+    reload = undefined;
+    for (const m of members.values()) {
+      send(m.worker, { type: 'shutdown' });
+      bound(m.worker);
     }
-    // Bound: a worker that has not exited by then is killed.
-    setTimeout(() => {
-      for (const w of workers) if (!w.isDead()) w.process.kill('SIGKILL');
-    }, (SHUTDOWN_GRACE_SECONDS + WORKER_EXIT_MARGIN_SECONDS) * 1000).unref();
   };
+
+  const finishIfDone = (): void => {
+    if (!stopping || members.size > 0) return;
+    if (failed) io.stderr(`spindle: ${failed.message}\n`);
+    io.exit(failed ? failed.exitCode : EXIT_OK);
+  };
+
+  const nextSwap = (): void => {
+    if (reload === undefined || stopping) return;
+    let old = reload.queue.shift();
+    while (old !== undefined && (old.isDead() || !members.has(old.id))) old = reload.queue.shift();
+    if (old === undefined) {
+      reload = undefined;
+      log.info('reload done: every worker was replaced');
+      return;
+    }
+    reload.old = old;
+    reload.fresh = fork();
+  };
+
+  const onListening = (member: Member, message: Extract<WorkerMessage, { type: 'listening' }>): void => {
+    member.state = 'serving';
+    if (!printed) {
+      const serving = [...members.values()].filter((m) => m.state === 'serving').length;
+      if (serving === count) {
+        printed = true;
+        const address: IAddress = { host: message.host, port: message.port };
+        for (const url of message.urls ?? [urlOf(address)]) io.stdout(`listening on ${url}\n`);
+      }
+      return;
+    }
+    if (reload !== undefined && reload.fresh === member.worker) {
+      const old = reload.old;
+      if (old !== undefined && members.has(old.id)) {
+        members.get(old.id)!.state = 'retiring';
+        send(old, { type: 'retire' });
+        bound(old);
+        log.info(`worker ${member.worker.process.pid} serves; worker ${old.process.pid} is retiring (it finishes what it has)`);
+      }
+      nextSwap();
+    } else {
+      log.info(`worker ${member.worker.process.pid} serves`);
+    }
+  };
+
+  const onExit = (member: Member, code: number | null, signal: string | null): void => {
+    members.delete(member.worker.id);
+    const pid = member.worker.process.pid;
+    if (stopping) return finishIfDone();
+    if (member.state === 'retiring') return void log.info(`worker ${pid} retired`);
+    if (reload !== undefined && reload.fresh === member.worker) {
+      // The new code does not start: keep the old workers, say why.
+      log.error(`reload stopped: a new worker could not start (${member.fatal?.message ?? `exited with ${signal ?? `code ${code}`}`}); the old workers keep serving`);
+      reload = undefined;
+      return;
+    }
+    if (!printed && member.fatal !== undefined) {
+      // The app cannot load or the port cannot be had: a restart would fail the same way.
+      failed = member.fatal;
+      stopAll();
+      return finishIfDone();
+    }
+    const t = now();
+    while (restarts.length > 0 && restarts[0]! <= t - WORKER_RESTART_WINDOW_SECONDS) restarts.shift();
+    const why = member.fatal?.message ?? (signal ?? `code ${code}`);
+    if (restarts.length >= WORKER_RESTARTS_PER_MINUTE) {
+      failed = {
+        message: `worker ${pid} exited unexpectedly (${why}), the ${restarts.length + 1}th in ${WORKER_RESTART_WINDOW_SECONDS} s (the bound is ${WORKER_RESTARTS_PER_MINUTE}); stopping`,
+        exitCode: EXIT_INTERNAL,
+      };
+      stopAll();
+      return finishIfDone();
+    }
+    restarts.push(t);
+    log.warn(`worker ${pid} exited unexpectedly (${why}); starting a replacement (${restarts.length} of ${WORKER_RESTARTS_PER_MINUTE} allowed in ${WORKER_RESTART_WINDOW_SECONDS} s)`);
+    fork();
+  };
+
+  function fork(): Worker {
+    const worker = cluster.fork({ [WORKER_ENV]: '1' });
+    const member: Member = { worker, state: 'starting', fatal: undefined };
+    members.set(worker.id, member);
+    worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'listening') onListening(member, message);
+      else if (message.type === 'fatal') member.fatal ??= { message: message.message, exitCode: message.exitCode };
+    });
+    worker.on('exit', (code, signal) => onExit(member, code, signal));
+    return worker;
+  }
 
   const signalled = signalTracker();
   const onSignal = (): void => {
     const action = signalled();
     if (action === 'force') {
-      for (const w of workers) if (!w.isDead()) w.process.kill('SIGKILL');
-      finish(EXIT_FORCED);
+      for (const m of members.values()) if (!m.worker.isDead()) m.worker.process.kill('SIGKILL');
+      io.exit(EXIT_FORCED);
       return;
     }
     if (action === 'ignore' || stopping) return;
-    stopping = true;
     stopAll();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    if (!printed) return void log.warn('SIGHUP before every worker listens: ignored');
+    if (reload !== undefined) return void log.warn('SIGHUP during a reload: ignored (the reload goes on)');
+    const old = [...members.values()].filter((m) => m.state !== 'retiring').map((m) => m.worker);
+    log.info(`SIGHUP: replacing ${old.length} worker(s) one by one`);
+    reload = { queue: old, fresh: undefined, old: undefined };
+    nextSwap();
+  });
 
-  for (let i = 0; i < count; i++) {
-    const worker = cluster.fork({ [WORKER_ENV]: '1' });
-    workers.push(worker);
-    worker.on('message', (message: WorkerMessage) => {
-      if (message.type === 'listening') {
-        listening.add(worker.id);
-        if (!printed && listening.size === count) {
-          printed = true;
-          const address: IAddress = { host: message.host, port: message.port };
-          for (const url of message.urls ?? [urlOf(address)]) io.stdout(`listening on ${url}\n`);
-        }
-      } else if (message.type === 'fatal' && failed === undefined) {
-        failed = { message: message.message, exitCode: message.exitCode };
-        if (!stopping) {
-          stopping = true;
-          stopAll();
-        }
-      }
-    });
-    worker.on('exit', (code, signal) => {
-      exited++;
-      if (!stopping) {
-        // A worker died on its own while serving: stop the rest rather than run short-handed silently.
-        failed ??= { message: `worker ${worker.process.pid} exited unexpectedly (${signal ?? `code ${code}`}); stopping`, exitCode: EXIT_INTERNAL };
-        stopping = true;
-        stopAll();
-      }
-      if (exited === count) {
-        if (failed) io.stderr(`spindle: ${failed.message}\n`);
-        finish(failed ? failed.exitCode : EXIT_OK);
-      }
-    });
-  }
+  for (let i = 0; i < count; i++) fork();
 }

@@ -7,7 +7,7 @@
  * Every style then passes through the same two wrappers: the in-flight
  * counter the graceful stop waits on, and the access log when asked for.
  */
-import type { CpsApp } from '../protocols/http/interfaces.js';
+import type { CpsApp, IRequest } from '../protocols/http/interfaces.js';
 import type { IAddress, IListeningPort, IReactor } from '../reactor/interfaces.js';
 import { listenOn, type EndpointReactor, type ServerEndpointSpec } from '../protocols/endpoints.js';
 import { EndpointFileError } from '../protocols/errors.js';
@@ -30,8 +30,13 @@ export interface RunningServer {
   readonly urls: string[];
   /** Responses started and not yet finished or abandoned. */
   inFlight(): number;
-  /** Stop accepting and wait (bounded) for in-flight responses. */
-  drain(): Promise<DrainResult>;
+  /**
+   * Stop accepting and wait (bounded) for in-flight responses. 'stop' (the
+   * default) answers later requests on open connections with 503; 'retire'
+   * (a cluster worker replaced by a reload) serves them with `Connection:
+   * close` and waits for the connections to close as well.
+   */
+  drain(mode?: 'stop' | 'retire'): Promise<DrainResult>;
 }
 
 /** Bring the loaded app, whatever its style, to the CPS shape. */
@@ -68,18 +73,35 @@ function wrongStyleStartResponse(style: string): StartResponseHint {
  * open keep-alive connection is refused with 503 and `Connection: close`
  * (RFC 9110 §15.6.4) instead of reaching the app: otherwise a client under
  * sustained load keeps the drain busy until the grace ends, and what is in
- * flight then is cut.
+ * flight then is cut. After `closeAfterNext()` (a worker retired by a reload,
+ * while other workers serve) such a request is served, with `Connection:
+ * close` (RFC 9112 §9.6), as are the responses in flight whose head has not
+ * gone out: the client then reconnects, to another worker, and no request fails.
  */
-function counting(app: CpsApp): { app: CpsApp; inFlight: () => number; refuseNew: () => void } {
+function counting(app: CpsApp): { app: CpsApp; inFlight: () => number; refuseNew: () => void; closeAfterNext: () => void } {
   let inFlight = 0;
   let refusing = false;
+  let closing = false;
+  const open = new Set<IRequest>();
+  const markClose = (request: IRequest): void => {
+    try {
+      request.setHeader('Connection', 'close');
+    } catch {
+      // The head already went out: this connection closes when the drain ends.
+    }
+  };
   return {
     inFlight: () => inFlight,
     refuseNew: () => {
       refusing = true;
     },
+    closeAfterNext: () => {
+      closing = true;
+      for (const request of open) markClose(request);
+    },
     app: (request) => {
-      if (refusing) {
+      if (closing) markClose(request);
+      else if (refusing) {
         request.setResponseCode(503);
         request.setHeader('Connection', 'close');
         request.setHeader('Content-Type', 'text/plain; charset=utf-8');
@@ -88,8 +110,10 @@ function counting(app: CpsApp): { app: CpsApp; inFlight: () => number; refuseNew
         return;
       }
       inFlight++;
+      open.add(request);
       request.notifyFinish().addBoth(() => {
         inFlight--;
+        open.delete(request);
       });
       return app(request);
     },
@@ -124,9 +148,15 @@ export async function startServer(loaded: LoadedApp, options: ServeOptions, star
     address: ports[0]!.getHost(),
     urls: ports.map((p, i) => urlOf(p.getHost(), specs[i]!.kind === 'tls')),
     inFlight: counted.inFlight,
-    drain: () => {
-      counted.refuseNew();
+    drain: (mode = 'stop') => {
       const stopListening = async () => void (await Promise.all(ports.map((p) => p.stopListening())));
+      if (mode === 'retire') {
+        counted.closeAfterNext();
+        // Wait for the connections too: each closes after its next response, so
+        // a client never sends a request into a connection being torn down.
+        return drain({ stopListening, inFlight: () => counted.inFlight() + factory.stats.openChannels }, reactor);
+      }
+      counted.refuseNew();
       return drain({ stopListening, inFlight: counted.inFlight }, reactor);
     },
   };
