@@ -101,9 +101,9 @@ describe('acceptWebSocket: the handshake (RFC 6455 §4.2)', () => {
     expect(none.protocols[0]!.transport.subprotocol).toBeNull();
   });
 
-  it('throws WebSocketUnsupportedError on a host that cannot hand over its connection', () => {
+  it('throws WebSocketUnsupportedError for a valid handshake on a host that cannot hand over its connection', () => {
     const s = makeServer(() => undefined);
-    s.send('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    s.send(handshake());
     const request = s.channel.currentRequest!;
     const noUpgrade = Object.create(request, { upgrade: { value: undefined } }) as IRequest;
     expect(() => acceptWebSocket(noUpgrade, new Echo())).toThrow(WebSocketUnsupportedError);

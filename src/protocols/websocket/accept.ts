@@ -76,17 +76,18 @@ export function checkHandshake(request: IRequest, options: AcceptWebSocketOption
 /**
  * Accept the WebSocket `request` asks for and run `protocol` on it. Returns
  * false (after answering 400, 403 or 426 itself) when the handshake is not
- * valid. Throws `WebSocketUnsupportedError` on a host that cannot hand over
- * its connection.
+ * valid, on any host. Throws `WebSocketUnsupportedError` for a valid handshake
+ * on a host that cannot hand over its connection.
  */
 export function acceptWebSocket(request: IRequest, protocol: IWebSocketProtocol, options: AcceptWebSocketOptions = {}): boolean {
   const bridged = (request as Partial<BridgedWebSocketRequest>)[ACCEPT_WEBSOCKET];
-  if (bridged === undefined && typeof request.upgrade !== 'function') throw new WebSocketUnsupportedError('on this host (it cannot hand over its connection)');
+  // The handshake first: a plain GET (a browser opening the URL) gets its 426 on every host.
   const check = checkHandshake(request, options);
   if (!check.ok) {
     refuse(request, check.status, check.message, check.headers);
     return false;
   }
+  if (bridged === undefined && typeof request.upgrade !== 'function') throw new WebSocketUnsupportedError('on this host (it cannot hand over its connection)');
   if (bridged !== undefined) {
     bridged.call(request, protocol, check.subprotocol, options);
     return true;

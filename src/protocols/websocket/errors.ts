@@ -67,7 +67,7 @@ export class WebSocketUnsupportedError extends SpindleError {
   constructor(where: string) {
     super(
       'ERR_WS_UNSUPPORTED',
-      `WebSocket is not available ${where}; serve the app on spindle's HTTP server (serve(), HTTPFactory) or node:http (toNodeListener's onUpgrade), in-process`,
+      `WebSocket is not available ${where}; serve the app on spindle's HTTP server (serve(), HTTPFactory) or node:http (server.on('upgrade', toNodeListener(app).upgrade)), in-process`,
     );
   }
 }
