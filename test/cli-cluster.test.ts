@@ -61,9 +61,11 @@ describe('spindle serve --processes', { timeout: CHILD_TEST_TIMEOUT_MS }, () => 
     const { child, url } = await startServer(['src/cli.ts', 'serve', join(dir, 'kill.mjs'), '--processes', '2', '--port', '0']);
     const victim = Number((await fetchText(`${url}/`)).body.split(' ')[1]);
     process.kill(victim, 'SIGKILL');
-    // While the replacement starts, the other worker answers every request.
-    for (let i = 0; i < 6; i++) expect((await fetchText(`${url}/`)).status).toBe(200);
+    // Once the primary saw it die (a connection handed over at the instant of the
+    // kill dies with the worker), the other worker answers every request while
+    // the replacement starts.
     await stderrSays(child, new RegExp(`worker ${victim} exited unexpectedly \\(SIGKILL\\); starting a replacement \\(1 of 10 allowed in 60 s\\)`));
+    for (let i = 0; i < 6; i++) expect((await fetchText(`${url}/`)).status).toBe(200);
     await stderrSays(child, /\[spindle\.cluster#info\] worker \d+ serves\n/);
     const pids = new Set<number>();
     for (let i = 0; i < 200 && pids.size < 2; i++) {
