@@ -4,6 +4,7 @@
  * timeout, stale-connection retry, HEAD/204/304.
  */
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { readBody } from '../src/protocols/http/client/readbody.js';
 import { ResponseNeverReceived } from '../src/protocols/http/client/errors.js';
 import { UNKNOWN_LENGTH, type IBodyProducer, type IResponse } from '../src/protocols/http/client/interfaces.js';
@@ -67,6 +68,20 @@ describe('Agent over loopback to spindle\'s server', () => {
     const b = get(w, 'http://example.test/', 'PUT', producer);
     expect(b.response.headers.get('x-got-te')).toBe('chunked');
     expect(b.body).toBe('abcdef');
+  });
+
+  it('uploads arrive intact however the producer splits them, chunked or with Content-Length', () => {
+    const w = serverWorld(echo);
+    fc.assert(
+      fc.property(fc.array(fc.stringMatching(/^[ -~]{0,40}$/), { maxLength: 8 }), fc.boolean(), (parts, known) => {
+        const whole = parts.join('');
+        const r = get(w, 'http://example.test/', 'PUT', pushProducer(parts, known ? whole.length : UNKNOWN_LENGTH));
+        expect(r.body).toBe(whole.length > 0 ? whole : 'hello PUT');
+        expect(r.response.headers.get(known ? 'x-got-length' : 'x-got-te')).toBe(known ? String(whole.length) : 'chunked');
+      }),
+      { numRuns: 100 },
+    );
+    expect(w.reactor.tcpClients).toHaveLength(1);
   });
 
   it('a POST without a body says Content-Length: 0; a GET says nothing', () => {
