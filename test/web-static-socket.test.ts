@@ -19,7 +19,7 @@ let fx: ReturnType<typeof makeFixture>;
 let reactor: NodeReactor;
 let port: IListeningPort;
 let base: string;
-// 1 MiB + 7 bytes of a fixed pseudo-random sequence: ranges cross the 64 KiB read chunks.
+// 1 MiB + 7 bytes of a fixed pseudo-random sequence: ranges cross the read chunks (DEFAULT_CHUNK_SIZE).
 const big = Buffer.alloc(1024 * 1024 + 7);
 let seed = 12345;
 for (let i = 0; i < big.length; i++) big[i] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
@@ -75,7 +75,7 @@ async function python(path: string, headers: [string, string][]): Promise<Got> {
 
 /** What each client must receive: status and the expected bytes (one buffer, or the parts of a multipart). */
 type Expect = { status: number; body?: Buffer; parts?: [range: string, data: Buffer][]; contentRange?: string };
-const K = 64 * 1024;
+const K = DEFAULT_CHUNK_SIZE;
 const cases: [name: string, file: string, headers: [string, string][], expected: () => Expect][] = [
   ['whole file', 'big.bin', [], () => ({ status: 200, body: big })],
   ['a range across a read chunk boundary', 'big.bin', [['Range', `bytes=${K - 5}-${K + 4}`]], () => ({ status: 206, body: big.subarray(K - 5, K + 5), contentRange: `bytes ${K - 5}-${K + 4}/${big.length}` })],

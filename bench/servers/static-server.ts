@@ -5,7 +5,7 @@
  *   node      — node:http with fs.createReadStream(path).pipe(res)
  *   send      — node:http with `send` (what serve-static / Express use)
  *   static    — node:http with `serve-static`
- * STATIC_DIR (or argv[3]) is the directory. Prints its port on stdout, then
+ * STATIC_DIR (or argv[3]) is the directory; STATIC_CHUNK sets StaticFile's chunkSize. Prints its port on stdout, then
  * serves until killed.
  */
 import fs from 'node:fs';
@@ -32,7 +32,7 @@ if (kind === 'spindle') {
   const web = await spindleModule<typeof import('../../src/protocols/web/index.js')>('protocols/web/index.js');
   const reactor = new NodeReactor();
   const root = new web.Resource();
-  root.putChild('files', new web.StaticFile(dir));
+  root.putChild('files', new web.StaticFile(dir, process.env.STATIC_CHUNK ? { chunkSize: Number(process.env.STATIC_CHUNK) } : {}));
   const listening = await reactor.listenTCP(0, new HTTPFactory(web.site(root), { reactor }), { host: '127.0.0.1' });
   reactor.run();
   port = listening.getHost().port;
