@@ -2,7 +2,7 @@
  * A line-based chat server: each line a client sends goes to everyone else.
  * The first line is the client's name.
  *
- *     npx tsx examples/chat.ts [port]        (default 8001)
+ *     node --import tsx examples/chat.ts [port]        (default 8001)
  *     nc 127.0.0.1 8001                       (in two terminals)
  *
  * Lines longer than LineReceiver's MAX_LENGTH (16 KiB) close the sender's

@@ -1,7 +1,7 @@
 /**
  * An echo server: every byte a client sends comes back.
  *
- *     npx tsx examples/echo.ts [port]        (default 8000; 0 picks a free port)
+ *     node --import tsx examples/echo.ts [port]        (default 8000; 0 picks a free port)
  *     nc 127.0.0.1 8000
  *
  * The echo keeps flow control: when a client stops reading, the server's write

@@ -3,8 +3,8 @@
  * the lines a server sends, show progress with a LoopingCall, and shut down
  * cleanly so the process exits by itself (no process.exit).
  *
- *     npx tsx examples/embed-cli-tool.ts HOST:PORT    count lines from a server
- *     npx tsx examples/embed-cli-tool.ts              ...from a built-in source
+ *     node --import tsx examples/embed-cli-tool.ts HOST:PORT    count lines from a server
+ *     node --import tsx examples/embed-cli-tool.ts              ...from a built-in source
  */
 import { ClientFactory, Factory, LineReceiver, LoopingCall } from '../src/index.js'; // 'spindle'
 import type { Failure, IConnector, IListeningPort } from '../src/index.js';

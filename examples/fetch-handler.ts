@@ -4,7 +4,7 @@
  * as bytes arrive (reading pauses when you fall behind), and a streamed
  * response body is pulled only as fast as the client reads it.
  *
- *     npx tsx examples/fetch-handler.ts
+ *     node --import tsx examples/fetch-handler.ts
  *     curl http://127.0.0.1:8081/count?to=5
  *     curl --data-binary 'hello' http://127.0.0.1:8081/upper
  *

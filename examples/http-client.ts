@@ -3,8 +3,8 @@
  * line every 50 ms (LoopingCall). The upload goes only as fast as the server
  * reads it: FileBodyProducer is paused whenever the socket's buffer is full.
  *
- *     npx tsx examples/http-client.ts                  (against a small server it starts itself)
- *     npx tsx examples/http-client.ts http://example.com/
+ *     node --import tsx examples/http-client.ts                  (against a small server it starts itself)
+ *     node --import tsx examples/http-client.ts http://example.com/
  *
  * It exits by itself when done.
  */

@@ -4,7 +4,7 @@
  * "services" are asked in parallel; gatherResults waits for both, addTimeout
  * bounds the wait, and a client that leaves cancels the work.
  *
- *     npx tsx examples/http-deferred.ts      then: curl 'http://127.0.0.1:8081/?user=ada'
+ *     node --import tsx examples/http-deferred.ts      then: curl 'http://127.0.0.1:8081/?user=ada'
  *
  * PORT and HOST set the address (PORT=0 picks a free port). Ctrl-C stops it.
  */

@@ -4,7 +4,7 @@
  * it can live beside existing node:http code, Express middleware and the like.
  * The iterator is pulled only while `res` accepts data (its 'drain' event).
  *
- *     npx tsx examples/node-http.ts     then: curl http://127.0.0.1:8081/spindle/hello
+ *     node --import tsx examples/node-http.ts     then: curl http://127.0.0.1:8081/spindle/hello
  */
 import { createServer } from 'node:http';
 import { toNodeListener, type CpsApp, type IterApp } from '../src/index.js'; // 'spindle'

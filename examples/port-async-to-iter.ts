@@ -7,7 +7,7 @@
  * the client wants data. `legacy` shows the other way to wait, with no async:
  * pause output, yield '', resume when the Deferred fires.
  *
- *     npx tsx examples/port-async-to-iter.ts     then: curl http://127.0.0.1:8081/users/7
+ *     node --import tsx examples/port-async-to-iter.ts     then: curl http://127.0.0.1:8081/users/7
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Deferred, serve, type Environ, type IterApp, type StartResponse } from '../src/index.js'; // 'spindle'

@@ -4,8 +4,8 @@
  * upstream slows the client read); an upstream that is down gets 502, one that
  * does not answer in time 504.
  *
- *     npx tsx examples/reverse-proxy.ts                   (proxies a small upstream it starts itself)
- *     UPSTREAM=http://127.0.0.1:8000 npx tsx examples/reverse-proxy.ts
+ *     node --import tsx examples/reverse-proxy.ts                   (proxies a small upstream it starts itself)
+ *     UPSTREAM=http://127.0.0.1:8000 node --import tsx examples/reverse-proxy.ts
  *     then: curl -i http://127.0.0.1:8082/hello
  *
  * PORT and HOST set the proxy's address (PORT=0 picks a free port). Ctrl-C stops it.

@@ -4,7 +4,7 @@
  * spindle/testing, the one import a test needs). The protocol: a line-based
  * key-value store that hangs up on idle clients (TimeoutMixin's idle timer).
  *
- *     npx tsx examples/test-your-protocol.ts   (runs the checks; vitest runs
+ *     node --import tsx examples/test-your-protocol.ts   (runs the checks; vitest runs
  *     them too, in test/examples-protocol.test.ts)
  */
 import assert from 'node:assert/strict';

@@ -4,7 +4,7 @@
  * cancelled when the client goes away), "Handling POSTs" (a form) and
  * "Redirects". The Python is kept above each TypeScript line it became.
  *
- *     npx tsx src/cli.ts serve examples/twisted-web-port.ts:app --style cps --port 8080
+ *     node --import tsx src/cli.ts serve examples/twisted-web-port.ts:app --style cps --port 8080
  *     curl localhost:8080/delayed        (answers after 5 s; ?seconds=0.1 for less)
  *     curl -d the-field=hi localhost:8080/form
  *     curl -i localhost:8080/old
