@@ -132,7 +132,7 @@ const PINNED: Record<string, string[]> = {
   ],
   'spindle/protocols': [
     'ACCEPT_WEBSOCKET', 'Agent', 'BadFrameError', 'BodyAlreadyConsumedError', 'BodyTooLargeError',
-    'CLOSE_ABNORMAL', 'CLOSE_GOING_AWAY', 'CLOSE_INTERNAL_ERROR', 'CLOSE_INVALID_DATA', 'CLOSE_NORMAL',
+    'CLIENT_READ_AHEAD_BYTES', 'CLOSE_ABNORMAL', 'CLOSE_GOING_AWAY', 'CLOSE_INTERNAL_ERROR', 'CLOSE_INVALID_DATA', 'CLOSE_NORMAL',
     'CLOSE_NO_STATUS', 'CLOSE_POLICY', 'CLOSE_PROTOCOL_ERROR', 'CLOSE_TOO_BIG', 'ChildNameError',
     'ClientFactory', 'ContentDecoderAgent', 'DecodedResponse', 'DEFAULT_ACCEPT_ENCODING', 'DEFAULT_CACHED_CONNECTION_TIMEOUT', 'DEFAULT_CLOSE_TIMEOUT', 'DEFAULT_CONNECT_TIMEOUT',
     'CONTENT_TYPES', 'DEFAULT_CHUNK_SIZE', 'DEFAULT_MAX_RANGES', 'FileProducer', 'StaticFile', 'parseRange', // web: static files

@@ -22,6 +22,12 @@ import { UNKNOWN_LENGTH, type IBodyProducer } from './interfaces.js';
 import { Response, type BodySource } from './response.js';
 import { ResponseParser, type ResponseHead, type ResponseParserLimits } from './responseparser.js';
 
+/**
+ * Bytes a connection holds unread (in its parser) while its body reader is paused,
+ * before it stops reading the socket. One socket read may come on top.
+ */
+export const CLIENT_READ_AHEAD_BYTES = 64 * 1024;
+
 export type ConnectionPhase = 'connecting' | 'idle' | 'busy' | 'closed';
 
 /** One request as the connection sends it. */
@@ -66,6 +72,8 @@ export class HTTP11ClientProtocol implements IProtocol, BodySource {
   private readonly parser: ResponseParser;
   private exchange: Exchange | null = null;
   private readPaused = false;
+  /** The socket's reading is paused (read-ahead full while the body reader is paused). */
+  private socketPaused = false;
   /** The connection closed while read bytes waited behind a pause; handled once they are parsed. */
   private pendingLoss: Failure | null = null;
 
@@ -170,6 +178,14 @@ export class HTTP11ClientProtocol implements IProtocol, BodySource {
     }
     ex.receivedAny = true;
     this.parser.feed(data);
+    if (this.readPaused) this.checkReadAhead();
+  }
+
+  /** While paused, stop reading the socket once the parser holds `CLIENT_READ_AHEAD_BYTES`. */
+  private checkReadAhead(): void {
+    if (this.socketPaused || this.phase === 'closed' || this.parser.bufferedBytes < CLIENT_READ_AHEAD_BYTES) return;
+    this.socketPaused = true;
+    this.transport?.pauseProducing();
   }
 
   private onHead(head: ResponseHead): void {
@@ -276,19 +292,26 @@ export class HTTP11ClientProtocol implements IProtocol, BodySource {
     if (this.phase !== 'closed') this.transport?.loseConnection();
   }
 
-  // BodySource: the Response's body transport drives these.
+  // BodySource: the Response's body transport drives these. Pausing holds the parser at
+  // once but stops reading the socket only once CLIENT_READ_AHEAD_BYTES wait in it: a
+  // small body that already came costs no socket pause/resume (two syscalls per response).
   pauseReading(): void {
     if (this.readPaused) return;
     this.readPaused = true;
-    if (this.phase !== 'closed') this.transport?.pauseProducing();
     this.parser.pause();
+    this.checkReadAhead();
   }
 
   resumeReading(): void {
     if (!this.readPaused) return;
     this.readPaused = false;
-    if (this.phase !== 'closed') this.transport?.resumeProducing();
+    if (this.socketPaused) {
+      this.socketPaused = false;
+      if (this.phase !== 'closed') this.transport?.resumeProducing();
+    }
     this.parser.resume();
+    // The reader may have paused again during the resume: what is left is held now.
+    if (this.readPaused) this.checkReadAhead();
     if (this.pendingLoss !== null && !this.readPaused) {
       const reason = this.pendingLoss;
       this.pendingLoss = null;

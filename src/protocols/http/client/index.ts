@@ -1,7 +1,7 @@
 /** The HTTP/1.1 client: Agent, connection pool, responses and body producers, and the response parser. */
 export { Agent, DEFAULT_CONNECT_TIMEOUT } from './agent.js';
 export { HTTPConnectionPool, DEFAULT_MAX_PERSISTENT_PER_HOST, DEFAULT_CACHED_CONNECTION_TIMEOUT } from './pool.js';
-export { HTTP11ClientProtocol } from './connection.js';
+export { HTTP11ClientProtocol, CLIENT_READ_AHEAD_BYTES } from './connection.js';
 export { Response } from './response.js';
 export { readBody, DEFAULT_MAX_RESPONSE_BODY_BYTES, RESPONSE_ITERATOR_HIGH_WATER } from './readbody.js';
 export { FileBodyProducer, FILE_BODY_CHUNK_SIZE } from './fileproducer.js';
