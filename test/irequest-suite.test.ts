@@ -15,6 +15,7 @@ import { Logger, LogPublisher } from '../src/reactor/log.js';
 import { MemoryReactor } from '../src/reactor/memoryreactor.js';
 import { NodeReactor } from '../src/reactor/nodereactor.js';
 import { StringTransport } from '../src/reactor/stringtransport.js';
+import { DummyRequest } from '../src/testing/dummyrequest.js';
 import { parseResponse } from './gateway-suite.js';
 import { runRequestSuite, type ClientView, type RequestHost, type SuiteCall } from './irequest-suite.js';
 
@@ -96,3 +97,20 @@ runRequestSuite(
   'bridged (toCpsApp(toIterApp(app)) on spindle\'s server, EnvironRequest)',
   serverHost((app, reactor) => toCpsApp(toIterApp(app, { reactor }), { reactor, logger: quiet() })),
 );
+
+/** spindle/testing's DummyRequest: the request a unit test hands an app must keep the same rules. */
+const dummyHost: RequestHost = {
+  caps: { wire: false },
+  async serve(app, call = {}) {
+    const req = new DummyRequest({ method: call.method ?? 'GET', uri: call.path ?? '/', ...(call.body !== undefined ? { body: call.body } : {}) });
+    await app(req);
+    const headers: Record<string, string> = {};
+    for (const [name, value] of req.responseHeaders) {
+      const key = name.toLowerCase();
+      headers[key] = key in headers ? `${headers[key]}, ${value}` : value;
+    }
+    return { status: req.code, headers, body: req.text() };
+  },
+};
+
+runRequestSuite('spindle/testing DummyRequest', dummyHost);

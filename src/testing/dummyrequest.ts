@@ -18,14 +18,14 @@
  */
 import { Buffer } from 'node:buffer';
 import { Deferred } from '../reactor/deferred.js';
-import { ConnectionLost, ProducerAlreadyRegisteredError, ResponseDone } from '../reactor/errors.js';
+import { ConnectionLost, ResponseDone } from '../reactor/errors.js';
 import { Failure } from '../reactor/failure.js';
 import { MemoryReactor } from '../reactor/memoryreactor.js';
 import type { IAddress, IProducer, IProtocol, IPullProducer, IPushProducer, IReactor, ITransport } from '../reactor/interfaces.js';
-import { BodyTooLargeError, HeadersSentError, RequestFinishedError } from '../protocols/http/errors.js';
+import { BodyAlreadyConsumedError, BodyTooLargeError, RequestFinishedError } from '../protocols/http/errors.js';
 import { Headers } from '../protocols/http/headers.js';
 import type { ReadBodyOptions } from '../protocols/http/interfaces.js';
-import { reasonPhrase } from '../protocols/http/phrases.js';
+import { RequestCore } from '../protocols/http/requestcore.js';
 import { splitPath } from '../protocols/web/path.js';
 import type { IWebRequest } from '../protocols/web/interfaces.js';
 
@@ -51,7 +51,7 @@ export interface DummyRequestOptions {
 const utf8 = new TextDecoder();
 const bytesOf = (data: string | Uint8Array): Uint8Array => (typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
 
-export class DummyRequest implements IWebRequest {
+export class DummyRequest extends RequestCore implements IWebRequest {
   readonly method: string;
   readonly uri: string;
   readonly path: string;
@@ -70,19 +70,17 @@ export class DummyRequest implements IWebRequest {
   postpath: string[];
 
   // -- what the app did --
-  code = 200;
-  codeMessage = 'OK';
-  /** Response headers in the order set, names as given. */
-  readonly responseHeaders: [string, string][] = [];
+  /** Response headers in the order set, names as given (a copy). */
+  get responseHeaders(): [string, string][] {
+    return this.headerPairs();
+  }
   /** Every non-empty chunk handed to `write()`, in order. */
   readonly written: Uint8Array[] = [];
   startedWriting = false;
-  finished = false;
-  disconnected = false;
   aborted = false;
   /** The registered producer and whether it is streaming (push) or not (pull). */
-  producer: IProducer | null = null;
-  streaming = false;
+  declare producer: IProducer | null;
+  declare streaming: boolean;
   /** True while the (pretend) transport has paused a push producer. */
   transportPaused = false;
   /** Upload backpressure: how often the body reader paused/resumed reading, and whether it is paused now. */
@@ -92,14 +90,15 @@ export class DummyRequest implements IWebRequest {
   /** True once `deliverBody` answered a client's `Expect: 100-continue`. */
   continueSent = false;
 
-  private readonly waiters: Deferred<void>[] = [];
   private readonly bodyParts: Uint8Array[] = [];
   private bodyEnded = false;
+  private bodyTaken = false;
   /** The protocol `deliverBody` is streaming the body into, once it was called. */
   bodyProtocol: IProtocol | null = null;
   private bodyRead: { d: Deferred<Uint8Array>; limit: number } | null = null;
 
   constructor(options: DummyRequestOptions = {}) {
+    super();
     this.method = options.method ?? 'GET';
     this.uri = options.uri ?? '/';
     const q = this.uri.indexOf('?');
@@ -126,12 +125,6 @@ export class DummyRequest implements IWebRequest {
   /** The body written so far, as UTF-8 text. */
   text(): string {
     return utf8.decode(this.body());
-  }
-  /** A response header (values of repeats joined with ', '). */
-  getResponseHeader(name: string): string | undefined {
-    const key = name.toLowerCase();
-    const found = this.responseHeaders.filter(([n]) => n.toLowerCase() === key).map(([, v]) => v);
-    return found.length === 0 ? undefined : found.join(', ');
   }
 
   // ------------------------------------------------------------------ playing the client
@@ -177,10 +170,8 @@ export class DummyRequest implements IWebRequest {
   loseConnection(): void {
     if (this.finished || this.disconnected) return;
     this.disconnected = true;
-    for (const d of this.waiters.splice(0)) d.errback(new ConnectionLost('the client went away before the response finished'));
-    const p = this.producer;
-    this.producer = null;
-    p?.stopProducing();
+    this.stopProducer();
+    this.settleLost(new ConnectionLost('the client went away before the response finished'));
     this.bodyProtocol?.connectionLost(new Failure(new ConnectionLost()));
     const read = this.bodyRead;
     this.bodyRead = null;
@@ -190,6 +181,7 @@ export class DummyRequest implements IWebRequest {
   // ------------------------------------------------------------------ IRequest: input
 
   deliverBody(protocol: IProtocol): void {
+    this.takeBody();
     if (this.headers.get('expect')?.toLowerCase() === '100-continue') this.continueSent = true;
     this.bodyProtocol = protocol;
     const transport = {
@@ -209,10 +201,17 @@ export class DummyRequest implements IWebRequest {
   }
 
   readBody(options: ReadBodyOptions = {}): Deferred<Uint8Array> {
+    this.takeBody();
     const d = new Deferred<Uint8Array>();
     this.bodyRead = { d, limit: options.limit ?? Infinity };
     this.checkRead();
     return d;
+  }
+
+  /** The body is read once, as on every host (`BodyAlreadyConsumedError`). */
+  private takeBody(): void {
+    if (this.bodyTaken) throw new BodyAlreadyConsumedError();
+    this.bodyTaken = true;
   }
 
   private checkRead(): void {
@@ -230,62 +229,34 @@ export class DummyRequest implements IWebRequest {
 
   // ------------------------------------------------------------------ IRequest: output
 
-  setResponseCode(code: number, phrase?: string): void {
-    if (this.startedWriting) throw new HeadersSentError('setResponseCode()');
-    this.code = code;
-    this.codeMessage = phrase ?? reasonPhrase(code);
-  }
-  setHeader(name: string, value: string): void {
-    this.removeHeader(name);
-    this.responseHeaders.push([name, value]);
-  }
-  addHeader(name: string, value: string): void {
-    if (this.startedWriting) throw new HeadersSentError('addHeader()');
-    this.responseHeaders.push([name, value]);
-  }
-  removeHeader(name: string): void {
-    if (this.startedWriting) throw new HeadersSentError('setHeader()/removeHeader()');
-    const key = name.toLowerCase();
-    for (let i = this.responseHeaders.length - 1; i >= 0; i--) if (this.responseHeaders[i]![0].toLowerCase() === key) this.responseHeaders.splice(i, 1);
-  }
   write(data: Uint8Array | string): void {
     if (this.finished) throw new RequestFinishedError('write()');
     if (this.disconnected) return;
     const bytes = bytesOf(data);
     if (bytes.length === 0) return;
     this.startedWriting = true;
+    this.locked = true;
     this.written.push(bytes);
   }
   flushHeaders(): void {
     this.startedWriting = true;
+    this.locked = true;
   }
   finish(): void {
     if (this.finished) throw new RequestFinishedError('finish()');
     this.finished = true;
     this.startedWriting = true;
+    this.locked = true;
     if (this.disconnected) return;
     if (this.producer !== null) this.unregisterProducer();
-    for (const d of this.waiters.splice(0)) d.callback(undefined);
+    this.settleFinished();
   }
   registerProducer(producer: IProducer, streaming: boolean): void {
-    if (this.disconnected) {
-      producer.stopProducing();
-      return;
-    }
-    if (this.producer !== null) throw new ProducerAlreadyRegisteredError();
-    this.producer = producer;
-    this.streaming = streaming;
+    if (!this.claimProducer(producer, streaming, this.disconnected)) return;
     if (streaming && this.transportPaused) (producer as IPushProducer).pauseProducing();
   }
   unregisterProducer(): void {
     this.producer = null;
-  }
-  notifyFinish(): Deferred<void> {
-    const d = new Deferred<void>();
-    if (this.disconnected) d.errback(new ConnectionLost('the client went away before the response finished'));
-    else if (this.finished) d.callback(undefined);
-    else this.waiters.push(d);
-    return d;
   }
   abort(): void {
     if (this.aborted) return;
