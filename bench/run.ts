@@ -26,10 +26,25 @@ const wanted = args.filter((a, i) => !a.startsWith('--') && !['--save', '--compa
 /** Modules in bench/ that are not benchmarks. */
 const TOOLS = ['harness.ts', 'run.ts', 'compare.ts', 'plot.ts', 'profile.ts'];
 
-const files = readdirSync(here)
+const names = readdirSync(here)
   .filter((f) => f.endsWith('.ts') && !TOOLS.includes(f) && !f.startsWith('_'))
-  .filter((f) => wanted.length === 0 || wanted.includes(f.replace(/\.ts$/, '')))
+  .map((f) => f.replace(/\.ts$/, ''))
   .sort();
+const USAGE = `usage: npm run bench [-- --quick] [-- NAME...] [-- --save FILE] [-- --compare BASE.json]\nbenchmarks: ${names.join(' ')}\n`;
+if (args.includes('--help') || args.includes('-h')) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+// A mistyped name or option would otherwise run nothing, or everything (minutes of load).
+const unknown = [
+  ...args.filter((a) => a.startsWith('-') && !['quick', 'save', 'compare'].includes(a.replace(/^--?/, '').split('=')[0]!)),
+  ...wanted.filter((n) => !names.includes(n)),
+];
+if (unknown.length > 0) {
+  process.stderr.write(`bench: unknown ${unknown.map((a) => JSON.stringify(a)).join(', ')}\n${USAGE}`);
+  process.exit(2);
+}
+const files = names.filter((n) => wanted.length === 0 || wanted.includes(n)).map((n) => `${n}.ts`);
 
 const base = compareWith ? readRun(compareWith) : null; // read first: a missing file fails before the run
 const rows: SavedRow[] = [];
