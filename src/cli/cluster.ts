@@ -49,6 +49,33 @@ export const WORKER_RESTARTS_PER_MINUTE = 10;
 /** The window the restart bound counts in. */
 export const WORKER_RESTART_WINDOW_SECONDS = 60;
 
+/**
+ * The bound on replacing dead workers: at most `limit` within any `window`
+ * seconds (a sliding window over the times of the last replacements).
+ */
+export class RestartBudget {
+  private readonly times: number[] = [];
+  constructor(
+    readonly limit = WORKER_RESTARTS_PER_MINUTE,
+    readonly window = WORKER_RESTART_WINDOW_SECONDS,
+    private readonly now: () => number = () => performance.now() / 1000,
+  ) {}
+
+  /** Take one replacement; false (nothing taken) when `limit` were taken in the last `window` seconds. */
+  take(): boolean {
+    const t = this.now();
+    while (this.times.length > 0 && this.times[0]! <= t - this.window) this.times.shift();
+    if (this.times.length >= this.limit) return false;
+    this.times.push(t);
+    return true;
+  }
+
+  /** Replacements taken within the current window. */
+  get used(): number {
+    return this.times.length;
+  }
+}
+
 type WorkerState = 'starting' | 'serving' | 'retiring';
 
 interface Member {
@@ -65,7 +92,7 @@ interface Member {
  * shared port always has a worker: no connection is refused). Never returns
  * normally.
  */
-export function runPrimary(options: ServeOptions, io: PrimaryIO, now: () => number = () => performance.now() / 1000): void {
+export function runPrimary(options: ServeOptions, io: PrimaryIO, budget = new RestartBudget()): void {
   const count = options.processes ?? 1;
   const log = new Logger('spindle.cluster');
   // Workers re-run this same command (same script, same execArgv such as
@@ -73,7 +100,6 @@ export function runPrimary(options: ServeOptions, io: PrimaryIO, now: () => numb
   // new workers the same way, so they import the app's code afresh.
   cluster.setupPrimary({ args: process.argv.slice(2) });
   const members = new Map<number, Member>();
-  const restarts: number[] = [];
   let stopping = false;
   let failed: { message: string; exitCode: number } | undefined;
   let printed = false;
@@ -165,19 +191,16 @@ export function runPrimary(options: ServeOptions, io: PrimaryIO, now: () => numb
       stopAll();
       return finishIfDone();
     }
-    const t = now();
-    while (restarts.length > 0 && restarts[0]! <= t - WORKER_RESTART_WINDOW_SECONDS) restarts.shift();
     const why = member.fatal?.message ?? (signal ?? `code ${code}`);
-    if (restarts.length >= WORKER_RESTARTS_PER_MINUTE) {
+    if (!budget.take()) {
       failed = {
-        message: `worker ${pid} exited unexpectedly (${why}), the ${restarts.length + 1}th in ${WORKER_RESTART_WINDOW_SECONDS} s (the bound is ${WORKER_RESTARTS_PER_MINUTE}); stopping`,
+        message: `worker ${pid} exited unexpectedly (${why}), after ${budget.used} replacements within ${budget.window} s (the bound); stopping`,
         exitCode: EXIT_INTERNAL,
       };
       stopAll();
       return finishIfDone();
     }
-    restarts.push(t);
-    log.warn(`worker ${pid} exited unexpectedly (${why}); starting a replacement (${restarts.length} of ${WORKER_RESTARTS_PER_MINUTE} allowed in ${WORKER_RESTART_WINDOW_SECONDS} s)`);
+    log.warn(`worker ${pid} exited unexpectedly (${why}); starting a replacement (${budget.used} of ${budget.limit} allowed in ${budget.window} s)`);
     fork();
   };
 
