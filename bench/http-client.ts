@@ -5,7 +5,8 @@
  * request(), each client in its own child process (bench/servers/http-client-runner.ts),
  * run alternately; figures are medians. spindle runs compiled by tsc.
  * Then proxy throughput: a large download through spindle's reverseProxy
- * against the same download straight from the upstream (node:http).
+ * against the same download straight from the upstream (node:http), and against
+ * a node:http proxy (request().pipe()) that adds the same hop.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -67,6 +68,7 @@ const bench: Benchmark = {
     const total = quick ? 64 * 1024 * 1024 : 512 * 1024 * 1024;
     const upstream = await start('proxy-upstream.ts', null);
     const proxy = await startWithArg('proxy-spindle.ts', dist, String(upstream.port));
+    const nodeProxy = await startWithArg('proxy-node.ts', null, String(upstream.port));
     try {
       const path = `/bytes/${total}`;
       const t = await interleavedMs(quick ? 1 : 5, () => download(proxy.port, total, path), () => download(upstream.port, total, path));
@@ -81,7 +83,18 @@ const bench: Benchmark = {
         target: '>= 0.8x',
         note: `one connection each; median of ${quick ? 1 : 5} alternating runs; ${builtNote(dist)}`,
       });
+      const n = await interleavedMs(quick ? 1 : 5, () => download(proxy.port, total, path), () => download(nodeProxy.port, total, path));
+      rows.push({
+        name: `${total / 1024 / 1024} MiB download through reverseProxy vs through a node:http proxy`,
+        unit: 'GB/s',
+        spindle: gbps(n.spindle),
+        baseline: gbps(n.baseline),
+        baselineName: 'node:http request().pipe() proxy (bench/servers/proxy-node.ts)',
+        higherIsBetter: true,
+        note: `the same extra hop both ways; median of ${quick ? 1 : 5} alternating runs`,
+      });
     } finally {
+      nodeProxy.child.kill();
       proxy.child.kill();
       upstream.child.kill();
       removeDist(dist);
