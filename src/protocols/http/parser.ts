@@ -12,7 +12,7 @@ import type { Buffer } from 'node:buffer';
 import { ParseErrorCodes as E } from './errors.js';
 import { Headers } from './headers.js';
 import { checkHost, chunkedCoding, connectionOptions, contentLength as parseContentLength, fail, parseRequestLine, type RequestHead, type RequestLine } from './head.js';
-import { MessageParser, type MessageHandler } from './message.js';
+import { MessageParser, type MessageHandler, type MessageLimits } from './message.js';
 import { trimOWS } from './syntax.js';
 
 export type { RequestHead, HTTPVersion } from './head.js';
@@ -41,18 +41,23 @@ export interface ParserLimits {
 /** The request parser's events: `onHead`, `onBody`, `onComplete`, `onError` (see message.ts). */
 export type ParserHandler = MessageHandler<RequestHead>;
 
+/** The field, chunk and trailer limits both parsers share, defaults filled in. */
+export function messageLimits(limits: Omit<ParserLimits, 'maxRequestLineBytes'>): MessageLimits {
+  return {
+    maxHeaderBytes: limits.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
+    maxHeaderCount: limits.maxHeaderCount ?? DEFAULT_MAX_HEADER_COUNT,
+    maxChunkLineBytes: limits.maxChunkLineBytes ?? DEFAULT_MAX_CHUNK_LINE_BYTES,
+    maxTrailerBytes: limits.maxTrailerBytes ?? DEFAULT_MAX_TRAILER_BYTES,
+  };
+}
+
 export class HTTPParser extends MessageParser<RequestHead> {
   private readonly maxLine: number;
   /** The request line of the head under construction. */
   private line: RequestLine | null = null;
 
   constructor(handler: ParserHandler, limits: ParserLimits = {}) {
-    super(handler, {
-      maxHeaderBytes: limits.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
-      maxHeaderCount: limits.maxHeaderCount ?? DEFAULT_MAX_HEADER_COUNT,
-      maxChunkLineBytes: limits.maxChunkLineBytes ?? DEFAULT_MAX_CHUNK_LINE_BYTES,
-      maxTrailerBytes: limits.maxTrailerBytes ?? DEFAULT_MAX_TRAILER_BYTES,
-    });
+    super(handler, messageLimits(limits));
     this.maxLine = limits.maxRequestLineBytes ?? DEFAULT_MAX_REQUEST_LINE_BYTES;
   }
 

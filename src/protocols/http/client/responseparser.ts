@@ -20,7 +20,7 @@ import { Headers } from '../headers.js';
 import { chunkedCoding, connectionOptions, contentLength as parseContentLength, fail, type HTTPVersion } from '../head.js';
 import { MessageParser, type BodyFraming, type MessageHandler } from '../message.js';
 import { responseEndsAtHead } from '../rules.js';
-import { DEFAULT_MAX_CHUNK_LINE_BYTES, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_COUNT, DEFAULT_MAX_TRAILER_BYTES } from '../parser.js';
+import { messageLimits } from '../parser.js';
 
 /** Longest status line, CRLF excluded. */
 export const DEFAULT_MAX_STATUS_LINE_BYTES = 8 * 1024;
@@ -96,12 +96,7 @@ export class ResponseParser extends MessageParser<ResponseHead> {
   private method = 'GET';
 
   constructor(private readonly responseHandler: ResponseParserHandler, limits: ResponseParserLimits = {}) {
-    super(responseHandler, {
-      maxHeaderBytes: limits.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
-      maxHeaderCount: limits.maxHeaderCount ?? DEFAULT_MAX_HEADER_COUNT,
-      maxChunkLineBytes: limits.maxChunkLineBytes ?? DEFAULT_MAX_CHUNK_LINE_BYTES,
-      maxTrailerBytes: limits.maxTrailerBytes ?? DEFAULT_MAX_TRAILER_BYTES,
-    });
+    super(responseHandler, messageLimits(limits));
     this.maxLine = limits.maxStatusLineBytes ?? DEFAULT_MAX_STATUS_LINE_BYTES;
   }
 
