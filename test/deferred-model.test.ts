@@ -300,6 +300,24 @@ describe('Deferred against a reference model', () => {
     );
   });
 
+  it('a Deferred waiting on one whose result is out on a chained Deferred takes that result, as in Twisted', () => {
+    // Found by the property above (seed -392724454): d1.chainDeferred(d2) fires d2,
+    // which resumes d0, whose callback returns d1 while d1 is still inside its
+    // chained callback. Twisted's d1 still holds the failure then, so d0 takes it.
+    const steps: Step[] = [
+      { t: 'addErrback', i: 0, op: { k: 'ret', j: 2 } },
+      { t: 'addErrback', i: 0, op: { k: 'recover', n: 0 } },
+      { t: 'errback', i: 1, tag: 0 },
+      { t: 'addCallback', i: 0, op: { k: 'ret', j: 1 } },
+      { t: 'errback', i: 0, tag: 0 },
+      { t: 'chain', i: 1, j: 2 },
+    ];
+    const real = runReal(steps);
+    expect(real).toEqual(runModel(steps));
+    expect(real).toContain('end 0 called=true paused=0 fail:0');
+    expect(real).toContain('end 1 called=true paused=0 value:undefined');
+  });
+
   it('the model and the test can tell a difference (a known program checked by hand)', () => {
     const steps: Step[] = [
       { t: 'addCallback', i: 0, op: { k: 'ret', j: 1 } },

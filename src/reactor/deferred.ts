@@ -127,6 +127,13 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   private cbs: unknown[] | null = null;
   private cbIndex = 0;
   private runningCallbacks = false;
+  /**
+   * True while this Deferred's result is out on a chained one (a CHAIN link ran):
+   * as in Twisted, where `chainDeferred` is `addCallbacks(d.callback, d.errback)`,
+   * this one is still in that callback and keeps its result until the chained
+   * one has run; the runner clears both when it comes back to this one.
+   */
+  private chainedOut = false;
   private suppressAlreadyCalled = false;
   private extra: Extra | null = null;
 
@@ -347,13 +354,25 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
     try {
       while (RUN_STACK.length > base) {
         const current = RUN_STACK[RUN_STACK.length - 1]!;
+        if (current.chainedOut) {
+          // Back from the chained Deferred: `d.callback(result)` returned undefined.
+          current.chainedOut = false;
+          current.runningCallbacks = false;
+          current.result = undefined;
+        }
         const handedTo = current.paused > 0 || current.runningCallbacks ? null : current.runLinks();
         if (handedTo === null) RUN_STACK.pop();
         else RUN_STACK.push(handedTo);
       }
     } finally {
       // Only after an unexpected throw (e.g. a RangeError from a user's own deep recursion).
-      if (RUN_STACK.length !== base) RUN_STACK.length = base;
+      if (RUN_STACK.length !== base) {
+        for (let i = base; i < RUN_STACK.length; i++) {
+          const d = RUN_STACK[i]!;
+          if (d.chainedOut) d.chainedOut = d.runningCallbacks = false;
+        }
+        RUN_STACK.length = base;
+      }
     }
   }
 
@@ -403,7 +422,10 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
         } else {
           target.called = true;
           target.result = this.result;
-          this.result = undefined;
+          // Keep the result until the target has run (see chainedOut); links
+          // added meanwhile wait, as they would inside a running callback.
+          this.chainedOut = true;
+          this.runningCallbacks = true;
         }
         return target;
       }
@@ -427,7 +449,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
       if (isDeferred(next)) {
         const inner = next as Deferred<unknown>;
         const innerResult = inner.result;
-        if (!inner.called || inner.paused > 0 || isDeferred(innerResult) || inner.runningCallbacks) {
+        if (!inner.called || inner.paused > 0 || isDeferred(innerResult)) {
           // The inner one has no result yet: wait for it.
           this.paused++;
           inner.pushLink(this, CONTINUE);
