@@ -28,6 +28,11 @@ export type Canceller<T> = (d: Deferred<T>) => void;
  */
 const CONTINUE = Symbol('continue');
 const CHAIN = Symbol('chain');
+/** `Deferred.running` states (a small int: one field on every Deferred). */
+const IDLE = 0;
+const RUNNING = 1;
+const CHAINED_OUT = 2;
+type Running = typeof IDLE | typeof RUNNING | typeof CHAINED_OUT;
 function passthru<V>(v: V): V {
   return v;
 }
@@ -126,14 +131,15 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   private eb0: unknown = undefined;
   private cbs: unknown[] | null = null;
   private cbIndex = 0;
-  private runningCallbacks = false;
   /**
-   * True while this Deferred's result is out on a chained one (a CHAIN link ran):
-   * as in Twisted, where `chainDeferred` is `addCallbacks(d.callback, d.errback)`,
-   * this one is still in that callback and keeps its result until the chained
-   * one has run; the runner clears both when it comes back to this one.
+   * The re-entry guard: RUNNING while a callback runs; CHAINED_OUT while this
+   * Deferred's result is out on a chained one (a CHAIN link ran). As in Twisted,
+   * where `chainDeferred` is `addCallbacks(d.callback, d.errback)`, this one is
+   * then still inside that callback and keeps its result until the chained one
+   * has run; the runner clears it when it comes back to this one. One field, not
+   * two flags: every Deferred carries it.
    */
-  private chainedOut = false;
+  private running: Running = IDLE;
   private suppressAlreadyCalled = false;
   private extra: Extra | null = null;
 
@@ -344,23 +350,23 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * Twisted's `_runCallbacks`. `RUN_STACK` holds the Deferreds being worked on:
    * when a Deferred's result moves to the Deferred waiting on it (CONTINUE) or to
    * a chained one (CHAIN), that one is pushed and processed before this one goes
-   * on. The re-entry guard (`runningCallbacks`) makes a callback that adds links
+   * on. The re-entry guard (`running`) makes a callback that adds links
    * to, or resumes, the Deferred it runs on leave the work to the running loop.
    */
   private runCallbacks(): void {
-    if (this.runningCallbacks) return; // a callback added callbacks or fired a chained Deferred: the loop below picks it up
+    if (this.running !== IDLE) return; // a callback added callbacks or fired a chained Deferred: the loop below picks it up
     const base = RUN_STACK.length;
     RUN_STACK.push(this as Deferred<unknown>);
     try {
       while (RUN_STACK.length > base) {
         const current = RUN_STACK[RUN_STACK.length - 1]!;
-        if (current.chainedOut) {
+        let running = current.running;
+        if (running === CHAINED_OUT) {
           // Back from the chained Deferred: `d.callback(result)` returned undefined.
-          current.chainedOut = false;
-          current.runningCallbacks = false;
+          current.running = running = IDLE;
           current.result = undefined;
         }
-        const handedTo = current.paused > 0 || current.runningCallbacks ? null : current.runLinks();
+        const handedTo = current.paused > 0 || running !== IDLE ? null : current.runLinks();
         if (handedTo === null) RUN_STACK.pop();
         else RUN_STACK.push(handedTo);
       }
@@ -369,7 +375,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
       if (RUN_STACK.length !== base) {
         for (let i = base; i < RUN_STACK.length; i++) {
           const d = RUN_STACK[i]!;
-          if (d.chainedOut) d.chainedOut = d.runningCallbacks = false;
+          if (d.running === CHAINED_OUT) d.running = IDLE;
         }
         RUN_STACK.length = base;
       }
@@ -422,22 +428,21 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
         } else {
           target.called = true;
           target.result = this.result;
-          // Keep the result until the target has run (see chainedOut); links
+          // Keep the result until the target has run (see `running`); links
           // added meanwhile wait, as they would inside a running callback.
-          this.chainedOut = true;
-          this.runningCallbacks = true;
+          this.running = CHAINED_OUT;
         }
         return target;
       }
       const fn = (isFailure(this.result) ? eb : cb) as (result: unknown) => unknown;
       let next: unknown;
-      this.runningCallbacks = true;
+      this.running = RUNNING;
       try {
         next = fn(this.result);
       } catch (err) {
         next = new Failure(err);
       }
-      this.runningCallbacks = false;
+      this.running = IDLE;
       if (typeof next === 'object' && next !== null) {
         if (next === this) {
           next = new Failure(new SpindleError('ERR_DEFERRED_SELF', `a callback of ${this.label ? `Deferred "${this.label}"` : 'a Deferred'} returned that same Deferred; return a value or another Deferred`));
@@ -494,7 +499,7 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    */
   logUnhandledNow(): boolean {
     const result = this.result;
-    if (!this.called || this.paused > 0 || this.runningCallbacks || !isFailure(result) || result._handled) return false;
+    if (!this.called || this.paused > 0 || this.running !== IDLE || !isFailure(result) || result._handled) return false;
     this.clearUnhandled();
     const extra = this.extra;
     logUnhandled(result, extra?.label, extra?.creator);
