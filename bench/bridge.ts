@@ -27,7 +27,11 @@ const MiB = 1024 * 1024;
 function buildDist(): string | null {
   const out = mkdtempSync(join(tmpdir(), 'spindle-bridge-bench-'));
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', out, '--declaration', 'false', '--sourceMap', 'false'], { cwd: root, stdio: 'ignore' });
+  spawnSync(
+    process.execPath,
+    [tsc, '-p', 'tsconfig.build.json', '--outDir', out, '--declaration', 'false', '--sourceMap', 'false'],
+    { cwd: root, stdio: 'ignore' },
+  );
   if (!existsSync(join(out, 'src', 'bridge', 'toiterapp.js'))) {
     rmSync(out, { recursive: true, force: true });
     return null;
@@ -39,14 +43,21 @@ function buildDist(): string | null {
 
 let dist: string | null = null;
 
-interface Server { proc: ChildProcess; port: number }
+interface Server {
+  proc: ChildProcess;
+  port: number;
+}
 
 function start(how: 'direct' | 'bridged', mode: 'hello' | 'stream', total = 0): Promise<Server> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(here, 'servers', 'bridge-server.ts'), how, mode, String(total)], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: dist ? { ...process.env, SPINDLE_BENCH_DIST: dist } : process.env,
-  });
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(here, 'servers', 'bridge-server.ts'), how, mode, String(total)],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: dist ? { ...process.env, SPINDLE_BENCH_DIST: dist } : process.env,
+    },
+  );
   return new Promise((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => {
@@ -54,16 +65,25 @@ function start(how: 'direct' | 'bridged', mode: 'hello' | 'stream', total = 0): 
       const m = /listening (\d+)/.exec(out);
       if (m) resolve({ proc, port: Number(m[1]) });
     });
-    proc.once('exit', (code) => reject(new Error(`bridge bench server ${how}/${mode} exited (${code}) before listening`)));
+    proc.once('exit', (code) =>
+      reject(new Error(`bridge bench server ${how}/${mode} exited (${code}) before listening`)),
+    );
   });
 }
 
 function stop(s: Server): Promise<void> {
   if (s.proc.exitCode !== null) return Promise.resolve();
-  return new Promise((r) => { s.proc.once('exit', () => r()); s.proc.kill('SIGKILL'); });
+  return new Promise((r) => {
+    s.proc.once('exit', () => r());
+    s.proc.kill('SIGKILL');
+  });
 }
 
-type Autocannon = (o: { url: string; connections: number; duration: number }) => Promise<{ requests: { average: number } }>;
+type Autocannon = (o: {
+  url: string;
+  connections: number;
+  duration: number;
+}) => Promise<{ requests: { average: number } }>;
 const autocannonName = 'autocannon';
 const autocannon = ((await import(autocannonName)) as { default: Autocannon }).default;
 
@@ -72,7 +92,6 @@ const median = (xs: number[]): number => xs.slice().sort((x, y) => x - y)[Math.f
 async function reqPerSec(port: number, seconds: number): Promise<number> {
   return (await autocannon({ url: `http://127.0.0.1:${port}/`, connections: 32, duration: seconds })).requests.average;
 }
-
 
 const bench: Benchmark = {
   title: 'toCpsApp(toIterApp(cpsApp)) vs the CPS app served directly',
@@ -121,7 +140,11 @@ async function measure(quick: boolean, built: string): Promise<BenchResult[]> {
     const total = quick ? 128 * MiB : 1024 * MiB;
     const direct = await start('direct', 'stream', total);
     const bridged = await start('bridged', 'stream', total);
-    const ms = await interleavedMs(quick ? 3 : 5, () => download(bridged.port, total), () => download(direct.port, total));
+    const ms = await interleavedMs(
+      quick ? 3 : 5,
+      () => download(bridged.port, total),
+      () => download(direct.port, total),
+    );
     await stop(direct);
     await stop(bridged);
     const rate = (t: number) => total / MiB / (t / 1000);

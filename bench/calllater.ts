@@ -94,7 +94,11 @@ const bench: Benchmark = {
         note: `median of ${runs}, interleaved`,
       },
     ];
-    const reset = pendingOps(runs, (c) => c.reset(FAR), (t) => t.refresh());
+    const reset = pendingOps(
+      runs,
+      (c) => c.reset(FAR),
+      (t) => t.refresh(),
+    );
     results.push({
       name: `reset() x ${N} pending calls`,
       unit: 'ms',
@@ -103,7 +107,11 @@ const bench: Benchmark = {
       higherIsBetter: false,
       note: `median of ${runs}, alternating`,
     });
-    const cancel = pendingOps(runs, (c) => c.cancel(), (t) => clearTimeout(t));
+    const cancel = pendingOps(
+      runs,
+      (c) => c.cancel(),
+      (t) => clearTimeout(t),
+    );
     results.push({
       name: `cancel() x ${N} pending calls`,
       unit: 'ms',

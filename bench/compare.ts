@@ -39,7 +39,10 @@ export function loadAverage(): string {
   try {
     return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   } catch {
-    return os.loadavg().map((l) => l.toFixed(2)).join(' ');
+    return os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
   }
 }
 
@@ -91,7 +94,9 @@ export function compareTable(base: SavedRun, rows: SavedRow[]): string {
     }
     const c = change(b.spindle, r.spindle, r.higherIsBetter);
     const rc = ratio(r) / ratio(b);
-    out.push(`| ${r.bench} | ${r.name} | ${r.unit} | ${fmt(b.spindle)} | ${fmt(r.spindle)} | ${pct(c)} | ${ratio(b).toFixed(2)}x | ${ratio(r).toFixed(2)}x | ${pct(rc)} | ${verdict(rc)} |`);
+    out.push(
+      `| ${r.bench} | ${r.name} | ${r.unit} | ${fmt(b.spindle)} | ${fmt(r.spindle)} | ${pct(c)} | ${ratio(b).toFixed(2)}x | ${ratio(r).toFixed(2)}x | ${pct(rc)} | ${verdict(rc)} |`,
+    );
   }
   return out.join('\n');
 }

@@ -100,7 +100,11 @@ const bench: Benchmark = {
     const N = 100_000;
     const rows: BenchResult[] = [];
 
-    const each = await interleavedMs(runs, () => deferredChains(N), () => promiseChainsAwaitEach(N));
+    const each = await interleavedMs(
+      runs,
+      () => deferredChains(N),
+      () => promiseChainsAwaitEach(N),
+    );
     rows.push({
       name: 'new + 10 callbacks + fire, x 100 000',
       unit: 'ms',
@@ -112,7 +116,11 @@ const bench: Benchmark = {
       note: `median of ${runs}; Deferred result read synchronously`,
     });
 
-    const batched = await interleavedMs(runs, () => deferredChains(N), () => promiseChainsBatched(N));
+    const batched = await interleavedMs(
+      runs,
+      () => deferredChains(N),
+      () => promiseChainsBatched(N),
+    );
     rows.push({
       name: 'new + 10 callbacks + fire, x 100 000 (Promise best case)',
       unit: 'ms',
@@ -124,7 +132,11 @@ const bench: Benchmark = {
       note: `median of ${runs}; promises awaited once in bulk`,
     });
 
-    const nested = await interleavedMs(runs, () => deferredNested(N), () => promiseNested(N));
+    const nested = await interleavedMs(
+      runs,
+      () => deferredNested(N),
+      () => promiseNested(N),
+    );
     rows.push({
       name: '100 000-deep nested chain',
       unit: 'ms',

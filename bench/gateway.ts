@@ -28,12 +28,22 @@ export interface Child {
 }
 
 /** Start a bench server and wait for its `listening PORT` line. */
-export function startServer(kind: 'spindle' | 'node', mode: string, total = 0, build: string | null = dist, extraEnv: NodeJS.ProcessEnv = {}): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(here, 'servers', `gateway-${kind}.ts`), mode, String(total)], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...serverEnv(kind === 'spindle' ? build : null), ...extraEnv },
-  });
+export function startServer(
+  kind: 'spindle' | 'node',
+  mode: string,
+  total = 0,
+  build: string | null = dist,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<Child> {
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(here, 'servers', `gateway-${kind}.ts`), mode, String(total)],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...serverEnv(kind === 'spindle' ? build : null), ...extraEnv },
+    },
+  );
   return new Promise((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => {
@@ -43,14 +53,14 @@ export function startServer(kind: 'spindle' | 'node', mode: string, total = 0, b
         resolve({
           proc,
           port: Number(m[1]),
-          stop: () => new Promise((r) => (proc.exitCode !== null ? r() : (proc.once('exit', () => r()), proc.kill('SIGKILL')))),
+          stop: () =>
+            new Promise((r) => (proc.exitCode !== null ? r() : (proc.once('exit', () => r()), proc.kill('SIGKILL')))),
         });
       }
     });
     proc.once('exit', (code) => reject(new Error(`bench server ${kind}/${mode} exited with ${code} before listening`)));
   });
 }
-
 
 /** Resident set size of a process in bytes (Linux /proc). */
 function rss(pid: number): number {
@@ -62,7 +72,6 @@ async function helloReqPerSec(port: number, seconds: number): Promise<number> {
   const r = await autocannon({ url: `http://127.0.0.1:${port}/`, connections: 32, duration: seconds });
   return r.requests.average;
 }
-
 
 /** Read `rate` bytes/s from an endless response for `seconds`; returns the server's RSS growth in bytes. */
 async function slowClient(server: Child, rate: number, seconds: number): Promise<number> {
@@ -93,7 +102,11 @@ const PAGE = 4096;
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 
 /** autocannon ships no types; the part used here. */
-type Autocannon = (opts: { url: string; connections: number; duration: number }) => Promise<{ requests: { average: number } }>;
+type Autocannon = (opts: {
+  url: string;
+  connections: number;
+  duration: number;
+}) => Promise<{ requests: { average: number } }>;
 const autocannonModule = 'autocannon';
 const autocannon = ((await import(autocannonModule)) as { default: Autocannon }).default;
 
@@ -149,7 +162,11 @@ async function measure(quick: boolean, built: string): Promise<BenchResult[]> {
     const nd = await startServer('node', 'stream', total);
     const runs = quick ? 3 : 5;
     const cpu0 = [cpuSeconds(sp.proc.pid!), cpuSeconds(nd.proc.pid!)];
-    const ms = await interleavedMs(runs, () => download(sp.port, total), () => download(nd.port, total));
+    const ms = await interleavedMs(
+      runs,
+      () => download(sp.port, total),
+      () => download(nd.port, total),
+    );
     // CPU per GiB over every download (the warm-up one too): steadier than wall clock on a shared machine.
     const gib = ((runs + 1) * total) / (1024 * MiB);
     const cpuPerGiB = [cpuSeconds(sp.proc.pid!) - cpu0[0]!, cpuSeconds(nd.proc.pid!) - cpu0[1]!].map((c) => c / gib);

@@ -88,7 +88,9 @@ export async function interleavedMs(
 export function download(port: number, total: number, path = '/', tls = false): Promise<void> {
   return new Promise((resolve, reject) => {
     // Over TLS (bench/https.ts) the client trusts anything: it measures, it does not check.
-    const socket = tls ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }) : connect({ port, host: '127.0.0.1', noDelay: true });
+    const socket = tls
+      ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false })
+      : connect({ port, host: '127.0.0.1', noDelay: true });
     let head: Buffer | null = Buffer.alloc(0);
     let body = 0;
     socket.on(tls ? 'secureConnect' : 'connect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: bench\r\n\r\n`));

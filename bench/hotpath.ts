@@ -17,13 +17,24 @@ import { buildDist, builtNote, removeDist, serverEnv } from './servers/dist.js';
 const here = dirname(fileURLToPath(import.meta.url));
 
 function child(dist: string | null, rounds: number, per: number): Promise<Record<string, number>> {
-  const cmd = [process.execPath, '--import', 'tsx', join(here, 'servers', 'hotpath-child.ts'), String(rounds), String(per)];
+  const cmd = [
+    process.execPath,
+    '--import',
+    'tsx',
+    join(here, 'servers', 'hotpath-child.ts'),
+    String(rounds),
+    String(per),
+  ];
   const argv = existsSync('/usr/bin/taskset') ? ['/usr/bin/taskset', '-c', '0', ...cmd] : cmd;
   return new Promise((resolve, reject) => {
     const p = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'], env: serverEnv(dist) });
     let out = '';
     p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    p.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as Record<string, number>) : reject(new Error(`hotpath child exited with ${code}`))));
+    p.once('exit', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out) as Record<string, number>)
+        : reject(new Error(`hotpath child exited with ${code}`)),
+    );
   });
 }
 
@@ -45,7 +56,11 @@ const bench: Benchmark = {
         ...(target ? { target } : {}),
         note,
       });
-      return [row('hello, iterator app through the gateway', 'iter'), row('hello, toCpsApp(toIterApp(cpsApp))', 'bridge'), row('hello, the CPS app itself', 'cps')];
+      return [
+        row('hello, iterator app through the gateway', 'iter'),
+        row('hello, toCpsApp(toIterApp(cpsApp))', 'bridge'),
+        row('hello, the CPS app itself', 'cps'),
+      ];
     } finally {
       removeDist(dist);
     }

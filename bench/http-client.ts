@@ -23,15 +23,35 @@ interface ClientRun {
   cpu: number;
 }
 
-function runClient(client: string, port: number, conns: number, seconds: number, dist: string | null): Promise<ClientRun> {
+function runClient(
+  client: string,
+  port: number,
+  conns: number,
+  seconds: number,
+  dist: string | null,
+): Promise<ClientRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'servers', 'http-client-runner.ts'), client, String(port), String(conns), String(seconds)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: serverEnv(dist),
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(here, 'servers', 'http-client-runner.ts'),
+        client,
+        String(port),
+        String(conns),
+        String(seconds),
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: serverEnv(dist),
+      },
+    );
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as ClientRun) : reject(new Error(`${client} client exited with ${code}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out) as ClientRun) : reject(new Error(`${client} client exited with ${code}`)),
+    );
   });
 }
 
@@ -48,7 +68,8 @@ const bench: Benchmark = {
     try {
       for (const conns of [1, 50]) {
         const runs: Record<string, ClientRun[]> = { spindle: [], node: [], undici: [] };
-        for (let i = 0; i < rounds; i++) for (const c of Object.keys(runs)) runs[c]!.push(await runClient(c, target.port, conns, seconds, dist));
+        for (let i = 0; i < rounds; i++)
+          for (const c of Object.keys(runs)) runs[c]!.push(await runClient(c, target.port, conns, seconds, dist));
         const rps = (c: string) => median(runs[c]!.map((r) => r.requests / r.seconds));
         const cpuUs = (c: string) => median(runs[c]!.map((r) => (r.cpu / r.requests) * 1e6));
         rows.push({
@@ -71,7 +92,11 @@ const bench: Benchmark = {
     const nodeProxy = await startWithArg('proxy-node.ts', null, String(upstream.port));
     try {
       const path = `/bytes/${total}`;
-      const t = await interleavedMs(quick ? 1 : 5, () => download(proxy.port, total, path), () => download(upstream.port, total, path));
+      const t = await interleavedMs(
+        quick ? 1 : 5,
+        () => download(proxy.port, total, path),
+        () => download(upstream.port, total, path),
+      );
       const gbps = (ms: number) => total / 1e9 / (ms / 1000);
       rows.push({
         name: `${total / 1024 / 1024} MiB download through reverseProxy vs direct`,
@@ -83,7 +108,11 @@ const bench: Benchmark = {
         target: '>= 0.8x',
         note: `one connection each; median of ${quick ? 1 : 5} alternating runs; ${builtNote(dist)}`,
       });
-      const n = await interleavedMs(quick ? 1 : 5, () => download(proxy.port, total, path), () => download(nodeProxy.port, total, path));
+      const n = await interleavedMs(
+        quick ? 1 : 5,
+        () => download(proxy.port, total, path),
+        () => download(nodeProxy.port, total, path),
+      );
       rows.push({
         name: `${total / 1024 / 1024} MiB download through reverseProxy vs through a node:http proxy`,
         unit: 'GB/s',
@@ -106,7 +135,10 @@ const bench: Benchmark = {
 /** Start a bench server with one argument (the proxy's upstream port). */
 function startWithArg(script: string, dist: string | null, arg: string) {
   return new Promise<{ child: ReturnType<typeof spawn>; port: number }>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'servers', script), arg], { stdio: ['ignore', 'pipe', 'inherit'], env: serverEnv(dist) });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'servers', script), arg], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: serverEnv(dist),
+    });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();

@@ -23,13 +23,26 @@ interface AutocannonResult {
   errors: number;
   non2xx: number;
 }
-type Autocannon = (opts: { url: string; connections: number; duration: number; pipelining: number; tlsOptions?: object }) => Promise<AutocannonResult>;
+type Autocannon = (opts: {
+  url: string;
+  connections: number;
+  duration: number;
+  pipelining: number;
+  tlsOptions?: object;
+}) => Promise<AutocannonResult>;
 const autocannonModule = 'autocannon';
 const autocannon = ((await import(autocannonModule)) as { default: Autocannon }).default;
 
 /** Start a hello server (`extraEnv`: e.g. SPINDLE_BENCH_TLS for HTTPS) and wait for its port. */
-export async function start(script: string, dist: string | null, extraEnv: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'servers', script)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...serverEnv(dist), ...extraEnv } });
+export async function start(
+  script: string,
+  dist: string | null,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'servers', script)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...serverEnv(dist), ...extraEnv },
+  });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -51,11 +64,21 @@ export interface Run {
   cpu: number;
 }
 
-
 /** One autocannon run of 50 connections (`scheme` https: over TLS, the certificate not checked). */
-export async function measure(server: { child: ChildProcess; port: number }, duration: number, pipelining: number, scheme: 'http' | 'https' = 'http'): Promise<Run> {
+export async function measure(
+  server: { child: ChildProcess; port: number },
+  duration: number,
+  pipelining: number,
+  scheme: 'http' | 'https' = 'http',
+): Promise<Run> {
   const cpu0 = cpuSeconds(server.child.pid!);
-  const r = await autocannon({ url: `${scheme}://127.0.0.1:${server.port}/`, connections: 50, duration, pipelining, ...(scheme === 'https' ? { tlsOptions: {} } : {}) });
+  const r = await autocannon({
+    url: `${scheme}://127.0.0.1:${server.port}/`,
+    connections: 50,
+    duration,
+    pipelining,
+    ...(scheme === 'https' ? { tlsOptions: {} } : {}),
+  });
   const cpu = cpuSeconds(server.child.pid!) - cpu0;
   return { rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.non2xx, requests: r.requests.total, cpu };
 }

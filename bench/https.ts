@@ -65,9 +65,15 @@ const bench: Benchmark = {
         const nd = await startServer('node', 'stream', total, null, TLS);
         try {
           const cpu0 = [cpuSeconds(sp.proc.pid!), cpuSeconds(nd.proc.pid!)];
-          const ms = await interleavedMs(runs, () => download(sp.port, total, '/', true), () => download(nd.port, total, '/', true));
+          const ms = await interleavedMs(
+            runs,
+            () => download(sp.port, total, '/', true),
+            () => download(nd.port, total, '/', true),
+          );
           const gib = ((runs + 1) * total) / (1024 * MiB);
-          const cpuPerGiB = [cpuSeconds(sp.proc.pid!) - cpu0[0]!, cpuSeconds(nd.proc.pid!) - cpu0[1]!].map((c) => c / gib);
+          const cpuPerGiB = [cpuSeconds(sp.proc.pid!) - cpu0[0]!, cpuSeconds(nd.proc.pid!) - cpu0[1]!].map(
+            (c) => c / gib,
+          );
           const mbps = (t: number) => total / MiB / (t / 1000);
           rows.push({
             name: `HTTPS ${total / MiB} MiB from a generator in 64 KiB chunks`,

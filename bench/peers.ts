@@ -81,9 +81,10 @@ function start(kind: string, mode: string, arg: number, dist: string | null): Pr
 }
 
 function stop(s: Server): Promise<void> {
-  return new Promise((r) => (s.proc.exitCode !== null ? r() : (s.proc.once('exit', () => r()), s.proc.kill('SIGKILL'))));
+  return new Promise((r) =>
+    s.proc.exitCode !== null ? r() : (s.proc.once('exit', () => r()), s.proc.kill('SIGKILL')),
+  );
 }
-
 
 /** The server's own process when it was started through taskset (taskset execs, so the pid is the same). */
 const serverPid = (s: Server) => s.proc.pid!;
@@ -102,7 +103,11 @@ function wrkMs(text: string): number {
   return Number(m[1]) * (m[2] === 'us' ? 1e-3 : m[2] === 's' ? 1e3 : 1);
 }
 
-type Autocannon = (o: { url: string; connections: number; duration: number }) => Promise<{ requests: { average: number; total: number }; latency: { p99: number } }>;
+type Autocannon = (o: {
+  url: string;
+  connections: number;
+  duration: number;
+}) => Promise<{ requests: { average: number; total: number }; latency: { p99: number } }>;
 let autocannon: Autocannon | null = null;
 
 async function hello(s: Server, seconds: number): Promise<Hello> {
@@ -110,7 +115,9 @@ async function hello(s: Server, seconds: number): Promise<Hello> {
   let rps: number, p99: number, requests: number;
   if (wrk) {
     const out = await new Promise<string>((resolve) => {
-      const p = spawn(wrk, ['-t1', '-c50', `-d${seconds}s`, '--latency', `http://127.0.0.1:${s.port}/`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const p = spawn(wrk, ['-t1', '-c50', `-d${seconds}s`, '--latency', `http://127.0.0.1:${s.port}/`], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       let text = '';
       p.stdout!.on('data', (d: Buffer) => (text += d.toString()));
       p.once('exit', () => resolve(text));
@@ -164,15 +171,22 @@ const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 /** Pin this process (and the clients it spawns) to core 1; returns how to undo it. */
 function pinClient(): () => void {
   if (!taskset) return () => {};
-  const before = /list: (\S+)/.exec(spawnSync(taskset, ['-p', '-c', String(process.pid)], { encoding: 'utf8' }).stdout)?.[1];
+  const before = /list: (\S+)/.exec(
+    spawnSync(taskset, ['-p', '-c', String(process.pid)], { encoding: 'utf8' }).stdout,
+  )?.[1];
   spawnSync(taskset, ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
-  return () => void (before && spawnSync(taskset, ['-a', '-p', '-c', before, String(process.pid)], { stdio: 'ignore' }));
+  return () =>
+    void (before && spawnSync(taskset, ['-a', '-p', '-c', before, String(process.pid)], { stdio: 'ignore' }));
 }
 
 const loadNote = () => `load ${loadAverage()}`;
 
 /** Run `measure` over every server, `rounds` times, alternating; per kind, the list of results. */
-async function alternate<T>(servers: Server[], rounds: number, measure: (s: Server) => Promise<T>): Promise<Map<string, T[]>> {
+async function alternate<T>(
+  servers: Server[],
+  rounds: number,
+  measure: (s: Server) => Promise<T>,
+): Promise<Map<string, T[]>> {
   const out = new Map<string, T[]>(servers.map((s) => [s.kind, []]));
   for (let i = 0; i < rounds; i++) for (const s of servers) out.get(s.kind)!.push(await measure(s));
   return out;
@@ -213,7 +227,16 @@ const bench: Benchmark = {
           for (const s of servers) await hello(s, 1); // JIT warm-up
           const runs = await alternate(servers, rounds, (s) => hello(s, secs));
           const load = loadNote();
-          const fig = new Map([...runs].map(([k, rs]) => [k, { rps: median(rs.map((r) => r.rps)), p99: median(rs.map((r) => r.p99)), cpuUs: (sum(rs.map((r) => r.cpu)) / sum(rs.map((r) => r.requests))) * 1e6 }]));
+          const fig = new Map(
+            [...runs].map(([k, rs]) => [
+              k,
+              {
+                rps: median(rs.map((r) => r.rps)),
+                p99: median(rs.map((r) => r.p99)),
+                cpuUs: (sum(rs.map((r) => r.cpu)) / sum(rs.map((r) => r.requests))) * 1e6,
+              },
+            ]),
+          );
           const node = fig.get('node')!;
           for (const [kind, f] of fig) {
             rows.push({
@@ -228,7 +251,16 @@ const bench: Benchmark = {
             });
           }
           const target = (name: string, a: string, b: string, t: string) => {
-            rows.push({ name, unit: 'req/s', spindle: fig.get(a)!.rps, baseline: fig.get(b)!.rps, baselineName: label(b), higherIsBetter: true, target: t, note: load });
+            rows.push({
+              name,
+              unit: 'req/s',
+              spindle: fig.get(a)!.rps,
+              baseline: fig.get(b)!.rps,
+              baselineName: label(b),
+              higherIsBetter: true,
+              target: t,
+              note: load,
+            });
           };
           target('target: CPS hello / bare node:net', 'cps', 'net', '>= 0.8x');
           target('target: gateway hello / CPS hello', 'iter', 'cps', '>= 0.9x');
@@ -237,7 +269,15 @@ const bench: Benchmark = {
           target('target: threaded hello (4 workers) / in-process gateway', 'threaded', 'iter', '>= 0.5x');
           // The same targets by the server's CPU per request: steadier when the client, not the server, limits req/s.
           const cpu = (name: string, a: string, b: string) => {
-            rows.push({ name, unit: 'server CPU us/req', spindle: fig.get(a)!.cpuUs, baseline: fig.get(b)!.cpuUs, baselineName: label(b), higherIsBetter: false, note: load });
+            rows.push({
+              name,
+              unit: 'server CPU us/req',
+              spindle: fig.get(a)!.cpuUs,
+              baseline: fig.get(b)!.cpuUs,
+              baselineName: label(b),
+              higherIsBetter: false,
+              note: load,
+            });
           };
           cpu('CPU per request: CPS hello / bare node:net', 'cps', 'net');
           cpu('CPU per request: gateway hello / CPS hello', 'iter', 'cps');
@@ -259,9 +299,26 @@ const bench: Benchmark = {
           const load = loadNote();
           const rps = new Map([...runs].map(([k, ts]) => [k, n / median(ts)]));
           for (const k of kinds) {
-            rows.push({ name: `hello pipelined, one connection: ${label(k)}`, unit: 'req/s', spindle: rps.get(k)!, baseline: rps.get('node')!, baselineName: 'node:http', higherIsBetter: true, note: `${n} requests written at once; ${load}` });
+            rows.push({
+              name: `hello pipelined, one connection: ${label(k)}`,
+              unit: 'req/s',
+              spindle: rps.get(k)!,
+              baseline: rps.get('node')!,
+              baselineName: 'node:http',
+              higherIsBetter: true,
+              note: `${n} requests written at once; ${load}`,
+            });
           }
-          rows.push({ name: 'target: pipelined gateway / pipelined CPS', unit: 'req/s', spindle: rps.get('iter')!, baseline: rps.get('cps')!, baselineName: label('cps'), higherIsBetter: true, target: '>= 0.5x', note: load });
+          rows.push({
+            name: 'target: pipelined gateway / pipelined CPS',
+            unit: 'req/s',
+            spindle: rps.get('iter')!,
+            baseline: rps.get('cps')!,
+            baselineName: label('cps'),
+            higherIsBetter: true,
+            target: '>= 0.5x',
+            note: load,
+          });
         } finally {
           await Promise.all(servers.map(stop));
         }
@@ -271,14 +328,24 @@ const bench: Benchmark = {
       const total = quick ? 128 * MiB : 1024 * MiB;
       const rowsN = 100_000;
       const groups: Group[] = [
-        { name: `${total / MiB} MiB, fresh 64 KiB buffers`, mode: 'fresh', arg: total, kinds: ['net', 'cps', 'iter', 'bridge', 'hono', 'node', 'fastify'] },
-        { name: `${total / MiB} MiB, one shared 64 KiB buffer`, mode: 'shared', arg: total, kinds: ['cps', 'iter', 'bridge', 'node'] },
+        {
+          name: `${total / MiB} MiB, fresh 64 KiB buffers`,
+          mode: 'fresh',
+          arg: total,
+          kinds: ['net', 'cps', 'iter', 'bridge', 'hono', 'node', 'fastify'],
+        },
+        {
+          name: `${total / MiB} MiB, one shared 64 KiB buffer`,
+          mode: 'shared',
+          arg: total,
+          kinds: ['cps', 'iter', 'bridge', 'node'],
+        },
         { name: `${rowsN} rows of 16 bytes`, mode: 'rows', arg: rowsN, kinds: ['cps', 'iter', 'bridge', 'node'] },
       ];
       for (const g of groups.filter((x) => wantGroup(x.mode))) {
         const servers = await Promise.all(g.kinds.map((k) => start(k, g.mode, g.arg, dist)));
         const bytes = g.mode === 'rows' ? rowsN * 16 : total;
-        
+
         try {
           const cpu0 = new Map(servers.map((s) => [s.kind, cpuSeconds(serverPid(s))]));
           for (const s of servers) await download(s.port, bytes);
@@ -294,10 +361,11 @@ const bench: Benchmark = {
               unit: g.mode === 'rows' ? 'ms' : 'MiB/s',
               spindle: g.mode === 'rows' ? t * 1000 : bytes / MiB / t,
               baseline: g.mode === 'rows' ? node * 1000 : bytes / MiB / node,
-              baselineName: g.mode === 'rows' ? 'node:http res.write per row' : 'node:http pipeline(Readable.from(gen), res)',
+              baselineName:
+                g.mode === 'rows' ? 'node:http res.write per row' : 'node:http pipeline(Readable.from(gen), res)',
               higherIsBetter: g.mode !== 'rows',
               extra: { cpuSecondsPerGiB: cpuPerGiB },
-              note: `server CPU ${g.mode === 'rows' ? `${((cpuPerGiB * bytes) / (1024 * MiB) / (rounds + 1) * 1000).toFixed(0)} ms per response` : `${cpuPerGiB.toFixed(2)} s/GiB`}; median of ${rounds} alternating; ${load}`,
+              note: `server CPU ${g.mode === 'rows' ? `${(((cpuPerGiB * bytes) / (1024 * MiB) / (rounds + 1)) * 1000).toFixed(0)} ms per response` : `${cpuPerGiB.toFixed(2)} s/GiB`}; median of ${rounds} alternating; ${load}`,
             };
             if (g.mode === 'fresh' && s.kind === 'iter') row.target = '>= 1.0x';
             if (g.mode === 'rows' && s.kind === 'iter') row.target = '>= 1.0x';

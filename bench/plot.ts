@@ -36,9 +36,14 @@ export function plot(run: SavedRun, before: SavedRun | null): string {
   const width = labelW + 2 * plotW + gap + 90;
   const height = top + now.length * rowH + 40;
   const maxRps = Math.max(...now.map((b) => b.rps), ...[...old.values()].map((b) => b.rps));
-  const maxP99 = Math.max(...now.filter((b) => Number.isFinite(b.p99)).map((b) => b.p99), ...[...old.values()].map((b) => b.p99).filter(Number.isFinite));
+  const maxP99 = Math.max(
+    ...now.filter((b) => Number.isFinite(b.p99)).map((b) => b.p99),
+    ...[...old.values()].map((b) => b.p99).filter(Number.isFinite),
+  );
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="${width}" height="${height}" fill="white"/>`);
   const title = `12-byte hello, 50 keep-alive connections (commit ${run.commit}, load ${run.load}${before ? `; grey: ${before.commit}` : ''})`;
   out.push(`<text x="8" y="18" font-size="13" font-weight="bold">${esc(title)}</text>`);
@@ -50,7 +55,9 @@ export function plot(run: SavedRun, before: SavedRun | null): string {
     const y = top + i * rowH;
     const spindle = b.server.startsWith('spindle');
     const colour = spindle ? '#2b6cb0' : '#718096';
-    out.push(`<text x="${labelW - 8}" y="${y + 14}" text-anchor="end"${spindle ? ' font-weight="bold"' : ''}>${esc(b.server)}</text>`);
+    out.push(
+      `<text x="${labelW - 8}" y="${y + 14}" text-anchor="end"${spindle ? ' font-weight="bold"' : ''}>${esc(b.server)}</text>`,
+    );
     const h = before ? 12 : 16;
     const o = old.get(b.server);
     const bar = (x: number, value: number, max: number, fill: string, dy: number, text: string) => {
@@ -66,7 +73,9 @@ export function plot(run: SavedRun, before: SavedRun | null): string {
       bar(x2, o.p99, maxP99, '#cbd5e0', 2 + h + 1, `${o.p99.toFixed(1)}`);
     }
   });
-  out.push(`<text x="8" y="${height - 12}" font-size="11" fill="#4a5568">${esc(`${run.machine}, node ${run.node}, ${run.date}; one child process per server; bench/peers.ts`)}</text>`);
+  out.push(
+    `<text x="8" y="${height - 12}" font-size="11" fill="#4a5568">${esc(`${run.machine}, node ${run.node}, ${run.date}; one child process per server; bench/peers.ts`)}</text>`,
+  );
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }

@@ -37,7 +37,11 @@ interface Profile {
 }
 
 /** Self time per function and per file, in microseconds, from a .cpuprofile. */
-export function selfTimes(p: Profile, fromUs = 0, toUs = Infinity): { byFunction: Map<string, number>; byFile: Map<string, number> } {
+export function selfTimes(
+  p: Profile,
+  fromUs = 0,
+  toUs = Infinity,
+): { byFunction: Map<string, number>; byFile: Map<string, number> } {
   const nodes = new Map(p.nodes.map((n) => [n.id, n]));
   const byFunction = new Map<string, number>();
   const byFile = new Map<string, number>();
@@ -47,7 +51,9 @@ export function selfTimes(p: Profile, fromUs = 0, toUs = Infinity): { byFunction
     const dt = p.timeDeltas[i] ?? 0;
     t += dt;
     if (t < fromUs || t > toUs) continue; // startup and shutdown are not the load
-    const file = n.callFrame.url.replace(/^.*\/(src|node_modules)\//, '$1/').replace(/^node:/, 'node:') || `(${n.callFrame.functionName || 'native'})`;
+    const file =
+      n.callFrame.url.replace(/^.*\/(src|node_modules)\//, '$1/').replace(/^node:/, 'node:') ||
+      `(${n.callFrame.functionName || 'native'})`;
     const fn = `${n.callFrame.functionName || '(anonymous)'} ${file}:${n.callFrame.lineNumber + 1}`;
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + dt);
     byFile.set(file, (byFile.get(file) ?? 0) + dt);
@@ -62,7 +68,18 @@ async function main(): Promise<void> {
   const taskset = existsSync('/usr/bin/taskset') ? ['/usr/bin/taskset', '-c', '0'] : [];
   const stream = STREAMS[mode];
   const serverMode = stream ? mode : 'hello';
-  const argv = [...taskset, process.execPath, '--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', 'tsx', join(here, 'servers', 'peer.ts'), kind, serverMode, String(stream?.arg ?? 0)];
+  const argv = [
+    ...taskset,
+    process.execPath,
+    '--cpu-prof',
+    `--cpu-prof-dir=${dir}`,
+    '--import',
+    'tsx',
+    join(here, 'servers', 'peer.ts'),
+    kind,
+    serverMode,
+    String(stream?.arg ?? 0),
+  ];
   const spawned = process.hrtime.bigint();
   const sinceSpawnUs = () => Number(process.hrtime.bigint() - spawned) / 1000;
   const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'], env: serverEnv(dist) });
@@ -84,10 +101,18 @@ async function main(): Promise<void> {
   } else if (mode === 'pipelined') {
     const n = 200_000;
     const script = `const s=require('net').connect(${port},'127.0.0.1');const r=Buffer.from('GET / HTTP/1.1\\r\\nHost: b\\r\\n\\r\\n');let seen=0,m=0;s.on('connect',()=>{for(let i=0;i<${n};i+=1000)s.write(Buffer.concat(Array(1000).fill(r)))});s.on('data',d=>{for(const c of d){if(c===(m===0||m===2?13:10))m++;else m=c===13?1:0;if(m===4){seen++;m=0}}if(seen>=${n})s.destroy()})`;
-    spawnSync(client[0] ?? process.execPath, [...client.slice(1), ...(client.length ? [process.execPath] : []), '-e', script], { stdio: 'inherit' });
+    spawnSync(
+      client[0] ?? process.execPath,
+      [...client.slice(1), ...(client.length ? [process.execPath] : []), '-e', script],
+      { stdio: 'inherit' },
+    );
     requests = n;
   } else {
-    const r = spawnSync(client[0] ?? 'wrk', [...client.slice(1), ...(client.length ? ['wrk'] : []), '-t1', '-c50', `-d${secs}s`, `http://127.0.0.1:${port}/`], { encoding: 'utf8' });
+    const r = spawnSync(
+      client[0] ?? 'wrk',
+      [...client.slice(1), ...(client.length ? ['wrk'] : []), '-t1', '-c50', `-d${secs}s`, `http://127.0.0.1:${port}/`],
+      { encoding: 'utf8' },
+    );
     requests = Number(/(\d+) requests in/.exec(r.stdout)?.[1] ?? NaN);
   }
   const to = sinceSpawnUs();
@@ -104,11 +129,21 @@ async function main(): Promise<void> {
   const total = [...byFunction.values()].reduce((a, b) => a + b, 0);
   const idle = [...byFunction].filter(([k]) => k.startsWith('(idle)')).reduce((a, [, v]) => a + v, 0);
   const per = (us: number) => (us / requests).toFixed(3);
-  console.log(`${kind} ${mode}: ${requests} requests; busy ${per(total - idle)} us/request (idle ${((idle / total) * 100).toFixed(0)}%)`);
+  console.log(
+    `${kind} ${mode}: ${requests} requests; busy ${per(total - idle)} us/request (idle ${((idle / total) * 100).toFixed(0)}%)`,
+  );
   console.log('\nself time by function, us/request:');
-  for (const [k, v] of [...byFunction].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${per(v).padStart(8)}  ${k}`);
+  for (const [k, v] of [...byFunction]
+    .filter(([k]) => !k.startsWith('(idle)'))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 30))
+    console.log(`${per(v).padStart(8)}  ${k}`);
   console.log('\nself time by file, us/request:');
-  for (const [k, v] of [...byFile].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`${per(v).padStart(8)}  ${k}`);
+  for (const [k, v] of [...byFile]
+    .filter(([k]) => k !== '(idle)')
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 20))
+    console.log(`${per(v).padStart(8)}  ${k}`);
 }
 
 if (process.argv[1]?.endsWith('profile.ts')) await main();

@@ -37,7 +37,9 @@ if (args.includes('--help') || args.includes('-h')) {
 }
 // A mistyped name or option would otherwise run nothing, or everything (minutes of load).
 const unknown = [
-  ...args.filter((a) => a.startsWith('-') && !['quick', 'save', 'compare'].includes(a.replace(/^--?/, '').split('=')[0]!)),
+  ...args.filter(
+    (a) => a.startsWith('-') && !['quick', 'save', 'compare'].includes(a.replace(/^--?/, '').split('=')[0]!),
+  ),
   ...wanted.filter((n) => !names.includes(n)),
 ];
 if (unknown.length > 0) {
@@ -55,11 +57,15 @@ for (const file of files) {
 }
 
 const fmt = (n: number) => (Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 1 ? n.toFixed(2) : n.toPrecision(3));
-console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}, node ${process.version}, load ${loadAverage()}${quick ? ', quick run' : ''}`);
+console.log(
+  `machine: ${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}, node ${process.version}, load ${loadAverage()}${quick ? ', quick run' : ''}`,
+);
 console.log('| bench | measure | spindle | baseline | unit | ratio (>1 = spindle better) | target | note |');
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) {
-  console.log(`| ${r.bench} | ${r.name} | ${fmt(r.spindle)} | ${fmt(r.baseline)} (${r.baselineName}) | ${r.unit} | ${ratio(r).toFixed(2)}x | ${r.target ?? ''} | ${r.note ?? ''} |`);
+  console.log(
+    `| ${r.bench} | ${r.name} | ${fmt(r.spindle)} | ${fmt(r.baseline)} (${r.baselineName}) | ${r.unit} | ${ratio(r).toFixed(2)}x | ${r.target ?? ''} | ${r.note ?? ''} |`,
+  );
 }
 
 if (saveTo) {

@@ -38,8 +38,12 @@ const bench: Benchmark = {
     fs.writeFileSync(join(dir, 'file.bin'), data);
     const dist = buildDist();
     const kinds = ['spindle', 'node', 'send', 'static'] as const;
-    const servers = await Promise.all(kinds.map((k) => start('static-server.ts', k === 'spindle' ? dist : null, { STATIC_KIND: k, STATIC_DIR: dir })));
-    const runs = new Map<string, { rps: number[]; cpu: number; requests: number; errors: number }>(kinds.map((k) => [k, { rps: [], cpu: 0, requests: 0, errors: 0 }]));
+    const servers = await Promise.all(
+      kinds.map((k) => start('static-server.ts', k === 'spindle' ? dist : null, { STATIC_KIND: k, STATIC_DIR: dir })),
+    );
+    const runs = new Map<string, { rps: number[]; cpu: number; requests: number; errors: number }>(
+      kinds.map((k) => [k, { rps: [], cpu: 0, requests: 0, errors: 0 }]),
+    );
     const url = (port: number) => `http://127.0.0.1:${port}/files/file.bin`;
     try {
       for (const s of servers) await autocannon({ url: url(s.port), connections: CONNECTIONS, duration: 1 }); // warm up (JIT)
@@ -61,7 +65,11 @@ const bench: Benchmark = {
     }
     const sp = runs.get('spindle')!;
     const cpuUs = (k: { cpu: number; requests: number }) => ((k.cpu / k.requests) * 1e6).toFixed(0);
-    const names: Record<string, string> = { node: 'createReadStream().pipe(res)', send: 'send', static: 'serve-static' };
+    const names: Record<string, string> = {
+      node: 'createReadStream().pipe(res)',
+      send: 'send',
+      static: 'serve-static',
+    };
     return (['node', 'send', 'static'] as const).map((k): BenchResult => {
       const b = runs.get(k)!;
       return {

@@ -28,7 +28,10 @@ const chunk = new Uint8Array(CHUNK).fill(0x61);
 /** The app both ways: QUERY_STRING bytes in 64 KiB chunks of one buffer, with Content-Length. */
 export function* stream(environ: Environ, startResponse: StartResponse): Generator<Uint8Array> {
   const total = Number(environ.QUERY_STRING);
-  startResponse('200 OK', [['Content-Type', 'application/octet-stream'], ['Content-Length', String(total)]]);
+  startResponse('200 OK', [
+    ['Content-Type', 'application/octet-stream'],
+    ['Content-Length', String(total)],
+  ]);
   for (let sent = 0; sent < total; sent += CHUNK) yield sent + CHUNK <= total ? chunk : chunk.subarray(0, total - sent);
 }
 
@@ -55,7 +58,12 @@ if (isMainThread && process.argv[1] === self && process.argv[2] === 'serve') {
   reactor.run();
   const name = process.argv[5] === 'hello' ? 'hello' : 'stream';
   const threads = name === 'hello' ? 4 : 1;
-  const app = process.argv[3] === 'thread' ? threadedIterApp(selfUrl, name, { threads, reactor, ringSize: Number(process.argv[4]) }) : name === 'hello' ? hello : stream;
+  const app =
+    process.argv[3] === 'thread'
+      ? threadedIterApp(selfUrl, name, { threads, reactor, ringSize: Number(process.argv[4]) })
+      : name === 'hello'
+        ? hello
+        : stream;
   const port = await serve(app, { style: 'iter', port: 0, host: '127.0.0.1', reactor });
   process.stdout.write(`listening ${port.getHost().port}\n`);
   process.on('SIGTERM', () => process.exit(0));
@@ -68,8 +76,14 @@ interface Server {
   port: number;
 }
 
-function startServer(mode: 'thread' | 'inline', app: 'stream' | 'hello' = 'stream', ringSize = THREAD_RING_SIZE): Promise<Server> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', self, 'serve', mode, String(ringSize), app], { stdio: ['ignore', 'pipe', 'inherit'] });
+function startServer(
+  mode: 'thread' | 'inline',
+  app: 'stream' | 'hello' = 'stream',
+  ringSize = THREAD_RING_SIZE,
+): Promise<Server> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', self, 'serve', mode, String(ringSize), app], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => {
@@ -77,7 +91,9 @@ function startServer(mode: 'thread' | 'inline', app: 'stream' | 'hello' = 'strea
       const m = /listening (\d+)/.exec(out);
       if (m) resolve({ proc, port: Number(m[1]) });
     });
-    proc.once('exit', (code) => reject(new Error(`threads bench server (${mode}) exited with ${code} before listening`)));
+    proc.once('exit', (code) =>
+      reject(new Error(`threads bench server (${mode}) exited with ${code} before listening`)),
+    );
   });
 }
 
@@ -89,9 +105,12 @@ function stopServer(s: Server): Promise<void> {
   });
 }
 
-
 /** autocannon ships no types; the part used here. */
-type Autocannon = (opts: { url: string; connections: number; duration: number }) => Promise<{ requests: { average: number } }>;
+type Autocannon = (opts: {
+  url: string;
+  connections: number;
+  duration: number;
+}) => Promise<{ requests: { average: number } }>;
 
 async function helloReqPerSec(port: number, seconds: number): Promise<number> {
   const name = 'autocannon';
@@ -110,7 +129,11 @@ const bench: Benchmark = {
       const threaded = await startServer('thread');
       const inline = await startServer('inline');
       try {
-        const ms = await interleavedMs(quick ? 2 : 3, () => download(threaded.port, total, `/?${total}`), () => download(inline.port, total, `/?${total}`));
+        const ms = await interleavedMs(
+          quick ? 2 : 3,
+          () => download(threaded.port, total, `/?${total}`),
+          () => download(inline.port, total, `/?${total}`),
+        );
         const gbps = (t: number) => total / 1e9 / (t / 1000);
         rows.push({
           name: `${total / MiB} MiB in 64 KiB chunks from a generator app`,
@@ -178,8 +201,12 @@ const bench: Benchmark = {
 
       const two = new ThreadPool(null, { size: 2, maxQueue: n });
       await Promise.all([two.deferToThread(selfUrl, 'add', 1, 1), two.deferToThread(selfUrl, 'add', 1, 1)]);
-      const burst = await medianMs(quick ? 2 : 5, () => Promise.all(Array.from({ length: n }, (_, i) => two.deferToThread(selfUrl, 'add', i, 1))));
-      const direct = await medianMs(quick ? 2 : 5, () => Promise.all(Array.from({ length: n }, (_, i) => addAsync(i, 1))));
+      const burst = await medianMs(quick ? 2 : 5, () =>
+        Promise.all(Array.from({ length: n }, (_, i) => two.deferToThread(selfUrl, 'add', i, 1))),
+      );
+      const direct = await medianMs(quick ? 2 : 5, () =>
+        Promise.all(Array.from({ length: n }, (_, i) => addAsync(i, 1))),
+      );
       rows.push({
         name: `${n} deferToThread(add) calls submitted at once, per call`,
         unit: 'µs',

@@ -26,17 +26,27 @@ interface Server {
 }
 
 function startServer(kind: Kind, mode: string, total: number, dist: string | null): Promise<Server> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(here, 'servers', 'websocket-server.ts'), kind, mode, String(total)], {
-    cwd: join(here, '..'),
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: serverEnv(kind === 'ws' ? null : dist),
-  });
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(here, 'servers', 'websocket-server.ts'), kind, mode, String(total)],
+    {
+      cwd: join(here, '..'),
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: serverEnv(kind === 'ws' ? null : dist),
+    },
+  );
   return new Promise((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /listening (\d+)/.exec(out);
-      if (m) resolve({ proc, port: Number(m[1]), stop: () => new Promise((r) => (proc.exitCode !== null ? r() : (proc.once('exit', () => r()), proc.kill('SIGKILL')))) });
+      if (m)
+        resolve({
+          proc,
+          port: Number(m[1]),
+          stop: () =>
+            new Promise((r) => (proc.exitCode !== null ? r() : (proc.once('exit', () => r()), proc.kill('SIGKILL')))),
+        });
     });
     proc.once('exit', (code) => reject(new Error(`websocket bench server ${kind}/${mode} exited with ${code}`)));
   });
@@ -102,7 +112,9 @@ async function measure(quick: boolean, dist: string | null): Promise<BenchResult
   const built = builtNote(dist);
   // (a) echo
   {
-    const servers = Object.fromEntries(await Promise.all(KINDS.map(async (k) => [k, await startServer(k, 'echo', 0, dist)] as const))) as Record<Kind, Server>;
+    const servers = Object.fromEntries(
+      await Promise.all(KINDS.map(async (k) => [k, await startServer(k, 'echo', 0, dist)] as const)),
+    ) as Record<Kind, Server>;
     const rates: Record<Kind, number[]> = { cps: [], iter: [], ws: [] };
     /** Server CPU microseconds per echoed message. */
     const cpu: Record<Kind, number[]> = { cps: [], iter: [], ws: [] };

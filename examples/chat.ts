@@ -29,7 +29,10 @@ class Chatter extends LineReceiver<ChatFactory> {
     // A member who stops reading would make the server buffer the room's
     // chatter for them without end. The transport pauses its producer once
     // 64 KiB wait unsent (TRANSPORT_HIGH_WATER): take that as "too slow, drop".
-    this.transport.registerProducer({ pauseProducing: () => this.transport.abortConnection(), resumeProducing() {}, stopProducing() {} }, true);
+    this.transport.registerProducer(
+      { pauseProducing: () => this.transport.abortConnection(), resumeProducing() {}, stopProducing() {} },
+      true,
+    );
     this.sendLine('Welcome! What is your name?');
   }
 

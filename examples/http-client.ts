@@ -12,7 +12,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Agent, FileBodyProducer, HTTPConnectionPool, HTTPFactory, LoopingCall, readBody, type CpsApp, type ITransport } from '../src/index.js';
+import {
+  Agent,
+  FileBodyProducer,
+  HTTPConnectionPool,
+  HTTPFactory,
+  LoopingCall,
+  readBody,
+  type CpsApp,
+  type ITransport,
+} from '../src/index.js';
 import reactor from '../src/reactor/index.js';
 
 /** A stand-in server: a page at /, and /upload counts what it is sent, reading slowly. */
@@ -54,18 +63,32 @@ async function main(): Promise<void> {
   // 1. Fetch a page.
   const page = await agent.request('GET', base, { 'User-Agent': 'spindle-example' });
   const body = await readBody(page, { limit: 1 << 20 });
-  console.log(`GET ${base} -> ${page.code} ${page.phrase}, ${body.length} bytes, ${page.headers.get('content-type') ?? 'no content-type'}`);
+  console.log(
+    `GET ${base} -> ${page.code} ${page.phrase}, ${body.length} bytes, ${page.headers.get('content-type') ?? 'no content-type'}`,
+  );
 
   // 2. Stream a file upload (only to our own server), printing progress.
   if (process.argv[2] === undefined) {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'spindle-upload-')), 'upload.bin');
     fs.writeFileSync(file, Buffer.alloc(16 * 1024 * 1024, 0x2a));
     const producer = new FileBodyProducer(file);
-    const progress = new LoopingCall(() => console.log(`sent ${Math.floor((100 * producer.produced) / producer.length)}% (${producer.state})`), { clock: reactor });
+    const progress = new LoopingCall(
+      () => console.log(`sent ${Math.floor((100 * producer.produced) / producer.length)}% (${producer.state})`),
+      { clock: reactor },
+    );
     void progress.start(0.05);
-    const response = await agent.request('PUT', new URL('/upload', base).href, { 'Content-Type': 'application/octet-stream' }, producer);
+    const response = await agent.request(
+      'PUT',
+      new URL('/upload', base).href,
+      { 'Content-Type': 'application/octet-stream' },
+      producer,
+    );
     progress.stop();
-    console.log(`upload done: ${response.code} ${Buffer.from(await readBody(response)).toString().trim()}`);
+    console.log(
+      `upload done: ${response.code} ${Buffer.from(await readBody(response))
+        .toString()
+        .trim()}`,
+    );
     fs.rmSync(path.dirname(file), { recursive: true, force: true });
   }
   await pool.closeCachedConnections();

@@ -34,7 +34,9 @@ async function main(): Promise<void> {
   }
   const pool = new HTTPConnectionPool(reactor, { maxPersistentPerHost: 10 });
   const app = reverseProxy(upstream, { agent: new Agent(reactor, { pool, timeout: 30 }), timeout: 30 });
-  const listening = await reactor.listenTCP(Number(process.env.PORT ?? 8082), new HTTPFactory(app, { reactor }), { host: process.env.HOST ?? '127.0.0.1' });
+  const listening = await reactor.listenTCP(Number(process.env.PORT ?? 8082), new HTTPFactory(app, { reactor }), {
+    host: process.env.HOST ?? '127.0.0.1',
+  });
   const { host, port } = listening.getHost();
   console.log(`listening on http://${host}:${port}`);
   console.error(`proxying to ${upstream}`);

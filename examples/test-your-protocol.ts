@@ -61,7 +61,8 @@ export function connect() {
 export const checks: Record<string, () => void> = {
   'answers SET, GET and unknown commands, even fed one byte at a time': () => {
     const { protocol, transport } = connect();
-    for (const byte of new TextEncoder().encode('SET colour blue\r\nGET colour\r\nGET size\r\nDEL x\r\n')) protocol.dataReceived(Uint8Array.of(byte));
+    for (const byte of new TextEncoder().encode('SET colour blue\r\nGET colour\r\nGET size\r\nDEL x\r\n'))
+      protocol.dataReceived(Uint8Array.of(byte));
     assert.equal(transport.valueString(), 'OK\r\nVALUE blue\r\nNOT_FOUND\r\nERROR unknown command: DEL\r\n');
     assert.equal(transport.disconnecting, false);
   },

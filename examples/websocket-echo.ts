@@ -9,7 +9,16 @@
  * /chat/cps, /chat/iter   one chat room; members of either style talk together
  * /          a page whose script talks to all of them
  */
-import { acceptWebSocket, toCpsApp, WebSocketProtocol, type Chunk, type CpsApp, type Environ, type StartResponse, type WebSocketMessage } from '../src/index.js'; // 'spindle'
+import {
+  acceptWebSocket,
+  toCpsApp,
+  WebSocketProtocol,
+  type Chunk,
+  type CpsApp,
+  type Environ,
+  type StartResponse,
+  type WebSocketMessage,
+} from '../src/index.js'; // 'spindle'
 
 export const style = 'cps';
 
@@ -79,7 +88,9 @@ function* iterChat(environ: Environ, startResponse: StartResponse): Generator<Ch
   const queue: string[] = [];
   let resume: (() => void) | null = null;
   const wake = (): void => resume?.();
-  const member: Member = { send: (text) => (queue.length < 100 ? (queue.push(text), wake()) : input.close(1008, 'too slow to read the chat')) };
+  const member: Member = {
+    send: (text) => (queue.length < 100 ? (queue.push(text), wake()) : input.close(1008, 'too slow to read the chat')),
+  };
   room.add(member);
   environ['wsgi.input_handler']!(input, wake);
   try {

@@ -58,7 +58,8 @@ async function serve(options: ServeOptions): Promise<void> {
   const loaded = await loadApp(options);
   const sink = options.accessLog !== undefined ? accessSink(options.accessLog) : undefined;
   const server = await startServer(loaded, options, { reactor, ...(sink ? { accessLine: sink.write } : {}) });
-  if (isClusterWorker()) tellPrimary({ type: 'listening', host: server.address.host, port: server.address.port, urls: server.urls });
+  if (isClusterWorker())
+    tellPrimary({ type: 'listening', host: server.address.host, port: server.address.port, urls: server.urls });
   else for (const url of server.urls) process.stdout.write(`listening on ${url}\n`);
 
   let stopping = false;
@@ -68,8 +69,14 @@ async function serve(options: ServeOptions): Promise<void> {
     // Whatever happens below, the process is gone within the contract's 5 s.
     setTimeout(() => exit(EXIT_OK), HARD_EXIT_SECONDS * 1000).unref();
     const result = await server.drain(mode);
-    if (!result.drained) log.warn(`${result.left} response(s) still running ${SHUTDOWN_GRACE_SECONDS}s after the stop signal; closing them`);
-    await Promise.race([Promise.resolve(reactor.stop()), new Promise((done) => setTimeout(done, REACTOR_STOP_SECONDS * 1000).unref())]);
+    if (!result.drained)
+      log.warn(
+        `${result.left} response(s) still running ${SHUTDOWN_GRACE_SECONDS}s after the stop signal; closing them`,
+      );
+    await Promise.race([
+      Promise.resolve(reactor.stop()),
+      new Promise((done) => setTimeout(done, REACTOR_STOP_SECONDS * 1000).unref()),
+    ]);
     await sink?.close();
     exit(EXIT_OK);
   };
@@ -110,7 +117,11 @@ export async function main(argv: readonly string[]): Promise<void> {
     const { options } = command;
     if (options.processes !== undefined && options.processes > 1 && !isClusterWorker()) {
       useLogFormat(options.logFormat);
-      runPrimary(options, { stdout: (t) => void process.stdout.write(t), stderr: (t) => void process.stderr.write(t), exit });
+      runPrimary(options, {
+        stdout: (t) => void process.stdout.write(t),
+        stderr: (t) => void process.stderr.write(t),
+        exit,
+      });
       return;
     }
     await serve(options);

@@ -61,7 +61,16 @@ export {
   SchedulerStopped,
   NotPaused,
 } from './reactor/index.js';
-export { NoProtocolError, BodyAlreadyConsumedError, InvalidHeaderError, InvalidStatusError, HeadersSentError, UpgradeError, TrustedProxyError, TrustedProxies } from './protocols/index.js';
+export {
+  NoProtocolError,
+  BodyAlreadyConsumedError,
+  InvalidHeaderError,
+  InvalidStatusError,
+  HeadersSentError,
+  UpgradeError,
+  TrustedProxyError,
+  TrustedProxies,
+} from './protocols/index.js';
 export {
   StartResponseStatusError,
   StartResponseHeaderError,
@@ -240,11 +249,41 @@ export type {
   LogLevel,
   LogObserver,
 } from './reactor/index.js';
-export type { IWebSocketTransport, IWebSocketProtocol, WebSocketMessage, WebSocketState, WebSocketOptions, AcceptWebSocketOptions, ConnectWebSocketOptions } from './protocols/index.js';
-export type { AgentOptions, IAgent, IBodyProducer, IResponse, PoolOptions, ReadResponseBodyOptions, RequestBody, RequestHeaders, FileBodyProducerOptions, ReverseProxyOptions, RedirectAgentOptions, ContentDecoderAgentOptions } from './protocols/index.js';
+export type {
+  IWebSocketTransport,
+  IWebSocketProtocol,
+  WebSocketMessage,
+  WebSocketState,
+  WebSocketOptions,
+  AcceptWebSocketOptions,
+  ConnectWebSocketOptions,
+} from './protocols/index.js';
+export type {
+  AgentOptions,
+  IAgent,
+  IBodyProducer,
+  IResponse,
+  PoolOptions,
+  ReadResponseBodyOptions,
+  RequestBody,
+  RequestHeaders,
+  FileBodyProducerOptions,
+  ReverseProxyOptions,
+  RedirectAgentOptions,
+  ContentDecoderAgentOptions,
+} from './protocols/index.js';
 export type { IRequest, IHeaders, CpsApp, HTTPServerOptions, ITimeoutMixin } from './protocols/index.js';
 // Web resources and static files
-export type { IResource, IWebRequest, RenderResult, SiteOptions, StaticFileOptions, ServerSentEvent, EventStreamOptions, EventStreamEnd } from './protocols/index.js';
+export type {
+  IResource,
+  IWebRequest,
+  RenderResult,
+  SiteOptions,
+  StaticFileOptions,
+  ServerSentEvent,
+  EventStreamOptions,
+  EventStreamEnd,
+} from './protocols/index.js';
 export type { IterEventStreamOptions } from './bridge/index.js';
 export type {
   Chunk,

@@ -31,7 +31,10 @@ class Int32s extends Int32StringReceiver {
   }
 }
 
-function feed<P extends { makeConnection(t: StringTransport): void; dataReceived(d: Uint8Array): void }>(p: P, chunks: Uint8Array[]): StringTransport {
+function feed<P extends { makeConnection(t: StringTransport): void; dataReceived(d: Uint8Array): void }>(
+  p: P,
+  chunks: Uint8Array[],
+): StringTransport {
   const t = new StringTransport();
   p.makeConnection(t);
   for (const c of chunks) p.dataReceived(c);

@@ -19,7 +19,8 @@ import { proxyWorld } from './http-proxy-helpers.js';
 const GET = (path: string) => `GET ${path} HTTP/1.1\r\nHost: front\r\n\r\n`;
 
 function frontApp(make: (agent: Agent) => IterApp) {
-  return (reactor: MemoryReactor) => toCpsApp(make(new Agent(reactor, { pool: new HTTPConnectionPool(reactor) })), { reactor });
+  return (reactor: MemoryReactor) =>
+    toCpsApp(make(new Agent(reactor, { pool: new HTTPConnectionPool(reactor) })), { reactor });
 }
 
 describe('iterator apps calling the Agent', () => {
@@ -34,13 +35,14 @@ describe('iterator apps calling the Agent', () => {
       upstream,
       {},
       undefined,
-      frontApp((agent) =>
-        function* (environ: Environ, start: StartResponse) {
-          const path = environ.PATH_INFO as string;
-          const response = yield* waitFor(environ, agent.request('GET', `http://upstream.test:8080${path}`));
-          start(`${response.code} ${response.phrase}`, [['Content-Type', 'text/plain']]);
-          yield* relayBody(environ, response);
-        },
+      frontApp(
+        (agent) =>
+          function* (environ: Environ, start: StartResponse) {
+            const path = environ.PATH_INFO as string;
+            const response = yield* waitFor(environ, agent.request('GET', `http://upstream.test:8080${path}`));
+            start(`${response.code} ${response.phrase}`, [['Content-Type', 'text/plain']]);
+            yield* relayBody(environ, response);
+          },
       ),
     );
     const slow = w.client();
@@ -71,12 +73,13 @@ describe('iterator apps calling the Agent', () => {
       },
       {},
       undefined,
-      frontApp((agent) =>
-        async function* (_environ: Environ, start: StartResponse) {
-          const response = await agent.request('GET', 'http://upstream.test:8080/');
-          start(`${response.code} ${response.phrase}`, [['Content-Type', 'text/plain']]);
-          for await (const chunk of response) yield chunk;
-        },
+      frontApp(
+        (agent) =>
+          async function* (_environ: Environ, start: StartResponse) {
+            const response = await agent.request('GET', 'http://upstream.test:8080/');
+            start(`${response.code} ${response.phrase}`, [['Content-Type', 'text/plain']]);
+            for await (const chunk of response) yield chunk;
+          },
       ),
     );
     const c = w.client();
@@ -90,7 +93,7 @@ describe('iterator apps calling the Agent', () => {
     })();
   });
 
-  it('waitFor() throws the Deferred\'s error into the generator, and refuses an environ without pause_output', () => {
+  it("waitFor() throws the Deferred's error into the generator, and refuses an environ without pause_output", () => {
     const env = { 'wsgi.pause_output': () => () => undefined } as unknown as Environ;
     const d = new Deferred<number>();
     const g = waitFor(env, d);

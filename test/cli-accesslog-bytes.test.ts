@@ -11,7 +11,14 @@ import { makeServer } from './http-channel-helpers.js';
 
 function logged(app: CpsApp, request: string): string[] {
   const lines: string[] = [];
-  const server = makeServer(withAccessLog(app, (line) => lines.push(line), 'text', () => new Date(0)));
+  const server = makeServer(
+    withAccessLog(
+      app,
+      (line) => lines.push(line),
+      'text',
+      () => new Date(0),
+    ),
+  );
   server.send(request);
   return lines;
 }
@@ -24,11 +31,15 @@ const body40: (code: number) => CpsApp = (code) => (request) => {
 
 describe('access log byte count', () => {
   it('counts the body of a GET', () => {
-    expect(logged(body40(200), 'GET / HTTP/1.1\r\nHost: a\r\n\r\n')).toEqual([expect.stringMatching(/"GET \/ HTTP\/1\.1" 200 40 /)]);
+    expect(logged(body40(200), 'GET / HTTP/1.1\r\nHost: a\r\n\r\n')).toEqual([
+      expect.stringMatching(/"GET \/ HTTP\/1\.1" 200 40 /),
+    ]);
   });
 
   it('logs 0 bytes for HEAD, 204 and 304, whose bodies never reach the wire', () => {
-    expect(logged(body40(200), 'HEAD / HTTP/1.1\r\nHost: a\r\n\r\n')).toEqual([expect.stringMatching(/"HEAD \/ HTTP\/1\.1" 200 0 /)]);
+    expect(logged(body40(200), 'HEAD / HTTP/1.1\r\nHost: a\r\n\r\n')).toEqual([
+      expect.stringMatching(/"HEAD \/ HTTP\/1\.1" 200 0 /),
+    ]);
     expect(logged(body40(204), 'GET / HTTP/1.1\r\nHost: a\r\n\r\n')).toEqual([expect.stringMatching(/ 204 0 /)]);
     expect(logged(body40(304), 'GET / HTTP/1.1\r\nHost: a\r\n\r\n')).toEqual([expect.stringMatching(/ 304 0 /)]);
   });

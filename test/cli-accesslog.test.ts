@@ -24,7 +24,9 @@ const record: AccessRecord = {
 
 describe('access log lines', () => {
   it('writes Common Log Format with the duration', () => {
-    expect(formatAccess(record, 'text')).toBe('127.0.0.1 - - [02/Nov/2026:03:04:05 +0000] "GET /a?b=1 HTTP/1.1" 200 1234 0.042s\n');
+    expect(formatAccess(record, 'text')).toBe(
+      '127.0.0.1 - - [02/Nov/2026:03:04:05 +0000] "GET /a?b=1 HTTP/1.1" 200 1234 0.042s\n',
+    );
   });
 
   it('marks a response whose client went away', () => {

@@ -58,13 +58,26 @@ function stderrSays(child: Child, pattern: RegExp, times = 1): Promise<void> {
 describe('spindle serve --processes', { timeout: CHILD_TEST_TIMEOUT_MS }, () => {
   it('replaces a worker that is killed, and the server keeps answering', async () => {
     writeFileSync(join(dir, 'kill.mjs'), app('v1'));
-    const { child, url } = await startServer(['src/cli.ts', 'serve', join(dir, 'kill.mjs'), '--processes', '2', '--port', '0']);
+    const { child, url } = await startServer([
+      'src/cli.ts',
+      'serve',
+      join(dir, 'kill.mjs'),
+      '--processes',
+      '2',
+      '--port',
+      '0',
+    ]);
     const victim = Number((await fetchText(`${url}/`)).body.split(' ')[1]);
     process.kill(victim, 'SIGKILL');
     // Once the primary saw it die (a connection handed over at the instant of the
     // kill dies with the worker), the other worker answers every request while
     // the replacement starts.
-    await stderrSays(child, new RegExp(`worker ${victim} exited unexpectedly \\(SIGKILL\\); starting a replacement \\(1 of 10 allowed in 60 s\\)`));
+    await stderrSays(
+      child,
+      new RegExp(
+        `worker ${victim} exited unexpectedly \\(SIGKILL\\); starting a replacement \\(1 of 10 allowed in 60 s\\)`,
+      ),
+    );
     for (let i = 0; i < 6; i++) expect((await fetchText(`${url}/`)).status).toBe(200);
     await stderrSays(child, /\[spindle\.cluster#info\] worker \d+ serves\n/);
     const pids = new Set<number>();
@@ -101,7 +114,12 @@ describe('spindle serve --processes', { timeout: CHILD_TEST_TIMEOUT_MS }, () => 
     load!.stop();
     const r = await result;
     expect(r['2xx']).toBeGreaterThan(0);
-    expect({ errors: r.errors, timeouts: r.timeouts, non2xx: r.non2xx, resets: r.resets }).toEqual({ errors: 0, timeouts: 0, non2xx: 0, resets: 0 });
+    expect({ errors: r.errors, timeouts: r.timeouts, non2xx: r.non2xx, resets: r.resets }).toEqual({
+      errors: 0,
+      timeouts: 0,
+      non2xx: 0,
+      resets: 0,
+    });
     for (let i = 0; i < 4; i++) expect((await fetchText(`${url}/`)).body).toMatch(/^v2 /);
     child.proc.kill('SIGTERM');
     expect(await exitWithin(child)).toEqual({ code: 0, signal: null });

@@ -28,7 +28,10 @@ export const app = (request) => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(() => stopAll());
 
-function get(options: RequestOptions & { ca?: Buffer; servername?: string }, tls = false): Promise<{ body: string; pid: string }> {
+function get(
+  options: RequestOptions & { ca?: Buffer; servername?: string },
+  tls = false,
+): Promise<{ body: string; pid: string }> {
   return new Promise((resolve, reject) => {
     const req = (tls ? httpsRequest : httpRequest)({ ...options, agent: false }, (res) => {
       let body = '';
@@ -46,7 +49,15 @@ describe('spindle serve --listen', () => {
     '--listen twice (tcp + unix): two listening lines, the first http://, both answer, SIGTERM stops both and removes the socket file',
     async () => {
       const sock = join(dir, 'cli.sock');
-      const child = startNode(['src/cli.ts', 'serve', app, '--listen', 'tcp:0:interface=127.0.0.1', '--listen', `unix:${sock}`]);
+      const child = startNode([
+        'src/cli.ts',
+        'serve',
+        app,
+        '--listen',
+        'tcp:0:interface=127.0.0.1',
+        '--listen',
+        `unix:${sock}`,
+      ]);
       await waitForStdout(child, /^listening on unix:.*$/m);
       const lines = child.stdout().trimEnd().split('\n');
       expect(lines).toHaveLength(2);
@@ -65,7 +76,15 @@ describe('spindle serve --listen', () => {
   it(
     '--listen tls:... with --processes 2: https:// line, answers from two workers over TLS, stops cleanly',
     async () => {
-      const child = startNode(['src/cli.ts', 'serve', app, '--processes', '2', '--listen', `tls:0:interface=127.0.0.1:privateKey=${KEY_PATH}:certKey=${CERT_PATH}`]);
+      const child = startNode([
+        'src/cli.ts',
+        'serve',
+        app,
+        '--processes',
+        '2',
+        '--listen',
+        `tls:0:interface=127.0.0.1:privateKey=${KEY_PATH}:certKey=${CERT_PATH}`,
+      ]);
       const m = await waitForStdout(child, /^listening on https:\/\/127\.0\.0\.1:(\d+)$/m);
       const port = Number(m[1]);
       const pids = new Set<string>();
@@ -106,13 +125,35 @@ describe('spindle serve --listen', () => {
   it(
     '--tls-cert/--tls-key serve HTTPS on --port; a key file that does not exist is a listen error naming it',
     async () => {
-      const child = startNode(['src/cli.ts', 'serve', app, '--port', '0', '--tls-cert', CERT_PATH, '--tls-key', KEY_PATH]);
+      const child = startNode([
+        'src/cli.ts',
+        'serve',
+        app,
+        '--port',
+        '0',
+        '--tls-cert',
+        CERT_PATH,
+        '--tls-key',
+        KEY_PATH,
+      ]);
       const m = await waitForStdout(child, /^listening on https:\/\/127\.0\.0\.1:(\d+)$/m);
-      expect((await get({ host: '127.0.0.1', port: Number(m[1]), path: '/', ca: CA, servername: 'localhost' }, true)).body).toBe('secure IPv4');
+      expect(
+        (await get({ host: '127.0.0.1', port: Number(m[1]), path: '/', ca: CA, servername: 'localhost' }, true)).body,
+      ).toBe('secure IPv4');
       child.proc.kill('SIGTERM');
       expect(await exitWithin(child)).toEqual({ code: 0, signal: null });
 
-      const bad = startNode(['src/cli.ts', 'serve', app, '--port', '0', '--tls-cert', CERT_PATH, '--tls-key', join(dir, 'missing.pem')]);
+      const bad = startNode([
+        'src/cli.ts',
+        'serve',
+        app,
+        '--port',
+        '0',
+        '--tls-cert',
+        CERT_PATH,
+        '--tls-key',
+        join(dir, 'missing.pem'),
+      ]);
       const exit = await exitWithin(bad, 20_000);
       expect(exit.code).not.toBe(0);
       expect(bad.stderr()).toMatch(/cannot read privateKey=.*missing\.pem \(ENOENT\)/);

@@ -13,19 +13,29 @@ import { CHILD_TEST_TIMEOUT_MS, exitWithin, startNode, stopAll } from './cli-pro
 describe('importFailureMessage', () => {
   it('keeps the line that says what the error is, and says how to fix a CommonJS top-level await', () => {
     const err = Object.assign(
-      new Error('Transform failed with 1 error:\n/tmp/apps/tla.ts:1:17: ERROR: Top-level await is currently not supported with the "cjs" output format'),
+      new Error(
+        'Transform failed with 1 error:\n/tmp/apps/tla.ts:1:17: ERROR: Top-level await is currently not supported with the "cjs" output format',
+      ),
       { name: 'TransformError' },
     );
     const message = importFailureMessage('/tmp/apps/tla.ts', err);
-    expect(message).toMatch(/^importing '\/tmp\/apps\/tla\.ts' failed: Transform failed with 1 error: \/tmp\/apps\/tla\.ts:1:17: ERROR: Top-level await/);
+    expect(message).toMatch(
+      /^importing '\/tmp\/apps\/tla\.ts' failed: Transform failed with 1 error: \/tmp\/apps\/tla\.ts:1:17: ERROR: Top-level await/,
+    );
     expect(message).toMatch(/rename it to \.mts/);
     expect(message).not.toContain('\n');
   });
 
   it('keeps a one-line message as it is, and hints tsx for an unknown .ts extension', () => {
-    expect(importFailureMessage('/a.mjs', new Error('boom at import'))).toBe("importing '/a.mjs' failed: boom at import");
-    const ext = Object.assign(new TypeError('Unknown file extension ".ts" for /a.ts'), { code: 'ERR_UNKNOWN_FILE_EXTENSION' });
-    expect(importFailureMessage('/a.ts', ext)).toMatch(/Unknown file extension "\.ts".*run spindle under tsx: 'node --import tsx node_modules\/\.bin\/spindle serve app\.ts'/);
+    expect(importFailureMessage('/a.mjs', new Error('boom at import'))).toBe(
+      "importing '/a.mjs' failed: boom at import",
+    );
+    const ext = Object.assign(new TypeError('Unknown file extension ".ts" for /a.ts'), {
+      code: 'ERR_UNKNOWN_FILE_EXTENSION',
+    });
+    expect(importFailureMessage('/a.ts', ext)).toMatch(
+      /Unknown file extension "\.ts".*run spindle under tsx: 'node --import tsx node_modules\/\.bin\/spindle serve app\.ts'/,
+    );
   });
 });
 
@@ -33,8 +43,14 @@ describe('spindle serve with an app that has a syntax error', { timeout: CHILD_T
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'spindle-syntax-'));
-    writeFileSync(join(dir, 'bad.mjs'), "export const style = 'iter';\nexport function app(e, sr) {\n  sr('200 OK', [['a', 'b']]\n  return [];\n}\n");
-    writeFileSync(join(dir, 'bad.ts'), "export const style = 'iter';\nexport function app(e: unknown) {\n  const x = ;\n}\n");
+    writeFileSync(
+      join(dir, 'bad.mjs'),
+      "export const style = 'iter';\nexport function app(e, sr) {\n  sr('200 OK', [['a', 'b']]\n  return [];\n}\n",
+    );
+    writeFileSync(
+      join(dir, 'bad.ts'),
+      "export const style = 'iter';\nexport function app(e: unknown) {\n  const x = ;\n}\n",
+    );
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   afterEach(stopAll);
@@ -48,7 +64,9 @@ describe('spindle serve with an app that has a syntax error', { timeout: CHILD_T
   it('names the file, line and column of a JavaScript syntax error in its one line', async () => {
     const r = await serve('bad.mjs');
     expect(r.code).toBe(3);
-    expect(r.stderr).toBe(`spindle: importing '${join(dir, 'bad.mjs')}' failed: missing ) after argument list at ${join(dir, 'bad.mjs')}:3:27\n`);
+    expect(r.stderr).toBe(
+      `spindle: importing '${join(dir, 'bad.mjs')}' failed: missing ) after argument list at ${join(dir, 'bad.mjs')}:3:27\n`,
+    );
   });
 
   it('names the file and line of a TypeScript syntax error', async () => {

@@ -12,7 +12,8 @@ import { chooseStyle, loadApp } from '../src/cli/load.js';
 
 let dir: string;
 const modules: Record<string, string> = {
-  'iter.mjs': "export const style = 'iter';\nexport default function app(environ, startResponse) { startResponse('200 OK', []); return ['x']; }\n",
+  'iter.mjs':
+    "export const style = 'iter';\nexport default function app(environ, startResponse) { startResponse('200 OK', []); return ['x']; }\n",
   'named.mjs': 'export function app(request) { request.finish(); }\nexport function other() {}\n',
   'fetchobj.mjs': "export default { fetch(request) { return new Response('hi ' + this.name); }, name: 'obj' };\n",
   'marked.mjs': "function app(request) { request.finish(); }\napp.style = 'cps';\nexport { app };\n",
@@ -45,13 +46,21 @@ async function loadError(options: Parameters<typeof loadApp>[0]): Promise<AppLoa
 describe('loadApp', () => {
   it('finds a relative path, takes the default export and the module-level style', async () => {
     const loaded = await loadApp({ module: 'iter.mjs', exportName: undefined, style: undefined }, dir);
-    expect(loaded).toMatchObject({ style: 'iter', exportName: 'default', path: join(dir, 'iter.mjs'), url: pathToFileURL(join(dir, 'iter.mjs')).href });
+    expect(loaded).toMatchObject({
+      style: 'iter',
+      exportName: 'default',
+      path: join(dir, 'iter.mjs'),
+      url: pathToFileURL(join(dir, 'iter.mjs')).href,
+    });
   });
 
   it("falls back to the export named 'app', and takes an absolute path or a file: URL", async () => {
     const abs = await loadApp({ module: join(dir, 'named.mjs'), exportName: undefined, style: 'cps' }, '/');
     expect(abs.exportName).toBe('app');
-    const url = await loadApp({ module: pathToFileURL(join(dir, 'named.mjs')).href, exportName: 'other', style: 'cps' }, '/');
+    const url = await loadApp(
+      { module: pathToFileURL(join(dir, 'named.mjs')).href, exportName: 'other', style: 'cps' },
+      '/',
+    );
     expect(url.exportName).toBe('other');
   });
 
@@ -62,7 +71,9 @@ describe('loadApp', () => {
   it('detects an object with fetch() as a Fetch handler and binds it', async () => {
     const loaded = await loadApp({ module: 'fetchobj.mjs', exportName: undefined, style: undefined }, dir);
     expect(loaded.style).toBe('fetch');
-    const response = (await (loaded.app as unknown as (r: Request) => Promise<Response>)(new Request('http://x/'))) as Response;
+    const response = (await (loaded.app as unknown as (r: Request) => Promise<Response>)(
+      new Request('http://x/'),
+    )) as Response;
     expect(await response.text()).toBe('hi obj');
   });
 
@@ -97,7 +108,9 @@ describe('loadApp', () => {
 
   it('points an object with fetch() served as another style to --style fetch', async () => {
     const err = await loadError({ module: 'fetchobj.mjs', exportName: undefined, style: 'iter' });
-    expect(err.message).toBe('fetchobj.mjs:default is an object, not a function (the iter app); it has a fetch() method: serve it with --style fetch');
+    expect(err.message).toBe(
+      'fetchobj.mjs:default is an object, not a function (the iter app); it has a fetch() method: serve it with --style fetch',
+    );
   });
 
   it('refuses a declared style that is not one of the three', async () => {
@@ -112,7 +125,9 @@ describe('loadApp', () => {
       "iter.mjs:default declares style 'iter' but --style cps was given; the module's 'export const style' covers all its exports: drop --style, or mark this export alone with export const styles = { default: 'cps' } (or default.style = 'cps')",
     );
     const own = await loadError({ module: 'marked.mjs', exportName: undefined, style: 'iter' });
-    expect(own.message).toBe("marked.mjs:app declares style 'cps' but --style iter was given; drop --style or make them agree");
+    expect(own.message).toBe(
+      "marked.mjs:app declares style 'cps' but --style iter was given; drop --style or make them agree",
+    );
   });
 
   it("lets one export of a module with a module-wide style be marked otherwise: export const styles = { name: 'cps' }, or a style property", async () => {
@@ -124,7 +139,9 @@ describe('loadApp', () => {
     const err = await loadError({ module: 'mixed.mjs', exportName: 'nope', style: undefined });
     expect(err.message).toMatch(/its exports: app, admin, marked;/);
     const bad = await loadError({ module: 'badtable.mjs', exportName: undefined, style: undefined });
-    expect(bad.message).toMatch(/'styles' export is a string; it must map export names to styles, e\.g\. export const styles = \{ app: 'cps' \}/);
+    expect(bad.message).toMatch(
+      /'styles' export is a string; it must map export names to styles, e\.g\. export const styles = \{ app: 'cps' \}/,
+    );
   });
 });
 

@@ -65,11 +65,17 @@ export function waitForStdout(child: Child, pattern: RegExp, boundMs = START_BOU
     const onExit = ({ code, signal }: Exit): void => {
       if (check()) return;
       cleanup();
-      reject(new Error(`child exited (${signal ?? code}) before printing ${pattern}\nstdout: ${child.stdout()}\nstderr: ${child.stderr()}`));
+      reject(
+        new Error(
+          `child exited (${signal ?? code}) before printing ${pattern}\nstdout: ${child.stdout()}\nstderr: ${child.stderr()}`,
+        ),
+      );
     };
     const timer = setTimeout(() => {
       cleanup();
-      reject(new Error(`no ${pattern} on stdout within ${boundMs} ms\nstdout: ${child.stdout()}\nstderr: ${child.stderr()}`));
+      reject(
+        new Error(`no ${pattern} on stdout within ${boundMs} ms\nstdout: ${child.stdout()}\nstderr: ${child.stderr()}`),
+      );
     }, boundMs);
     const cleanup = (): void => {
       clearTimeout(timer);
@@ -82,7 +88,10 @@ export function waitForStdout(child: Child, pattern: RegExp, boundMs = START_BOU
 }
 
 /** Start a server child and return its base URL from the `listening on` line. */
-export async function startServer(args: string[], env: Record<string, string> = {}): Promise<{ child: Child; url: string }> {
+export async function startServer(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ child: Child; url: string }> {
   const child = startNode(args, env);
   const m = await waitForStdout(child, /^listening on (http:\/\/\S+)$/m);
   return { child, url: m[1]! };
@@ -94,7 +103,9 @@ export async function exitWithin(child: Child, boundMs = EXIT_BOUND_MS): Promise
   const bound = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       child.proc.kill('SIGKILL');
-      reject(new Error(`child did not exit within ${boundMs} ms\nstdout: ${child.stdout()}\nstderr: ${child.stderr()}`));
+      reject(
+        new Error(`child did not exit within ${boundMs} ms\nstdout: ${child.stdout()}\nstderr: ${child.stderr()}`),
+      );
     }, boundMs);
   });
   try {
@@ -111,7 +122,10 @@ export interface Reply {
 }
 
 /** One request on a fresh connection (`Connection: close`), body read whole. */
-export function fetchText(url: string, options: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+export function fetchText(
+  url: string,
+  options: { method?: string; body?: string; headers?: Record<string, string> } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { method: options.method ?? 'GET', agent: false, headers: options.headers }, (res) => {
       let body = '';

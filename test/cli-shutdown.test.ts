@@ -4,7 +4,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Clock } from '../src/reactor/clock.js';
-import { REPEAT_SIGNAL_SECONDS, SHUTDOWN_GRACE_SECONDS, drain, signalTracker, type DrainResult } from '../src/cli/shutdown.js';
+import {
+  REPEAT_SIGNAL_SECONDS,
+  SHUTDOWN_GRACE_SECONDS,
+  drain,
+  signalTracker,
+  type DrainResult,
+} from '../src/cli/shutdown.js';
 
 const flush = () => new Promise<void>((done) => setImmediate(done));
 

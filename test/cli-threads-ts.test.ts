@@ -31,7 +31,15 @@ afterEach(stopAll);
 
 describe('spindle serve --threads with a .ts app in a CommonJS package', { timeout: CHILD_TEST_TIMEOUT_MS }, () => {
   it('answers 200 from a worker thread, not 500 with ERR_REQUIRE_CYCLE_MODULE', async () => {
-    const { child, url } = await startServer(['src/cli.ts', 'serve', `${join(dir, 'app.ts')}:app`, '--threads', '2', '--port', '0']);
+    const { child, url } = await startServer([
+      'src/cli.ts',
+      'serve',
+      `${join(dir, 'app.ts')}:app`,
+      '--threads',
+      '2',
+      '--port',
+      '0',
+    ]);
     const first = await fetchText(`${url}/a`);
     const second = await fetchText(`${url}/b`);
     expect(first.status).toBe(200);

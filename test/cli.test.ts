@@ -101,7 +101,15 @@ describe('spindle: error paths, one stderr line and a distinct exit code', { tim
   });
 
   it(`an access log that cannot be opened exits ${EXIT_USAGE}`, async () => {
-    const r = await run('serve', `${fixture('cps.mjs')}:app`, '--style', 'cps', '--port', '0', `--access-log=${join(dir, 'no', 'such', 'dir.log')}`);
+    const r = await run(
+      'serve',
+      `${fixture('cps.mjs')}:app`,
+      '--style',
+      'cps',
+      '--port',
+      '0',
+      `--access-log=${join(dir, 'no', 'such', 'dir.log')}`,
+    );
     expect(r.code).toBe(EXIT_USAGE);
     expectOneLine(r.stderr, /--access-log cannot open '.*dir\.log' for appending: ENOENT/);
   });
@@ -151,7 +159,9 @@ describe('spindle: error paths, one stderr line and a distinct exit code', { tim
 
 describe('spindle serve', { timeout: CHILD_TEST_TIMEOUT_MS }, () => {
   it('serves an iter app on port 0: first stdout line, a 200, exit 0 on SIGTERM', async () => {
-    const { child, url } = await startServer(cli('serve', `${fixture('iter.mjs')}:hello`, '--style', 'iter', '--port', '0'));
+    const { child, url } = await startServer(
+      cli('serve', `${fixture('iter.mjs')}:hello`, '--style', 'iter', '--port', '0'),
+    );
     expect(child.stdout().split('\n')[0]).toMatch(/^listening on http:\/\/127\.0\.0\.1:[1-9]\d*$/);
     const reply = await fetchText(`${url}/a/b`);
     expect(reply).toMatchObject({ status: 200, body: 'iter says /a/b\n' });
@@ -160,7 +170,9 @@ describe('spindle serve', { timeout: CHILD_TEST_TIMEOUT_MS }, () => {
   });
 
   it('serves a CPS app (file: URL, named export) and exits 0 on SIGINT', async () => {
-    const { child, url } = await startServer(cli('serve', `file://${fixture('cps.mjs')}:app`, '--style', 'cps', '--port', '0'));
+    const { child, url } = await startServer(
+      cli('serve', `file://${fixture('cps.mjs')}:app`, '--style', 'cps', '--port', '0'),
+    );
     expect(await fetchText(`${url}/x`)).toMatchObject({ status: 200, body: 'cps says /x\n' });
     child.proc.kill('SIGINT');
     expect(await exitWithin(child)).toEqual({ code: 0, signal: null });
@@ -174,7 +186,9 @@ describe('spindle serve', { timeout: CHILD_TEST_TIMEOUT_MS }, () => {
   });
 
   it('serves a TypeScript module: the Fetch handler example, relative to the working directory', async () => {
-    const { child, url } = await startServer(cli('serve', 'examples/fetch-handler.ts:handler', '--style', 'fetch', '--port', '0'));
+    const { child, url } = await startServer(
+      cli('serve', 'examples/fetch-handler.ts:handler', '--style', 'fetch', '--port', '0'),
+    );
     expect(await fetchText(`${url}/count?to=2`)).toMatchObject({ status: 200, body: '1\n2\n' });
     child.proc.kill('SIGTERM');
     expect((await exitWithin(child)).code).toBe(0);
@@ -212,8 +226,18 @@ describe('spindle serve', { timeout: CHILD_TEST_TIMEOUT_MS }, () => {
     });
     expect(await exitWithin(child)).toEqual({ code: 0, signal: null });
     // spindle's own log follows --log-format: one JSON object per line on stderr.
-    const events = child.stderr().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { level: string; namespace: string; message: string });
-    expect(events).toContainEqual(expect.objectContaining({ level: 'warn', namespace: 'spindle.cli', message: '1 response(s) still running 3s after the stop signal; closing them' }));
+    const events = child
+      .stderr()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { level: string; namespace: string; message: string });
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        namespace: 'spindle.cli',
+        message: '1 response(s) still running 3s after the stop signal; closing them',
+      }),
+    );
   });
 
   it('a client that sends FIN mid-response is gone: the response is not counted in flight, SIGTERM exits without waiting for it', async () => {
@@ -236,22 +260,48 @@ describe('spindle serve', { timeout: CHILD_TEST_TIMEOUT_MS }, () => {
   });
 
   it('writes an access log line per response, as text or JSON', async () => {
-    const text = await startServer(cli('serve', `${fixture('cps.mjs')}:app`, '--style', 'cps', '--port', '0', '--access-log'));
+    const text = await startServer(
+      cli('serve', `${fixture('cps.mjs')}:app`, '--style', 'cps', '--port', '0', '--access-log'),
+    );
     await fetchText(`${text.url}/logged?q=1`, { headers: { 'user-agent': 'vitest' } });
     text.child.proc.kill('SIGTERM');
     await exitWithin(text.child);
-    expect(text.child.stdout().split('\n')[1]).toMatch(/^127\.0\.0\.1 - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET \/logged\?q=1 HTTP\/1\.1" 200 17 \d+\.\d{3}s$/);
+    expect(text.child.stdout().split('\n')[1]).toMatch(
+      /^127\.0\.0\.1 - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET \/logged\?q=1 HTTP\/1\.1" 200 17 \d+\.\d{3}s$/,
+    );
 
-    const json = await startServer(cli('serve', `${fixture('cps.mjs')}:app`, '--style', 'cps', '--port', '0', '--access-log', '-', '--log-format', 'json'));
+    const json = await startServer(
+      cli(
+        'serve',
+        `${fixture('cps.mjs')}:app`,
+        '--style',
+        'cps',
+        '--port',
+        '0',
+        '--access-log',
+        '-',
+        '--log-format',
+        'json',
+      ),
+    );
     await fetchText(`${json.url}/j`, { headers: { 'user-agent': 'vitest' } });
     json.child.proc.kill('SIGTERM');
     await exitWithin(json.child);
     const line = JSON.parse(json.child.stdout().split('\n')[1]!) as Record<string, unknown>;
-    expect(line).toMatchObject({ method: 'GET', uri: '/j', status: 200, bytes: 12, completed: true, user_agent: 'vitest' });
+    expect(line).toMatchObject({
+      method: 'GET',
+      uri: '/j',
+      status: 200,
+      bytes: 12,
+      completed: true,
+      user_agent: 'vitest',
+    });
   });
 
   it('--threads runs an iter app on worker threads', async () => {
-    const { child, url } = await startServer(cli('serve', fixture('threaded.mjs'), '--style', 'iter', '--threads', '2', '--port', '0'));
+    const { child, url } = await startServer(
+      cli('serve', fixture('threaded.mjs'), '--style', 'iter', '--threads', '2', '--port', '0'),
+    );
     const reply = await fetchText(`${url}/`);
     expect(reply.status).toBe(200);
     expect(reply.body).toMatch(/^thread [1-9]\d*$/);
@@ -260,7 +310,9 @@ describe('spindle serve', { timeout: CHILD_TEST_TIMEOUT_MS }, () => {
   });
 
   it('--processes 2 answers from two processes on one port and stops cleanly', async () => {
-    const { child, url } = await startServer(cli('serve', `${fixture('iter.mjs')}:hello`, '--style', 'iter', '--processes', '2', '--port', '0'));
+    const { child, url } = await startServer(
+      cli('serve', `${fixture('iter.mjs')}:hello`, '--style', 'iter', '--processes', '2', '--port', '0'),
+    );
     const pids = new Set<string>();
     // Fresh connections are spread over the workers; stop as soon as two have answered.
     for (let i = 0; i < 200 && pids.size < 2; i++) {

@@ -129,7 +129,9 @@ describe('Clock', () => {
     clock.advance(1);
     expect(() => b.cancel()).toThrow(AlreadyCalled);
     expect(() => b.reset(1)).toThrow(AlreadyCalled);
-    expect(() => b.delay(1)).toThrow(expect.objectContaining({ name: AlreadyCalled.name, code: 'ERR_ALREADY_CALLED_DELAYED' }));
+    expect(() => b.delay(1)).toThrow(
+      expect.objectContaining({ name: AlreadyCalled.name, code: 'ERR_ALREADY_CALLED_DELAYED' }),
+    );
   });
 
   it.each([-1, Number.NaN, Infinity, -Infinity])('rejects a delay of %s with InvalidArgumentError', (bad) => {

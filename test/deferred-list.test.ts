@@ -107,6 +107,8 @@ describe('gatherResults', () => {
   });
 
   it('await of gatherResults rejects with the FirstError', async () => {
-    await expect(gatherResults([succeed(1), new Deferred<number>(), Deferred.fromPromise(Promise.reject(new Error('p')))], true)).rejects.toBeInstanceOf(FirstError);
+    await expect(
+      gatherResults([succeed(1), new Deferred<number>(), Deferred.fromPromise(Promise.reject(new Error('p')))], true),
+    ).rejects.toBeInstanceOf(FirstError);
   });
 });

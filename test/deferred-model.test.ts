@@ -153,7 +153,11 @@ function reprModel(v: unknown, pool: MD[]): string {
 function reprReal(v: unknown, pool: Deferred<unknown>[]): string {
   if (v instanceof Failure) {
     const e = v.value as Error & { code?: string };
-    const named: Record<string, string> = { ERR_DEFERRED_SELF: 'SELF', ERR_CANCELLED: 'CANCELLED', ERR_ALREADY_CALLED: 'ALREADY' };
+    const named: Record<string, string> = {
+      ERR_DEFERRED_SELF: 'SELF',
+      ERR_CANCELLED: 'CANCELLED',
+      ERR_ALREADY_CALLED: 'ALREADY',
+    };
     return `fail:${(e.code !== undefined && named[e.code]) || e.message}`;
   }
   if (v instanceof Deferred) return `waiting:${pool.indexOf(v)}`;
@@ -186,27 +190,35 @@ function runModel(steps: Step[]): string[] {
         return s.j > s.i ? d.chain(pool[s.j]!) : undefined;
       case 'addCallback': {
         const op = s.op;
-        return d.add((r) => {
-          tag(r);
-          if (op.k === 'add') return (r as number) + op.n;
-          if (op.k === 'throw') return new MFail(`t${op.tag}`);
-          const j = retTarget(s.i, op.j);
-          return j === null ? r : pool[j];
-        }, (r) => r);
+        return d.add(
+          (r) => {
+            tag(r);
+            if (op.k === 'add') return (r as number) + op.n;
+            if (op.k === 'throw') return new MFail(`t${op.tag}`);
+            const j = retTarget(s.i, op.j);
+            return j === null ? r : pool[j];
+          },
+          (r) => r,
+        );
       }
       case 'addErrback': {
         const op = s.op;
-        return d.add((r) => r, (r) => {
-          tag(r);
-          if (op.k === 'recover') return op.n;
-          if (op.k === 'rethrow') return r;
-          const j = retTarget(s.i, op.j);
-          return j === null ? r : pool[j];
-        });
+        return d.add(
+          (r) => r,
+          (r) => {
+            tag(r);
+            if (op.k === 'recover') return op.n;
+            if (op.k === 'rethrow') return r;
+            const j = retTarget(s.i, op.j);
+            return j === null ? r : pool[j];
+          },
+        );
       }
     }
   });
-  pool.forEach((d, i) => log.push(`end ${i} called=${d.called} paused=${d.paused} ${d.called ? reprModel(d.result, pool) : ''}`));
+  pool.forEach((d, i) =>
+    log.push(`end ${i} called=${d.called} paused=${d.paused} ${d.called ? reprModel(d.result, pool) : ''}`),
+  );
   return log;
 }
 
@@ -260,7 +272,9 @@ function runReal(steps: Step[]): string[] {
       }
     }
   });
-  pool.forEach((d, i) => log.push(`end ${i} called=${d.called} paused=${d.paused} ${d.called ? reprReal(d.result, pool) : ''}`));
+  pool.forEach((d, i) =>
+    log.push(`end ${i} called=${d.called} paused=${d.paused} ${d.called ? reprReal(d.result, pool) : ''}`),
+  );
   const observed = log.slice();
   // Handle every failure still held (also behind pauses) so the unhandled-error log stays quiet.
   for (let pass = 0; pass < POOL + 1; pass++) {
@@ -327,7 +341,14 @@ describe('Deferred against a reference model', () => {
       { t: 'callback', i: 1, v: 10 },
       { t: 'unpause', i: 1 },
     ];
-    const expected = ['0@0<-value:1', '1@0<-value:10', 'end 0 called=true paused=0 value:15', 'end 1 called=true paused=0 value:undefined', 'end 2 called=false paused=0 ', 'end 3 called=false paused=0 '];
+    const expected = [
+      '0@0<-value:1',
+      '1@0<-value:10',
+      'end 0 called=true paused=0 value:15',
+      'end 1 called=true paused=0 value:undefined',
+      'end 2 called=false paused=0 ',
+      'end 3 called=false paused=0 ',
+    ];
     expect(runModel(steps)).toEqual(expected);
     expect(runReal(steps)).toEqual(expected);
   });

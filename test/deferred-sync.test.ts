@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { Deferred, fail } from '../src/reactor/deferred.js';
 import { CancelledError, NotAcquiredError, QueueOverflow } from '../src/reactor/errors.js';
-import { DEFERRED_QUEUE_DEFAULT_BACKLOG, DEFERRED_QUEUE_DEFAULT_SIZE, DeferredLock, DeferredQueue, DeferredSemaphore } from '../src/reactor/sync.js';
+import {
+  DEFERRED_QUEUE_DEFAULT_BACKLOG,
+  DEFERRED_QUEUE_DEFAULT_SIZE,
+  DeferredLock,
+  DeferredQueue,
+  DeferredSemaphore,
+} from '../src/reactor/sync.js';
 
 describe('DeferredLock', () => {
   it('serves waiters in order, one at a time', () => {

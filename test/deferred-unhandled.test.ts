@@ -41,15 +41,25 @@ process.stdout.write(JSON.stringify(cap.events.map((e) => ({
 
 describe('unhandled errors in garbage-collected Deferreds', () => {
   it('are logged once each with level critical, the failure and its stack; handled ones are not', () => {
-    const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: root,
-      encoding: 'utf8',
-      // A synchronous child blocks vitest's own test timeout: a hung child must fail the
-      // test (execFileSync throws on the kill) instead of hanging the whole run.
-      timeout: 15_000,
-      killSignal: 'SIGKILL',
-    });
-    const events = JSON.parse(out) as Array<{ level: string; namespace: string; message: string; value: unknown; stack: string }>;
+    const out = execFileSync(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        // A synchronous child blocks vitest's own test timeout: a hung child must fail the
+        // test (execFileSync throws on the kill) instead of hanging the whole run.
+        timeout: 15_000,
+        killSignal: 'SIGKILL',
+      },
+    );
+    const events = JSON.parse(out) as Array<{
+      level: string;
+      namespace: string;
+      message: string;
+      value: unknown;
+      stack: string;
+    }>;
     const values = events.map((e) => e.value).sort();
     expect(values).toEqual(['lost error', 'not an Error', 'taken over', 'thrown in callback']);
     for (const e of events) {

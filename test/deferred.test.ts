@@ -34,7 +34,10 @@ describe('Deferred callbacks', () => {
     });
     expect(seen).toEqual([]);
     d.callback(1);
-    expect(seen).toEqual([['a', 1], ['b', 11]]);
+    expect(seen).toEqual([
+      ['a', 1],
+      ['b', 11],
+    ]);
     expect(d.result).toBe('11');
   });
 
@@ -87,7 +90,10 @@ describe('Deferred callbacks', () => {
       }, 'eb')
       .addCallback((x) => seen.push(['after', x]));
     d.errback(new Error('nope'));
-    expect(seen).toEqual([['eb', 'nope'], ['after', 7]]);
+    expect(seen).toEqual([
+      ['eb', 'nope'],
+      ['after', 7],
+    ]);
   });
 
   it('addBoth sees values and failures; addCallbacks picks one side with its own args', () => {
@@ -99,7 +105,10 @@ describe('Deferred callbacks', () => {
       null,
       [1, 2],
     );
-    expect(seen).toEqual([['both', 1], ['eb', 'x', 1, 2]]);
+    expect(seen).toEqual([
+      ['both', 1],
+      ['eb', 'x', 1, 2],
+    ]);
     expect(d1.called && d2.called).toBe(true);
   });
 
@@ -149,7 +158,7 @@ describe('Deferred callbacks', () => {
     d.callback(1);
     const o = outcome(d);
     expect(o).toMatchObject({ ok: false });
-    expect(((o as { error: { code: string } }).error).code).toBe('ERR_DEFERRED_SELF');
+    expect((o as { error: { code: string } }).error.code).toBe('ERR_DEFERRED_SELF');
   });
 
   it('a callback that adds a callback to the same Deferred runs it after itself, not inside', () => {
@@ -210,7 +219,10 @@ describe('Deferred chaining', () => {
     a.addCallback((r) => seen.push(['a', r]));
     b.addCallback((r) => seen.push(['b', r]));
     a.callback(3);
-    expect(seen).toEqual([['b', 3], ['a', undefined]]);
+    expect(seen).toEqual([
+      ['b', 3],
+      ['a', undefined],
+    ]);
   });
 
   it('chainDeferred passes failures on and handles them in the source', () => {

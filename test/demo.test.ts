@@ -69,7 +69,12 @@ describe('the demo', () => {
   it('the clock ticks the number of times asked, then ends', async () => {
     const reply = await fetchText(`${base}/clock?ticks=3`);
     expect(reply.headers['transfer-encoding']).toBe('chunked');
-    expect(reply.body.split('\n').filter(Boolean).map((l) => l.split('  ')[0])).toEqual(['tick 1/3', 'tick 2/3', 'tick 3/3']);
+    expect(
+      reply.body
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('  ')[0]),
+    ).toEqual(['tick 1/3', 'tick 2/3', 'tick 3/3']);
   });
 
   it('the upload echo returns a large body byte for byte, and its form on GET', async () => {
@@ -90,7 +95,16 @@ describe('the demo', () => {
       for (let i = 0; i < data.length; i++) data[i] = (i * 7 + (i >> 10)) & 0xff;
       writeFileSync(file, data);
       const out = await new Promise<{ code: number | null; stdout: Buffer; stderr: string }>((resolve) => {
-        const curl = spawn('curl', ['-sS', '--max-time', '30', '-T', file, '-D', join(dir, 'head.txt'), `${base}/upload`]);
+        const curl = spawn('curl', [
+          '-sS',
+          '--max-time',
+          '30',
+          '-T',
+          file,
+          '-D',
+          join(dir, 'head.txt'),
+          `${base}/upload`,
+        ]);
         const parts: Buffer[] = [];
         let stderr = '';
         curl.stdout.on('data', (d: Buffer) => parts.push(d));
@@ -99,7 +113,9 @@ describe('the demo', () => {
       });
       expect(out.stderr).toBe('');
       expect(out.code).toBe(0);
-      expect(readFileSync(join(dir, 'head.txt'), 'latin1')).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+      expect(readFileSync(join(dir, 'head.txt'), 'latin1')).toMatch(
+        /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/,
+      );
       expect(out.stdout.equals(data)).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -109,7 +125,11 @@ describe('the demo', () => {
   it('the statistics count requests and show the reactor', async () => {
     const before = demo.requestStats.requests;
     const reply = await fetchText(`${base}/stats.json`);
-    const stats = JSON.parse(reply.body) as { pid: number; reactor: { openConnections: number; listeningPorts: number; pendingDelayedCalls: number }; requests: { requests: number } };
+    const stats = JSON.parse(reply.body) as {
+      pid: number;
+      reactor: { openConnections: number; listeningPorts: number; pendingDelayedCalls: number };
+      requests: { requests: number };
+    };
     expect(stats.pid).toBe(process.pid);
     expect(stats.requests.requests).toBe(before + 1);
     expect(stats.reactor.openConnections).toBeGreaterThanOrEqual(1);
@@ -124,7 +144,9 @@ describe('the demo', () => {
     expect([whole.status, whole.headers['content-type']]).toEqual([200, 'text/plain; charset=utf-8']);
     const part = await fetchText(`${base}/files/demo/tree.ts`, { headers: { range: 'bytes=0-2' } });
     expect([part.status, part.body]).toEqual([206, whole.body.slice(0, 3)]);
-    const again = await fetchText(`${base}/files/demo/tree.ts`, { headers: { 'if-none-match': String(whole.headers.etag) } });
+    const again = await fetchText(`${base}/files/demo/tree.ts`, {
+      headers: { 'if-none-match': String(whole.headers.etag) },
+    });
     expect(again.status).toBe(304);
     expect((await fetchText(`${base}/files/../package.json`)).status).toBe(404);
   });

@@ -8,7 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { clientFromString, parseClientEndpoint, parseServerEndpoint, serverFromString } from '../src/protocols/endpoints.js';
+import {
+  clientFromString,
+  parseClientEndpoint,
+  parseServerEndpoint,
+  serverFromString,
+} from '../src/protocols/endpoints.js';
 import { EndpointFileError, EndpointSyntaxError } from '../src/protocols/errors.js';
 import { MemoryReactor } from '../src/reactor/memoryreactor.js';
 import { NodeReactor } from '../src/reactor/nodereactor.js';
@@ -22,11 +27,27 @@ const goodServers: [string, unknown][] = [
   ['tcp:port=80:interface=0.0.0.0:backlog=100', { kind: 'tcp', port: 80, host: '0.0.0.0', backlog: 100 }],
   ['tcp:8080:interface=\\:\\:1', { kind: 'tcp', port: 8080, host: '::1' }],
   ['tls:8443:privateKey=k.pem:certKey=c.pem', { kind: 'tls', port: 8443, privateKey: 'k.pem', certKey: 'c.pem' }],
-  ['tls:443:privateKey=/etc/k.pem:certKey=/etc/c.pem:interface=10.0.0.1:extraCertChain=chain.pem', { kind: 'tls', port: 443, host: '10.0.0.1', privateKey: '/etc/k.pem', certKey: '/etc/c.pem', extraCertChain: 'chain.pem' }],
-  ['tls:8443:privateKey=C\\:\\\\keys\\\\k.pem:certKey=c.pem', { kind: 'tls', port: 8443, privateKey: 'C:\\keys\\k.pem', certKey: 'c.pem' }],
+  [
+    'tls:443:privateKey=/etc/k.pem:certKey=/etc/c.pem:interface=10.0.0.1:extraCertChain=chain.pem',
+    {
+      kind: 'tls',
+      port: 443,
+      host: '10.0.0.1',
+      privateKey: '/etc/k.pem',
+      certKey: '/etc/c.pem',
+      extraCertChain: 'chain.pem',
+    },
+  ],
+  [
+    'tls:8443:privateKey=C\\:\\\\keys\\\\k.pem:certKey=c.pem',
+    { kind: 'tls', port: 8443, privateKey: 'C:\\keys\\k.pem', certKey: 'c.pem' },
+  ],
   ['unix:/run/app.sock', { kind: 'unix', path: '/run/app.sock' }],
   ['unix:/run/app.sock:mode=660', { kind: 'unix', path: '/run/app.sock', mode: 0o660 }],
-  ['unix:address=/tmp/a\\:b.sock:mode=0o600:backlog=5', { kind: 'unix', path: '/tmp/a:b.sock', mode: 0o600, backlog: 5 }],
+  [
+    'unix:address=/tmp/a\\:b.sock:mode=0o600:backlog=5',
+    { kind: 'unix', path: '/tmp/a:b.sock', mode: 0o600, backlog: 5 },
+  ],
   ['unix:address=/run/a=b.sock', { kind: 'unix', path: '/run/a=b.sock' }],
 ];
 
@@ -50,7 +71,11 @@ const badServers: [string, string, RegExp][] = [
   ['tls:8443', 'privateKey', /privateKey is missing; for example tls:8443:privateKey=key.pem:certKey=cert.pem/],
   ['tls:8443:privateKey=k.pem', 'certKey', /certKey is missing/],
   ['tls:8443:privateKey=k.pem:certKey=c.pem:caCerts=x', 'caCerts', /caCerts= is not a part of a tls endpoint/],
-  ['unix', 'address (the socket path)', /address \(the socket path\) is missing; for example unix:\/run\/app.sock:mode=660/],
+  [
+    'unix',
+    'address (the socket path)',
+    /address \(the socket path\) is missing; for example unix:\/run\/app.sock:mode=660/,
+  ],
   ['unix:/run/a.sock:mode=999', 'mode', /mode must be an octal file mode such as 660, got "999"/],
   ['unix:/run/a.sock:mode=rw', 'mode', /octal/],
 ];
@@ -60,21 +85,35 @@ const goodClients: [string, unknown][] = [
   ['tcp:example.org:80:timeout=2.5', { kind: 'tcp', host: 'example.org', port: 80, timeout: 2.5 }],
   ['tcp:host=\\:\\:1:port=8080', { kind: 'tcp', host: '::1', port: 8080 }],
   ['tls:host=example.org:port=443', { kind: 'tls', host: 'example.org', port: 443 }],
-  ['tls:host=127.0.0.1:port=8443:trustRoots=ca.pem:servername=localhost', { kind: 'tls', host: '127.0.0.1', port: 8443, trustRoots: 'ca.pem', servername: 'localhost' }],
-  ['tls:host=h:port=1:certificate=c.pem:privateKey=k.pem', { kind: 'tls', host: 'h', port: 1, certificate: 'c.pem', privateKey: 'k.pem' }],
+  [
+    'tls:host=127.0.0.1:port=8443:trustRoots=ca.pem:servername=localhost',
+    { kind: 'tls', host: '127.0.0.1', port: 8443, trustRoots: 'ca.pem', servername: 'localhost' },
+  ],
+  [
+    'tls:host=h:port=1:certificate=c.pem:privateKey=k.pem',
+    { kind: 'tls', host: 'h', port: 1, certificate: 'c.pem', privateKey: 'k.pem' },
+  ],
   ['unix:path=/run/app.sock', { kind: 'unix', path: '/run/app.sock' }],
   ['unix:/run/app.sock:timeout=1', { kind: 'unix', path: '/run/app.sock', timeout: 1 }],
 ];
 
 const badClients: [string, string, RegExp][] = [
-  ['udp:host=h:port=1', 'kind', /the kind "udp" is not one of tcp, tls, unix; for example tcp:host=example.org:port=80/],
+  [
+    'udp:host=h:port=1',
+    'kind',
+    /the kind "udp" is not one of tcp, tls, unix; for example tcp:host=example.org:port=80/,
+  ],
   ['tcp:port=80', 'host', /host is missing; for example tcp:host=example.org:port=80/],
   ['tcp:host=h', 'port', /port is missing/],
   ['tcp:host=h:port=0', 'port', /from 1 to 65535, got "0"/],
   ['tcp:host=h:port=80:timeout=soon', 'timeout', /timeout must be a positive number of seconds/],
   ['tcp:host=h:port=80:timeout=0', 'timeout', /positive number/],
   ['tcp:host=h:port=80:trustRoots=ca.pem', 'trustRoots', /trustRoots= is not a part of a tcp endpoint/],
-  ['tls:host=h:port=443:certificate=c.pem', 'privateKey', /needs both certificate= and privateKey=; for example tls:host=example.org:port=443/],
+  [
+    'tls:host=h:port=443:certificate=c.pem',
+    'privateKey',
+    /needs both certificate= and privateKey=; for example tls:host=example.org:port=443/,
+  ],
   ['unix:', 'path', /path is missing; for example unix:path=\/run\/app.sock/],
   ['unix:path=/a:mode=660', 'mode', /mode= is not a part of a unix endpoint/],
 ];
@@ -126,7 +165,10 @@ describe('endpoint strings: listening and connecting', () => {
     const f = oneShotFactory(new Recorder());
     void serverFromString(reactor, 'tcp:8080:interface=127.0.0.1:backlog=7').listen(f);
     void serverFromString(reactor, 'unix:/run/app.sock:mode=660').listen(f);
-    void serverFromString(reactor, `tls:8443:privateKey=${KEY_PATH}:certKey=${CERT_PATH}:extraCertChain=${CA_PATH}`).listen(f);
+    void serverFromString(
+      reactor,
+      `tls:8443:privateKey=${KEY_PATH}:certKey=${CERT_PATH}:extraCertChain=${CA_PATH}`,
+    ).listen(f);
     clientFromString(reactor, 'tcp:host=example.org:port=80:timeout=3').connect(f);
     clientFromString(reactor, 'unix:path=/run/app.sock').connect(f);
     clientFromString(reactor, `tls:host=localhost:port=8443:trustRoots=${CA_PATH}`).connect(f);
@@ -157,10 +199,20 @@ describe('endpoint strings: listening and connecting', () => {
     const server = new Recorder();
     const client = new Recorder();
     const sock = join(dir, `${kind}.sock`);
-    const serverDesc = kind === 'tcp' ? 'tcp:0:interface=127.0.0.1' : kind === 'tls' ? `tls:0:interface=127.0.0.1:privateKey=${KEY_PATH}:certKey=${CERT_PATH}` : `unix:${sock}`;
+    const serverDesc =
+      kind === 'tcp'
+        ? 'tcp:0:interface=127.0.0.1'
+        : kind === 'tls'
+          ? `tls:0:interface=127.0.0.1:privateKey=${KEY_PATH}:certKey=${CERT_PATH}`
+          : `unix:${sock}`;
     const port = await serverFromString(reactor, serverDesc).listen(oneShotFactory(server));
     const n = port.getHost().port;
-    const clientDesc = kind === 'tcp' ? `tcp:host=127.0.0.1:port=${n}` : kind === 'tls' ? `tls:host=127.0.0.1:port=${n}:trustRoots=${CA_PATH}` : `unix:path=${sock}`;
+    const clientDesc =
+      kind === 'tcp'
+        ? `tcp:host=127.0.0.1:port=${n}`
+        : kind === 'tls'
+          ? `tls:host=127.0.0.1:port=${n}:trustRoots=${CA_PATH}`
+          : `unix:path=${sock}`;
     clientFromString(reactor, clientDesc).connect(oneShotFactory(client));
     await turnUntil(() => server.made === 1 && client.made === 1, 'connected');
     client.transport.write(Buffer.from('ping'));
@@ -181,22 +233,30 @@ describe('endpoint strings: escaping, for any text', () => {
       fc.property(fc.string({ minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 65535 }), (text, port) => {
         expect(parseClientEndpoint(`tcp:host=${quote(text)}:port=${port}`)).toEqual({ kind: 'tcp', host: text, port });
         expect(parseServerEndpoint(`unix:address=${quote(text)}`)).toEqual({ kind: 'unix', path: text });
-        expect(parseServerEndpoint(`tls:${port}:privateKey=${quote(text)}:certKey=c`)).toMatchObject({ privateKey: text });
+        expect(parseServerEndpoint(`tls:${port}:privateKey=${quote(text)}:certKey=c`)).toMatchObject({
+          privateKey: text,
+        });
       }),
       { numRuns: 500 },
     );
   });
   it('any string either parses or throws EndpointSyntaxError, never anything else', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('tcp:', 'tls:', 'unix:').chain((k) => fc.string({ maxLength: 30 }).map((s) => k + s))), (desc) => {
-        for (const parse of [parseServerEndpoint, parseClientEndpoint]) {
-          try {
-            parse(desc);
-          } catch (err) {
-            expect(err).toBeInstanceOf(EndpointSyntaxError);
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 30 }),
+          fc.constantFrom('tcp:', 'tls:', 'unix:').chain((k) => fc.string({ maxLength: 30 }).map((s) => k + s)),
+        ),
+        (desc) => {
+          for (const parse of [parseServerEndpoint, parseClientEndpoint]) {
+            try {
+              parse(desc);
+            } catch (err) {
+              expect(err).toBeInstanceOf(EndpointSyntaxError);
+            }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: 1000 },
     );
   });

@@ -58,7 +58,7 @@ describe('error classes across layers', () => {
     for (const [name, cls] of ownClasses(testingErrors)) {
       expect(layerNames.has(name)).toBe(false);
       expect((testingEntry as Module)[name]).toBe(cls);
-      expect(typeof (new (cls as new (m: string) => { code: string })('x')).code).toBe('string');
+      expect(typeof new (cls as new (m: string) => { code: string })('x').code).toBe('string');
     }
     expect(ownClasses(testingErrors).size).toBeGreaterThan(0);
   });

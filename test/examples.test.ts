@@ -8,7 +8,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { CHILD_TEST_TIMEOUT_MS, ROOT, exitWithin, fetchText, startNode, startServer, stopAll, waitForStdout, type Reply } from './cli-process.js';
+import {
+  CHILD_TEST_TIMEOUT_MS,
+  ROOT,
+  exitWithin,
+  fetchText,
+  startNode,
+  startServer,
+  stopAll,
+  waitForStdout,
+  type Reply,
+} from './cli-process.js';
 
 afterEach(stopAll);
 
@@ -21,7 +31,9 @@ const ok = (r: Reply): Reply => {
 /** Examples that serve HTTP: what to ask and what must come back. */
 const servers: Record<string, ServerCheck> = {
   'http-deferred.ts': async (url) => {
-    expect(ok(await fetchText(`${url}/?user=ada`)).body).toBe('hello ada (member since 2024)\n- welcome, ada\n- you have no new mail\n');
+    expect(ok(await fetchText(`${url}/?user=ada`)).body).toBe(
+      'hello ada (member since 2024)\n- welcome, ada\n- you have no new mail\n',
+    );
   },
   'port-async-to-iter.ts': async (url) => {
     expect(JSON.parse(ok(await fetchText(`${url}/users/7`)).body)).toEqual({ id: '7', name: 'user 7' });
@@ -29,21 +41,29 @@ const servers: Record<string, ServerCheck> = {
   },
   'fetch-handler.ts': async (url) => {
     expect(ok(await fetchText(`${url}/count?to=3`)).body).toBe('1\n2\n3\n');
-    expect(ok(await fetchText(`${url}/upper`, { method: 'POST', body: 'streams through' })).body).toBe('STREAMS THROUGH');
+    expect(ok(await fetchText(`${url}/upper`, { method: 'POST', body: 'streams through' })).body).toBe(
+      'STREAMS THROUGH',
+    );
   },
   'reverse-proxy.ts': async (url) => {
     const r = ok(await fetchText(`${url}/hello?x=1`, { method: 'POST', body: 'abc' }));
-    expect(r.body).toMatch(/^upstream got POST \/hello\?x=1 \(3 body bytes\)\nX-Forwarded-For: 127\.0\.0\.1\nForwarded: for=127\.0\.0\.1;proto=http;host="127\.0\.0\.1:\d+"\n$/);
+    expect(r.body).toMatch(
+      /^upstream got POST \/hello\?x=1 \(3 body bytes\)\nX-Forwarded-For: 127\.0\.0\.1\nForwarded: for=127\.0\.0\.1;proto=http;host="127\.0\.0\.1:\d+"\n$/,
+    );
   },
   'node-http.ts': async (url) => {
-    expect(ok(await fetchText(`${url}/spindle/hello`)).body).toBe('iterator app, path /spindle/hello\nchunk 1\nchunk 2\nchunk 3\n');
+    expect(ok(await fetchText(`${url}/spindle/hello`)).body).toBe(
+      'iterator app, path /spindle/hello\nchunk 1\nchunk 2\nchunk 3\n',
+    );
     expect(ok(await fetchText(`${url}/cps/hello`)).body).toBe('CPS app, GET /cps/hello\n');
     expect(ok(await fetchText(`${url}/`)).body).toMatch(/plain node:http/);
   },
 };
 
 /** A TCP client that collects what it receives, for the line-based examples. */
-async function client(port: number): Promise<{ socket: Socket; received: () => string; waitFor: (text: string) => Promise<void> }> {
+async function client(
+  port: number,
+): Promise<{ socket: Socket; received: () => string; waitFor: (text: string) => Promise<void> }> {
   const socket = connect(port, '127.0.0.1');
   await new Promise<void>((done, fail) => socket.once('connect', done).once('error', fail));
   let received = '';
@@ -87,9 +107,17 @@ const tcpServers: Record<string, (port: number) => Promise<void>> = {
 /** Examples that export an app for `spindle serve MODULE:app --style cps`: what to check on it. */
 const cliServers: Record<string, ServerCheck> = {
   'twisted-web-port.ts': async (url) => {
-    expect(ok(await fetchText(`${url}/delayed?seconds=0.05`)).body).toBe('<html><body>Sorry to keep you waiting.</body></html>');
+    expect(ok(await fetchText(`${url}/delayed?seconds=0.05`)).body).toBe(
+      '<html><body>Sorry to keep you waiting.</body></html>',
+    );
     expect(ok(await fetchText(`${url}/form`)).body).toContain('<form method="POST"><input name="the-field"');
-    const posted = ok(await fetchText(`${url}/form`, { method: 'POST', body: 'the-field=%3Cb%3Ehi%3C%2Fb%3E', headers: { 'content-type': 'application/x-www-form-urlencoded' } }));
+    const posted = ok(
+      await fetchText(`${url}/form`, {
+        method: 'POST',
+        body: 'the-field=%3Cb%3Ehi%3C%2Fb%3E',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      }),
+    );
     expect(posted.body).toBe('<html><body>You submitted: &#60;b&#62;hi&#60;/b&#62;</body></html>');
     const old = await fetchText(`${url}/old`);
     expect([old.status, old.headers.location]).toEqual([302, '/form']);
@@ -119,14 +147,23 @@ const cliServers: Record<string, ServerCheck> = {
 /** Examples that run to completion: argv and what stdout must hold. */
 const tools: Record<string, { args: string[]; stdout: RegExp }> = {
   'embed-cli-tool.ts': { args: [], stdout: /^received 50 lines$/m },
-  'http-client.ts': { args: [], stdout: /^GET http:\/\/127\.0\.0\.1:\d+\/ -> 200 OK, 63 bytes, text\/html; charset=utf-8\nsent 0% \(initial\)\n[\s\S]*upload done: 200 received 16777216 bytes\n$/ },
+  'http-client.ts': {
+    args: [],
+    stdout:
+      /^GET http:\/\/127\.0\.0\.1:\d+\/ -> 200 OK, 63 bytes, text\/html; charset=utf-8\nsent 0% \(initial\)\n[\s\S]*upload done: 200 received 16777216 bytes\n$/,
+  },
   'test-your-protocol.ts': { args: [], stdout: /^(ok - .+\n){2}$/ },
 };
 
 describe('examples', { timeout: CHILD_TEST_TIMEOUT_MS }, () => {
   it('every example in examples/ has a case here', () => {
     const files = readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith('.ts'));
-    const known = [...Object.keys(servers), ...Object.keys(tools), ...Object.keys(tcpServers), ...Object.keys(cliServers)];
+    const known = [
+      ...Object.keys(servers),
+      ...Object.keys(tools),
+      ...Object.keys(tcpServers),
+      ...Object.keys(cliServers),
+    ];
     expect(files.filter((f) => !known.includes(f))).toEqual([]);
   });
 
@@ -141,7 +178,15 @@ describe('examples', { timeout: CHILD_TEST_TIMEOUT_MS }, () => {
 
   for (const [file, check] of Object.entries(cliServers)) {
     it(`${file} runs under spindle serve --style cps, answers, and exits 0 on SIGTERM`, async () => {
-      const { child, url } = await startServer(['src/cli.ts', 'serve', `examples/${file}:app`, '--style', 'cps', '--port', '0']);
+      const { child, url } = await startServer([
+        'src/cli.ts',
+        'serve',
+        `examples/${file}:app`,
+        '--style',
+        'cps',
+        '--port',
+        '0',
+      ]);
       await check(url);
       child.proc.kill('SIGTERM');
       expect(await exitWithin(child)).toEqual({ code: 0, signal: null });

@@ -8,7 +8,13 @@ function toRequest(req: SuiteRequest): Request {
   const init: RequestInit & { duplex?: 'half' } = { method: req.method ?? 'GET', headers: req.headers ?? [] };
   if (req.chunked) {
     const parts = req.chunked.map((c) => new TextEncoder().encode(c));
-    init.body = new ReadableStream<Uint8Array>({ pull(c) { const p = parts.shift(); if (p) c.enqueue(p); else c.close(); } });
+    init.body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        const p = parts.shift();
+        if (p) c.enqueue(p);
+        else c.close();
+      },
+    });
     init.duplex = 'half';
   } else if (req.body !== undefined) {
     // A Request converted from the wire carries the Content-Length it came with.

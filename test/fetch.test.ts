@@ -18,37 +18,69 @@ async function settle(reactor: MemoryReactor, rounds = 20): Promise<void> {
 /** Read a Response body concurrently with the reactor. */
 async function text(reactor: MemoryReactor, response: Response): Promise<string> {
   let done = false;
-  const p = response.text().finally(() => { done = true; });
+  const p = response.text().finally(() => {
+    done = true;
+  });
   for (let i = 0; i < 1000 && !done; i++) await settle(reactor, 1);
   return p;
 }
 
-async function respond(reactor: MemoryReactor, handler: (r: Request) => Promise<Response>, request: Request): Promise<Response> {
+async function respond(
+  reactor: MemoryReactor,
+  handler: (r: Request) => Promise<Response>,
+  request: Request,
+): Promise<Response> {
   const p = handler(request);
   await settle(reactor);
   return p;
 }
 
-const countingApp = (counter: { pulls: number; closed: number }, chunks = 1000): IterApp => (_environ, start) => {
-  start('200 OK', [['Content-Type', 'application/octet-stream']]);
-  let i = 0;
-  return {
-    [Symbol.iterator]() { return this; },
-    next: () => { counter.pulls++; return i++ < chunks ? { value: new Uint8Array(1024).fill(i % 256), done: false } : { value: undefined, done: true }; },
-    close: () => { counter.closed++; },
-  } as Iterable<Uint8Array> & Iterator<Uint8Array> & { close(): void };
-};
+const countingApp =
+  (counter: { pulls: number; closed: number }, chunks = 1000): IterApp =>
+  (_environ, start) => {
+    start('200 OK', [['Content-Type', 'application/octet-stream']]);
+    let i = 0;
+    return {
+      [Symbol.iterator]() {
+        return this;
+      },
+      next: () => {
+        counter.pulls++;
+        return i++ < chunks
+          ? { value: new Uint8Array(1024).fill(i % 256), done: false }
+          : { value: undefined, done: true };
+      },
+      close: () => {
+        counter.closed++;
+      },
+    } as Iterable<Uint8Array> & Iterator<Uint8Array> & { close(): void };
+  };
 
 describe('toFetchHandler: an app as a WHATWG (Request) => Promise<Response>', () => {
   it('serves an iterator app: status, headers, body, and the request line reaches the environ', async () => {
     const reactor = new MemoryReactor();
     let seen: Record<string, unknown> = {};
-    const handler = toFetchHandler(((environ, start) => {
-      seen = { method: environ.REQUEST_METHOD, path: environ.PATH_INFO, query: environ.QUERY_STRING, x: environ.HTTP_X_TEST };
-      start('201 Created', [['Content-Type', 'text/plain'], ['X-App', 'iter']]);
-      return ['hello ', '', 'world'];
-    }) as IterApp, { reactor });
-    const res = await respond(reactor, handler, new Request('http://example.test/p/q?x=1', { headers: { 'X-Test': 'yes' } }));
+    const handler = toFetchHandler(
+      ((environ, start) => {
+        seen = {
+          method: environ.REQUEST_METHOD,
+          path: environ.PATH_INFO,
+          query: environ.QUERY_STRING,
+          x: environ.HTTP_X_TEST,
+        };
+        start('201 Created', [
+          ['Content-Type', 'text/plain'],
+          ['X-App', 'iter'],
+        ]);
+        return ['hello ', '', 'world'];
+      }) as IterApp,
+      { reactor },
+    );
+    const res = await respond(
+      reactor,
+      handler,
+      new Request('http://example.test/p/q?x=1', { headers: { 'X-Test': 'yes' } }),
+    );
     expect(res.status).toBe(201);
     expect(res.statusText).toBe('Created');
     expect(res.headers.get('x-app')).toBe('iter');
@@ -59,7 +91,11 @@ describe('toFetchHandler: an app as a WHATWG (Request) => Promise<Response>', ()
   it('pulls the iterator only as the body is read, and cancel() closes it once (G5, G14)', async () => {
     const reactor = new MemoryReactor();
     const counter = { pulls: 0, closed: 0 };
-    const res = await respond(reactor, toFetchHandler(countingApp(counter), { reactor }), new Request('http://example.test/'));
+    const res = await respond(
+      reactor,
+      toFetchHandler(countingApp(counter), { reactor }),
+      new Request('http://example.test/'),
+    );
     await settle(reactor);
     const before = counter.pulls;
     // Nothing read yet: the gateway stopped at the bridge's high-water mark (64 chunks of 1 KiB at most).
@@ -87,35 +123,75 @@ describe('toFetchHandler: an app as a WHATWG (Request) => Promise<Response>', ()
       });
     };
     const handler = toFetchHandler(echo, { reactor, style: 'cps' });
-    const res = await respond(reactor, handler, new Request('http://example.test/up?a=b', { method: 'POST', body: 'payload' }));
+    const res = await respond(
+      reactor,
+      handler,
+      new Request('http://example.test/up?a=b', { method: 'POST', body: 'payload' }),
+    );
     expect(await text(reactor, res)).toBe('POST /up?a=b payload');
   });
 
   it('a CPS failure before the headers is a 500; 204 and HEAD have no body', async () => {
     const reactor = new MemoryReactor();
-    const failing = toFetchHandler((() => { throw new Error('nope'); }) as CpsApp, { reactor, style: 'cps' });
+    const failing = toFetchHandler(
+      (() => {
+        throw new Error('nope');
+      }) as CpsApp,
+      { reactor, style: 'cps' },
+    );
     const logs = captureLogs();
     const res = await respond(reactor, failing, new Request('http://example.test/')).finally(() => logs.restore());
     expect(res.status).toBe(500);
-    expect(logs.events.some((e) => e.namespace === 'spindle.bridge' && String((e.failure as { value?: Error })?.value?.message) === 'nope')).toBe(true);
+    expect(
+      logs.events.some(
+        (e) => e.namespace === 'spindle.bridge' && String((e.failure as { value?: Error })?.value?.message) === 'nope',
+      ),
+    ).toBe(true);
     expect(await text(reactor, res)).toBe('Internal Server Error\n');
 
-    const empty = toFetchHandler(((req) => { req.setResponseCode(204); req.finish(); }) as CpsApp, { reactor, style: 'cps' });
+    const empty = toFetchHandler(
+      ((req) => {
+        req.setResponseCode(204);
+        req.finish();
+      }) as CpsApp,
+      { reactor, style: 'cps' },
+    );
     expect((await respond(reactor, empty, new Request('http://example.test/'))).body).toBeNull();
-    const head = toFetchHandler(((req) => { req.write('ignored'); req.finish(); }) as CpsApp, { reactor, style: 'cps' });
+    const head = toFetchHandler(
+      ((req) => {
+        req.write('ignored');
+        req.finish();
+      }) as CpsApp,
+      { reactor, style: 'cps' },
+    );
     expect((await respond(reactor, head, new Request('http://example.test/', { method: 'HEAD' }))).body).toBeNull();
   });
 
-  it('the consumer cancelling the body errbacks the CPS app\'s notifyFinish and stops its producer', async () => {
+  it("the consumer cancelling the body errbacks the CPS app's notifyFinish and stops its producer", async () => {
     const reactor = new MemoryReactor();
     let lost: unknown = null;
     let stopped = 0;
     const app: CpsApp = (req) => {
-      req.notifyFinish().addErrback((f: Failure) => { lost = f.value; });
-      req.registerProducer({ pauseProducing() {}, resumeProducing() {}, stopProducing() { stopped++; } }, true);
+      req.notifyFinish().addErrback((f: Failure) => {
+        lost = f.value;
+      });
+      req.registerProducer(
+        {
+          pauseProducing() {},
+          resumeProducing() {},
+          stopProducing() {
+            stopped++;
+          },
+        },
+        true,
+      );
       req.write('first');
     };
-    const res = await respond(reactor, toFetchHandler(app, { reactor, style: 'cps' }), new Request('http://example.test/'));
+    const res = await respond(
+      reactor,
+      toFetchHandler(app, { reactor, style: 'cps' }),
+      new Request('http://example.test/'),
+    );
     const reader = res.body!.getReader();
     await reader.read();
     await reader.cancel();
@@ -127,16 +203,26 @@ describe('toFetchHandler: an app as a WHATWG (Request) => Promise<Response>', ()
     const reactor = new MemoryReactor();
     const app: CpsApp = (req) => {
       let n = 0;
-      req.registerProducer({
-        resumeProducing: () => {
-          n++;
-          if (n <= 3) req.write(`part${n};`);
-          else { req.unregisterProducer(); req.finish(); }
+      req.registerProducer(
+        {
+          resumeProducing: () => {
+            n++;
+            if (n <= 3) req.write(`part${n};`);
+            else {
+              req.unregisterProducer();
+              req.finish();
+            }
+          },
+          stopProducing: () => {},
         },
-        stopProducing: () => {},
-      }, false);
+        false,
+      );
     };
-    const response = await respond(reactor, toFetchHandler(app, { style: 'cps', reactor }), new Request('http://example.test/'));
+    const response = await respond(
+      reactor,
+      toFetchHandler(app, { style: 'cps', reactor }),
+      new Request('http://example.test/'),
+    );
     expect(response.status).toBe(200);
     expect(await text(reactor, response)).toBe('part1;part2;part3;');
   });
@@ -146,17 +232,29 @@ describe('toFetchHandler: an app as a WHATWG (Request) => Promise<Response>', ()
     let asked = 0;
     let finished = false;
     const app: CpsApp = (req) => {
-      req.notifyFinish().addCallback(() => { finished = true; });
-      req.registerProducer({
-        resumeProducing: () => {
-          asked++;
-          if (asked <= 3) req.write('part;');
-          else { req.unregisterProducer(); req.finish(); }
+      req.notifyFinish().addCallback(() => {
+        finished = true;
+      });
+      req.registerProducer(
+        {
+          resumeProducing: () => {
+            asked++;
+            if (asked <= 3) req.write('part;');
+            else {
+              req.unregisterProducer();
+              req.finish();
+            }
+          },
+          stopProducing: () => {},
         },
-        stopProducing: () => {},
-      }, false);
+        false,
+      );
     };
-    const response = await respond(reactor, toFetchHandler(app, { style: 'cps', reactor }), new Request('http://example.test/', { method: 'HEAD' }));
+    const response = await respond(
+      reactor,
+      toFetchHandler(app, { style: 'cps', reactor }),
+      new Request('http://example.test/', { method: 'HEAD' }),
+    );
     expect(response.body).toBeNull();
     await settle(reactor);
     expect(asked).toBe(4);
@@ -166,8 +264,14 @@ describe('toFetchHandler: an app as a WHATWG (Request) => Promise<Response>', ()
   it('an unknown style is refused at once, naming the styles a host takes (not served as an iterator app)', () => {
     const reactor = new MemoryReactor();
     const handler = async (): Promise<Response> => new Response('x');
-    expect(() => toFetchHandler(handler as unknown as CpsApp, { style: 'fetch' as 'cps', reactor }))
-      .toThrow(expect.objectContaining({ code: 'ERR_BRIDGE_SERVE_STYLE', message: expect.stringMatching(/^toFetchHandler\(app, \{ style \}\) needs style 'iter'.*or 'cps'.*got "fetch"$/) }));
+    expect(() => toFetchHandler(handler as unknown as CpsApp, { style: 'fetch' as 'cps', reactor })).toThrow(
+      expect.objectContaining({
+        code: 'ERR_BRIDGE_SERVE_STYLE',
+        message: expect.stringMatching(
+          /^toFetchHandler\(app, \{ style \}\) needs style 'iter'.*or 'cps'.*got "fetch"$/,
+        ),
+      }),
+    );
   });
 
   it('a Response nobody reads cannot make the queue grow: a writer without a producer gets ERR_BRIDGE_QUEUE_OVERFLOW', async () => {
@@ -175,29 +279,62 @@ describe('toFetchHandler: an app as a WHATWG (Request) => Promise<Response>', ()
     let caught: unknown = null;
     let written = 0;
     const app: CpsApp = (req) => {
-      try { for (;;) { req.write(new Uint8Array(16 * 1024)); written += 16 * 1024; } } catch (err) { caught = err; }
+      try {
+        for (;;) {
+          req.write(new Uint8Array(16 * 1024));
+          written += 16 * 1024;
+        }
+      } catch (err) {
+        caught = err;
+      }
     };
-    const res = await respond(reactor, toFetchHandler(app, { reactor, style: 'cps', maxBuffered: 256 * 1024 }), new Request('http://example.test/'));
+    const res = await respond(
+      reactor,
+      toFetchHandler(app, { reactor, style: 'cps', maxBuffered: 256 * 1024 }),
+      new Request('http://example.test/'),
+    );
     expect(res.status).toBe(200);
     expect((caught as { code?: string }).code).toBe('ERR_BRIDGE_QUEUE_OVERFLOW');
     expect(written).toBe(256 * 1024);
   });
 
-  it('a stalled Response reader pauses the CPS app\'s producer at the high-water mark', async () => {
+  it("a stalled Response reader pauses the CPS app's producer at the high-water mark", async () => {
     const reactor = new MemoryReactor();
     const log: string[] = [];
     let written = 0;
     const app: CpsApp = (req) => {
       let paused = false;
-      const produce = (): void => { while (!paused && written < 8 * 1024 * 1024) { written += 8192; req.write(new Uint8Array(8192)); } };
-      req.registerProducer({
-        pauseProducing: () => { log.push('pause'); paused = true; },
-        resumeProducing: () => { log.push('resume'); paused = false; produce(); },
-        stopProducing: () => { log.push('stop'); paused = true; },
-      }, true);
+      const produce = (): void => {
+        while (!paused && written < 8 * 1024 * 1024) {
+          written += 8192;
+          req.write(new Uint8Array(8192));
+        }
+      };
+      req.registerProducer(
+        {
+          pauseProducing: () => {
+            log.push('pause');
+            paused = true;
+          },
+          resumeProducing: () => {
+            log.push('resume');
+            paused = false;
+            produce();
+          },
+          stopProducing: () => {
+            log.push('stop');
+            paused = true;
+          },
+        },
+        true,
+      );
       produce();
     };
-    const res = await respond(reactor, toFetchHandler(app, { reactor, style: 'cps' }), new Request('http://example.test/'));
+    const res = await respond(
+      reactor,
+      toFetchHandler(app, { reactor, style: 'cps' }),
+      new Request('http://example.test/'),
+    );
     await settle(reactor);
     expect(log).toEqual(['pause']);
     expect(written).toBeLessThanOrEqual(64 * 1024 + 8192);
@@ -212,11 +349,17 @@ describe('toFetchHandler: an app as a WHATWG (Request) => Promise<Response>', ()
     const reactor = new MemoryReactor();
     let lost: unknown = null;
     const app: CpsApp = (req) => {
-      req.notifyFinish().addErrback((f: Failure) => { lost = f.value; });
+      req.notifyFinish().addErrback((f: Failure) => {
+        lost = f.value;
+      });
       req.write('part one');
     };
     const abort = new AbortController();
-    const res = await respond(reactor, toFetchHandler(app, { reactor, style: 'cps' }), new Request('http://example.test/', { signal: abort.signal }));
+    const res = await respond(
+      reactor,
+      toFetchHandler(app, { reactor, style: 'cps' }),
+      new Request('http://example.test/', { signal: abort.signal }),
+    );
     const reader = res.body!.getReader();
     expect(new TextDecoder().decode((await reader.read()).value)).toBe('part one');
     const pending = reader.read();
@@ -226,7 +369,10 @@ describe('toFetchHandler: an app as a WHATWG (Request) => Promise<Response>', ()
   });
 
   it('works with no options: an iterator app on a NodeReactor of its own', async () => {
-    const handler = toFetchHandler(((_e, start) => { start('200 OK', [['Content-Type', 'text/plain']]); return ['plain call']; }) as IterApp);
+    const handler = toFetchHandler(((_e, start) => {
+      start('200 OK', [['Content-Type', 'text/plain']]);
+      return ['plain call'];
+    }) as IterApp);
     expect(await (await handler(new Request('http://example.test/'))).text()).toBe('plain call');
   });
 });
@@ -237,25 +383,45 @@ describe('fromFetchHandler: a WHATWG handler as a CPS app', () => {
     const inner = async (request: Request): Promise<Response> => {
       const body = await request.text();
       return new Response(`${request.method} ${new URL(request.url).pathname} ${request.headers.get('x-a')} ${body}`, {
-        status: 202, headers: { 'X-From': 'fetch' },
+        status: 202,
+        headers: { 'X-From': 'fetch' },
       });
     };
     const outer = toFetchHandler(fromFetchHandler(inner), { reactor, style: 'cps' });
-    const res = await respond(reactor, outer, new Request('http://example.test/x', { method: 'PUT', headers: { 'X-A': '1' }, body: 'data' }));
+    const res = await respond(
+      reactor,
+      outer,
+      new Request('http://example.test/x', { method: 'PUT', headers: { 'X-A': '1' }, body: 'data' }),
+    );
     expect(res.status).toBe(202);
     expect(res.headers.get('x-from')).toBe('fetch');
     expect(await text(reactor, res)).toBe('PUT /x 1 data');
   });
 
-  it('reads the handler\'s Response body only as fast as the client reads (backpressure)', async () => {
+  it("reads the handler's Response body only as fast as the client reads (backpressure)", async () => {
     const reactor = new MemoryReactor();
     let pulled = 0;
     let cancelled = false;
-    const inner = async (): Promise<Response> => new Response(new ReadableStream<Uint8Array>({
-      pull(c) { pulled++; c.enqueue(new Uint8Array(8 * 1024)); },
-      cancel() { cancelled = true; },
-    }, { highWaterMark: 0 }));
-    const res = await respond(reactor, toFetchHandler(fromFetchHandler(inner), { reactor, style: 'cps' }), new Request('http://example.test/'));
+    const inner = async (): Promise<Response> =>
+      new Response(
+        new ReadableStream<Uint8Array>(
+          {
+            pull(c) {
+              pulled++;
+              c.enqueue(new Uint8Array(8 * 1024));
+            },
+            cancel() {
+              cancelled = true;
+            },
+          },
+          { highWaterMark: 0 },
+        ),
+      );
+    const res = await respond(
+      reactor,
+      toFetchHandler(fromFetchHandler(inner), { reactor, style: 'cps' }),
+      new Request('http://example.test/'),
+    );
     await settle(reactor, 50);
     // 64 KiB high-water mark / 8 KiB chunks: the handler's stream is paused after a handful of pulls.
     expect(pulled).toBeGreaterThan(0);
@@ -270,15 +436,31 @@ describe('fromFetchHandler: a WHATWG handler as a CPS app', () => {
     expect(cancelled).toBe(true);
   });
 
-  it('the client going away aborts the handler\'s Request signal and cancels its Response body', async () => {
+  it("the client going away aborts the handler's Request signal and cancels its Response body", async () => {
     const reactor = new MemoryReactor();
     let signal: AbortSignal | null = null;
     let cancelled = false;
     const inner = async (request: Request): Promise<Response> => {
       signal = request.signal;
-      return new Response(new ReadableStream<Uint8Array>({ pull(c) { c.enqueue(new Uint8Array(1024)); }, cancel() { cancelled = true; } }, { highWaterMark: 0 }));
+      return new Response(
+        new ReadableStream<Uint8Array>(
+          {
+            pull(c) {
+              c.enqueue(new Uint8Array(1024));
+            },
+            cancel() {
+              cancelled = true;
+            },
+          },
+          { highWaterMark: 0 },
+        ),
+      );
     };
-    const res = await respond(reactor, toFetchHandler(fromFetchHandler(inner), { reactor, style: 'cps' }), new Request('http://example.test/'));
+    const res = await respond(
+      reactor,
+      toFetchHandler(fromFetchHandler(inner), { reactor, style: 'cps' }),
+      new Request('http://example.test/'),
+    );
     const reader = res.body!.getReader();
     await reader.read();
     expect((signal as AbortSignal | null)?.aborted).toBe(false);
@@ -292,10 +474,22 @@ describe('fromFetchHandler: a WHATWG handler as a CPS app', () => {
   it('does not read an upload the handler leaves unread past the high-water mark', async () => {
     const reactor = new MemoryReactor();
     let uploadPulls = 0;
-    const upload = new ReadableStream<Uint8Array>({ pull(c) { uploadPulls++; c.enqueue(new Uint8Array(16 * 1024)); } }, { highWaterMark: 0 });
+    const upload = new ReadableStream<Uint8Array>(
+      {
+        pull(c) {
+          uploadPulls++;
+          c.enqueue(new Uint8Array(16 * 1024));
+        },
+      },
+      { highWaterMark: 0 },
+    );
     const inner = async (): Promise<Response> => new Response('ignored the body');
     const outer = toFetchHandler(fromFetchHandler(inner), { reactor, style: 'cps' });
-    const res = await respond(reactor, outer, new Request('http://example.test/', { method: 'POST', body: upload, duplex: 'half' } as RequestInit));
+    const res = await respond(
+      reactor,
+      outer,
+      new Request('http://example.test/', { method: 'POST', body: upload, duplex: 'half' } as RequestInit),
+    );
     expect(await text(reactor, res)).toBe('ignored the body');
     await settle(reactor, 30);
     expect(uploadPulls).toBeLessThan(20);

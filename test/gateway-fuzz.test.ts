@@ -16,7 +16,8 @@ import { validator } from '../src/bridge/validator.js';
 import { parseResponse } from './gateway-suite.js';
 import { memoryServer } from './gateway-hosts.js';
 
-type AppOp = { kind: 'chunk' | 'empty' | 'write' | 'flush' | 'throw' } | { kind: 'pause'; delay: number; early: boolean };
+type AppOp =
+  { kind: 'chunk' | 'empty' | 'write' | 'flush' | 'throw' } | { kind: 'pause'; delay: number; early: boolean };
 type ClientOp = 'tick' | 'drain' | 'disconnect';
 
 const appOp: fc.Arbitrary<AppOp> = fc.oneof(
@@ -25,7 +26,14 @@ const appOp: fc.Arbitrary<AppOp> = fc.oneof(
   { weight: 2, arbitrary: fc.constant({ kind: 'write' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'flush' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'throw' as const }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('pause' as const), delay: fc.constantFrom(0, 0.001, 0.005), early: fc.boolean() }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('pause' as const),
+      delay: fc.constantFrom(0, 0.001, 0.005),
+      early: fc.boolean(),
+    }),
+  },
 );
 const clientOp: fc.Arbitrary<ClientOp> = fc.oneof(
   { weight: 6, arbitrary: fc.constant('tick' as const) },
@@ -54,7 +62,8 @@ function scripted(script: AppOp[], log: { closes: number }): { app: IterApp; exp
         else if (op.kind === 'throw') throw new Error('scripted failure');
         else if (op.kind === 'pause') {
           const resume = e['wsgi.pause_output']!();
-          if (op.early) resume(); // resume before the '' yield: the app is simply not paused
+          if (op.early)
+            resume(); // resume before the '' yield: the app is simply not paused
           else e['spindle.reactor']!.callLater(op.delay, resume);
           yield '';
         }

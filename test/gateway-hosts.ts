@@ -16,7 +16,14 @@ import type { IListeningPort, IProtocol } from '../src/reactor/interfaces.js';
 import { HTTPFactory } from '../src/protocols/http/factory.js';
 import { toCpsApp, type GatewayCpsApp, type GatewayOptions } from '../src/bridge/gateway.js';
 import type { IterApp } from '../src/bridge/interfaces.js';
-import { parseResponse, rawRequest, type GatewayHost, type ParsedResponse, type SuiteRequest, type SuiteServer } from './gateway-suite.js';
+import {
+  parseResponse,
+  rawRequest,
+  type GatewayHost,
+  type ParsedResponse,
+  type SuiteRequest,
+  type SuiteServer,
+} from './gateway-suite.js';
 
 /** A logger that keeps quiet (the suite provokes app failures on purpose). */
 export const quietLogger = (): Logger => new Logger('test.gateway', new LogPublisher());
@@ -71,7 +78,8 @@ export const memoryHost: GatewayHost = {
         const method = req.method ?? 'GET';
         await conn.settle(() => conn.response(method) !== null || conn.transport.disconnecting);
         const r = conn.response(method);
-        if (!r) throw new Error(`no complete response; got ${JSON.stringify(conn.transport.valueString().slice(0, 200))}`);
+        if (!r)
+          throw new Error(`no complete response; got ${JSON.stringify(conn.transport.valueString().slice(0, 200))}`);
         return r;
       },
       async close() {

@@ -38,7 +38,12 @@ function parked(init: FakeRequestInit = {}, options: GatewayOptions = {}) {
 
 describe('wsgi.input (G11)', () => {
   it('G11: read(n) returns at most n bytes, read() the rest, empty at the end', () => {
-    const { req, input } = parked({ headers: [['Host', 'h'], ['Content-Length', '11']] });
+    const { req, input } = parked({
+      headers: [
+        ['Host', 'h'],
+        ['Content-Length', '11'],
+      ],
+    });
     expect(input.read(3).length).toBe(0); // first read starts delivery; nothing arrived yet
     req.feedBody('hello ');
     req.feedBody('world');
@@ -51,7 +56,12 @@ describe('wsgi.input (G11)', () => {
   });
 
   it('G11: never past CONTENT_LENGTH, whatever the transport hands over', () => {
-    const { req, input } = parked({ headers: [['Host', 'h'], ['Content-Length', '4']] });
+    const { req, input } = parked({
+      headers: [
+        ['Host', 'h'],
+        ['Content-Length', '4'],
+      ],
+    });
     input.read();
     req.feedBody('abcdefgh');
     req.endBody();
@@ -95,7 +105,13 @@ describe('wsgi.input (G11)', () => {
   });
 
   it('G11: 100 Continue goes out on the first read, not before', () => {
-    const { req, reactor, input } = parked({ headers: [['Host', 'h'], ['Expect', '100-continue'], ['Content-Length', '2']] });
+    const { req, reactor, input } = parked({
+      headers: [
+        ['Host', 'h'],
+        ['Expect', '100-continue'],
+        ['Content-Length', '2'],
+      ],
+    });
     reactor.advance(1);
     expect(req.continueSent).toBe(false);
     input.read();

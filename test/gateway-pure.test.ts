@@ -7,7 +7,12 @@ import fc from 'fast-check';
 import { parseStatus, ResponseStarter, validateHeaders } from '../src/bridge/startresponse.js';
 import { HOP_BY_HOP_HEADERS } from '../src/protocols/http/rules.js';
 import { buildEnviron, decodePathInfo, makeErrorsStream } from '../src/bridge/environ.js';
-import { HopByHopHeaderError, StartResponseHeaderError, StartResponseStatusError, StartResponseTwiceError } from '../src/bridge/errors.js';
+import {
+  HopByHopHeaderError,
+  StartResponseHeaderError,
+  StartResponseStatusError,
+  StartResponseTwiceError,
+} from '../src/bridge/errors.js';
 import { MemoryReactor } from '../src/reactor/memoryreactor.js';
 import { StreamingInput } from '../src/bridge/input.js';
 import { FakeRequest } from './gateway-fakerequest.js';
@@ -16,7 +21,19 @@ describe('startResponse validation', () => {
   it('G10: status is NNN Reason with a code 200-599 and a clean reason', () => {
     expect(parseStatus('200 OK')).toEqual({ code: 200, reason: 'OK' });
     expect(parseStatus('404 ')).toEqual({ code: 404, reason: '' });
-    for (const bad of ['200', '200OK', '20 OK', 'abc OK', '099 Low', '600 High', '101 Switching Protocols', '200 OK\r\nX: y', '200 O\0K', '200 \u20ac', 42]) {
+    for (const bad of [
+      '200',
+      '200OK',
+      '20 OK',
+      'abc OK',
+      '099 Low',
+      '600 High',
+      '101 Switching Protocols',
+      '200 OK\r\nX: y',
+      '200 O\0K',
+      '200 \u20ac',
+      42,
+    ]) {
       expect(() => parseStatus(bad), String(bad)).toThrow(StartResponseStatusError);
     }
   });
@@ -35,7 +52,10 @@ describe('startResponse validation', () => {
       [['X-A', 5]],
       'not a list',
       [['Content-Length', '12abc']],
-      [['Content-Length', '1'], ['Content-Length', '2']],
+      [
+        ['Content-Length', '1'],
+        ['Content-Length', '2'],
+      ],
     ];
     for (const h of bad) expect(() => validateHeaders(h), JSON.stringify(h)).toThrow(StartResponseHeaderError);
   });
@@ -122,7 +142,8 @@ describe('environ', () => {
       'wsgi.run_once': false,
       'spindle.reactor': reactor,
     });
-    for (const k of ['wsgi.pause_output', 'wsgi.input_handler', 'x-wsgiorg.flush']) expect(typeof e[k]).toBe('function');
+    for (const k of ['wsgi.pause_output', 'wsgi.input_handler', 'x-wsgiorg.flush'])
+      expect(typeof e[k]).toBe('function');
   });
 
   it('PATH_INFO is percent-decoded into latin-1 chars that round-trip the bytes', () => {

@@ -18,7 +18,12 @@ import {
 } from '../src/bridge/errors.js';
 import { FakeRequest, type FakeRequestInit } from './gateway-fakerequest.js';
 
-function host(app: IterApp, init: FakeRequestInit = {}, options: GatewayOptions = {}, bind: { req?: FakeRequest } = {}) {
+function host(
+  app: IterApp,
+  init: FakeRequestInit = {},
+  options: GatewayOptions = {},
+  bind: { req?: FakeRequest } = {},
+) {
   const reactor = new MemoryReactor();
   const publisher = new LogPublisher();
   const logs: LogEvent[] = [];
@@ -51,7 +56,8 @@ function spy(chunks: Array<Chunk | (() => Chunk)>, opts: { withClose?: boolean }
   return { iterable, log };
 }
 
-const ok = (sr: StartResponse, extra: [string, string][] = []) => sr('200 OK', [['Content-Type', 'text/plain'], ...extra]);
+const ok = (sr: StartResponse, extra: [string, string][] = []) =>
+  sr('200 OK', [['Content-Type', 'text/plain'], ...extra]);
 
 describe('gateway rules (fake request)', () => {
   it('G1: a generator may call startResponse lazily in its first next()', () => {
@@ -167,14 +173,19 @@ describe('gateway rules (fake request)', () => {
   it('G5: no next() while the transport is paused; resumeProducing pulls again', () => {
     let n = 0;
     const ctx: { req?: FakeRequest } = {};
-    const h = host(function* (_e, sr) {
-      ctx.req!.highWater = 30; // the "socket buffer" fills every third 10-byte chunk
-      ok(sr);
-      for (;;) {
-        n++;
-        yield 'x'.repeat(10);
-      }
-    }, {}, {}, ctx);
+    const h = host(
+      function* (_e, sr) {
+        ctx.req!.highWater = 30; // the "socket buffer" fills every third 10-byte chunk
+        ok(sr);
+        for (;;) {
+          n++;
+          yield 'x'.repeat(10);
+        }
+      },
+      {},
+      {},
+      ctx,
+    );
     expect(n).toBe(3);
     h.reactor.advance(1);
     expect(n).toBe(3);
@@ -190,11 +201,16 @@ describe('gateway rules (fake request)', () => {
     const hwm = 1024 * 1024;
     const chunk = 64 * 1024;
     const ctx: { req?: FakeRequest } = {};
-    const h = host(function* (_e, sr) {
-      ctx.req!.highWater = hwm;
-      ok(sr);
-      for (;;) yield new Uint8Array(chunk);
-    }, {}, {}, ctx);
+    const h = host(
+      function* (_e, sr) {
+        ctx.req!.highWater = hwm;
+        ok(sr);
+        for (;;) yield new Uint8Array(chunk);
+      },
+      {},
+      {},
+      ctx,
+    );
     h.reactor.advance(10);
     h.reactor.advance(10);
     expect(h.stats.pulls).toBeLessThanOrEqual(hwm / chunk + 2);
@@ -205,14 +221,19 @@ describe('gateway rules (fake request)', () => {
   it('G6: a 10-byte event is on the transport before the app is asked for the next one', () => {
     const seenAtSecondPull: number[] = [];
     const ctx: { req?: FakeRequest } = {};
-    const h = host(function* (e, sr) {
-      ok(sr);
-      yield 'data: 1\n\n\n'.slice(0, 10);
-      seenAtSecondPull.push(ctx.req!.writes.length);
-      const resume = e['wsgi.pause_output']!();
-      void resume;
-      yield '';
-    }, {}, {}, ctx);
+    const h = host(
+      function* (e, sr) {
+        ok(sr);
+        yield 'data: 1\n\n\n'.slice(0, 10);
+        seenAtSecondPull.push(ctx.req!.writes.length);
+        const resume = e['wsgi.pause_output']!();
+        void resume;
+        yield '';
+      },
+      {},
+      {},
+      ctx,
+    );
     // The first pull ran inside the app call; the second pull already saw the write.
     expect(h.req.writes[0]).toHaveLength(10);
     expect(seenAtSecondPull).toEqual([1]);
@@ -227,22 +248,45 @@ describe('gateway rules (fake request)', () => {
     };
     const cases: Array<[string, (ctx: Ctx) => Array<Chunk | (() => Chunk)>, (ctx: Ctx) => void]> = [
       ['done', () => ['a', 'b'], () => {}],
-      ['next() throws', () => ['a', () => { throw new Error('app bug'); }], () => {}],
+      [
+        'next() throws',
+        () => [
+          'a',
+          () => {
+            throw new Error('app bug');
+          },
+        ],
+        () => {},
+      ],
       ['client disconnects while the app is paused', (c) => ['a', () => park(c)], (c) => c.h!.req.loseClient()],
       ['client disconnects while the transport is paused', () => ['a', 'b'], (c) => c.h!.req.loseClient()],
       ['server shutdown (stopProducing)', (c) => ['a', () => park(c)], (c) => c.h!.req.producer!.stopProducing()],
-      ['client disconnects during next()', (c) => ['a', () => { c.h!.req.loseClient(); return 'b'; }], () => {}],
+      [
+        'client disconnects during next()',
+        (c) => [
+          'a',
+          () => {
+            c.h!.req.loseClient();
+            return 'b';
+          },
+        ],
+        () => {},
+      ],
     ];
     for (const [name, chunks, act] of cases) {
       it(`G7: ${name}`, () => {
         const ctx: Ctx = {};
         // A leading '' with one pull per turn: the app call returns (binding ctx.h) before the rest is pulled.
         const s = spy(['', ...chunks(ctx)]);
-        ctx.h = host((e, sr) => {
-          ctx.env = e;
-          ok(sr);
-          return s.iterable;
-        }, {}, { pullsPerTurn: 1 });
+        ctx.h = host(
+          (e, sr) => {
+            ctx.env = e;
+            ok(sr);
+            return s.iterable;
+          },
+          {},
+          { pullsPerTurn: 1 },
+        );
         if (name.includes('transport')) ctx.h.req.pauseTransport();
         ctx.h.reactor.advance(0);
         act(ctx);
@@ -263,7 +307,12 @@ describe('gateway rules (fake request)', () => {
       expect(h.req.code).toBe(500);
       // The app threw before returning its iterable: nothing to close.
       expect(s.log.closes).toBe(0);
-      const s2 = spy([() => { sr2('200 OK', [['Transfer-Encoding', 'chunked']]); return 'x'; }]);
+      const s2 = spy([
+        () => {
+          sr2('200 OK', [['Transfer-Encoding', 'chunked']]);
+          return 'x';
+        },
+      ]);
       let sr2!: StartResponse;
       const h2 = host((_e, sr) => {
         sr2 = sr;
@@ -276,11 +325,16 @@ describe('gateway rules (fake request)', () => {
     it('G7: a server that throws from finish() still gets the iterable closed once, and the error logged', () => {
       const s = spy(['a']);
       const ctx: { req?: FakeRequest } = {};
-      const h = host((_e, sr) => {
-        ctx.req!.finishThrows = true;
-        ok(sr);
-        return s.iterable;
-      }, {}, {}, ctx);
+      const h = host(
+        (_e, sr) => {
+          ctx.req!.finishThrows = true;
+          ok(sr);
+          return s.iterable;
+        },
+        {},
+        {},
+        ctx,
+      );
       expect(s.log.closes).toBe(1);
       expect(h.stats.activeResponses).toBe(0);
       expect(h.logs.some((e) => e.message === 'ending the response failed')).toBe(true);
@@ -410,7 +464,7 @@ describe('gateway rules (fake request)', () => {
     expect(ctx.req!.finished).toBe(true);
   });
 
-  it("G14: write() after the client went away throws ClientGoneError (the stated policy)", () => {
+  it('G14: write() after the client went away throws ClientGoneError (the stated policy)', () => {
     let write!: (c: Chunk) => void;
     const { req } = host(function* (e, sr) {
       write = ok(sr);
@@ -535,38 +589,43 @@ describe('gateway rules (fake request)', () => {
 
     it('G13: fuzzed orderings of pause, resume, transport pause and yields never pull while paused', () => {
       fc.assert(
-        fc.property(fc.array(fc.constantFrom('pauseApp', 'resumeApp', 'resumeTwice', 'pauseTp', 'resumeTp', 'tick'), { maxLength: 40 }), (ops) => {
-          const state = { appPaused: false, tpPaused: false, violations: 0, resumes: [] as Array<() => void> };
-          let env!: Environ;
-          const h = host(function* (e, sr) {
-            env = e;
-            ok(sr);
-            for (;;) {
-              if (state.appPaused || state.tpPaused) state.violations++;
-              state.resumes.push(env['wsgi.pause_output']!());
-              state.appPaused = true;
-              yield '';
-            }
-          });
-          for (const op of ops) {
-            if (op === 'pauseTp') {
-              state.tpPaused = true;
-              h.req.pauseTransport();
-            } else if (op === 'resumeTp') {
-              state.tpPaused = false;
-              h.req.resumeTransport();
-            } else if (op === 'resumeApp' || op === 'resumeTwice') {
-              const r = state.resumes.pop();
-              if (r) {
-                state.appPaused = false;
-                r();
-                if (op === 'resumeTwice') r();
+        fc.property(
+          fc.array(fc.constantFrom('pauseApp', 'resumeApp', 'resumeTwice', 'pauseTp', 'resumeTp', 'tick'), {
+            maxLength: 40,
+          }),
+          (ops) => {
+            const state = { appPaused: false, tpPaused: false, violations: 0, resumes: [] as Array<() => void> };
+            let env!: Environ;
+            const h = host(function* (e, sr) {
+              env = e;
+              ok(sr);
+              for (;;) {
+                if (state.appPaused || state.tpPaused) state.violations++;
+                state.resumes.push(env['wsgi.pause_output']!());
+                state.appPaused = true;
+                yield '';
               }
-            } else h.reactor.advance(0);
-          }
-          h.req.loseClient();
-          expect(state.violations).toBe(0);
-        }),
+            });
+            for (const op of ops) {
+              if (op === 'pauseTp') {
+                state.tpPaused = true;
+                h.req.pauseTransport();
+              } else if (op === 'resumeTp') {
+                state.tpPaused = false;
+                h.req.resumeTransport();
+              } else if (op === 'resumeApp' || op === 'resumeTwice') {
+                const r = state.resumes.pop();
+                if (r) {
+                  state.appPaused = false;
+                  r();
+                  if (op === 'resumeTwice') r();
+                }
+              } else h.reactor.advance(0);
+            }
+            h.req.loseClient();
+            expect(state.violations).toBe(0);
+          },
+        ),
         { numRuns: 200 },
       );
     });

@@ -125,36 +125,54 @@ describe('gateway behind HTTPFactory (memory, deterministic)', () => {
   describe('G14: disconnect in every state closes the iterable once and ends the response', () => {
     type Make = (e: Environ, sr: StartResponse) => Iterator<Chunk> | AsyncIterator<Chunk>;
     const states: Array<[string, Make, boolean]> = [
-      ['app paused its output', function* (e: Environ, sr: StartResponse) {
-        sr('200 OK', TEXT);
-        e['wsgi.pause_output']!();
-        yield '';
-      } as Make, false],
-      ['transport paused (client not reading)', function* (_e: Environ, sr: StartResponse) {
-        sr('200 OK', TEXT);
-        for (;;) yield new Uint8Array(64 * 1024);
-      } as Make, false],
-      ['async next() pending', (_e, sr) => {
-        sr('200 OK', TEXT);
-        return { next: () => new Promise<IteratorResult<Chunk>>(() => {}) };
-      }, true],
-      ['waiting for the request body', function* (e: Environ, sr: StartResponse) {
-        sr('200 OK', TEXT);
-        const input = e['wsgi.input'];
-        while (!input.atEOF && !input.clientGone) {
-          if (input.read().length > 0) continue;
-          e['wsgi.input_handler']!(input, e['wsgi.pause_output']!());
+      [
+        'app paused its output',
+        function* (e: Environ, sr: StartResponse) {
+          sr('200 OK', TEXT);
+          e['wsgi.pause_output']!();
           yield '';
-        }
-        yield 'whole body read';
-      } as Make, false],
+        } as Make,
+        false,
+      ],
+      [
+        'transport paused (client not reading)',
+        function* (_e: Environ, sr: StartResponse) {
+          sr('200 OK', TEXT);
+          for (;;) yield new Uint8Array(64 * 1024);
+        } as Make,
+        false,
+      ],
+      [
+        'async next() pending',
+        (_e, sr) => {
+          sr('200 OK', TEXT);
+          return { next: () => new Promise<IteratorResult<Chunk>>(() => {}) };
+        },
+        true,
+      ],
+      [
+        'waiting for the request body',
+        function* (e: Environ, sr: StartResponse) {
+          sr('200 OK', TEXT);
+          const input = e['wsgi.input'];
+          while (!input.atEOF && !input.clientGone) {
+            if (input.read().length > 0) continue;
+            e['wsgi.input_handler']!(input, e['wsgi.pause_output']!());
+            yield '';
+          }
+          yield 'whole body read';
+        } as Make,
+        false,
+      ],
     ];
     for (const [name, make, isAsync] of states) {
       it(`G14: ${name}`, async () => {
         const log = { closes: 0 };
         const app: IterApp = (e, sr) => {
           const it = make(e, sr);
-          const iterable = (isAsync ? { [Symbol.asyncIterator]: () => it } : { [Symbol.iterator]: () => it }) as AppIterable;
+          const iterable = (
+            isAsync ? { [Symbol.asyncIterator]: () => it } : { [Symbol.iterator]: () => it }
+          ) as AppIterable;
           iterable.close = () => void log.closes++;
           return iterable;
         };
@@ -229,22 +247,25 @@ describe('gateway behind HTTPFactory (memory, deterministic)', () => {
 
   it('G12: write() from timers while the client stalls stays bounded and then throws WriteBufferOverflowError', async () => {
     const errors: unknown[] = [];
-    const server = memoryServer(function* (e, sr) {
-      const write = sr('200 OK', TEXT);
-      const reactor = e['spindle.reactor']!;
-      const resume = e['wsgi.pause_output']!();
-      const tick = (): void => {
-        try {
-          write(new Uint8Array(16 * 1024));
-          reactor.callLater(0.001, tick);
-        } catch (err) {
-          errors.push(err);
-          resume();
-        }
-      };
-      tick();
-      yield '';
-    }, { writeBufferLimit: 256 * 1024 });
+    const server = memoryServer(
+      function* (e, sr) {
+        const write = sr('200 OK', TEXT);
+        const reactor = e['spindle.reactor']!;
+        const resume = e['wsgi.pause_output']!();
+        const tick = (): void => {
+          try {
+            write(new Uint8Array(16 * 1024));
+            reactor.callLater(0.001, tick);
+          } catch (err) {
+            errors.push(err);
+            resume();
+          }
+        };
+        tick();
+        yield '';
+      },
+      { writeBufferLimit: 256 * 1024 },
+    );
     const conn = server.connect(64 * 1024);
     conn.send(GET);
     for (let i = 0; i < 100 && errors.length === 0; i++) server.reactor.advance(0.001);
@@ -312,7 +333,9 @@ describe('gateway on real sockets', () => {
       yield `path=${e.PATH_INFO}`;
     });
     const s = await server.connect();
-    s.write('GET /slow HTTP/1.1\r\nHost: t\r\n\r\nGET /fast HTTP/1.1\r\nHost: t\r\n\r\nGET /last HTTP/1.1\r\nHost: t\r\n\r\n');
+    s.write(
+      'GET /slow HTTP/1.1\r\nHost: t\r\n\r\nGET /fast HTTP/1.1\r\nHost: t\r\n\r\nGET /last HTTP/1.1\r\nHost: t\r\n\r\n',
+    );
     const rs = await readResponses(s, 3);
     expect(rs.map((r) => r.body.toString())).toEqual(['path=/slow', 'path=/fast', 'path=/last']);
   });
@@ -370,7 +393,7 @@ describe('gateway on real sockets', () => {
     // ends with event-loop turns, so pending socket I/O runs before the reading (a poll
     // that woke late on a loaded machine sees the I/O first, not a stale count).
     let last = -1;
-    for (let stable = 0; stable < 3; ) {
+    for (let stable = 0; stable < 3;) {
       last = log.pulls;
       await new Promise((r) => setTimeout(r, 20));
       await turns(3);

@@ -172,13 +172,26 @@ export const SUITE_APPS = {
   }) as IterApp,
   environEcho: ((e: Environ, sr: StartResponse) => {
     sr('200 OK', [['Content-Type', 'application/json']]);
-    const keys = ['REQUEST_METHOD', 'SCRIPT_NAME', 'PATH_INFO', 'QUERY_STRING', 'CONTENT_TYPE', 'CONTENT_LENGTH', 'SERVER_PROTOCOL', 'HTTP_X_ONE', 'wsgi.url_scheme'];
+    const keys = [
+      'REQUEST_METHOD',
+      'SCRIPT_NAME',
+      'PATH_INFO',
+      'QUERY_STRING',
+      'CONTENT_TYPE',
+      'CONTENT_LENGTH',
+      'SERVER_PROTOCOL',
+      'HTTP_X_ONE',
+      'wsgi.url_scheme',
+    ];
     return [JSON.stringify(Object.fromEntries(keys.map((k) => [k, e[k]])))];
   }) as IterApp,
   echoBody: function* (e: Environ, sr: StartResponse) {
     let body: Uint8Array = new Uint8Array(0);
     yield* readAll(e, (b) => (body = b));
-    sr('200 OK', [['Content-Type', 'application/octet-stream'], ['Content-Length', String(body.length)]]);
+    sr('200 OK', [
+      ['Content-Type', 'application/octet-stream'],
+      ['Content-Length', String(body.length)],
+    ]);
     yield body;
   } as IterApp,
   throwsEarly: (() => {
@@ -205,7 +218,9 @@ export function runGatewaySuite(hostName: string, host: GatewayHost): void {
   async function exchange(name: keyof typeof SUITE_APPS, req: SuiteRequest): Promise<SuiteResponse> {
     const server = await host.start(SUITE_APPS[name], name);
     try {
-      return await server.fetch(req).catch(() => ({ status: 0, headers: [], body: new Uint8Array(0), complete: false }));
+      return await server
+        .fetch(req)
+        .catch(() => ({ status: 0, headers: [], body: new Uint8Array(0), complete: false }));
     } finally {
       await server.close();
     }
@@ -282,7 +297,10 @@ export function runGatewaySuite(hostName: string, host: GatewayHost): void {
       const r = await exchange('environEcho', {
         method: 'POST',
         path: '/a%20b/c?x=1&y=%20',
-        headers: [['X-One', '1'], ['Content-Type', 'text/plain']],
+        headers: [
+          ['X-One', '1'],
+          ['Content-Type', 'text/plain'],
+        ],
         body: 'hey',
       });
       expect(JSON.parse(dec(r.body))).toEqual({
@@ -348,7 +366,10 @@ export function rawRequest(req: SuiteRequest, extraHeaders: [string, string][] =
   let body: Buffer = Buffer.alloc(0);
   if (req.chunked) {
     lines.push('Transfer-Encoding: chunked');
-    body = Buffer.concat([...req.chunked.map((c) => Buffer.from(`${Buffer.byteLength(c).toString(16)}\r\n${c}\r\n`)), Buffer.from('0\r\n\r\n')]);
+    body = Buffer.concat([
+      ...req.chunked.map((c) => Buffer.from(`${Buffer.byteLength(c).toString(16)}\r\n${c}\r\n`)),
+      Buffer.from('0\r\n\r\n'),
+    ]);
   } else if (req.body !== undefined) {
     body = Buffer.from(req.body);
     lines.push(`Content-Length: ${body.length}`);
@@ -370,10 +391,15 @@ export interface ParsedResponse extends SuiteResponse {
 export function parseResponse(buf: Uint8Array, method = 'GET', eof = false): ParsedResponse | null {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
   const end = b.indexOf('\r\n\r\n');
-  if (end < 0) return eof ? { status: 0, headers: [], body: new Uint8Array(0), complete: false, frames: [], consumed: b.length } : null;
+  if (end < 0)
+    return eof
+      ? { status: 0, headers: [], body: new Uint8Array(0), complete: false, frames: [], consumed: b.length }
+      : null;
   const [statusLine, ...headerLines] = b.subarray(0, end).toString('latin1').split('\r\n');
   const status = Number(statusLine!.split(' ')[1]);
-  const headers = headerLines.map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()] as [string, string]);
+  const headers = headerLines.map(
+    (l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()] as [string, string],
+  );
   const get = (n: string) => headers.find(([k]) => k.toLowerCase() === n)?.[1];
   let pos = end + 4;
   const bodyless = method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
@@ -387,9 +413,15 @@ export function parseResponse(buf: Uint8Array, method = 'GET', eof = false): Par
     const frames: number[] = [];
     for (;;) {
       const nl = b.indexOf('\r\n', pos);
-      if (nl < 0) return eof ? { status, headers, body: Buffer.concat(parts), complete: false, frames, consumed: b.length } : null;
+      if (nl < 0)
+        return eof
+          ? { status, headers, body: Buffer.concat(parts), complete: false, frames, consumed: b.length }
+          : null;
       const size = parseInt(b.subarray(pos, nl).toString('latin1'), 16);
-      if (b.length < nl + 2 + size + 2) return eof ? { status, headers, body: Buffer.concat(parts), complete: false, frames, consumed: b.length } : null;
+      if (b.length < nl + 2 + size + 2)
+        return eof
+          ? { status, headers, body: Buffer.concat(parts), complete: false, frames, consumed: b.length }
+          : null;
       if (size === 0) {
         // No trailers are expected from spindle; the last chunk ends with an empty line.
         return { status, headers, body: Buffer.concat(parts), complete: true, frames, consumed: nl + 4 };
@@ -402,7 +434,8 @@ export function parseResponse(buf: Uint8Array, method = 'GET', eof = false): Par
   const cl = get('content-length');
   if (cl !== undefined) {
     const n = Number(cl);
-    if (b.length - pos < n) return eof ? { status, headers, body: b.subarray(pos), complete: false, frames: [], consumed: b.length } : null;
+    if (b.length - pos < n)
+      return eof ? { status, headers, body: b.subarray(pos), complete: false, frames: [], consumed: b.length } : null;
     return { status, headers, body: b.subarray(pos, pos + n), complete: true, frames: [], consumed: pos + n };
   }
   // Delimited by close.

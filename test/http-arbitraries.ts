@@ -6,7 +6,13 @@ export const validRequest = fc
   .record({
     method: fc.constantFrom('GET', 'POST', 'PUT', 'HEAD', 'DELETE', 'PATCH'),
     path: fc.stringMatching(/^\/[a-z0-9\/._~%-]{0,20}(\?[a-z0-9=&]{0,10})?$/),
-    headers: fc.array(fc.tuple(fc.stringMatching(/^X-[A-Za-z0-9-]{1,8}$/), fc.stringMatching(/^[ -~]{0,20}$/).map((v) => v.trim())), { maxLength: 4 }),
+    headers: fc.array(
+      fc.tuple(
+        fc.stringMatching(/^X-[A-Za-z0-9-]{1,8}$/),
+        fc.stringMatching(/^[ -~]{0,20}$/).map((v) => v.trim()),
+      ),
+      { maxLength: 4 },
+    ),
     body: fc.option(fc.string({ maxLength: 100 }), { nil: undefined }),
     chunked: fc.boolean(),
     expect: fc.boolean(),
@@ -22,4 +28,3 @@ export const validRequest = fc
     const parts = [body.slice(0, mid), body.slice(mid)].filter((p) => p.length > 0);
     return `${head}Transfer-Encoding: chunked\r\n\r\n${parts.map((p) => `${p.length.toString(16)}\r\n${p}\r\n`).join('')}0\r\n\r\n`;
   });
-

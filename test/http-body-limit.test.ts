@@ -33,7 +33,9 @@ function answer(raw: string, cuts: 'whole' | 'bytewise'): { status: number; clos
     s.reactor.advance(0);
     // A 413 while body bytes may still come closes by lingering (docs/http.md): the close follows the linger.
     s.reactor.advance(DEFAULT_LINGER_TIMEOUT);
-    const codes = logs.events.map((e) => (e.failure?.value as { code?: string } | undefined)?.code ?? '').filter((c) => c !== '');
+    const codes = logs.events
+      .map((e) => (e.failure?.value as { code?: string } | undefined)?.code ?? '')
+      .filter((c) => c !== '');
     // The server says it closes (it may linger reading what the client still sends first, RFC 9112 §9.6).
     const r = s.responses()[0]!;
     return { status: r.status, closed: r.headers.connection === 'close', codes };
@@ -68,7 +70,9 @@ describe('a body past readBody({ limit }) gets 413 for either framing', () => {
 
   it('the error names the bytes received so far instead of "unknown"', () => {
     let message = '';
-    const s = makeServer((req) => void req.readBody({ limit: LIMIT }).addErrback((f) => void (message = (f.value as Error).message)));
+    const s = makeServer(
+      (req) => void req.readBody({ limit: LIMIT }).addErrback((f) => void (message = (f.value as Error).message)),
+    );
     s.send(chunked(['abcd', 'efgh']));
     expect(message).toContain('8 bytes received so far');
     expect(message).not.toContain('unknown');

@@ -20,7 +20,11 @@ export interface Response {
   framing: string;
 }
 
-export function makeServer(app: CpsApp, options: Partial<HTTPServerOptions> = {}, transportOptions: ConstructorParameters<typeof StringTransport>[0] = {}) {
+export function makeServer(
+  app: CpsApp,
+  options: Partial<HTTPServerOptions> = {},
+  transportOptions: ConstructorParameters<typeof StringTransport>[0] = {},
+) {
   const reactor = new MemoryReactor();
   const factory = new HTTPFactory(app, { reactor, ...options });
   const channel = factory.buildProtocol({ host: '192.0.2.1', port: 54321 }) as HTTPChannel;
@@ -79,7 +83,8 @@ export function parseResponses(text: string, noBodyFor: (index: number) => boole
     const status = Number(m[1]);
     let body = '';
     let framing = 'none';
-    if (status < 200 || status === 204 || status === 304 || noBodyFor(out.filter((r) => r.status >= 200).length)) framing = 'none';
+    if (status < 200 || status === 204 || status === 304 || noBodyFor(out.filter((r) => r.status >= 200).length))
+      framing = 'none';
     else if (headers['transfer-encoding'] === 'chunked') {
       framing = 'chunked';
       for (;;) {

@@ -339,13 +339,21 @@ describe('HTTPChannel: access log and stats', () => {
     const s = makeServer(hello, { accessLog: new Logger('access', publisher) });
     s.send(GET('/a?b=1'));
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^192\.0\.2\.1 - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET \/a\?b=1 HTTP\/1\.1" 200 12$/);
+    expect(lines[0]).toMatch(
+      /^192\.0\.2\.1 - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET \/a\?b=1 HTTP\/1\.1" 200 12$/,
+    );
   });
 
   it('counts requests, responses and open channels', () => {
     const s = makeServer(hello);
     s.send(GET() + GET());
-    expect(s.factory.stats).toMatchObject({ requests: 2, responses: 2, openChannels: 1, totalChannels: 1, badRequests: 0 });
+    expect(s.factory.stats).toMatchObject({
+      requests: 2,
+      responses: 2,
+      openChannels: 1,
+      totalChannels: 1,
+      badRequests: 0,
+    });
     s.close(true);
     expect(s.factory.stats.openChannels).toBe(0);
   });

@@ -23,7 +23,13 @@ describe('chunk extensions (issue 12, item 2)', () => {
     it(`a chunk line with ${what} gets 400, and the app's body reader hears the body will not come`, () => {
       let failure: Failure | null = null;
       let body: Uint8Array | null = null;
-      const s = makeServer((req) => void req.readBody().addCallbacks((b) => void (body = b), (f) => void (failure = f)));
+      const s = makeServer(
+        (req) =>
+          void req.readBody().addCallbacks(
+            (b) => void (body = b),
+            (f) => void (failure = f),
+          ),
+      );
       s.send(post(chunks));
       s.reactor.advance(0);
       expect(body).toBeNull();
@@ -45,12 +51,14 @@ describe('chunk extensions (issue 12, item 2)', () => {
     }
   });
 
-  const tchar = fc.constantFrom(...'!#$%&\'*+-.^_`|~0123456789abcxyzABCXYZ'.split(''));
+  const tchar = fc.constantFrom(..."!#$%&'*+-.^_`|~0123456789abcxyzABCXYZ".split(''));
   const token = fc.string({ unit: tchar, minLength: 1, maxLength: 6 });
   const qdtext = fc.constantFrom(' ', '\t', '!', '#', '[', ']', '~', 'a', ';', '=', ',', '\xa0', '\xff');
   const quotedPair = fc.constantFrom('\\"', '\\\\', '\\ ', '\\a', '\\\xe9');
   const quoted = fc.array(fc.oneof(qdtext, quotedPair), { maxLength: 6 }).map((xs) => `"${xs.join('')}"`);
-  const extension = fc.tuple(token, fc.option(fc.oneof(token, quoted), { nil: undefined })).map(([n, v]) => (v === undefined ? `;${n}` : `;${n}=${v}`));
+  const extension = fc
+    .tuple(token, fc.option(fc.oneof(token, quoted), { nil: undefined }))
+    .map(([n, v]) => (v === undefined ? `;${n}` : `;${n}=${v}`));
   const extensions = fc.array(extension, { maxLength: 3 }).map((xs) => xs.join(''));
 
   it('every well-formed extension list is accepted and the body is unchanged, at any split', () => {

@@ -37,7 +37,12 @@ const echo: CpsApp = (req) => {
   });
 };
 
-function get(world: ReturnType<typeof serverWorld>, url = 'http://example.test/x?y=1', method = 'GET', body?: Uint8Array | string | IBodyProducer) {
+function get(
+  world: ReturnType<typeof serverWorld>,
+  url = 'http://example.test/x?y=1',
+  method = 'GET',
+  body?: Uint8Array | string | IBodyProducer,
+) {
   const d = world.agent.request(method, url, { 'X-Test': '1' }, body);
   world.settle();
   const response = result(d);
@@ -46,7 +51,7 @@ function get(world: ReturnType<typeof serverWorld>, url = 'http://example.test/x
   return { response, body: text(result(bodyD)) };
 }
 
-describe('Agent over loopback to spindle\'s server', () => {
+describe("Agent over loopback to spindle's server", () => {
   it('sends method, target, Host and fields; reads status, case-insensitive headers and body', () => {
     const w = serverWorld(echo);
     const { response, body } = get(w);
@@ -77,7 +82,9 @@ describe('Agent over loopback to spindle\'s server', () => {
         const whole = parts.join('');
         const r = get(w, 'http://example.test/', 'PUT', pushProducer(parts, known ? whole.length : UNKNOWN_LENGTH));
         expect(r.body).toBe(whole.length > 0 ? whole : 'hello PUT');
-        expect(r.response.headers.get(known ? 'x-got-length' : 'x-got-te')).toBe(known ? String(whole.length) : 'chunked');
+        expect(r.response.headers.get(known ? 'x-got-length' : 'x-got-te')).toBe(
+          known ? String(whole.length) : 'chunked',
+        );
       }),
       { numRuns: 100 },
     );
@@ -223,4 +230,3 @@ describe('stale connections', () => {
     expect(() => result(d)).toThrow(expect.objectContaining({ code: 'ERR_HTTP_RESPONSE_NEVER_RECEIVED' }));
   });
 });
-

@@ -188,7 +188,8 @@ describe('a client that leaves while its response is outstanding (default: FIN m
         await until(() => s.factory.stats.openChannels === 0, 'the channel to close');
         expect(s.seen.events).toEqual(expectedEnd[kind]);
         const gw = (s.app as { gatewayStats?: { activeResponses: number; pausedResponses: number } }).gatewayStats;
-        if (gw !== undefined) expect({ active: gw.activeResponses, paused: gw.pausedResponses }).toEqual({ active: 0, paused: 0 });
+        if (gw !== undefined)
+          expect({ active: gw.activeResponses, paused: gw.pausedResponses }).toEqual({ active: 0, paused: 0 });
         // Nothing is left to fire later: the long-poll's 30 s timer was cancelled by the app.
         expect(s.reactor.getDelayedCalls().filter((c) => c.getTime() > s.reactor.seconds() + 1)).toEqual([]);
       });

@@ -22,7 +22,12 @@ export const latin1 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, '
 export const text = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
 
 /** An Agent whose connections reach `serverProtocol()` (spindle's server by default) over loopback. */
-export function serverWorld(app: CpsApp | (() => IProtocol), poolOptions: PoolOptions = {}, agentOptions: AgentOptions = {}, bufferLimit?: number) {
+export function serverWorld(
+  app: CpsApp | (() => IProtocol),
+  poolOptions: PoolOptions = {},
+  agentOptions: AgentOptions = {},
+  bufferLimit?: number,
+) {
   const reactor = new MemoryReactor();
   const serverReactor = new MemoryReactor();
   const makeServer = typeof app === 'function' && app.length === 0 ? (app as () => IProtocol) : null;
@@ -41,7 +46,9 @@ export function serverWorld(app: CpsApp | (() => IProtocol), poolOptions: PoolOp
         if (c.connector.state !== 'connecting') continue;
         const client = c.factory.buildProtocol({ host: c.host, port: c.port }) as HTTP11ClientProtocol;
         clients.push(client);
-        const server = makeServer ? makeServer() : factory!.buildProtocol({ host: '127.0.0.1', port: 40000 + connected });
+        const server = makeServer
+          ? makeServer()
+          : factory!.buildProtocol({ host: '127.0.0.1', port: 40000 + connected });
         pumps.push(loopback(client, server!, { bufferLimit }));
         moved = true;
       }

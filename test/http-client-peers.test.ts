@@ -38,8 +38,12 @@ describe('Agent against python3 http.server', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spindle-py-'));
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     fs.writeFileSync(path.join(dir, 'hello.txt'), 'hello from python\n');
-    const py = spawn('python3', ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1', '--directory', dir], { stdio: ['ignore', 'pipe', 'ignore'] });
-    cleanups.push(() => new Promise<void>((r) => (py.exitCode !== null ? r() : (py.once('exit', () => r()), py.kill()))));
+    const py = spawn('python3', ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1', '--directory', dir], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    cleanups.push(
+      () => new Promise<void>((r) => (py.exitCode !== null ? r() : (py.once('exit', () => r()), py.kill()))),
+    );
     const port = await new Promise<number>((resolve, reject) => {
       let out = '';
       py.stdout!.on('data', (d: Buffer) => {

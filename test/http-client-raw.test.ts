@@ -7,7 +7,13 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { readBody } from '../src/protocols/http/client/readbody.js';
-import { InvalidRequestError, ResponseFailed, ResponseTimeout, SchemeNotSupported, WrongBodyLength } from '../src/protocols/http/client/errors.js';
+import {
+  InvalidRequestError,
+  ResponseFailed,
+  ResponseTimeout,
+  SchemeNotSupported,
+  WrongBodyLength,
+} from '../src/protocols/http/client/errors.js';
 import { UNKNOWN_LENGTH, type IBodyProducer, type IResponse } from '../src/protocols/http/client/interfaces.js';
 import { CancelledError, ConnectionDone, ConnectionLost, ConnectError } from '../src/reactor/errors.js';
 import { Failure } from '../src/reactor/failure.js';
@@ -39,23 +45,47 @@ function fetchRaw(raw: string, cuts: number[], method = 'GET') {
     if (!r.pending && body === null && r.value) body = outcome(readBody(r.value));
   }
   if (!transport.disconnecting) client.connectionLost(new Failure(new ConnectionDone()));
-  return { w, response: r.value as IResponse | undefined, error: r.error, body: body?.value ? text(body.value) : body?.error, transport };
+  return {
+    w,
+    response: r.value as IResponse | undefined,
+    error: r.error,
+    body: body?.value ? text(body.value) : body?.error,
+    transport,
+  };
 }
 
 const cases: Array<[string, string, string]> = [
   ['Content-Length', 'HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world', 'hello world'],
-  ['chunked with trailers', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\nX-Sum: 1\r\n\r\n', 'hello world'],
+  [
+    'chunked with trailers',
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\nX-Sum: 1\r\n\r\n',
+    'hello world',
+  ],
   ['close-delimited', 'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhello world', 'hello world'],
-  ['1xx first', 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early\r\nLink: </x>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world', 'hello world'],
+  [
+    '1xx first',
+    'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early\r\nLink: </x>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world',
+    'hello world',
+  ],
 ];
 
 describe('downloads at every split point', () => {
   for (const [name, raw, want] of cases) {
     it(`${name}: one byte at a time and random splits give the body`, () => {
-      expect(fetchRaw(raw, Array.from({ length: raw.length }, (_, i) => i)).body).toBe(want);
+      expect(
+        fetchRaw(
+          raw,
+          Array.from({ length: raw.length }, (_, i) => i),
+        ).body,
+      ).toBe(want);
       fc.assert(
         fc.property(fc.uniqueArray(fc.integer({ min: 1, max: raw.length - 1 }), { maxLength: 8 }), (cuts) => {
-          expect(fetchRaw(raw, cuts.sort((a, b) => a - b)).body).toBe(want);
+          expect(
+            fetchRaw(
+              raw,
+              cuts.sort((a, b) => a - b),
+            ).body,
+          ).toBe(want);
         }),
         { numRuns: 40 },
       );
@@ -75,7 +105,9 @@ describe('downloads at every split point', () => {
   it('a malformed response (CL.TE) fails the request with ResponseFailed and aborts the connection', () => {
     const r = fetchRaw('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', []);
     expect(r.error).toBeInstanceOf(ResponseFailed);
-    expect((r.error as ResponseFailed).reasons[0]).toMatchObject({ code: 'ERR_HTTP_CONTENT_LENGTH_AND_TRANSFER_ENCODING' });
+    expect((r.error as ResponseFailed).reasons[0]).toMatchObject({
+      code: 'ERR_HTTP_CONTENT_LENGTH_AND_TRANSFER_ENCODING',
+    });
     expect(r.transport.aborted).toBe(true);
   });
 
@@ -94,14 +126,16 @@ describe('downloads at every split point', () => {
 describe('request errors before any I/O', () => {
   it('refuses a header value with CR/LF, a bad method and a bad scheme without connecting', () => {
     const w = rawWorld();
-    expect(outcome(w.agent.request('GET', 'http://e.test/', { 'X-A': 'a\r\nInjected: 1' })).error).toBeInstanceOf(InvalidRequestError);
+    expect(outcome(w.agent.request('GET', 'http://e.test/', { 'X-A': 'a\r\nInjected: 1' })).error).toBeInstanceOf(
+      InvalidRequestError,
+    );
     expect(outcome(w.agent.request('GE T', 'http://e.test/')).error).toBeInstanceOf(InvalidRequestError);
     expect(outcome(w.agent.request('GET', 'ftp://e.test/')).error).toBeInstanceOf(SchemeNotSupported);
     expect(outcome(w.agent.request('GET', '/relative')).error).toMatchObject({ code: 'ERR_HTTP_SCHEME_NOT_SUPPORTED' });
     expect(w.reactor.tcpClients).toHaveLength(0);
   });
 
-  it('a failed connection attempt errbacks with the reactor\'s ConnectError', () => {
+  it("a failed connection attempt errbacks with the reactor's ConnectError", () => {
     const w = rawWorld();
     const r = outcome(w.agent.request('GET', 'http://e.test:81/'));
     const c = w.reactor.tcpClients[0]!;
@@ -168,7 +202,11 @@ describe('cancel() at every stage leaves no timer and no connection', () => {
     let bodyTransport: ITransport | null = null;
     const got: string[] = [];
     let end: Failure | null = null;
-    r.value!.deliverBody({ makeConnection: (t) => void (bodyTransport = t), dataReceived: (d) => void got.push(text(d)), connectionLost: (f) => void (end = f) });
+    r.value!.deliverBody({
+      makeConnection: (t) => void (bodyTransport = t),
+      dataReceived: (d) => void got.push(text(d)),
+      connectionLost: (f) => void (end = f),
+    });
     expect(got).toEqual(['abc']);
     bodyTransport!.stopProducing();
     expect(transport.aborted).toBe(true);
@@ -293,7 +331,8 @@ describe('backpressure', () => {
 
   it('deliverBody twice throws ResponseBodyConsumed', () => {
     const r = fetchRaw('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n', []);
-    expect(() => r.response!.deliverBody({ makeConnection() {}, dataReceived() {}, connectionLost() {} })).toThrow(expect.objectContaining({ code: 'ERR_HTTP_RESPONSE_BODY_CONSUMED' }));
+    expect(() => r.response!.deliverBody({ makeConnection() {}, dataReceived() {}, connectionLost() {} })).toThrow(
+      expect.objectContaining({ code: 'ERR_HTTP_RESPONSE_BODY_CONSUMED' }),
+    );
   });
 });
-

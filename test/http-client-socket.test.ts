@@ -58,7 +58,7 @@ function tempFile(size: number): string {
   return file;
 }
 
-describe('Agent against spindle\'s server', () => {
+describe("Agent against spindle's server", () => {
   it('reuses one kept-alive connection for N sequential requests', async () => {
     const { reactor, agent } = reactorAndAgent();
     const peers = new Set<number>();

@@ -33,7 +33,7 @@ function setup(options: Omit<AgentOptions, 'pool'> = {}) {
 }
 
 const app: CpsApp = (req) => {
-  req.write(`${req.isSecure?.() ?? req.secure ? 'secure' : 'plain'} ${req.client.port} ${req.headers.get('host')}`);
+  req.write(`${(req.isSecure?.() ?? req.secure) ? 'secure' : 'plain'} ${req.client.port} ${req.headers.get('host')}`);
   req.finish();
 };
 
@@ -58,7 +58,9 @@ describe('https:', () => {
     cleanups.push(() => new Promise<void>((r) => (srv.closeAllConnections(), srv.close(() => r()))));
     const url = `https://localhost:${(srv.address() as AddressInfo).port}/`;
     expect(await text(setup({ tls: { ca: CA } }).agent.request('GET', url))).toBe('from node');
-    await expect(setup().agent.request('GET', url).asPromise()).rejects.toMatchObject({ code: expect.stringMatching(/TLS|CERT|CONNECT/) });
+    await expect(setup().agent.request('GET', url).asPromise()).rejects.toMatchObject({
+      code: expect.stringMatching(/TLS|CERT|CONNECT/),
+    });
   });
 });
 

@@ -74,7 +74,9 @@ describe('RedirectAgent', () => {
 
   it('stops after redirectLimit with TooManyRedirects', async () => {
     const srv = await server((_req, res) => res.writeHead(301, { Location: '/again' }).end());
-    await expect(new RedirectAgent(agent(), { redirectLimit: 3 }).request('GET', `${srv.base}/`).asPromise()).rejects.toBeInstanceOf(TooManyRedirects);
+    await expect(
+      new RedirectAgent(agent(), { redirectLimit: 3 }).request('GET', `${srv.base}/`).asPromise(),
+    ).rejects.toBeInstanceOf(TooManyRedirects);
   });
 
   it('does not send Authorization or Cookie to another origin', async () => {
@@ -87,7 +89,11 @@ describe('RedirectAgent', () => {
       seen.push(req.headers);
       res.writeHead(302, { Location: `${other.base}/x` }).end();
     });
-    const r = await new RedirectAgent(agent()).request('GET', `${first.base}/`, { Authorization: 'Bearer t', Cookie: 'a=1', 'X-Keep': 'k' });
+    const r = await new RedirectAgent(agent()).request('GET', `${first.base}/`, {
+      Authorization: 'Bearer t',
+      Cookie: 'a=1',
+      'X-Keep': 'k',
+    });
     expect(await text(r)).toBe('other');
     expect(seen[0]!.authorization).toBe('Bearer t');
     expect(seen[1]!.authorization).toBeUndefined();
@@ -98,7 +104,11 @@ describe('RedirectAgent', () => {
 
 describe('ContentDecoderAgent', () => {
   const payload = Buffer.from('spindle '.repeat(50_000));
-  const encoders: Record<string, (b: Buffer) => Buffer> = { gzip: zlib.gzipSync, deflate: zlib.deflateSync, br: zlib.brotliCompressSync };
+  const encoders: Record<string, (b: Buffer) => Buffer> = {
+    gzip: zlib.gzipSync,
+    deflate: zlib.deflateSync,
+    br: zlib.brotliCompressSync,
+  };
 
   it('asks for gzip, deflate, br and decodes each; drops Content-Encoding and Content-Length', async () => {
     let asked = '';
@@ -157,7 +167,9 @@ describe('ContentDecoderAgent', () => {
       res.writeHead(200, { 'Content-Encoding': 'zstd' }).end('raw');
     });
     const a = new ContentDecoderAgent(agent());
-    await expect(readBody(await a.request('GET', `${srv.base}/bad`)).asPromise()).rejects.toBeInstanceOf(ResponseFailed);
+    await expect(readBody(await a.request('GET', `${srv.base}/bad`)).asPromise()).rejects.toBeInstanceOf(
+      ResponseFailed,
+    );
     const raw = await a.request('GET', `${srv.base}/zstd`);
     expect(raw.headers.get('content-encoding')).toBe('zstd');
     expect(await text(raw)).toBe('raw');

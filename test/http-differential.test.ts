@@ -35,7 +35,14 @@ beforeAll(async () => {
     const keepAlive = res.shouldKeepAlive;
     req.on('data', (d: Buffer) => parts.push(d));
     req.on('end', () => {
-      seen.push({ method: req.method!, url: req.url!, rawHeaders: req.rawHeaders, body: Buffer.concat(parts).toString('latin1'), rawTrailers: req.rawTrailers, keepAlive });
+      seen.push({
+        method: req.method!,
+        url: req.url!,
+        rawHeaders: req.rawHeaders,
+        body: Buffer.concat(parts).toString('latin1'),
+        rawTrailers: req.rawTrailers,
+        keepAlive,
+      });
       res.setHeader('Connection', 'close');
       res.end('ok');
     });
@@ -75,20 +82,34 @@ describe('differential: spindle vs node:http parser', () => {
       const events = parseWhole(enc(c.raw));
       const firstError = events.find((e) => e.type === 'error');
       const completeAt = events.findIndex((e) => e.type === 'complete');
-      const spindleAccepts = events[0]?.type === 'head' && completeAt >= 0 && (!firstError || completeAt < events.indexOf(firstError));
+      const spindleAccepts =
+        events[0]?.type === 'head' && completeAt >= 0 && (!firstError || completeAt < events.indexOf(firstError));
       const nodeAccepts = node.request !== null;
       if (spindleAccepts) {
         // Never accept what Node refuses.
         expect(nodeAccepts, `Node refused (status ${node.status}) what spindle accepts`).toBe(true);
         const head = events[0] as Extract<(typeof events)[number], { type: 'head' }>;
         const end = completeAt;
-        const body = events.slice(1, end).map((e) => (e.type === 'body' ? e.data : '')).join('');
+        const body = events
+          .slice(1, end)
+          .map((e) => (e.type === 'body' ? e.data : ''))
+          .join('');
         const complete = events[end] as Extract<(typeof events)[number], { type: 'complete' }>;
-        expect({ method: head.method, url: head.target, rawHeaders: head.headers.flat(), body, rawTrailers: (complete.trailers ?? []).flat(), keepAlive: head.keepAlive }).toEqual(node.request);
+        expect({
+          method: head.method,
+          url: head.target,
+          rawHeaders: head.headers.flat(),
+          body,
+          rawTrailers: (complete.trailers ?? []).flat(),
+          keepAlive: head.keepAlive,
+        }).toEqual(node.request);
         expect(c.stricter).toBeUndefined();
       } else if (nodeAccepts) {
         // spindle refuses what Node accepts: the case must say why.
-        expect(c.stricter, `Node accepted ${JSON.stringify(c.raw.slice(0, 60))}; give the case a 'stricter' reason`).toBeTruthy();
+        expect(
+          c.stricter,
+          `Node accepted ${JSON.stringify(c.raw.slice(0, 60))}; give the case a 'stricter' reason`,
+        ).toBeTruthy();
       } else {
         expect(c.stricter, 'both refuse: no stricter note expected').toBeUndefined();
         expect(node.status === 0 || node.status >= 400).toBe(true);
@@ -106,8 +127,18 @@ describe('differential: generated valid requests', () => {
         expect(node.request, `Node refused ${JSON.stringify(raw)}`).not.toBeNull();
         const head = events[0] as Extract<(typeof events)[number], { type: 'head' }>;
         const end = events.findIndex((e) => e.type === 'complete');
-        const body = events.slice(1, end).map((e) => (e.type === 'body' ? e.data : '')).join('');
-        expect({ method: head.method, url: head.target, rawHeaders: head.headers.flat(), body, rawTrailers: [], keepAlive: head.keepAlive }).toEqual(node.request);
+        const body = events
+          .slice(1, end)
+          .map((e) => (e.type === 'body' ? e.data : ''))
+          .join('');
+        expect({
+          method: head.method,
+          url: head.target,
+          rawHeaders: head.headers.flat(),
+          body,
+          rawTrailers: [],
+          keepAlive: head.keepAlive,
+        }).toEqual(node.request);
       }),
       { numRuns: 60 },
     );

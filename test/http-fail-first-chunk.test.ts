@@ -36,13 +36,16 @@ describe('an iterator app that throws in the same turn as its first chunk', () =
     publisher.addObserver((e) => void lines.push(e.message));
     let outcome = 'pending';
     let gateway!: CpsApp;
-    const s = makeServer((req: IRequest) => {
-      req.notifyFinish().addCallbacks(
-        () => void (outcome = 'finished'),
-        () => void (outcome = 'lost'),
-      );
-      return gateway(req);
-    }, { accessLog: new Logger('access', publisher) });
+    const s = makeServer(
+      (req: IRequest) => {
+        req.notifyFinish().addCallbacks(
+          () => void (outcome = 'finished'),
+          () => void (outcome = 'lost'),
+        );
+        return gateway(req);
+      },
+      { accessLog: new Logger('access', publisher) },
+    );
     gateway = toCpsApp(failsWithFirstChunk, { reactor: s.reactor });
     s.send('GET /fails HTTP/1.1\r\nHost: x\r\n\r\n');
     s.reactor.advance(0);
@@ -86,7 +89,17 @@ describe('an iterator app that throws in the same turn as its first chunk', () =
     const lines: string[] = [];
     const server = await startServer(
       { app: failsWithFirstChunk as never, style: 'iter', path: '', url: '', exportName: 'app' },
-      { module: '', exportName: 'app', style: 'iter', port: 0, host: '127.0.0.1', threads: undefined, processes: undefined, accessLog: '-', logFormat: 'text' },
+      {
+        module: '',
+        exportName: 'app',
+        style: 'iter',
+        port: 0,
+        host: '127.0.0.1',
+        threads: undefined,
+        processes: undefined,
+        accessLog: '-',
+        logFormat: 'text',
+      },
       { reactor, accessLine: (line) => void lines.push(line) },
     );
     reactor.run();

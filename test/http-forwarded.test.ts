@@ -57,13 +57,23 @@ describe('resolveForwarded', () => {
   const trusted = new TrustedProxies(['10.0.0.0/8', '2001:db8:ffff::/48']);
 
   it('ignores every header from a peer that is not a trusted proxy', () => {
-    const h = headersOf([['x-forwarded-for', '1.2.3.4'], ['x-forwarded-proto', 'https'], ['forwarded', 'for=5.6.7.8;proto=https']]);
+    const h = headersOf([
+      ['x-forwarded-for', '1.2.3.4'],
+      ['x-forwarded-proto', 'https'],
+      ['forwarded', 'for=5.6.7.8;proto=https'],
+    ]);
     expect(resolveForwarded(peer('203.0.113.9'), h, trusted)).toBeNull();
   });
 
   it('takes the right-most untrusted X-Forwarded-For hop, so a spoofed left part is never chosen', () => {
-    const h = headersOf([['x-forwarded-for', '6.6.6.6, 198.51.100.7, 10.1.1.1'], ['x-forwarded-proto', 'https']]);
-    expect(resolveForwarded(peer('10.0.0.2'), h, trusted)).toEqual({ client: { host: '198.51.100.7', port: 0, family: 'IPv4' }, scheme: 'https' });
+    const h = headersOf([
+      ['x-forwarded-for', '6.6.6.6, 198.51.100.7, 10.1.1.1'],
+      ['x-forwarded-proto', 'https'],
+    ]);
+    expect(resolveForwarded(peer('10.0.0.2'), h, trusted)).toEqual({
+      client: { host: '198.51.100.7', port: 0, family: 'IPv4' },
+      scheme: 'https',
+    });
   });
 
   it('takes the left-most hop when every hop is a trusted proxy', () => {
@@ -72,33 +82,57 @@ describe('resolveForwarded', () => {
   });
 
   it("reads X-Forwarded-Proto per hop when it has one entry per hop, else its right-most entry; the connection's scheme stays without it", () => {
-    const perHop = headersOf([['x-forwarded-for', '198.51.100.7, 10.1.1.1'], ['x-forwarded-proto', 'https, http']]);
+    const perHop = headersOf([
+      ['x-forwarded-for', '198.51.100.7, 10.1.1.1'],
+      ['x-forwarded-proto', 'https, http'],
+    ]);
     expect(resolveForwarded(peer('10.0.0.2'), perHop, trusted)?.scheme).toBe('https');
-    const single = headersOf([['x-forwarded-for', '198.51.100.7, 10.1.1.1'], ['x-forwarded-proto', 'https']]);
+    const single = headersOf([
+      ['x-forwarded-for', '198.51.100.7, 10.1.1.1'],
+      ['x-forwarded-proto', 'https'],
+    ]);
     expect(resolveForwarded(peer('10.0.0.2'), single, trusted)?.scheme).toBe('https');
     const none = headersOf([['x-forwarded-for', '198.51.100.7']]);
     expect(resolveForwarded(peer('10.0.0.2'), none, trusted)?.scheme).toBeUndefined();
-    const odd = headersOf([['x-forwarded-for', '198.51.100.7'], ['x-forwarded-proto', 'gopher']]);
+    const odd = headersOf([
+      ['x-forwarded-for', '198.51.100.7'],
+      ['x-forwarded-proto', 'gopher'],
+    ]);
     expect(resolveForwarded(peer('10.0.0.2'), odd, trusted)?.scheme).toBeUndefined();
   });
 
   it('reads Forwarded (RFC 7239): quoted IPv6 with a port, proto of the chosen element, and prefers it to X-Forwarded-*', () => {
     const h = headersOf([
-      ['forwarded', 'for=6.6.6.6;proto=http, for="[2001:db8:cafe::17]:4711";proto=https;by=10.0.0.2, For=10.3.3.3;proto=http'],
+      [
+        'forwarded',
+        'for=6.6.6.6;proto=http, for="[2001:db8:cafe::17]:4711";proto=https;by=10.0.0.2, For=10.3.3.3;proto=http',
+      ],
       ['x-forwarded-for', '7.7.7.7'],
     ]);
-    expect(resolveForwarded(peer('10.0.0.2'), h, trusted)).toEqual({ client: { host: '2001:db8:cafe::17', port: 4711, family: 'IPv6' }, scheme: 'https' });
+    expect(resolveForwarded(peer('10.0.0.2'), h, trusted)).toEqual({
+      client: { host: '2001:db8:cafe::17', port: 4711, family: 'IPv6' },
+      scheme: 'https',
+    });
     const split = headersOf([
       ['forwarded', 'for=192.0.2.60:8080;proto=https'],
       ['forwarded', 'for=10.4.4.4'],
     ]);
-    expect(resolveForwarded(peer('10.0.0.2'), split, trusted)).toEqual({ client: { host: '192.0.2.60', port: 8080, family: 'IPv4' }, scheme: 'https' });
-    expect(resolveForwarded(peer('10.0.0.2'), headersOf([['forwarded', 'for=unknown']]), trusted)?.client).toEqual({ host: 'unknown', port: 0 });
+    expect(resolveForwarded(peer('10.0.0.2'), split, trusted)).toEqual({
+      client: { host: '192.0.2.60', port: 8080, family: 'IPv4' },
+      scheme: 'https',
+    });
+    expect(resolveForwarded(peer('10.0.0.2'), headersOf([['forwarded', 'for=unknown']]), trusted)?.client).toEqual({
+      host: 'unknown',
+      port: 0,
+    });
   });
 
-  it.each(['for="1.2.3.4', 'for=1.2.3.4;for=5.6.7.8', 'for', 'for=;proto=https', 'for=1.2.3.4 proto=https'])('does not believe a malformed Forwarded: %j', (value) => {
-    expect(resolveForwarded(peer('10.0.0.2'), headersOf([['forwarded', value]]), trusted)).toBeNull();
-  });
+  it.each(['for="1.2.3.4', 'for=1.2.3.4;for=5.6.7.8', 'for', 'for=;proto=https', 'for=1.2.3.4 proto=https'])(
+    'does not believe a malformed Forwarded: %j',
+    (value) => {
+      expect(resolveForwarded(peer('10.0.0.2'), headersOf([['forwarded', value]]), trusted)).toBeNull();
+    },
+  );
 
   it('keeps only SP and HTAB as list whitespace (U+00A0 is data, not a separator)', () => {
     const h = headersOf([['x-forwarded-for', '198.51.100.7,\u00a010.1.1.1']]);
@@ -141,11 +175,22 @@ describe('trustedProxies on a real server (serve())', () => {
     const reactor = new NodeReactor();
     reactor.run();
     try {
-      for (const [style, app] of [['iter', iterApp], ['cps', cpsApp]] as const) {
-        const port = await serve(app, { style, port: 0, host: '127.0.0.1', reactor, trustedProxies: ['127.0.0.0/8', '::1'] });
+      for (const [style, app] of [
+        ['iter', iterApp],
+        ['cps', cpsApp],
+      ] as const) {
+        const port = await serve(app, {
+          style,
+          port: 0,
+          host: '127.0.0.1',
+          reactor,
+          trustedProxies: ['127.0.0.0/8', '::1'],
+        });
         ports.push(port);
         expect(await get(port.getHost().port, spoof)).toBe('198.51.100.7 https');
-        expect(await get(port.getHost().port, { forwarded: 'for="[2001:db8::5]:9";proto=https' })).toBe('2001:db8::5 https');
+        expect(await get(port.getHost().port, { forwarded: 'for="[2001:db8::5]:9";proto=https' })).toBe(
+          '2001:db8::5 https',
+        );
         expect(await get(port.getHost().port, {})).toBe('127.0.0.1 http');
       }
     } finally {
@@ -158,8 +203,17 @@ describe('trustedProxies on a real server (serve())', () => {
     reactor.run();
     try {
       for (const trustedProxies of [['10.0.0.0/8'], undefined]) {
-        for (const [style, app] of [['iter', iterApp], ['cps', cpsApp]] as const) {
-          const port = await serve(app, { style, port: 0, host: '127.0.0.1', reactor, ...(trustedProxies ? { trustedProxies } : {}) });
+        for (const [style, app] of [
+          ['iter', iterApp],
+          ['cps', cpsApp],
+        ] as const) {
+          const port = await serve(app, {
+            style,
+            port: 0,
+            host: '127.0.0.1',
+            reactor,
+            ...(trustedProxies ? { trustedProxies } : {}),
+          });
           ports.push(port);
           expect(await get(port.getHost().port, spoof)).toBe('127.0.0.1 http');
           expect(await get(port.getHost().port, { forwarded: 'for=5.6.7.8;proto=https' })).toBe('127.0.0.1 http');
@@ -171,6 +225,8 @@ describe('trustedProxies on a real server (serve())', () => {
   });
 
   it('refuses a bad entry when the server is made, not on the first request', () => {
-    expect(() => serve(cpsApp, { style: 'cps', port: 0, reactor: new NodeReactor(), trustedProxies: ['proxy.internal'] })).toThrow(TrustedProxyError);
+    expect(() =>
+      serve(cpsApp, { style: 'cps', port: 0, reactor: new NodeReactor(), trustedProxies: ['proxy.internal'] }),
+    ).toThrow(TrustedProxyError);
   });
 });

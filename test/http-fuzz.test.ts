@@ -74,7 +74,14 @@ const apps: Record<string, CpsApp> = {
       }
       req.reactor.callLater(0.25, tick);
     };
-    req.registerProducer({ pauseProducing: () => void (paused = true), resumeProducing: () => void (paused = false), stopProducing: () => void (n = 99) }, true);
+    req.registerProducer(
+      {
+        pauseProducing: () => void (paused = true),
+        resumeProducing: () => void (paused = false),
+        stopProducing: () => void (n = 99),
+      },
+      true,
+    );
     tick();
   },
   throws: () => {
@@ -82,13 +89,36 @@ const apps: Record<string, CpsApp> = {
   },
 };
 
-const nasty = ['\r', '\n', '\r\n', '\0', ' ', '\t', ':', ',', '0', 'chunked', 'Content-Length: 5\r\n', 'Transfer-Encoding: chunked\r\n', '\x7f', '\xff', '\xa0', '\x0b', ';', '"', '=', 'GET / HTTP/1.1\r\nHost: h\r\n\r\n'];
+const nasty = [
+  '\r',
+  '\n',
+  '\r\n',
+  '\0',
+  ' ',
+  '\t',
+  ':',
+  ',',
+  '0',
+  'chunked',
+  'Content-Length: 5\r\n',
+  'Transfer-Encoding: chunked\r\n',
+  '\x7f',
+  '\xff',
+  '\xa0',
+  '\x0b',
+  ';',
+  '"',
+  '=',
+  'GET / HTTP/1.1\r\nHost: h\r\n\r\n',
+];
 
 /** A corpus request with a few edits: bytes replaced, inserted, removed, or the tail cut. */
 const mutated = fc
   .tuple(
     fc.constantFrom(...corpus.map((c) => c.raw)),
-    fc.array(fc.tuple(fc.nat(), fc.constantFrom('replace', 'insert', 'delete', 'cut'), fc.constantFrom(...nasty)), { maxLength: 4 }),
+    fc.array(fc.tuple(fc.nat(), fc.constantFrom('replace', 'insert', 'delete', 'cut'), fc.constantFrom(...nasty)), {
+      maxLength: 4,
+    }),
   )
   .map(([raw, edits]) => {
     let s = raw;
@@ -105,7 +135,13 @@ const mutated = fc
 const stream = fc.oneof(
   { weight: 3, arbitrary: fc.array(fc.oneof(valid, mutated), { minLength: 1, maxLength: 4 }).map((xs) => xs.join('')) },
   { weight: 2, arbitrary: fc.array(mutated, { minLength: 1, maxLength: 3 }).map((xs) => xs.join('')) },
-  { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom('G', 'E', 'T', ' ', '/', 'H', '1', '.', '\r', '\n', ':', 'a', '0', '\0'), maxLength: 200 }) },
+  {
+    weight: 1,
+    arbitrary: fc.string({
+      unit: fc.constantFrom('G', 'E', 'T', ' ', '/', 'H', '1', '.', '\r', '\n', ':', 'a', '0', '\0'),
+      maxLength: 200,
+    }),
+  },
 );
 
 describe('HTTP channel fuzz', () => {
@@ -115,31 +151,36 @@ describe('HTTP channel fuzz', () => {
     let rejected = 0;
     try {
       fc.assert(
-        fc.property(stream, fc.array(fc.nat(), { maxLength: 8 }), fc.constantFrom(...Object.keys(apps)), (raw, cutsRaw, appName) => {
-          const methods: string[] = [];
-          const app = apps[appName]!;
-          const s = makeServer((req) => (methods.push(req.method), app(req)), { headerTimeout: 5, idleTimeout: 5 });
-          const bytes = Buffer.from(raw, 'latin1');
-          const cuts = [...new Set(cutsRaw.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-          let prev = 0;
-          for (const c of [...cuts, bytes.length]) {
-            if (c > prev) s.channel.dataReceived(new Uint8Array(bytes.subarray(prev, c)));
-            prev = Math.max(prev, c);
-            s.reactor.advance(0);
-          }
-          for (let i = 0; i < 10 && !s.transport.disconnecting; i++) s.reactor.advance(3);
-          expect(s.transport.disconnecting).toBe(true);
-          const rs = parseResponses(s.output(), (i) => methods[i] === 'HEAD');
-          expect(rs.every((r) => r.framing !== 'chunked-incomplete')).toBe(true);
-          expect(rs.every((r) => r.status >= 200 || r.status === 100)).toBe(true);
-          expect(s.factory.stats.responses).toBe(s.factory.stats.requests);
-          dispatched += s.factory.stats.requests;
-          rejected += s.factory.stats.badRequests;
-          s.close(true);
-          // Whatever the apps scheduled runs out; the server leaves no timer behind.
-          s.reactor.advance(10);
-          expect(s.reactor.getDelayedCalls()).toHaveLength(0);
-        }),
+        fc.property(
+          stream,
+          fc.array(fc.nat(), { maxLength: 8 }),
+          fc.constantFrom(...Object.keys(apps)),
+          (raw, cutsRaw, appName) => {
+            const methods: string[] = [];
+            const app = apps[appName]!;
+            const s = makeServer((req) => (methods.push(req.method), app(req)), { headerTimeout: 5, idleTimeout: 5 });
+            const bytes = Buffer.from(raw, 'latin1');
+            const cuts = [...new Set(cutsRaw.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+            let prev = 0;
+            for (const c of [...cuts, bytes.length]) {
+              if (c > prev) s.channel.dataReceived(new Uint8Array(bytes.subarray(prev, c)));
+              prev = Math.max(prev, c);
+              s.reactor.advance(0);
+            }
+            for (let i = 0; i < 10 && !s.transport.disconnecting; i++) s.reactor.advance(3);
+            expect(s.transport.disconnecting).toBe(true);
+            const rs = parseResponses(s.output(), (i) => methods[i] === 'HEAD');
+            expect(rs.every((r) => r.framing !== 'chunked-incomplete')).toBe(true);
+            expect(rs.every((r) => r.status >= 200 || r.status === 100)).toBe(true);
+            expect(s.factory.stats.responses).toBe(s.factory.stats.requests);
+            dispatched += s.factory.stats.requests;
+            rejected += s.factory.stats.badRequests;
+            s.close(true);
+            // Whatever the apps scheduled runs out; the server leaves no timer behind.
+            s.reactor.advance(10);
+            expect(s.reactor.getDelayedCalls()).toHaveLength(0);
+          },
+        ),
         { numRuns: Number(process.env.FUZZ_RUNS ?? 600) },
       );
       // The generator reaches both sides: apps ran, and the parser refused things.

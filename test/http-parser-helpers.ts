@@ -6,7 +6,17 @@
 import { HTTPParser, type ParserLimits } from '../src/protocols/http/parser.js';
 
 export type ParsedEvent =
-  | { type: 'head'; method: string; target: string; version: string; headers: Array<[string, string]>; keepAlive: boolean; expectContinue: boolean; chunked: boolean; contentLength: number }
+  | {
+      type: 'head';
+      method: string;
+      target: string;
+      version: string;
+      headers: Array<[string, string]>;
+      keepAlive: boolean;
+      expectContinue: boolean;
+      chunked: boolean;
+      contentLength: number;
+    }
   | { type: 'body'; data: string }
   | { type: 'complete'; trailers: Array<[string, string]> | null }
   | { type: 'error'; status: number; code: string };
@@ -18,7 +28,18 @@ export function parseWithCuts(bytes: Uint8Array, cuts: number[], limits?: Parser
   const events: ParsedEvent[] = [];
   const parser = new HTTPParser(
     {
-      onHead: (h) => events.push({ type: 'head', method: h.method, target: h.target, version: h.version, headers: h.headers.rawPairs().map(([n, v]) => [n, v]), keepAlive: h.keepAlive, expectContinue: h.expectContinue, chunked: h.chunked, contentLength: h.contentLength }),
+      onHead: (h) =>
+        events.push({
+          type: 'head',
+          method: h.method,
+          target: h.target,
+          version: h.version,
+          headers: h.headers.rawPairs().map(([n, v]) => [n, v]),
+          keepAlive: h.keepAlive,
+          expectContinue: h.expectContinue,
+          chunked: h.chunked,
+          contentLength: h.contentLength,
+        }),
       onBody: (d) => {
         const last = events[events.length - 1];
         const s = Buffer.from(d).toString('latin1');
@@ -40,4 +61,8 @@ export function parseWithCuts(bytes: Uint8Array, cuts: number[], limits?: Parser
 
 export const parseWhole = (bytes: Uint8Array, limits?: ParserLimits) => parseWithCuts(bytes, [], limits);
 export const parseBytewise = (bytes: Uint8Array, limits?: ParserLimits) =>
-  parseWithCuts(bytes, Array.from({ length: bytes.length }, (_, i) => i), limits);
+  parseWithCuts(
+    bytes,
+    Array.from({ length: bytes.length }, (_, i) => i),
+    limits,
+  );

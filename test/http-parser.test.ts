@@ -20,7 +20,12 @@ describe('HTTP parser corpus', () => {
       expect(parseBytewise(bytes)).toEqual(whole);
       fc.assert(
         fc.property(fc.uniqueArray(fc.integer({ min: 0, max: bytes.length }), { maxLength: 12 }), (cuts) => {
-          expect(parseWithCuts(bytes, cuts.sort((a, b) => a - b))).toEqual(whole);
+          expect(
+            parseWithCuts(
+              bytes,
+              cuts.sort((a, b) => a - b),
+            ),
+          ).toEqual(whole);
         }),
         { numRuns: 40 },
       );
@@ -32,13 +37,30 @@ describe('HTTP parser events', () => {
   it('a GET yields a head with case-kept names and a complete, nothing else', () => {
     const ev = parseWhole(enc('GET /a?b HTTP/1.1\r\nHost: h\r\nX-Y:  z \r\n\r\n'));
     expect(ev).toEqual([
-      { type: 'head', method: 'GET', target: '/a?b', version: 'HTTP/1.1', headers: [['Host', 'h'], ['X-Y', 'z']], keepAlive: true, expectContinue: false, chunked: false, contentLength: 0 },
+      {
+        type: 'head',
+        method: 'GET',
+        target: '/a?b',
+        version: 'HTTP/1.1',
+        headers: [
+          ['Host', 'h'],
+          ['X-Y', 'z'],
+        ],
+        keepAlive: true,
+        expectContinue: false,
+        chunked: false,
+        contentLength: 0,
+      },
       { type: 'complete', trailers: null },
     ]);
   });
 
   it('chunked body is decoded and trailers are reported', () => {
-    const ev = parseWhole(enc('POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nX-T: 1\r\n\r\n'));
+    const ev = parseWhole(
+      enc(
+        'POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nX-T: 1\r\n\r\n',
+      ),
+    );
     expect(ev.slice(1)).toEqual([
       { type: 'body', data: 'abcde' },
       { type: 'complete', trailers: [['X-T', '1']] },
@@ -62,13 +84,20 @@ describe('HTTP parser events', () => {
 
   it('Expect: 100-continue is flagged on 1.1 with a body and ignored on 1.0', () => {
     const head = (raw: string) => parseWhole(enc(raw))[0] as { expectContinue: boolean };
-    expect(head('PUT / HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n').expectContinue).toBe(true);
+    expect(head('PUT / HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n').expectContinue).toBe(
+      true,
+    );
     expect(head('PUT / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n').expectContinue).toBe(false);
   });
 
   it('after an error no further events come, whatever is fed', () => {
     const events: string[] = [];
-    const p = new HTTPParser({ onHead: () => events.push('head'), onBody: () => events.push('body'), onComplete: () => events.push('complete'), onError: (e) => events.push(e.code) });
+    const p = new HTTPParser({
+      onHead: () => events.push('head'),
+      onBody: () => events.push('body'),
+      onComplete: () => events.push('complete'),
+      onError: (e) => events.push(e.code),
+    });
     p.feed(enc('BAD\r\n'));
     p.feed(enc('GET / HTTP/1.1\r\nHost: h\r\n\r\n'));
     expect(events).toEqual(['ERR_HTTP_BAD_REQUEST_LINE']);
@@ -86,7 +115,9 @@ describe('HTTP parser limits', () => {
     const line = `GET /${'a'.repeat(100 - 'GET / HTTP/1.1'.length)} HTTP/1.1`;
     expect(line.length).toBe(100);
     expect(parseWhole(enc(`${line}\r\nHost: h\r\n\r\n`), { maxRequestLineBytes: 100 })[0]!.type).toBe('head');
-    expect(parseBytewise(enc(`${line}x\r\nHost: h\r\n\r\n`), { maxRequestLineBytes: 100 })).toEqual([{ type: 'error', status: 414, code: 'ERR_HTTP_URI_TOO_LONG' }]);
+    expect(parseBytewise(enc(`${line}x\r\nHost: h\r\n\r\n`), { maxRequestLineBytes: 100 })).toEqual([
+      { type: 'error', status: 414, code: 'ERR_HTTP_URI_TOO_LONG' },
+    ]);
   });
 
   it('header bytes past maxHeaderBytes get 431, even with no line end in sight', () => {
@@ -96,7 +127,9 @@ describe('HTTP parser limits', () => {
 
   it('more than maxHeaderCount fields get 431', () => {
     const many = Array.from({ length: DEFAULT_MAX_HEADER_COUNT }, (_, i) => `X-${i}: v\r\n`).join('');
-    expect(parseWhole(enc(`GET / HTTP/1.1\r\nHost: h\r\n${many}\r\n`))).toEqual([{ type: 'error', status: 431, code: 'ERR_HTTP_TOO_MANY_HEADERS' }]);
+    expect(parseWhole(enc(`GET / HTTP/1.1\r\nHost: h\r\n${many}\r\n`))).toEqual([
+      { type: 'error', status: 431, code: 'ERR_HTTP_TOO_MANY_HEADERS' },
+    ]);
     expect(parseWhole(enc(`GET / HTTP/1.1\r\n${many}\r\n`), { maxHeaderCount: 100 })[0]!.type).toBe('error');
     const fewer = Array.from({ length: 99 }, (_, i) => `X-${i}: v\r\n`).join('');
     expect(parseWhole(enc(`GET / HTTP/1.1\r\nHost: h\r\n${fewer}\r\n`))[0]!.type).toBe('head');
@@ -104,12 +137,16 @@ describe('HTTP parser limits', () => {
 
   it('a chunk-size line past maxChunkLineBytes is refused (extensions are bounded)', () => {
     const raw = `POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1;${'e'.repeat(100)}`;
-    expect(parseBytewise(enc(raw), { maxChunkLineBytes: 64 }).slice(1)).toEqual([{ type: 'error', status: 400, code: 'ERR_HTTP_CHUNK_LINE_TOO_LONG' }]);
+    expect(parseBytewise(enc(raw), { maxChunkLineBytes: 64 }).slice(1)).toEqual([
+      { type: 'error', status: 400, code: 'ERR_HTTP_CHUNK_LINE_TOO_LONG' },
+    ]);
   });
 
   it('trailers past maxTrailerBytes get 431', () => {
     const raw = `POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: ${'t'.repeat(200)}\r\n\r\n`;
-    expect(parseWhole(enc(raw), { maxTrailerBytes: 128 }).slice(1)).toEqual([{ type: 'error', status: 431, code: 'ERR_HTTP_TRAILERS_TOO_LARGE' }]);
+    expect(parseWhole(enc(raw), { maxTrailerBytes: 128 }).slice(1)).toEqual([
+      { type: 'error', status: 431, code: 'ERR_HTTP_TRAILERS_TOO_LARGE' },
+    ]);
   });
 
   it('a peer that never ends a line cannot grow the parser past its bound', () => {
@@ -144,7 +181,12 @@ describe('HTTP parser pause/resume', () => {
 
   it('pause() in onBody stops body delivery and keeps the rest', () => {
     const bodies: string[] = [];
-    const p: HTTPParser = new HTTPParser({ onHead: () => {}, onBody: (d) => (bodies.push(Buffer.from(d).toString()), p.pause()), onComplete: () => bodies.push('end'), onError: () => {} });
+    const p: HTTPParser = new HTTPParser({
+      onHead: () => {},
+      onBody: (d) => (bodies.push(Buffer.from(d).toString()), p.pause()),
+      onComplete: () => bodies.push('end'),
+      onError: () => {},
+    });
     p.feed(enc('POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n2\r\ncd\r\n0\r\n\r\n'));
     expect(bodies).toEqual(['ab']);
     p.resume();

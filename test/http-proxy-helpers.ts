@@ -73,12 +73,20 @@ export class Flood implements IPushProducer {
  * `reverseProxy('http://upstream.test:8080', options)`); its outgoing
  * connections reach `upstream`.
  */
-export function proxyWorld(upstream: CpsApp | (() => IProtocol), options: ReverseProxyOptions = {}, bufferLimit = 64 * 1024, front?: (reactor: MemoryReactor) => CpsApp) {
+export function proxyWorld(
+  upstream: CpsApp | (() => IProtocol),
+  options: ReverseProxyOptions = {},
+  bufferLimit = 64 * 1024,
+  front?: (reactor: MemoryReactor) => CpsApp,
+) {
   const proxyReactor = new MemoryReactor();
   const upstreamReactor = new MemoryReactor();
   const rawUpstream = upstream.length === 0 ? (upstream as () => IProtocol) : null;
   const upstreamFactory = rawUpstream ? null : new HTTPFactory(upstream as CpsApp, { reactor: upstreamReactor });
-  const proxyFactory = new HTTPFactory(front ? front(proxyReactor) : reverseProxy('http://upstream.test:8080', options), { reactor: proxyReactor });
+  const proxyFactory = new HTTPFactory(
+    front ? front(proxyReactor) : reverseProxy('http://upstream.test:8080', options),
+    { reactor: proxyReactor },
+  );
   const upstreamPumps: LoopbackPump[] = [];
   const upstreamProtocols: IProtocol[] = [];
   const clientPumps: LoopbackPump[] = [];
@@ -97,7 +105,9 @@ export function proxyWorld(upstream: CpsApp | (() => IProtocol), options: Revers
           continue;
         }
         const client = c.factory.buildProtocol({ host: c.host, port: c.port })!;
-        const server = rawUpstream ? rawUpstream() : upstreamFactory!.buildProtocol({ host: '10.0.0.2', port: 50000 + connected })!;
+        const server = rawUpstream
+          ? rawUpstream()
+          : upstreamFactory!.buildProtocol({ host: '10.0.0.2', port: 50000 + connected })!;
         upstreamProtocols.push(server);
         upstreamPumps.push(loopback(client, server, { bufferLimit }));
         moved = true;
@@ -112,7 +122,13 @@ export function proxyWorld(upstream: CpsApp | (() => IProtocol), options: Revers
   function client(): RawClient {
     const c = new RawClient();
     const server = proxyFactory.buildProtocol({ host: '198.51.100.7', port: 6000 + clientPumps.length })!;
-    clientPumps.push(loopback(c, server, { bufferLimit, aAddress: { host: '198.51.100.7', port: 6000 }, bAddress: { host: '10.0.0.1', port: 80 } }));
+    clientPumps.push(
+      loopback(c, server, {
+        bufferLimit,
+        aAddress: { host: '198.51.100.7', port: 6000 },
+        bAddress: { host: '10.0.0.1', port: 80 },
+      }),
+    );
     return c;
   }
   return {

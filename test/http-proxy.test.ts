@@ -26,7 +26,12 @@ describe('reverseProxy forwards', () => {
       req.finish();
     });
     const c = w.client();
-    c.send(GET('/a/b?c=d', 'X-Custom: 1\r\nConnection: keep-alive, X-Drop\r\nX-Drop: secret\r\nTE: trailers\r\nX-Forwarded-For: 203.0.113.9\r\n'));
+    c.send(
+      GET(
+        '/a/b?c=d',
+        'X-Custom: 1\r\nConnection: keep-alive, X-Drop\r\nX-Drop: secret\r\nTE: trailers\r\nX-Forwarded-For: 203.0.113.9\r\n',
+      ),
+    );
     w.settle();
     const r = seen as IRequest | null;
     expect(r!.method).toBe('GET');
@@ -47,10 +52,13 @@ describe('reverseProxy forwards', () => {
 
   it('rewriteHost sends the upstream authority as Host', () => {
     let host = '';
-    const w = proxyWorld((req) => {
-      host = req.headers.get('host')!;
-      req.finish();
-    }, { rewriteHost: true });
+    const w = proxyWorld(
+      (req) => {
+        host = req.headers.get('host')!;
+        req.finish();
+      },
+      { rewriteHost: true },
+    );
     w.client().send(GET('/'));
     w.settle();
     expect(host).toBe('upstream.test:8080');
@@ -60,7 +68,9 @@ describe('reverseProxy forwards', () => {
     const bodies: string[] = [];
     const w = proxyWorld((req) => {
       req.readBody().addCallback((b) => {
-        bodies.push(`${req.headers.get('content-length') ?? req.headers.get('transfer-encoding')}:${Buffer.from(b).toString()}`);
+        bodies.push(
+          `${req.headers.get('content-length') ?? req.headers.get('transfer-encoding')}:${Buffer.from(b).toString()}`,
+        );
         req.write('ok');
         req.finish();
       });

@@ -19,8 +19,10 @@ class Collect extends Protocol {
   }
 }
 
-const post = (body: string, extra = '') => `POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: ${body.length}\r\n${extra}\r\n${body}`;
-const chunked = (parts: string[]) => `POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n${parts.map((p) => `${p.length.toString(16)}\r\n${p}\r\n`).join('')}0\r\n\r\n`;
+const post = (body: string, extra = '') =>
+  `POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: ${body.length}\r\n${extra}\r\n${body}`;
+const chunked = (parts: string[]) =>
+  `POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n${parts.map((p) => `${p.length.toString(16)}\r\n${p}\r\n`).join('')}0\r\n\r\n`;
 
 function quiet<T>(fn: () => T): T {
   const logs = captureLogs();
@@ -286,7 +288,9 @@ describe('Request: disconnects and failures', () => {
 
   it('a registered producer is stopped when the client goes away', () => {
     let stopped = 0;
-    const s = makeServer((r) => r.registerProducer({ pauseProducing() {}, resumeProducing() {}, stopProducing: () => void stopped++ }, true));
+    const s = makeServer((r) =>
+      r.registerProducer({ pauseProducing() {}, resumeProducing() {}, stopProducing: () => void stopped++ }, true),
+    );
     s.send(GET());
     s.close();
     expect(stopped).toBe(1);
@@ -300,7 +304,11 @@ describe('Request: disconnects and failures', () => {
       });
       s.send(GET());
       expect(s.responses()[0]!.status).toBe(500);
-      expect(logs.events.some((e) => e.level === 'error' && (e.failure as Failure | undefined)?.getErrorMessage().includes('boom'))).toBe(true);
+      expect(
+        logs.events.some(
+          (e) => e.level === 'error' && (e.failure as Failure | undefined)?.getErrorMessage().includes('boom'),
+        ),
+      ).toBe(true);
       expect(s.factory.stats.appErrors).toBe(1);
     } finally {
       logs.restore();

@@ -51,7 +51,7 @@ function viaNode(raw: string, method = 'GET'): Promise<NodeResult> {
     const infos: number[] = [];
     let done = false;
     const finish = (r: NodeResult) => {
-      if (!done) (done = true), resolve(r);
+      if (!done) ((done = true), resolve(r));
     };
     const req = http.request({ host: '127.0.0.1', port, method, path: `/${id}`, agent: false });
     req.on('information', (info) => infos.push(info.statusCode));
@@ -61,14 +61,24 @@ function viaNode(raw: string, method = 'GET'): Promise<NodeResult> {
       res.on('data', (d: Buffer) => parts.push(d));
       res.on('aborted', () => finish({ ok: false, infos }));
       res.on('error', () => finish({ ok: false, infos }));
-      res.on('end', () => finish({ ok: true, infos, code: res.statusCode!, rawHeaders: res.rawHeaders, body: Buffer.concat(parts).toString('latin1'), rawTrailers: res.rawTrailers }));
+      res.on('end', () =>
+        finish({
+          ok: true,
+          infos,
+          code: res.statusCode!,
+          rawHeaders: res.rawHeaders,
+          body: Buffer.concat(parts).toString('latin1'),
+          rawTrailers: res.rawTrailers,
+        }),
+      );
     });
     req.end();
   });
 }
 
 function spindleView(ev: ResponseEvent[]): NodeResult {
-  if (ev.some((e) => e.type === 'error')) return { ok: false, infos: ev.flatMap((e) => (e.type === 'info' ? [e.code] : [])) };
+  if (ev.some((e) => e.type === 'error'))
+    return { ok: false, infos: ev.flatMap((e) => (e.type === 'info' ? [e.code] : [])) };
   const head = ev.find((e) => e.type === 'head') as Extract<ResponseEvent, { type: 'head' }>;
   const end = ev.find((e) => e.type === 'complete') as Extract<ResponseEvent, { type: 'complete' }>;
   return {
@@ -76,7 +86,10 @@ function spindleView(ev: ResponseEvent[]): NodeResult {
     infos: ev.flatMap((e) => (e.type === 'info' ? [e.code] : [])),
     code: head.code,
     rawHeaders: head.headers.flat(),
-    body: ev.filter((e) => e.type === 'body').map((e) => (e as { data: string }).data).join(''),
+    body: ev
+      .filter((e) => e.type === 'body')
+      .map((e) => (e as { data: string }).data)
+      .join(''),
     rawTrailers: end.trailers?.flat() ?? [],
   };
 }

@@ -6,9 +6,19 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ResponseParser, DEFAULT_MAX_STATUS_LINE_BYTES } from '../src/protocols/http/client/responseparser.js';
-import { enc, parseResponse, parseResponseBytewise, parseResponseWithCuts, responseCorpus, type ResponseEvent } from './http-response-helpers.js';
+import {
+  enc,
+  parseResponse,
+  parseResponseBytewise,
+  parseResponseWithCuts,
+  responseCorpus,
+  type ResponseEvent,
+} from './http-response-helpers.js';
 
-const cutsOf = (len: number) => fc.uniqueArray(fc.integer({ min: 1, max: Math.max(1, len - 1) }), { maxLength: 12 }).map((a) => a.sort((x, y) => x - y));
+const cutsOf = (len: number) =>
+  fc
+    .uniqueArray(fc.integer({ min: 1, max: Math.max(1, len - 1) }), { maxLength: 12 })
+    .map((a) => a.sort((x, y) => x - y));
 
 describe('response corpus at every split', () => {
   for (const c of responseCorpus) {
@@ -16,9 +26,12 @@ describe('response corpus at every split', () => {
       const whole = parseResponse(c.raw, c.method);
       expect(parseResponseBytewise(c.raw, c.method)).toEqual(whole);
       const bytes = enc(c.raw);
-      fc.assert(fc.property(cutsOf(bytes.length), (cuts) => {
-        expect(parseResponseWithCuts(bytes, cuts, c.method)).toEqual(whole);
-      }), { numRuns: 60 });
+      fc.assert(
+        fc.property(cutsOf(bytes.length), (cuts) => {
+          expect(parseResponseWithCuts(bytes, cuts, c.method)).toEqual(whole);
+        }),
+        { numRuns: 60 },
+      );
       const last = whole[whole.length - 1]!;
       if (c.error) {
         expect(last).toEqual({ type: 'error', code: c.error });
@@ -31,13 +44,20 @@ describe('response corpus at every split', () => {
   }
 });
 
-const heads = (ev: ResponseEvent[]) => ev.filter((e): e is Extract<ResponseEvent, { type: 'head' }> => e.type === 'head');
+const heads = (ev: ResponseEvent[]) =>
+  ev.filter((e): e is Extract<ResponseEvent, { type: 'head' }> => e.type === 'head');
 const bodies = (ev: ResponseEvent[]) => ev.filter((e) => e.type === 'body').map((e) => (e as { data: string }).data);
 
 describe('framing (RFC 9112 §6.3)', () => {
   it('reads Content-Length bodies and keeps the connection', () => {
     const ev = parseResponse('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello');
-    expect(heads(ev)[0]).toMatchObject({ code: 200, phrase: 'OK', framing: 'length', contentLength: 5, keepAlive: true });
+    expect(heads(ev)[0]).toMatchObject({
+      code: 200,
+      phrase: 'OK',
+      framing: 'length',
+      contentLength: 5,
+      keepAlive: true,
+    });
     expect(bodies(ev)).toEqual(['hello']);
   });
   it('decodes chunked bodies and reports trailers', () => {
@@ -63,21 +83,37 @@ describe('framing (RFC 9112 §6.3)', () => {
     }
   });
   it('skips 1xx responses and reports them as informational', () => {
-    const ev = parseResponse('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi');
+    const ev = parseResponse(
+      'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi',
+    );
     expect(ev.map((e) => e.type)).toEqual(['info', 'info', 'head', 'body', 'complete']);
   });
   it('101 is final, has no body and ends the HTTP connection', () => {
-    const ev = parseResponseWithCuts(enc('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n'), [], 'GET', false);
+    const ev = parseResponseWithCuts(
+      enc('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n'),
+      [],
+      'GET',
+      false,
+    );
     expect(heads(ev)[0]).toMatchObject({ code: 101, framing: 'none', keepAlive: false });
   });
   it('honours Connection: close on 1.1 and keep-alive on 1.0', () => {
-    expect(heads(parseResponse('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'))[0]!.keepAlive).toBe(false);
+    expect(
+      heads(parseResponse('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'))[0]!.keepAlive,
+    ).toBe(false);
     expect(heads(parseResponse('HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n'))[0]!.keepAlive).toBe(false);
-    expect(heads(parseResponse('HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n'))[0]!.keepAlive).toBe(true);
+    expect(
+      heads(parseResponse('HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n'))[0]!.keepAlive,
+    ).toBe(true);
   });
   it('a method switch between responses frames each by its own request', () => {
     const events: string[] = [];
-    const p = new ResponseParser({ onHead: (h) => events.push(`head ${h.framing}`), onBody: () => events.push('body'), onComplete: () => events.push('end'), onError: (e) => events.push(e.code) });
+    const p = new ResponseParser({
+      onHead: (h) => events.push(`head ${h.framing}`),
+      onBody: () => events.push('body'),
+      onComplete: () => events.push('end'),
+      onError: (e) => events.push(e.code),
+    });
     p.expectResponseTo('HEAD');
     p.feed(enc('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n'));
     p.expectResponseTo('GET');
@@ -89,17 +125,28 @@ describe('framing (RFC 9112 §6.3)', () => {
 describe('limits', () => {
   it('refuses a status line past maxStatusLineBytes, even before it ends', () => {
     const long = `HTTP/1.1 200 ${'x'.repeat(DEFAULT_MAX_STATUS_LINE_BYTES)}`;
-    expect(parseResponseWithCuts(enc(long), [], 'GET', false)).toEqual([{ type: 'error', code: 'ERR_HTTP_STATUS_LINE_TOO_LONG' }]);
+    expect(parseResponseWithCuts(enc(long), [], 'GET', false)).toEqual([
+      { type: 'error', code: 'ERR_HTTP_STATUS_LINE_TOO_LONG' },
+    ]);
   });
   it('refuses header bytes and counts past their limits', () => {
     const many = `HTTP/1.1 200 OK\r\n${'X: y\r\n'.repeat(5)}\r\n`;
-    expect(parseResponseWithCuts(enc(many), [], 'GET', true, { maxHeaderCount: 4 }).pop()).toEqual({ type: 'error', code: 'ERR_HTTP_TOO_MANY_HEADERS' });
+    expect(parseResponseWithCuts(enc(many), [], 'GET', true, { maxHeaderCount: 4 }).pop()).toEqual({
+      type: 'error',
+      code: 'ERR_HTTP_TOO_MANY_HEADERS',
+    });
     const big = `HTTP/1.1 200 OK\r\nX: ${'y'.repeat(100)}\r\n\r\n`;
-    expect(parseResponseWithCuts(enc(big), [], 'GET', true, { maxHeaderBytes: 64 }).pop()).toEqual({ type: 'error', code: 'ERR_HTTP_HEADERS_TOO_LARGE' });
+    expect(parseResponseWithCuts(enc(big), [], 'GET', true, { maxHeaderBytes: 64 }).pop()).toEqual({
+      type: 'error',
+      code: 'ERR_HTTP_HEADERS_TOO_LARGE',
+    });
   });
   it('refuses trailers past maxTrailerBytes', () => {
     const raw = `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: ${'y'.repeat(100)}\r\n\r\n`;
-    expect(parseResponseWithCuts(enc(raw), [], 'GET', true, { maxTrailerBytes: 32 }).pop()).toEqual({ type: 'error', code: 'ERR_HTTP_TRAILERS_TOO_LARGE' });
+    expect(parseResponseWithCuts(enc(raw), [], 'GET', true, { maxTrailerBytes: 32 }).pop()).toEqual({
+      type: 'error',
+      code: 'ERR_HTTP_TRAILERS_TOO_LARGE',
+    });
   });
   it('reports errors with status 502, what a gateway answers', () => {
     let status = 0;
@@ -133,7 +180,10 @@ const validResponse = fc
   .record({
     code: fc.constantFrom(200, 201, 203, 404, 500),
     phrase: fc.stringMatching(/^[A-Za-z ]{0,12}$/),
-    fields: fc.array(fc.tuple(fc.stringMatching(/^X-[A-Za-z0-9-]{1,8}$/), fc.stringMatching(/^[!-~]([ !-~]{0,20}[!-~])?$/)), { maxLength: 5 }),
+    fields: fc.array(
+      fc.tuple(fc.stringMatching(/^X-[A-Za-z0-9-]{1,8}$/), fc.stringMatching(/^[!-~]([ !-~]{0,20}[!-~])?$/)),
+      { maxLength: 5 },
+    ),
     chunks: fc.array(fc.uint8Array({ minLength: 1, maxLength: 40 }), { maxLength: 5 }),
     framing: fc.constantFrom('length', 'chunked', 'close'),
   })
@@ -141,12 +191,19 @@ const validResponse = fc
     const body = Buffer.concat(r.chunks);
     let head = `HTTP/1.1 ${r.code} ${r.phrase}\r\n${r.fields.map(([n, v]) => `${n}: ${v}\r\n`).join('')}`;
     let tail: Buffer;
-    if (r.framing === 'length') (head += `Content-Length: ${body.length}\r\n\r\n`), (tail = body);
+    if (r.framing === 'length') ((head += `Content-Length: ${body.length}\r\n\r\n`), (tail = body));
     else if (r.framing === 'chunked') {
       head += 'Transfer-Encoding: chunked\r\n\r\n';
-      tail = Buffer.concat([...r.chunks.flatMap((c) => [Buffer.from(`${c.length.toString(16)}\r\n`), Buffer.from(c), Buffer.from('\r\n')]), Buffer.from('0\r\n\r\n')]);
-    } else (head += '\r\n'), (tail = body);
-    return { ...r, body: body.toString('latin1'), bytes: new Uint8Array(Buffer.concat([Buffer.from(head, 'latin1'), tail])) };
+      tail = Buffer.concat([
+        ...r.chunks.flatMap((c) => [Buffer.from(`${c.length.toString(16)}\r\n`), Buffer.from(c), Buffer.from('\r\n')]),
+        Buffer.from('0\r\n\r\n'),
+      ]);
+    } else ((head += '\r\n'), (tail = body));
+    return {
+      ...r,
+      body: body.toString('latin1'),
+      bytes: new Uint8Array(Buffer.concat([Buffer.from(head, 'latin1'), tail])),
+    };
   });
 
 describe('random valid responses', () => {

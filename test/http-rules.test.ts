@@ -22,11 +22,13 @@ import {
   responseHasNoBody,
 } from '../src/protocols/http/rules.js';
 
-const writes = (code: number): CpsApp => (req) => {
-  req.setResponseCode(code);
-  req.write('body');
-  req.finish();
-};
+const writes =
+  (code: number): CpsApp =>
+  (req) => {
+    req.setResponseCode(code);
+    req.write('body');
+    req.finish();
+  };
 
 describe('rules.ts: one answer to "which responses have no body"', () => {
   it('the server sends nothing after the head for HEAD, 1xx, 204, 205 and 304; a recipient ends at the head for all but 205', () => {
@@ -55,8 +57,25 @@ describe('rules.ts: one answer to "which responses have no body"', () => {
 
   it('planHead frames each no-body response the same way, whatever Content-Length the app gave', () => {
     const plan = (method: string, code: number) =>
-      planHead({ method, version: 'HTTP/1.1', code, phrase: 'x', names: ['Content-Length'], values: ['4'], keepAlive: true, knownLength: -1, date: 'd', serverName: undefined });
-    for (const [method, code] of [['HEAD', 200], ['GET', 204], ['GET', 205], ['GET', 304], ['GET', 103]] as const) {
+      planHead({
+        method,
+        version: 'HTTP/1.1',
+        code,
+        phrase: 'x',
+        names: ['Content-Length'],
+        values: ['4'],
+        keepAlive: true,
+        knownLength: -1,
+        date: 'd',
+        serverName: undefined,
+      });
+    for (const [method, code] of [
+      ['HEAD', 200],
+      ['GET', 204],
+      ['GET', 205],
+      ['GET', 304],
+      ['GET', 103],
+    ] as const) {
       const p = plan(method, code);
       expect(p.framing, `${method} ${code}`).toBe(plan('HEAD', 200).framing);
       expect(p.text.includes('Transfer-Encoding'), `${method} ${code}`).toBe(false);
@@ -67,7 +86,14 @@ describe('rules.ts: one answer to "which responses have no body"', () => {
 
   it('the access log counts 0 body bytes for a 205, like 204 and 304', () => {
     const lines: string[] = [];
-    const s = makeServer(withAccessLog(writes(205), (l) => lines.push(l), 'text', () => new Date(0)));
+    const s = makeServer(
+      withAccessLog(
+        writes(205),
+        (l) => lines.push(l),
+        'text',
+        () => new Date(0),
+      ),
+    );
     s.send('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
     expect(lines).toEqual([expect.stringMatching(/" 205 0 /)]);
   });
@@ -95,6 +121,15 @@ describe('rules.ts: header names, values and hop-by-hop names', () => {
   });
 
   it('hop-by-hop names are the RFC 9110 §7.6.1 connection fields and the proxy ones, in lower case', () => {
-    expect([...HOP_BY_HOP_HEADERS].sort()).toEqual(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailers', 'transfer-encoding', 'upgrade']);
+    expect([...HOP_BY_HOP_HEADERS].sort()).toEqual([
+      'connection',
+      'keep-alive',
+      'proxy-authenticate',
+      'proxy-authorization',
+      'te',
+      'trailers',
+      'transfer-encoding',
+      'upgrade',
+    ]);
   });
 });

@@ -27,7 +27,9 @@ async function serve(app: (req: IRequest) => void) {
 /** Open a raw connection; `read(n)` resolves once n responses have arrived. */
 async function rawClient(port: number) {
   const sock = net.connect(port, '127.0.0.1');
-  cleanups.push(() => new Promise<void>((r) => (sock.destroyed ? r() : (sock.once('close', () => r()), sock.destroy()))));
+  cleanups.push(
+    () => new Promise<void>((r) => (sock.destroyed ? r() : (sock.once('close', () => r()), sock.destroy()))),
+  );
   await new Promise<void>((r) => sock.once('connect', () => r()));
   let text = '';
   let waiter: (() => void) | null = null;

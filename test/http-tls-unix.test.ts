@@ -23,13 +23,18 @@ import { CA, serverTLS } from './tls-fixtures.js';
 
 /** An HTTP server for `factory` on TLS (127.0.0.1:0) or a Unix socket, and a way to send it one request. */
 async function httpServer(reactor: NodeReactor, factory: IProtocolFactory, kind: 'tls' | 'unix', path = '') {
-  const port: IListeningPort = kind === 'tls' ? await reactor.listenTLS(0, factory, { ...serverTLS, host: '127.0.0.1' }) : await reactor.listenUNIX(path, factory);
+  const port: IListeningPort =
+    kind === 'tls'
+      ? await reactor.listenTLS(0, factory, { ...serverTLS, host: '127.0.0.1' })
+      : await reactor.listenUNIX(path, factory);
   const sockets = new Set<net.Socket>();
   const connect = (): Promise<net.Socket> =>
     new Promise((resolve, reject) => {
       const s =
         kind === 'tls'
-          ? tlsConnect({ host: '127.0.0.1', port: port.getHost().port, ca: CA, servername: 'localhost' }, () => resolve(s))
+          ? tlsConnect({ host: '127.0.0.1', port: port.getHost().port, ca: CA, servername: 'localhost' }, () =>
+              resolve(s),
+            )
           : net.connect({ path }, () => resolve(s));
       sockets.add(s);
       s.on('error', reject);
@@ -77,7 +82,12 @@ describe('what a request says about its connection', () => {
       seen!.client = req.client;
       return r;
     };
-    const server = await httpServer(reactor, new HTTPFactory(cps, { reactor, logger: quietLogger() }), kind, join(dir, `${kind}-${Math.random()}.sock`));
+    const server = await httpServer(
+      reactor,
+      new HTTPFactory(cps, { reactor, logger: quietLogger() }),
+      kind,
+      join(dir, `${kind}-${Math.random()}.sock`),
+    );
     const res = await server.fetch({ method: 'GET', path: '/x' });
     await server.close();
     expect(res.status).toBe(200);

@@ -23,7 +23,9 @@ describe('request smuggling through Unicode spaces (issue 12, item 1)', () => {
       seen.push(`${req.method} ${req.uri}`);
       req.finish();
     });
-    s.send('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \xa0chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n');
+    s.send(
+      'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \xa0chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n',
+    );
     s.reactor.advance(0);
     expect(seen).toEqual([]);
     expect(s.responses().map((r) => r.status)).toEqual([400]);
@@ -53,7 +55,18 @@ describe('request smuggling through Unicode spaces (issue 12, item 1)', () => {
 
   it('an app\'s "Connection: \\xa0close" is not "close", while "close" among SP/HTAB and commas is', () => {
     const plan = (value: string) =>
-      planHead({ method: 'GET', version: 'HTTP/1.1', code: 200, phrase: 'OK', names: ['Connection'], values: [value], keepAlive: true, knownLength: 0, date: 'd', serverName: undefined }).keepAlive;
+      planHead({
+        method: 'GET',
+        version: 'HTTP/1.1',
+        code: 200,
+        phrase: 'OK',
+        names: ['Connection'],
+        values: [value],
+        keepAlive: true,
+        knownLength: 0,
+        date: 'd',
+        serverName: undefined,
+      }).keepAlive;
     expect(plan('\xa0close')).toBe(true);
     expect(plan('close\u3000')).toBe(true);
     expect(plan(' \tclose\t ')).toBe(false);
@@ -82,6 +95,7 @@ describe('the SP/HTAB helpers every layer shares (src/protocols/http/syntax.ts, 
     expect(trimOWS(' \t a b \t ')).toBe('a b');
     expect(listElements(' a ,, b\t,')).toEqual(['a', 'b']);
     expect(parseContentLength('\t 42 ')).toBe(42);
-    for (const bad of ['', '+1', '-1', '0x10', '1e3', '1.0', '3, 3', '1234567890123456']) expect(parseContentLength(bad)).toBeNull();
+    for (const bad of ['', '+1', '-1', '0x10', '1e3', '1.0', '3, 3', '1234567890123456'])
+      expect(parseContentLength(bad)).toBeNull();
   });
 });

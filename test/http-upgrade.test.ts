@@ -114,7 +114,9 @@ describe('request.upgrade()', () => {
   it('answers a request whose Upgrade the app does not take as an ordinary request, and keeps the connection', () => {
     const proto = new Recorder();
     const s = makeServer(upgradingApp(proto).app);
-    s.send('GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: other\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    s.send(
+      'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: other\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n',
+    );
     s.reactor.advance(0);
     const rs = s.responses();
     expect(rs.map((r) => [r.status, r.body])).toEqual([

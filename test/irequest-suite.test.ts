@@ -90,11 +90,14 @@ const nodeHost: RequestHost = {
   },
 };
 
-runRequestSuite("spindle's HTTP server (Request)", serverHost((app) => app));
+runRequestSuite(
+  "spindle's HTTP server (Request)",
+  serverHost((app) => app),
+);
 runRequestSuite('Fetch host (toFetchHandler, FetchRequest)', fetchHost);
 runRequestSuite('node:http (toNodeListener, NodeRequest)', nodeHost);
 runRequestSuite(
-  'bridged (toCpsApp(toIterApp(app)) on spindle\'s server, EnvironRequest)',
+  "bridged (toCpsApp(toIterApp(app)) on spindle's server, EnvironRequest)",
   serverHost((app, reactor) => toCpsApp(toIterApp(app, { reactor }), { reactor, logger: quiet() })),
 );
 
@@ -102,7 +105,11 @@ runRequestSuite(
 const dummyHost: RequestHost = {
   caps: { wire: false },
   async serve(app, call = {}) {
-    const req = new DummyRequest({ method: call.method ?? 'GET', uri: call.path ?? '/', ...(call.body !== undefined ? { body: call.body } : {}) });
+    const req = new DummyRequest({
+      method: call.method ?? 'GET',
+      uri: call.path ?? '/',
+      ...(call.body !== undefined ? { body: call.body } : {}),
+    });
     await app(req);
     const headers: Record<string, string> = {};
     for (const [name, value] of req.responseHeaders) {

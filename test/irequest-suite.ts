@@ -48,7 +48,11 @@ function attempt(fn: () => void): string {
   }
 }
 
-const noopProducer = (): IPushProducer => ({ pauseProducing: () => undefined, resumeProducing: () => undefined, stopProducing: () => undefined });
+const noopProducer = (): IPushProducer => ({
+  pauseProducing: () => undefined,
+  resumeProducing: () => undefined,
+  stopProducing: () => undefined,
+});
 
 export function runRequestSuite(hostName: string, host: RequestHost): void {
   describe(`IRequest suite: ${hostName}`, () => {
@@ -75,7 +79,7 @@ export function runRequestSuite(hostName: string, host: RequestHost): void {
       expect(view.headers['injected']).toBeUndefined();
     });
 
-    it('Transfer-Encoding is the server\'s to set: the app setting it is refused', async () => {
+    it("Transfer-Encoding is the server's to set: the app setting it is refused", async () => {
       const seen: string[] = [];
       const view = await host.serve((req) => {
         seen.push(attempt(() => req.setHeader('Transfer-Encoding', 'x')));
@@ -106,7 +110,12 @@ export function runRequestSuite(hostName: string, host: RequestHost): void {
         seen.push(attempt(() => req.setResponseCode(201)));
         req.finish();
       });
-      expect(seen).toEqual(['ERR_HTTP_HEADERS_SENT', 'ERR_HTTP_HEADERS_SENT', 'ERR_HTTP_HEADERS_SENT', 'ERR_HTTP_HEADERS_SENT']);
+      expect(seen).toEqual([
+        'ERR_HTTP_HEADERS_SENT',
+        'ERR_HTTP_HEADERS_SENT',
+        'ERR_HTTP_HEADERS_SENT',
+        'ERR_HTTP_HEADERS_SENT',
+      ]);
       expect(view.status).toBe(200);
       expect(view.headers['x-early']).toBe('1');
       expect(view.headers['x-late']).toBeUndefined();
@@ -205,24 +214,25 @@ export function runRequestSuite(hostName: string, host: RequestHost): void {
       expect(view.body).toBe('done');
     });
 
-    if (host.caps?.wire !== false) it('HEAD and 204 carry no body: what the app writes is dropped', async () => {
-      const head = await host.serve(
-        (req) => {
-          req.write('not for HEAD');
+    if (host.caps?.wire !== false)
+      it('HEAD and 204 carry no body: what the app writes is dropped', async () => {
+        const head = await host.serve(
+          (req) => {
+            req.write('not for HEAD');
+            req.finish();
+          },
+          { method: 'HEAD' },
+        );
+        expect(head.status).toBe(200);
+        expect(head.body).toBe('');
+        const none = await host.serve((req) => {
+          req.setResponseCode(204);
+          req.write('not for 204');
           req.finish();
-        },
-        { method: 'HEAD' },
-      );
-      expect(head.status).toBe(200);
-      expect(head.body).toBe('');
-      const none = await host.serve((req) => {
-        req.setResponseCode(204);
-        req.write('not for 204');
-        req.finish();
+        });
+        expect(none.status).toBe(204);
+        expect(none.body).toBe('');
       });
-      expect(none.status).toBe(204);
-      expect(none.body).toBe('');
-    });
 
     it('the body is read once: readBody gives it whole, a second read throws BodyAlreadyConsumedError', async () => {
       const seen: string[] = [];
@@ -240,11 +250,12 @@ export function runRequestSuite(hostName: string, host: RequestHost): void {
       expect(view.body).toBe('got payload');
     });
 
-    if (host.caps?.wire !== false) it('an app that throws before writing gets a 500', async () => {
-      const view = await host.serve(() => {
-        throw new Error('the app failed on purpose');
+    if (host.caps?.wire !== false)
+      it('an app that throws before writing gets a 500', async () => {
+        const view = await host.serve(() => {
+          throw new Error('the app failed on purpose');
+        });
+        expect(view.status).toBe(500);
       });
-      expect(view.status).toBe(500);
-    });
   });
 }

@@ -22,7 +22,9 @@ function sourceFiles(dir: string): string[] {
 /** Every module specifier a file imports or re-exports, resolved against the repo root. */
 export function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  const specs = [...text.matchAll(/(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)];
+  const specs = [
+    ...text.matchAll(/(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g),
+  ];
   return specs
     .map((m) => m[1] ?? m[2]!)
     .filter((s) => s.startsWith('.'))
@@ -54,7 +56,8 @@ describe('layering', () => {
 
   it('src/testing imports from the layers below it (and the scanner sees it)', () => {
     const targets = sourceFiles(join(rootDir, 'src', 'testing')).flatMap(importsOf);
-    for (const layer of ['reactor', 'protocols', 'bridge']) expect(targets.some((t) => t.startsWith(join('src', layer)))).toBe(true);
+    for (const layer of ['reactor', 'protocols', 'bridge'])
+      expect(targets.some((t) => t.startsWith(join('src', layer)))).toBe(true);
   });
 
   it('library code never imports the shared default reactor', () => {
@@ -65,7 +68,9 @@ describe('layering', () => {
       return importsOf(file).some((t) => t === join('src', 'reactor', 'shared.js'));
     });
     // serve() is the one-call entry point for apps and may fall back to it.
-    expect(offenders.map((f) => relative(rootDir, f)).filter((f) => !f.endsWith(join('bridge', 'serve.ts')))).toEqual([]);
+    expect(offenders.map((f) => relative(rootDir, f)).filter((f) => !f.endsWith(join('bridge', 'serve.ts')))).toEqual(
+      [],
+    );
   });
 
   it('the import scanner sees the imports it must police', () => {

@@ -78,7 +78,9 @@ describe('a listen that fails with nobody handling it', () => {
 const reactor = new NodeReactor();
 serve((req) => req.finish(), { style: 'cps', port: ${port}, reactor });
 reactor.run({ installSignalHandlers: true });`;
-    const proc = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     proc.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const exit = await new Promise<number | null>((r) => proc.on('exit', (c) => r(c)));
@@ -87,4 +89,3 @@ reactor.run({ installSignalHandlers: true });`;
     expect(stderr).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the address is already in use`));
   });
 });
-

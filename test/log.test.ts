@@ -92,7 +92,9 @@ describe('observers', () => {
     publisher.addObserver(textObserver((t) => out.push(t)));
     log.failure('bad thing', new Error('why'), 'error');
     expect(out[0]).toMatch(/^2023-11-14T22:13:20\.000Z \[test\.ns#error\] bad thing\nError: why\n/);
-    expect(formatEvent({ level: 'info', namespace: 'n', message: 'm', time: 0 })).toBe('1970-01-01T00:00:00.000Z [n#info] m\n');
+    expect(formatEvent({ level: 'info', namespace: 'n', message: 'm', time: 0 })).toBe(
+      '1970-01-01T00:00:00.000Z [n#info] m\n',
+    );
   });
 
   it('jsonObserver writes one JSON line per event, with failure as {type, message, stack}', () => {
@@ -104,11 +106,22 @@ describe('observers', () => {
     log.failure('j', new RangeError('r'), 'error', { n: 10n, cyclic });
     expect(lines[0]!.endsWith('\n')).toBe(true);
     const parsed = JSON.parse(lines[0]!);
-    expect(parsed).toMatchObject({ level: 'error', namespace: 'test.ns', message: 'j', n: '10', cyclic: { self: '[Circular]' } });
+    expect(parsed).toMatchObject({
+      level: 'error',
+      namespace: 'test.ns',
+      message: 'j',
+      n: '10',
+      cyclic: { self: '[Circular]' },
+    });
     expect(parsed.failure.type).toBe('RangeError');
     expect(parsed.failure.message).toBe('r');
     expect(parsed.failure.stack).toContain('log.test.ts');
-    expect(JSON.parse(eventAsJSON({ level: 'info', namespace: 'n', message: 'm', time: 1 }))).toEqual({ level: 'info', namespace: 'n', message: 'm', time: 1 });
+    expect(JSON.parse(eventAsJSON({ level: 'info', namespace: 'n', message: 'm', time: 1 }))).toEqual({
+      level: 'info',
+      namespace: 'n',
+      message: 'm',
+      time: 1,
+    });
   });
 
   it('filterObserver passes on only events at or above its level', () => {

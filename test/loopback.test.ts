@@ -96,7 +96,10 @@ describe('loopback', () => {
     const b = new Recorder();
     const p = loopback(a, b, { bufferLimit: 100 });
     let paused = 0;
-    a.transport.registerProducer({ pauseProducing: () => void paused++, resumeProducing() {}, stopProducing() {} }, true);
+    a.transport.registerProducer(
+      { pauseProducing: () => void paused++, resumeProducing() {}, stopProducing() {} },
+      true,
+    );
     a.transport.write(new Uint8Array(100));
     expect(paused).toBe(0);
     a.transport.write(new Uint8Array(1));

@@ -185,7 +185,9 @@ describe('MemoryReactor TCP', () => {
   it('records listenTCP calls and returns a fired Deferred of a fake port', () => {
     const r = new MemoryReactor();
     let port = -1;
-    r.listenTCP(8080, serverFactory, { host: '127.0.0.1', backlog: 10 }).addCallback((p) => void (port = p.getHost().port));
+    r.listenTCP(8080, serverFactory, { host: '127.0.0.1', backlog: 10 }).addCallback(
+      (p) => void (port = p.getHost().port),
+    );
     expect(port).toBe(8080);
     let fresh = -1;
     r.listenTCP(0, serverFactory).addCallback((p) => void (fresh = p.getHost().port));
@@ -233,10 +235,21 @@ describe('MemoryReactor TLS and Unix sockets', () => {
     r.connectUNIX('/run/app.sock', cf);
     expect(r.tlsServers).toHaveLength(1);
     expect(r.tlsServers[0]).toMatchObject({ port: 0, factory: f, host: '127.0.0.1', options: { key: 'k', cert: 'c' } });
-    expect(r.tlsClients[0]).toMatchObject({ host: 'example.org', port: 443, factory: cf, timeout: 5, options: { ca: 'ca' } });
+    expect(r.tlsClients[0]).toMatchObject({
+      host: 'example.org',
+      port: 443,
+      factory: cf,
+      timeout: 5,
+      options: { ca: 'ca' },
+    });
     expect(r.unixServers[0]).toMatchObject({ path: '/run/app.sock', factory: f, mode: 0o660 });
     expect(r.unixClients[0]).toMatchObject({ path: '/run/app.sock', factory: cf, timeout: 30 });
-    expect(r.unixClients[0]!.connector.getDestination()).toEqual({ host: '', port: 0, family: 'unix', path: '/run/app.sock' });
+    expect(r.unixClients[0]!.connector.getDestination()).toEqual({
+      host: '',
+      port: 0,
+      family: 'unix',
+      path: '/run/app.sock',
+    });
     expect(r.stats.listeningPorts).toBe(2);
     void r.unixServers[0]!.listeningPort.stopListening();
     void r.tlsServers[0]!.listeningPort.stopListening();

@@ -13,7 +13,10 @@ const servers: http.Server[] = [];
 const sockets: net.Socket[] = [];
 afterEach(async () => {
   for (const s of sockets.splice(0)) s.destroy();
-  for (const s of servers.splice(0)) { s.closeAllConnections(); await new Promise((r) => s.close(r)); }
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
 });
 
 async function listen(listener: http.RequestListener): Promise<number> {
@@ -23,12 +26,18 @@ async function listen(listener: http.RequestListener): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-function get(port: number, options: http.RequestOptions = {}, body?: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function get(
+  port: number,
+  options: http.RequestOptions = {},
+  body?: string,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, ...options }, (res) => {
       let text = '';
       res.setEncoding('utf8');
-      res.on('data', (d) => { text += d; });
+      res.on('data', (d) => {
+        text += d;
+      });
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
     });
     req.on('error', reject);
@@ -40,7 +49,10 @@ describe('toNodeListener: apps on node:http', () => {
   it('serves an iterator app through the gateway', async () => {
     const reactor = new NodeReactor();
     const app: IterApp = (environ, start) => {
-      start('200 OK', [['Content-Type', 'text/plain'], ['X-Path', String(environ.PATH_INFO)]]);
+      start('200 OK', [
+        ['Content-Type', 'text/plain'],
+        ['X-Path', String(environ.PATH_INFO)],
+      ]);
       return ['hello ', '', 'node'];
     };
     const port = await listen(toNodeListener(app, { reactor }));
@@ -74,16 +86,28 @@ describe('toNodeListener: apps on node:http', () => {
     let pulls = 0;
     let closed = 0;
     let onClosed: () => void = () => {};
-    const closedP = new Promise<void>((r) => { onClosed = r; });
+    const closedP = new Promise<void>((r) => {
+      onClosed = r;
+    });
     let onPulls: () => void = () => {};
-    const manyPulls = new Promise<void>((r) => { onPulls = r; });
+    const manyPulls = new Promise<void>((r) => {
+      onPulls = r;
+    });
     const app: IterApp = (_environ, start) => {
       start('200 OK', [['Content-Type', 'application/octet-stream']]);
       const chunk = new Uint8Array(64 * 1024);
       return {
-        [Symbol.iterator]() { return this; },
-        next: () => { if (++pulls === 4) onPulls(); return { value: chunk, done: false }; },
-        close: () => { closed++; onClosed(); },
+        [Symbol.iterator]() {
+          return this;
+        },
+        next: () => {
+          if (++pulls === 4) onPulls();
+          return { value: chunk, done: false };
+        },
+        close: () => {
+          closed++;
+          onClosed();
+        },
       } as Iterable<Uint8Array> & Iterator<Uint8Array> & { close(): void };
     };
     const port = await listen(toNodeListener(app, { reactor }));
@@ -104,17 +128,33 @@ describe('toNodeListener: apps on node:http', () => {
     expect(closed).toBe(1);
   });
 
-  it('a client that goes away errbacks the CPS app\'s notifyFinish with ConnectionLost and stops its producer', async () => {
+  it("a client that goes away errbacks the CPS app's notifyFinish with ConnectionLost and stops its producer", async () => {
     const reactor = new NodeReactor();
     let stopped = 0;
     let lostWith: unknown = null;
     let onLost: () => void = () => {};
-    const lost = new Promise<void>((r) => { onLost = r; });
+    const lost = new Promise<void>((r) => {
+      onLost = r;
+    });
     let onStarted: () => void = () => {};
-    const started = new Promise<void>((r) => { onStarted = r; });
+    const started = new Promise<void>((r) => {
+      onStarted = r;
+    });
     const app: CpsApp = (req) => {
-      req.notifyFinish().addErrback((f: Failure) => { lostWith = f.value; onLost(); });
-      req.registerProducer({ pauseProducing() {}, resumeProducing() {}, stopProducing() { stopped++; } }, true);
+      req.notifyFinish().addErrback((f: Failure) => {
+        lostWith = f.value;
+        onLost();
+      });
+      req.registerProducer(
+        {
+          pauseProducing() {},
+          resumeProducing() {},
+          stopProducing() {
+            stopped++;
+          },
+        },
+        true,
+      );
       req.write('started');
       onStarted();
     };
@@ -133,13 +173,17 @@ describe('toNodeListener: apps on node:http', () => {
     const reactor = new NodeReactor();
     let received = 0;
     let onSome: () => void = () => {};
-    const some = new Promise<void>((r) => { onSome = r; });
+    const some = new Promise<void>((r) => {
+      onSome = r;
+    });
     const app: CpsApp = (req) => {
       req.deliverBody({
-        makeConnection: (t) => { (req as unknown as { t: unknown }).t = t; },
+        makeConnection: (t) => {
+          (req as unknown as { t: unknown }).t = t;
+        },
         dataReceived: (d) => {
           received += d.byteLength;
-          ((req as unknown as { t: { pauseProducing(): void } }).t).pauseProducing();
+          (req as unknown as { t: { pauseProducing(): void } }).t.pauseProducing();
           onSome();
         },
         connectionLost: () => {},
@@ -151,8 +195,13 @@ describe('toNodeListener: apps on node:http', () => {
     client.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 67108864\r\n\r\n');
     const block = Buffer.alloc(64 * 1024);
     let writes = 0;
-    const pump = (): void => { while (writes < 1024 && client.write(block)) writes++; };
-    client.on('drain', () => { writes++; pump(); });
+    const pump = (): void => {
+      while (writes < 1024 && client.write(block)) writes++;
+    };
+    client.on('drain', () => {
+      writes++;
+      pump();
+    });
     pump();
     await some;
     for (let i = 0; i < 300; i++) await new Promise((r) => setImmediate(r));
@@ -164,9 +213,16 @@ describe('toNodeListener: apps on node:http', () => {
   it('a CPS app writing without a producer to a stalled client gets ERR_BRIDGE_QUEUE_OVERFLOW past maxBuffered', async () => {
     const reactor = new NodeReactor();
     let onCaught: (e: unknown) => void = () => {};
-    const caught = new Promise<unknown>((r) => { onCaught = r; });
+    const caught = new Promise<unknown>((r) => {
+      onCaught = r;
+    });
     const app: CpsApp = (req) => {
-      try { for (let i = 0; i < 10_000; i++) req.write(new Uint8Array(64 * 1024)); onCaught(null); } catch (err) { onCaught(err); }
+      try {
+        for (let i = 0; i < 10_000; i++) req.write(new Uint8Array(64 * 1024));
+        onCaught(null);
+      } catch (err) {
+        onCaught(err);
+      }
     };
     const port = await listen(toNodeListener(app, { reactor, style: 'cps', maxBuffered: 1024 * 1024 }));
     const client = net.connect(port, '127.0.0.1');
@@ -176,18 +232,24 @@ describe('toNodeListener: apps on node:http', () => {
     expect(((await caught) as { code?: string })?.code).toBe('ERR_BRIDGE_QUEUE_OVERFLOW');
   });
 
-  it('asks a CPS app\'s pull producer for data, one piece per turn, until it finishes', async () => {
+  it("asks a CPS app's pull producer for data, one piece per turn, until it finishes", async () => {
     const reactor = new NodeReactor();
     let asked = 0;
     const app: CpsApp = (req) => {
-      req.registerProducer({
-        resumeProducing: () => {
-          asked++;
-          if (asked <= 5) req.write(`piece${asked};`);
-          else { req.unregisterProducer(); req.finish(); }
+      req.registerProducer(
+        {
+          resumeProducing: () => {
+            asked++;
+            if (asked <= 5) req.write(`piece${asked};`);
+            else {
+              req.unregisterProducer();
+              req.finish();
+            }
+          },
+          stopProducing: () => {},
         },
-        stopProducing: () => {},
-      }, false);
+        false,
+      );
     };
     const port = await listen(toNodeListener(app, { reactor, style: 'cps' }));
     expect((await get(port)).body).toBe('piece1;piece2;piece3;piece4;piece5;');
@@ -195,7 +257,12 @@ describe('toNodeListener: apps on node:http', () => {
   });
 
   it('works with no options: an iterator app on a NodeReactor of its own', async () => {
-    const port = await listen(toNodeListener(((_e, start) => { start('200 OK', [['Content-Type', 'text/plain']]); return ['plain call']; }) as IterApp));
+    const port = await listen(
+      toNodeListener(((_e, start) => {
+        start('200 OK', [['Content-Type', 'text/plain']]);
+        return ['plain call'];
+      }) as IterApp),
+    );
     expect((await get(port)).body).toBe('plain call');
   });
 });

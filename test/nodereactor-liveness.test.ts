@@ -45,7 +45,12 @@ function child(body: string, onLine?: (line: string, proc: ReturnType<typeof spa
     proc.on('exit', (code, signal) => {
       clearTimeout(timer);
       // stderr is kept off the compared fields (not enumerable): read it as r.stderr.
-      resolve(Object.defineProperty({ code, signal, stdout, hung }, 'stderr', { value: stderr, enumerable: false }) as ChildResult);
+      resolve(
+        Object.defineProperty({ code, signal, stdout, hung }, 'stderr', {
+          value: stderr,
+          enumerable: false,
+        }) as ChildResult,
+      );
     });
   });
 }

@@ -76,7 +76,7 @@ describe('a NodeReactor that was never run() but serves', () => {
     expect(ran.dueOnImmediate).toBeGreaterThan(0);
   });
 
-  it('keeps an idle never-run reactor (no port, no connection) on an unref\'d timer, so it never holds the process open', () => {
+  it("keeps an idle never-run reactor (no port, no connection) on an unref'd timer, so it never holds the process open", () => {
     const reactor = new NodeReactor();
     const runPass = (reactor as unknown as { runPass: () => void }).runPass;
     const timers = vi.spyOn(globalThis, 'setTimeout');

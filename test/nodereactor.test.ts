@@ -45,7 +45,9 @@ function later<T>(r: NodeReactor, delay: number, fn: () => T): Promise<T> {
 describe('NodeReactor time', () => {
   it('fires a callLater on the real loop with its arguments', async () => {
     const r = make();
-    const got = await new Promise<[string, number]>((resolve) => r.callLater(0.01, (a: string, b: number) => resolve([a, b]), 'x', 2));
+    const got = await new Promise<[string, number]>((resolve) =>
+      r.callLater(0.01, (a: string, b: number) => resolve([a, b]), 'x', 2),
+    );
     expect(got).toEqual(['x', 2]);
     expect(r.delayedCallCount()).toBe(0);
   });
@@ -155,7 +157,10 @@ describe('NodeReactor run and stop', () => {
     const r = make();
     const before = [process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')];
     r.run({ installSignalHandlers: true });
-    expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).toEqual([before[0]! + 1, before[1]! + 1]);
+    expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).toEqual([
+      before[0]! + 1,
+      before[1]! + 1,
+    ]);
     await r.stop();
     expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).toEqual(before);
   });
@@ -186,10 +191,13 @@ describe('the shared reactor', () => {
 describe('Cooperator on NodeReactor', () => {
   it('runs passes on the real loop, letting other callbacks in between', async () => {
     const r = make();
-    const coop = new Cooperator({ clock: r, terminationPredicateFactory: () => {
-      let left = 10;
-      return () => --left <= 0;
-    } });
+    const coop = new Cooperator({
+      clock: r,
+      terminationPredicateFactory: () => {
+        let left = 10;
+        return () => --left <= 0;
+      },
+    });
     const events: string[] = [];
     function* work(): Generator<undefined> {
       for (let i = 0; i < 100; i++) yield undefined;

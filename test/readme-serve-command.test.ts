@@ -16,7 +16,10 @@ import { CHILD_TEST_TIMEOUT_MS, EXIT_BOUND_MS, fetchText, ROOT, START_BOUND_MS }
 
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
 /** Lines in the README's sh blocks and inline code that start a server from this checkout. */
-const serveLines = [...readme.matchAll(/`([^`\n]*(?:src\/cli\.ts serve|examples\/[A-Za-z*-]+\.ts|examples\/NAME\.ts)[^`\n]*)`/g), ...readme.matchAll(/^((?:npx|node|tsx)\b.*(?:src\/cli\.ts serve).*)$/gm)]
+const serveLines = [
+  ...readme.matchAll(/`([^`\n]*(?:src\/cli\.ts serve|examples\/[A-Za-z*-]+\.ts|examples\/NAME\.ts)[^`\n]*)`/g),
+  ...readme.matchAll(/^((?:npx|node|tsx)\b.*(?:src\/cli\.ts serve).*)$/gm),
+]
   .map((m) => m[1]!.replace(/\s+#.*$/, ''))
   .filter((l) => !l.startsWith('test/') && !/^examples\/[^ ]+$/.test(l));
 
@@ -24,7 +27,10 @@ let dir: string;
 const groups: ChildProcess[] = [];
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'spindle-readme-'));
-  writeFileSync(join(dir, 'my-app.mjs'), "export function app(environ, startResponse) {\n  startResponse('200 OK', [['content-type', 'text/plain']]);\n  return ['readme app'];\n}\n");
+  writeFileSync(
+    join(dir, 'my-app.mjs'),
+    "export function app(environ, startResponse) {\n  startResponse('200 OK', [['content-type', 'text/plain']]);\n  return ['readme app'];\n}\n",
+  );
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(() => {
@@ -58,12 +64,20 @@ describe("the README's serve commands", { timeout: CHILD_TEST_TIMEOUT_MS }, () =
       .replace('./my-app.ts:app', `${join(dir, 'my-app.mjs')}:app`)
       .replace(/--port \d+/, '--port 0')
       .split(' ');
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
+    const child = spawn(argv[0]!, argv.slice(1), {
+      cwd: ROOT,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
     groups.push(child);
     let out = '';
     child.stdout!.setEncoding('utf8');
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no listening line within ${START_BOUND_MS} ms: ${out}`)), START_BOUND_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`no listening line within ${START_BOUND_MS} ms: ${out}`)),
+        START_BOUND_MS,
+      );
       child.stdout!.on('data', (d: string) => {
         out += d;
         const m = /^listening on (http:\/\/\S+)$/m.exec(out);

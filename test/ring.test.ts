@@ -16,7 +16,11 @@ const bytes = (...xs: number[]) => new Uint8Array(xs);
 /** Wait (without blocking this thread) until `flag[i]` differs from `value`. */
 async function waitChange(flag: Int32Array, i: number, value: number): Promise<void> {
   while (Atomics.load(flag, i) === value) {
-    const r = (Atomics as unknown as { waitAsync: (a: Int32Array, i: number, v: number) => { async: boolean; value: Promise<string> } }).waitAsync(flag, i, value);
+    const r = (
+      Atomics as unknown as {
+        waitAsync: (a: Int32Array, i: number, v: number) => { async: boolean; value: Promise<string> };
+      }
+    ).waitAsync(flag, i, value);
     if (r.async) await r.value;
   }
 }

@@ -13,19 +13,23 @@ import { validator } from '../src/bridge/validator.js';
 import { memoryServer } from './gateway-hosts.js';
 import { streamingApp, type StreamProbe } from './toiterapp-helpers.js';
 
-interface Probe extends StreamProbe { lost: unknown }
+interface Probe extends StreamProbe {
+  lost: unknown;
+}
 
 /** Streams 16 KiB writes on each reactor turn while not paused, up to `total`; records how the request ended. */
 function producerApp(probe: Probe, total: number): CpsApp {
   const stream = streamingApp(total, 16 * 1024, probe);
   return (req) => {
-    req.notifyFinish().addErrback((f: Failure) => { probe.lost = f.value; });
+    req.notifyFinish().addErrback((f: Failure) => {
+      probe.lost = f.value;
+    });
     req.setHeader('Content-Type', 'application/octet-stream');
     stream(req);
   };
 }
 
-describe('toIterApp on spindle\'s gateway: stalls and disconnects', () => {
+describe("toIterApp on spindle's gateway: stalls and disconnects", () => {
   it('a stalled client pauses the CPS producer before 1 MiB is queued; its disconnect leaves nothing pending', async () => {
     const probe: Probe = { log: [], written: 0, lost: null };
     const app = validator(toIterApp(producerApp(probe, 64 * 1024 * 1024)), { onViolation: () => {} });
@@ -57,7 +61,10 @@ describe('toIterApp on spindle\'s gateway: stalls and disconnects', () => {
     let received = 0;
     for (let i = 0; i < 5000 && conn.response() === null; i++) {
       server.reactor.advance(0);
-      if (i % 10 === 0) { received += conn.transport.value().byteLength; conn.transport.clear(); }
+      if (i % 10 === 0) {
+        received += conn.transport.value().byteLength;
+        conn.transport.clear();
+      }
     }
     received += conn.transport.value().byteLength;
     expect(received).toBeGreaterThan(2 * 1024 * 1024);

@@ -27,7 +27,11 @@ import type { Chunk, Environ, IterApp, StartResponse } from '../src/bridge/inter
 import { quietLogger } from './gateway-hosts.js';
 import { parseResponse } from './gateway-suite.js';
 
-interface Wire { bytes: string; aborted: boolean; disconnecting: boolean }
+interface Wire {
+  bytes: string;
+  aborted: boolean;
+  disconnecting: boolean;
+}
 
 /** Serve one request with `make(reactor)` over a StringTransport, moving the clock by `steps`. */
 function onTheWire(make: (reactor: MemoryReactor) => CpsApp, request: string, steps: number[]): Wire {
@@ -39,12 +43,18 @@ function onTheWire(make: (reactor: MemoryReactor) => CpsApp, request: string, st
   protocol.dataReceived(Buffer.from(request, 'latin1'));
   for (const s of steps) reactor.advance(s);
   // latin1: one char per byte, so binary bodies compare (and parse) exactly.
-  return { bytes: Buffer.from(transport.value()).toString('latin1'), aborted: transport.aborted, disconnecting: transport.disconnecting };
+  return {
+    bytes: Buffer.from(transport.value()).toString('latin1'),
+    aborted: transport.aborted,
+    disconnecting: transport.disconnecting,
+  };
 }
 
-const isSyncThrow = (spec: CpsSpec): boolean => spec.end === 'throw' && spec.actions.length === 0 && spec.endDelay === 0 && !spec.echoBody;
+const isSyncThrow = (spec: CpsSpec): boolean =>
+  spec.end === 'throw' && spec.actions.length === 0 && spec.endDelay === 0 && !spec.echoBody;
 /** The app fails before its call returns (a throw, or a Deferred that has already failed). */
-const failsInCall = (spec: CpsSpec): boolean => spec.end !== 'finish' && spec.actions.every((a) => a.delay === 0) && spec.endDelay === 0;
+const failsInCall = (spec: CpsSpec): boolean =>
+  spec.end !== 'finish' && spec.actions.every((a) => a.delay === 0) && spec.endDelay === 0;
 
 /** Runs per property (RT_RUNS raises it for a longer soak). */
 const RUNS = Number(process.env.RT_RUNS ?? 300);
@@ -54,7 +64,9 @@ const STEPS = [0, ...Array.from({ length: 40 }, () => 0.25), 0, 0];
 const requestArb = fc.oneof(
   fc.constant('GET /path/x?q=1 HTTP/1.1\r\nHost: rt.test\r\n\r\n'),
   fc.constant('HEAD /h HTTP/1.1\r\nHost: rt.test\r\n\r\n'),
-  fc.string({ maxLength: 40 }).map((b) => `POST /up HTTP/1.1\r\nHost: rt.test\r\nContent-Length: ${Buffer.byteLength(b)}\r\n\r\n${b}`),
+  fc
+    .string({ maxLength: 40 })
+    .map((b) => `POST /up HTTP/1.1\r\nHost: rt.test\r\nContent-Length: ${Buffer.byteLength(b)}\r\n\r\n${b}`),
 );
 
 const headerArb = fc.tuple(
@@ -80,7 +92,10 @@ const cpsSpecArb: fc.Arbitrary<CpsSpec> = fc.record({
   phrase: fc.option(fc.constantFrom('Fine', 'Very Good', 'Nope'), { nil: null }),
   headers: fc.array(headerArb, { maxLength: 4 }),
   echoBody: fc.boolean(),
-  actions: fc.array(fc.record({ delay: delayArb, kind: fc.constantFrom('write', 'write', 'write', 'flush'), data: chunkArb }), { maxLength: 6 }),
+  actions: fc.array(
+    fc.record({ delay: delayArb, kind: fc.constantFrom('write', 'write', 'write', 'flush'), data: chunkArb }),
+    { maxLength: 6 },
+  ),
   end: fc.constantFrom('finish', 'finish', 'throw', 'errback'),
   endDelay: delayArb,
 }) as fc.Arbitrary<CpsSpec>;
@@ -96,7 +111,10 @@ function cpsApp(spec: CpsSpec): CpsApp {
     const act = (): void => {
       const a = steps.shift();
       if (!a) {
-        if (spec.end === 'finish') { req.finish(); d.callback(undefined); } else d.errback(boom);
+        if (spec.end === 'finish') {
+          req.finish();
+          d.callback(undefined);
+        } else d.errback(boom);
         return;
       }
       if (a.kind === 'write') req.write(a.data);
@@ -110,7 +128,10 @@ function cpsApp(spec: CpsSpec): CpsApp {
     const start = (): void => next(spec.actions[0]?.delay ?? spec.endDelay);
     if (isSyncThrow(spec)) throw boom;
     if (spec.echoBody) {
-      req.readBody().addCallback((body) => { req.write(body); start(); });
+      req.readBody().addCallback((body) => {
+        req.write(body);
+        start();
+      });
     } else {
       start();
     }
@@ -169,7 +190,9 @@ function iterApp(spec: IterSpec): IterApp {
 function failsBeforeHead(spec: CpsSpec, request: string): boolean {
   if (spec.end === 'finish') return false;
   const bodyLen = request.length - request.indexOf('\r\n\r\n') - 4;
-  const writes = spec.actions.some((a) => a.kind === 'flush' || (typeof a.data === 'string' ? a.data.length > 0 : a.data.byteLength > 0));
+  const writes = spec.actions.some(
+    (a) => a.kind === 'flush' || (typeof a.data === 'string' ? a.data.length > 0 : a.data.byteLength > 0),
+  );
   return !writes && !(spec.echoBody && bodyLen > 0);
 }
 
@@ -180,8 +203,17 @@ function failsBeforeHead(spec: CpsSpec, request: string): boolean {
 function unframed(w: Wire, method: string): string {
   const raw = Buffer.from(w.bytes, 'latin1');
   const r = parseResponse(raw, method, true);
-  const head = w.bytes.slice(0, w.bytes.indexOf('\r\n\r\n')).split('\r\n').filter((l) => !/^(content-length|transfer-encoding):/i.test(l));
-  return JSON.stringify([head, r ? Buffer.from(r.body).toString('latin1') : null, r?.complete, w.aborted, w.disconnecting]);
+  const head = w.bytes
+    .slice(0, w.bytes.indexOf('\r\n\r\n'))
+    .split('\r\n')
+    .filter((l) => !/^(content-length|transfer-encoding):/i.test(l));
+  return JSON.stringify([
+    head,
+    r ? Buffer.from(r.body).toString('latin1') : null,
+    r?.complete,
+    w.aborted,
+    w.disconnecting,
+  ]);
 }
 
 let exact = 0;
@@ -197,7 +229,13 @@ let corked = 0;
  * all). Then everything but the
  * framing must still match.
  */
-function expectSameWire(bridged: Wire, direct: Wire, method: string, preHeadFailure: boolean, corkedFailure = false): void {
+function expectSameWire(
+  bridged: Wire,
+  direct: Wire,
+  method: string,
+  preHeadFailure: boolean,
+  corkedFailure = false,
+): void {
   if (corkedFailure) {
     // Written and failed within one turn of the server: nothing had reached the wire
     // (the server holds output while it drives the app), so the direct server answers
@@ -227,27 +265,50 @@ function expectSameWire(bridged: Wire, direct: Wire, method: string, preHeadFail
 
 describe('round trip: the bridge changes nothing on the wire', () => {
   // Both sides' Date headers come from a wall-clock base taken when each HTTPFactory is built: pin it.
-  beforeAll(() => { vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-01-02T03:04:05Z') }); });
-  afterAll(() => { vi.useRealTimers(); });
+  beforeAll(() => {
+    vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-01-02T03:04:05Z') });
+  });
+  afterAll(() => {
+    vi.useRealTimers();
+  });
 
   it('HTTPFactory(app) and HTTPFactory(toCpsApp(toIterApp(app))) write identical bytes for generated CPS apps', () => {
-    fc.assert(fc.property(cpsSpecArb, requestArb, (spec, request) => {
-      const direct = onTheWire(() => cpsApp(spec), request, STEPS);
-      const bridged = onTheWire((reactor) => toCpsApp(toIterApp(cpsApp(spec)), { reactor, logger: quietLogger() }), request, STEPS);
-      const preHead = failsBeforeHead(spec, request);
-      const corked = !preHead && failsInCall(spec);
-      expectSameWire(bridged, direct, request.slice(0, request.indexOf(' ')), preHead, corked);
-    }), { numRuns: RUNS });
+    fc.assert(
+      fc.property(cpsSpecArb, requestArb, (spec, request) => {
+        const direct = onTheWire(() => cpsApp(spec), request, STEPS);
+        const bridged = onTheWire(
+          (reactor) => toCpsApp(toIterApp(cpsApp(spec)), { reactor, logger: quietLogger() }),
+          request,
+          STEPS,
+        );
+        const preHead = failsBeforeHead(spec, request);
+        const corked = !preHead && failsInCall(spec);
+        expectSameWire(bridged, direct, request.slice(0, request.indexOf(' ')), preHead, corked);
+      }),
+      { numRuns: RUNS },
+    );
     // The allowance is the exception: most generated apps are byte-identical.
     expect(exact).toBeGreaterThan(framingOnly * 3);
     if (process.env.RT_COUNTS) console.log(`exact ${exact} framing-only ${framingOnly} corked-failure ${corked}`);
   });
 
   it('toCpsApp(iter) and toCpsApp(toIterApp(toCpsApp(iter))) write identical bytes for generated iterator apps', () => {
-    fc.assert(fc.property(iterSpecArb, requestArb, (spec, request) => {
-      const direct = onTheWire((reactor) => toCpsApp(iterApp(spec), { reactor, logger: quietLogger() }), request, STEPS);
-      const bridged = onTheWire((reactor) => toCpsApp(toIterApp(toCpsApp(iterApp(spec), { logger: quietLogger() })), { reactor, logger: quietLogger() }), request, STEPS);
-      expect(bridged).toEqual(direct);
-    }), { numRuns: RUNS });
+    fc.assert(
+      fc.property(iterSpecArb, requestArb, (spec, request) => {
+        const direct = onTheWire(
+          (reactor) => toCpsApp(iterApp(spec), { reactor, logger: quietLogger() }),
+          request,
+          STEPS,
+        );
+        const bridged = onTheWire(
+          (reactor) =>
+            toCpsApp(toIterApp(toCpsApp(iterApp(spec), { logger: quietLogger() })), { reactor, logger: quietLogger() }),
+          request,
+          STEPS,
+        );
+        expect(bridged).toEqual(direct);
+      }),
+      { numRuns: RUNS },
+    );
   });
 });

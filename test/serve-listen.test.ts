@@ -46,12 +46,21 @@ describe('serve(app, { listen })', () => {
     const ports = await serve(app, {
       style: 'cps',
       reactor,
-      listen: ['tcp:0:interface=127.0.0.1', `tls:0:interface=127.0.0.1:privateKey=${KEY_PATH}:certKey=${CERT_PATH}`, `unix:${sock}`],
+      listen: [
+        'tcp:0:interface=127.0.0.1',
+        `tls:0:interface=127.0.0.1:privateKey=${KEY_PATH}:certKey=${CERT_PATH}`,
+        `unix:${sock}`,
+      ],
     });
     expect(ports).toHaveLength(3);
     expect(ports[2]!.getHost()).toMatchObject({ family: 'unix', path: sock });
     expect(await get({ host: '127.0.0.1', port: ports[0]!.getHost().port, path: '/' })).toBe('plain IPv4');
-    expect(await get({ host: '127.0.0.1', port: ports[1]!.getHost().port, path: '/', ca: CA, servername: 'localhost' }, true)).toBe('secure IPv4');
+    expect(
+      await get(
+        { host: '127.0.0.1', port: ports[1]!.getHost().port, path: '/', ca: CA, servername: 'localhost' },
+        true,
+      ),
+    ).toBe('secure IPv4');
     expect(await get({ socketPath: sock, path: '/' })).toBe('plain unix');
     for (const p of ports) await p.stopListening();
     await reactor.stop();
@@ -60,7 +69,9 @@ describe('serve(app, { listen })', () => {
   it('a single listen string fires with one port; port/host stay the short form of tcp:', () => {
     const reactor = new MemoryReactor();
     let host: unknown = null;
-    serve(app, { style: 'cps', reactor, listen: 'unix:/run/app.sock:mode=660' }).addCallback((p) => void (host = p.getHost()));
+    serve(app, { style: 'cps', reactor, listen: 'unix:/run/app.sock:mode=660' }).addCallback(
+      (p) => void (host = p.getHost()),
+    );
     expect(host).toMatchObject({ family: 'unix', path: '/run/app.sock' });
     void serve(app, { style: 'cps', reactor, port: 9000, host: '0.0.0.0' });
     expect(reactor.tcpServers[0]).toMatchObject({ port: 9000, host: '0.0.0.0' });

@@ -13,7 +13,11 @@ afterEach(async () => {
   for (const p of ports.splice(0)) await p.stopListening();
 });
 
-async function fetchText(port: IListeningPort, path = '/', init?: RequestInit): Promise<{ status: number; body: string; type: string | null }> {
+async function fetchText(
+  port: IListeningPort,
+  path = '/',
+  init?: RequestInit,
+): Promise<{ status: number; body: string; type: string | null }> {
   const { host, port: n } = port.getHost();
   const res = await fetch(`http://${host}:${n}${path}`, init);
   return { status: res.status, body: await res.text(), type: res.headers.get('content-type') };
@@ -29,10 +33,12 @@ const cpsApp: CpsApp = (req) => {
   req.finish();
 };
 const fetchApp = async (request: Request): Promise<Response> =>
-  new Response(`fetch ${request.method} ${new URL(request.url).pathname} ${await request.text()}`, { headers: { 'Content-Type': 'text/plain' } });
+  new Response(`fetch ${request.method} ${new URL(request.url).pathname} ${await request.text()}`, {
+    headers: { 'Content-Type': 'text/plain' },
+  });
 
 describe('serve(app, { style, port, host, reactor })', () => {
-  it('serves each style on spindle\'s HTTP server over real TCP', async () => {
+  it("serves each style on spindle's HTTP server over real TCP", async () => {
     const reactor = new NodeReactor();
     for (const [app, style, expected] of [
       [iterApp, 'iter', 'iter GET /x'],
@@ -49,7 +55,9 @@ describe('serve(app, { style, port, host, reactor })', () => {
   it('streams an upload to a Fetch handler', async () => {
     const port = await serve(fetchApp, { style: 'fetch', port: 0, reactor: new NodeReactor() });
     ports.push(port);
-    expect((await fetchText(port, '/up', { method: 'POST', body: 'x'.repeat(100_000) })).body).toBe(`fetch POST /up ${'x'.repeat(100_000)}`);
+    expect((await fetchText(port, '/up', { method: 'POST', body: 'x'.repeat(100_000) })).body).toBe(
+      `fetch POST /up ${'x'.repeat(100_000)}`,
+    );
   });
 
   it('passes port, host, backlog and HTTP options to listenTCP and HTTPFactory', () => {
@@ -75,8 +83,12 @@ describe('serve(app, { style, port, host, reactor })', () => {
   });
 
   it('rejects an unknown style with a typed error naming the three', () => {
-    expect(() => serve(cpsApp, { style: 'wsgi' as never, port: 0, reactor: new MemoryReactor() }))
-      .toThrow(expect.objectContaining({ code: 'ERR_BRIDGE_SERVE_STYLE', message: expect.stringMatching(/'iter'.*'cps'.*'fetch'/) }));
+    expect(() => serve(cpsApp, { style: 'wsgi' as never, port: 0, reactor: new MemoryReactor() })).toThrow(
+      expect.objectContaining({
+        code: 'ERR_BRIDGE_SERVE_STYLE',
+        message: expect.stringMatching(/'iter'.*'cps'.*'fetch'/),
+      }),
+    );
   });
 });
 

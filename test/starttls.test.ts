@@ -129,7 +129,10 @@ describe('STARTTLS on a LineReceiver', () => {
         if (!clear.includes('STARTTLS')) return;
         raw.off('data', onClear);
         sendLine(raw, 'GO');
-        const secure = new TLSSocket(raw, { isServer: true, secureContext: createSecureContext({ key: KEY, cert: CERT }) });
+        const secure = new TLSSocket(raw, {
+          isServer: true,
+          secureContext: createSecureContext({ key: KEY, cert: CERT }),
+        });
         const lines = readLines(secure as unknown as Socket);
         secure.on('data', () => {
           if (lines.length > 0 && received.length === 0) {
@@ -169,7 +172,7 @@ describe('STARTTLS on a LineReceiver', () => {
 });
 
 describe('STARTTLS: the handshake timeout', () => {
-  it("a peer that agrees to STARTTLS and then sends nothing is cut off at handshakeTimeout (reactor time) with TLSHandshakeError", async () => {
+  it('a peer that agrees to STARTTLS and then sends nothing is cut off at handshakeTimeout (reactor time) with TLSHandshakeError', async () => {
     const { reactor, real, clock } = clockedReactor();
     const server = new StartTLSServer();
     // Real sockets, the reactor's time a Clock: the connection's handshake timer runs on it.

@@ -131,7 +131,11 @@ describe('StringTransport', () => {
   it('pauseRegisteredProducer/resumeRegisteredProducer play a peer, and balance when called twice', () => {
     const t = new StringTransport();
     const calls: string[] = [];
-    const p: IPushProducer = { pauseProducing: () => void calls.push('pause'), resumeProducing: () => void calls.push('resume'), stopProducing() {} };
+    const p: IPushProducer = {
+      pauseProducing: () => void calls.push('pause'),
+      resumeProducing: () => void calls.push('resume'),
+      stopProducing() {},
+    };
     t.registerProducer(p, true);
     t.resumeRegisteredProducer(); // never paused: nothing to balance
     t.pauseRegisteredProducer();
@@ -144,7 +148,14 @@ describe('StringTransport', () => {
   it('highWater pauses the registered producer past the mark and clear() resumes it', () => {
     const t = new StringTransport({ highWater: 10 });
     const calls: string[] = [];
-    t.registerProducer({ pauseProducing: () => void calls.push('pause'), resumeProducing: () => void calls.push('resume'), stopProducing() {} }, true);
+    t.registerProducer(
+      {
+        pauseProducing: () => void calls.push('pause'),
+        resumeProducing: () => void calls.push('resume'),
+        stopProducing() {},
+      },
+      true,
+    );
     t.write(new Uint8Array(10));
     expect(calls).toEqual([]);
     t.write(new Uint8Array(1));

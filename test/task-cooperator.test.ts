@@ -3,7 +3,15 @@ import { Clock } from '../src/reactor/clock.js';
 import { Cooperator, cooperate, COOPERATOR_SLICE, type Scheduler } from '../src/reactor/task.js';
 import { Deferred } from '../src/reactor/deferred.js';
 import type { Failure } from '../src/reactor/failure.js';
-import { NoClockError, NotPaused, SchedulerStopped, TaskDone, TaskFailed, TaskFinished, TaskStopped } from '../src/reactor/errors.js';
+import {
+  NoClockError,
+  NotPaused,
+  SchedulerStopped,
+  TaskDone,
+  TaskFailed,
+  TaskFinished,
+  TaskStopped,
+} from '../src/reactor/errors.js';
 
 /** A scheduler the test steps by hand: `pass()` runs one pass. */
 function manualScheduler(): { scheduler: Scheduler; pass(): void; readonly pending: number } {
@@ -110,7 +118,10 @@ describe('Cooperator', () => {
     const failures: Failure[] = [];
     const t1 = coop.cooperate(throws());
     t1.whenDone().addErrback((f) => void failures.push(f));
-    coop.cooperate(yieldsFailure()).whenDone().addErrback((f) => void failures.push(f));
+    coop
+      .cooperate(yieldsFailure())
+      .whenDone()
+      .addErrback((f) => void failures.push(f));
     m.pass();
     bad.errback(new Error('deferred failed'));
     expect(failures.map((f) => f.getErrorMessage())).toEqual(['bad step', 'deferred failed']);
@@ -163,17 +174,30 @@ describe('Cooperator', () => {
     const m = manualScheduler();
     const coop = new Cooperator({ scheduler: m.scheduler, terminationPredicateFactory: afterUnits(1) });
     const failures: unknown[] = [];
-    coop.cooperate(counter('s', 5, [])).whenDone().addErrback((f) => void failures.push(f.value));
+    coop
+      .cooperate(counter('s', 5, []))
+      .whenDone()
+      .addErrback((f) => void failures.push(f.value));
     coop.stop();
     expect(coop.running).toBe(false);
-    coop.cooperate(counter('t', 5, [])).whenDone().addErrback((f) => void failures.push(f.value));
-    expect(failures.map((e) => (e as SchedulerStopped).code)).toEqual(['ERR_SCHEDULER_STOPPED', 'ERR_SCHEDULER_STOPPED']);
+    coop
+      .cooperate(counter('t', 5, []))
+      .whenDone()
+      .addErrback((f) => void failures.push(f.value));
+    expect(failures.map((e) => (e as SchedulerStopped).code)).toEqual([
+      'ERR_SCHEDULER_STOPPED',
+      'ERR_SCHEDULER_STOPPED',
+    ]);
     expect(m.pending).toBe(0);
   });
 
   it('started: false schedules nothing until start()', () => {
     const m = manualScheduler();
-    const coop = new Cooperator({ scheduler: m.scheduler, terminationPredicateFactory: afterUnits(10), started: false });
+    const coop = new Cooperator({
+      scheduler: m.scheduler,
+      terminationPredicateFactory: afterUnits(10),
+      started: false,
+    });
     const log: string[] = [];
     coop.cooperate(counter('q', 1, log));
     expect(m.pending).toBe(0);
@@ -215,8 +239,12 @@ describe('cooperate(iterator, clock)', () => {
     const clock = new Clock();
     const log: string[] = [];
     let done = 0;
-    cooperate(counter('a', 2, log), clock).whenDone().addCallback(() => void done++);
-    cooperate(counter('b', 2, log), clock).whenDone().addCallback(() => void done++);
+    cooperate(counter('a', 2, log), clock)
+      .whenDone()
+      .addCallback(() => void done++);
+    cooperate(counter('b', 2, log), clock)
+      .whenDone()
+      .addCallback(() => void done++);
     expect(clock.getDelayedCalls()).toHaveLength(1);
     clock.advance(0);
     expect(log).toEqual(['a0', 'b0', 'a1', 'b1']);
@@ -227,7 +255,7 @@ describe('cooperate(iterator, clock)', () => {
     expect(() => new Cooperator()).toThrow(NoClockError);
   });
 
-  it('cooperate(iterator) without a clock runs each task to its end on Node\'s own loop', async () => {
+  it("cooperate(iterator) without a clock runs each task to its end on Node's own loop", async () => {
     const log: string[] = [];
     const a = cooperate(counter('a', 3, log));
     const b = cooperate(counter('b', 3, log));

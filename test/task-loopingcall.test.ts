@@ -84,9 +84,12 @@ describe('LoopingCall', () => {
   it('errbacks the Deferred and stops when fn throws or its Deferred fails', () => {
     const clock = new Clock();
     let n = 0;
-    const lc = new LoopingCall(() => {
-      if (++n === 3) throw new RangeError('third time');
-    }, { clock });
+    const lc = new LoopingCall(
+      () => {
+        if (++n === 3) throw new RangeError('third time');
+      },
+      { clock },
+    );
     const done = lc.start(1);
     clock.pump([1, 1, 1, 1]);
     expect(n).toBe(3);
@@ -107,9 +110,12 @@ describe('LoopingCall', () => {
   it('stop() from inside fn ends the loop with the LoopingCall as result', () => {
     const clock = new Clock();
     let calls = 0;
-    const lc: LoopingCall = new LoopingCall(() => {
-      if (++calls === 2) lc.stop();
-    }, { clock });
+    const lc: LoopingCall = new LoopingCall(
+      () => {
+        if (++calls === 2) lc.stop();
+      },
+      { clock },
+    );
     const done = lc.start(1);
     clock.pump([1, 1, 1]);
     expect(calls).toBe(2);
@@ -130,9 +136,12 @@ describe('LoopingCall', () => {
   it('interval 0 calls on every pass', () => {
     const clock = new Clock();
     let n = 0;
-    const lc: LoopingCall = new LoopingCall(() => {
-      if (++n === 5) lc.stop();
-    }, { clock });
+    const lc: LoopingCall = new LoopingCall(
+      () => {
+        if (++n === 5) lc.stop();
+      },
+      { clock },
+    );
     lc.start(0);
     clock.advance(0);
     expect(n).toBe(5);
@@ -183,10 +192,13 @@ describe('LoopingCall.withCount', () => {
   it('passes 1 each time with interval 0', () => {
     const clock = new Clock();
     const counts: number[] = [];
-    const lc: LoopingCall = LoopingCall.withCount((count) => {
-      counts.push(count);
-      if (counts.length === 3) lc.stop();
-    }, { clock });
+    const lc: LoopingCall = LoopingCall.withCount(
+      (count) => {
+        counts.push(count);
+        if (counts.length === 3) lc.stop();
+      },
+      { clock },
+    );
     lc.start(0);
     clock.advance(0);
     expect(counts).toEqual([1, 1, 1]);
@@ -196,11 +208,14 @@ describe('LoopingCall.withCount', () => {
     const clock = new Clock();
     const counts: number[] = [];
     let pending: Deferred<void> | undefined;
-    const lc = LoopingCall.withCount((count) => {
-      counts.push(count);
-      pending = new Deferred<void>();
-      return pending;
-    }, { clock });
+    const lc = LoopingCall.withCount(
+      (count) => {
+        counts.push(count);
+        pending = new Deferred<void>();
+        return pending;
+      },
+      { clock },
+    );
     lc.start(1);
     clock.advance(3.2);
     pending!.callback(undefined); // next call at 4

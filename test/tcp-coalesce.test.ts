@@ -109,7 +109,10 @@ describe('TCP transport: writes within one turn are coalesced', () => {
   it('pauses a push producer by the bytes written this turn, corked or not', async () => {
     const { server, calls } = await connected();
     let paused = false;
-    server.transport.registerProducer({ pauseProducing: () => void (paused = true), resumeProducing() {}, stopProducing() {} }, true);
+    server.transport.registerProducer(
+      { pauseProducing: () => void (paused = true), resumeProducing() {}, stopProducing() {} },
+      true,
+    );
     const block = new Uint8Array(16 * 1024);
     let writes = 0;
     while (!paused && writes < 100) {

@@ -5,7 +5,14 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Clock } from '../src/reactor/clock.js';
-import { CancelledError, CannotListenError, ConnectionDone, ConnectionRefusedError, ConnectTimeoutError, ConnectorStateError } from '../src/reactor/errors.js';
+import {
+  CancelledError,
+  CannotListenError,
+  ConnectionDone,
+  ConnectionRefusedError,
+  ConnectTimeoutError,
+  ConnectorStateError,
+} from '../src/reactor/errors.js';
 import type { Failure } from '../src/reactor/failure.js';
 import type { IConnector, IListeningPort, IReactor } from '../src/reactor/interfaces.js';
 import { NodeReactor } from '../src/reactor/nodereactor.js';
@@ -155,7 +162,16 @@ describe('connectTCP errors', () => {
     c.connect();
     await turnUntil(() => f.lostReasons.length === 2, 'second connection lost');
     expect(served).toBe(2);
-    expect(f.events).toEqual(['start', 'startedConnecting', 'lost', 'stop', 'start', 'startedConnecting', 'lost', 'stop']);
+    expect(f.events).toEqual([
+      'start',
+      'startedConnecting',
+      'lost',
+      'stop',
+      'start',
+      'startedConnecting',
+      'lost',
+      'stop',
+    ]);
     expect(reactor.stats.totalConnections).toBe(4);
   });
 });

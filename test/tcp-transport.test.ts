@@ -7,7 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { NodeReactor } from '../src/reactor/nodereactor.js';
 import { listenTCP, connectTCP } from '../src/reactor/tcp.js';
 import { TCPConnection } from '../src/reactor/tcpconnection.js';
-import { oneShotFactory, runTransportSuite, socketMaker, turnUntil, Recorder, type SocketKind } from './transport-suite.js';
+import {
+  oneShotFactory,
+  runTransportSuite,
+  socketMaker,
+  turnUntil,
+  Recorder,
+  type SocketKind,
+} from './transport-suite.js';
 
 const tcp: SocketKind = {
   caps: { closes: true, halfClose: true, addresses: true, readPause: true },
@@ -31,7 +38,10 @@ describe('TCP transport: reactor stats', () => {
     expect(reactor.stats).toMatchObject({ openConnections: 2, totalConnections: 2 });
     client.transport.pauseProducing(); // the client stops reading
     let paused = false;
-    server.transport.registerProducer({ pauseProducing: () => void (paused = true), resumeProducing: () => void (paused = false), stopProducing() {} }, true);
+    server.transport.registerProducer(
+      { pauseProducing: () => void (paused = true), resumeProducing: () => void (paused = false), stopProducing() {} },
+      true,
+    );
     const block = new Uint8Array(64 * 1024);
     for (let i = 0; i < 2000 && !paused; i++) server.transport.write(block);
     expect(paused).toBe(true);
@@ -58,7 +68,14 @@ describe('TCP transport: a high-water mark below Node’s own buffer mark', () =
     client.transport.pauseProducing();
     let paused = false;
     let resumes = 0;
-    server.transport.registerProducer({ pauseProducing: () => void (paused = true), resumeProducing: () => void ((paused = false), resumes++), stopProducing() {} }, true);
+    server.transport.registerProducer(
+      {
+        pauseProducing: () => void (paused = true),
+        resumeProducing: () => void ((paused = false), resumes++),
+        stopProducing() {},
+      },
+      true,
+    );
     const small = new Uint8Array(2000);
     let written = 0;
     for (let i = 0; i < 100_000 && !paused; i++) {

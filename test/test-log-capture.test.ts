@@ -36,7 +36,10 @@ describe('log capture during tests', () => {
 
   it('kept every event of the previous test under its name, in order, and wrote them to the log file', () => {
     const kept = capturedByTest.get(FIRST) ?? [];
-    expect(kept.map((e) => e.message)).toEqual([...LOG_LEVELS.map((l) => `marker ${l}`), expect.stringMatching(/unhandled error in delayed call/)]);
+    expect(kept.map((e) => e.message)).toEqual([
+      ...LOG_LEVELS.map((l) => `marker ${l}`),
+      expect.stringMatching(/unhandled error in delayed call/),
+    ]);
     expect(kept.at(-1)!.namespace).toBe('spindle.reactor');
     const file = readFileSync(`${TEST_LOG_DIR}/test_test-log-capture.test.ts.log`, 'utf8');
     expect(file).toContain(formatCaptured(FIRST, kept));
@@ -54,6 +57,8 @@ describe('log capture during tests', () => {
       globalLogPublisher.removeObserver(collect);
     }
     const text = formatCaptured('a test', sink);
-    expect(text).toMatch(/^--- spindle log events during a test \(1\) ---\n.*\[capture\.format#error\] it broke\n[\s\S]*Error: with a stack/);
+    expect(text).toMatch(
+      /^--- spindle log events during a test \(1\) ---\n.*\[capture\.format#error\] it broke\n[\s\S]*Error: with a stack/,
+    );
   });
 });

@@ -3,10 +3,29 @@
  * point's re-exports.
  */
 import { describe, expect, it } from 'vitest';
-import { Failure, LineReceiver, NoClockError, Protocol, ConnectionDone, HeadersSentError, RequestFinishedError, ConnectionLost, toCpsApp } from '../src/index.js';
+import {
+  Failure,
+  LineReceiver,
+  NoClockError,
+  Protocol,
+  ConnectionDone,
+  HeadersSentError,
+  RequestFinishedError,
+  ConnectionLost,
+  toCpsApp,
+} from '../src/index.js';
 import type { IPullProducer, IterApp } from '../src/index.js';
 import * as testing from '../src/testing/index.js';
-import { Clock, DummyRequest, failureResultOf, makeEnviron, StringTransport, successResultOf, TimeoutMixin, assertNoResult } from '../src/testing/index.js';
+import {
+  Clock,
+  DummyRequest,
+  failureResultOf,
+  makeEnviron,
+  StringTransport,
+  successResultOf,
+  TimeoutMixin,
+  assertNoResult,
+} from '../src/testing/index.js';
 
 class Idle extends TimeoutMixin(LineReceiver) {
   lines: string[] = [];
@@ -95,7 +114,13 @@ describe('DummyRequest', () => {
     r.write('');
     r.write(new TextEncoder().encode('world'));
     expect(r.written).toHaveLength(2);
-    expect([r.code, r.codeMessage, r.getResponseHeader('content-type'), r.text(), r.finished]).toEqual([201, 'Created', 'text/plain', 'hello world', false]);
+    expect([r.code, r.codeMessage, r.getResponseHeader('content-type'), r.text(), r.finished]).toEqual([
+      201,
+      'Created',
+      'text/plain',
+      'hello world',
+      false,
+    ]);
   });
 
   it('finish() fires notifyFinish; writing or setting headers at the wrong time throws the server errors', () => {
@@ -162,8 +187,24 @@ describe('DummyRequest', () => {
 
 describe('makeEnviron', () => {
   it('builds the environ the gateway would, with the body readable and pause_output counted', () => {
-    const { environ, controls } = makeEnviron({ method: 'POST', path: '/items/%C3%A9', query: 'a=1', body: 'x=1', headers: [['Host', 'h.test'], ['X-Trace', 't']] });
-    expect([environ.REQUEST_METHOD, environ.PATH_INFO, environ.QUERY_STRING, environ.CONTENT_LENGTH, environ.HTTP_X_TRACE, environ.SCRIPT_NAME]).toEqual(['POST', '/items/\xc3\xa9', 'a=1', '3', 't', '']);
+    const { environ, controls } = makeEnviron({
+      method: 'POST',
+      path: '/items/%C3%A9',
+      query: 'a=1',
+      body: 'x=1',
+      headers: [
+        ['Host', 'h.test'],
+        ['X-Trace', 't'],
+      ],
+    });
+    expect([
+      environ.REQUEST_METHOD,
+      environ.PATH_INFO,
+      environ.QUERY_STRING,
+      environ.CONTENT_LENGTH,
+      environ.HTTP_X_TRACE,
+      environ.SCRIPT_NAME,
+    ]).toEqual(['POST', '/items/\xc3\xa9', 'a=1', '3', 't', '']);
     expect(Buffer.from(environ['wsgi.input'].read()).toString()).toBe('x=1');
     const resume = environ['wsgi.pause_output']!();
     expect(controls.paused).toBe(true);
@@ -175,14 +216,29 @@ describe('makeEnviron', () => {
   });
 
   it('mounts at a SCRIPT_NAME', () => {
-    expect(makeEnviron({ scriptName: '/app', path: '/rest' }).environ).toMatchObject({ SCRIPT_NAME: '/app', PATH_INFO: '/rest' });
+    expect(makeEnviron({ scriptName: '/app', path: '/rest' }).environ).toMatchObject({
+      SCRIPT_NAME: '/app',
+      PATH_INFO: '/rest',
+    });
   });
 });
 
 describe('spindle/testing entry point', () => {
   it('re-exports the test doubles so tests import from one place', () => {
     expect(Object.keys(testing).sort()).toEqual(
-      ['Clock', 'DeferredResultError', 'DummyRequest', 'MemoryReactor', 'StringTransport', 'TimeoutMixin', 'assertNoResult', 'failureResultOf', 'loopback', 'makeEnviron', 'successResultOf'].sort(),
+      [
+        'Clock',
+        'DeferredResultError',
+        'DummyRequest',
+        'MemoryReactor',
+        'StringTransport',
+        'TimeoutMixin',
+        'assertNoResult',
+        'failureResultOf',
+        'loopback',
+        'makeEnviron',
+        'successResultOf',
+      ].sort(),
     );
   });
 });

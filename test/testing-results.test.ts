@@ -29,7 +29,9 @@ describe('successResultOf', () => {
   });
 
   it('says "found no result" for a Deferred that has not fired', () => {
-    expect(thrown(() => successResultOf(new Deferred())).message).toMatch(/^successResultOf: expected a success result, found no result instead/);
+    expect(thrown(() => successResultOf(new Deferred())).message).toMatch(
+      /^successResultOf: expected a success result, found no result instead/,
+    );
   });
 
   it('says "found no result" for a Deferred paused on an inner one', () => {
@@ -42,12 +44,16 @@ describe('successResultOf', () => {
 
   it('names the failure (class, message, stack) it found instead, and consumes it', () => {
     const err = thrown(() => successResultOf(fail(new NotFound('no user 7'))));
-    expect(err.message).toMatch(/^successResultOf: expected a success result, found a failure instead: NotFound: no user 7\n/);
+    expect(err.message).toMatch(
+      /^successResultOf: expected a success result, found a failure instead: NotFound: no user 7\n/,
+    );
     expect(err.message).toContain('testing-results.test.ts');
   });
 
   it('refuses a Promise with a hint', () => {
-    expect(thrown(() => successResultOf(Promise.resolve(1) as never)).message).toMatch(/expected a Deferred, got Promise .*Deferred\.fromPromise/);
+    expect(thrown(() => successResultOf(Promise.resolve(1) as never)).message).toMatch(
+      /expected a Deferred, got Promise .*Deferred\.fromPromise/,
+    );
   });
 });
 
@@ -60,7 +66,9 @@ describe('failureResultOf', () => {
 
   it('names the expected types and the failure found', () => {
     const err = thrown(() => failureResultOf(fail(new NotFound('gone')), TimeoutError, CancelledError));
-    expect(err.message).toMatch(/^failureResultOf: expected a failure of type TimeoutError or CancelledError, found a failure of another type instead: NotFound: gone/);
+    expect(err.message).toMatch(
+      /^failureResultOf: expected a failure of type TimeoutError or CancelledError, found a failure of another type instead: NotFound: gone/,
+    );
   });
 
   it('names the success result found instead', () => {
@@ -70,7 +78,9 @@ describe('failureResultOf', () => {
   });
 
   it('says "found no result" when nothing fired', () => {
-    expect(thrown(() => failureResultOf(new Deferred())).message).toMatch(/^failureResultOf: expected a failure, found no result instead/);
+    expect(thrown(() => failureResultOf(new Deferred())).message).toMatch(
+      /^failureResultOf: expected a failure, found no result instead/,
+    );
   });
 });
 
@@ -83,12 +93,16 @@ describe('assertNoResult', () => {
   });
 
   it('names the success result found', () => {
-    expect(thrown(() => assertNoResult(succeed('early'))).message).toBe("assertNoResult: expected no result, found a success result: 'early'");
+    expect(thrown(() => assertNoResult(succeed('early'))).message).toBe(
+      "assertNoResult: expected no result, found a success result: 'early'",
+    );
   });
 
   it('names a failure found, and consumes it so it is not logged as unhandled too', () => {
     const d = fail(new TimeoutError());
-    expect(thrown(() => assertNoResult(d)).message).toMatch(/^assertNoResult: expected no result, found a failure: TimeoutError: /);
+    expect(thrown(() => assertNoResult(d)).message).toMatch(
+      /^assertNoResult: expected no result, found a failure: TimeoutError: /,
+    );
     expect(successResultOf(d)).toBeUndefined();
   });
 });

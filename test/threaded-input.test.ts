@@ -17,7 +17,11 @@ function inputOf(body: string, opts: { capacity?: number; end?: 'close' | 'abort
   if ((opts.end ?? 'close') === 'close') ring.close();
   else ring.abort();
   let asked = 0;
-  const input = new BlockingInput(ring, () => opts.requestAborted ?? false, () => asked++);
+  const input = new BlockingInput(
+    ring,
+    () => opts.requestAborted ?? false,
+    () => asked++,
+  );
   return { input, asked: () => asked };
 }
 
@@ -50,18 +54,22 @@ describe('BlockingInput (worker-side wsgi.input)', () => {
 
   it('reads any body back whole at any mix of read sizes (fast-check)', () => {
     fc.assert(
-      fc.property(fc.string({ maxLength: 200 }), fc.array(fc.integer({ min: -1, max: 40 }), { minLength: 1, maxLength: 20 }), (body, sizes) => {
-        const latin = Buffer.from(body, 'utf8').toString('latin1');
-        const { input } = inputOf(latin, { capacity: 1024 });
-        let got = '';
-        for (let i = 0; i < 400 && !input.atEOF; i++) {
-          const n = sizes[i % sizes.length]!;
-          const chunk = n === 0 ? input.readline() : input.read(n);
-          if (n > 0) expect(chunk.length).toBeLessThanOrEqual(n);
-          got += text(chunk);
-        }
-        expect(got).toBe(latin);
-      }),
+      fc.property(
+        fc.string({ maxLength: 200 }),
+        fc.array(fc.integer({ min: -1, max: 40 }), { minLength: 1, maxLength: 20 }),
+        (body, sizes) => {
+          const latin = Buffer.from(body, 'utf8').toString('latin1');
+          const { input } = inputOf(latin, { capacity: 1024 });
+          let got = '';
+          for (let i = 0; i < 400 && !input.atEOF; i++) {
+            const n = sizes[i % sizes.length]!;
+            const chunk = n === 0 ? input.readline() : input.read(n);
+            if (n > 0) expect(chunk.length).toBeLessThanOrEqual(n);
+            got += text(chunk);
+          }
+          expect(got).toBe(latin);
+        },
+      ),
     );
   });
 

@@ -4,7 +4,16 @@ import { ThreadPool } from '../src/reactor/threadpool.js';
 import type { NodeReactor } from '../src/reactor/nodereactor.js';
 import { MemoryReactor } from '../src/reactor/memoryreactor.js';
 import type { LogEvent, LogPublisher } from '../src/reactor/log.js';
-import { appsUrl, makeHost, newShared, patternSha256, sha256, turnsUntil, until, type Hosted } from './threaded-helpers.js';
+import {
+  appsUrl,
+  makeHost,
+  newShared,
+  patternSha256,
+  sha256,
+  turnsUntil,
+  until,
+  type Hosted,
+} from './threaded-helpers.js';
 import type { FakeRequestInit } from './gateway-fakerequest.js';
 import type { Chunk, IterApp } from '../src/bridge/interfaces.js';
 
@@ -35,7 +44,14 @@ describe('threadedIterApp: responses', () => {
   });
 
   it('the worker app sees a real environ: CGI variables, wsgi.multithread true, a blocking input; wsgi.errors reaches the host log', async () => {
-    const h = serve(app('environEcho'), { method: 'POST', uri: '/p/q?x=1', headers: [['Host', 'h'], ['X-Test', 'yes']] });
+    const h = serve(app('environEcho'), {
+      method: 'POST',
+      uri: '/p/q?x=1',
+      headers: [
+        ['Host', 'h'],
+        ['X-Test', 'yes'],
+      ],
+    });
     await h.done;
     expect(JSON.parse(h.req.bodyText())).toEqual({
       REQUEST_METHOD: 'POST',
@@ -88,7 +104,9 @@ describe('threadedIterApp: responses', () => {
     expect(late.req.aborted).toBe(true);
     expect(late.req.bodyText()).toBe('partial');
     const failures = logs.filter((e) => e.failure).map((e) => String((e.failure as { value: Error }).value.message));
-    expect(failures).toEqual(expect.arrayContaining(['app failed before startResponse', 'app failed after the headers']));
+    expect(failures).toEqual(
+      expect.arrayContaining(['app failed before startResponse', 'app failed after the headers']),
+    );
   });
 
   it("G9: a hop-by-hop header throws inside the worker app, from startResponse, typed as the gateway's error", async () => {
@@ -112,7 +130,9 @@ describe('threadedIterApp: responses', () => {
     const h = serve(app('exits'));
     await h.done;
     expect(h.req.code).toBe(500);
-    expect(logs.some((e) => (e.failure as { value?: { code?: string } } | undefined)?.value?.code === 'ERR_WORKER_CRASHED')).toBe(true);
+    expect(
+      logs.some((e) => (e.failure as { value?: { code?: string } } | undefined)?.value?.code === 'ERR_WORKER_CRASHED'),
+    ).toBe(true);
     const next = serve(app('hello'));
     await next.done;
     expect(next.req.bodyText()).toBe('hello world');
@@ -150,7 +170,8 @@ describe('threadedIterApp: responses', () => {
     });
     // Block this thread (the reactor's) synchronously: no message is handled meanwhile,
     // yet the worker gets THREAD_MAX_PENDING_MESSAGES writes through without waiting for us.
-    for (let v = Atomics.load(shared, 0); v < THREAD_MAX_PENDING_MESSAGES; v = Atomics.load(shared, 0)) Atomics.wait(shared, 0, v);
+    for (let v = Atomics.load(shared, 0); v < THREAD_MAX_PENDING_MESSAGES; v = Atomics.load(shared, 0))
+      Atomics.wait(shared, 0, v);
     await h.done;
     expect(excess).toEqual([]);
     expect(handled).toBe(1000);
@@ -258,7 +279,9 @@ describe('threadedIterApp: flow control and endings', () => {
     const next = serve(app('hello'));
     await next.done;
     expect(next.req.bodyText()).toBe('hello world');
-    expect(logs.map((e) => String(e.message)).join('\n')).toMatch(/ignoresAbort .* did not end within 5 s of being abandoned/);
+    expect(logs.map((e) => String(e.message)).join('\n')).toMatch(
+      /ignoresAbort .* did not end within 5 s of being abandoned/,
+    );
   });
 
   it('an abandoned app that does end cancels its abort timer', async () => {
@@ -277,7 +300,13 @@ describe('threadedIterApp: flow control and endings', () => {
   it('a client that goes away while the worker blocks in wsgi.input.read() frees the worker', async () => {
     const shared = newShared();
     await pool.deferToThread(appsUrl, 'share', shared.buffer);
-    const h = serve(app('readForever'), { method: 'POST', headers: [['Host', 'h'], ['Content-Length', '10']] });
+    const h = serve(app('readForever'), {
+      method: 'POST',
+      headers: [
+        ['Host', 'h'],
+        ['Content-Length', '10'],
+      ],
+    });
     await until(shared, 3, (v) => v === 1); // the app is about to block in read()
     h.req.loseClient();
     await until(shared, 1, (v) => v === 1);
@@ -291,7 +320,9 @@ describe('threadedIterApp: flow control and endings', () => {
     const clock = new MemoryReactor(); // the grace timer never fires: the aborted worker ends first
     const own = new ThreadPool(clock, { size: 1 });
     await own.deferToThread(appsUrl, 'share', shared.buffer);
-    const h = serve(threadedIterApp(appsUrl, 'writeLoop', { pool: own, ringSize: 64 * 1024 }), { uri: `/?${64 << 20},65536` });
+    const h = serve(threadedIterApp(appsUrl, 'writeLoop', { pool: own, ringSize: 64 * 1024 }), {
+      uri: `/?${64 << 20},65536`,
+    });
     h.req.pauseTransport();
     await until(shared, 0, (v) => v >= 64 * 1024);
     const stopped = own.stop();
@@ -300,7 +331,11 @@ describe('threadedIterApp: flow control and endings', () => {
     h.req.resumeTransport();
     await h.done;
     expect(h.req.code).toBe(500); // nothing had gone out yet: the host answers 500
-    expect(logs.some((e) => (e.failure as { value?: { code?: string } } | undefined)?.value?.code === 'ERR_THREAD_POOL_STOPPED')).toBe(true);
+    expect(
+      logs.some(
+        (e) => (e.failure as { value?: { code?: string } } | undefined)?.value?.code === 'ERR_THREAD_POOL_STOPPED',
+      ),
+    ).toBe(true);
   });
 
   it('reactor shutdown stops the pool: a worker blocked on a stalled client is woken, its finally runs, the response is cut', async () => {
@@ -324,7 +359,13 @@ describe('threadedIterApp: request bodies', () => {
     const body = new Uint8Array(total);
     for (let i = 0; i < total; i++) body[i] = i % 251;
     body.set(new TextEncoder().encode('first line\nHELLO'), 0);
-    const h = serve(app('upload'), { method: 'POST', headers: [['Host', 'h'], ['Content-Length', String(total)]] });
+    const h = serve(app('upload'), {
+      method: 'POST',
+      headers: [
+        ['Host', 'h'],
+        ['Content-Length', String(total)],
+      ],
+    });
     for (let at = 0; at < total; at += 10_000) h.req.feedBody(body.subarray(at, at + 10_000));
     h.req.endBody();
     await h.done;
@@ -339,7 +380,13 @@ describe('threadedIterApp: request bodies', () => {
     await pool.deferToThread(appsUrl, 'share', shared.buffer);
     const total = 1 << 20;
     const body = new Uint8Array(total).map((_, i) => (i * 13) % 256);
-    const h = serve(app('gatedReader'), { method: 'POST', headers: [['Host', 'h'], ['Content-Length', String(total)]] });
+    const h = serve(app('gatedReader'), {
+      method: 'POST',
+      headers: [
+        ['Host', 'h'],
+        ['Content-Length', String(total)],
+      ],
+    });
     for (let at = 0; at < total; at += 16_384) h.req.feedBody(body.subarray(at, at + 16_384));
     h.req.endBody();
     await until(shared, 3, (v) => v === 1); // the app read one byte and now reads nothing
@@ -353,7 +400,14 @@ describe('threadedIterApp: request bodies', () => {
   });
 
   it('G11: 100 Continue goes out only when the worker app reads', async () => {
-    const init = { method: 'POST', headers: [['Host', 'h'], ['Content-Length', '3'], ['Expect', '100-continue']] as [string, string][] };
+    const init = {
+      method: 'POST',
+      headers: [
+        ['Host', 'h'],
+        ['Content-Length', '3'],
+        ['Expect', '100-continue'],
+      ] as [string, string][],
+    };
     const ignoring = serve(app('ignoresBody'), init);
     await ignoring.done;
     expect(ignoring.req.continueSent).toBe(false);
@@ -371,7 +425,10 @@ describe('threadedIterApp: the reactor stays responsive', () => {
   it('while a worker app busy-blocks, a callLater(0.05) fires and another request is answered', async () => {
     const two = new ThreadPool(reactor, { size: 2 });
     const shared = newShared();
-    await Promise.all([two.deferToThread(appsUrl, 'share', shared.buffer), two.deferToThread(appsUrl, 'share', shared.buffer)]);
+    await Promise.all([
+      two.deferToThread(appsUrl, 'share', shared.buffer),
+      two.deferToThread(appsUrl, 'share', shared.buffer),
+    ]);
     const blocked = serve(threadedIterApp(appsUrl, 'gated', { pool: two }));
     await until(shared, 3, (v) => v === 1); // the worker is inside the app, blocked on the gate
     const timer = new Promise<void>((resolve) => void reactor.callLater(0.05, resolve));
@@ -389,23 +446,51 @@ describe('threadedIterApp: the reactor stays responsive', () => {
 
 function plainEnviron(overrides: Record<string, unknown> = {}) {
   return {
-    REQUEST_METHOD: 'GET', SCRIPT_NAME: '', PATH_INFO: '/', QUERY_STRING: '', CONTENT_TYPE: '', CONTENT_LENGTH: '',
-    SERVER_NAME: 'x', SERVER_PORT: '80', SERVER_PROTOCOL: 'HTTP/1.1', REMOTE_ADDR: '1.2.3.4',
-    'wsgi.version': [1, 0] as [number, number], 'wsgi.url_scheme': 'http' as const,
-    'wsgi.input': { read: () => new Uint8Array(0), readline: () => new Uint8Array(0), readlines: () => [], atEOF: true, clientGone: false, [Symbol.iterator]: function* () {} },
+    REQUEST_METHOD: 'GET',
+    SCRIPT_NAME: '',
+    PATH_INFO: '/',
+    QUERY_STRING: '',
+    CONTENT_TYPE: '',
+    CONTENT_LENGTH: '',
+    SERVER_NAME: 'x',
+    SERVER_PORT: '80',
+    SERVER_PROTOCOL: 'HTTP/1.1',
+    REMOTE_ADDR: '1.2.3.4',
+    'wsgi.version': [1, 0] as [number, number],
+    'wsgi.url_scheme': 'http' as const,
+    'wsgi.input': {
+      read: () => new Uint8Array(0),
+      readline: () => new Uint8Array(0),
+      readlines: () => [],
+      atEOF: true,
+      clientGone: false,
+      [Symbol.iterator]: function* () {},
+    },
     'wsgi.errors': { write() {}, writelines() {}, flush() {} },
-    'wsgi.multithread': false, 'wsgi.multiprocess': false, 'wsgi.run_once': false,
+    'wsgi.multithread': false,
+    'wsgi.multiprocess': false,
+    'wsgi.run_once': false,
     ...overrides,
   };
 }
 
 describe('threadedIterApp without wsgi.pause_output', () => {
   it("a host callback that throws (here its wsgi.errors) fails that request, never the reactor's process", async () => {
-    const environ = plainEnviron({ 'wsgi.errors': { write() { throw new Error('sink broken'); }, writelines() {}, flush() {} } });
+    const environ = plainEnviron({
+      'wsgi.errors': {
+        write() {
+          throw new Error('sink broken');
+        },
+        writelines() {},
+        flush() {},
+      },
+    });
     const result = app('environEcho')(environ, () => () => {}) as AsyncIterable<Chunk>;
-    await expect((async () => {
-      for await (const _ of result) void _;
-    })()).rejects.toThrow('sink broken');
+    await expect(
+      (async () => {
+        for await (const _ of result) void _;
+      })(),
+    ).rejects.toThrow('sink broken');
     const next = serve(app('hello')); // the worker was freed
     await next.done;
     expect(next.req.bodyText()).toBe('hello world');
@@ -415,24 +500,45 @@ describe('threadedIterApp without wsgi.pause_output', () => {
     const result = app('hello')(plainEnviron(), () => {
       throw new Error('host says no');
     }) as AsyncIterable<Chunk>;
-    await expect((async () => {
-      for await (const _ of result) void _;
-    })()).rejects.toThrow('host says no');
+    await expect(
+      (async () => {
+        for await (const _ of result) void _;
+      })(),
+    ).rejects.toThrow('host says no');
   });
 
   it('is an async iterable that waits for the worker, fed by a synchronous wsgi.input', async () => {
     const body = new TextEncoder().encode('line one\nHELLO and the rest');
     let offset = 0;
     const environ = {
-      REQUEST_METHOD: 'POST', SCRIPT_NAME: '', PATH_INFO: '/', QUERY_STRING: '', CONTENT_TYPE: '', CONTENT_LENGTH: String(body.length),
-      SERVER_NAME: 'x', SERVER_PORT: '80', SERVER_PROTOCOL: 'HTTP/1.1', REMOTE_ADDR: '1.2.3.4',
-      'wsgi.version': [1, 0] as [number, number], 'wsgi.url_scheme': 'http' as const,
+      REQUEST_METHOD: 'POST',
+      SCRIPT_NAME: '',
+      PATH_INFO: '/',
+      QUERY_STRING: '',
+      CONTENT_TYPE: '',
+      CONTENT_LENGTH: String(body.length),
+      SERVER_NAME: 'x',
+      SERVER_PORT: '80',
+      SERVER_PROTOCOL: 'HTTP/1.1',
+      REMOTE_ADDR: '1.2.3.4',
+      'wsgi.version': [1, 0] as [number, number],
+      'wsgi.url_scheme': 'http' as const,
       'wsgi.input': {
-        read: (n = Infinity) => { const c = body.subarray(offset, offset + n); offset += c.length; return c; },
-        readline: () => new Uint8Array(0), readlines: () => [], atEOF: false, clientGone: false, [Symbol.iterator]: function* () {},
+        read: (n = Infinity) => {
+          const c = body.subarray(offset, offset + n);
+          offset += c.length;
+          return c;
+        },
+        readline: () => new Uint8Array(0),
+        readlines: () => [],
+        atEOF: false,
+        clientGone: false,
+        [Symbol.iterator]: function* () {},
       },
       'wsgi.errors': { write() {}, writelines() {}, flush() {} },
-      'wsgi.multithread': false, 'wsgi.multiprocess': false, 'wsgi.run_once': false,
+      'wsgi.multithread': false,
+      'wsgi.multiprocess': false,
+      'wsgi.run_once': false,
     };
     let status = '';
     const result = app('upload')(environ, (s) => {
@@ -446,4 +552,3 @@ describe('threadedIterApp without wsgi.pause_output', () => {
     expect(JSON.parse(text)).toMatchObject({ length: body.length, firstLine: 'line one\n', five: 'HELLO' });
   });
 });
-

@@ -3,7 +3,13 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ThreadPool, deferToThread } from '../src/reactor/threadpool.js';
 import { MemoryReactor } from '../src/reactor/memoryreactor.js';
-import { CancelledError, InvalidArgumentError, QueueOverflow, ThreadPoolStopped, WorkerCrashed } from '../src/reactor/errors.js';
+import {
+  CancelledError,
+  InvalidArgumentError,
+  QueueOverflow,
+  ThreadPoolStopped,
+  WorkerCrashed,
+} from '../src/reactor/errors.js';
 import type { Deferred } from '../src/reactor/deferred.js';
 
 const funcs = pathToFileURL(fileURLToPath(new URL('./fixtures/threads/funcs.ts', import.meta.url))).href;
@@ -20,7 +26,11 @@ afterEach(async () => {
 /** A gate a worker job blocks on: `started` resolves once the job runs, `release()` lets it return. */
 function gate(): { flag: Int32Array; started: Promise<void>; release(): void } {
   const flag = new Int32Array(new SharedArrayBuffer(8));
-  const waitAsync = (Atomics as unknown as { waitAsync: (a: Int32Array, i: number, v: number) => { async: boolean; value: Promise<string> } }).waitAsync;
+  const waitAsync = (
+    Atomics as unknown as {
+      waitAsync: (a: Int32Array, i: number, v: number) => { async: boolean; value: Promise<string> };
+    }
+  ).waitAsync;
   const started = (async () => {
     while (Atomics.load(flag, 1) === 0) {
       const r = waitAsync(flag, 1, 0);
@@ -71,7 +81,7 @@ describe('ThreadPool.deferToThread', () => {
     expect(((await failure(pool.deferToThread(funcs, 'notAFunction'))) as Error).message).toMatch(/found number/);
   });
 
-  it("a dotted export name reaches a function inside an exported object, called with that object as this", async () => {
+  it('a dotted export name reaches a function inside an exported object, called with that object as this', async () => {
     const pool = makePool(null, { size: 1 });
     expect(await pool.deferToThread(funcs, 'ns.triple', 14)).toBe(42);
     expect(await pool.deferToThread(funcs, 'ns.plusBase', 1)).toBe(101);
@@ -148,7 +158,10 @@ describe('ThreadPool.deferToThread', () => {
   it('never runs more workers than size; extra jobs wait in the queue and all complete', async () => {
     const pool = makePool(null, { size: 2 });
     const g = gate();
-    const blocked = [pool.deferToThread(funcs, 'blockUntilReleased', g.flag, 'a'), pool.deferToThread(funcs, 'blockUntilReleased', g.flag, 'b')];
+    const blocked = [
+      pool.deferToThread(funcs, 'blockUntilReleased', g.flag, 'a'),
+      pool.deferToThread(funcs, 'blockUntilReleased', g.flag, 'b'),
+    ];
     const queued = [1, 2, 3].map((i) => pool.deferToThread(funcs, 'add', i, 0));
     expect(pool.stats).toEqual({ workers: 2, busy: 2, queued: 3 });
     await g.started;
@@ -237,7 +250,12 @@ describe('ThreadPool shutdown', () => {
     let asked = 0;
     const pool = makePool(reactor, { size: 1, stopTimeout: 5 });
     const g = gate();
-    const running = pool.submit<string>({ moduleUrl: funcs, exportName: 'blockUntilReleased', args: [g.flag, 'late'], onStop: () => asked++ });
+    const running = pool.submit<string>({
+      moduleUrl: funcs,
+      exportName: 'blockUntilReleased',
+      args: [g.flag, 'late'],
+      onStop: () => asked++,
+    });
     await g.started;
     const stopped = reactor.stop();
     expect(asked).toBe(1);
@@ -258,7 +276,10 @@ describe('module-level deferToThread', () => {
     const tsx = fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url));
     const pool = fileURLToPath(new URL('../src/reactor/threadpool.ts', import.meta.url));
     const script = `import { deferToThread } from ${JSON.stringify(pool)};\nconsole.log(await deferToThread(${JSON.stringify(funcs)}, 'add', 1, 2));\n`;
-    const child = spawnSync(process.execPath, [tsx, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 15_000 });
+    const child = spawnSync(process.execPath, [tsx, '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
     expect(child.stderr).toBe('');
     expect(child.stdout.trim()).toBe('3');
     expect(child.status).toBe(0); // exited by itself: no timeout kill

@@ -54,7 +54,11 @@ describe('listenTLS: handshakes that never finish', () => {
   it('a client that opens the connection and sends nothing is closed at handshakeTimeout, not before, and never reaches the protocol', async () => {
     const { reactor, real, clock } = clockedReactor();
     const factory = countingFactory();
-    const port = (await listenTLS(reactor, 0, factory, { ...serverTLS, host: '127.0.0.1', handshakeTimeout: 10 })) as TLSListeningPort;
+    const port = (await listenTLS(reactor, 0, factory, {
+      ...serverTLS,
+      host: '127.0.0.1',
+      handshakeTimeout: 10,
+    })) as TLSListeningPort;
     cleanup = async () => {
       const stopped = port.stopListening();
       clock.advance(0);
@@ -104,7 +108,10 @@ describe('listenTLS: handshakes that never finish', () => {
       const zeros = await rawClient(port.getHost().port);
       zeros.socket.write(Buffer.alloc(100));
       await zeros.closed;
-      await turnUntil(() => real.stats.openConnections === 0 && port.handshakes.failed === 3, 'all three closed on the server');
+      await turnUntil(
+        () => real.stats.openConnections === 0 && port.handshakes.failed === 3,
+        'all three closed on the server',
+      );
       expect(factory.built).toHaveLength(0);
       expect(logs.events.filter((e) => e.level === 'warn')).toHaveLength(1);
       expect(logs.events[0]!.message).toMatch(/did not speak TLS|handshake failed/);
@@ -140,7 +147,9 @@ describe('listenTLS: handshakes that never finish', () => {
     const real = new NodeReactor();
     expect(() => listenTLS(real, 0, countingFactory(), { cert: CERT } as never)).toThrow(InvalidArgumentError);
     expect(() => listenTLS(real, 0, countingFactory(), { cert: CERT } as never)).toThrow(/needs \{ key, cert \}/);
-    expect(() => listenTLS(real, 0, countingFactory(), { key: 'not a key', cert: 'not a cert' })).toThrow(/could not be loaded/);
+    expect(() => listenTLS(real, 0, countingFactory(), { key: 'not a key', cert: 'not a cert' })).toThrow(
+      /could not be loaded/,
+    );
   });
 });
 
@@ -198,7 +207,12 @@ describe('connectTLS and client certificates', () => {
     const real = new NodeReactor();
     real.run();
     const factory = countingFactory();
-    const port = (await listenTLS(real, 0, factory, { ...serverTLS, ca: CA, requestCert: true, host: '127.0.0.1' })) as TLSListeningPort;
+    const port = (await listenTLS(real, 0, factory, {
+      ...serverTLS,
+      ca: CA,
+      requestCert: true,
+      host: '127.0.0.1',
+    })) as TLSListeningPort;
     cleanup = async () => {
       await port.stopListening();
       await real.stop();
@@ -241,7 +255,13 @@ describe('listenTLS: ALPN and SNI', () => {
       await port.stopListening();
       await real.stop();
     };
-    const client = tlsConnect({ host: '127.0.0.1', port: port.getHost().port, ca: CA, servername: 'localhost', ALPNProtocols: ['h2', 'http/1.1'] });
+    const client = tlsConnect({
+      host: '127.0.0.1',
+      port: port.getHost().port,
+      ca: CA,
+      servername: 'localhost',
+      ALPNProtocols: ['h2', 'http/1.1'],
+    });
     client.on('error', () => {});
     await new Promise<void>((r) => client.once('secureConnect', () => r()));
     expect(client.alpnProtocol).toBe('http/1.1');

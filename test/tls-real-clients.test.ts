@@ -26,7 +26,9 @@ const CHUNK = 64 * 1024;
 
 function run(cmd: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { maxBuffer: 4 * MiB, timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(Object.assign(err, { stderr })) : resolve({ stdout, stderr })));
+    execFile(cmd, args, { maxBuffer: 4 * MiB, timeout: 60_000 }, (err, stdout, stderr) =>
+      err ? reject(Object.assign(err, { stderr })) : resolve({ stdout, stderr }),
+    );
   });
 }
 
@@ -36,7 +38,10 @@ const transports: TCPConnection[] = [];
 let peakBuffered = 0;
 const app = ((environ: Environ, startResponse: StartResponse) => {
   if (environ.PATH_INFO === '/big') {
-    startResponse('200 OK', [['Content-Type', 'application/octet-stream'], ['Content-Length', String(DOWNLOAD)]]);
+    startResponse('200 OK', [
+      ['Content-Type', 'application/octet-stream'],
+      ['Content-Length', String(DOWNLOAD)],
+    ]);
     return (function* () {
       for (let sent = 0; sent < DOWNLOAD; sent += CHUNK) {
         for (const t of transports) peakBuffered = Math.max(peakBuffered, t.bufferSize);
@@ -45,7 +50,9 @@ const app = ((environ: Environ, startResponse: StartResponse) => {
     })();
   }
   startResponse('200 OK', [['Content-Type', 'text/plain']]);
-  return [`hello over ${environ['wsgi.url_scheme']}${environ.HTTPS === 'on' ? ' (HTTPS=on)' : ''} from ${environ.REMOTE_ADDR === '' ? 'a unix socket' : environ.REMOTE_ADDR}\n`];
+  return [
+    `hello over ${environ['wsgi.url_scheme']}${environ.HTTPS === 'on' ? ' (HTTPS=on)' : ''} from ${environ.REMOTE_ADDR === '' ? 'a unix socket' : environ.REMOTE_ADDR}\n`,
+  ];
 }) as IterApp;
 
 const dir = mkdtempSync(join(tmpdir(), 'spindle-real-clients-'));
@@ -71,7 +78,9 @@ beforeAll(async () => {
     doStop: () => http.doStop(),
   };
   ports = [
-    await serverFromString(reactor, `tls:0:interface=127.0.0.1:privateKey=${KEY_PATH}:certKey=${CERT_PATH}`).listen(factory),
+    await serverFromString(reactor, `tls:0:interface=127.0.0.1:privateKey=${KEY_PATH}:certKey=${CERT_PATH}`).listen(
+      factory,
+    ),
     await serverFromString(reactor, `unix:${sock}`).listen(factory),
   ];
   tlsPort = ports[0]!.getHost().port;
@@ -96,7 +105,16 @@ describe('real clients over TLS and a Unix socket', () => {
 
   it('curl --cacert: a 100 MiB streamed download arrives whole while the server holds at most the high-water mark and a chunk', async () => {
     peakBuffered = 0;
-    const { stdout } = await run('curl', ['-sS', '--cacert', CA_PATH, '-o', '/dev/null', '-w', '%{http_code} %{size_download}', `https://localhost:${tlsPort}/big`]);
+    const { stdout } = await run('curl', [
+      '-sS',
+      '--cacert',
+      CA_PATH,
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code} %{size_download}',
+      `https://localhost:${tlsPort}/big`,
+    ]);
     expect(stdout).toBe(`200 ${DOWNLOAD}`);
     // Bounded by the transport's high-water mark and the gateway's pull-on-demand, not by the body.
     expect(peakBuffered).toBeGreaterThan(0);

@@ -7,7 +7,15 @@ import { describe, expect, it } from 'vitest';
 import { NodeReactor } from '../src/reactor/nodereactor.js';
 import type { ITLSTransport } from '../src/reactor/interfaces.js';
 import { connectTLS, listenTLS } from '../src/reactor/tls/index.js';
-import { oneShotFactory, runTransportSuite, socketMaker, turns, turnUntil, Recorder, type SocketKind } from './transport-suite.js';
+import {
+  oneShotFactory,
+  runTransportSuite,
+  socketMaker,
+  turns,
+  turnUntil,
+  Recorder,
+  type SocketKind,
+} from './transport-suite.js';
 import { clientTLS, serverTLS } from './tls-fixtures.js';
 
 const tls: SocketKind = {

@@ -20,21 +20,41 @@ export class TestInput implements WsgiInput {
     this.chunks.push(typeof data === 'string' ? new TextEncoder().encode(data) : data);
     this.onReadable?.();
   }
-  end(): void { this.ended = true; this.onReadable?.(); }
-  lose(): void { this.gone = true; this.onReadable?.(); }
+  end(): void {
+    this.ended = true;
+    this.onReadable?.();
+  }
+  lose(): void {
+    this.gone = true;
+    this.onReadable?.();
+  }
   read(size = -1): Uint8Array {
     this.reads++;
     const first = this.chunks[0];
     if (!first) return new Uint8Array(0);
-    if (size < 0 || size >= first.byteLength) { this.chunks.shift(); return first; }
+    if (size < 0 || size >= first.byteLength) {
+      this.chunks.shift();
+      return first;
+    }
     this.chunks[0] = first.subarray(size);
     return first.subarray(0, size);
   }
-  readline(size?: number): Uint8Array { return this.read(size); }
-  readlines(): Uint8Array[] { return []; }
-  get atEOF(): boolean { return this.ended && this.chunks.length === 0; }
-  get clientGone(): boolean { return this.gone; }
-  *[Symbol.iterator](): Iterator<Uint8Array> { let c; while ((c = this.read()).byteLength) yield c; }
+  readline(size?: number): Uint8Array {
+    return this.read(size);
+  }
+  readlines(): Uint8Array[] {
+    return [];
+  }
+  get atEOF(): boolean {
+    return this.ended && this.chunks.length === 0;
+  }
+  get clientGone(): boolean {
+    return this.gone;
+  }
+  *[Symbol.iterator](): Iterator<Uint8Array> {
+    let c;
+    while ((c = this.read()).byteLength) yield c;
+  }
 }
 
 export interface HostOptions {
@@ -62,17 +82,37 @@ export class TestHost {
   iterable!: AppIterable;
   private iterator: Iterator<Chunk> | null = null;
 
-  constructor(private readonly reactor: MemoryReactor, options: HostOptions = {}) {
+  constructor(
+    private readonly reactor: MemoryReactor,
+    options: HostOptions = {},
+  ) {
     const input = this.input;
     this.environ = {
-      REQUEST_METHOD: 'GET', SCRIPT_NAME: '', PATH_INFO: '/', QUERY_STRING: '', CONTENT_TYPE: '', CONTENT_LENGTH: '',
-      SERVER_NAME: 'example.test', SERVER_PORT: '8080', SERVER_PROTOCOL: 'HTTP/1.1', REMOTE_ADDR: '192.0.2.7', REMOTE_PORT: '5555',
+      REQUEST_METHOD: 'GET',
+      SCRIPT_NAME: '',
+      PATH_INFO: '/',
+      QUERY_STRING: '',
+      CONTENT_TYPE: '',
+      CONTENT_LENGTH: '',
+      SERVER_NAME: 'example.test',
+      SERVER_PORT: '8080',
+      SERVER_PROTOCOL: 'HTTP/1.1',
+      REMOTE_ADDR: '192.0.2.7',
+      REMOTE_PORT: '5555',
       HTTP_HOST: 'example.test:8080',
-      'wsgi.version': [1, 0], 'wsgi.url_scheme': 'http', 'wsgi.input': input,
+      'wsgi.version': [1, 0],
+      'wsgi.url_scheme': 'http',
+      'wsgi.input': input,
       'wsgi.errors': { write() {}, writelines() {}, flush() {} },
-      'wsgi.multithread': false, 'wsgi.multiprocess': false, 'wsgi.run_once': false,
-      'wsgi.input_handler': (_i, onReadable) => { input.onReadable = onReadable; },
-      'x-wsgiorg.flush': () => { this.flushes++; },
+      'wsgi.multithread': false,
+      'wsgi.multiprocess': false,
+      'wsgi.run_once': false,
+      'wsgi.input_handler': (_i, onReadable) => {
+        input.onReadable = onReadable;
+      },
+      'x-wsgiorg.flush': () => {
+        this.flushes++;
+      },
       'spindle.reactor': reactor,
       ...options.environ,
     } as Environ;
@@ -82,7 +122,12 @@ export class TestHost {
         this.paused = true;
         let used = false;
         // G13: resume is idempotent and never re-enters the app: the pull happens on a later turn.
-        return () => { if (used) return; used = true; this.paused = false; this.reactor.callLater(0, () => this.pull()); };
+        return () => {
+          if (used) return;
+          used = true;
+          this.paused = false;
+          this.reactor.callLater(0, () => this.pull());
+        };
       };
     }
     if (options.asyncIterable) this.environ['spindle.async_iterable'] = true;
@@ -94,7 +139,9 @@ export class TestHost {
       this.status = status;
       this.headers = headers;
       this.excInfo = excInfo;
-      return () => { throw new Error('write() not used by this host'); };
+      return () => {
+        throw new Error('write() not used by this host');
+      };
     });
     return this;
   }
@@ -104,8 +151,17 @@ export class TestHost {
     if (!this.iterator) this.iterator = (this.iterable as Iterable<Chunk>)[Symbol.iterator]();
     while (this.wanting && !this.paused && !this.done) {
       let r: IteratorResult<Chunk>;
-      try { r = this.iterator.next(); } catch (err) { this.error = err; this.done = true; return; }
-      if (r.done) { this.done = true; return; }
+      try {
+        r = this.iterator.next();
+      } catch (err) {
+        this.error = err;
+        this.done = true;
+        return;
+      }
+      if (r.done) {
+        this.done = true;
+        return;
+      }
       if (r.value !== '') this.chunks.push(r.value);
     }
   }
@@ -142,15 +198,31 @@ export function streamingApp(total: number, chunk: number, probe: StreamProbe | 
     const tick = (): void => {
       timer = null;
       if (paused) return;
-      if (p.written >= total) { request.unregisterProducer(); request.finish(); return; }
+      if (p.written >= total) {
+        request.unregisterProducer();
+        request.finish();
+        return;
+      }
       request.write(new Uint8Array(Math.min(chunk, total - p.written)).fill(120));
       p.written += chunk;
       timer = request.reactor.callLater(0, tick);
     };
     const producer: IPushProducer = {
-      pauseProducing: () => { p.log.push('pause'); paused = true; },
-      resumeProducing: () => { p.log.push('resume'); paused = false; if (!timer) timer = request.reactor.callLater(0, tick); },
-      stopProducing: () => { p.log.push('stop'); paused = true; if (timer?.active()) timer.cancel(); timer = null; },
+      pauseProducing: () => {
+        p.log.push('pause');
+        paused = true;
+      },
+      resumeProducing: () => {
+        p.log.push('resume');
+        paused = false;
+        if (!timer) timer = request.reactor.callLater(0, tick);
+      },
+      stopProducing: () => {
+        p.log.push('stop');
+        paused = true;
+        if (timer?.active()) timer.cancel();
+        timer = null;
+      },
     };
     request.registerProducer(producer, true);
     timer = request.reactor.callLater(0, tick);

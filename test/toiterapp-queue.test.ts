@@ -8,13 +8,22 @@ const bytes = (n: number, fill = 1) => new Uint8Array(n).fill(fill);
 describe('BridgeQueue: the bounded queue between a writer and a reader', () => {
   it('has named defaults: 64 KiB high water, 16 KiB low water, 4 MiB hard bound', () => {
     const q = new BridgeQueue();
-    expect([q.highWater, q.lowWater, q.maxBuffered]).toEqual([BRIDGE_HIGH_WATER, BRIDGE_LOW_WATER, BRIDGE_MAX_BUFFERED]);
+    expect([q.highWater, q.lowWater, q.maxBuffered]).toEqual([
+      BRIDGE_HIGH_WATER,
+      BRIDGE_LOW_WATER,
+      BRIDGE_MAX_BUFFERED,
+    ]);
     expect([BRIDGE_HIGH_WATER, BRIDGE_LOW_WATER, BRIDGE_MAX_BUFFERED]).toEqual([65536, 16384, 4194304]);
   });
 
   it('pauses the writer once past the high-water mark and resumes it once at the low-water mark', () => {
     const log: string[] = [];
-    const q = new BridgeQueue({ highWater: 100, lowWater: 40, onHigh: () => log.push('high'), onLow: () => log.push('low') });
+    const q = new BridgeQueue({
+      highWater: 100,
+      lowWater: 40,
+      onHigh: () => log.push('high'),
+      onLow: () => log.push('low'),
+    });
     q.push(bytes(60));
     q.push(bytes(40));
     expect(log).toEqual([]); // exactly at the mark: not past it
@@ -34,7 +43,11 @@ describe('BridgeQueue: the bounded queue between a writer and a reader', () => {
     const q = new BridgeQueue({ highWater: 10, maxBuffered: 100 });
     q.push(bytes(90));
     let caught: unknown;
-    try { q.push(bytes(11)); } catch (err) { caught = err; }
+    try {
+      q.push(bytes(11));
+    } catch (err) {
+      caught = err;
+    }
     expect(caught).toBeInstanceOf(BridgeOverflowError);
     expect((caught as BridgeOverflowError).code).toBe('ERR_BRIDGE_QUEUE_OVERFLOW');
     expect((caught as BridgeOverflowError).limit).toBe(100);
@@ -46,7 +59,12 @@ describe('BridgeQueue: the bounded queue between a writer and a reader', () => {
     const q = new BridgeQueue({ maxBuffered: 1024 * 1024 });
     let pushed = 0;
     // Bounded at twice the limit: a queue that lost its bound fails here instead of eating the machine.
-    expect(() => { while (pushed < 2 * 1024 * 1024) { q.push(bytes(4096)); pushed += 4096; } }).toThrow(BridgeOverflowError);
+    expect(() => {
+      while (pushed < 2 * 1024 * 1024) {
+        q.push(bytes(4096));
+        pushed += 4096;
+      }
+    }).toThrow(BridgeOverflowError);
     expect(pushed).toBe(1024 * 1024);
     expect(q.bytes).toBe(1024 * 1024);
   });
@@ -74,7 +92,13 @@ describe('BridgeQueue: the bounded queue between a writer and a reader', () => {
 
   it('after close() writes are dropped and no callback runs again', () => {
     const log: string[] = [];
-    const q = new BridgeQueue({ highWater: 10, lowWater: 5, onHigh: () => log.push('high'), onLow: () => log.push('low'), onReadable: () => log.push('readable') });
+    const q = new BridgeQueue({
+      highWater: 10,
+      lowWater: 5,
+      onHigh: () => log.push('high'),
+      onLow: () => log.push('low'),
+      onReadable: () => log.push('readable'),
+    });
     q.push(bytes(20));
     q.close();
     q.push(bytes(20));
@@ -92,26 +116,40 @@ describe('BridgeQueue: the bounded queue between a writer and a reader', () => {
   });
 
   it('fast-check: pause and resume always alternate, bytes are counted exactly, the bound holds', () => {
-    const op = fc.oneof(fc.integer({ min: 1, max: 400 }).map((n) => ({ push: n })), fc.constant({ shift: true }));
-    fc.assert(fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
-      const events: string[] = [];
-      const q = new BridgeQueue({ highWater: 500, lowWater: 100, maxBuffered: 1500, onHigh: () => events.push('high'), onLow: () => events.push('low') });
-      const model: number[] = [];
-      for (const o of ops) {
-        if ('push' in o) {
+    const op = fc.oneof(
+      fc.integer({ min: 1, max: 400 }).map((n) => ({ push: n })),
+      fc.constant({ shift: true }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
+        const events: string[] = [];
+        const q = new BridgeQueue({
+          highWater: 500,
+          lowWater: 100,
+          maxBuffered: 1500,
+          onHigh: () => events.push('high'),
+          onLow: () => events.push('low'),
+        });
+        const model: number[] = [];
+        for (const o of ops) {
+          if ('push' in o) {
+            const sum = model.reduce((a, b) => a + b, 0);
+            if (sum + o.push > 1500) expect(() => q.push(bytes(o.push))).toThrow(BridgeOverflowError);
+            else {
+              q.push(bytes(o.push));
+              model.push(o.push);
+            }
+          } else {
+            expect(q.shift()?.byteLength).toBe(model.shift());
+          }
           const sum = model.reduce((a, b) => a + b, 0);
-          if (sum + o.push > 1500) expect(() => q.push(bytes(o.push))).toThrow(BridgeOverflowError);
-          else { q.push(bytes(o.push)); model.push(o.push); }
-        } else {
-          expect(q.shift()?.byteLength).toBe(model.shift());
+          expect(q.bytes).toBe(sum);
+          expect(q.bytes).toBeLessThanOrEqual(1500);
+          if (sum > 500) expect(q.paused).toBe(true);
+          if (sum <= 100) expect(q.paused).toBe(false);
         }
-        const sum = model.reduce((a, b) => a + b, 0);
-        expect(q.bytes).toBe(sum);
-        expect(q.bytes).toBeLessThanOrEqual(1500);
-        if (sum > 500) expect(q.paused).toBe(true);
-        if (sum <= 100) expect(q.paused).toBe(false);
-      }
-      events.forEach((e, i) => expect(e).toBe(i % 2 === 0 ? 'high' : 'low'));
-    }));
+        events.forEach((e, i) => expect(e).toBe(i % 2 === 0 ? 'high' : 'low'));
+      }),
+    );
   });
 });

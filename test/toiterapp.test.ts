@@ -13,14 +13,18 @@ describe('toIterApp: a CPS app as an iterator app', () => {
   it('passes status, headers and chunks through, and fires notifyFinish at the end', () => {
     const reactor = new MemoryReactor();
     let finished = false;
-    const host = new TestHost(reactor).start(toIterApp((req) => {
-      req.notifyFinish().addCallback(() => { finished = true; });
-      req.setResponseCode(201);
-      req.setHeader('X-Kind', 'test');
-      req.write('hello ');
-      req.write(new TextEncoder().encode('world'));
-      req.finish();
-    }));
+    const host = new TestHost(reactor).start(
+      toIterApp((req) => {
+        req.notifyFinish().addCallback(() => {
+          finished = true;
+        });
+        req.setResponseCode(201);
+        req.setHeader('X-Kind', 'test');
+        req.write('hello ');
+        req.write(new TextEncoder().encode('world'));
+        req.finish();
+      }),
+    );
     host.pull();
     expect(host.status).toBe('201 Created');
     expect(host.headers).toEqual([['X-Kind', 'test']]);
@@ -32,8 +36,20 @@ describe('toIterApp: a CPS app as an iterator app', () => {
   it('reads the request from the environ: method, uri, path, query, headers, addresses', () => {
     const reactor = new MemoryReactor();
     let seen: IRequest | null = null;
-    new TestHost(reactor, { environ: { REQUEST_METHOD: 'POST', PATH_INFO: '/a b/c', QUERY_STRING: 'x=1', CONTENT_TYPE: 'text/plain', HTTP_X_TRACE_ID: 'abc' } })
-      .start(toIterApp((req) => { seen = req; req.finish(); }));
+    new TestHost(reactor, {
+      environ: {
+        REQUEST_METHOD: 'POST',
+        PATH_INFO: '/a b/c',
+        QUERY_STRING: 'x=1',
+        CONTENT_TYPE: 'text/plain',
+        HTTP_X_TRACE_ID: 'abc',
+      },
+    }).start(
+      toIterApp((req) => {
+        seen = req;
+        req.finish();
+      }),
+    );
     const req = seen as unknown as IRequest;
     expect([req.method, req.uri, req.path, req.query]).toEqual(['POST', '/a%20b/c?x=1', '/a%20b/c', 'x=1']);
     expect(req.headers.get('Content-Type')).toBe('text/plain');
@@ -46,18 +62,28 @@ describe('toIterApp: a CPS app as an iterator app', () => {
   it('rebuilds the raw path from a decoded PATH_INFO (latin-1 bytes, a literal %), or takes spindle.raw_path as sent', () => {
     const reactor = new MemoryReactor();
     const uris: string[] = [];
-    const app = toIterApp((req) => { uris.push(req.uri); req.finish(); });
+    const app = toIterApp((req) => {
+      uris.push(req.uri);
+      req.finish();
+    });
     new TestHost(reactor, { environ: { PATH_INFO: '/caf\u00e9/100%', QUERY_STRING: '' } }).start(app);
-    new TestHost(reactor, { environ: { PATH_INFO: '/ignored', 'spindle.raw_path': '/as%2Fsent', QUERY_STRING: 'q' } }).start(app);
+    new TestHost(reactor, {
+      environ: { PATH_INFO: '/ignored', 'spindle.raw_path': '/as%2Fsent', QUERY_STRING: 'q' },
+    }).start(app);
     expect(uris).toEqual(['/caf%E9/100%25', '/as%2Fsent?q']);
   });
 
   it('sends nothing until the first write: the iterator pauses output and yields empty chunks (G3, G13)', () => {
     const reactor = new MemoryReactor();
-    const host = new TestHost(reactor).start(toIterApp((req) => {
-      req.setHeader('Content-Type', 'text/plain');
-      reactor.callLater(1, () => { req.write('late'); req.finish(); });
-    }));
+    const host = new TestHost(reactor).start(
+      toIterApp((req) => {
+        req.setHeader('Content-Type', 'text/plain');
+        reactor.callLater(1, () => {
+          req.write('late');
+          req.finish();
+        });
+      }),
+    );
     host.pull();
     expect(host.startCalls).toBe(0);
     expect(host.paused).toBe(true);
@@ -71,7 +97,12 @@ describe('toIterApp: a CPS app as an iterator app', () => {
 
   it('flushHeaders() calls startResponse and x-wsgiorg.flush with no body yet', () => {
     const reactor = new MemoryReactor();
-    const host = new TestHost(reactor).start(toIterApp((req) => { req.setResponseCode(200); req.flushHeaders(); }));
+    const host = new TestHost(reactor).start(
+      toIterApp((req) => {
+        req.setResponseCode(200);
+        req.flushHeaders();
+      }),
+    );
     expect(host.status).toBe('200 OK');
     expect(host.flushes).toBe(1);
     host.pull();
@@ -81,20 +112,26 @@ describe('toIterApp: a CPS app as an iterator app', () => {
 
   it('drops hop-by-hop headers the CPS app set: the gateway owns the connection (G9)', () => {
     const reactor = new MemoryReactor();
-    const host = new TestHost(reactor).start(toIterApp((req) => {
-      req.setHeader('Connection', 'close');
-      // Transfer-Encoding is refused on every host now (issue 16: one IRequest core), not dropped.
-      expect(() => req.setHeader('Transfer-Encoding', 'chunked')).toThrow(/Transfer-Encoding is set by the server/);
-      req.setHeader('X-Ok', '1');
-      req.finish();
-    }));
+    const host = new TestHost(reactor).start(
+      toIterApp((req) => {
+        req.setHeader('Connection', 'close');
+        // Transfer-Encoding is refused on every host now (issue 16: one IRequest core), not dropped.
+        expect(() => req.setHeader('Transfer-Encoding', 'chunked')).toThrow(/Transfer-Encoding is set by the server/);
+        req.setHeader('X-Ok', '1');
+        req.finish();
+      }),
+    );
     expect(host.headers).toEqual([['X-Ok', '1']]);
   });
 
   it('a failure before the headers becomes a 500 through startResponse with excInfo', () => {
     const reactor = new MemoryReactor();
     const boom = new Error('boom');
-    const host = new TestHost(reactor).start(toIterApp(() => { throw boom; }));
+    const host = new TestHost(reactor).start(
+      toIterApp(() => {
+        throw boom;
+      }),
+    );
     host.pull();
     expect(host.status).toBe('500 Internal Server Error');
     expect(host.excInfo).toBe(boom);
@@ -107,7 +144,13 @@ describe('toIterApp: a CPS app as an iterator app', () => {
     const reactor = new MemoryReactor();
     const boom = new Error('late boom');
     const d = new Deferred<void>();
-    const host = new TestHost(reactor).start(toIterApp((req) => { req.write('part'); reactor.callLater(1, () => d.errback(boom)); return d; }));
+    const host = new TestHost(reactor).start(
+      toIterApp((req) => {
+        req.write('part');
+        reactor.callLater(1, () => d.errback(boom));
+        return d;
+      }),
+    );
     host.pull();
     expect(host.body()).toBe('part');
     reactor.advance(1);
@@ -117,7 +160,11 @@ describe('toIterApp: a CPS app as an iterator app', () => {
   it('a rejected Promise counts as a failure too', async () => {
     const reactor = new MemoryReactor();
     const boom = new Error('async boom');
-    const host = new TestHost(reactor).start(toIterApp(async () => { throw boom; }));
+    const host = new TestHost(reactor).start(
+      toIterApp(async () => {
+        throw boom;
+      }),
+    );
     await Promise.resolve();
     host.pull();
     expect(host.excInfo).toBe(boom);
@@ -136,7 +183,10 @@ describe('toIterApp: a CPS app as an iterator app', () => {
     host.wanting = true;
     host.pull();
     expect(log).toEqual(['pause', 'resume']);
-    for (let i = 0; i < 2000 && !host.done; i++) { reactor.advance(0); host.pull(); }
+    for (let i = 0; i < 2000 && !host.done; i++) {
+      reactor.advance(0);
+      host.pull();
+    }
     expect(host.done).toBe(true);
     expect(host.bodyBytes()).toBe(4 * 1024 * 1024);
     expect(log.filter((e) => e === 'pause').length).toBe(log.filter((e) => e === 'resume').length);
@@ -145,11 +195,16 @@ describe('toIterApp: a CPS app as an iterator app', () => {
   it('the queue never holds much more than the high-water mark while the client stalls', () => {
     const reactor = new MemoryReactor();
     let queued = 0;
-    const host = new TestHost(reactor).start(toIterApp((req) => {
-      streamingApp(2 * 1024 * 1024, 8 * 1024)(req);
-      const write = req.write.bind(req);
-      req.write = (d) => { write(d); queued += typeof d === 'string' ? d.length : d.byteLength; };
-    }));
+    const host = new TestHost(reactor).start(
+      toIterApp((req) => {
+        streamingApp(2 * 1024 * 1024, 8 * 1024)(req);
+        const write = req.write.bind(req);
+        req.write = (d) => {
+          write(d);
+          queued += typeof d === 'string' ? d.length : d.byteLength;
+        };
+      }),
+    );
     host.wanting = false;
     for (let i = 0; i < 1000; i++) reactor.advance(0);
     expect(queued).toBeGreaterThan(BRIDGE_HIGH_WATER);
@@ -159,9 +214,18 @@ describe('toIterApp: a CPS app as an iterator app', () => {
   it('a writer with no producer gets ERR_BRIDGE_QUEUE_OVERFLOW past maxBuffered, not silent growth', () => {
     const reactor = new MemoryReactor();
     let caught: unknown;
-    new TestHost(reactor).start(toIterApp((req) => {
-      try { for (let i = 0; i < 100; i++) req.write(new Uint8Array(64 * 1024)); } catch (err) { caught = err; }
-    }, { maxBuffered: 1024 * 1024 }));
+    new TestHost(reactor).start(
+      toIterApp(
+        (req) => {
+          try {
+            for (let i = 0; i < 100; i++) req.write(new Uint8Array(64 * 1024));
+          } catch (err) {
+            caught = err;
+          }
+        },
+        { maxBuffered: 1024 * 1024 },
+      ),
+    );
     expect((caught as { code?: string }).code).toBe('ERR_BRIDGE_QUEUE_OVERFLOW');
     expect(String((caught as Error).message)).toMatch(/registerProducer/);
   });
@@ -171,11 +235,15 @@ describe('toIterApp: a CPS app as an iterator app', () => {
     const log: string[] = [];
     let lost: unknown = null;
     let request: IRequest | null = null;
-    const host = new TestHost(reactor).start(toIterApp((req) => {
-      request = req;
-      req.notifyFinish().addErrback((f: Failure) => { lost = f.value; });
-      streamingApp(4 * 1024 * 1024, 16 * 1024, log)(req);
-    }));
+    const host = new TestHost(reactor).start(
+      toIterApp((req) => {
+        request = req;
+        req.notifyFinish().addErrback((f: Failure) => {
+          lost = f.value;
+        });
+        streamingApp(4 * 1024 * 1024, 16 * 1024, log)(req);
+      }),
+    );
     host.wanting = false;
     for (let i = 0; i < 100; i++) reactor.advance(0);
     expect(log).toEqual(['pause']);
@@ -188,7 +256,9 @@ describe('toIterApp: a CPS app as an iterator app', () => {
     // Writes after the disconnect are dropped silently (the IRequest policy); a later notifyFinish errbacks at once.
     expect(() => req.write('ignored')).not.toThrow();
     let late: unknown = null;
-    req.notifyFinish().addErrback((f: Failure) => { late = f.value; });
+    req.notifyFinish().addErrback((f: Failure) => {
+      late = f.value;
+    });
     expect(late).toBeInstanceOf(ConnectionLost);
     host.close();
     expect(log).toEqual(['pause', 'stop']);
@@ -197,11 +267,20 @@ describe('toIterApp: a CPS app as an iterator app', () => {
   it('close() after a complete response is not a cancel: notifyFinish succeeds, no stopProducing', () => {
     const reactor = new MemoryReactor();
     let result = 'pending';
-    const host = new TestHost(reactor).start(toIterApp((req) => {
-      req.notifyFinish().addCallbacks(() => { result = 'done'; }, () => { result = 'lost'; });
-      req.write('x');
-      req.finish();
-    }));
+    const host = new TestHost(reactor).start(
+      toIterApp((req) => {
+        req.notifyFinish().addCallbacks(
+          () => {
+            result = 'done';
+          },
+          () => {
+            result = 'lost';
+          },
+        );
+        req.write('x');
+        req.finish();
+      }),
+    );
     // The gateway reads the chunk, reaches Content-Length, closes without asking for the end.
     const it = (host.iterable as Iterable<string>)[Symbol.iterator]();
     expect(new TextDecoder().decode(it.next().value as unknown as Uint8Array)).toBe('x');
@@ -212,12 +291,24 @@ describe('toIterApp: a CPS app as an iterator app', () => {
   it('a pull producer is asked for data each time the iterator finds the queue empty', () => {
     const reactor = new MemoryReactor();
     let n = 0;
-    const host = new TestHost(reactor).start(toIterApp((req) => {
-      req.registerProducer({
-        resumeProducing: () => { n++; if (n <= 3) req.write(`p${n};`); else { req.unregisterProducer(); req.finish(); } },
-        stopProducing: () => {},
-      }, false);
-    }));
+    const host = new TestHost(reactor).start(
+      toIterApp((req) => {
+        req.registerProducer(
+          {
+            resumeProducing: () => {
+              n++;
+              if (n <= 3) req.write(`p${n};`);
+              else {
+                req.unregisterProducer();
+                req.finish();
+              }
+            },
+            stopProducing: () => {},
+          },
+          false,
+        );
+      }),
+    );
     host.pull();
     expect(host.body()).toBe('p1;p2;p3;');
     expect(host.done).toBe(true);
@@ -229,7 +320,11 @@ describe('toIterApp: hosts without pause_output', () => {
     const reactor = new MemoryReactor();
     const host = new TestHost(reactor, { pauseOutput: false });
     let caught: unknown;
-    try { host.start(toIterApp((req) => req.finish())); } catch (err) { caught = err; }
+    try {
+      host.start(toIterApp((req) => req.finish()));
+    } catch (err) {
+      caught = err;
+    }
     expect((caught as { code?: string }).code).toBe('ERR_BRIDGE_HOST_UNSUPPORTED');
     expect(String((caught as Error).message)).toMatch(/asyncIterable: true/);
     expect(String((caught as Error).message)).toMatch(/threadedIterApp/);
@@ -237,10 +332,15 @@ describe('toIterApp: hosts without pause_output', () => {
 
   it('returns an AsyncIterable when the host says it takes one', async () => {
     const reactor = new MemoryReactor();
-    const host = new TestHost(reactor, { pauseOutput: false, asyncIterable: true }).start(toIterApp((req) => {
-      req.write('a');
-      reactor.callLater(1, () => { req.write('b'); req.finish(); });
-    }));
+    const host = new TestHost(reactor, { pauseOutput: false, asyncIterable: true }).start(
+      toIterApp((req) => {
+        req.write('a');
+        reactor.callLater(1, () => {
+          req.write('b');
+          req.finish();
+        });
+      }),
+    );
     const it = (host.iterable as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
     expect(new TextDecoder().decode((await it.next()).value)).toBe('a');
     const second = it.next();
@@ -252,9 +352,16 @@ describe('toIterApp: hosts without pause_output', () => {
   it('an AsyncIterable whose return() is called cancels the CPS app', async () => {
     const reactor = new MemoryReactor();
     let lost = false;
-    const host = new TestHost(reactor, { pauseOutput: false }).start(toIterApp((req) => {
-      req.notifyFinish().addErrback(() => { lost = true; });
-    }, { asyncIterable: true }));
+    const host = new TestHost(reactor, { pauseOutput: false }).start(
+      toIterApp(
+        (req) => {
+          req.notifyFinish().addErrback(() => {
+            lost = true;
+          });
+        },
+        { asyncIterable: true },
+      ),
+    );
     const it = (host.iterable as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
     const pending = it.next();
     await it.return!();
@@ -264,7 +371,9 @@ describe('toIterApp: hosts without pause_output', () => {
 
   it('fails with ERR_BRIDGE_NO_REACTOR when neither options nor environ give a reactor', () => {
     const host = new TestHost(new MemoryReactor(), { environ: { 'spindle.reactor': undefined } });
-    expect(() => host.start(toIterApp((req) => req.finish()))).toThrow(expect.objectContaining({ code: 'ERR_BRIDGE_NO_REACTOR' }));
+    expect(() => host.start(toIterApp((req) => req.finish()))).toThrow(
+      expect.objectContaining({ code: 'ERR_BRIDGE_NO_REACTOR' }),
+    );
   });
 });
 
@@ -275,13 +384,22 @@ describe('toIterApp: request bodies from wsgi.input', () => {
     let ended: unknown = null;
     let transport: ITransport | null = null;
     const host = new TestHost(reactor, { environ: { REQUEST_METHOD: 'POST', CONTENT_LENGTH: '9' } });
-    host.start(toIterApp((req) => {
-      req.deliverBody({
-        makeConnection: (t) => { transport = t; },
-        dataReceived: (d) => { got.push(new TextDecoder().decode(d)); },
-        connectionLost: (f) => { ended = f.value; req.finish(); },
-      });
-    }));
+    host.start(
+      toIterApp((req) => {
+        req.deliverBody({
+          makeConnection: (t) => {
+            transport = t;
+          },
+          dataReceived: (d) => {
+            got.push(new TextDecoder().decode(d));
+          },
+          connectionLost: (f) => {
+            ended = f.value;
+            req.finish();
+          },
+        });
+      }),
+    );
     host.input.feed('abc');
     expect(got).toEqual(['abc']);
     (transport as unknown as ITransport).pauseProducing();
@@ -303,18 +421,27 @@ describe('toIterApp: request bodies from wsgi.input', () => {
   it('readBody({ limit }) buffers the body; past the limit it errbacks and the client gets 413', () => {
     const reactor = new MemoryReactor();
     let body = '';
-    const ok = new TestHost(reactor).start(toIterApp((req) => {
-      req.readBody({ limit: 10 }).addCallback((b) => { body = new TextDecoder().decode(b); req.finish(); });
-    }));
+    const ok = new TestHost(reactor).start(
+      toIterApp((req) => {
+        req.readBody({ limit: 10 }).addCallback((b) => {
+          body = new TextDecoder().decode(b);
+          req.finish();
+        });
+      }),
+    );
     ok.input.feed('12345');
     ok.input.feed('678');
     ok.input.end();
     expect(body).toBe('12345678');
 
     let code = '';
-    const big = new TestHost(reactor).start(toIterApp((req) => {
-      req.readBody({ limit: 4 }).addErrback((f: Failure) => { code = (f.value as { code: string }).code; });
-    }));
+    const big = new TestHost(reactor).start(
+      toIterApp((req) => {
+        req.readBody({ limit: 4 }).addErrback((f: Failure) => {
+          code = (f.value as { code: string }).code;
+        });
+      }),
+    );
     big.input.feed('123456');
     big.pull();
     expect(code).toBe('ERR_HTTP_BODY_TOO_LARGE');
@@ -329,9 +456,14 @@ describe('toIterApp: request bodies from wsgi.input', () => {
     host.input.feed('all of ');
     host.input.feed('it');
     host.input.end();
-    host.start(toIterApp((req) => {
-      req.readBody().addCallback((b) => { body = new TextDecoder().decode(b); req.finish(); });
-    }));
+    host.start(
+      toIterApp((req) => {
+        req.readBody().addCallback((b) => {
+          body = new TextDecoder().decode(b);
+          req.finish();
+        });
+      }),
+    );
     expect(body).toBeNull();
     reactor.advance(0);
     expect(body).toBe('all of it');
@@ -341,9 +473,14 @@ describe('toIterApp: request bodies from wsgi.input', () => {
     const reactor = new MemoryReactor();
     let body: string | null = null;
     const host = new TestHost(reactor, { environ: { 'wsgi.input_handler': undefined } });
-    host.start(toIterApp((req) => {
-      req.readBody().addCallback((b) => { body = new TextDecoder().decode(b); req.finish(); });
-    }));
+    host.start(
+      toIterApp((req) => {
+        req.readBody().addCallback((b) => {
+          body = new TextDecoder().decode(b);
+          req.finish();
+        });
+      }),
+    );
     reactor.advance(0);
     expect(reactor.getDelayedCalls()).toHaveLength(1);
     host.input.feed('late');
@@ -356,9 +493,17 @@ describe('toIterApp: request bodies from wsgi.input', () => {
   it('a client that leaves mid-upload reaches deliverBody as ConnectionLost', () => {
     const reactor = new MemoryReactor();
     let reason: unknown = null;
-    const host = new TestHost(reactor).start(toIterApp((req) => {
-      req.deliverBody({ makeConnection() {}, dataReceived() {}, connectionLost: (f) => { reason = f.value; } });
-    }));
+    const host = new TestHost(reactor).start(
+      toIterApp((req) => {
+        req.deliverBody({
+          makeConnection() {},
+          dataReceived() {},
+          connectionLost: (f) => {
+            reason = f.value;
+          },
+        });
+      }),
+    );
     host.input.feed('ab');
     host.input.lose();
     expect(reason).toBeInstanceOf(ConnectionLost);

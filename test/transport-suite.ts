@@ -8,7 +8,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionDone, ConnectionLost, ProducerAlreadyRegisteredError } from '../src/reactor/errors.js';
 import type { Failure } from '../src/reactor/failure.js';
-import type { IAddress, IClientFactory, IConnector, IProtocol, IProtocolFactory, IPushProducer, ITransport } from '../src/reactor/interfaces.js';
+import type {
+  IAddress,
+  IClientFactory,
+  IConnector,
+  IProtocol,
+  IProtocolFactory,
+  IPushProducer,
+  ITransport,
+} from '../src/reactor/interfaces.js';
 import { captureLogs } from '../src/reactor/log.js';
 import type { IListeningPort, IReactor } from '../src/reactor/interfaces.js';
 import { NodeReactor } from '../src/reactor/nodereactor.js';
@@ -159,7 +167,9 @@ export function runTransportSuite(name: string, make: () => TransportMaker): voi
 
     it('refuses a string (or anything but a Uint8Array) with a TypeError naming the fix', async () => {
       const { c } = await setup();
-      expect(() => c.local.write('hello' as unknown as Uint8Array)).toThrow(/expects a Uint8Array, got a string; encode it first/);
+      expect(() => c.local.write('hello' as unknown as Uint8Array)).toThrow(
+        /expects a Uint8Array, got a string; encode it first/,
+      );
       expect(() => c.local.write([1, 2] as unknown as Uint8Array)).toThrow(TypeError);
     });
 
@@ -279,7 +289,14 @@ export function runTransportSuite(name: string, make: () => TransportMaker): voi
         it('a registered producer gets stopProducing once when the connection dies, before connectionLost', async () => {
           const { local, c } = await setup();
           const events: string[] = [];
-          c.local.registerProducer({ pauseProducing() {}, resumeProducing() {}, stopProducing: () => void events.push(`stop (lost ${local.lost.length})`) }, true);
+          c.local.registerProducer(
+            {
+              pauseProducing() {},
+              resumeProducing() {},
+              stopProducing: () => void events.push(`stop (lost ${local.lost.length})`),
+            },
+            true,
+          );
           c.peer.abortConnection();
           await c.settle(() => local.lost.length > 0, 'the local side lost the connection');
           await c.idle();
@@ -300,7 +317,9 @@ export function runTransportSuite(name: string, make: () => TransportMaker): voi
         } finally {
           logs.restore();
         }
-        expect(logs.events.some((e) => e.level === 'error' && e.failure?.value === boom && /dataReceived/.test(e.message))).toBe(true);
+        expect(
+          logs.events.some((e) => e.level === 'error' && e.failure?.value === boom && /dataReceived/.test(e.message)),
+        ).toBe(true);
         expect(local.lost[0]!.value).toBe(boom);
         expect(peer.lost).toHaveLength(1);
       });
@@ -373,7 +392,6 @@ export async function turnUntil(until: () => boolean, what: string, maxTurns = 2
 export async function turns(n: number): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
 }
-
 
 /** How to make one kind of real socket pair on a fresh NodeReactor: listen, then connect to what was listened on. */
 export interface SocketKind {

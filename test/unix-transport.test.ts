@@ -13,7 +13,14 @@ import { NodeReactor } from '../src/reactor/nodereactor.js';
 import { connectUNIX, listenUNIX } from '../src/reactor/unix/index.js';
 import { CannotListenError, ConnectionRefusedError } from '../src/reactor/errors.js';
 import type { Failure } from '../src/reactor/failure.js';
-import { oneShotFactory, runTransportSuite, socketMaker, turnUntil, Recorder, type SocketKind } from './transport-suite.js';
+import {
+  oneShotFactory,
+  runTransportSuite,
+  socketMaker,
+  turnUntil,
+  Recorder,
+  type SocketKind,
+} from './transport-suite.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spindle-unix-'));
 let n = 0;
@@ -62,7 +69,10 @@ describe('listenUNIX: the socket file', () => {
   it('replaces a stale socket file left by a process that died', async () => {
     const path = freshPath();
     // A child process listens on the path and is killed: its socket file stays behind.
-    const child = spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    const child = spawnSync(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`,
+    ]);
     expect(child.signal).toBe('SIGKILL');
     expect(statSync(path).isSocket()).toBe(true);
     const reactor = new NodeReactor();
@@ -84,15 +94,21 @@ describe('listenUNIX: the socket file', () => {
     await new Promise<void>((r) => live.listen(path, () => r()));
     const reactor = new NodeReactor();
     reactor.run();
-    const err = await listenUNIX(reactor, path, oneShotFactory(new Recorder())).asPromise().catch((e: unknown) => e);
+    const err = await listenUNIX(reactor, path, oneShotFactory(new Recorder()))
+      .asPromise()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CannotListenError);
-    expect((err as Error).message).toMatch(/cannot listen on unix:.*a live server is accepting connections on that socket file/);
+    expect((err as Error).message).toMatch(
+      /cannot listen on unix:.*a live server is accepting connections on that socket file/,
+    );
     expect(existsSync(path)).toBe(true);
     await new Promise<void>((r) => live.close(() => r()));
 
     const plain = freshPath();
     writeFileSync(plain, 'data');
-    const err2 = await listenUNIX(reactor, plain, oneShotFactory(new Recorder())).asPromise().catch((e: unknown) => e);
+    const err2 = await listenUNIX(reactor, plain, oneShotFactory(new Recorder()))
+      .asPromise()
+      .catch((e: unknown) => e);
     expect(err2).toBeInstanceOf(CannotListenError);
     expect((err2 as Error).message).toMatch(/is not a socket file/);
     expect(existsSync(plain)).toBe(true);
@@ -104,9 +120,13 @@ describe('listenUNIX: the socket file', () => {
     const reactor = new NodeReactor();
     reactor.run();
     const missing = join(dir, 'no-such-dir');
-    const err = await listenUNIX(reactor, join(missing, 'app.sock'), oneShotFactory(new Recorder())).asPromise().catch((e: unknown) => e);
+    const err = await listenUNIX(reactor, join(missing, 'app.sock'), oneShotFactory(new Recorder()))
+      .asPromise()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CannotListenError);
-    expect((err as Error).message).toBe(`cannot listen on unix:${missing}/app.sock: the directory ${missing} does not exist; create it first (under systemd, RuntimeDirectory=)`);
+    expect((err as Error).message).toBe(
+      `cannot listen on unix:${missing}/app.sock: the directory ${missing} does not exist; create it first (under systemd, RuntimeDirectory=)`,
+    );
     expect(existsSync(missing)).toBe(false);
     await reactor.stop();
   });
@@ -116,7 +136,10 @@ describe('listenUNIX: the socket file', () => {
     reactor.run();
     const failures: Failure[] = [];
     const path = freshPath();
-    connectUNIX(reactor, path, { ...oneShotFactory(new Recorder()), clientConnectionFailed: (_c, f) => void failures.push(f) });
+    connectUNIX(reactor, path, {
+      ...oneShotFactory(new Recorder()),
+      clientConnectionFailed: (_c, f) => void failures.push(f),
+    });
     await turnUntil(() => failures.length === 1, 'the attempt failed');
     expect(failures[0]!.value).toBeInstanceOf(ConnectionRefusedError);
     expect((failures[0]!.value as Error).message).toContain(`unix:${path}`);

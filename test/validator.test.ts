@@ -20,7 +20,9 @@ function hostValidated(app: IterApp) {
   const reactor = new MemoryReactor();
   const v = validator(app, { onViolation: quiet });
   const publisher = new LogPublisher();
-  publisher.addObserver((e) => { if (process.env.DEBUG_TEST) console.log(e.message, e.failure?.value); });
+  publisher.addObserver((e) => {
+    if (process.env.DEBUG_TEST) console.log(e.message, e.failure?.value);
+  });
   const cps = toCpsApp(v, { reactor, logger: new Logger('test', publisher) });
   const req = new FakeRequest(reactor);
   void cps(req);
@@ -96,7 +98,14 @@ describe('validator: the app side', () => {
 
   it('G9, G10 and Content-Type: bad heads are named by rule', () => {
     const cases: Array<[string, [string, string][], string]> = [
-      ['200 OK', [['Content-Type', 'text/plain'], ['Transfer-Encoding', 'chunked']], 'G9'],
+      [
+        '200 OK',
+        [
+          ['Content-Type', 'text/plain'],
+          ['Transfer-Encoding', 'chunked'],
+        ],
+        'G9',
+      ],
       ['200 OK', [['Content-Type', 'text/plain\r\nX-Evil: 1']], 'G10'],
       ['OK', [['Content-Type', 'text/plain']], 'G10'],
       ['200 OK', [], 'content-type'],
@@ -111,7 +120,9 @@ describe('validator: the app side', () => {
   });
 
   it('body chunks must be strings or bytes, never numbers', () => {
-    const { v } = hostValidated((_e, start) => (start('200 OK', [['Content-Type', 'text/plain']]), [42 as unknown as Chunk]));
+    const { v } = hostValidated(
+      (_e, start) => (start('200 OK', [['Content-Type', 'text/plain']]), [42 as unknown as Chunk]),
+    );
     expect(rules(v)).toEqual(['chunk']);
   });
 
@@ -144,11 +155,14 @@ describe('validator: the gateway side', () => {
   });
 
   it('G3/G4: a gateway that flushes the head on an empty chunk', () => {
-    const v = validator(function* (_e, start) {
-      start('200 OK', [['Content-Type', 'text/plain']]);
-      yield '';
-      yield 'x';
-    }, { onViolation: quiet });
+    const v = validator(
+      function* (_e, start) {
+        start('200 OK', [['Content-Type', 'text/plain']]);
+        yield '';
+        yield 'x';
+      },
+      { onViolation: quiet },
+    );
     let sent = false;
     const { environ } = environFor(() => sent);
     const it = (v(environ, sr) as Iterable<Chunk>)[Symbol.iterator]();
@@ -168,11 +182,14 @@ describe('validator: the gateway side', () => {
   });
 
   it('G5: an async iterable pulled again while its next() is pending', async () => {
-    const v = validator(async function* (_e, start) {
-      start('200 OK', [['Content-Type', 'text/plain']]);
-      await new Promise((r) => setImmediate(r));
-      yield 'a';
-    }, { onViolation: quiet });
+    const v = validator(
+      async function* (_e, start) {
+        start('200 OK', [['Content-Type', 'text/plain']]);
+        await new Promise((r) => setImmediate(r));
+        yield 'a';
+      },
+      { onViolation: quiet },
+    );
     const it = (v(environFor().environ, sr) as AsyncIterable<Chunk>)[Symbol.asyncIterator]();
     const first = it.next();
     await expect(it.next()).rejects.toThrow(/G5/);
@@ -180,13 +197,22 @@ describe('validator: the gateway side', () => {
   });
 
   it('G11: a wsgi.input that returns more than asked for', () => {
-    const v = validator((e, start) => {
-      e['wsgi.input'].read(2);
-      start('200 OK', [['Content-Type', 'text/plain']]);
-      return [];
-    }, { onViolation: quiet });
+    const v = validator(
+      (e, start) => {
+        e['wsgi.input'].read(2);
+        start('200 OK', [['Content-Type', 'text/plain']]);
+        return [];
+      },
+      { onViolation: quiet },
+    );
     const { environ } = environFor();
-    const greedy = { ...environ['wsgi.input'], read: () => new Uint8Array(5), readline: () => new Uint8Array(0), readlines: () => [], [Symbol.iterator]: () => [][Symbol.iterator]() };
+    const greedy = {
+      ...environ['wsgi.input'],
+      read: () => new Uint8Array(5),
+      readline: () => new Uint8Array(0),
+      readlines: () => [],
+      [Symbol.iterator]: () => [][Symbol.iterator](),
+    };
     expect(() => v({ ...environ, 'wsgi.input': greedy as unknown as Environ['wsgi.input'] }, sr)).toThrow(/G11/);
     expect(rules(v)).toEqual(['G11']);
   });

@@ -42,28 +42,33 @@ const text = (s: Spec) => (s.suffix !== undefined ? `-${s.suffix}` : `${s.first}
 describe('parseRange (fuzzed against a model)', () => {
   it('selects exactly the bytes the model selects, inside the file, whatever the OWS', () => {
     fc.assert(
-      fc.property(fc.array(spec, { minLength: 1, maxLength: 6 }), fc.nat(60), fc.constantFrom(',', ', ', ' ,\t', ',,'), (specs, size, sep) => {
-        const header = 'bytes=' + specs.map(text).join(sep);
-        const got = parseRange(header, size);
-        const want = model(specs, size);
-        if (want === 'ignore' || want === 'unsatisfiable') {
-          expect(got.kind).toBe(want);
-          return;
-        }
-        expect(got.kind).toBe('ranges');
-        if (got.kind !== 'ranges') return;
-        const bytes = new Set<number>();
-        for (const r of got.ranges) {
-          expect(r.start).toBeGreaterThanOrEqual(0);
-          expect(r.end).toBeLessThan(size);
-          expect(r.start).toBeLessThanOrEqual(r.end);
-          for (let i = r.start; i <= r.end; i++) bytes.add(i);
-        }
-        expect([...bytes].sort((a, b) => a - b)).toEqual([...want].sort((a, b) => a - b));
-        // Coalesced output never overlaps.
-        const sorted = [...got.ranges].sort((a, b) => a.start - b.start);
-        for (let i = 1; i < sorted.length; i++) expect(sorted[i]!.start).toBeGreaterThan(sorted[i - 1]!.end);
-      }),
+      fc.property(
+        fc.array(spec, { minLength: 1, maxLength: 6 }),
+        fc.nat(60),
+        fc.constantFrom(',', ', ', ' ,\t', ',,'),
+        (specs, size, sep) => {
+          const header = 'bytes=' + specs.map(text).join(sep);
+          const got = parseRange(header, size);
+          const want = model(specs, size);
+          if (want === 'ignore' || want === 'unsatisfiable') {
+            expect(got.kind).toBe(want);
+            return;
+          }
+          expect(got.kind).toBe('ranges');
+          if (got.kind !== 'ranges') return;
+          const bytes = new Set<number>();
+          for (const r of got.ranges) {
+            expect(r.start).toBeGreaterThanOrEqual(0);
+            expect(r.end).toBeLessThan(size);
+            expect(r.start).toBeLessThanOrEqual(r.end);
+            for (let i = r.start; i <= r.end; i++) bytes.add(i);
+          }
+          expect([...bytes].sort((a, b) => a - b)).toEqual([...want].sort((a, b) => a - b));
+          // Coalesced output never overlaps.
+          const sorted = [...got.ranges].sort((a, b) => a.start - b.start);
+          for (let i = 1; i < sorted.length; i++) expect(sorted[i]!.start).toBeGreaterThan(sorted[i - 1]!.end);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

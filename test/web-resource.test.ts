@@ -3,7 +3,22 @@
  * the same tree on the real HTTP server (HEAD, 405 with Allow, a later answer).
  */
 import { describe, expect, it } from 'vitest';
-import { Deferred, ErrorPage, ForbiddenResource, NOT_DONE_YET, NoResource, Redirect, Resource, ChildNameError, RenderResultError, captureLogs, site, succeed, fail, resourceFromCps } from '../src/index.js';
+import {
+  Deferred,
+  ErrorPage,
+  ForbiddenResource,
+  NOT_DONE_YET,
+  NoResource,
+  Redirect,
+  Resource,
+  ChildNameError,
+  RenderResultError,
+  captureLogs,
+  site,
+  succeed,
+  fail,
+  resourceFromCps,
+} from '../src/index.js';
 import type { IResource, IWebRequest } from '../src/index.js';
 import { DummyRequest } from '../src/testing/index.js';
 import { makeServer } from './http-channel-helpers.js';
@@ -146,7 +161,12 @@ describe('render dispatch', () => {
     ['HEAD', 200, 'got'], // DummyRequest keeps it; the real server sends none (below)
     ['POST', 201, 'posted'],
     ['PROPFIND', 200, 'props'],
-    ['PUT', 405, /PUT is not allowed here; this resource answers GET, HEAD, POST, PROPFIND/, 'GET, HEAD, POST, PROPFIND'],
+    [
+      'PUT',
+      405,
+      /PUT is not allowed here; this resource answers GET, HEAD, POST, PROPFIND/,
+      'GET, HEAD, POST, PROPFIND',
+    ],
     ['DELETE', 405, /Method Not Allowed/, 'GET, HEAD, POST, PROPFIND'],
     ['get', 405, /Method Not Allowed/, 'GET, HEAD, POST, PROPFIND'], // methods are case-sensitive (RFC 9110 §9.1)
   ];
@@ -181,7 +201,11 @@ describe('render dispatch', () => {
     root.putChild('s', new Text('é'));
     root.putChild('b', new Bytes());
     const s = get('/s', 'GET', root);
-    expect([s.getResponseHeader('content-type'), s.getResponseHeader('content-length'), [...s.body()]]).toEqual(['text/html; charset=utf-8', '2', [0xc3, 0xa9]]);
+    expect([s.getResponseHeader('content-type'), s.getResponseHeader('content-length'), [...s.body()]]).toEqual([
+      'text/html; charset=utf-8',
+      '2',
+      [0xc3, 0xa9],
+    ]);
     const b = get('/b', 'GET', root);
     expect([b.getResponseHeader('content-type'), [...b.body()]]).toEqual(['application/octet-stream', [0, 255]]);
   });
@@ -250,7 +274,9 @@ describe('answering later', () => {
     } finally {
       stop();
     }
-    const failures = events.filter((e) => e.namespace === 'spindle.web').map((e) => (e.failure as { value: unknown }).value);
+    const failures = events
+      .filter((e) => e.namespace === 'spindle.web')
+      .map((e) => (e.failure as { value: unknown }).value);
     expect(failures[0]).toBeInstanceOf(TypeError);
     expect(failures[1]).toBeInstanceOf(RangeError);
     expect(failures[2]).toBeInstanceOf(RenderResultError);
@@ -277,17 +303,23 @@ describe('answering later', () => {
 describe('resourceFromCps', () => {
   it('mounts a CPS app as a leaf that sees prepath/postpath', () => {
     const root = new Resource();
-    root.putChild('app', resourceFromCps((request) => {
-      const web = request as IWebRequest;
-      request.write(`${web.prepath.join('/')}|${web.postpath.join('/')}`);
-      request.finish();
-    }));
+    root.putChild(
+      'app',
+      resourceFromCps((request) => {
+        const web = request as IWebRequest;
+        request.write(`${web.prepath.join('/')}|${web.postpath.join('/')}`);
+        request.finish();
+      }),
+    );
     expect(get('/app/x/y', 'GET', root).text()).toBe('app|x/y');
   });
 
   it("a CPS app's failed Deferred is a 500", () => {
     const root = new Resource();
-    root.putChild('app', resourceFromCps(() => succeed(undefined).addCallback(() => fail<void>(new Error('no')))));
+    root.putChild(
+      'app',
+      resourceFromCps(() => succeed(undefined).addCallback(() => fail<void>(new Error('no')))),
+    );
     const { restore: stop } = captureLogs();
     const r = get('/app', 'GET', root);
     stop();
@@ -298,7 +330,9 @@ describe('resourceFromCps', () => {
 describe('on the real HTTP server', () => {
   it('HEAD answers with the GET headers and Content-Length but no body; 405 carries Allow', () => {
     const server = makeServer(site(tree()));
-    server.send('HEAD /a HTTP/1.1\r\nHost: x\r\n\r\nPUT /m HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\nGET /a HTTP/1.1\r\nHost: x\r\n\r\n');
+    server.send(
+      'HEAD /a HTTP/1.1\r\nHost: x\r\n\r\nPUT /m HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\nGET /a HTTP/1.1\r\nHost: x\r\n\r\n',
+    );
     const out = server.output();
     const [head, put, getA] = out.split(/(?=HTTP\/1\.1 )/);
     expect(head).toMatch(/^HTTP\/1\.1 200 OK\r\n/);

@@ -10,7 +10,18 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HTTPFactory, Logger, LogPublisher, NOT_DONE_YET, NodeReactor, Resource, WSGIResource, eventSource, iterEventSource, site } from '../src/index.js';
+import {
+  HTTPFactory,
+  Logger,
+  LogPublisher,
+  NOT_DONE_YET,
+  NodeReactor,
+  Resource,
+  WSGIResource,
+  eventSource,
+  iterEventSource,
+  site,
+} from '../src/index.js';
 import type { IListeningPort, IWebRequest, IterApp } from '../src/index.js';
 
 const run = promisify(execFile);
@@ -88,12 +99,20 @@ afterAll(async () => {
   await reactor.stop();
 });
 
-const frames = (style: string, ids: number[]) => 'retry: 50\n\n' + ids.map((id) => `${style === 'iter' ? 'event: message\n' : ''}id: ${id}\ndata: ${style} ${id}\ndata: line 2\n\n`).join('');
+const frames = (style: string, ids: number[]) =>
+  'retry: 50\n\n' +
+  ids
+    .map((id) => `${style === 'iter' ? 'event: message\n' : ''}id: ${id}\ndata: ${style} ${id}\ndata: line 2\n\n`)
+    .join('');
 
 describe.each(['cps', 'iter'])('server-sent events (%s) to real clients', (style) => {
   it("Node's fetch reads the stream as it comes, and Last-Event-ID resumes it", async () => {
     const first = await fetch(`${base}/${style}`);
-    expect([first.status, first.headers.get('content-type'), first.headers.get('cache-control')]).toEqual([200, 'text/event-stream; charset=utf-8', 'no-cache']);
+    expect([first.status, first.headers.get('content-type'), first.headers.get('cache-control')]).toEqual([
+      200,
+      'text/event-stream; charset=utf-8',
+      'no-cache',
+    ]);
     let text = '';
     const decoder = new TextDecoder();
     for await (const chunk of first.body!) text += decoder.decode(chunk as Uint8Array, { stream: true });
@@ -119,7 +138,16 @@ describe('server-sent events in headless Chromium', () => {
     browser = await chromium.launchPersistentContext(profile, {
       executablePath: '/usr/bin/chromium',
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
   afterAll(async () => {

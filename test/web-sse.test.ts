@@ -11,7 +11,9 @@ const clockOf = (r: DummyRequest) => (r.reactor as MemoryReactor).clock;
 
 describe('formatEvent', () => {
   it('writes event, id, retry and one data line per line (any line ending)', () => {
-    expect(formatEvent({ data: 'a\nb\r\nc\rd', event: 'tick', id: '7', retry: 1500 })).toBe('event: tick\nid: 7\nretry: 1500\ndata: a\ndata: b\ndata: c\ndata: d\n\n');
+    expect(formatEvent({ data: 'a\nb\r\nc\rd', event: 'tick', id: '7', retry: 1500 })).toBe(
+      'event: tick\nid: 7\nretry: 1500\ndata: a\ndata: b\ndata: c\ndata: d\n\n',
+    );
     expect(formatEvent({ data: '' })).toBe('data: \n\n');
   });
 
@@ -24,9 +26,20 @@ describe('formatEvent', () => {
 
 describe('eventSource (CPS)', () => {
   it('answers 200 text/event-stream with headers flushed, sends events, heartbeats when idle', () => {
-    const r = new DummyRequest({ uri: '/events', headers: [['Host', 'x'], ['Last-Event-ID', '41']] });
+    const r = new DummyRequest({
+      uri: '/events',
+      headers: [
+        ['Host', 'x'],
+        ['Last-Event-ID', '41'],
+      ],
+    });
     const stream = eventSource(r, { heartbeat: 10 });
-    expect([r.code, r.getResponseHeader('content-type'), r.getResponseHeader('cache-control'), r.startedWriting]).toEqual([200, 'text/event-stream; charset=utf-8', 'no-cache', true]);
+    expect([
+      r.code,
+      r.getResponseHeader('content-type'),
+      r.getResponseHeader('cache-control'),
+      r.startedWriting,
+    ]).toEqual([200, 'text/event-stream; charset=utf-8', 'no-cache', true]);
     expect(stream.lastEventId).toBe('41');
     stream.send({ id: '42', data: 'hello' });
     clockOf(r).advance(9.9);
@@ -38,7 +51,11 @@ describe('eventSource (CPS)', () => {
     clockOf(r).advance(9);
     expect(r.text().endsWith('data: again\n\n')).toBe(true);
     stream.end();
-    expect([r.finished, successResultOf(stream.done), clockOf(r).getDelayedCalls().length]).toEqual([true, 'closed', 0]);
+    expect([r.finished, successResultOf(stream.done), clockOf(r).getDelayedCalls().length]).toEqual([
+      true,
+      'closed',
+      0,
+    ]);
   });
 
   it('the client going away ends the stream ("gone") and stops the heartbeat', () => {
@@ -46,7 +63,11 @@ describe('eventSource (CPS)', () => {
     const stream = eventSource(r, { heartbeat: 5 });
     assertNoResult(stream.done);
     r.loseConnection();
-    expect([successResultOf(stream.done), stream.open, clockOf(r).getDelayedCalls().length]).toEqual(['gone', false, 0]);
+    expect([successResultOf(stream.done), stream.open, clockOf(r).getDelayedCalls().length]).toEqual([
+      'gone',
+      false,
+      0,
+    ]);
     stream.send({ data: 'ignored' });
     expect(r.written.length).toBe(0);
   });
@@ -80,7 +101,13 @@ describe('iterEventSource (iterator app, through the gateway)', () => {
       stream = iterEventSource(environ, start, options);
       return stream;
     };
-    const r = new DummyRequest({ uri: '/events', headers: [['Host', 'x'], ['Last-Event-ID', 'ev-3']] });
+    const r = new DummyRequest({
+      uri: '/events',
+      headers: [
+        ['Host', 'x'],
+        ['Last-Event-ID', 'ev-3'],
+      ],
+    });
     toCpsApp(app)(r);
     const turn = () => clockOf(r).advance(0); // the gateway's callLater(0) turns
     return { r, stream: () => stream, turn };
@@ -88,7 +115,12 @@ describe('iterEventSource (iterator app, through the gateway)', () => {
 
   it('flushes the headers at once, sends each event as it comes, pauses output in between', () => {
     const { r, stream, turn } = host({ heartbeat: 0 });
-    expect([r.code, r.getResponseHeader('content-type'), r.startedWriting, stream().lastEventId]).toEqual([200, 'text/event-stream; charset=utf-8', true, 'ev-3']);
+    expect([r.code, r.getResponseHeader('content-type'), r.startedWriting, stream().lastEventId]).toEqual([
+      200,
+      'text/event-stream; charset=utf-8',
+      true,
+      'ev-3',
+    ]);
     stream().send({ id: 'ev-4', data: 'four' });
     turn();
     expect(r.text()).toBe('id: ev-4\ndata: four\n\n');
@@ -118,7 +150,12 @@ describe('iterEventSource (iterator app, through the gateway)', () => {
     const { r, stream } = host({ heartbeat: 15 });
     r.loseConnection();
     const why: EventStreamEnd = successResultOf(stream().done);
-    expect([why, clockOf(r).getDelayedCalls().filter((c) => c.active()).length]).toEqual(['gone', 0]);
+    expect([
+      why,
+      clockOf(r)
+        .getDelayedCalls()
+        .filter((c) => c.active()).length,
+    ]).toEqual(['gone', 0]);
   });
 
   it('events queued for a client that does not read are bounded ("overflow" ends the stream)', () => {

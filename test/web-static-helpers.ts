@@ -66,7 +66,12 @@ export class DrivenRequest extends DummyRequest {
   }
 }
 
-export async function fetchStatic(root: IResource, uri: string, headers: [string, string][] = [], method = 'GET'): Promise<DrivenRequest> {
+export async function fetchStatic(
+  root: IResource,
+  uri: string,
+  headers: [string, string][] = [],
+  method = 'GET',
+): Promise<DrivenRequest> {
   const r = new DrivenRequest({ method, uri, headers: [['Host', 'static.test'], ...headers] });
   let change = r.changed();
   site(root)(r);
@@ -89,7 +94,10 @@ export function parseMultipart(body: Buffer, contentType: string): { headers: Re
     if (body.subarray(after, after + 2).toString() === '--') break;
     const headEnd = body.indexOf('\r\n\r\n', after);
     const headers: Record<string, string> = {};
-    for (const line of body.subarray(after + 2, headEnd).toString('latin1').split('\r\n')) {
+    for (const line of body
+      .subarray(after + 2, headEnd)
+      .toString('latin1')
+      .split('\r\n')) {
       const c = line.indexOf(':');
       headers[line.slice(0, c).toLowerCase()] = line.slice(c + 2);
     }

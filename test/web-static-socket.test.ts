@@ -49,11 +49,21 @@ interface Got {
 
 async function curl(path: string, headers: [string, string][]): Promise<Got> {
   const out = join(fx.base, `curl-${Math.random().toString(16).slice(2)}`);
-  const args = ['-s', '-D', `${out}.h`, '-o', `${out}.b`, ...headers.flatMap(([n, v]) => ['-H', `${n}: ${v}`]), base + path];
+  const args = [
+    '-s',
+    '-D',
+    `${out}.h`,
+    '-o',
+    `${out}.b`,
+    ...headers.flatMap(([n, v]) => ['-H', `${n}: ${v}`]),
+    base + path,
+  ];
   await run('curl', args);
   const lines = fs.readFileSync(`${out}.h`, 'latin1').split('\r\n');
   const result: Got = { status: Number(lines[0]!.split(' ')[1]), headers: {}, body: fs.readFileSync(`${out}.b`) };
-  for (const line of lines.slice(1)) if (line.includes(':')) result.headers[line.slice(0, line.indexOf(':')).toLowerCase()] = line.slice(line.indexOf(':') + 2);
+  for (const line of lines.slice(1))
+    if (line.includes(':'))
+      result.headers[line.slice(0, line.indexOf(':')).toLowerCase()] = line.slice(line.indexOf(':') + 2);
   return result;
 }
 
@@ -68,7 +78,11 @@ print(json.dumps({'status': r.status, 'headers': {k.lower(): v for k, v in r.get
 `;
 
 async function python(path: string, headers: [string, string][]): Promise<Got> {
-  const { stdout } = await run('python3', ['-c', PY, String(port.getHost().port), '/files/' + path, JSON.stringify(headers)], { maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await run(
+    'python3',
+    ['-c', PY, String(port.getHost().port), '/files/' + path, JSON.stringify(headers)],
+    { maxBuffer: 16 * 1024 * 1024 },
+  );
   const j = JSON.parse(stdout) as { status: number; headers: Record<string, string>; body: string };
   return { status: j.status, headers: j.headers, body: Buffer.from(j.body, 'base64') };
 }
@@ -78,15 +92,77 @@ type Expect = { status: number; body?: Buffer; parts?: [range: string, data: Buf
 const K = DEFAULT_CHUNK_SIZE;
 const cases: [name: string, file: string, headers: [string, string][], expected: () => Expect][] = [
   ['whole file', 'big.bin', [], () => ({ status: 200, body: big })],
-  ['a range across a read chunk boundary', 'big.bin', [['Range', `bytes=${K - 5}-${K + 4}`]], () => ({ status: 206, body: big.subarray(K - 5, K + 5), contentRange: `bytes ${K - 5}-${K + 4}/${big.length}` })],
-  ['a suffix range', 'big.bin', [['Range', 'bytes=-100000']], () => ({ status: 206, body: big.subarray(big.length - 100000), contentRange: `bytes ${big.length - 100000}-${big.length - 1}/${big.length}` })],
-  ['an open-ended range', 'big.bin', [['Range', `bytes=${1024 * 1024 - 3}-`]], () => ({ status: 206, body: big.subarray(1024 * 1024 - 3), contentRange: `bytes ${1024 * 1024 - 3}-${big.length - 1}/${big.length}` })],
-  ['a range past the end, clamped', 'letters.txt', [['Range', 'bytes=20-1000']], () => ({ status: 206, body: Buffer.from('uvwxyz'), contentRange: 'bytes 20-25/26' })],
-  ['overlapping ranges, coalesced', 'letters.txt', [['Range', 'bytes=0-3,2-6']], () => ({ status: 206, body: Buffer.from('abcdefg'), contentRange: 'bytes 0-6/26' })],
-  ['two ranges: multipart', 'big.bin', [['Range', `bytes=0-9,${2 * K - 3}-${2 * K + 3}`]], () => ({ status: 206, parts: [[`bytes 0-9/${big.length}`, big.subarray(0, 10)], [`bytes ${2 * K - 3}-${2 * K + 3}/${big.length}`, big.subarray(2 * K - 3, 2 * K + 4)]] })],
-  ['a range starting past the end: 416', 'letters.txt', [['Range', 'bytes=26-']], () => ({ status: 416, body: Buffer.alloc(0), contentRange: 'bytes */26' })],
-  ['a range on an empty file: 416', 'empty.txt', [['Range', 'bytes=0-']], () => ({ status: 416, body: Buffer.alloc(0), contentRange: 'bytes */0' })],
-  ['If-Range that does not match: the whole file', 'letters.txt', [['Range', 'bytes=0-0'], ['If-Range', '"stale"']], () => ({ status: 200, body: fs.readFileSync(join(fx.root, 'letters.txt')) })],
+  [
+    'a range across a read chunk boundary',
+    'big.bin',
+    [['Range', `bytes=${K - 5}-${K + 4}`]],
+    () => ({ status: 206, body: big.subarray(K - 5, K + 5), contentRange: `bytes ${K - 5}-${K + 4}/${big.length}` }),
+  ],
+  [
+    'a suffix range',
+    'big.bin',
+    [['Range', 'bytes=-100000']],
+    () => ({
+      status: 206,
+      body: big.subarray(big.length - 100000),
+      contentRange: `bytes ${big.length - 100000}-${big.length - 1}/${big.length}`,
+    }),
+  ],
+  [
+    'an open-ended range',
+    'big.bin',
+    [['Range', `bytes=${1024 * 1024 - 3}-`]],
+    () => ({
+      status: 206,
+      body: big.subarray(1024 * 1024 - 3),
+      contentRange: `bytes ${1024 * 1024 - 3}-${big.length - 1}/${big.length}`,
+    }),
+  ],
+  [
+    'a range past the end, clamped',
+    'letters.txt',
+    [['Range', 'bytes=20-1000']],
+    () => ({ status: 206, body: Buffer.from('uvwxyz'), contentRange: 'bytes 20-25/26' }),
+  ],
+  [
+    'overlapping ranges, coalesced',
+    'letters.txt',
+    [['Range', 'bytes=0-3,2-6']],
+    () => ({ status: 206, body: Buffer.from('abcdefg'), contentRange: 'bytes 0-6/26' }),
+  ],
+  [
+    'two ranges: multipart',
+    'big.bin',
+    [['Range', `bytes=0-9,${2 * K - 3}-${2 * K + 3}`]],
+    () => ({
+      status: 206,
+      parts: [
+        [`bytes 0-9/${big.length}`, big.subarray(0, 10)],
+        [`bytes ${2 * K - 3}-${2 * K + 3}/${big.length}`, big.subarray(2 * K - 3, 2 * K + 4)],
+      ],
+    }),
+  ],
+  [
+    'a range starting past the end: 416',
+    'letters.txt',
+    [['Range', 'bytes=26-']],
+    () => ({ status: 416, body: Buffer.alloc(0), contentRange: 'bytes */26' }),
+  ],
+  [
+    'a range on an empty file: 416',
+    'empty.txt',
+    [['Range', 'bytes=0-']],
+    () => ({ status: 416, body: Buffer.alloc(0), contentRange: 'bytes */0' }),
+  ],
+  [
+    'If-Range that does not match: the whole file',
+    'letters.txt',
+    [
+      ['Range', 'bytes=0-0'],
+      ['If-Range', '"stale"'],
+    ],
+    () => ({ status: 200, body: fs.readFileSync(join(fx.root, 'letters.txt')) }),
+  ],
 ];
 
 function check(client: string, got: Got, e: Expect): void {
@@ -113,7 +189,10 @@ describe.concurrent('StaticFile ranges as curl and python3 http.client receive t
 
   it('If-Range with the current ETag gets the range (ETag read by curl first)', async () => {
     const first = await curl('letters.txt', []);
-    const again = await python('letters.txt', [['Range', 'bytes=1-2'], ['If-Range', first.headers.etag!]]);
+    const again = await python('letters.txt', [
+      ['Range', 'bytes=1-2'],
+      ['If-Range', first.headers.etag!],
+    ]);
     expect([again.status, again.body.toString()]).toEqual([206, 'bc']);
   });
 });
@@ -137,7 +216,11 @@ describe('StaticFile memory bound (deterministic)', () => {
       expect(producer.inFlight).toBe(true);
       await change;
       change = r.changed();
-      expect([producer.bytesRead, producer.inFlight, r.body().length]).toEqual([asked * DEFAULT_CHUNK_SIZE, false, asked * DEFAULT_CHUNK_SIZE]);
+      expect([producer.bytesRead, producer.inFlight, r.body().length]).toEqual([
+        asked * DEFAULT_CHUNK_SIZE,
+        false,
+        asked * DEFAULT_CHUNK_SIZE,
+      ]);
     }
     r.loseConnection(); // the client goes away: the file is closed, nothing more is read
     expect(producer.fdClosed).toBe(true);

@@ -17,7 +17,10 @@ beforeAll(() => {
   tree.putChild('files', new StaticFile(fx.root));
   tree.putChild('listed', new StaticFile(fx.root, { allowDirectoryListing: true }));
   tree.putChild('follow', new StaticFile(fx.root, { followSymlinks: true }));
-  tree.putChild('typed', new StaticFile(fx.root, { defaultType: 'text/x-default', contentTypes: { '.bin': 'application/x-spindle' } }));
+  tree.putChild(
+    'typed',
+    new StaticFile(fx.root, { defaultType: 'text/x-default', contentTypes: { '.bin': 'application/x-spindle' } }),
+  );
 });
 afterAll(() => fx.cleanup());
 
@@ -75,9 +78,18 @@ describe('StaticFile: conditional requests', () => {
   it('If-Modified-Since at or after the mtime → 304; before → 200; If-None-Match wins over it', async () => {
     const lm = (await get('/files/letters.txt')).getResponseHeader('last-modified')!;
     expect((await get('/files/letters.txt', [['If-Modified-Since', lm]])).code).toBe(304);
-    expect((await get('/files/letters.txt', [['If-Modified-Since', new Date(Date.parse(lm) - 1000).toUTCString()]])).code).toBe(200);
+    expect(
+      (await get('/files/letters.txt', [['If-Modified-Since', new Date(Date.parse(lm) - 1000).toUTCString()]])).code,
+    ).toBe(200);
     expect((await get('/files/letters.txt', [['If-Modified-Since', 'not a date']])).code).toBe(200);
-    expect((await get('/files/letters.txt', [['If-Modified-Since', lm], ['If-None-Match', '"other"']])).code).toBe(200);
+    expect(
+      (
+        await get('/files/letters.txt', [
+          ['If-Modified-Since', lm],
+          ['If-None-Match', '"other"'],
+        ])
+      ).code,
+    ).toBe(200);
   });
 });
 
@@ -132,7 +144,13 @@ describe('StaticFile: ranges', () => {
     const whole = await get('/files/letters.txt');
     const etag = whole.getResponseHeader('etag')!;
     const lm = whole.getResponseHeader('last-modified')!;
-    const withIfRange = async (v: string) => (await get('/files/letters.txt', [['Range', 'bytes=0-0'], ['If-Range', v]])).code;
+    const withIfRange = async (v: string) =>
+      (
+        await get('/files/letters.txt', [
+          ['Range', 'bytes=0-0'],
+          ['If-Range', v],
+        ])
+      ).code;
     expect(await withIfRange(etag)).toBe(206);
     expect(await withIfRange(lm)).toBe(206);
     expect(await withIfRange('"stale"')).toBe(200);
@@ -155,7 +173,11 @@ describe('StaticFile: directories', () => {
 
   it('a directory with an index serves it', async () => {
     const r = await get('/files/site/');
-    expect([r.code, r.text(), r.getResponseHeader('content-type')]).toEqual([200, '<h1>index</h1>', 'text/html; charset=utf-8']);
+    expect([r.code, r.text(), r.getResponseHeader('content-type')]).toEqual([
+      200,
+      '<h1>index</h1>',
+      'text/html; charset=utf-8',
+    ]);
   });
 
   it('without an index: 404, or an HTML-escaped listing when allowed', async () => {
@@ -197,24 +219,38 @@ describe('StaticFile: path traversal', () => {
 
   it('every attempt is a 404, nothing outside the root is opened or read, and the secret never shows', async () => {
     const touched: string[] = [];
-    const [open, stat, readdir, realpath] = [fs.open.bind(fs), fs.promises.stat.bind(fs.promises), fs.promises.readdir.bind(fs.promises), fs.promises.realpath.bind(fs.promises)];
+    const [open, stat, readdir, realpath] = [
+      fs.open.bind(fs),
+      fs.promises.stat.bind(fs.promises),
+      fs.promises.readdir.bind(fs.promises),
+      fs.promises.realpath.bind(fs.promises),
+    ];
     const spies = [
       vi.spyOn(fs.promises, 'realpath').mockImplementation(((p: fs.PathLike) => {
         touched.push(String(p));
         return realpath(p);
       }) as typeof fs.promises.realpath),
-      vi.spyOn(fs, 'open').mockImplementation(((orig) => (...args: unknown[]) => {
-        touched.push(String(args[0]));
-        return (orig as (...a: unknown[]) => unknown)(...args);
-      })(open) as typeof fs.open),
-      vi.spyOn(fs.promises, 'stat').mockImplementation(((orig) => (p: fs.PathLike) => {
-        touched.push(String(p));
-        return orig(p);
-      })(stat) as typeof fs.promises.stat),
-      vi.spyOn(fs.promises, 'readdir').mockImplementation(((orig) => (p: fs.PathLike, o: never) => {
-        touched.push(String(p));
-        return orig(p, o);
-      })(readdir) as typeof fs.promises.readdir),
+      vi.spyOn(fs, 'open').mockImplementation(
+        (
+          (orig) =>
+          (...args: unknown[]) => {
+            touched.push(String(args[0]));
+            return (orig as (...a: unknown[]) => unknown)(...args);
+          }
+        )(open) as typeof fs.open,
+      ),
+      vi.spyOn(fs.promises, 'stat').mockImplementation(
+        ((orig) => (p: fs.PathLike) => {
+          touched.push(String(p));
+          return orig(p);
+        })(stat) as typeof fs.promises.stat,
+      ),
+      vi.spyOn(fs.promises, 'readdir').mockImplementation(
+        ((orig) => (p: fs.PathLike, o: never) => {
+          touched.push(String(p));
+          return orig(p, o);
+        })(readdir) as typeof fs.promises.readdir,
+      ),
     ];
     try {
       for (const uri of corpus) {

@@ -22,7 +22,14 @@ class Echo extends WebSocketProtocol {
 }
 
 function handshake(extra: Record<string, string | null> = {}, method = 'GET', version = 'HTTP/1.1'): string {
-  const fields: Record<string, string | null> = { Host: 'example.test', Upgrade: 'websocket', Connection: 'keep-alive, Upgrade', 'Sec-WebSocket-Key': KEY, 'Sec-WebSocket-Version': '13', ...extra };
+  const fields: Record<string, string | null> = {
+    Host: 'example.test',
+    Upgrade: 'websocket',
+    Connection: 'keep-alive, Upgrade',
+    'Sec-WebSocket-Key': KEY,
+    'Sec-WebSocket-Version': '13',
+    ...extra,
+  };
   let text = `${method} /ws HTTP/${version.slice(5)}\r\n`;
   for (const [k, v] of Object.entries(fields)) if (v !== null) text += `${k}: ${v}\r\n`;
   return `${text}\r\n`;
@@ -58,8 +65,20 @@ describe('acceptWebSocket: the handshake (RFC 6455 §4.2)', () => {
   });
 
   const refusals: [string, string, number, RegExp, Record<string, string>?][] = [
-    ['no Upgrade header', handshake({ Upgrade: null, Connection: null }), 426, /speaks WebSocket only/, { upgrade: 'websocket' }],
-    ['a version other than 13', handshake({ 'Sec-WebSocket-Version': '8' }), 426, /Version must be 13/, { 'sec-websocket-version': '13' }],
+    [
+      'no Upgrade header',
+      handshake({ Upgrade: null, Connection: null }),
+      426,
+      /speaks WebSocket only/,
+      { upgrade: 'websocket' },
+    ],
+    [
+      'a version other than 13',
+      handshake({ 'Sec-WebSocket-Version': '8' }),
+      426,
+      /Version must be 13/,
+      { 'sec-websocket-version': '13' },
+    ],
     ['no key', handshake({ 'Sec-WebSocket-Key': null }), 400, /Sec-WebSocket-Key/],
     ['a key that is not 16 bytes', handshake({ 'Sec-WebSocket-Key': 'c2hvcnQ=' }), 400, /16 random bytes/],
     ['Connection without Upgrade', handshake({ Connection: 'keep-alive' }), 400, /Connection/],

@@ -29,7 +29,8 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-const HANDSHAKE = 'GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+const HANDSHAKE =
+  'GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
 const CHUNK = new Uint8Array(64 * 1024);
 
 /** Sends 64 KiB messages for ever, but only while the transport does not pause it. */
@@ -67,7 +68,9 @@ class Flood extends WebSocketProtocol implements IPushProducer {
 /** A raw client that shakes hands and then never reads. */
 async function stalledClient(port: number): Promise<net.Socket> {
   const sock = net.connect(port, '127.0.0.1');
-  cleanups.push(() => new Promise<void>((r) => (sock.destroyed ? r() : (sock.once('close', () => r()), sock.destroy()))));
+  cleanups.push(
+    () => new Promise<void>((r) => (sock.destroyed ? r() : (sock.once('close', () => r()), sock.destroy()))),
+  );
   await new Promise<void>((r) => sock.once('connect', () => r()));
   sock.write(HANDSHAKE);
   await new Promise<void>((r) => sock.once('readable', () => r()));
@@ -161,7 +164,13 @@ describe('a CPS protocol bridged by toIterApp: disconnect in every state', () =>
     const host = toCpsApp(toIterApp(cps));
     const s = makeServer(host);
     s.send(HANDSHAKE);
-    return { ...s, members, pending, host, frames: (...fs: Parameters<typeof frame>[0][]) => s.channel.dataReceived(cat(fs.map(frame))) };
+    return {
+      ...s,
+      members,
+      pending,
+      host,
+      frames: (...fs: Parameters<typeof frame>[0][]) => s.channel.dataReceived(cat(fs.map(frame))),
+    };
   }
 
   const settled = (s: ReturnType<typeof bridged>) => {

@@ -15,11 +15,28 @@ import { CHILD_TEST_TIMEOUT_MS, exitWithin, startServer, stopAll } from './cli-p
 afterEach(stopAll);
 
 const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 describe('the WebSocket echo page in headless Chromium', { timeout: CHILD_TEST_TIMEOUT_MS }, () => {
   it('the page’s script gets its echoes from both styles and a chat message across them', async () => {
-    const { child, url } = await startServer(['src/cli.ts', 'serve', 'examples/websocket-echo.ts:app', '--style', 'cps', '--port', '0']);
+    const { child, url } = await startServer([
+      'src/cli.ts',
+      'serve',
+      'examples/websocket-echo.ts:app',
+      '--style',
+      'cps',
+      '--port',
+      '0',
+    ]);
     const profile = mkdtempSync(join(tmpdir(), 'spindle-chromium-'));
     const browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: FLAGS });
     try {

@@ -91,7 +91,10 @@ async function wsServer(tls = false) {
   let server: https.Server | undefined;
   const fixtures = new URL('./fixtures/tls/', import.meta.url);
   if (tls) {
-    server = https.createServer({ key: readFileSync(new URL('server-key.pem', fixtures)), cert: readFileSync(new URL('server.pem', fixtures)) });
+    server = https.createServer({
+      key: readFileSync(new URL('server-key.pem', fixtures)),
+      cert: readFileSync(new URL('server.pem', fixtures)),
+    });
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
   }
   const wss = tls ? new WebSocketServer({ server: server! }) : new WebSocketServer({ port: 0, host: '127.0.0.1' });
@@ -105,9 +108,18 @@ async function wsServer(tls = false) {
     });
     sock.on('close', (code, reason) => closes.push({ code, reason: reason.toString() }));
   });
-  cleanups.push(() => new Promise<void>((r) => (wss.clients.forEach((c) => c.terminate()), wss.close(() => (server ? server.close(() => r()) : r())))));
+  cleanups.push(
+    () =>
+      new Promise<void>(
+        (r) => (wss.clients.forEach((c) => c.terminate()), wss.close(() => (server ? server.close(() => r()) : r()))),
+      ),
+  );
   const port = ((server ?? wss).address() as AddressInfo).port;
-  return { url: `${tls ? 'wss' : 'ws'}://127.0.0.1:${port}/echo`, closes, ca: readFileSync(new URL('ca.pem', fixtures), 'utf8') };
+  return {
+    url: `${tls ? 'wss' : 'ws'}://127.0.0.1:${port}/echo`,
+    closes,
+    ca: readFileSync(new URL('ca.pem', fixtures), 'utf8'),
+  };
 }
 
 describe.each([false, true])('spindle client ↔ ws server (tls: %s)', (tls) => {
@@ -206,8 +218,12 @@ describe('wss: on spindle’s own TLS server', () => {
         this.sendMessage(data);
       }
     }
-    const app = (request: import('../src/protocols/http/interfaces.js').IRequest) => void acceptWebSocket(request, new Echo());
-    const port = await r.listenTLS(0, new HTTPFactory(app, { reactor: r }), { key: readFileSync(new URL('server-key.pem', fixtures)), cert: readFileSync(new URL('server.pem', fixtures)) });
+    const app = (request: import('../src/protocols/http/interfaces.js').IRequest) =>
+      void acceptWebSocket(request, new Echo());
+    const port = await r.listenTLS(0, new HTTPFactory(app, { reactor: r }), {
+      key: readFileSync(new URL('server-key.pem', fixtures)),
+      cert: readFileSync(new URL('server.pem', fixtures)),
+    });
     cleanups.push(() => port.stopListening());
     const url = `wss://127.0.0.1:${port.getHost().port}/`;
     const ca = readFileSync(new URL('ca.pem', fixtures), 'utf8');
@@ -245,21 +261,33 @@ describe('handshake answers the client refuses', () => {
 
   it('a 404 errbacks with WebSocketHandshakeError carrying the status', async () => {
     const url = await rawServer(() => 'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
-    const err = await connectWebSocket(reactor(), url, new Client()).asPromise().catch((e: unknown) => e);
+    const err = await connectWebSocket(reactor(), url, new Client())
+      .asPromise()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WebSocketHandshakeError);
     expect(err).toMatchObject({ status: 404, code: 'ERR_WS_HANDSHAKE' });
   });
 
   it('a wrong Sec-WebSocket-Accept is refused', async () => {
-    const url = await rawServer(() => 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n');
-    const err = await connectWebSocket(reactor(), url, new Client()).asPromise().catch((e: unknown) => e);
+    const url = await rawServer(
+      () =>
+        'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n',
+    );
+    const err = await connectWebSocket(reactor(), url, new Client())
+      .asPromise()
+      .catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/Sec-WebSocket-Accept does not match/);
   });
 
   it('a subprotocol that was not offered is refused', async () => {
     const { acceptKey } = await import('../src/protocols/websocket/frame.js');
-    const url = await rawServer((key) => `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\nSec-WebSocket-Protocol: other\r\n\r\n`);
-    const err = await connectWebSocket(reactor(), url, new Client(), { protocols: ['mine'] }).asPromise().catch((e: unknown) => e);
+    const url = await rawServer(
+      (key) =>
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\nSec-WebSocket-Protocol: other\r\n\r\n`,
+    );
+    const err = await connectWebSocket(reactor(), url, new Client(), { protocols: ['mine'] })
+      .asPromise()
+      .catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/was not offered/);
   });
 
@@ -269,7 +297,9 @@ describe('handshake answers the client refuses', () => {
     const proto = r.tcpClients[0]!.factory.buildProtocol({ host: 'example.test', port: 80 })!;
     const t = new StringTransport();
     proto.makeConnection(t);
-    expect(Buffer.from(t.value()).toString('latin1')).toMatch(/^GET \/x HTTP\/1\.1\r\nHost: example\.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: [A-Za-z0-9+/]{22}==\r\nSec-WebSocket-Version: 13\r\n\r\n$/);
+    expect(Buffer.from(t.value()).toString('latin1')).toMatch(
+      /^GET \/x HTTP\/1\.1\r\nHost: example\.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: [A-Za-z0-9+/]{22}==\r\nSec-WebSocket-Version: 13\r\n\r\n$/,
+    );
     let failure: Failure | null = null;
     d.addErrback((f: Failure) => void (failure = f));
     r.advance(9.9);
@@ -288,14 +318,17 @@ describe('handshake answers the client refuses', () => {
     let failure: Failure | null = null;
     d.addErrback((f: Failure) => void (failure = f));
     proto.dataReceived(Buffer.from('HTTP/1.1 101 Switching Protocols\r\n'));
-    for (let i = 0; i < 1000 && failure === null; i++) proto.dataReceived(Buffer.from('X-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n'));
+    for (let i = 0; i < 1000 && failure === null; i++)
+      proto.dataReceived(Buffer.from('X-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n'));
     expect(failure!.value).toMatchObject({ code: 'ERR_WS_HANDSHAKE', status: 0 });
     expect((failure!.value as Error).message).toContain(`${MAX_HANDSHAKE_BYTES} bytes`);
     expect(t.aborted).toBe(true);
     // The bound is an option too.
     const small = new MemoryReactor();
     let smallFailure: Failure | null = null;
-    connectWebSocket(small, 'ws://example.test/', new Client(), { maxHandshakeBytes: 100 }).addErrback((f: Failure) => void (smallFailure = f));
+    connectWebSocket(small, 'ws://example.test/', new Client(), { maxHandshakeBytes: 100 }).addErrback(
+      (f: Failure) => void (smallFailure = f),
+    );
     const p2 = small.tcpClients[0]!.factory.buildProtocol({ host: 'example.test', port: 80 })!;
     p2.makeConnection(new StringTransport());
     p2.dataReceived(Buffer.from(`HTTP/1.1 101 Switching Protocols\r\n${'X: y\r\n'.repeat(20)}`));

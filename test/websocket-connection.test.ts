@@ -109,7 +109,12 @@ describe('the closing handshake (§7.1)', () => {
     s.tcpClosed();
     s.tcpClosed();
     expect(s.app.lost).toHaveLength(1);
-    expect(s.app.lost[0]).toMatchObject({ code: 'ERR_WS_CLOSED', closeCode: 1001, closeReason: 'leaving', wasClean: true });
+    expect(s.app.lost[0]).toMatchObject({
+      code: 'ERR_WS_CLOSED',
+      closeCode: 1001,
+      closeReason: 'leaving',
+      wasClean: true,
+    });
     expect(s.clock.getDelayedCalls()).toHaveLength(0);
   });
 
@@ -162,7 +167,8 @@ describe('the closing handshake (§7.1)', () => {
 
   it('close() refuses codes an app may not send and over-long reasons', () => {
     const s = setup();
-    for (const code of [999, 1002, 1004, 1005, 1006, 1007, 1009, 1015, 2000, 5000]) expect(() => s.app.close(code)).toThrow(WebSocketCloseCodeError);
+    for (const code of [999, 1002, 1004, 1005, 1006, 1007, 1009, 1015, 2000, 5000])
+      expect(() => s.app.close(code)).toThrow(WebSocketCloseCodeError);
     expect(() => s.app.close(1000, 'é'.repeat(62))).toThrow(/123 UTF-8 bytes/);
     expect(s.transport.value()).toHaveLength(0);
     s.app.close(1000, 'r'.repeat(123));
@@ -223,7 +229,9 @@ describe('flow control', () => {
 
   it('a peer that does not read pauses the app’s producer; reading resumes it', () => {
     const s = setup({ highWater: 64 * 1024 });
-    let paused = 0, resumed = 0, sent = 0;
+    let paused = 0,
+      resumed = 0,
+      sent = 0;
     const producer: IPushProducer = {
       pauseProducing: () => void paused++,
       resumeProducing: () => void resumed++,

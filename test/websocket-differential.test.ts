@@ -19,7 +19,11 @@ import { cat, closeBody, frame, recorder, splitAt, type Event, type RawFrame } f
 
 /** ws's frame reader (exported by the package, not declared by @types/ws). */
 const { Receiver } = createRequire(import.meta.url)('ws') as {
-  Receiver: new (options: { isServer: boolean; maxPayload: number; allowSynchronousEvents: boolean }) => EventEmitter & { write(b: Buffer): boolean };
+  Receiver: new (options: {
+    isServer: boolean;
+    maxPayload: number;
+    allowSynchronousEvents: boolean;
+  }) => EventEmitter & { write(b: Buffer): boolean };
 };
 
 interface Outcome {
@@ -66,12 +70,32 @@ function viaSpindle(pieces: Uint8Array[]): Outcome {
 
 const utf8 = fc.string({ unit: 'grapheme', maxLength: 30 }).map((s) => new Uint8Array(Buffer.from(s)));
 const text = fc.oneof(utf8, fc.uint8Array({ maxLength: 30 }));
-const closeCode = fc.oneof(fc.constantFrom(1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 1011, 1014, 1015, 1016, 2999, 3000, 4999, 5000), fc.integer({ min: 0, max: 65535 }));
+const closeCode = fc.oneof(
+  fc.constantFrom(1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 1011, 1014, 1015, 1016, 2999, 3000, 4999, 5000),
+  fc.integer({ min: 0, max: 65535 }),
+);
 const rawFrame: fc.Arbitrary<RawFrame> = fc.oneof(
   // Non-final fragments are valid UTF-8 (see the header: spindle fails at a bad fragment, ws at the message's end).
-  { weight: 6, arbitrary: fc.record({ opcode: fc.constantFrom(OP_TEXT, OP_BINARY, OP_CONTINUATION), fin: fc.boolean() }).chain((f) => (f.fin ? text : utf8).map((payload) => ({ ...f, payload }))) },
-  { weight: 2, arbitrary: fc.record({ opcode: fc.constantFrom(OP_PING, OP_PONG), payload: fc.string({ maxLength: 10 }) }) },
-  { weight: 1, arbitrary: fc.record({ opcode: fc.constant(OP_CLOSE), payload: fc.oneof(closeCode.chain((c) => text.map((r) => closeBody(c, r.subarray(0, 100)))), fc.uint8Array({ maxLength: 1 })) }) },
+  {
+    weight: 6,
+    arbitrary: fc
+      .record({ opcode: fc.constantFrom(OP_TEXT, OP_BINARY, OP_CONTINUATION), fin: fc.boolean() })
+      .chain((f) => (f.fin ? text : utf8).map((payload) => ({ ...f, payload }))),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ opcode: fc.constantFrom(OP_PING, OP_PONG), payload: fc.string({ maxLength: 10 }) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      opcode: fc.constant(OP_CLOSE),
+      payload: fc.oneof(
+        closeCode.chain((c) => text.map((r) => closeBody(c, r.subarray(0, 100)))),
+        fc.uint8Array({ maxLength: 1 }),
+      ),
+    }),
+  },
   {
     weight: 1,
     arbitrary: fc.oneof(
@@ -88,14 +112,18 @@ const rawFrame: fc.Arbitrary<RawFrame> = fc.oneof(
 describe('FrameParser against the ws package’s Receiver', () => {
   it('same messages and the same ending on random streams, valid and broken, split at random', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(rawFrame, { maxLength: 12 }), fc.array(fc.nat(), { maxLength: 8 }), async (frames, cuts) => {
-        const pieces = splitAt(cat(frames.map(frame)), cuts);
-        const theirs = await viaWs(pieces);
-        const ours = viaSpindle(pieces);
-        expect(ours.messages).toEqual(theirs.messages);
-        expect(ours.end).toBe(theirs.end);
-        expect(ours.control).toEqual(theirs.control);
-      }),
+      fc.asyncProperty(
+        fc.array(rawFrame, { maxLength: 12 }),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        async (frames, cuts) => {
+          const pieces = splitAt(cat(frames.map(frame)), cuts);
+          const theirs = await viaWs(pieces);
+          const ours = viaSpindle(pieces);
+          expect(ours.messages).toEqual(theirs.messages);
+          expect(ours.end).toBe(theirs.end);
+          expect(ours.control).toEqual(theirs.control);
+        },
+      ),
       { numRuns: 1500 },
     );
   });

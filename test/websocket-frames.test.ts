@@ -7,7 +7,18 @@
 import fc from 'fast-check';
 import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
-import { acceptKey, applyMask, encodeFrame, isValidCloseCode, OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT } from '../src/protocols/websocket/frame.js';
+import {
+  acceptKey,
+  applyMask,
+  encodeFrame,
+  isValidCloseCode,
+  OP_BINARY,
+  OP_CLOSE,
+  OP_CONTINUATION,
+  OP_PING,
+  OP_PONG,
+  OP_TEXT,
+} from '../src/protocols/websocket/frame.js';
 import { FrameParser } from '../src/protocols/websocket/parser.js';
 import { oneByOne } from './split.js';
 import { cat, closeBody, frame, MASK, parse, recorder, splitAt, type Event } from './websocket-helpers.js';
@@ -71,36 +82,51 @@ describe('FrameParser at every split', () => {
   it('reassembles random messages, randomly fragmented with pings between fragments, at random splits', () => {
     const message = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.uint8Array({ maxLength: 300 }));
     fc.assert(
-      fc.property(fc.array(fc.tuple(message, fc.array(fc.nat(), { maxLength: 4 })), { maxLength: 8 }), fc.array(fc.nat(), { maxLength: 30 }), (msgs, cuts) => {
-        const frames: Uint8Array[] = [];
-        const expected: Event[] = [];
-        msgs.forEach(([m, fragCuts], i) => {
-          const data = typeof m === 'string' ? new Uint8Array(Buffer.from(m, 'utf8')) : m;
-          const pieces = splitAt(data, fragCuts);
-          pieces.forEach((p, k) => {
-            frames.push(frame({ opcode: k === 0 ? (typeof m === 'string' ? OP_TEXT : OP_BINARY) : OP_CONTINUATION, payload: p, fin: k === pieces.length - 1 }));
-            if (k < pieces.length - 1) {
-              frames.push(frame({ opcode: OP_PING, payload: `${i}.${k}` }));
-              expected.push(['ping', `${i}.${k}`]);
-            }
+      fc.property(
+        fc.array(fc.tuple(message, fc.array(fc.nat(), { maxLength: 4 })), { maxLength: 8 }),
+        fc.array(fc.nat(), { maxLength: 30 }),
+        (msgs, cuts) => {
+          const frames: Uint8Array[] = [];
+          const expected: Event[] = [];
+          msgs.forEach(([m, fragCuts], i) => {
+            const data = typeof m === 'string' ? new Uint8Array(Buffer.from(m, 'utf8')) : m;
+            const pieces = splitAt(data, fragCuts);
+            pieces.forEach((p, k) => {
+              frames.push(
+                frame({
+                  opcode: k === 0 ? (typeof m === 'string' ? OP_TEXT : OP_BINARY) : OP_CONTINUATION,
+                  payload: p,
+                  fin: k === pieces.length - 1,
+                }),
+              );
+              if (k < pieces.length - 1) {
+                frames.push(frame({ opcode: OP_PING, payload: `${i}.${k}` }));
+                expected.push(['ping', `${i}.${k}`]);
+              }
+            });
+            expected.push(['message', m]);
           });
-          expected.push(['message', m]);
-        });
-        expect(parse(splitAt(cat(frames), cuts))).toEqual(expected);
-      }),
+          expect(parse(splitAt(cat(frames), cuts))).toEqual(expected);
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('random bytes never throw, end in at most one close or error, and read the same at any split', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 300 }), fc.array(fc.nat(), { maxLength: 10 }), fc.boolean(), (bytes, cuts, expectMasked) => {
-        const whole = parse([bytes], { expectMasked, maxMessageBytes: 200 });
-        expect(parse(splitAt(bytes, cuts), { expectMasked, maxMessageBytes: 200 })).toEqual(whole);
-        const endings = whole.filter((e) => e[0] === 'close' || e[0] === 'error');
-        expect(endings.length).toBeLessThanOrEqual(1);
-        if (endings.length === 1) expect(whole[whole.length - 1]).toBe(endings[0]);
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 300 }),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        fc.boolean(),
+        (bytes, cuts, expectMasked) => {
+          const whole = parse([bytes], { expectMasked, maxMessageBytes: 200 });
+          expect(parse(splitAt(bytes, cuts), { expectMasked, maxMessageBytes: 200 })).toEqual(whole);
+          const endings = whole.filter((e) => e[0] === 'close' || e[0] === 'error');
+          expect(endings.length).toBeLessThanOrEqual(1);
+          if (endings.length === 1) expect(whole[whole.length - 1]).toBe(endings[0]);
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -120,13 +146,26 @@ describe('FrameParser at every split', () => {
       },
       { expectMasked: true },
     );
-    parser.feed(cat([frame({ opcode: OP_TEXT, payload: 'a' }), frame({ opcode: OP_TEXT, payload: 'b' }), frame({ opcode: OP_CLOSE })]));
+    parser.feed(
+      cat([
+        frame({ opcode: OP_TEXT, payload: 'a' }),
+        frame({ opcode: OP_TEXT, payload: 'b' }),
+        frame({ opcode: OP_CLOSE }),
+      ]),
+    );
     expect(events).toEqual([['message', 'a']]);
     expect(parser.bufferedBytes).toBeGreaterThan(0);
     parser.resume();
-    expect(events).toEqual([['message', 'a'], ['message', 'b']]);
+    expect(events).toEqual([
+      ['message', 'a'],
+      ['message', 'b'],
+    ]);
     parser.resume();
-    expect(events).toEqual([['message', 'a'], ['message', 'b'], ['close', 1005, '']]);
+    expect(events).toEqual([
+      ['message', 'a'],
+      ['message', 'b'],
+      ['close', 1005, ''],
+    ]);
   });
 });
 
@@ -142,7 +181,9 @@ describe('close frames (§5.5.1, §7.4)', () => {
   });
 
   it('accepts every code an endpoint may send, with its reason', () => {
-    for (const code of [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999]) {
+    for (const code of [
+      1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999,
+    ]) {
       expect(close(closeBody(code, 'why'))).toEqual([['close', code, 'why']]);
     }
   });
@@ -167,7 +208,11 @@ describe('close frames (§5.5.1, §7.4)', () => {
   });
 
   it('nothing is reported after the close frame', () => {
-    expect(parse([cat([frame({ opcode: OP_CLOSE, payload: closeBody(1001) }), frame({ opcode: OP_TEXT, payload: 'late' })])])).toEqual([['close', 1001, '']]);
+    expect(
+      parse([
+        cat([frame({ opcode: OP_CLOSE, payload: closeBody(1001) }), frame({ opcode: OP_TEXT, payload: 'late' })]),
+      ]),
+    ).toEqual([['close', 1001, '']]);
   });
 });
 
@@ -182,12 +227,20 @@ describe('UTF-8 (§8.1)', () => {
 
   it('a code point split across fragments is fine; one left unfinished at the end is 1007', () => {
     const euro = Buffer.from('€');
-    expect(parse([cat([text(euro.subarray(0, 1), false), frame({ opcode: OP_CONTINUATION, payload: euro.subarray(1) })])])).toEqual([['message', '€']]);
-    expect(parse([cat([text(euro.subarray(0, 1), false), frame({ opcode: OP_CONTINUATION, payload: euro.subarray(1, 2) })])])[0]!.slice(0, 2)).toEqual(['error', 1007]);
+    expect(
+      parse([cat([text(euro.subarray(0, 1), false), frame({ opcode: OP_CONTINUATION, payload: euro.subarray(1) })])]),
+    ).toEqual([['message', '€']]);
+    expect(
+      parse([
+        cat([text(euro.subarray(0, 1), false), frame({ opcode: OP_CONTINUATION, payload: euro.subarray(1, 2) })]),
+      ])[0]!.slice(0, 2),
+    ).toEqual(['error', 1007]);
   });
 
   it('fails at the first bad fragment, before the message ends', () => {
-    const ev = parse([cat([text('ok', false), frame({ opcode: OP_CONTINUATION, payload: new Uint8Array([0xff]), fin: false })])]);
+    const ev = parse([
+      cat([text('ok', false), frame({ opcode: OP_CONTINUATION, payload: new Uint8Array([0xff]), fin: false })]),
+    ]);
     expect(ev.map((e) => e.slice(0, 2))).toEqual([['error', 1007]]);
   });
 
@@ -209,19 +262,24 @@ describe('protocol errors (1002) and limits (1009)', () => {
 
   it('a masked server frame is refused on a client with 1002, an unmasked one read', () => {
     expect(err([frame({ opcode: OP_TEXT, payload: 'x' })], { expectMasked: false })).toEqual(['error', 1002]);
-    expect(parse([frame({ opcode: OP_TEXT, payload: 'x', mask: null })], { expectMasked: false })).toEqual([['message', 'x']]);
+    expect(parse([frame({ opcode: OP_TEXT, payload: 'x', mask: null })], { expectMasked: false })).toEqual([
+      ['message', 'x'],
+    ]);
   });
 
   it('RSV bits, reserved opcodes, fragmented or long control frames are 1002', () => {
     for (const rsv of [1, 2, 4]) expect(err([frame({ opcode: OP_TEXT, rsv, payload: 'x' })])).toEqual(['error', 1002]);
-    for (const opcode of [3, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf]) expect(err([frame({ opcode })])).toEqual(['error', 1002]);
+    for (const opcode of [3, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf])
+      expect(err([frame({ opcode })])).toEqual(['error', 1002]);
     expect(err([frame({ opcode: OP_PING, fin: false })])).toEqual(['error', 1002]);
     expect(err([frame({ opcode: OP_PING, payload: bytes(126) })])).toEqual(['error', 1002]);
   });
 
   it('a continuation with nothing to continue, or a new message mid-fragments, is 1002', () => {
     expect(err([frame({ opcode: OP_CONTINUATION, payload: 'x' })])).toEqual(['error', 1002]);
-    expect(err([cat([frame({ opcode: OP_TEXT, payload: 'a', fin: false }), frame({ opcode: OP_BINARY, payload: 'b' })])])).toEqual(['error', 1002]);
+    expect(
+      err([cat([frame({ opcode: OP_TEXT, payload: 'a', fin: false }), frame({ opcode: OP_BINARY, payload: 'b' })])]),
+    ).toEqual(['error', 1002]);
   });
 
   it('a 64-bit length with its top bit set is 1002', () => {
@@ -231,10 +289,17 @@ describe('protocol errors (1002) and limits (1009)', () => {
   });
 
   it('a frame or a message over its limit is 1009, told from the header before the payload is read', () => {
-    expect(err([frame({ opcode: OP_BINARY, payload: bytes(11) }).subarray(0, 6)], { expectMasked: true, maxFrameBytes: 10 })).toEqual(['error', 1009]);
-    const parts = [frame({ opcode: OP_BINARY, payload: bytes(6), fin: false }), frame({ opcode: OP_CONTINUATION, payload: bytes(6) })];
+    expect(
+      err([frame({ opcode: OP_BINARY, payload: bytes(11) }).subarray(0, 6)], { expectMasked: true, maxFrameBytes: 10 }),
+    ).toEqual(['error', 1009]);
+    const parts = [
+      frame({ opcode: OP_BINARY, payload: bytes(6), fin: false }),
+      frame({ opcode: OP_CONTINUATION, payload: bytes(6) }),
+    ];
     expect(err([cat(parts)], { expectMasked: true, maxMessageBytes: 10 })).toEqual(['error', 1009]);
-    expect(parse([cat(parts)], { expectMasked: true, maxMessageBytes: 12 })).toEqual([['message', cat([bytes(6), bytes(6)])]]);
+    expect(parse([cat(parts)], { expectMasked: true, maxMessageBytes: 12 })).toEqual([
+      ['message', cat([bytes(6), bytes(6)])],
+    ]);
   });
 
   it('a header alone does not make the parser allocate the length it claims', () => {
@@ -268,17 +333,27 @@ describe('the serializer', () => {
   it('writes frames the independent writer writes, masked and not, in every length form', () => {
     for (const n of [0, 1, 125, 126, 65535, 65536, 70000]) {
       const p = bytes(n, n);
-      expect(Buffer.from(cat(encodeFrame(OP_BINARY, p, MASK))).equals(frame({ opcode: OP_BINARY, payload: p }))).toBe(true);
-      expect(Buffer.from(cat(encodeFrame(OP_BINARY, p, null))).equals(frame({ opcode: OP_BINARY, payload: p, mask: null }))).toBe(true);
+      expect(Buffer.from(cat(encodeFrame(OP_BINARY, p, MASK))).equals(frame({ opcode: OP_BINARY, payload: p }))).toBe(
+        true,
+      );
+      expect(
+        Buffer.from(cat(encodeFrame(OP_BINARY, p, null))).equals(frame({ opcode: OP_BINARY, payload: p, mask: null })),
+      ).toBe(true);
     }
-    expect(cat(encodeFrame(OP_TEXT, Buffer.from('a'), null, false))).toEqual(frame({ opcode: OP_TEXT, payload: 'a', fin: false, mask: null }));
+    expect(cat(encodeFrame(OP_TEXT, Buffer.from('a'), null, false))).toEqual(
+      frame({ opcode: OP_TEXT, payload: 'a', fin: false, mask: null }),
+    );
   });
 
   it('what it writes, the parser reads back', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 20000, size: 'max' }), fc.uint8Array({ minLength: 4, maxLength: 4 }), (p, mask) => {
-        expect(parse(encodeFrame(OP_BINARY, p, mask))).toEqual([['message', p]]);
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 20000, size: 'max' }),
+        fc.uint8Array({ minLength: 4, maxLength: 4 }),
+        (p, mask) => {
+          expect(parse(encodeFrame(OP_BINARY, p, mask))).toEqual([['message', p]]);
+        },
+      ),
       { numRuns: 50 },
     );
   });

@@ -19,7 +19,8 @@ export interface RawFrame {
 
 /** One frame's bytes, written independently of src/ (a second implementation of §5.2). */
 export function frame(f: RawFrame): Uint8Array {
-  const payload = typeof f.payload === 'string' ? Buffer.from(f.payload, 'utf8') : Buffer.from(f.payload ?? new Uint8Array(0));
+  const payload =
+    typeof f.payload === 'string' ? Buffer.from(f.payload, 'utf8') : Buffer.from(f.payload ?? new Uint8Array(0));
   const mask = f.mask === undefined ? MASK : f.mask;
   const len = payload.length;
   const form = f.lengthForm ?? (len < 126 ? 7 : len < 65536 ? 16 : 64);

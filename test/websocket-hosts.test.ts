@@ -40,7 +40,7 @@ describe('threadedIterApp', () => {
     await reactor.stop();
   });
 
-  it("gives a worker app a spindle.websocket whose accept() throws WebSocketUnsupportedError, and none without Upgrade", async () => {
+  it('gives a worker app a spindle.websocket whose accept() throws WebSocketUnsupportedError, and none without Upgrade', async () => {
     const h = serve(threadedIterApp(appsUrl, 'websocketAccept', { pool }), { headers: UPGRADE });
     await h.done;
     expect(h.req.bodyText()).toMatch(/^WebSocketUnsupportedError ERR_WS_UNSUPPORTED: .*worker thread/);
@@ -101,7 +101,7 @@ describe('a plain GET (no Upgrade) to a CPS app that calls acceptWebSocket', () 
     }
   };
 
-  it('on node:http (the request event) gets 426 and false, as on spindle\'s server', async () => {
+  it("on node:http (the request event) gets 426 and false, as on spindle's server", async () => {
     const reactor = new Reactor();
     reactor.run();
     const seen: unknown[] = [];
@@ -111,7 +111,11 @@ describe('a plain GET (no Upgrade) to a CPS app that calls acceptWebSocket', () 
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/ws`);
-      expect([res.status, res.headers.get('upgrade'), await res.text()]).toEqual([426, 'websocket', expect.stringMatching(/WebSocket only/)]);
+      expect([res.status, res.headers.get('upgrade'), await res.text()]).toEqual([
+        426,
+        'websocket',
+        expect.stringMatching(/WebSocket only/),
+      ]);
       expect(seen).toEqual([false]);
     } finally {
       await new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r())));

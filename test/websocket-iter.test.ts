@@ -14,7 +14,8 @@ import { OP_BINARY, OP_CLOSE, OP_TEXT } from '../src/protocols/websocket/frame.j
 import { makeServer } from './http-channel-helpers.js';
 import { cat, closeBody, frame, parse, type RawFrame } from './websocket-helpers.js';
 
-const HANDSHAKE = 'GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+const HANDSHAKE =
+  'GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
 
 /** Wraps a generator so the test sees how often it is pulled and closed. */
 function spy(gen: (environ: Environ, startResponse: StartResponse) => Iterator<Chunk>) {
@@ -100,10 +101,14 @@ describe("environ['spindle.websocket'] on spindle's server", () => {
 
   it('passes the validator: messages need no startResponse once accepted', () => {
     const violations: unknown[] = [];
-    const cps = toCpsApp(validator(echo as unknown as IterApp, { onViolation: (v: unknown) => void violations.push(v) }));
+    const cps = toCpsApp(
+      validator(echo as unknown as IterApp, { onViolation: (v: unknown) => void violations.push(v) }),
+    );
     const s = makeServer(cps);
     s.send(HANDSHAKE);
-    s.channel.dataReceived(cat([frame({ opcode: OP_TEXT, payload: 'checked' }), frame({ opcode: OP_TEXT, payload: 'bye' })]));
+    s.channel.dataReceived(
+      cat([frame({ opcode: OP_TEXT, payload: 'checked' }), frame({ opcode: OP_TEXT, payload: 'bye' })]),
+    );
     s.reactor.advance(0);
     s.reactor.advance(0);
     expect(s.output()).toContain('checked');
@@ -143,10 +148,13 @@ describe("environ['spindle.websocket'] on spindle's server", () => {
 
   it('is not pulled while the socket is full; pulled again once it drains', () => {
     const payload = new Uint8Array(16 * 1024);
-    const s = start(function* (environ) {
-      environ['spindle.websocket']!.accept();
-      for (;;) yield payload;
-    }, { highWater: 64 * 1024 });
+    const s = start(
+      function* (environ) {
+        environ['spindle.websocket']!.accept();
+        for (;;) yield payload;
+      },
+      { highWater: 64 * 1024 },
+    );
     s.turn();
     const pulls = s.counts.pulls;
     expect(pulls).toBeLessThanOrEqual(6);

@@ -47,7 +47,8 @@ async function serve(): Promise<string> {
   reactor.run();
   cleanups.push(() => reactor.stop());
   const iter = toCpsApp(iterEcho);
-  const app = (request: IRequest) => (request.path === '/iter' ? iter(request) : void acceptWebSocket(request, new Echo(), { protocols: ['echo'] }));
+  const app = (request: IRequest) =>
+    request.path === '/iter' ? iter(request) : void acceptWebSocket(request, new Echo(), { protocols: ['echo'] });
   const port = await reactor.listenTCP(0, new HTTPFactory(app, { reactor }), { host: '127.0.0.1' });
   cleanups.push(() => port.stopListening());
   return `ws://127.0.0.1:${port.getHost().port}`;
@@ -64,14 +65,21 @@ describe.each(['/cps', '/iter'])('undici WebSocket ↔ echo at %s', (path) => {
       queue.push(e.data);
       wake?.();
     });
-    const next = () => new Promise<unknown>((resolve) => (queue.length ? resolve(queue.shift()) : (wake = () => ((wake = null), resolve(queue.shift())))));
-    await new Promise((resolve, reject) => (ws.addEventListener('open', resolve), ws.addEventListener('error', reject)));
+    const next = () =>
+      new Promise<unknown>((resolve) =>
+        queue.length ? resolve(queue.shift()) : (wake = () => ((wake = null), resolve(queue.shift()))),
+      );
+    await new Promise(
+      (resolve, reject) => (ws.addEventListener('open', resolve), ws.addEventListener('error', reject)),
+    );
     expect(ws.protocol).toBe('echo');
     ws.send('héllo ✓');
     expect(await next()).toBe('héllo ✓');
     ws.send(new Uint8Array([9, 8, 7]));
     expect(new Uint8Array((await next()) as ArrayBuffer)).toEqual(new Uint8Array([9, 8, 7]));
-    const closed = new Promise<{ code: number; reason: string; wasClean: boolean }>((resolve) => ws.addEventListener('close', (e) => resolve({ code: e.code, reason: e.reason, wasClean: e.wasClean })));
+    const closed = new Promise<{ code: number; reason: string; wasClean: boolean }>((resolve) =>
+      ws.addEventListener('close', (e) => resolve({ code: e.code, reason: e.reason, wasClean: e.wasClean })),
+    );
     ws.send('bye');
     expect(await closed).toEqual({ code: 4005, reason: 'as asked', wasClean: true });
   });

@@ -67,7 +67,11 @@ function* iterEcho(environ: Environ): Generator<Chunk> {
       }
     }
   } finally {
-    Echo.lost.push({ closeCode: input.closeCode, closeReason: input.closeReason, wasClean: input.closeCode !== 1006 } as WebSocketClosedError);
+    Echo.lost.push({
+      closeCode: input.closeCode,
+      closeReason: input.closeReason,
+      wasClean: input.closeCode !== 1006,
+    } as WebSocketClosedError);
   }
 }
 
@@ -84,7 +88,11 @@ const HOSTS = {
   cps: { written: 'cps', server: 'spindle', app: () => cpsEcho },
   iter: { written: 'iter', server: 'spindle', app: () => toCpsApp(iterEcho) },
   'cps bridged by toIterApp': { written: 'cps', server: 'spindle', app: () => toCpsApp(toIterApp(cpsEcho)) },
-  'iter bridged by toCpsApp then toIterApp': { written: 'iter', server: 'spindle', app: () => toCpsApp(toIterApp(toCpsApp(iterEcho))) },
+  'iter bridged by toCpsApp then toIterApp': {
+    written: 'iter',
+    server: 'spindle',
+    app: () => toCpsApp(toIterApp(toCpsApp(iterEcho))),
+  },
   'cps on node:http': { written: 'cps', server: 'node', app: () => cpsEcho },
   'iter on node:http': { written: 'iter', server: 'node', app: () => iterEcho },
 } as const;
@@ -123,7 +131,9 @@ function open(url: string) {
   return {
     ws,
     opened: new Promise<void>((resolve, reject) => (ws.once('open', () => resolve()), ws.once('error', reject))),
-    closed: new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }))),
+    closed: new Promise<{ code: number; reason: string }>((resolve) =>
+      ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    ),
     next(n = 1): Promise<(string | Buffer)[]> {
       return new Promise((resolve) => {
         const check = () => {
@@ -234,7 +244,9 @@ describe.each(Object.keys(HOSTS) as HostName[])('ws client ↔ echo: %s', (name)
     const c = open(url);
     await c.opened;
     // Half a frame, then the socket is destroyed.
-    (c.ws as unknown as { _socket: import('node:net').Socket })._socket.write(Buffer.from([0x82, 0xfe, 0x10, 0x00, 1, 2, 3, 4, 5]));
+    (c.ws as unknown as { _socket: import('node:net').Socket })._socket.write(
+      Buffer.from([0x82, 0xfe, 0x10, 0x00, 1, 2, 3, 4, 5]),
+    );
     c.ws.terminate();
     await settled(reactor);
     expect(Echo.lost[0]).toMatchObject({ closeCode: 1006, wasClean: false });

@@ -14,8 +14,12 @@ import type { CpsApp } from '../../src/protocols/http/interfaces.js';
 // SPINDLE_BENCH_DIST: a tsc build of src/ (what an installed user runs); else the sources through tsx.
 const dist = process.env.SPINDLE_BENCH_DIST;
 const base = dist ? pathToFileURL(`${dist}/src/`).href : new URL('../../src/', import.meta.url).href;
-const { NodeReactor } = (await import(`${base}reactor/nodereactor.js`)) as typeof import('../../src/reactor/nodereactor.js');
-const { HTTPFactory } = (await import(`${base}protocols/http/factory.js`)) as typeof import('../../src/protocols/http/factory.js');
+const { NodeReactor } = (await import(
+  `${base}reactor/nodereactor.js`
+)) as typeof import('../../src/reactor/nodereactor.js');
+const { HTTPFactory } = (await import(
+  `${base}protocols/http/factory.js`
+)) as typeof import('../../src/protocols/http/factory.js');
 const { toCpsApp } = (await import(`${base}bridge/gateway.js`)) as typeof import('../../src/bridge/gateway.js');
 const { toIterApp } = (await import(`${base}bridge/toiterapp.js`)) as typeof import('../../src/bridge/toiterapp.js');
 
@@ -48,9 +52,17 @@ const stream: CpsApp = (request) => {
     }
   };
   const producer: IPushProducer = {
-    pauseProducing: () => { paused = true; },
-    resumeProducing: () => { if (!paused) return; paused = false; produce(); },
-    stopProducing: () => { stopped = true; },
+    pauseProducing: () => {
+      paused = true;
+    },
+    resumeProducing: () => {
+      if (!paused) return;
+      paused = false;
+      produce();
+    },
+    stopProducing: () => {
+      stopped = true;
+    },
   };
   request.setHeader('Content-Type', 'application/octet-stream');
   request.setHeader('Content-Length', String(total));

@@ -24,10 +24,14 @@ export const DIST_ENV = 'SPINDLE_BENCH_DIST';
 export function buildDist(): string | null {
   const out = mkdtempSync(join(tmpdir(), 'spindle-bench-'));
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', out, '--declaration', 'false', '--sourceMap', 'false'], {
-    cwd: root,
-    stdio: 'ignore',
-  });
+  spawnSync(
+    process.execPath,
+    [tsc, '-p', 'tsconfig.build.json', '--outDir', out, '--declaration', 'false', '--sourceMap', 'false'],
+    {
+      cwd: root,
+      stdio: 'ignore',
+    },
+  );
   if (!existsSync(join(out, 'src', 'bridge', 'gateway.js'))) {
     rmSync(out, { recursive: true, force: true });
     return null;

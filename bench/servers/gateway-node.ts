@@ -15,7 +15,8 @@ const CHUNK = 64 * 1024;
 const shared = Buffer.alloc(CHUNK, 0x61);
 
 function* stream(): Generator<Buffer> {
-  for (let sent = 0; sent < total; sent += CHUNK) yield sent + CHUNK <= total ? shared : shared.subarray(0, total - sent);
+  for (let sent = 0; sent < total; sent += CHUNK)
+    yield sent + CHUNK <= total ? shared : shared.subarray(0, total - sent);
 }
 function* infinite(): Generator<Buffer> {
   for (;;) yield Buffer.alloc(CHUNK, 0x62);

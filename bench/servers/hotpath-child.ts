@@ -10,9 +10,12 @@ import type { CpsApp } from '../../src/protocols/http/interfaces.js';
 import type { IterApp } from '../../src/bridge/interfaces.js';
 import { spindleModule } from './dist.js';
 
-const { MemoryReactor } = await spindleModule<typeof import('../../src/reactor/memoryreactor.js')>('reactor/memoryreactor.js');
-const { StringTransport } = await spindleModule<typeof import('../../src/reactor/stringtransport.js')>('reactor/stringtransport.js');
-const { HTTPFactory } = await spindleModule<typeof import('../../src/protocols/http/factory.js')>('protocols/http/factory.js');
+const { MemoryReactor } =
+  await spindleModule<typeof import('../../src/reactor/memoryreactor.js')>('reactor/memoryreactor.js');
+const { StringTransport } =
+  await spindleModule<typeof import('../../src/reactor/stringtransport.js')>('reactor/stringtransport.js');
+const { HTTPFactory } =
+  await spindleModule<typeof import('../../src/protocols/http/factory.js')>('protocols/http/factory.js');
 const { toCpsApp } = await spindleModule<typeof import('../../src/bridge/gateway.js')>('bridge/gateway.js');
 const { toIterApp } = await spindleModule<typeof import('../../src/bridge/toiterapp.js')>('bridge/toiterapp.js');
 

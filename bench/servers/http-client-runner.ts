@@ -21,8 +21,11 @@ type Worker = (done: () => void) => void;
 
 async function makeWorker(): Promise<Worker> {
   if (client === 'spindle') {
-    const { NodeReactor } = await spindleModule<typeof import('../../src/reactor/nodereactor.js')>('reactor/nodereactor.js');
-    const c = await spindleModule<typeof import('../../src/protocols/http/client/index.js')>('protocols/http/client/index.js');
+    const { NodeReactor } =
+      await spindleModule<typeof import('../../src/reactor/nodereactor.js')>('reactor/nodereactor.js');
+    const c = await spindleModule<typeof import('../../src/protocols/http/client/index.js')>(
+      'protocols/http/client/index.js',
+    );
     const reactor = new NodeReactor();
     reactor.run();
     const agent = new c.Agent(reactor, { pool: new c.HTTPConnectionPool(reactor, { maxPersistentPerHost: conns }) });
@@ -83,7 +86,9 @@ for (const measure of [false, true]) {
   });
   if (measure) {
     const cpu = process.cpuUsage(cpu0);
-    process.stdout.write(`${JSON.stringify({ requests, seconds: (performance.now() - t0) / 1000, cpu: (cpu.user + cpu.system) / 1e6 })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ requests, seconds: (performance.now() - t0) / 1000, cpu: (cpu.user + cpu.system) / 1e6 })}\n`,
+    );
   }
 }
 process.exit(0);

@@ -77,9 +77,13 @@ async function fastify(): Promise<void> {
   const name = 'fastify';
   const { default: make } = (await import(name)) as { default: (o: object) => any }; // eslint-disable-line @typescript-eslint/no-explicit-any
   const app = make({ logger: false });
-  app.get('/', (_req: unknown, reply: any) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+  app.get('/', (_req: unknown, reply: any) => {
+    // eslint-disable-line @typescript-eslint/no-explicit-any
     if (mode === 'hello') return reply.header('Content-Type', 'text/plain').send(BODY);
-    return reply.header('Content-Type', 'application/octet-stream').header('Content-Length', length!).send(Readable.from(body()));
+    return reply
+      .header('Content-Type', 'application/octet-stream')
+      .header('Content-Length', length!)
+      .send(Readable.from(body()));
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   listening(app.server.address().port);
@@ -89,9 +93,12 @@ async function hono(): Promise<void> {
   const honoName = 'hono';
   const serverName = '@hono/node-server';
   const { Hono } = (await import(honoName)) as { Hono: new () => any }; // eslint-disable-line @typescript-eslint/no-explicit-any
-  const { serve } = (await import(serverName)) as { serve: (o: object, cb: (info: { port: number }) => void) => unknown };
+  const { serve } = (await import(serverName)) as {
+    serve: (o: object, cb: (info: { port: number }) => void) => unknown;
+  };
   const app = new Hono();
-  app.get('/', (c: any) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+  app.get('/', (c: any) => {
+    // eslint-disable-line @typescript-eslint/no-explicit-any
     if (mode === 'hello') return c.body(BODY, 200, { 'Content-Type': 'text/plain' });
     const it = body();
     const stream = new ReadableStream<Uint8Array>({
@@ -173,15 +180,19 @@ const iterApp: IterApp = (_environ, startResponse) => {
     startResponse('200 OK', [['Content-Type', 'text/plain']]);
     return [BODY];
   }
-  const headers: Array<[string, string]> = [['Content-Type', mode === 'rows' ? 'text/plain' : 'application/octet-stream']];
+  const headers: Array<[string, string]> = [
+    ['Content-Type', mode === 'rows' ? 'text/plain' : 'application/octet-stream'],
+  ];
   if (length !== null) headers.push(['Content-Length', length]);
   startResponse('200 OK', headers);
   return body();
 };
 
 async function spindle(): Promise<void> {
-  const { NodeReactor } = await spindleModule<typeof import('../../src/reactor/nodereactor.js')>('reactor/nodereactor.js');
-  const { HTTPFactory } = await spindleModule<typeof import('../../src/protocols/http/factory.js')>('protocols/http/factory.js');
+  const { NodeReactor } =
+    await spindleModule<typeof import('../../src/reactor/nodereactor.js')>('reactor/nodereactor.js');
+  const { HTTPFactory } =
+    await spindleModule<typeof import('../../src/protocols/http/factory.js')>('protocols/http/factory.js');
   const { toCpsApp } = await spindleModule<typeof import('../../src/bridge/gateway.js')>('bridge/gateway.js');
   const { toIterApp } = await spindleModule<typeof import('../../src/bridge/toiterapp.js')>('bridge/toiterapp.js');
   const { threadedIterApp } = await spindleModule<typeof import('../../src/bridge/threaded.js')>('bridge/threaded.js');
@@ -199,7 +210,16 @@ async function spindle(): Promise<void> {
   listening(port.getHost().port);
 }
 
-const kinds: Record<string, () => Promise<void>> = { node: nodeHttp, fastify, hono, net: bareNet, cps: spindle, iter: spindle, bridge: spindle, threaded: spindle };
+const kinds: Record<string, () => Promise<void>> = {
+  node: nodeHttp,
+  fastify,
+  hono,
+  net: bareNet,
+  cps: spindle,
+  iter: spindle,
+  bridge: spindle,
+  threaded: spindle,
+};
 if (!kinds[kind]) throw new Error(`unknown server kind ${kind}; one of ${Object.keys(kinds).join(', ')}`);
 await kinds[kind]!();
 // A clean exit on SIGTERM (lets --cpu-prof write its profile when profiling a run).

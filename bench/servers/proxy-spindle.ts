@@ -4,14 +4,20 @@
  */
 import { spindleModule } from './dist.js';
 
-const { NodeReactor } = await spindleModule<typeof import('../../src/reactor/nodereactor.js')>('reactor/nodereactor.js');
-const { HTTPFactory } = await spindleModule<typeof import('../../src/protocols/http/factory.js')>('protocols/http/factory.js');
-const client = await spindleModule<typeof import('../../src/protocols/http/client/index.js')>('protocols/http/client/index.js');
+const { NodeReactor } =
+  await spindleModule<typeof import('../../src/reactor/nodereactor.js')>('reactor/nodereactor.js');
+const { HTTPFactory } =
+  await spindleModule<typeof import('../../src/protocols/http/factory.js')>('protocols/http/factory.js');
+const client = await spindleModule<typeof import('../../src/protocols/http/client/index.js')>(
+  'protocols/http/client/index.js',
+);
 
 const reactor = new NodeReactor();
 const pool = new client.HTTPConnectionPool(reactor, { maxPersistentPerHost: 64 });
 const agent = new client.Agent(reactor, { pool, timeout: 3600 });
 const app = client.reverseProxy(`http://127.0.0.1:${process.argv[2]}`, { agent, timeout: 3600 });
-const port = await reactor.listenTCP(0, new HTTPFactory(app, { reactor, idleTimeout: 3600, headerTimeout: 3600 }), { host: '127.0.0.1' });
+const port = await reactor.listenTCP(0, new HTTPFactory(app, { reactor, idleTimeout: 3600, headerTimeout: 3600 }), {
+  host: '127.0.0.1',
+});
 reactor.run();
 process.stdout.write(`${port.getHost().port}\n`);

@@ -6,8 +6,10 @@ import type { IRequest } from '../../src/protocols/http/interfaces.js';
 import { benchTLS, spindleModule } from './dist.js';
 
 // spindle compiled by tsc when the bench passes a build (see dist.ts), else the sources.
-const { NodeReactor } = await spindleModule<typeof import('../../src/reactor/nodereactor.js')>('reactor/nodereactor.js');
-const { HTTPFactory } = await spindleModule<typeof import('../../src/protocols/http/factory.js')>('protocols/http/factory.js');
+const { NodeReactor } =
+  await spindleModule<typeof import('../../src/reactor/nodereactor.js')>('reactor/nodereactor.js');
+const { HTTPFactory } =
+  await spindleModule<typeof import('../../src/protocols/http/factory.js')>('protocols/http/factory.js');
 
 const BODY = Buffer.from('hello world!');
 const reactor = new NodeReactor();
@@ -18,8 +20,11 @@ const app = (req: IRequest) => {
 };
 const tls = benchTLS(); // SPINDLE_BENCH_TLS=1: HTTPS (bench/https.ts)
 const factory = new HTTPFactory(app, { reactor });
-const port = tls ? await reactor.listenTLS(0, factory, { ...tls, host: '127.0.0.1' }) : await reactor.listenTCP(0, factory, { host: '127.0.0.1' });
+const port = tls
+  ? await reactor.listenTLS(0, factory, { ...tls, host: '127.0.0.1' })
+  : await reactor.listenTCP(0, factory, { host: '127.0.0.1' });
 reactor.run();
 process.stdout.write(`${port.getHost().port}\n`);
 // For profiling runs: exit cleanly (so --cpu-prof writes its file) after N seconds.
-if (process.env.SPINDLE_BENCH_EXIT_AFTER) setTimeout(() => process.exit(0), Number(process.env.SPINDLE_BENCH_EXIT_AFTER) * 1000);
+if (process.env.SPINDLE_BENCH_EXIT_AFTER)
+  setTimeout(() => process.exit(0), Number(process.env.SPINDLE_BENCH_EXIT_AFTER) * 1000);

@@ -27,12 +27,17 @@ async function listenNode(handler: http.RequestListener): Promise<number> {
 
 let port: number;
 if (kind === 'spindle') {
-  const { NodeReactor } = await spindleModule<typeof import('../../src/reactor/nodereactor.js')>('reactor/nodereactor.js');
-  const { HTTPFactory } = await spindleModule<typeof import('../../src/protocols/http/factory.js')>('protocols/http/factory.js');
+  const { NodeReactor } =
+    await spindleModule<typeof import('../../src/reactor/nodereactor.js')>('reactor/nodereactor.js');
+  const { HTTPFactory } =
+    await spindleModule<typeof import('../../src/protocols/http/factory.js')>('protocols/http/factory.js');
   const web = await spindleModule<typeof import('../../src/protocols/web/index.js')>('protocols/web/index.js');
   const reactor = new NodeReactor();
   const root = new web.Resource();
-  root.putChild('files', new web.StaticFile(dir, process.env.STATIC_CHUNK ? { chunkSize: Number(process.env.STATIC_CHUNK) } : {}));
+  root.putChild(
+    'files',
+    new web.StaticFile(dir, process.env.STATIC_CHUNK ? { chunkSize: Number(process.env.STATIC_CHUNK) } : {}),
+  );
   const listening = await reactor.listenTCP(0, new HTTPFactory(web.site(root), { reactor }), { host: '127.0.0.1' });
   reactor.run();
   port = listening.getHost().port;

@@ -19,7 +19,12 @@ const shared = Buffer.alloc(CHUNK, 0x61);
 
 if (kind === 'ws') {
   const { WebSocketServer } = await import('ws');
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+  const wss = new WebSocketServer({
+    port: 0,
+    host: '127.0.0.1',
+    perMessageDeflate: false,
+    maxPayload: 64 * 1024 * 1024,
+  });
   wss.on('connection', (ws) => {
     if (mode === 'echo') {
       ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
@@ -40,11 +45,17 @@ if (kind === 'ws') {
   await new Promise((r) => wss.once('listening', r));
   process.stdout.write(`listening ${(wss.address() as { port: number }).port}\n`);
 } else {
-  const { NodeReactor } = await spindleModule<typeof import('../../src/reactor/nodereactor.js')>('reactor/nodereactor.js');
-  const { HTTPFactory } = await spindleModule<typeof import('../../src/protocols/http/factory.js')>('protocols/http/factory.js');
+  const { NodeReactor } =
+    await spindleModule<typeof import('../../src/reactor/nodereactor.js')>('reactor/nodereactor.js');
+  const { HTTPFactory } =
+    await spindleModule<typeof import('../../src/protocols/http/factory.js')>('protocols/http/factory.js');
   const { toCpsApp } = await spindleModule<typeof import('../../src/bridge/gateway.js')>('bridge/gateway.js');
-  const { acceptWebSocket } = await spindleModule<typeof import('../../src/protocols/websocket/accept.js')>('protocols/websocket/accept.js');
-  const { WebSocketProtocol } = await spindleModule<typeof import('../../src/protocols/websocket/protocol.js')>('protocols/websocket/protocol.js');
+  const { acceptWebSocket } = await spindleModule<typeof import('../../src/protocols/websocket/accept.js')>(
+    'protocols/websocket/accept.js',
+  );
+  const { WebSocketProtocol } = await spindleModule<typeof import('../../src/protocols/websocket/protocol.js')>(
+    'protocols/websocket/protocol.js',
+  );
 
   class Echo extends WebSocketProtocol {
     override messageReceived(data: WebSocketMessage): void {
@@ -100,7 +111,10 @@ if (kind === 'ws') {
   const app =
     kind === 'iter'
       ? toCpsApp(mode === 'echo' ? iterEcho : iterStream, { reactor })
-      : (request: IRequest) => void acceptWebSocket(request, mode === 'echo' ? new Echo() : new Stream(), { maxMessageBytes: 64 * 1024 * 1024 });
+      : (request: IRequest) =>
+          void acceptWebSocket(request, mode === 'echo' ? new Echo() : new Stream(), {
+            maxMessageBytes: 64 * 1024 * 1024,
+          });
   const port = await reactor.listenTCP(0, new HTTPFactory(app, { reactor }), { host: '127.0.0.1' });
   process.stdout.write(`listening ${port.getHost().port}\n`);
 }

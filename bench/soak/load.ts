@@ -33,15 +33,21 @@ interface Demo {
 }
 
 async function startDemo(): Promise<Demo> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', 'examples/demo/app.ts:app', '--style', 'cps', '--port', '0'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_OPTIONS: '' },
-  });
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli.ts', 'serve', 'examples/demo/app.ts:app', '--style', 'cps', '--port', '0'],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_OPTIONS: '' },
+    },
+  );
   let out = '';
   let err = '';
   proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<{ code: number | null; signal: string | null }>((r) => proc.once('exit', (code, signal) => r({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: string | null }>((r) =>
+    proc.once('exit', (code, signal) => r({ code, signal })),
+  );
   const port = await new Promise<number>((resolve, reject) => {
     proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
       out += d;
@@ -131,7 +137,11 @@ export async function shutdownUnderLoad(inflight: number, loadSeconds = 4, keepe
   const clients = Array.from({ length: inflight }, () => rawClient(demo.port));
   clients.forEach((c) => c.write('GET /cps HTTP/1.1\r\nHost: x\r\n\r\n'));
   // In flight: the demo's CPS app writes its first lines, then waits 50 ms on a Deferred.
-  await until(() => clients.every((c) => c.text().includes('Hello from a CPS app')), 'in-flight responses to start', 10_000);
+  await until(
+    () => clients.every((c) => c.text().includes('Hello from a CPS app')),
+    'in-flight responses to start',
+    10_000,
+  );
   const t0 = performance.now();
   demo.proc.kill('SIGTERM');
   const exit = await demo.exited;
@@ -144,7 +154,8 @@ export async function shutdownUnderLoad(inflight: number, loadSeconds = 4, keepe
   await refused.closed;
   const newRefused = refused.text() === '' ? 1 : 0;
   const cut = /cut|still running|unfinished/i.test(demo.stderr()) ? 1 : 0;
-  const ok = exit.code === 0 && exitMs < 5000 && whole === inflight && newRefused === 1 && cut === 0 && servedAfter503 === 0;
+  const ok =
+    exit.code === 0 && exitMs < 5000 && whole === inflight && newRefused === 1 && cut === 0 && servedAfter503 === 0;
   return {
     step: `SIGTERM under ${loadSeconds} s of load (CLI)`,
     load: `50 conns + ${keepers} keep-alive + ${inflight} in flight`,

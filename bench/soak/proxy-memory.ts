@@ -28,9 +28,16 @@ const BIG = quick ? 128 * MiB : GiB;
 const SLOW_RATE = 100 * 1024;
 const BOUND = 8 * MiB;
 
-function startServer(script: string, args: string[], dist: string | null): Promise<{ child: ChildProcess; port: number }> {
+function startServer(
+  script: string,
+  args: string[],
+  dist: string | null,
+): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(here, '..', 'servers', script), ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: serverEnv(dist) });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(here, '..', 'servers', script), ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: serverEnv(dist),
+    });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
@@ -66,7 +73,10 @@ function upload(port: number, total: number, path: string, stopAfter = Infinity)
     const chunk = Buffer.alloc(64 * 1024, 0x62);
     let sent = 0;
     let answer = '';
-    const stop = setTimeout(() => (s.destroy(), resolve(`stopped after ${sent} bytes`)), stopAfter === Infinity ? 2 ** 31 - 1 : stopAfter * 1000);
+    const stop = setTimeout(
+      () => (s.destroy(), resolve(`stopped after ${sent} bytes`)),
+      stopAfter === Infinity ? 2 ** 31 - 1 : stopAfter * 1000,
+    );
     const pump = (): void => {
       while (sent < total) {
         const n = Math.min(chunk.length, total - sent);
@@ -119,21 +129,47 @@ try {
   const base = rss(pid);
   const row = (what: string, r: { peak: number; seconds: number }, extra: string) => {
     const growth = r.peak - base;
-    rows.push(`| ${what} | ${(base / MiB).toFixed(1)} | ${(r.peak / MiB).toFixed(1)} | ${(growth / MiB).toFixed(2)} | ${growth <= BOUND ? 'yes' : 'NO'} | ${r.seconds.toFixed(1)} s; ${extra} |`);
+    rows.push(
+      `| ${what} | ${(base / MiB).toFixed(1)} | ${(r.peak / MiB).toFixed(1)} | ${(growth / MiB).toFixed(2)} | ${growth <= BOUND ? 'yes' : 'NO'} | ${r.seconds.toFixed(1)} s; ${extra} |`,
+    );
     process.stderr.write(`${rows[rows.length - 1]}\n`);
   };
-  row(`${BIG / MiB} MiB download, full speed`, await peakDuring(pid, () => download(proxy.port, BIG, `/bytes/${BIG}`)), `${(BIG / 1e9).toFixed(2)} GB`);
+  row(
+    `${BIG / MiB} MiB download, full speed`,
+    await peakDuring(pid, () => download(proxy.port, BIG, `/bytes/${BIG}`)),
+    `${(BIG / 1e9).toFixed(2)} GB`,
+  );
   let answer = '';
-  row(`${BIG / MiB} MiB upload, full speed`, await peakDuring(pid, async () => void (answer = await upload(proxy.port, BIG, '/up'))), `upstream: ${answer}`);
+  row(
+    `${BIG / MiB} MiB upload, full speed`,
+    await peakDuring(pid, async () => void (answer = await upload(proxy.port, BIG, '/up'))),
+    `upstream: ${answer}`,
+  );
   let got = 0;
-  row(`client reads 100 KiB/s, upstream offers ${BIG / MiB} MiB`, await peakDuring(pid, async () => void (got = await slowDownload(proxy.port, `/bytes/${BIG}`, SLOW_RATE, slowSeconds))), `client read ${(got / 1024).toFixed(0)} KiB`);
-  row(`upstream reads 100 KiB/s, client offers ${BIG / MiB} MiB`, await peakDuring(pid, async () => void (answer = await upload(proxy.port, BIG, `/up?rate=${SLOW_RATE}`, slowSeconds))), answer);
+  row(
+    `client reads 100 KiB/s, upstream offers ${BIG / MiB} MiB`,
+    await peakDuring(
+      pid,
+      async () => void (got = await slowDownload(proxy.port, `/bytes/${BIG}`, SLOW_RATE, slowSeconds)),
+    ),
+    `client read ${(got / 1024).toFixed(0)} KiB`,
+  );
+  row(
+    `upstream reads 100 KiB/s, client offers ${BIG / MiB} MiB`,
+    await peakDuring(
+      pid,
+      async () => void (answer = await upload(proxy.port, BIG, `/up?rate=${SLOW_RATE}`, slowSeconds)),
+    ),
+    answer,
+  );
 } finally {
   proxy.child.kill();
   upstream.child.kill();
   removeDist(dist);
 }
-console.log('| transfer through reverseProxy | RSS after warm-up (MiB) | peak RSS (MiB) | growth (MiB) | within 8 MiB | notes |');
+console.log(
+  '| transfer through reverseProxy | RSS after warm-up (MiB) | peak RSS (MiB) | growth (MiB) | within 8 MiB | notes |',
+);
 console.log('| --- | --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(r);
 process.exit(rows.every((r) => r.includes('| yes |')) ? 0 : 1);

@@ -13,7 +13,11 @@ import { load, shutdownUnderLoad } from './load.js';
 import { connectionFlood, faults, fuzz, pipelined, slowLoris, type Row } from './steps.js';
 
 const quick = process.argv.includes('--quick');
-const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',') ?? null;
+const only =
+  process.argv
+    .find((a) => a.startsWith('--only='))
+    ?.slice(7)
+    .split(',') ?? null;
 const size = (full: number, small: number) => (quick ? small : full);
 
 const steps: Array<[string, () => Promise<Row>]> = [
@@ -33,8 +37,11 @@ const steps: Array<[string, () => Promise<Row>]> = [
 ];
 
 function table(rows: Row[]): string {
-  const head = '| step | load held / inputs | faults injected | leaks found | figures |\n| --- | --- | --- | --- | --- |';
-  return [head, ...rows.map((r) => `| ${r.step} | ${r.load} | ${r.faults} | ${r.leaks} | ${r.figure.trim()} |`)].join('\n');
+  const head =
+    '| step | load held / inputs | faults injected | leaks found | figures |\n| --- | --- | --- | --- | --- |';
+  return [head, ...rows.map((r) => `| ${r.step} | ${r.load} | ${r.faults} | ${r.leaks} | ${r.figure.trim()} |`)].join(
+    '\n',
+  );
 }
 
 // The attacks make the server log (info/warn) by design; keep stderr for the table's sake.
@@ -49,12 +56,20 @@ for (const [name, step] of steps) {
     rows.push(row);
     process.stderr.write(`${row.step}: leaks ${row.leaks} (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
   } catch (err) {
-    rows.push({ step: name, load: '-', faults: 0, leaks: 1, figure: `FAILED: ${err instanceof Error ? err.message : String(err)}` });
+    rows.push({
+      step: name,
+      load: '-',
+      faults: 0,
+      leaks: 1,
+      figure: `FAILED: ${err instanceof Error ? err.message : String(err)}`,
+    });
     process.stderr.write(`${name}: FAILED ${String(err)}\n`);
   }
 }
 logs.restore();
 const leaks = rows.reduce((a, r) => a + r.leaks, 0);
 console.log(table(rows));
-console.log(`\n${rows.length} steps in ${((performance.now() - started) / 1000).toFixed(0)} s on Node ${process.version}; leaks found: ${leaks}`);
+console.log(
+  `\n${rows.length} steps in ${((performance.now() - started) / 1000).toFixed(0)} s on Node ${process.version}; leaks found: ${leaks}`,
+);
 process.exit(leaks === 0 ? 0 : 1);

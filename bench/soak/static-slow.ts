@@ -33,7 +33,9 @@ const server = spawn(process.execPath, ['--import', 'tsx', 'bench/servers/static
   env: { ...process.env, ...(dist ? { [DIST_ENV]: dist } : {}) },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
-const port = await new Promise<number>((resolve) => server.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().split('\n')[0]))));
+const port = await new Promise<number>((resolve) =>
+  server.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().split('\n')[0]))),
+);
 
 function rssKiB(): number {
   const status = fs.readFileSync(`/proc/${server.pid}/status`, 'utf8');
@@ -41,7 +43,10 @@ function rssKiB(): number {
 }
 
 /** GET the file; read at `rate` bytes/s (Infinity: as fast as it comes) for at most `limit` seconds. */
-async function download(rate: number, limit: number): Promise<{ received: number; startKiB: number; maxKiB: number; secs: number }> {
+async function download(
+  rate: number,
+  limit: number,
+): Promise<{ received: number; startKiB: number; maxKiB: number; secs: number }> {
   const socket = net.connect(port, '127.0.0.1');
   await new Promise((resolve) => socket.once('connect', resolve));
   socket.write('GET /files/big.bin HTTP/1.1\r\nHost: soak\r\n\r\n');
@@ -91,10 +96,14 @@ async function download(rate: number, limit: number): Promise<{ received: number
 
 const MiB = (kib: number) => (kib / 1024).toFixed(1);
 const slow = await download(RATE, seconds);
-console.log(`slow client (100 KiB/s, ${slow.secs.toFixed(0)} s): received ${MiB(slow.received / 1024)} MiB of 1024; server RSS ${MiB(slow.startKiB)} → max ${MiB(slow.maxKiB)} MiB, growth ${MiB(slow.maxKiB - slow.startKiB)} MiB`);
+console.log(
+  `slow client (100 KiB/s, ${slow.secs.toFixed(0)} s): received ${MiB(slow.received / 1024)} MiB of 1024; server RSS ${MiB(slow.startKiB)} → max ${MiB(slow.maxKiB)} MiB, growth ${MiB(slow.maxKiB - slow.startKiB)} MiB`,
+);
 if (fast) {
   const whole = await download(Infinity, 600);
-  console.log(`fast client: received ${MiB(whole.received / 1024)} MiB in ${whole.secs.toFixed(1)} s; server RSS ${MiB(whole.startKiB)} → max ${MiB(whole.maxKiB)} MiB, growth ${MiB(whole.maxKiB - whole.startKiB)} MiB`);
+  console.log(
+    `fast client: received ${MiB(whole.received / 1024)} MiB in ${whole.secs.toFixed(1)} s; server RSS ${MiB(whole.startKiB)} → max ${MiB(whole.maxKiB)} MiB, growth ${MiB(whole.maxKiB - whole.startKiB)} MiB`,
+  );
 }
 server.kill();
 fs.rmSync(dir, { recursive: true, force: true });

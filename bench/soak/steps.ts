@@ -39,10 +39,17 @@ async function leaksOf(s: RealServer, logs: ReturnType<typeof captureLogs>): Pro
   const b = await settled(s, 20_000);
   const off = Object.entries(b).filter(([k, v]) => v !== BALANCED[k as keyof typeof BALANCED]);
   const bad = badEvents(logs.events);
-  return { n: off.reduce((a, [, v]) => a + Math.abs(v), 0) + bad.length, detail: [...off.map(([k, v]) => `${k}=${v}`), ...bad.map((e) => e.message)].join('; ') };
+  return {
+    n: off.reduce((a, [, v]) => a + Math.abs(v), 0) + bad.length,
+    detail: [...off.map(([k, v]) => `${k}=${v}`), ...bad.map((e) => e.message)].join('; '),
+  };
 }
 
-async function withServer<T>(style: Style, options: Parameters<typeof realServer>[1], fn: (s: RealServer) => Promise<T>): Promise<T & { leaks: number; detail: string }> {
+async function withServer<T>(
+  style: Style,
+  options: Parameters<typeof realServer>[1],
+  fn: (s: RealServer) => Promise<T>,
+): Promise<T & { leaks: number; detail: string }> {
   const logs = captureLogs();
   const s = await realServer(style, options);
   try {
@@ -56,9 +63,20 @@ async function withServer<T>(style: Style, options: Parameters<typeof realServer
 }
 
 export async function faults(style: Style, count: number): Promise<Row> {
-  const r = await withServer(style, {}, async (s) => ({ tally: await resetAttack(s, count, 42, 100), served: s.factory.stats.requests }));
-  const kinds = Object.entries(r.tally).map(([k, v]) => `${k} ${v}`).join(', ');
-  return { step: `faults, ${style} app`, load: `${count} connections`, faults: count - r.tally.complete, leaks: r.leaks, figure: `${kinds}; ${r.served} requests reached the app ${r.detail}` };
+  const r = await withServer(style, {}, async (s) => ({
+    tally: await resetAttack(s, count, 42, 100),
+    served: s.factory.stats.requests,
+  }));
+  const kinds = Object.entries(r.tally)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  return {
+    step: `faults, ${style} app`,
+    load: `${count} connections`,
+    faults: count - r.tally.complete,
+    leaks: r.leaks,
+    figure: `${kinds}; ${r.served} requests reached the app ${r.detail}`,
+  };
 }
 
 /** `count` sockets each sending one header byte a second; a normal client measures its latency meanwhile. */
@@ -89,7 +107,14 @@ export async function slowLoris(style: Style, count: number, headerTimeout: numb
     clearInterval(drip);
     const got408 = loris.filter((l) => completeResponses(l.text())[0]?.status === 408).length;
     latencies.sort((a, b) => a - b);
-    return { got408, failed, served: latencies.length, p99: latencies[Math.floor(latencies.length * 0.99)] ?? 0, max: latencies.at(-1) ?? 0, timeouts: s.factory.stats.timeouts };
+    return {
+      got408,
+      failed,
+      served: latencies.length,
+      p99: latencies[Math.floor(latencies.length * 0.99)] ?? 0,
+      max: latencies.at(-1) ?? 0,
+      timeouts: s.factory.stats.timeouts,
+    };
   });
   return {
     step: `slow-loris, ${style} app`,
@@ -107,7 +132,26 @@ const SEEDS = [
   'GET /slow HTTP/1.0\r\nConnection: keep-alive\r\n\r\n',
   'POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n',
 ];
-const NASTY = ['\r', '\n', '\r\n', ':', ' ', '\t', '\0', '\x7f', '\xff', ',', ';', '0', 'f', '-', 'chunked', 'Content-Length: 5\r\n', 'Transfer-Encoding: chunked\r\n', 'HTTP/1.1'];
+const NASTY = [
+  '\r',
+  '\n',
+  '\r\n',
+  ':',
+  ' ',
+  '\t',
+  '\0',
+  '\x7f',
+  '\xff',
+  ',',
+  ';',
+  '0',
+  'f',
+  '-',
+  'chunked',
+  'Content-Length: 5\r\n',
+  'Transfer-Encoding: chunked\r\n',
+  'HTTP/1.1',
+];
 
 /** `count` mutated requests (seeded), each on its own connection at random write splits. */
 export async function fuzz(style: Style, count: number): Promise<Row> {
@@ -115,26 +159,36 @@ export async function fuzz(style: Style, count: number): Promise<Row> {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   let malformed = 0;
   const r = await withServer(style, { headerTimeout: 1, idleTimeout: 1 }, async (s) => {
-    await pool(Array.from({ length: count }, (_, i) => i), 50, async () => {
-      let text = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => pick(SEEDS)).join('');
-      for (let m = Math.floor(rand() * 5); m > 0; m--) {
-        const at = Math.floor(rand() * text.length);
-        text = text.slice(0, at) + pick(NASTY) + text.slice(at + Math.floor(rand() * 4));
-      }
-      const c = rawClient(s.port);
-      const bytes = Buffer.from(text, 'latin1');
-      for (let pos = 0; pos < bytes.length; ) {
-        const n = 1 + Math.floor(rand() * 64);
-        c.write(new Uint8Array(bytes.subarray(pos, pos + n)));
-        pos += n;
-      }
-      c.sock.end();
-      await c.closed;
-      if (c.text().length > 0 && completeResponses(c.text()).length === 0) malformed++;
-    });
+    await pool(
+      Array.from({ length: count }, (_, i) => i),
+      50,
+      async () => {
+        let text = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => pick(SEEDS)).join('');
+        for (let m = Math.floor(rand() * 5); m > 0; m--) {
+          const at = Math.floor(rand() * text.length);
+          text = text.slice(0, at) + pick(NASTY) + text.slice(at + Math.floor(rand() * 4));
+        }
+        const c = rawClient(s.port);
+        const bytes = Buffer.from(text, 'latin1');
+        for (let pos = 0; pos < bytes.length;) {
+          const n = 1 + Math.floor(rand() * 64);
+          c.write(new Uint8Array(bytes.subarray(pos, pos + n)));
+          pos += n;
+        }
+        c.sock.end();
+        await c.closed;
+        if (c.text().length > 0 && completeResponses(c.text()).length === 0) malformed++;
+      },
+    );
     return { smuggled: 0, bad: s.factory.stats.badRequests };
   });
-  return { step: `parser fuzz, ${style} app`, load: `${count} inputs`, faults: r.bad, leaks: r.leaks + malformed, figure: `${r.bad} rejected by the parser, ${malformed} unparsable answers ${r.detail}` };
+  return {
+    step: `parser fuzz, ${style} app`,
+    load: `${count} inputs`,
+    faults: r.bad,
+    leaks: r.leaks + malformed,
+    figure: `${r.bad} rejected by the parser, ${malformed} unparsable answers ${r.detail}`,
+  };
 }
 
 /** `count` pipelined requests written at once on one connection; the server's held input is read after every delivery. */
@@ -196,14 +250,20 @@ export async function connectionFlood(count: number, maxConnections: number): Pr
       await until(() => accounted() >= clients.length, 'every connection accepted or refused', 20_000);
     }
     const held = clients.filter((c) => !c.sock.destroyed && !c.sock.readableEnded);
-    const refusedClosed = await Promise.race([Promise.all(clients.map((c) => (held.includes(c) ? Promise.resolve() : c.closed))).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))]);
+    const refusedClosed = await Promise.race([
+      Promise.all(clients.map((c) => (held.includes(c) ? Promise.resolve() : c.closed))).then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 10_000)),
+    ]);
     for (const c of held) c.write('GET /small HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     await Promise.all(held.map((c) => c.closed));
     const served = held.filter((c) => c.bodies()[0] === 'small').length;
     const stats = { ...limit!.stats };
     const { n, detail } = await leaksOf(s, logs);
     const warnings = logs.events.filter((e) => e.namespace === 'spindle.policies' && e.level === 'warn').length;
-    const bad = (stats.rejectedConnections === count - maxConnections ? 0 : 1) + (served === maxConnections ? 0 : 1) + (refusedClosed ? 0 : 1);
+    const bad =
+      (stats.rejectedConnections === count - maxConnections ? 0 : 1) +
+      (served === maxConnections ? 0 : 1) +
+      (refusedClosed ? 0 : 1);
     return {
       step: 'connection flood (LimitConnectionsFactory)',
       load: `${count} connections (waves of 250), max ${maxConnections}`,

@@ -16,7 +16,8 @@ export const iterHello: IterApp = (environ: Environ, startResponse: StartRespons
     yield `You asked for ${environ.REQUEST_METHOD} ${environ.SCRIPT_NAME}${environ.PATH_INFO}`;
     yield environ.QUERY_STRING ? `?${environ.QUERY_STRING}\n` : '\n';
     // Each chunk goes to the socket when the gateway pulls it; nothing is buffered whole.
-    for (const key of ['SERVER_PROTOCOL', 'REMOTE_ADDR', 'HTTP_USER_AGENT']) yield `${key} = ${String(environ[key] ?? '')}\n`;
+    for (const key of ['SERVER_PROTOCOL', 'REMOTE_ADDR', 'HTTP_USER_AGENT'])
+      yield `${key} = ${String(environ[key] ?? '')}\n`;
   })();
 };
 

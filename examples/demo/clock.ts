@@ -22,7 +22,8 @@ export function clockApp(interval = 1): IterApp {
   return (environ: Environ, startResponse: StartResponse) => {
     const pauseOutput = environ['wsgi.pause_output'];
     const reactor = environ['spindle.reactor'];
-    if (!pauseOutput || !reactor) throw new Error('the clock needs a gateway with wsgi.pause_output and spindle.reactor (spindle serve)');
+    if (!pauseOutput || !reactor)
+      throw new Error('the clock needs a gateway with wsgi.pause_output and spindle.reactor (spindle serve)');
     const ticks = parseTicks(environ.QUERY_STRING);
     startResponse('200 OK', [
       ['content-type', 'text/plain; charset=utf-8'],

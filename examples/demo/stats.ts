@@ -12,7 +12,13 @@ export interface StatsSnapshot {
   pid: number;
   /** Seconds since the process started. */
   uptime: number;
-  reactor: { pendingDelayedCalls: number; openConnections: number; listeningPorts: number; pausedProducers: number; totalConnections: number };
+  reactor: {
+    pendingDelayedCalls: number;
+    openConnections: number;
+    listeningPorts: number;
+    pausedProducers: number;
+    totalConnections: number;
+  };
   gateway: GatewayStats;
   requests: RequestStats;
   memory: { rssMiB: number; heapUsedMiB: number };
@@ -34,7 +40,10 @@ export function snapshot(request: IRequest, gateway: GatewayStats, router: Reque
 
 function table(title: string, rows: Record<string, unknown>): string {
   const cells = Object.entries(rows)
-    .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(typeof v === 'object' ? JSON.stringify(v) : String(v))}</td></tr>`)
+    .map(
+      ([k, v]) =>
+        `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(typeof v === 'object' ? JSON.stringify(v) : String(v))}</td></tr>`,
+    )
     .join('');
   return `<h2>${escapeHtml(title)}</h2><table>${cells}</table>`;
 }

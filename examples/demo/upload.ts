@@ -30,13 +30,17 @@ export const uploadApp: IterApp = (environ: Environ, startResponse: StartRespons
     return [FORM];
   }
   if (method !== 'POST' && method !== 'PUT') {
-    startResponse('405 Method Not Allowed', [['content-type', 'text/plain; charset=utf-8'], ['allow', 'GET, HEAD, POST, PUT']]);
+    startResponse('405 Method Not Allowed', [
+      ['content-type', 'text/plain; charset=utf-8'],
+      ['allow', 'GET, HEAD, POST, PUT'],
+    ]);
     return [`${method} is not allowed here; GET the form, or POST or PUT a body\n`];
   }
   const input = environ['wsgi.input'];
   const pauseOutput = environ['wsgi.pause_output'];
   const inputHandler = environ['wsgi.input_handler'];
-  if (!pauseOutput || !inputHandler) throw new Error('the upload echo needs wsgi.pause_output and wsgi.input_handler (spindle serve)');
+  if (!pauseOutput || !inputHandler)
+    throw new Error('the upload echo needs wsgi.pause_output and wsgi.input_handler (spindle serve)');
   startResponse('200 OK', [
     ['content-type', 'text/plain; charset=utf-8'],
     ['x-content-type-options', 'nosniff'],

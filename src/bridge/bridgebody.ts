@@ -30,7 +30,10 @@ export interface BodyControl {
 type OpenBody = (sink: BodySink) => BodyControl;
 
 /** `reason` as the `ConnectionLost` a body consumer or `notifyFinish()` is told: kept if it is one, else wrapped (as `cause`). */
-export function asConnectionLost(reason: unknown, message = 'the client went away before the request body ended'): ConnectionLost {
+export function asConnectionLost(
+  reason: unknown,
+  message = 'the client went away before the request body ended',
+): ConnectionLost {
   return reason instanceof ConnectionLost ? reason : new ConnectionLost(message, { cause: reason });
 }
 
@@ -38,9 +41,21 @@ export function asConnectionLost(reason: unknown, message = 'the client went awa
 function onceSink(sink: BodySink): BodySink {
   let done = false;
   return {
-    data: (c) => { if (!done && c.byteLength > 0) sink.data(c); },
-    end: () => { if (!done) { done = true; sink.end(); } },
-    lost: (r) => { if (!done) { done = true; sink.lost(r); } },
+    data: (c) => {
+      if (!done && c.byteLength > 0) sink.data(c);
+    },
+    end: () => {
+      if (!done) {
+        done = true;
+        sink.end();
+      }
+    },
+    lost: (r) => {
+      if (!done) {
+        done = true;
+        sink.lost(r);
+      }
+    },
   };
 }
 
@@ -52,10 +67,22 @@ class BodyTransport implements ITransport {
   disconnecting = false;
   control: BodyControl | null = null;
   private pausedEarly = false;
-  constructor(private readonly peer: IAddress, private readonly local: IAddress) {}
-  pauseProducing(): void { if (this.control) this.control.pause(); else this.pausedEarly = true; }
-  resumeProducing(): void { if (this.control) this.control.resume(); else this.pausedEarly = false; }
-  stopProducing(): void { this.disconnecting = true; this.control?.stop(); }
+  constructor(
+    private readonly peer: IAddress,
+    private readonly local: IAddress,
+  ) {}
+  pauseProducing(): void {
+    if (this.control) this.control.pause();
+    else this.pausedEarly = true;
+  }
+  resumeProducing(): void {
+    if (this.control) this.control.resume();
+    else this.pausedEarly = false;
+  }
+  stopProducing(): void {
+    this.disconnecting = true;
+    this.control?.stop();
+  }
   attach(control: BodyControl): void {
     this.control = control;
     if (this.pausedEarly) control.pause();
@@ -63,11 +90,19 @@ class BodyTransport implements ITransport {
   }
   write(_data: Uint8Array): void {}
   writeSequence(_data: Iterable<Uint8Array>): void {}
-  loseConnection(): void { this.stopProducing(); }
-  abortConnection(): void { this.stopProducing(); }
+  loseConnection(): void {
+    this.stopProducing();
+  }
+  abortConnection(): void {
+    this.stopProducing();
+  }
   loseWriteConnection(): void {}
-  getPeer(): IAddress { return this.peer; }
-  getHost(): IAddress { return this.local; }
+  getPeer(): IAddress {
+    return this.peer;
+  }
+  getHost(): IAddress {
+    return this.local;
+  }
   registerProducer(_p: IProducer, _streaming: boolean): void {}
   unregisterProducer(): void {}
 }
@@ -89,7 +124,12 @@ export function deliverBodyTo(req: { client: IAddress; host: IAddress }, protoco
  * passes `limit` (the feed is stopped then, so a large upload is not read on;
  * `onTooLarge` answers the client).
  */
-export function readBodyFrom(req: { headers: { get(n: string): string | undefined } }, limit: number, open: OpenBody, onTooLarge: () => void): Deferred<Uint8Array> {
+export function readBodyFrom(
+  req: { headers: { get(n: string): string | undefined } },
+  limit: number,
+  open: OpenBody,
+  onTooLarge: () => void,
+): Deferred<Uint8Array> {
   const d = new Deferred<Uint8Array>(undefined, 'request body');
   const cl = req.headers.get('content-length');
   const declared = cl === undefined ? null : parseContentLength(cl);
@@ -108,22 +148,29 @@ export function readBodyFrom(req: { headers: { get(n: string): string | undefine
     tooLarge(declared, false);
     return d;
   }
-  control = open(onceSink({
-    data: (c) => {
-      if (over) return;
-      size += c.byteLength;
-      if (size > limit) return tooLarge(size, true);
-      chunks.push(c.slice());
-    },
-    end: () => {
-      if (over) return;
-      const all = new Uint8Array(size);
-      let at = 0;
-      for (const c of chunks) { all.set(c, at); at += c.byteLength; }
-      d.callback(all);
-    },
-    lost: (r) => { if (!over) d.errback(asConnectionLost(r)); },
-  }));
+  control = open(
+    onceSink({
+      data: (c) => {
+        if (over) return;
+        size += c.byteLength;
+        if (size > limit) return tooLarge(size, true);
+        chunks.push(c.slice());
+      },
+      end: () => {
+        if (over) return;
+        const all = new Uint8Array(size);
+        let at = 0;
+        for (const c of chunks) {
+          all.set(c, at);
+          at += c.byteLength;
+        }
+        d.callback(all);
+      },
+      lost: (r) => {
+        if (!over) d.errback(asConnectionLost(r));
+      },
+    }),
+  );
   if (over) control.stop();
   return d;
 }

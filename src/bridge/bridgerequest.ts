@@ -165,14 +165,19 @@ export abstract class BridgeRequest extends RequestCore implements IRequest {
   readBody(options: ReadBodyOptions = {}): Deferred<Uint8Array> {
     this.takeBody();
     const limit = options.limit ?? this.readBodyLimit;
-    return readBodyFrom(this, limit, (sink) => this.openBody(sink), () => {
-      // RFC 9110 section 15.5.14: the client is told why, if the response has not started.
-      if (this.startedWriting || this.finished || this.disconnected) return;
-      this.setResponseCode(413);
-      this.setHeader('Content-Type', 'text/plain; charset=utf-8');
-      this.write('request body too large\n');
-      this.finish();
-    });
+    return readBodyFrom(
+      this,
+      limit,
+      (sink) => this.openBody(sink),
+      () => {
+        // RFC 9110 section 15.5.14: the client is told why, if the response has not started.
+        if (this.startedWriting || this.finished || this.disconnected) return;
+        this.setResponseCode(413);
+        this.setHeader('Content-Type', 'text/plain; charset=utf-8');
+        this.write('request body too large\n');
+        this.finish();
+      },
+    );
   }
 
   private takeBody(): void {

@@ -60,7 +60,11 @@ export function* waitFor<T>(environ: Environ, d: Deferred<T>): Generator<Chunk, 
  * them; past `highWater` bytes waiting, reading the connection pauses until
  * the gateway has taken them. Throws the body's error if it breaks off.
  */
-export function* relayBody(environ: Environ, response: IResponse, highWater = RELAY_BODY_HIGH_WATER): Generator<Chunk, void, unknown> {
+export function* relayBody(
+  environ: Environ,
+  response: IResponse,
+  highWater = RELAY_BODY_HIGH_WATER,
+): Generator<Chunk, void, unknown> {
   const pause = pauser(environ, 'relayBody()');
   const queue: Uint8Array[] = [];
   let held = 0;

@@ -145,10 +145,24 @@ function hostHeaderParts(hostHeader: string | undefined, secure: boolean): [stri
   const fallbackPort = secure ? '443' : '80';
   if (hostHeader === undefined || hostHeader === '') return ['localhost', fallbackPort];
   const colon = hostHeader.lastIndexOf(':');
-  if (colon > hostHeader.lastIndexOf(']') && colon >= 0) return [hostHeader.slice(0, colon), hostHeader.slice(colon + 1) || fallbackPort];
+  if (colon > hostHeader.lastIndexOf(']') && colon >= 0)
+    return [hostHeader.slice(0, colon), hostHeader.slice(colon + 1) || fallbackPort];
   return [hostHeader, fallbackPort];
 }
-for (const name of ['method', 'uri', 'path', 'query', 'setHeader', 'setResponseCode', 'write', 'finish', 'readBody', 'deliverBody', 'notifyFinish', 'registerProducer']) {
+for (const name of [
+  'method',
+  'uri',
+  'path',
+  'query',
+  'setHeader',
+  'setResponseCode',
+  'write',
+  'finish',
+  'readBody',
+  'deliverBody',
+  'notifyFinish',
+  'registerProducer',
+]) {
   Object.defineProperty(EnvironObject.prototype, name, { get: () => cpsMisuse(name) });
 }
 
@@ -163,7 +177,8 @@ export function buildEnviron(request: IRequest, parts: EnvironParts): Environ {
     const key = environKey(name.toLowerCase());
     if (key === null) continue;
     if (key === 'CONTENT_TYPE') contentType = contentType === undefined ? value : `${contentType},${value}`;
-    else if (key === 'CONTENT_LENGTH') contentLength ??= value; // repeats are equal (the server rejects others)
+    else if (key === 'CONTENT_LENGTH')
+      contentLength ??= value; // repeats are equal (the server rejects others)
     else {
       const prev = environ[key] as string | undefined;
       // Cookie pairs are separated by '; ' (RFC 6265 section 5.4); other lists by ',' (RFC 9110 section 5.3).
@@ -192,8 +207,8 @@ class ErrorsStream implements WsgiErrors {
     let nl: number;
     while ((nl = this.partial.indexOf('\n')) >= 0) {
       const line = this.partial.slice(0, nl);
-    this.partial = this.partial.slice(nl + 1);
-    this.log(line);
+      this.partial = this.partial.slice(nl + 1);
+      this.log(line);
     }
     if (this.partial.length > this.lineLimit) this.flush();
   }

@@ -36,11 +36,14 @@ function requestUri(environ: Environ): string {
   if (typeof raw === 'string') return raw;
   // spindle's gateway keeps the percent-encoded path as it came.
   const rawPath = environ['spindle.raw_path'];
-  if (typeof rawPath === 'string' && rawPath !== '') return environ.QUERY_STRING ? `${rawPath}?${environ.QUERY_STRING}` : rawPath;
+  if (typeof rawPath === 'string' && rawPath !== '')
+    return environ.QUERY_STRING ? `${rawPath}?${environ.QUERY_STRING}` : rawPath;
   // PATH_INFO is decoded, one char per byte (PEP 3333 latin-1 strings): percent-encode
   // every byte outside RFC 3986 pchar and '/' (a '%' too: it was a decoded '%25').
-  const path = (`${environ.SCRIPT_NAME}${environ.PATH_INFO}` || '/')
-    .replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@/]/g, (c) => `%${(c.charCodeAt(0) & 0xff).toString(16).toUpperCase().padStart(2, '0')}`);
+  const path = (`${environ.SCRIPT_NAME}${environ.PATH_INFO}` || '/').replace(
+    /[^A-Za-z0-9\-._~!$&'()*+,;=:@/]/g,
+    (c) => `%${(c.charCodeAt(0) & 0xff).toString(16).toUpperCase().padStart(2, '0')}`,
+  );
   return environ.QUERY_STRING ? `${path}?${environ.QUERY_STRING}` : path;
 }
 
@@ -50,7 +53,8 @@ function requestHeaders(environ: Environ): Headers {
   for (const [key, value] of Object.entries(environ)) {
     if (typeof value !== 'string') continue;
     if (key.startsWith('HTTP_')) raw.push(key.slice(5).toLowerCase().replace(/_/g, '-'), value);
-    else if ((key === 'CONTENT_TYPE' || key === 'CONTENT_LENGTH') && value !== '') raw.push(key.toLowerCase().replace('_', '-'), value);
+    else if ((key === 'CONTENT_TYPE' || key === 'CONTENT_LENGTH') && value !== '')
+      raw.push(key.toLowerCase().replace('_', '-'), value);
   }
   return new Headers(raw);
 }
@@ -70,7 +74,13 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
   /** Set once the CPS app accepted the host's WebSocket: the iterator yields its messages. */
   websocket: BridgedWebSocket | null = null;
 
-  constructor(environ: Environ, startResponse: StartResponse, reactor: IReactor, reader: QueueReader, options: EnvironRequestOptions = {}) {
+  constructor(
+    environ: Environ,
+    startResponse: StartResponse,
+    reactor: IReactor,
+    reader: QueueReader,
+    options: EnvironRequestOptions = {},
+  ) {
     super({
       method: environ.REQUEST_METHOD,
       uri: requestUri(environ),
@@ -92,9 +102,20 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
   }
 
   /** `acceptWebSocket(thisRequest, protocol)`: accept the host's WebSocket and carry `protocol`'s messages through the iterator. */
-  private readonly acceptBridged = (protocol: IWebSocketProtocol, subprotocol: string | null, options: AcceptWebSocketOptions): void => {
-    const input = this.environ['spindle.websocket']!.accept({ ...options, protocols: subprotocol === null ? [] : [subprotocol] });
-    if (input === null) throw new WebSocketHandshakeError(400, 'the iterator host refused a WebSocket handshake that acceptWebSocket() had checked');
+  private readonly acceptBridged = (
+    protocol: IWebSocketProtocol,
+    subprotocol: string | null,
+    options: AcceptWebSocketOptions,
+  ): void => {
+    const input = this.environ['spindle.websocket']!.accept({
+      ...options,
+      protocols: subprotocol === null ? [] : [subprotocol],
+    });
+    if (input === null)
+      throw new WebSocketHandshakeError(
+        400,
+        'the iterator host refused a WebSocket handshake that acceptWebSocket() had checked',
+      );
     this.switchedProtocols();
     const ws = new BridgedWebSocket(input, protocol, {
       clock: this.reactor,
@@ -130,7 +151,6 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
   protected override buildHeaders(): Headers {
     return requestHeaders(this.environ);
   }
-
 
   /** The iterator reached the end of the queue after `finish()`. */
   drained(): void {
@@ -183,10 +203,14 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
     this.finished = true;
     if (!this.headSent) {
       const body = encoder.encode(INTERNAL_ERROR_BODY);
-      this.startResponse('500 Internal Server Error', [
-        ['Content-Type', 'text/plain; charset=utf-8'],
-        ['Content-Length', String(body.byteLength)],
-      ], error);
+      this.startResponse(
+        '500 Internal Server Error',
+        [
+          ['Content-Type', 'text/plain; charset=utf-8'],
+          ['Content-Length', String(body.byteLength)],
+        ],
+        error,
+      );
       this.headSent = true;
       this.startedWriting = true;
       this.queue.push(body);
@@ -232,9 +256,20 @@ function openEnvironBody(environ: Environ, reactor: IReactor, sink: BodySink): B
   const drainLoop = (): void => {
     while (!paused && !stopped) {
       const chunk = input.read(BRIDGE_INPUT_CHUNK);
-      if (chunk.byteLength > 0) { sink.data(chunk); continue; }
-      if (input.clientGone) { stopped = true; sink.lost(new ConnectionLost('the client went away before the request body ended')); return; }
-      if (input.atEOF !== false) { stopped = true; sink.end(); return; }
+      if (chunk.byteLength > 0) {
+        sink.data(chunk);
+        continue;
+      }
+      if (input.clientGone) {
+        stopped = true;
+        sink.lost(new ConnectionLost('the client went away before the request body ended'));
+        return;
+      }
+      if (input.atEOF !== false) {
+        stopped = true;
+        sink.end();
+        return;
+      }
       if (!handler) schedule(BRIDGE_INPUT_POLL);
       return;
     }
@@ -249,8 +284,15 @@ function openEnvironBody(environ: Environ, reactor: IReactor, sink: BodySink): B
   if (handler) drain();
   else schedule(0);
   return {
-    pause: () => { paused = true; },
-    resume: () => { if (paused) { paused = false; schedule(0); } },
+    pause: () => {
+      paused = true;
+    },
+    resume: () => {
+      if (paused) {
+        paused = false;
+        schedule(0);
+      }
+    },
     stop: () => {
       stopped = true;
       if (scheduled?.active()) scheduled.cancel();

@@ -168,7 +168,7 @@ export class BridgeHostUnsupportedError extends BridgeError {
       'ERR_BRIDGE_HOST_UNSUPPORTED',
       "toIterApp() needs a host that can wait: this environ has no 'wsgi.pause_output' and does not say " +
         "the host takes an AsyncIterable; host it with spindle's toCpsApp()/serve() (which offer " +
-        "wsgi.pause_output), pass toIterApp(app, { asyncIterable: true }) if your host accepts an " +
+        'wsgi.pause_output), pass toIterApp(app, { asyncIterable: true }) if your host accepts an ' +
         'AsyncIterable, or run the app on a worker thread (threadedIterApp)',
     );
   }
@@ -195,7 +195,7 @@ export class ThreadedAppAborted extends BridgeError {
     super(
       'ERR_THREADED_APP_ABORTED',
       'the response was abandoned (the client went away, the request was cancelled or the server is shutting ' +
-        'down) while the app ran on its worker thread; let this error propagate so the app\'s finally blocks ' +
+        "down) while the app ran on its worker thread; let this error propagate so the app's finally blocks " +
         'and close() run and the worker is freed for the next request',
     );
   }

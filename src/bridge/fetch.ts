@@ -40,11 +40,20 @@ export interface ToFetchHandlerOptions extends Omit<FetchRequestOptions, 'reacto
  * An iterator app or CPS app as a CPS app (the gateway hosts the former).
  * `where` names the caller in the `ServeStyleError` an unknown style gets.
  */
-export function asCpsApp(app: IterApp | CpsApp, style: HostedStyle, reactor: IReactor, gateway: Omit<GatewayOptions, 'reactor'> = {}, where = 'toFetchHandler(app, { style })'): CpsApp {
+export function asCpsApp(
+  app: IterApp | CpsApp,
+  style: HostedStyle,
+  reactor: IReactor,
+  gateway: Omit<GatewayOptions, 'reactor'> = {},
+  where = 'toFetchHandler(app, { style })',
+): CpsApp {
   switch (style) {
-    case 'cps': return app as CpsApp;
-    case 'iter': return toCpsApp(app as IterApp, { ...gateway, reactor });
-    default: throw new ServeStyleError(style, where, ['iter', 'cps']);
+    case 'cps':
+      return app as CpsApp;
+    case 'iter':
+      return toCpsApp(app as IterApp, { ...gateway, reactor });
+    default:
+      throw new ServeStyleError(style, where, ['iter', 'cps']);
   }
 }
 
@@ -63,27 +72,38 @@ export function toFetchHandler(app: IterApp | CpsApp, options: ToFetchHandlerOpt
 function requestBodyStream(request: IRequest): ReadableStream<Uint8Array> {
   let transport: ITransport | null = null;
   let paused = false;
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      request.deliverBody({
-        makeConnection: (t) => { transport = t; },
-        dataReceived: (data) => {
-          controller.enqueue(data);
-          if ((controller.desiredSize ?? 0) <= 0 && !paused) { paused = true; transport?.pauseProducing(); }
-        },
-        connectionLost: (reason: Failure) => {
-          if (reason.check(ResponseDone)) controller.close();
-          else controller.error(reason.value);
-        },
-      });
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        request.deliverBody({
+          makeConnection: (t) => {
+            transport = t;
+          },
+          dataReceived: (data) => {
+            controller.enqueue(data);
+            if ((controller.desiredSize ?? 0) <= 0 && !paused) {
+              paused = true;
+              transport?.pauseProducing();
+            }
+          },
+          connectionLost: (reason: Failure) => {
+            if (reason.check(ResponseDone)) controller.close();
+            else controller.error(reason.value);
+          },
+        });
+      },
+      pull() {
+        if (paused) {
+          paused = false;
+          transport?.resumeProducing();
+        }
+      },
+      cancel() {
+        transport?.stopProducing();
+      },
     },
-    pull() {
-      if (paused) { paused = false; transport?.resumeProducing(); }
-    },
-    cancel() {
-      transport?.stopProducing();
-    },
-  }, { highWaterMark: BRIDGE_HIGH_WATER, size: (chunk) => chunk.byteLength });
+    { highWaterMark: BRIDGE_HIGH_WATER, size: (chunk) => chunk.byteLength },
+  );
 }
 
 /** Write a Response body into the request, reading the stream only while the request is not paused. */
@@ -93,15 +113,27 @@ function pipeBody(body: ReadableStream<Uint8Array>, request: IRequest): Promise<
   let stopped = false;
   let wake: (() => void) | null = null;
   const producer: IPushProducer = {
-    pauseProducing: () => { paused = true; },
-    resumeProducing: () => { paused = false; wake?.(); },
-    stopProducing: () => { stopped = true; reader.cancel().catch(() => {}); wake?.(); },
+    pauseProducing: () => {
+      paused = true;
+    },
+    resumeProducing: () => {
+      paused = false;
+      wake?.();
+    },
+    stopProducing: () => {
+      stopped = true;
+      reader.cancel().catch(() => {});
+      wake?.();
+    },
   };
   request.registerProducer(producer, true);
   return (async () => {
     try {
       for (;;) {
-        while (paused && !stopped) await new Promise<void>((r) => { wake = r; });
+        while (paused && !stopped)
+          await new Promise<void>((r) => {
+            wake = r;
+          });
         wake = null;
         if (stopped) return;
         const { done, value } = await reader.read();
@@ -122,7 +154,9 @@ function pipeBody(body: ReadableStream<Uint8Array>, request: IRequest): Promise<
 
 function absoluteUrl(request: IRequest): string {
   const scheme = request.secure ? 'https' : 'http';
-  const host = request.headers.get('host') ?? (request.host.family === 'unix' ? 'localhost' : `${request.host.host}:${request.host.port}`);
+  const host =
+    request.headers.get('host') ??
+    (request.host.family === 'unix' ? 'localhost' : `${request.host.host}:${request.host.port}`);
   return `${scheme}://${host}${request.uri.startsWith('/') ? request.uri : `/${request.uri}`}`;
 }
 
@@ -130,22 +164,33 @@ function absoluteUrl(request: IRequest): string {
 export function fromFetchHandler(handler: FetchHandler): CpsApp {
   return (request: IRequest): Deferred<void> => {
     const abort = new AbortController();
-    request.notifyFinish().addErrback((f: Failure) => { abort.abort(f.value); });
+    request.notifyFinish().addErrback((f: Failure) => {
+      abort.abort(f.value);
+    });
     // A WHATWG Request may not carry a body on GET/HEAD; any other method gets the (maybe empty) stream.
     const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
     const headers = new globalThis.Headers();
     for (const [name, value] of request.headers.rawPairs()) headers.append(name, value);
     const init: RequestInit & { duplex?: 'half' } = { method: request.method, headers, signal: abort.signal };
-    if (hasBody) { init.body = requestBodyStream(request); init.duplex = 'half'; }
+    if (hasBody) {
+      init.body = requestBodyStream(request);
+      init.duplex = 'half';
+    }
     const run = async (): Promise<void> => {
       const response = await handler(new Request(absoluteUrl(request), init));
-      if (request.disconnected) { await response.body?.cancel(new ConnectionLost()).catch(() => {}); return; }
+      if (request.disconnected) {
+        await response.body?.cancel(new ConnectionLost()).catch(() => {});
+        return;
+      }
       if (response.statusText) request.setResponseCode(response.status, response.statusText);
       else request.setResponseCode(response.status);
       for (const [name, value] of response.headers) {
         if (!HOP_BY_HOP_HEADERS.has(name)) request.addHeader(name, value);
       }
-      if (!response.body) { request.finish(); return; }
+      if (!response.body) {
+        request.finish();
+        return;
+      }
       await pipeBody(response.body, request);
     };
     return Deferred.fromPromise(run());

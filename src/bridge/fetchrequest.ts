@@ -100,15 +100,22 @@ export class FetchRequest extends BridgeRequest implements BridgeQueueListener {
     const h = new globalThis.Headers();
     for (const [name, value] of headers) h.append(name, value);
     this.nullBody = responseHasNoBody(this.method, code);
-    const body = this.nullBody ? null : new ReadableStream<Uint8Array>(
-      {
-        start: (c) => { this.controller = c; },
-        pull: (c) => this.pull(c),
-        cancel: () => { this.controller = null; this.gone('the Fetch consumer cancelled the response body'); },
-      },
-      // highWaterMark 0: nothing is pulled until the consumer reads (on demand).
-      { highWaterMark: 0 },
-    );
+    const body = this.nullBody
+      ? null
+      : new ReadableStream<Uint8Array>(
+          {
+            start: (c) => {
+              this.controller = c;
+            },
+            pull: (c) => this.pull(c),
+            cancel: () => {
+              this.controller = null;
+              this.gone('the Fetch consumer cancelled the response body');
+            },
+          },
+          // highWaterMark 0: nothing is pulled until the consumer reads (on demand).
+          { highWaterMark: 0 },
+        );
     this.resolveResponse(new Response(body, { status: code, statusText: phrase, headers: h }));
   }
 
@@ -206,25 +213,49 @@ function openStreamBody(body: ReadableStream<Uint8Array> | null, reactor: IReact
     reading = true;
     try {
       while (!paused && !stopped) {
-        if (held) { const c = held; held = null; sink.data(c); continue; }
+        if (held) {
+          const c = held;
+          held = null;
+          sink.data(c);
+          continue;
+        }
         const { done, value } = await reader.read();
         if (stopped) return;
-        if (done) { stopped = true; sink.end(); return; }
+        if (done) {
+          stopped = true;
+          sink.end();
+          return;
+        }
         // A chunk that arrives after a pause is held until resume: no dataReceived while paused.
         if (paused) held = value;
         else sink.data(value);
       }
     } catch (err) {
-      if (!stopped) { stopped = true; sink.lost(err); }
+      if (!stopped) {
+        stopped = true;
+        sink.lost(err);
+      }
     } finally {
       reading = false;
     }
   };
   // Start on a later turn: deliverBody() returns before the first dataReceived.
-  timer = reactor.callLater(0, () => { timer = null; if (!reader) { if (!stopped) sink.end(); } else void pump(); });
+  timer = reactor.callLater(0, () => {
+    timer = null;
+    if (!reader) {
+      if (!stopped) sink.end();
+    } else void pump();
+  });
   return {
-    pause: () => { paused = true; },
-    resume: () => { if (paused && !stopped) { paused = false; void pump(); } },
+    pause: () => {
+      paused = true;
+    },
+    resume: () => {
+      if (paused && !stopped) {
+        paused = false;
+        void pump();
+      }
+    },
     stop: () => {
       if (stopped) return;
       stopped = true;

@@ -231,7 +231,10 @@ class GatewayResponse implements IPushProducer {
     try {
       result = this.app(environ, (status, headers, excInfo) => {
         if (this.ended && excInfo === undefined) throw this.gone ? new ClientGoneError() : new ResponseEndedError();
-        if (this.ws?.accepting) throw new InvalidAppResultError('startResponse() after the WebSocket was accepted; an accepted WebSocket has no HTTP response: yield messages instead');
+        if (this.ws?.accepting)
+          throw new InvalidAppResultError(
+            'startResponse() after the WebSocket was accepted; an accepted WebSocket has no HTTP response: yield messages instead',
+          );
         this.starter.start(status, headers, excInfo);
         return this.write;
       });
@@ -281,7 +284,8 @@ class GatewayResponse implements IPushProducer {
       errors: makeErrorsStream((line) => this.logger.error(line, { source: 'wsgi.errors' })),
       reactor: this.reactor,
       pauseOutput: () => this.pauseOutput(),
-      inputHandler: (input, onReadable) => (this.ws !== null && input === this.ws ? this.ws.onReadable(onReadable) : this.input.setHandler(onReadable)),
+      inputHandler: (input, onReadable) =>
+        this.ws !== null && input === this.ws ? this.ws.onReadable(onReadable) : this.input.setHandler(onReadable),
       flush: () => this.flush(),
       headersSent: () => this.starter.headersSent,
       ...(this.options.urlScheme ? { urlScheme: this.options.urlScheme } : {}),
@@ -301,7 +305,10 @@ class GatewayResponse implements IPushProducer {
     this.pumping = true;
     try {
       while (this.canPull()) {
-        if (this.turnPulls >= (this.options.pullsPerTurn ?? PULLS_PER_TURN) || this.turnBytes >= (this.options.bytesPerTurn ?? BYTES_PER_TURN)) {
+        if (
+          this.turnPulls >= (this.options.pullsPerTurn ?? PULLS_PER_TURN) ||
+          this.turnBytes >= (this.options.bytesPerTurn ?? BYTES_PER_TURN)
+        ) {
           this.schedulePump();
           break;
         }
@@ -376,7 +383,9 @@ class GatewayResponse implements IPushProducer {
 
   private handleResult(r: IteratorResult<Chunk>): void {
     if (typeof r !== 'object' || r === null) {
-      this.fail(new InvalidAppResultError(`the app's iterator returned ${String(r)} from next(); expected { value, done }`));
+      this.fail(
+        new InvalidAppResultError(`the app's iterator returned ${String(r)} from next(); expected { value, done }`),
+      );
       return;
     }
     if (r.done) {
@@ -532,7 +541,11 @@ class GatewayResponse implements IPushProducer {
     this.settle(() => {
       if (cl !== null && this.sent < cl && !bodyless) {
         // G8: too few bytes. Framing is broken: close the connection, log.
-        this.logger.failure('response shorter than its Content-Length', new ContentLengthMismatchError(cl, this.sent), 'error');
+        this.logger.failure(
+          'response shorter than its Content-Length',
+          new ContentLengthMismatchError(cl, this.sent),
+          'error',
+        );
         this.request.abort();
       } else {
         this.request.finish();
@@ -630,7 +643,8 @@ class GatewayResponse implements IPushProducer {
         (result.close as () => unknown).call(result);
       } else if (this.iterator && typeof this.iterator.return === 'function') {
         const r = this.iterator.return();
-        if (this.isAsync) Promise.resolve(r).catch((err: unknown) => this.logger.failure('iterator return() failed', err, 'error'));
+        if (this.isAsync)
+          Promise.resolve(r).catch((err: unknown) => this.logger.failure('iterator return() failed', err, 'error'));
       }
     } catch (err) {
       this.logger.failure("the app iterable's close() failed", err, 'error');
@@ -657,12 +671,17 @@ function iteratorOf(result: unknown): AnyIterator {
   if (result instanceof Uint8Array) {
     throw new InvalidAppResultError('the app returned a Uint8Array; return an iterable of chunks, e.g. [bytes]');
   }
-  if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function' && !isAsyncIterable(result)) {
+  if (
+    result !== null &&
+    typeof result === 'object' &&
+    typeof (result as PromiseLike<unknown>).then === 'function' &&
+    !isAsyncIterable(result)
+  ) {
     // Handled here: its rejection (the app failing on an environ it took for a
     // Request) would otherwise be unhandled and end the whole process.
     (result as PromiseLike<unknown>).then(undefined, () => undefined);
     throw new InvalidAppResultError(
-      "the app returned a Promise; an iterator app returns an iterable of chunks. An async function (request) => ... is a Fetch handler " +
+      'the app returned a Promise; an iterator app returns an iterable of chunks. An async function (request) => ... is a Fetch handler ' +
         "(style 'fetch') or a CPS app (style 'cps'); an iterator app that awaits is an async generator: async function* (environ, startResponse)",
     );
   }

@@ -11,7 +11,13 @@ export { ERRORS_LINE_LIMIT } from './environ.js';
 export { toFetchHandler, fromFetchHandler } from './fetch.js';
 export { toNodeListener } from './nodehttp.js';
 export { WEBSOCKET_INPUT_HIGH_WATER } from './wsiter.js';
-export { threadedIterApp, THREAD_RING_SIZE, THREAD_INPUT_RING_SIZE, THREAD_ABORT_TIMEOUT, THREAD_MAX_PENDING_MESSAGES } from './threaded.js';
+export {
+  threadedIterApp,
+  THREAD_RING_SIZE,
+  THREAD_INPUT_RING_SIZE,
+  THREAD_ABORT_TIMEOUT,
+  THREAD_MAX_PENDING_MESSAGES,
+} from './threaded.js';
 export { validator } from './validator.js';
 export { WSGIResource } from './wsgiresource.js';
 export { iterEventSource, IterEventStream } from './sse.js';

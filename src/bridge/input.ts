@@ -54,7 +54,12 @@ export class StreamingInput implements WsgiInput {
 
   /** A finished input holding `body` (whole-body mode, `bufferInput`). */
   static fromBytes(body: Uint8Array, clock: IReactorTime): StreamingInput {
-    const input = new StreamingInput({ deliver: () => {}, clock, contentLength: body.length, onHandlerError: () => {} });
+    const input = new StreamingInput({
+      deliver: () => {},
+      clock,
+      contentLength: body.length,
+      onHandlerError: () => {},
+    });
     input.started = true;
     if (body.length > 0) input.push(body);
     input.ended = true;

@@ -96,7 +96,6 @@ export interface WebSocketInput {
   ping(payload?: WebSocketMessage): void;
 }
 
-
 export interface Environ {
   REQUEST_METHOD: string;
   SCRIPT_NAME: string;

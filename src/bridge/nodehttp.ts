@@ -51,7 +51,13 @@ export type NodeListener = ((req: IncomingMessage, res: ServerResponse) => void)
 
 export function toNodeListener(app: IterApp | CpsApp, options: NodeListenerOptions = {}): NodeListener {
   const resolved = { ...options, reactor: options.reactor ?? new NodeReactor() };
-  const cps = asCpsApp(app, options.style ?? 'iter', resolved.reactor, options.gateway, 'toNodeListener(app, { style })');
+  const cps = asCpsApp(
+    app,
+    options.style ?? 'iter',
+    resolved.reactor,
+    options.gateway,
+    'toNodeListener(app, { style })',
+  );
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     const bridged = new NodeRequest(req, res, resolved);
     runCpsApp(cps, bridged);
@@ -78,7 +84,12 @@ export class NodeRequest extends BridgeRequest {
   /** Present for a request from the server's 'upgrade' event. */
   upgrade?: (protocol: IProtocol) => void;
 
-  constructor(req: IncomingMessage, res: ServerResponse, options: NodeListenerOptions & { reactor: IReactor }, upgrading?: { socket: Socket; head: Buffer }) {
+  constructor(
+    req: IncomingMessage,
+    res: ServerResponse,
+    options: NodeListenerOptions & { reactor: IReactor },
+    upgrading?: { socket: Socket; head: Buffer },
+  ) {
     const socket = req.socket;
     super({
       method: req.method ?? 'GET',
@@ -97,14 +108,16 @@ export class NodeRequest extends BridgeRequest {
     res.once('finish', () => this.responseCompleted());
     res.once('close', () => {
       this.cancelPull();
-      if (!res.writableFinished) this.connectionLost(new ConnectionLost('the node:http client went away before the response ended'));
+      if (!res.writableFinished)
+        this.connectionLost(new ConnectionLost('the node:http client went away before the response ended'));
     });
     if (upgrading !== undefined) this.upgrade = (protocol) => this.switchTo(protocol, upgrading.socket, upgrading.head);
   }
 
   /** RFC 9110 §7.8: the 101 with the headers set, then the socket is a spindle transport of `protocol`'s. */
   private switchTo(protocol: IProtocol, socket: Socket, head: Buffer): void {
-    if (this.startedWriting || this.finished || this.disconnected) throw new UpgradeError('upgrade() after the response started or ended; switch protocols before writing anything');
+    if (this.startedWriting || this.finished || this.disconnected)
+      throw new UpgradeError('upgrade() after the response started or ended; switch protocols before writing anything');
     let text = 'HTTP/1.1 101 Switching Protocols\r\n';
     for (const [name, value] of this.headerPairs()) text += `${name}: ${value}\r\n`;
     this.res.detachSocket(socket);
@@ -169,16 +182,28 @@ export class NodeRequest extends BridgeRequest {
   protected openBody(sink: BodySink): BodyControl {
     const req = this.req;
     let stopped = false;
-    const onData = (chunk: Buffer): void => { if (!stopped) sink.data(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)); };
+    const onData = (chunk: Buffer): void => {
+      if (!stopped) sink.data(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    };
     req.on('data', onData);
     req.once('end', () => sink.end());
     req.once('error', (err) => sink.lost(err));
-    req.once('close', () => { if (!req.complete) sink.lost(new ConnectionLost('the node:http client went away before the request body ended')); });
+    req.once('close', () => {
+      if (!req.complete) sink.lost(new ConnectionLost('the node:http client went away before the request body ended'));
+    });
     return {
-      pause: () => { req.pause(); },
-      resume: () => { if (!stopped) req.resume(); },
+      pause: () => {
+        req.pause();
+      },
+      resume: () => {
+        if (!stopped) req.resume();
+      },
       // Read on and discard: the connection stays usable for the next request.
-      stop: () => { stopped = true; req.off('data', onData); req.resume(); },
+      stop: () => {
+        stopped = true;
+        req.off('data', onData);
+        req.resume();
+      },
     };
   }
 }

@@ -20,7 +20,12 @@
 import type { Deferred } from '../reactor/deferred.js';
 import type { IListeningPort, IReactor } from '../reactor/interfaces.js';
 import { gatherResults } from '../reactor/deferredlist.js';
-import { listenOn, parseServerEndpoint, type EndpointReactor, type ServerEndpointSpec } from '../protocols/endpoints.js';
+import {
+  listenOn,
+  parseServerEndpoint,
+  type EndpointReactor,
+  type ServerEndpointSpec,
+} from '../protocols/endpoints.js';
 import { getReactor } from '../reactor/shared.js';
 import { HTTPFactory } from '../protocols/http/factory.js';
 import { LimitConnectionsFactory } from '../protocols/policies.js';
@@ -64,22 +69,54 @@ export interface ServeOptions extends Partial<Omit<HTTPServerOptions, 'reactor'>
 }
 
 /** The CPS app the HTTP server hosts for `app` in `style`. */
-export function servedApp(app: IterApp | CpsApp | FetchHandler, style: ServeStyle, reactor: IReactor, gateway: Omit<GatewayOptions, 'reactor'> = {}): CpsApp {
+export function servedApp(
+  app: IterApp | CpsApp | FetchHandler,
+  style: ServeStyle,
+  reactor: IReactor,
+  gateway: Omit<GatewayOptions, 'reactor'> = {},
+): CpsApp {
   if (style === 'fetch') return fromFetchHandler(app as FetchHandler);
   if (style === 'iter' || style === 'cps') return asCpsApp(app as IterApp | CpsApp, style, reactor, gateway);
   throw new ServeStyleError(style);
 }
 
-export function serve(app: IterApp | CpsApp | FetchHandler, options: ServeOptions & { listen: readonly string[] }): Deferred<IListeningPort[]>;
-export function serve(app: IterApp | CpsApp | FetchHandler, options: ServeOptions & { listen?: string }): Deferred<IListeningPort>;
-export function serve(app: IterApp | CpsApp | FetchHandler, options: ServeOptions): Deferred<IListeningPort> | Deferred<IListeningPort[]>;
-export function serve(app: IterApp | CpsApp | FetchHandler, options: ServeOptions): Deferred<IListeningPort> | Deferred<IListeningPort[]> {
+export function serve(
+  app: IterApp | CpsApp | FetchHandler,
+  options: ServeOptions & { listen: readonly string[] },
+): Deferred<IListeningPort[]>;
+export function serve(
+  app: IterApp | CpsApp | FetchHandler,
+  options: ServeOptions & { listen?: string },
+): Deferred<IListeningPort>;
+export function serve(
+  app: IterApp | CpsApp | FetchHandler,
+  options: ServeOptions,
+): Deferred<IListeningPort> | Deferred<IListeningPort[]>;
+export function serve(
+  app: IterApp | CpsApp | FetchHandler,
+  options: ServeOptions,
+): Deferred<IListeningPort> | Deferred<IListeningPort[]> {
   if (typeof app !== 'function') throw new TypeError(`serve(app, options): app must be a function, got ${typeof app}`);
-  const { style, port, host, listen, reactor = getReactor(), backlog, gateway, maxConnections, ...http } = options ?? ({} as ServeOptions);
+  const {
+    style,
+    port,
+    host,
+    listen,
+    reactor = getReactor(),
+    backlog,
+    gateway,
+    maxConnections,
+    ...http
+  } = options ?? ({} as ServeOptions);
   const specs = listenSpecs(listen, port, host, backlog);
   const needs = specs.find((s) => s.kind !== 'tcp');
-  if (needs !== undefined && typeof (reactor as Partial<EndpointReactor>)[needs.kind === 'tls' ? 'listenTLS' : 'listenUNIX'] !== 'function') {
-    throw new ServeListenError(`serve(): the reactor cannot listen on ${needs.kind} endpoints; pass a NodeReactor (or MemoryReactor) as reactor`);
+  if (
+    needs !== undefined &&
+    typeof (reactor as Partial<EndpointReactor>)[needs.kind === 'tls' ? 'listenTLS' : 'listenUNIX'] !== 'function'
+  ) {
+    throw new ServeListenError(
+      `serve(): the reactor cannot listen on ${needs.kind} endpoints; pass a NodeReactor (or MemoryReactor) as reactor`,
+    );
   }
   const http1 = new HTTPFactory(servedApp(app, style, reactor, gateway), { ...http, reactor });
   const factory = maxConnections === undefined ? http1 : new LimitConnectionsFactory(http1, { maxConnections });
@@ -93,15 +130,32 @@ export function serve(app: IterApp | CpsApp | FetchHandler, options: ServeOption
 }
 
 /** The endpoints `serve()` listens on: `listen`, or `port`/`host` as TCP. */
-function listenSpecs(listen: ServeOptions['listen'], port: number | undefined, host: string | undefined, backlog: number | undefined): ServerEndpointSpec[] {
+function listenSpecs(
+  listen: ServeOptions['listen'],
+  port: number | undefined,
+  host: string | undefined,
+  backlog: number | undefined,
+): ServerEndpointSpec[] {
   if (listen === undefined) {
-    return [{ kind: 'tcp', port: port ?? DEFAULT_SERVE_PORT, host: host ?? DEFAULT_SERVE_HOST, ...(backlog !== undefined ? { backlog } : {}) }];
+    return [
+      {
+        kind: 'tcp',
+        port: port ?? DEFAULT_SERVE_PORT,
+        host: host ?? DEFAULT_SERVE_HOST,
+        ...(backlog !== undefined ? { backlog } : {}),
+      },
+    ];
   }
   if (port !== undefined || host !== undefined) {
-    throw new ServeListenError('serve(): give listen or port/host, not both (port/host are the short form of listen: "tcp:PORT:interface=HOST")');
+    throw new ServeListenError(
+      'serve(): give listen or port/host, not both (port/host are the short form of listen: "tcp:PORT:interface=HOST")',
+    );
   }
   const list: readonly string[] = typeof listen === 'string' ? [listen] : listen;
-  if (list.length === 0) throw new ServeListenError('serve(): listen is an empty list; give at least one endpoint, e.g. "tcp:8080:interface=127.0.0.1"');
+  if (list.length === 0)
+    throw new ServeListenError(
+      'serve(): listen is an empty list; give at least one endpoint, e.g. "tcp:8080:interface=127.0.0.1"',
+    );
   return list.map((desc) => {
     const spec = parseServerEndpoint(desc);
     return backlog !== undefined && spec.backlog === undefined ? { ...spec, backlog } : spec;

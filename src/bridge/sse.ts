@@ -24,7 +24,16 @@
 import { Buffer } from 'node:buffer';
 import { Deferred } from '../reactor/deferred.js';
 import type { IDelayedCall, IReactorTime } from '../reactor/interfaces.js';
-import { EVENT_STREAM_HEADERS, SSE_HEARTBEAT, SSE_MAX_BUFFERED, formatComment, formatEvent, type EventStreamEnd, type EventStreamOptions, type ServerSentEvent } from '../protocols/web/sse.js';
+import {
+  EVENT_STREAM_HEADERS,
+  SSE_HEARTBEAT,
+  SSE_MAX_BUFFERED,
+  formatComment,
+  formatEvent,
+  type EventStreamEnd,
+  type EventStreamOptions,
+  type ServerSentEvent,
+} from '../protocols/web/sse.js';
 import { BridgeNoReactorError } from './errors.js';
 import type { Environ, StartResponse } from './interfaces.js';
 
@@ -62,7 +71,10 @@ export class IterEventStream implements Iterator<Uint8Array | string>, Iterable<
     if (this.heartbeat > 0 && this.clock === undefined) {
       throw new BridgeNoReactorError('iterEventSource() (for its heartbeat: or pass { clock }, or heartbeat: 0)');
     }
-    startResponse('200 OK', EVENT_STREAM_HEADERS.map(([n, v]) => [n, v] as [string, string]));
+    startResponse(
+      '200 OK',
+      EVENT_STREAM_HEADERS.map(([n, v]) => [n, v] as [string, string]),
+    );
     // The headers go out now, not at the first event: the client's EventSource opens at once.
     if (options.retry !== undefined) this.enqueue(`retry: ${Math.max(0, Math.floor(options.retry))}\n\n`);
     else environ['x-wsgiorg.flush']?.();
@@ -161,6 +173,10 @@ export class IterEventStream implements Iterator<Uint8Array | string>, Iterable<
 }
 
 /** Start a server-sent event stream in an iterator app; return the stream from the app. */
-export function iterEventSource(environ: Environ, startResponse: StartResponse, options: IterEventStreamOptions = {}): IterEventStream {
+export function iterEventSource(
+  environ: Environ,
+  startResponse: StartResponse,
+  options: IterEventStreamOptions = {},
+): IterEventStream {
   return new IterEventStream(environ, startResponse, options);
 }

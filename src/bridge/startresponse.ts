@@ -45,25 +45,38 @@ function checkStatus(status: string): { code: number; reason: string } {
   // A 1xx is not a final response: 100 Continue is the gateway's job (G11), 101 needs the server.
   if (code < 200 || code > 599) throw new StartResponseStatusError(status, 'the code must be 200-599');
   const reason = m[2]!;
-  if (!isFieldValue(reason)) throw new StartResponseStatusError(status, 'the reason holds a control or non-latin-1 character');
+  if (!isFieldValue(reason))
+    throw new StartResponseStatusError(status, 'the reason holds a control or non-latin-1 character');
   return { code, reason };
 }
 
 /** G9/G10: check the header list and return a copy the app can no longer change. */
 export function validateHeaders(headers: unknown): { headers: [string, string][]; contentLength: number | null } {
-  if (!Array.isArray(headers)) throw new StartResponseHeaderError(headers, 'headers must be an array of [name, value] pairs');
+  if (!Array.isArray(headers))
+    throw new StartResponseHeaderError(headers, 'headers must be an array of [name, value] pairs');
   const out: [string, string][] = [];
   let contentLength: number | null = null;
   for (const pair of headers) {
-    if (!Array.isArray(pair) || pair.length !== 2) throw new StartResponseHeaderError(pair, 'each header must be a [name, value] pair');
+    if (!Array.isArray(pair) || pair.length !== 2)
+      throw new StartResponseHeaderError(pair, 'each header must be a [name, value] pair');
     const [name, value] = pair as unknown[];
-    if (typeof name !== 'string' || typeof value !== 'string') throw new StartResponseHeaderError(pair, 'name and value must be strings');
+    if (typeof name !== 'string' || typeof value !== 'string')
+      throw new StartResponseHeaderError(pair, 'name and value must be strings');
     const lower = NAME_CACHE.get(name) ?? checkName(name, pair);
-    if (!isFieldValue(value)) throw new StartResponseHeaderError(pair, 'the value holds CR, LF, NUL, another control or a non-latin-1 character');
+    if (!isFieldValue(value))
+      throw new StartResponseHeaderError(
+        pair,
+        'the value holds CR, LF, NUL, another control or a non-latin-1 character',
+      );
     if (lower === 'content-length') {
       const n = parseContentLength(value);
-      if (n === null) throw new StartResponseHeaderError(pair, 'Content-Length must be a decimal number of bytes (1 to 15 digits, only SP or HTAB around them)');
-      if (contentLength !== null && contentLength !== n) throw new StartResponseHeaderError(pair, 'two different Content-Length values');
+      if (n === null)
+        throw new StartResponseHeaderError(
+          pair,
+          'Content-Length must be a decimal number of bytes (1 to 15 digits, only SP or HTAB around them)',
+        );
+      if (contentLength !== null && contentLength !== n)
+        throw new StartResponseHeaderError(pair, 'two different Content-Length values');
       contentLength = n;
     }
     out.push([name, value]);

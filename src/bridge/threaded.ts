@@ -38,7 +38,14 @@ import { ThreadPool } from '../reactor/threadpool.js';
 import { rebuildError } from '../reactor/threaderror.js';
 import { ThreadedAppAborted } from './errors.js';
 import type { AppIterable, Chunk, Environ, IterApp, StartResponse } from './interfaces.js';
-import { CTL_ABORT, CTL_BYTES, CTL_PENDING, CTL_WAKE_SEQ, type ThreadedSpec, type WorkerMessage } from './threadedworker.js';
+import {
+  CTL_ABORT,
+  CTL_BYTES,
+  CTL_PENDING,
+  CTL_WAKE_SEQ,
+  type ThreadedSpec,
+  type WorkerMessage,
+} from './threadedworker.js';
 
 export { THREAD_MAX_PENDING_MESSAGES } from './threadedworker.js';
 
@@ -79,7 +86,10 @@ export type ThreadedIterApp = IterApp & {
   readonly pool: ThreadPool | null;
 };
 
-const WORKER_MODULE = new URL(import.meta.url.endsWith('.ts') ? './threadedworker.ts' : './threadedworker.js', import.meta.url).href;
+const WORKER_MODULE = new URL(
+  import.meta.url.endsWith('.ts') ? './threadedworker.ts' : './threadedworker.js',
+  import.meta.url,
+).href;
 
 export function threadedIterApp(moduleUrl: string, exportName: string, options: ThreadedOptions = {}): ThreadedIterApp {
   let pool: ThreadPool | null = options.pool ?? null;
@@ -172,7 +182,13 @@ class ThreadedResponse {
       port: port2,
       hasFlush: typeof environ['x-wsgiorg.flush'] === 'function',
     };
-    this.job = this.pool.submit<void>({ moduleUrl: WORKER_MODULE, exportName: 'serveThreaded', args: [spec], transfer: [port2], onStop: () => this.abandon(new ThreadPoolStopped()) });
+    this.job = this.pool.submit<void>({
+      moduleUrl: WORKER_MODULE,
+      exportName: 'serveThreaded',
+      args: [spec],
+      transfer: [port2],
+      onStop: () => this.abandon(new ThreadPoolStopped()),
+    });
     this.job.addCallbacks(
       () => this.jobEnded(),
       (f: Failure) => {
@@ -351,7 +367,10 @@ class ThreadedResponse {
   private jobFailed(err: unknown): void {
     if (err instanceof QueueOverflow && !this.ending && !this.closed) {
       // Shed load like a busy server: 503 now, before the app was ever called.
-      this.startResponse('503 Service Unavailable', [['Content-Type', 'text/plain; charset=utf-8'], ['Retry-After', '1']]);
+      this.startResponse('503 Service Unavailable', [
+        ['Content-Type', 'text/plain; charset=utf-8'],
+        ['Retry-After', '1'],
+      ]);
       this.own = new TextEncoder().encode('the server is busy: every worker thread is taken and the queue is full\n');
       this.end({ error: null });
       return;

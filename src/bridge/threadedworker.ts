@@ -22,7 +22,13 @@ import { ByteRing } from '../reactor/ring.js';
 import { RingAborted } from '../reactor/errors.js';
 import { serializeError, type SerializedError } from '../reactor/threaderror.js';
 import { loadModule, resolveExport } from '../reactor/worker.js';
-import { BodyBeforeStartResponseError, InvalidAppResultError, ResponseEndedError, StartResponseTwiceError, ThreadedAppAborted } from './errors.js';
+import {
+  BodyBeforeStartResponseError,
+  InvalidAppResultError,
+  ResponseEndedError,
+  StartResponseTwiceError,
+  ThreadedAppAborted,
+} from './errors.js';
 import { parseStatus, validateHeaders } from './startresponse.js';
 import { BlockingInput } from './threadedinput.js';
 import type { AppIterable, Chunk, Environ, IterApp, WriteFn } from './interfaces.js';
@@ -67,7 +73,6 @@ export type WorkerMessage =
   | { t: 'errors'; text: string }
   | { t: 'flush' }
   | { t: 'end'; error?: SerializedError; aborted?: boolean };
-
 
 const utf8 = new TextEncoder();
 
@@ -127,7 +132,11 @@ class WorkerRequest {
     this.finished = true;
     this.out.close();
     const aborted = failure instanceof ThreadedAppAborted || this.aborted();
-    const end: WorkerMessage = aborted ? { t: 'end', aborted: true } : failure !== null ? { t: 'end', error: serializeError(failure) } : { t: 'end' };
+    const end: WorkerMessage = aborted
+      ? { t: 'end', aborted: true }
+      : failure !== null
+        ? { t: 'end', error: serializeError(failure) }
+        : { t: 'end' };
     this.spec.port.postMessage(end);
   }
 
@@ -135,7 +144,11 @@ class WorkerRequest {
     const port = this.spec.port;
     const environ = {
       ...this.spec.environ,
-      'wsgi.input': new BlockingInput(ByteRing.attach(this.spec.input), () => this.aborted(), () => port.postMessage({ t: 'read' } satisfies WorkerMessage)),
+      'wsgi.input': new BlockingInput(
+        ByteRing.attach(this.spec.input),
+        () => this.aborted(),
+        () => port.postMessage({ t: 'read' } satisfies WorkerMessage),
+      ),
       'wsgi.errors': {
         write: (text: string) => this.post({ t: 'errors', text: String(text) }),
         writelines(lines: Iterable<string>) {
@@ -150,7 +163,9 @@ class WorkerRequest {
       // A blocking app on a worker cannot take a socket that talks both ways at once: say so at accept().
       environ['spindle.websocket'] = {
         accept: () => {
-          throw new WebSocketUnsupportedError('on a worker thread (threadedIterApp); serve the WebSocket app in-process (toCpsApp or serve())');
+          throw new WebSocketUnsupportedError(
+            'on a worker thread (threadedIterApp); serve the WebSocket app in-process (toCpsApp or serve())',
+          );
         },
       };
     }
@@ -211,7 +226,9 @@ class WorkerRequest {
     this.checkAbort();
     const bytes = typeof chunk === 'string' ? utf8.encode(chunk) : chunk instanceof Uint8Array ? chunk : null;
     if (bytes === null) {
-      throw new InvalidAppResultError(`${where} got a ${chunk === null ? 'null' : typeof chunk}; body chunks must be strings (sent as UTF-8) or Uint8Array`);
+      throw new InvalidAppResultError(
+        `${where} got a ${chunk === null ? 'null' : typeof chunk}; body chunks must be strings (sent as UTF-8) or Uint8Array`,
+      );
     }
     if (bytes.length === 0) return; // G4: a yield point, nothing to send
     if (!this.started) throw new BodyBeforeStartResponseError(where); // G1
@@ -232,7 +249,6 @@ class WorkerRequest {
     if (this.aborted()) throw new ThreadedAppAborted();
   }
 }
-
 
 function iteratorOf(result: unknown): Iterator<Chunk> | AsyncIterator<Chunk> {
   if (result !== null && typeof result === 'object' && typeof result !== 'string' && !(result instanceof Uint8Array)) {

@@ -34,7 +34,8 @@ export function toIterApp(app: CpsApp, options: ToIterAppOptions = {}): IterApp 
     const reactor = options.reactor ?? environ['spindle.reactor'];
     if (!reactor) throw new BridgeNoReactorError('toIterApp()');
     const pauseOutput = environ['wsgi.pause_output'];
-    if (!pauseOutput && !(options.asyncIterable ?? environ[ASYNC_ITERABLE_KEY] === true)) throw new BridgeHostUnsupportedError();
+    if (!pauseOutput && !(options.asyncIterable ?? environ[ASYNC_ITERABLE_KEY] === true))
+      throw new BridgeHostUnsupportedError();
     const drain = pauseOutput ? new SyncQueueIterator(pauseOutput) : new AsyncQueueIterator();
     const request = new EnvironRequest(environ, startResponse, reactor, drain, options);
     drain.request = request;
@@ -117,7 +118,9 @@ abstract class QueueDrain {
     const waiter = this.waiter;
     this.waiter = null;
     queue.close();
-    this.request.connectionLost(new ConnectionLost('the gateway closed the response iterator before the response ended'));
+    this.request.connectionLost(
+      new ConnectionLost('the gateway closed the response iterator before the response ended'),
+    );
     waiter?.();
   }
 }

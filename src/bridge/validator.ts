@@ -32,7 +32,8 @@ const log = new Logger('spindle.validator');
 export function validator(app: IterApp, options: ValidatorOptions = {}): ValidatedApp {
   const violations: ValidationError[] = [];
   let open = 0;
-  const report = options.onViolation ?? ((err: ValidationError) => log.failure('WSGI contract violation', err, 'error'));
+  const report =
+    options.onViolation ?? ((err: ValidationError) => log.failure('WSGI contract violation', err, 'error'));
   const violate = (rule: string, message: string): never => {
     const err = new ValidationError(rule, message);
     violations.push(err);
@@ -44,11 +45,16 @@ export function validator(app: IterApp, options: ValidatorOptions = {}): Validat
     checkEnviron(environ, violate);
     const state = new ResponseState(violate, environ);
     const result = app(state.wrapEnviron(environ), state.wrapStartResponse(startResponse));
-    if (typeof result === 'string') violate('app-result', 'the app returned a bare string; return an iterable of chunks, e.g. [body]');
-    if (result instanceof Uint8Array) violate('app-result', 'the app returned a Uint8Array; return an iterable of chunks, e.g. [bytes]');
+    if (typeof result === 'string')
+      violate('app-result', 'the app returned a bare string; return an iterable of chunks, e.g. [body]');
+    if (result instanceof Uint8Array)
+      violate('app-result', 'the app returned a Uint8Array; return an iterable of chunks, e.g. [bytes]');
     const isAsync = result !== null && typeof result === 'object' && Symbol.asyncIterator in result;
     if (!isAsync && (result === null || typeof result !== 'object' || !(Symbol.iterator in result))) {
-      violate('app-result', `the app returned ${result === null ? 'null' : typeof result}, not an Iterable or AsyncIterable of chunks`);
+      violate(
+        'app-result',
+        `the app returned ${result === null ? 'null' : typeof result}, not an Iterable or AsyncIterable of chunks`,
+      );
     }
     open++;
     return state.wrapIterable(result, isAsync, () => void open--);
@@ -69,39 +75,66 @@ type Violate = (rule: string, message: string) => never;
  * always required. Deliberate differences from wsgiref.validate: docs/gateway.md.
  */
 const ALWAYS_REQUIRED = ['REQUEST_METHOD', 'SERVER_NAME', 'SERVER_PORT', 'SERVER_PROTOCOL'] as const;
-const WSGI_REQUIRED = ['wsgi.version', 'wsgi.url_scheme', 'wsgi.input', 'wsgi.errors', 'wsgi.multithread', 'wsgi.multiprocess', 'wsgi.run_once'] as const;
+const WSGI_REQUIRED = [
+  'wsgi.version',
+  'wsgi.url_scheme',
+  'wsgi.input',
+  'wsgi.errors',
+  'wsgi.multithread',
+  'wsgi.multiprocess',
+  'wsgi.run_once',
+] as const;
 
 function checkEnviron(e: Environ, violate: Violate): void {
   if (e === null || typeof e !== 'object') violate('environ', 'the environ is not an object');
   for (const k of ALWAYS_REQUIRED) {
-    if (typeof e[k] !== 'string' || e[k] === '') violate('environ', `environ['${k}'] must be a non-empty string (PEP 3333: it is never empty, so always present), got ${JSON.stringify(e[k]) ?? 'undefined'}`);
+    if (typeof e[k] !== 'string' || e[k] === '')
+      violate(
+        'environ',
+        `environ['${k}'] must be a non-empty string (PEP 3333: it is never empty, so always present), got ${JSON.stringify(e[k]) ?? 'undefined'}`,
+      );
   }
   for (const k of WSGI_REQUIRED) {
     if (!(k in e)) violate('environ', `environ['${k}'] is missing (PEP 3333 requires every wsgi.* key)`);
   }
   // PEP 3333: CGI variables (every key without a dot) are native strings; extensions carry a dot.
   for (const [k, val] of Object.entries(e)) {
-    if (!k.includes('.') && typeof val !== 'string') violate('environ', `environ['${k}'] must be a string (a CGI variable), got ${val === null ? 'null' : typeof val}`);
+    if (!k.includes('.') && typeof val !== 'string')
+      violate(
+        'environ',
+        `environ['${k}'] must be a string (a CGI variable), got ${val === null ? 'null' : typeof val}`,
+      );
   }
   const script = e.SCRIPT_NAME as string | undefined;
   const path = e.PATH_INFO as string | undefined;
-  if (script !== undefined && script !== '' && (!script.startsWith('/') || script === '/')) violate('environ', `SCRIPT_NAME must be '' or start with '/' (and not be '/'), got ${JSON.stringify(script)}`);
-  if (path !== undefined && path !== '' && !path.startsWith('/')) violate('environ', `PATH_INFO must be '' or start with '/', got ${JSON.stringify(path)}`);
+  if (script !== undefined && script !== '' && (!script.startsWith('/') || script === '/'))
+    violate('environ', `SCRIPT_NAME must be '' or start with '/' (and not be '/'), got ${JSON.stringify(script)}`);
+  if (path !== undefined && path !== '' && !path.startsWith('/'))
+    violate('environ', `PATH_INFO must be '' or start with '/', got ${JSON.stringify(path)}`);
   const length = e.CONTENT_LENGTH as string | undefined;
-  if (length !== undefined && length !== '' && !/^[0-9]+$/.test(length)) violate('environ', `CONTENT_LENGTH must be digits, '' or absent, got ${JSON.stringify(length)}`);
+  if (length !== undefined && length !== '' && !/^[0-9]+$/.test(length))
+    violate('environ', `CONTENT_LENGTH must be digits, '' or absent, got ${JSON.stringify(length)}`);
   const v = e['wsgi.version'];
-  if (!Array.isArray(v) || v[0] !== 1 || v[1] !== 0) violate('environ', `wsgi.version must be [1, 0], got ${JSON.stringify(v)}`);
-  if (e['wsgi.url_scheme'] !== 'http' && e['wsgi.url_scheme'] !== 'https') violate('environ', `wsgi.url_scheme must be 'http' or 'https', got ${String(e['wsgi.url_scheme'])}`);
+  if (!Array.isArray(v) || v[0] !== 1 || v[1] !== 0)
+    violate('environ', `wsgi.version must be [1, 0], got ${JSON.stringify(v)}`);
+  if (e['wsgi.url_scheme'] !== 'http' && e['wsgi.url_scheme'] !== 'https')
+    violate('environ', `wsgi.url_scheme must be 'http' or 'https', got ${String(e['wsgi.url_scheme'])}`);
   const input = e['wsgi.input'] as unknown as Record<string | symbol, unknown> | undefined;
-  if (!input || !['read', 'readline', 'readlines'].every((m) => typeof input[m] === 'function') || typeof input[Symbol.iterator] !== 'function') {
+  if (
+    !input ||
+    !['read', 'readline', 'readlines'].every((m) => typeof input[m] === 'function') ||
+    typeof input[Symbol.iterator] !== 'function'
+  ) {
     violate('environ', 'wsgi.input must have read(), readline(), readlines() and be iterable');
   }
   const errors = e['wsgi.errors'] as unknown as Record<string, unknown> | undefined;
-  if (!errors || !['write', 'writelines', 'flush'].every((m) => typeof errors[m] === 'function')) violate('environ', 'wsgi.errors must have write(), writelines() and flush()');
+  if (!errors || !['write', 'writelines', 'flush'].every((m) => typeof errors[m] === 'function'))
+    violate('environ', 'wsgi.errors must have write(), writelines() and flush()');
   for (const k of ['wsgi.multithread', 'wsgi.multiprocess', 'wsgi.run_once']) {
     if (typeof e[k] !== 'boolean') violate('environ', `environ['${k}'] must be a boolean`);
   }
-  if (e.HTTP_CONTENT_TYPE !== undefined || e.HTTP_CONTENT_LENGTH !== undefined) violate('environ', 'Content-Type and Content-Length go in CONTENT_TYPE / CONTENT_LENGTH, not HTTP_*');
+  if (e.HTTP_CONTENT_TYPE !== undefined || e.HTTP_CONTENT_LENGTH !== undefined)
+    violate('environ', 'Content-Type and Content-Length go in CONTENT_TYPE / CONTENT_LENGTH, not HTTP_*');
 }
 
 /** G11 from the app's side: reads return Uint8Array, never more than asked for. */
@@ -109,7 +142,8 @@ function wrapInput(input: WsgiInput, violate: Violate): WsgiInput {
   const check = (got: unknown, size: number | undefined, what: string): Uint8Array => {
     if (!(got instanceof Uint8Array)) violate('G11', `wsgi.input.${what} returned ${typeof got}, not a Uint8Array`);
     const bytes = got as Uint8Array;
-    if (size !== undefined && size >= 0 && bytes.length > size) violate('G11', `wsgi.input.${what}(${size}) returned ${bytes.length} bytes`);
+    if (size !== undefined && size >= 0 && bytes.length > size)
+      violate('G11', `wsgi.input.${what}(${size}) returned ${bytes.length} bytes`);
     return bytes;
   };
   return {
@@ -168,7 +202,11 @@ class ResponseState {
     if (ws) {
       out['spindle.websocket'] = {
         accept: (options) => {
-          if (this.started) this.violate('websocket', "spindle.websocket.accept() after startResponse(): accept first, or answer over HTTP and do not accept");
+          if (this.started)
+            this.violate(
+              'websocket',
+              'spindle.websocket.accept() after startResponse(): accept first, or answer over HTTP and do not accept',
+            );
           const input = ws.accept(options);
           if (input !== null) this.websocket = true;
           return input;
@@ -187,7 +225,8 @@ class ResponseState {
 
   wrapStartResponse(sr: StartResponse): StartResponse {
     return (status, headers, excInfo) => {
-      if (this.started && (excInfo === undefined || excInfo === null)) this.violate('G2', 'startResponse() called twice without excInfo');
+      if (this.started && (excInfo === undefined || excInfo === null))
+        this.violate('G2', 'startResponse() called twice without excInfo');
       let code = 0;
       try {
         code = parseStatus(status).code;
@@ -196,7 +235,10 @@ class ResponseState {
         this.violate(err instanceof HopByHopHeaderError ? 'G9' : 'G10', (err as Error).message);
       }
       if (!isNoContentStatus(code) && !headers.some(([n]) => n.toLowerCase() === 'content-type')) {
-        this.violate('content-type', `a ${code} response needs a Content-Type header (only 204, 205 and 304, which carry no content, may leave it out)`);
+        this.violate(
+          'content-type',
+          `a ${code} response needs a Content-Type header (only 204, 205 and 304, which carry no content, may leave it out)`,
+        );
       }
       this.started = true;
       const write = sr(status, headers, excInfo);
@@ -224,11 +266,15 @@ class ResponseState {
 
   private beforeNext(): void {
     if (this.closed) this.violate('G7', 'next() after close(): the gateway kept iterating a closed iterable');
-    if (this.pending) this.violate('G5', 'next() while a previous next() is still pending: one outstanding next() at a time');
+    if (this.pending)
+      this.violate('G5', 'next() while a previous next() is still pending: one outstanding next() at a time');
     if (this.paused) this.violate('G13', 'next() while the app paused its output: wait for resume()');
     const headersSent = this.environ['spindle.headers_sent'];
     if (!this.produced && typeof headersSent === 'function' && (headersSent as () => boolean)()) {
-      this.violate('G3', 'the gateway sent the headers before any non-empty chunk, write() or flush (an empty chunk is not a flush, G4)');
+      this.violate(
+        'G3',
+        'the gateway sent the headers before any non-empty chunk, write() or flush (an empty chunk is not a flush, G4)',
+      );
     }
   }
 

@@ -12,7 +12,12 @@
  * the host's input, whose own bound then stops the socket.
  */
 import { WebSocketClosedError } from '../protocols/websocket/errors.js';
-import type { IWebSocketProtocol, IWebSocketTransport, WebSocketMessage, WebSocketState } from '../protocols/websocket/interfaces.js';
+import type {
+  IWebSocketProtocol,
+  IWebSocketTransport,
+  WebSocketMessage,
+  WebSocketState,
+} from '../protocols/websocket/interfaces.js';
 import { Failure } from '../reactor/failure.js';
 import type { IAddress, IDelayedCall, IProducer, IPushProducer, IReactorTime } from '../reactor/interfaces.js';
 import { Logger } from '../reactor/log.js';
@@ -122,7 +127,12 @@ export class BridgedWebSocket implements IWebSocketTransport {
   sendMessage(data: WebSocketMessage): void {
     if (this.state !== 'open') return;
     const n = size(data);
-    if (this.outBytes > 0 && this.outBytes + n > this.maxBuffered) throw new BridgeOverflowError(this.maxBuffered, this.outBytes + n, 'in WebSocket messages while the iterator host was not taking them');
+    if (this.outBytes > 0 && this.outBytes + n > this.maxBuffered)
+      throw new BridgeOverflowError(
+        this.maxBuffered,
+        this.outBytes + n,
+        'in WebSocket messages while the iterator host was not taking them',
+      );
     this.out.push(data);
     this.outBytes += n;
     if (!this.producerPaused && this.streaming && this.producer !== null && this.outBytes > this.highWater) {

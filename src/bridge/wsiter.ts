@@ -71,8 +71,16 @@ export class IterWebSocket implements EnvironWebSocket, WebSocketInput, IWebSock
   }
 
   accept(options: EnvironWebSocketOptions = {}): WebSocketInput | null {
-    if (this.accepting) throw new WebSocketHandshakeError(0, "environ['spindle.websocket'].accept() called twice; accept once and keep the input it returns");
-    if (this.host.responseStarted()) throw new WebSocketHandshakeError(0, "environ['spindle.websocket'].accept() after startResponse(); accept first, or answer with startResponse() and do not accept");
+    if (this.accepting)
+      throw new WebSocketHandshakeError(
+        0,
+        "environ['spindle.websocket'].accept() called twice; accept once and keep the input it returns",
+      );
+    if (this.host.responseStarted())
+      throw new WebSocketHandshakeError(
+        0,
+        "environ['spindle.websocket'].accept() after startResponse(); accept first, or answer with startResponse() and do not accept",
+      );
     this.accepting = true;
     this.highWater = options.inputHighWater ?? WEBSOCKET_INPUT_HIGH_WATER;
     let ok: boolean;

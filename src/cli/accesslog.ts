@@ -61,7 +61,12 @@ export function accessSink(target: string): { write(line: string): void; close()
   try {
     fd = openSync(target, 'a');
   } catch (err) {
-    throw new CliError('ERR_CLI_ACCESS_LOG', EXIT_USAGE, `--access-log cannot open '${target}' for appending: ${(err as Error).message}`, { cause: err });
+    throw new CliError(
+      'ERR_CLI_ACCESS_LOG',
+      EXIT_USAGE,
+      `--access-log cannot open '${target}' for appending: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   const stream = createWriteStream(target, { fd });
   return {
@@ -78,7 +83,12 @@ function byteLength(data: Uint8Array | string): number {
  * Wrap `app` so each response is logged once it ends. Bytes are counted at
  * `request.write` (the app's writes and its producer's writes both go there).
  */
-export function withAccessLog(app: CpsApp, write: (line: string) => void, format: LogFormat, now: () => Date = () => new Date()): CpsApp {
+export function withAccessLog(
+  app: CpsApp,
+  write: (line: string) => void,
+  format: LogFormat,
+  now: () => Date = () => new Date(),
+): CpsApp {
   return (request: IRequest) => {
     const started = request.reactor.seconds();
     const time = now();

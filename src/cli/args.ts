@@ -48,9 +48,7 @@ export interface ServeOptions {
 }
 
 export type Command =
-  | { kind: 'help'; topic: 'main' | 'serve' }
-  | { kind: 'version' }
-  | { kind: 'serve'; options: ServeOptions };
+  { kind: 'help'; topic: 'main' | 'serve' } | { kind: 'version' } | { kind: 'serve'; options: ServeOptions };
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 /** Options that may be given more than once (their values add up). */
@@ -67,12 +65,14 @@ export function splitTarget(target: string): { module: string; exportName: strin
     const suffix = target.slice(colon + 1);
     if (IDENTIFIER.test(suffix)) return { module: target.slice(0, colon), exportName: suffix };
   }
-  if (target.endsWith(':')) throw new UsageError(`'${target}' ends with ':' but names no export; write MODULE:EXPORT or just MODULE`);
+  if (target.endsWith(':'))
+    throw new UsageError(`'${target}' ends with ':' but names no export; write MODULE:EXPORT or just MODULE`);
   return { module: target, exportName: undefined };
 }
 
 function parseInteger(option: string, text: string, min: number, max: number): number {
-  if (!/^\d+$/.test(text)) throw new UsageError(`${option} expects a whole number from ${min} to ${max}, got '${text}'`);
+  if (!/^\d+$/.test(text))
+    throw new UsageError(`${option} expects a whole number from ${min} to ${max}, got '${text}'`);
   const n = Number(text);
   if (n < min || n > max) throw new UsageError(`${option} expects a whole number from ${min} to ${max}, got ${n}`);
   return n;
@@ -86,8 +86,9 @@ function parseChoice<T extends string>(option: string, text: string, choices: re
 /** Parse the arguments after `spindle` (process.argv.slice(2)). */
 export function parseArgs(argv: readonly string[]): Command {
   const [command, ...rest] = argv;
-  if (command === undefined) throw new UsageError('missing command: expected \'serve MODULE[:EXPORT]\'');
-  if (command === '--help' || command === '-h' || command === 'help') return { kind: 'help', topic: rest[0] === 'serve' ? 'serve' : 'main' };
+  if (command === undefined) throw new UsageError("missing command: expected 'serve MODULE[:EXPORT]'");
+  if (command === '--help' || command === '-h' || command === 'help')
+    return { kind: 'help', topic: rest[0] === 'serve' ? 'serve' : 'main' };
   if (command === '--version' || command === '-V') return { kind: 'version' };
   if (command !== 'serve') throw new UsageError(`unknown command '${command}': the only command is 'serve'`);
   return parseServe(rest);
@@ -157,7 +158,10 @@ function parseServe(argv: readonly string[]): Command {
         if (inline !== undefined) accessLog = inline === '' ? '-' : inline;
         else {
           const next = argv[i + 1];
-          accessLog = next !== undefined && (next === '-' || (!next.startsWith('-') && positional.length > 0)) ? (i++, next) : '-';
+          accessLog =
+            next !== undefined && (next === '-' || (!next.startsWith('-') && positional.length > 0))
+              ? (i++, next)
+              : '-';
         }
         break;
       }
@@ -200,19 +204,27 @@ function parseServe(argv: readonly string[]): Command {
     }
   }
 
-  if (positional.length === 0) throw new UsageError("'serve' needs MODULE[:EXPORT], e.g. 'spindle serve ./app.ts:app --style iter'");
-  if (positional.length > 1) throw new UsageError(`'serve' takes one MODULE[:EXPORT], got ${positional.length}: ${positional.join(' ')}`);
+  if (positional.length === 0)
+    throw new UsageError("'serve' needs MODULE[:EXPORT], e.g. 'spindle serve ./app.ts:app --style iter'");
+  if (positional.length > 1)
+    throw new UsageError(`'serve' takes one MODULE[:EXPORT], got ${positional.length}: ${positional.join(' ')}`);
   const target = splitTarget(positional[0]!);
   if (threads !== undefined && style !== undefined && style !== 'iter') {
-    throw new UsageError(`--threads runs an iterator app on worker threads; it needs --style iter, got --style ${style}`);
+    throw new UsageError(
+      `--threads runs an iterator app on worker threads; it needs --style iter, got --style ${style}`,
+    );
   }
   if ((tlsCert === undefined) !== (tlsKey === undefined)) {
-    throw new UsageError(`${tlsCert === undefined ? '--tls-key' : '--tls-cert'} needs ${tlsCert === undefined ? '--tls-cert' : '--tls-key'} too: --tls-cert FILE --tls-key FILE serve HTTPS on --port`);
+    throw new UsageError(
+      `${tlsCert === undefined ? '--tls-key' : '--tls-cert'} needs ${tlsCert === undefined ? '--tls-cert' : '--tls-key'} too: --tls-cert FILE --tls-key FILE serve HTTPS on --port`,
+    );
   }
   if (listen.length > 0) {
     const shortForm = ['--port', '--host', '--tls-cert', '--tls-key'].filter((o) => seen.has(o));
     if (shortForm.length > 0) {
-      throw new UsageError(`${shortForm.join(' and ')} cannot be used with --listen: --port/--host (and --tls-cert/--tls-key) are the short form of one --listen; put the port and host in the --listen string, e.g. --listen tcp:${port}:interface=${host}`);
+      throw new UsageError(
+        `${shortForm.join(' and ')} cannot be used with --listen: --port/--host (and --tls-cert/--tls-key) are the short form of one --listen; put the port and host in the --listen string, e.g. --listen tcp:${port}:interface=${host}`,
+      );
     }
   } else if (tlsCert !== undefined && tlsKey !== undefined) {
     listen.push({ kind: 'tls', port, host, privateKey: tlsKey, certKey: tlsCert });

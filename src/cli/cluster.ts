@@ -26,7 +26,9 @@ export const WORKER_ENV = 'SPINDLE_CLUSTER_WORKER';
 /** How long the primary waits for workers after the grace period before killing them. */
 export const WORKER_EXIT_MARGIN_SECONDS = 0.7;
 
-export type WorkerMessage = { type: 'listening'; host: string; port: number; urls?: string[] } | { type: 'fatal'; message: string; exitCode: number };
+export type WorkerMessage =
+  | { type: 'listening'; host: string; port: number; urls?: string[] }
+  | { type: 'fatal'; message: string; exitCode: number };
 
 export function isClusterWorker(): boolean {
   return cluster.isWorker && process.env[WORKER_ENV] === '1';
@@ -116,9 +118,12 @@ export function runPrimary(options: ServeOptions, io: PrimaryIO, budget = new Re
   };
   /** A worker told to go that has not exited by the end of the grace is killed. */
   const bound = (w: Worker): void => {
-    setTimeout(() => {
-      if (!w.isDead()) w.process.kill('SIGKILL');
-    }, (SHUTDOWN_GRACE_SECONDS + WORKER_EXIT_MARGIN_SECONDS) * 1000).unref();
+    setTimeout(
+      () => {
+        if (!w.isDead()) w.process.kill('SIGKILL');
+      },
+      (SHUTDOWN_GRACE_SECONDS + WORKER_EXIT_MARGIN_SECONDS) * 1000,
+    ).unref();
   };
 
   const stopAll = (): void => {
@@ -166,7 +171,9 @@ export function runPrimary(options: ServeOptions, io: PrimaryIO, budget = new Re
         members.get(old.id)!.state = 'retiring';
         send(old, { type: 'retire' });
         bound(old);
-        log.info(`worker ${member.worker.process.pid} serves; worker ${old.process.pid} is retiring (it finishes what it has)`);
+        log.info(
+          `worker ${member.worker.process.pid} serves; worker ${old.process.pid} is retiring (it finishes what it has)`,
+        );
       }
       nextSwap();
     } else {
@@ -181,7 +188,9 @@ export function runPrimary(options: ServeOptions, io: PrimaryIO, budget = new Re
     if (member.state === 'retiring') return void log.info(`worker ${pid} retired`);
     if (reload !== undefined && reload.fresh === member.worker) {
       // The new code does not start: keep the old workers, say why.
-      log.error(`reload stopped: a new worker could not start (${member.fatal?.message ?? `exited with ${signal ?? `code ${code}`}`}); the old workers keep serving`);
+      log.error(
+        `reload stopped: a new worker could not start (${member.fatal?.message ?? `exited with ${signal ?? `code ${code}`}`}); the old workers keep serving`,
+      );
       reload = undefined;
       return;
     }
@@ -191,7 +200,7 @@ export function runPrimary(options: ServeOptions, io: PrimaryIO, budget = new Re
       stopAll();
       return finishIfDone();
     }
-    const why = member.fatal?.message ?? (signal ?? `code ${code}`);
+    const why = member.fatal?.message ?? signal ?? `code ${code}`;
     if (!budget.take()) {
       failed = {
         message: `worker ${pid} exited unexpectedly (${why}), after ${budget.used} replacements within ${budget.window} s (the bound); stopping`,
@@ -200,7 +209,9 @@ export function runPrimary(options: ServeOptions, io: PrimaryIO, budget = new Re
       stopAll();
       return finishIfDone();
     }
-    log.warn(`worker ${pid} exited unexpectedly (${why}); starting a replacement (${budget.used} of ${budget.limit} allowed in ${budget.window} s)`);
+    log.warn(
+      `worker ${pid} exited unexpectedly (${why}); starting a replacement (${budget.used} of ${budget.limit} allowed in ${budget.window} s)`,
+    );
     fork();
   };
 

@@ -35,7 +35,16 @@ export class UsageError extends CliError {
 
 /** MODULE could not be found, imported, or did not hold a usable app. */
 export class AppLoadError extends CliError {
-  constructor(code: 'ERR_CLI_MODULE_NOT_FOUND' | 'ERR_CLI_IMPORT_FAILED' | 'ERR_CLI_EXPORT_NOT_FOUND' | 'ERR_CLI_NOT_AN_APP' | 'ERR_CLI_STYLE', message: string, options?: { cause?: unknown }) {
+  constructor(
+    code:
+      | 'ERR_CLI_MODULE_NOT_FOUND'
+      | 'ERR_CLI_IMPORT_FAILED'
+      | 'ERR_CLI_EXPORT_NOT_FOUND'
+      | 'ERR_CLI_NOT_AN_APP'
+      | 'ERR_CLI_STYLE',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(code, EXIT_APP, message, options);
   }
 }

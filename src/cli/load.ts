@@ -29,7 +29,11 @@ function resolveModulePath(module: string, cwd: string): string {
     try {
       return fileURLToPath(module);
     } catch (err) {
-      throw new AppLoadError('ERR_CLI_MODULE_NOT_FOUND', `'${module}' is not a valid file: URL (${(err as Error).message})`, { cause: err });
+      throw new AppLoadError(
+        'ERR_CLI_MODULE_NOT_FOUND',
+        `'${module}' is not a valid file: URL (${(err as Error).message})`,
+        { cause: err },
+      );
     }
   }
   return isAbsolute(module) ? module : resolve(cwd, module);
@@ -44,7 +48,10 @@ function describe(value: unknown): string {
 function declaredStyle(where: string, value: unknown): Style | undefined {
   if (value === undefined) return undefined;
   if (typeof value === 'string' && (STYLES as readonly string[]).includes(value)) return value as Style;
-  throw new AppLoadError('ERR_CLI_STYLE', `${where} is ${JSON.stringify(value)}; it must be one of ${STYLES.map((s) => `'${s}'`).join(', ')}`);
+  throw new AppLoadError(
+    'ERR_CLI_STYLE',
+    `${where} is ${JSON.stringify(value)}; it must be one of ${STYLES.map((s) => `'${s}'`).join(', ')}`,
+  );
 }
 
 /** What a module declares about styles: `export const style` (every export) and `export const styles` (one entry per export). */
@@ -60,14 +67,27 @@ export interface ModuleStyles {
  * `style` property on it, or its entry in `export const styles = { name:
  * 'cps' }`) wins over the module-wide `export const style`.
  */
-export function chooseStyle(exported: unknown, moduleStyles: ModuleStyles, flag: Style | undefined, label: string, exportName = 'app'): Style {
-  const own = typeof exported === 'function' || (typeof exported === 'object' && exported !== null) ? (exported as { style?: unknown }).style : undefined;
+export function chooseStyle(
+  exported: unknown,
+  moduleStyles: ModuleStyles,
+  flag: Style | undefined,
+  label: string,
+  exportName = 'app',
+): Style {
+  const own =
+    typeof exported === 'function' || (typeof exported === 'object' && exported !== null)
+      ? (exported as { style?: unknown }).style
+      : undefined;
   const table = moduleStyles.styles;
   if (table !== undefined && (table === null || typeof table !== 'object' || Array.isArray(table))) {
-    throw new AppLoadError('ERR_CLI_STYLE', `the module's 'styles' export is ${describe(table)}; it must map export names to styles, e.g. export const styles = { ${exportName}: 'cps' }`);
+    throw new AppLoadError(
+      'ERR_CLI_STYLE',
+      `the module's 'styles' export is ${describe(table)}; it must map export names to styles, e.g. export const styles = { ${exportName}: 'cps' }`,
+    );
   }
   const entry = table === undefined ? undefined : (table as Record<string, unknown>)[exportName];
-  const ownDeclared = declaredStyle(`${label}.style`, own) ?? declaredStyle(`styles.${exportName} in the module`, entry);
+  const ownDeclared =
+    declaredStyle(`${label}.style`, own) ?? declaredStyle(`styles.${exportName} in the module`, entry);
   const moduleDeclared = declaredStyle(`the module's 'style' export`, moduleStyles.style);
   const declared = ownDeclared ?? moduleDeclared;
   if (flag !== undefined) {
@@ -76,12 +96,20 @@ export function chooseStyle(exported: unknown, moduleStyles: ModuleStyles, flag:
         ownDeclared === undefined
           ? `the module's 'export const style' covers all its exports: drop --style, or mark this export alone with export const styles = { ${exportName}: '${flag}' } (or ${exportName}.style = '${flag}')`
           : 'drop --style or make them agree';
-      throw new AppLoadError('ERR_CLI_STYLE', `${label} declares style '${declared}' but --style ${flag} was given; ${fix}`);
+      throw new AppLoadError(
+        'ERR_CLI_STYLE',
+        `${label} declares style '${declared}' but --style ${flag} was given; ${fix}`,
+      );
     }
     return flag;
   }
   if (declared !== undefined) return declared;
-  if (typeof exported === 'object' && exported !== null && typeof (exported as { fetch?: unknown }).fetch === 'function') return 'fetch';
+  if (
+    typeof exported === 'object' &&
+    exported !== null &&
+    typeof (exported as { fetch?: unknown }).fetch === 'function'
+  )
+    return 'fetch';
   throw new AppLoadError(
     'ERR_CLI_STYLE',
     `cannot tell the style of ${label}: pass --style iter|cps|fetch, or declare it in the module with export const style = 'iter' (every export) or export const styles = { ${exportName}: 'iter' } (one export)`,
@@ -95,14 +123,17 @@ function appFunction(exported: unknown, style: Style, label: string): (...args: 
     const fetch = (exported as { fetch?: unknown }).fetch;
     if (typeof fetch === 'function') return (fetch as (...args: never[]) => unknown).bind(exported);
   }
-  const want = style === 'fetch' ? 'a function (Request) => Response or an object with fetch()' : `a function (the ${style} app)`;
-  const hasFetch = typeof exported === 'object' && exported !== null && typeof (exported as { fetch?: unknown }).fetch === 'function';
-  const hint = hasFetch ? "; it has a fetch() method: serve it with --style fetch" : '';
+  const want =
+    style === 'fetch' ? 'a function (Request) => Response or an object with fetch()' : `a function (the ${style} app)`;
+  const hasFetch =
+    typeof exported === 'object' && exported !== null && typeof (exported as { fetch?: unknown }).fetch === 'function';
+  const hint = hasFetch ? '; it has a fetch() method: serve it with --style fetch' : '';
   throw new AppLoadError('ERR_CLI_NOT_AN_APP', `${label} is ${describe(exported)}, not ${want}${hint}`);
 }
 
 /** How to run spindle under tsx, from a checkout or from the installed package. */
-export const TSX_COMMAND = "'node --import tsx node_modules/.bin/spindle serve app.ts' (installed), 'node --import tsx src/cli.ts serve app.ts' (a checkout)";
+export const TSX_COMMAND =
+  "'node --import tsx node_modules/.bin/spindle serve app.ts' (installed), 'node --import tsx src/cli.ts serve app.ts' (a checkout)";
 
 /**
  * Where a SyntaxError from `import()` is. Node's message names no file or line
@@ -129,7 +160,10 @@ function syntaxErrorWhere(path: string): string {
  */
 export function importFailureMessage(path: string, err: unknown): string {
   const e = err as { code?: string; message?: string };
-  const lines = String(e?.message ?? err).split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const lines = String(e?.message ?? err)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   let what = lines[0] ?? String(err);
   if (what.endsWith(':') && lines[1] !== undefined) what = `${what} ${lines[1]}`;
   let hint = '';
@@ -142,10 +176,16 @@ export function importFailureMessage(path: string, err: unknown): string {
 }
 
 /** Import MODULE and return the app to serve with its style. */
-export async function loadApp(options: { module: string; exportName: string | undefined; style: Style | undefined }, cwd = process.cwd()): Promise<LoadedApp> {
+export async function loadApp(
+  options: { module: string; exportName: string | undefined; style: Style | undefined },
+  cwd = process.cwd(),
+): Promise<LoadedApp> {
   const path = resolveModulePath(options.module, cwd);
   if (!existsSync(path) || !statSync(path).isFile()) {
-    throw new AppLoadError('ERR_CLI_MODULE_NOT_FOUND', `cannot find module '${path}' (from '${options.module}'); MODULE is a file path relative to ${cwd}, an absolute path, or a file: URL`);
+    throw new AppLoadError(
+      'ERR_CLI_MODULE_NOT_FOUND',
+      `cannot find module '${path}' (from '${options.module}'); MODULE is a file path relative to ${cwd}, an absolute path, or a file: URL`,
+    );
   }
   const url = pathToFileURL(path).href;
   let mod: Record<string, unknown>;
@@ -155,11 +195,16 @@ export async function loadApp(options: { module: string; exportName: string | un
     throw new AppLoadError('ERR_CLI_IMPORT_FAILED', importFailureMessage(path, err), { cause: err });
   }
   let exportName = options.exportName;
-  if (exportName === undefined) exportName = mod.default !== undefined ? 'default' : mod.app !== undefined ? 'app' : undefined;
+  if (exportName === undefined)
+    exportName = mod.default !== undefined ? 'default' : mod.app !== undefined ? 'app' : undefined;
   const names = Object.keys(mod).filter((k) => k !== 'style' && k !== 'styles');
   if (exportName === undefined || !(exportName in mod) || mod[exportName] === undefined) {
-    const wanted = exportName === undefined ? "neither a default export nor one named 'app'" : `no export named '${exportName}'`;
-    throw new AppLoadError('ERR_CLI_EXPORT_NOT_FOUND', `'${path}' has ${wanted}; its exports: ${names.length > 0 ? names.join(', ') : '(none)'}; name one as MODULE:EXPORT`);
+    const wanted =
+      exportName === undefined ? "neither a default export nor one named 'app'" : `no export named '${exportName}'`;
+    throw new AppLoadError(
+      'ERR_CLI_EXPORT_NOT_FOUND',
+      `'${path}' has ${wanted}; its exports: ${names.length > 0 ? names.join(', ') : '(none)'}; name one as MODULE:EXPORT`,
+    );
   }
   const label = `${options.module}:${exportName}`;
   const exported = mod[exportName];

@@ -78,7 +78,12 @@ function wrongStyleStartResponse(style: string): StartResponseHint {
  * close` (RFC 9112 §9.6), as are the responses in flight whose head has not
  * gone out: the client then reconnects, to another worker, and no request fails.
  */
-function counting(app: CpsApp): { app: CpsApp; inFlight: () => number; refuseNew: () => void; closeAfterNext: () => void } {
+function counting(app: CpsApp): {
+  app: CpsApp;
+  inFlight: () => number;
+  refuseNew: () => void;
+  closeAfterNext: () => void;
+} {
   let inFlight = 0;
   let refusing = false;
   let closing = false;
@@ -127,12 +132,20 @@ export interface StartOptions {
 }
 
 /** Listen with the loaded app; errbacks with `ListenError` if the bind fails. */
-export async function startServer(loaded: LoadedApp, options: ServeOptions, start: StartOptions): Promise<RunningServer> {
+export async function startServer(
+  loaded: LoadedApp,
+  options: ServeOptions,
+  start: StartOptions,
+): Promise<RunningServer> {
   const { reactor } = start;
   let app = toServedApp(loaded, options, reactor);
   if (start.accessLine) app = withAccessLog(app, start.accessLine, options.logFormat);
   const counted = counting(app);
-  const factory = new HTTPFactory(counted.app, { reactor, allowHalfOpen: options.allowHalfOpen === true, ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}) });
+  const factory = new HTTPFactory(counted.app, {
+    reactor,
+    allowHalfOpen: options.allowHalfOpen === true,
+    ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
+  });
   const specs: ServerEndpointSpec[] = options.listen ?? [{ kind: 'tcp', port: options.port, host: options.host }];
   const ports: IListeningPort[] = [];
   for (const spec of specs) {
@@ -140,8 +153,11 @@ export async function startServer(loaded: LoadedApp, options: ServeOptions, star
       ports.push(await listenOn(reactor as EndpointReactor, spec, factory));
     } catch (err) {
       for (const p of ports) await p.stopListening();
-      if (err instanceof CannotListenError || err instanceof EndpointFileError) throw new ListenError(err.message, { cause: err });
-      throw new ListenError(`cannot listen on ${describeSpec(spec)}: ${String((err as Error)?.message ?? err)}`, { cause: err });
+      if (err instanceof CannotListenError || err instanceof EndpointFileError)
+        throw new ListenError(err.message, { cause: err });
+      throw new ListenError(`cannot listen on ${describeSpec(spec)}: ${String((err as Error)?.message ?? err)}`, {
+        cause: err,
+      });
     }
   }
   return {

@@ -31,7 +31,12 @@ export interface DrainResult {
  * Stop accepting, then resolve once nothing is in flight or `grace` seconds
  * have passed on `clock`, whichever comes first.
  */
-export async function drain(target: Drainable, clock: IReactorTime, grace = SHUTDOWN_GRACE_SECONDS, poll = SHUTDOWN_POLL_SECONDS): Promise<DrainResult> {
+export async function drain(
+  target: Drainable,
+  clock: IReactorTime,
+  grace = SHUTDOWN_GRACE_SECONDS,
+  poll = SHUTDOWN_POLL_SECONDS,
+): Promise<DrainResult> {
   const deadline = clock.seconds() + grace;
   // Stopping the listener is bounded by the same deadline: a close that never
   // calls back must not keep the process alive.

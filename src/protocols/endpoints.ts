@@ -18,7 +18,15 @@
 import { readFileSync } from 'node:fs';
 import type { Deferred } from '../reactor/deferred.js';
 import { fail } from '../reactor/deferred.js';
-import type { IClientFactory, IConnector, IListeningPort, IProtocolFactory, IReactor, IReactorTLS, IReactorUNIX } from '../reactor/interfaces.js';
+import type {
+  IClientFactory,
+  IConnector,
+  IListeningPort,
+  IProtocolFactory,
+  IReactor,
+  IReactorTLS,
+  IReactorUNIX,
+} from '../reactor/interfaces.js';
 import { EndpointFileError, EndpointSyntaxError } from './errors.js';
 
 export { EndpointFileError, EndpointSyntaxError };
@@ -28,12 +36,29 @@ export type EndpointReactor = IReactor & IReactorTLS & IReactorUNIX;
 
 export type ServerEndpointSpec =
   | { kind: 'tcp'; port: number; host?: string; backlog?: number }
-  | { kind: 'tls'; port: number; host?: string; backlog?: number; privateKey: string; certKey: string; extraCertChain?: string }
+  | {
+      kind: 'tls';
+      port: number;
+      host?: string;
+      backlog?: number;
+      privateKey: string;
+      certKey: string;
+      extraCertChain?: string;
+    }
   | { kind: 'unix'; path: string; mode?: number; backlog?: number };
 
 export type ClientEndpointSpec =
   | { kind: 'tcp'; host: string; port: number; timeout?: number }
-  | { kind: 'tls'; host: string; port: number; timeout?: number; trustRoots?: string; certificate?: string; privateKey?: string; servername?: string }
+  | {
+      kind: 'tls';
+      host: string;
+      port: number;
+      timeout?: number;
+      trustRoots?: string;
+      certificate?: string;
+      privateKey?: string;
+      servername?: string;
+    }
   | { kind: 'unix'; path: string; timeout?: number };
 
 /** Where to listen, as `serverFromString` returns it (Twisted's `IStreamServerEndpoint`). */
@@ -75,7 +100,13 @@ function tokenize(desc: string, examples: Record<string, string>): Parsed {
   for (let i = 0; i < desc.length; i++) {
     const c = desc[i]!;
     if (c === '\\') {
-      if (i + 1 >= desc.length) throw new EndpointSyntaxError(desc, 'end', 'it ends with a lone backslash (a backslash escapes the next character)', Object.values(examples)[0]!);
+      if (i + 1 >= desc.length)
+        throw new EndpointSyntaxError(
+          desc,
+          'end',
+          'it ends with a lone backslash (a backslash escapes the next character)',
+          Object.values(examples)[0]!,
+        );
       cur += desc[++i];
     } else if (c === ':') {
       parts.push({ key, value: cur });
@@ -93,17 +124,35 @@ function tokenize(desc: string, examples: Record<string, string>): Parsed {
   const kinds = Object.keys(examples);
   if (head.key !== null || !kinds.includes(head.value)) {
     const shown = head.key !== null ? `${head.key}=${head.value}` : head.value;
-    throw new EndpointSyntaxError(desc, 'kind', `the kind ${JSON.stringify(shown)} is not one of ${kinds.join(', ')}`, Object.values(examples).join(' or '));
+    throw new EndpointSyntaxError(
+      desc,
+      'kind',
+      `the kind ${JSON.stringify(shown)} is not one of ${kinds.join(', ')}`,
+      Object.values(examples).join(' or '),
+    );
   }
   const args: string[] = [];
   const kwargs = new Map<string, string>();
   for (const p of parts) {
     if (p.key === null) {
-      if (kwargs.size > 0) throw new EndpointSyntaxError(desc, p.value, `the positional part ${JSON.stringify(p.value)} comes after a key=value part`, examples[head.value]!);
+      if (kwargs.size > 0)
+        throw new EndpointSyntaxError(
+          desc,
+          p.value,
+          `the positional part ${JSON.stringify(p.value)} comes after a key=value part`,
+          examples[head.value]!,
+        );
       args.push(p.value);
     } else {
-      if (p.key === '') throw new EndpointSyntaxError(desc, `=${p.value}`, `the part "=${p.value}" has no key before '='`, examples[head.value]!);
-      if (kwargs.has(p.key)) throw new EndpointSyntaxError(desc, p.key, `${p.key} is given twice`, examples[head.value]!);
+      if (p.key === '')
+        throw new EndpointSyntaxError(
+          desc,
+          `=${p.value}`,
+          `the part "=${p.value}" has no key before '='`,
+          examples[head.value]!,
+        );
+      if (kwargs.has(p.key))
+        throw new EndpointSyntaxError(desc, p.key, `${p.key} is given twice`, examples[head.value]!);
       kwargs.set(p.key, p.value);
     }
   }
@@ -124,7 +173,11 @@ class Parts {
 
   /** Positional parts in order, each also accepted as `name=value`. */
   positional(names: string[]): Map<string, string> {
-    if (this.p.args.length > names.length) this.fail(this.p.args[names.length]!, `too many positional parts: ${this.p.kind} takes ${names.join(' then ')} before its key=value parts`);
+    if (this.p.args.length > names.length)
+      this.fail(
+        this.p.args[names.length]!,
+        `too many positional parts: ${this.p.kind} takes ${names.join(' then ')} before its key=value parts`,
+      );
     const out = new Map<string, string>();
     this.p.args.forEach((v, i) => {
       const name = names[i]!;
@@ -137,7 +190,8 @@ class Parts {
 
   only(allowed: string[]): void {
     for (const k of this.p.kwargs.keys()) {
-      if (!allowed.includes(k)) this.fail(k, `${k}= is not a part of a ${this.p.kind} endpoint (it takes ${allowed.join(', ')})`);
+      if (!allowed.includes(k))
+        this.fail(k, `${k}= is not a part of a ${this.p.kind} endpoint (it takes ${allowed.join(', ')})`);
     }
   }
 
@@ -152,14 +206,16 @@ class Parts {
 
   int(value: string | undefined, name: string, min: number, max: number): number | undefined {
     if (value === undefined) return undefined;
-    if (!/^[0-9]+$/.test(value) || Number(value) < min || Number(value) > max) this.fail(name, `${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    if (!/^[0-9]+$/.test(value) || Number(value) < min || Number(value) > max)
+      this.fail(name, `${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
     return Number(value);
   }
 
   seconds(value: string | undefined, name: string): number | undefined {
     if (value === undefined) return undefined;
     const n = Number(value);
-    if (!/^[0-9]+(\.[0-9]+)?$/.test(value) || !(n > 0)) this.fail(name, `${name} must be a positive number of seconds, got ${JSON.stringify(value)}`);
+    if (!/^[0-9]+(\.[0-9]+)?$/.test(value) || !(n > 0))
+      this.fail(name, `${name} must be a positive number of seconds, got ${JSON.stringify(value)}`);
     return n;
   }
 
@@ -167,14 +223,16 @@ class Parts {
   mode(value: string | undefined): number | undefined {
     if (value === undefined) return undefined;
     const digits = value.replace(/^0o?/, '');
-    if (!/^[0-7]{1,3}$/.test(digits)) this.fail('mode', `mode must be an octal file mode such as 660, got ${JSON.stringify(value)}`);
+    if (!/^[0-7]{1,3}$/.test(digits))
+      this.fail('mode', `mode must be an octal file mode such as 660, got ${JSON.stringify(value)}`);
     return parseInt(digits, 8);
   }
 }
 
 /** Parse a server endpoint description; throws `EndpointSyntaxError`. */
 export function parseServerEndpoint(desc: string): ServerEndpointSpec {
-  if (typeof desc !== 'string') throw new EndpointSyntaxError(String(desc), 'kind', 'an endpoint description is a string', SERVER_EXAMPLES.tcp);
+  if (typeof desc !== 'string')
+    throw new EndpointSyntaxError(String(desc), 'kind', 'an endpoint description is a string', SERVER_EXAMPLES.tcp);
   const p = tokenize(desc, SERVER_EXAMPLES);
   const kind = p.kind as keyof typeof SERVER_EXAMPLES;
   const r = new Parts(desc, p, SERVER_EXAMPLES[kind]);
@@ -204,7 +262,8 @@ export function parseServerEndpoint(desc: string): ServerEndpointSpec {
 
 /** Parse a client endpoint description; throws `EndpointSyntaxError`. */
 export function parseClientEndpoint(desc: string): ClientEndpointSpec {
-  if (typeof desc !== 'string') throw new EndpointSyntaxError(String(desc), 'kind', 'an endpoint description is a string', CLIENT_EXAMPLES.tcp);
+  if (typeof desc !== 'string')
+    throw new EndpointSyntaxError(String(desc), 'kind', 'an endpoint description is a string', CLIENT_EXAMPLES.tcp);
   const p = tokenize(desc, CLIENT_EXAMPLES);
   const kind = p.kind as keyof typeof CLIENT_EXAMPLES;
   const r = new Parts(desc, p, CLIENT_EXAMPLES[kind]);
@@ -225,7 +284,11 @@ export function parseClientEndpoint(desc: string): ClientEndpointSpec {
     const v = r.get(name);
     if (v !== undefined) (spec as Record<string, unknown>)[name] = v;
   }
-  if ((spec.certificate === undefined) !== (spec.privateKey === undefined)) r.fail(spec.certificate === undefined ? 'certificate' : 'privateKey', 'a client certificate needs both certificate= and privateKey=');
+  if ((spec.certificate === undefined) !== (spec.privateKey === undefined))
+    r.fail(
+      spec.certificate === undefined ? 'certificate' : 'privateKey',
+      'a client certificate needs both certificate= and privateKey=',
+    );
   return spec;
 }
 
@@ -241,18 +304,29 @@ function readPart(part: string, path: string): Buffer {
 function tlsFilesOf(spec: Extract<ServerEndpointSpec, { kind: 'tls' }>): { key: Buffer; cert: Buffer } {
   const key = readPart('privateKey', spec.privateKey);
   let cert = readPart('certKey', spec.certKey);
-  if (spec.extraCertChain !== undefined) cert = Buffer.concat([cert, Buffer.from('\n'), readPart('extraCertChain', spec.extraCertChain)]);
+  if (spec.extraCertChain !== undefined)
+    cert = Buffer.concat([cert, Buffer.from('\n'), readPart('extraCertChain', spec.extraCertChain)]);
   return { key, cert };
 }
 
 /** Listen as `spec` says. */
-export function listenOn(reactor: EndpointReactor, spec: ServerEndpointSpec, factory: IProtocolFactory): Deferred<IListeningPort> {
+export function listenOn(
+  reactor: EndpointReactor,
+  spec: ServerEndpointSpec,
+  factory: IProtocolFactory,
+): Deferred<IListeningPort> {
   const common = { ...(spec.backlog !== undefined ? { backlog: spec.backlog } : {}) };
   switch (spec.kind) {
     case 'tcp':
-      return reactor.listenTCP(spec.port, factory, { ...common, ...(spec.host !== undefined ? { host: spec.host } : {}) });
+      return reactor.listenTCP(spec.port, factory, {
+        ...common,
+        ...(spec.host !== undefined ? { host: spec.host } : {}),
+      });
     case 'unix':
-      return reactor.listenUNIX(spec.path, factory, { ...common, ...(spec.mode !== undefined ? { mode: spec.mode } : {}) });
+      return reactor.listenUNIX(spec.path, factory, {
+        ...common,
+        ...(spec.mode !== undefined ? { mode: spec.mode } : {}),
+      });
     case 'tls': {
       let files;
       try {
@@ -260,7 +334,11 @@ export function listenOn(reactor: EndpointReactor, spec: ServerEndpointSpec, fac
       } catch (err) {
         return fail(err);
       }
-      return reactor.listenTLS(spec.port, factory, { ...common, ...files, ...(spec.host !== undefined ? { host: spec.host } : {}) });
+      return reactor.listenTLS(spec.port, factory, {
+        ...common,
+        ...files,
+        ...(spec.host !== undefined ? { host: spec.host } : {}),
+      });
     }
   }
 }

@@ -32,7 +32,10 @@ export class BadFrameError extends SpindleError {
 /** `Factory.buildProtocol` was called on a factory whose `protocol` class was never set. */
 export class NoProtocolError extends SpindleError {
   constructor(factoryName: string) {
-    super('ERR_NO_PROTOCOL', `${factoryName}.protocol is not set; assign a Protocol subclass to factory.protocol or build the factory with Factory.forProtocol(MyProtocol)`);
+    super(
+      'ERR_NO_PROTOCOL',
+      `${factoryName}.protocol is not set; assign a Protocol subclass to factory.protocol or build the factory with Factory.forProtocol(MyProtocol)`,
+    );
   }
 }
 
@@ -63,7 +66,11 @@ export class EndpointFileError extends SpindleError {
   readonly path: string;
   constructor(part: string, path: string, cause: unknown) {
     const errno = (cause as { code?: string } | null)?.code ?? String((cause as Error | null)?.message ?? cause);
-    super('ERR_ENDPOINT_FILE', `cannot read ${part}=${path} (${errno}); give the path of a PEM file this process may read`, { cause });
+    super(
+      'ERR_ENDPOINT_FILE',
+      `cannot read ${part}=${path} (${errno}); give the path of a PEM file this process may read`,
+      { cause },
+    );
     this.path = path;
   }
 }
@@ -75,7 +82,10 @@ export class EndpointFileError extends SpindleError {
 export class TrustedProxyError extends SpindleError {
   readonly entry: string;
   constructor(entry: string, problem: string) {
-    super('ERR_TRUSTED_PROXY', `bad trusted proxy ${JSON.stringify(entry)}: ${problem}; give an address or a CIDR range, e.g. 10.0.0.1, 10.0.0.0/8, ::1 or fd00::/8`);
+    super(
+      'ERR_TRUSTED_PROXY',
+      `bad trusted proxy ${JSON.stringify(entry)}: ${problem}; give an address or a CIDR range, e.g. 10.0.0.1, 10.0.0.0/8, ::1 or fd00::/8`,
+    );
     this.entry = entry;
   }
 }

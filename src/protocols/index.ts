@@ -6,10 +6,31 @@
  * test/public-surface.test.ts pins this list.
  */
 export { Protocol, Factory, ClientFactory, ReconnectingClientFactory } from './protocol.js';
-export { LineReceiver, LINE_MAX_LENGTH, NetstringReceiver, NETSTRING_MAX_LENGTH, Int32StringReceiver, INT32_MAX_LENGTH } from './basic.js';
-export { FrameTooLongError, BadFrameError, NoProtocolError, NoClockError, EndpointSyntaxError, EndpointFileError, TrustedProxyError } from './errors.js';
+export {
+  LineReceiver,
+  LINE_MAX_LENGTH,
+  NetstringReceiver,
+  NETSTRING_MAX_LENGTH,
+  Int32StringReceiver,
+  INT32_MAX_LENGTH,
+} from './basic.js';
+export {
+  FrameTooLongError,
+  BadFrameError,
+  NoProtocolError,
+  NoClockError,
+  EndpointSyntaxError,
+  EndpointFileError,
+  TrustedProxyError,
+} from './errors.js';
 export { serverFromString, clientFromString, parseServerEndpoint, parseClientEndpoint } from './endpoints.js';
-export type { EndpointReactor, ServerEndpointSpec, ClientEndpointSpec, IStreamServerEndpoint, IStreamClientEndpoint } from './endpoints.js';
+export type {
+  EndpointReactor,
+  ServerEndpointSpec,
+  ClientEndpointSpec,
+  IStreamServerEndpoint,
+  IStreamClientEndpoint,
+} from './endpoints.js';
 export { LimitConnectionsFactory, DEFAULT_MAX_CONNECTIONS } from './policies.js';
 export { TimeoutMixin } from './timeout.js';
 export type { ITimeoutMixin } from './timeout.js';
@@ -49,7 +70,17 @@ export {
   HeadersSentError,
   UpgradeError,
 } from './http/index.js';
-export type { IRequest, IHeaders, ReadBodyOptions, CpsApp, HTTPServerOptions, HTTPStats, ParserLimits, ParserHandler, ForwardedFor } from './http/index.js';
+export type {
+  IRequest,
+  IHeaders,
+  ReadBodyOptions,
+  CpsApp,
+  HTTPServerOptions,
+  HTTPStats,
+  ParserLimits,
+  ParserHandler,
+  ForwardedFor,
+} from './http/index.js';
 
 // The HTTP/1.1 client
 export {
@@ -191,4 +222,17 @@ export {
   EventFieldError,
   EventStreamOverflowError,
 } from './web/index.js';
-export type { IResource, IWebRequest, RenderResult, NotDoneYet, Body, SiteOptions, StaticFileOptions, ByteRange, RangeResult, ServerSentEvent, EventStreamOptions, EventStreamEnd } from './web/index.js';
+export type {
+  IResource,
+  IWebRequest,
+  RenderResult,
+  NotDoneYet,
+  Body,
+  SiteOptions,
+  StaticFileOptions,
+  ByteRange,
+  RangeResult,
+  ServerSentEvent,
+  EventStreamOptions,
+  EventStreamEnd,
+} from './web/index.js';

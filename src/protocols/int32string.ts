@@ -27,7 +27,10 @@ export class Int32StringReceiver<F extends IProtocolFactory = IProtocolFactory> 
 
   sendString(data: string | Uint8Array): void {
     const body = toBytes(data);
-    if (body.byteLength > 0xffffffff) throw new RangeError(`Int32StringReceiver.sendString: ${body.byteLength} bytes do not fit a 4-byte length prefix`);
+    if (body.byteLength > 0xffffffff)
+      throw new RangeError(
+        `Int32StringReceiver.sendString: ${body.byteLength} bytes do not fit a 4-byte length prefix`,
+      );
     const out = new Uint8Array(PREFIX + body.byteLength);
     new DataView(out.buffer).setUint32(0, body.byteLength, false);
     out.set(body, PREFIX);
@@ -37,7 +40,8 @@ export class Int32StringReceiver<F extends IProtocolFactory = IProtocolFactory> 
   protected processOne(): boolean {
     if (this.expected < 0) {
       if (this.buffer.length < PREFIX) return false;
-      const length = ((this.buffer.at(0) << 24) >>> 0) + (this.buffer.at(1) << 16) + (this.buffer.at(2) << 8) + this.buffer.at(3);
+      const length =
+        ((this.buffer.at(0) << 24) >>> 0) + (this.buffer.at(1) << 16) + (this.buffer.at(2) << 8) + this.buffer.at(3);
       this.buffer.skip(PREFIX);
       if (length > this.MAX_LENGTH) {
         this.lengthLimitExceeded(length);

@@ -47,7 +47,11 @@ export class NetstringReceiver<F extends IProtocolFactory = IProtocolFactory> ex
     const payload = this.buffer.take(this.expected);
     const terminator = this.buffer.at(0);
     if (terminator !== COMMA) {
-      this.closeForBadFrame(new BadFrameError(`netstring of ${this.expected} bytes must end with ',' but byte 0x${terminator.toString(16).padStart(2, '0')} followed it; the peer is not speaking netstrings`));
+      this.closeForBadFrame(
+        new BadFrameError(
+          `netstring of ${this.expected} bytes must end with ',' but byte 0x${terminator.toString(16).padStart(2, '0')} followed it; the peer is not speaking netstrings`,
+        ),
+      );
       return false;
     }
     this.buffer.skip(1);
@@ -72,8 +76,12 @@ export class NetstringReceiver<F extends IProtocolFactory = IProtocolFactory> ex
         this.expected = length;
         return true;
       }
-      if (b < ZERO || b > NINE) return this.bad(`netstring length must be ASCII digits followed by ":", got byte 0x${b.toString(16).padStart(2, '0')}`);
-      if (i === 1 && this.buffer.at(0) === ZERO) return this.bad('netstring length has a leading zero; lengths are written without them');
+      if (b < ZERO || b > NINE)
+        return this.bad(
+          `netstring length must be ASCII digits followed by ":", got byte 0x${b.toString(16).padStart(2, '0')}`,
+        );
+      if (i === 1 && this.buffer.at(0) === ZERO)
+        return this.bad('netstring length has a leading zero; lengths are written without them');
       if (i >= maxDigits) {
         // More digits than MAX_LENGTH has: too long whatever follows.
         this.lengthLimitExceeded(length * 10 + (b - ZERO));

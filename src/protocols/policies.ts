@@ -52,7 +52,9 @@ export class LimitConnectionsFactory implements IProtocolFactory {
   ) {
     const max = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     if (!Number.isInteger(max) || max < 0) {
-      throw new InvalidArgumentError(`LimitConnectionsFactory maxConnections must be a whole number of 0 or more, got ${String(max)}`);
+      throw new InvalidArgumentError(
+        `LimitConnectionsFactory maxConnections must be a whole number of 0 or more, got ${String(max)}`,
+      );
     }
     this.maxConnections = max;
     this.log = options.logger ?? new Logger('spindle.policies');

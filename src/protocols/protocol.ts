@@ -4,7 +4,16 @@
  * holds what all connections share and builds one protocol per connection.
  */
 import type { Failure } from '../reactor/failure.js';
-import type { IAddress, IClientFactory, IConnector, IDelayedCall, IProtocol, IProtocolFactory, IReactorTime, ITransport } from '../reactor/interfaces.js';
+import type {
+  IAddress,
+  IClientFactory,
+  IConnector,
+  IDelayedCall,
+  IProtocol,
+  IProtocolFactory,
+  IReactorTime,
+  ITransport,
+} from '../reactor/interfaces.js';
 import { ConnectorStateError } from '../reactor/errors.js';
 import { Logger } from '../reactor/log.js';
 import { NoClockError, NoProtocolError } from './errors.js';
@@ -55,7 +64,11 @@ export class Factory implements IProtocolFactory {
   numPorts = 0;
 
   /** A factory of this class (built with `args`) whose `protocol` is `P`. */
-  static forProtocol<T extends Factory, A extends unknown[]>(this: new (...args: A) => T, P: ProtocolClass, ...args: A): T {
+  static forProtocol<T extends Factory, A extends unknown[]>(
+    this: new (...args: A) => T,
+    P: ProtocolClass,
+    ...args: A
+  ): T {
     const factory = new this(...args);
     factory.protocol = P;
     return factory;
@@ -138,7 +151,11 @@ export class ReconnectingClientFactory extends ClientFactory {
   retry(connector: IConnector | null = this.connector): void {
     if (!this.continueTrying) return;
     if (connector === null) throw new NoConnectorError();
-    if (this.clock === null) throw new NoClockError('ReconnectingClientFactory', 'assign the reactor (or a Clock in tests) to factory.clock before connecting');
+    if (this.clock === null)
+      throw new NoClockError(
+        'ReconnectingClientFactory',
+        'assign the reactor (or a Clock in tests) to factory.clock before connecting',
+      );
     this.retries++;
     if (this.maxRetries !== null && this.retries > this.maxRetries) {
       log.info(`abandoning ${describe(connector)} after ${this.maxRetries} retries`);
@@ -186,7 +203,9 @@ export class ReconnectingClientFactory extends ClientFactory {
 
 class NoConnectorError extends ConnectorStateError {
   constructor() {
-    super('ReconnectingClientFactory.retry() has no connector to retry; pass one, or let clientConnectionFailed/Lost record it');
+    super(
+      'ReconnectingClientFactory.retry() has no connector to retry; pass one, or let clientConnectionFailed/Lost record it',
+    );
   }
 }
 

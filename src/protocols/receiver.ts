@@ -17,7 +17,10 @@ import { Protocol } from './protocol.js';
 
 const EMPTY = new Uint8Array(0);
 
-export abstract class BufferingReceiver<F extends IProtocolFactory = IProtocolFactory> extends Protocol<F> implements IPushProducer {
+export abstract class BufferingReceiver<F extends IProtocolFactory = IProtocolFactory>
+  extends Protocol<F>
+  implements IPushProducer
+{
   /** True while frames are held back by `pauseProducing` (or for good after `stopProducing`). */
   paused = false;
   /** True once the peer sent a bad or over-long frame; later bytes are ignored. */

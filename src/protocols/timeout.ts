@@ -56,7 +56,11 @@ export function TimeoutMixin<TBase extends ProtocolBase>(Base: TBase) {
         } else call.reset(period);
       } else if (period !== null) {
         const clock = this.clock;
-        if (clock === null) throw new NoClockError('TimeoutMixin.setTimeout()', 'set `this.clock` to the reactor (or a Clock in tests) before calling setTimeout()');
+        if (clock === null)
+          throw new NoClockError(
+            'TimeoutMixin.setTimeout()',
+            'set `this.clock` to the reactor (or a Clock in tests) before calling setTimeout()',
+          );
         this._timeoutCall = clock.callLater(period, () => this._timedOut());
       }
       return previous;

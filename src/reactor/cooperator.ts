@@ -18,7 +18,15 @@ import type { IReactorTime } from './interfaces.js';
 import { Deferred } from './deferred.js';
 import { Failure } from './failure.js';
 import { Logger } from './log.js';
-import { NoClockError, NotPaused, SchedulerStopped, TaskDone, TaskFailed, type TaskFinished, TaskStopped } from './errors.js';
+import {
+  NoClockError,
+  NotPaused,
+  SchedulerStopped,
+  TaskDone,
+  TaskFailed,
+  type TaskFinished,
+  TaskStopped,
+} from './errors.js';
 
 /** Seconds of work a pass may do before yielding to the event loop (the default predicate). */
 export const COOPERATOR_SLICE = 0.01;
@@ -152,7 +160,10 @@ export class Cooperator {
   constructor(options: CooperatorOptions = {}) {
     const { clock } = options;
     if (clock === undefined && (options.scheduler === undefined || options.terminationPredicateFactory === undefined)) {
-      throw new NoClockError('Cooperator', 'pass new Cooperator({ clock: reactor }) (a Clock in tests), or give both scheduler and terminationPredicateFactory');
+      throw new NoClockError(
+        'Cooperator',
+        'pass new Cooperator({ clock: reactor }) (a Clock in tests), or give both scheduler and terminationPredicateFactory',
+      );
     }
     this.scheduler = options.scheduler ?? ((fn) => clock!.callLater(0, fn));
     this.terminationPredicateFactory =

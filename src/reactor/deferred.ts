@@ -75,9 +75,14 @@ interface DebugInfo {
 function logUnhandled(failure: Failure, label: string | undefined, creator: string | undefined): void {
   const where = label ? ` (${label})` : '';
   const created = creator ? `\nDeferred created at:\n${creator}` : '';
-  unhandledLog.failure(`Unhandled error in Deferred${where}:\n${failure.getTraceback()}${created}`, failure, 'critical', {
-    stack: failure.stack,
-  });
+  unhandledLog.failure(
+    `Unhandled error in Deferred${where}:\n${failure.getTraceback()}${created}`,
+    failure,
+    'critical',
+    {
+      stack: failure.stack,
+    },
+  );
 }
 
 const unhandledRegistry = new FinalizationRegistry<DebugInfo>((info) => {
@@ -170,7 +175,9 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
   /** Fire with a value. Throws `AlreadyCalledError` if fired before; `TypeError` for a Deferred. */
   callback(result: T): void {
     if (isDeferred(result)) {
-      throw new TypeError('Deferred.callback(d) was given a Deferred; return it from a callback, or use d.chainDeferred(this)');
+      throw new TypeError(
+        'Deferred.callback(d) was given a Deferred; return it from a callback, or use d.chainDeferred(this)',
+      );
     }
     this.startRunCallbacks(result);
   }
@@ -310,7 +317,8 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
       } else {
         this.suppressAlreadyCalled = true;
       }
-      if (!this.called) this.errback(new CancelledError(`${this.label ? `Deferred "${this.label}"` : 'Deferred'} was cancelled`));
+      if (!this.called)
+        this.errback(new CancelledError(`${this.label ? `Deferred "${this.label}"` : 'Deferred'} was cancelled`));
     } else if (isDeferred(this.result)) {
       this.result.cancel();
     }
@@ -322,7 +330,11 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    * `onTimeoutCancel(result, seconds)` returns). Schedules exactly one delayed
    * call, cancelled if the Deferred fires first.
    */
-  addTimeout(seconds: number, clock: IReactorTime, onTimeoutCancel?: (result: T | Failure, timeout: number) => unknown): Deferred<T> {
+  addTimeout(
+    seconds: number,
+    clock: IReactorTime,
+    onTimeoutCancel?: (result: T | Failure, timeout: number) => unknown,
+  ): Deferred<T> {
     let timedOut = false;
     const call = clock.callLater(seconds, () => {
       timedOut = true;
@@ -445,7 +457,12 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
       this.running = IDLE;
       if (typeof next === 'object' && next !== null) {
         if (next === this) {
-          next = new Failure(new SpindleError('ERR_DEFERRED_SELF', `a callback of ${this.label ? `Deferred "${this.label}"` : 'a Deferred'} returned that same Deferred; return a value or another Deferred`));
+          next = new Failure(
+            new SpindleError(
+              'ERR_DEFERRED_SELF',
+              `a callback of ${this.label ? `Deferred "${this.label}"` : 'a Deferred'} returned that same Deferred; return a value or another Deferred`,
+            ),
+          );
         } else if (!isDeferred(next) && isThenable(next)) {
           next = Deferred.fromPromise(next);
         }
@@ -564,7 +581,9 @@ export class Deferred<T = unknown> implements PromiseLike<T> {
    */
   static fromAbortable<V>(start: (signal: AbortSignal) => PromiseLike<V>): Deferred<V> {
     const controller = new AbortController();
-    const d = new Deferred<V>(() => controller.abort(new CancelledError('Deferred was cancelled; its operation was aborted')));
+    const d = new Deferred<V>(() =>
+      controller.abort(new CancelledError('Deferred was cancelled; its operation was aborted')),
+    );
     let promise: PromiseLike<V>;
     try {
       promise = start(controller.signal);

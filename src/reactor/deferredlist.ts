@@ -53,7 +53,9 @@ export class DeferredList<T = unknown> extends Deferred<Array<DeferredListEntry<
     for (let index = 0; index < this.members.length; index++) {
       const member = this.members[index]!;
       if (!(member instanceof Deferred)) {
-        throw new TypeError(`DeferredList: member ${index} is not a Deferred (got ${typeof member}); wrap promises with Deferred.fromPromise`);
+        throw new TypeError(
+          `DeferredList: member ${index} is not a Deferred (got ${typeof member}); wrap promises with Deferred.fromPromise`,
+        );
       }
       // One closure for both sides (one allocation per member, not two).
       member.addBoth((result) => this.memberFired(index, !isFailure(result), result));

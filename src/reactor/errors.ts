@@ -19,7 +19,9 @@ export class SpindleError extends Error {
 
 /** A Deferred (or other one-shot continuation) was fired a second time. */
 export class AlreadyCalledError extends SpindleError {
-  constructor(message = 'Deferred already fired; a Deferred fires once: chain a new Deferred instead of firing this one again') {
+  constructor(
+    message = 'Deferred already fired; a Deferred fires once: chain a new Deferred instead of firing this one again',
+  ) {
     super('ERR_ALREADY_CALLED', message);
   }
 }
@@ -43,7 +45,11 @@ export class FirstError extends SpindleError {
   readonly subFailure: Failure;
   readonly index: number;
   constructor(subFailure: Failure, index: number) {
-    super('ERR_FIRST_ERROR', `Deferred at index ${index} failed: ${String((subFailure.value as Error)?.message ?? subFailure.value)}`, { cause: subFailure.value });
+    super(
+      'ERR_FIRST_ERROR',
+      `Deferred at index ${index} failed: ${String((subFailure.value as Error)?.message ?? subFailure.value)}`,
+      { cause: subFailure.value },
+    );
     this.subFailure = subFailure;
     this.index = index;
   }
@@ -124,7 +130,11 @@ export class CannotListenError extends SpindleError {
             : errno === 'EADDRNOTAVAIL'
               ? 'that host is not an address of this machine; listen on 127.0.0.1, 0.0.0.0 or a local address'
               : `${String((cause as Error | null)?.message ?? cause)}`;
-    super('ERR_CANNOT_LISTEN', `cannot listen on ${unixPath !== undefined ? `unix:${unixPath}` : `${host}:${port}`}: ${fix}`, { cause });
+    super(
+      'ERR_CANNOT_LISTEN',
+      `cannot listen on ${unixPath !== undefined ? `unix:${unixPath}` : `${host}:${port}`}: ${fix}`,
+      { cause },
+    );
     this.host = unixPath ?? host;
     this.port = unixPath !== undefined ? 0 : port;
   }
@@ -141,7 +151,11 @@ export class ConnectError extends SpindleError {
 export class ConnectionRefusedError extends ConnectError {
   constructor(host: string, port: number, cause?: unknown) {
     const where = port === 0 && host.startsWith('/') ? `unix:${host}` : `${host}:${port}`;
-    super(`connection to ${where} was refused; is a server listening ${port === 0 ? 'on that socket file' : 'on that port'}?`, { cause }, 'ERR_CONNECTION_REFUSED');
+    super(
+      `connection to ${where} was refused; is a server listening ${port === 0 ? 'on that socket file' : 'on that port'}?`,
+      { cause },
+      'ERR_CONNECTION_REFUSED',
+    );
   }
 }
 
@@ -149,7 +163,11 @@ export class ConnectionRefusedError extends ConnectError {
 export class ConnectTimeoutError extends ConnectError {
   /** `where` is `host:port` or `unix:/path`. */
   constructor(where: string, seconds: number) {
-    super(`connecting to ${where} timed out after ${seconds}s; check the address or raise the timeout option`, undefined, 'ERR_CONNECT_TIMEOUT');
+    super(
+      `connecting to ${where} timed out after ${seconds}s; check the address or raise the timeout option`,
+      undefined,
+      'ERR_CONNECT_TIMEOUT',
+    );
   }
 }
 
@@ -182,7 +200,10 @@ export class ConnectorStateError extends SpindleError {
 /** `registerProducer` while another producer is registered. */
 export class ProducerAlreadyRegisteredError extends SpindleError {
   constructor() {
-    super('ERR_PRODUCER_REGISTERED', 'a producer is already registered with this consumer; call unregisterProducer() before registering another');
+    super(
+      'ERR_PRODUCER_REGISTERED',
+      'a producer is already registered with this consumer; call unregisterProducer() before registering another',
+    );
   }
 }
 
@@ -198,14 +219,18 @@ export class ProducerStoppedError extends SpindleError {
  * the job was cancelled) while this side was reading or writing it.
  */
 export class RingAborted extends SpindleError {
-  constructor(message = 'the shared byte ring was aborted by the other side; stop reading or writing it and let the job end') {
+  constructor(
+    message = 'the shared byte ring was aborted by the other side; stop reading or writing it and let the job end',
+  ) {
     super('ERR_RING_ABORTED', message);
   }
 }
 
 /** A `ThreadPool` was stopped (reactor shutdown or `stop()`) before the job ran or finished. */
 export class ThreadPoolStopped extends SpindleError {
-  constructor(message = 'the thread pool was stopped before this job finished; submit jobs before reactor shutdown, or to a new ThreadPool') {
+  constructor(
+    message = 'the thread pool was stopped before this job finished; submit jobs before reactor shutdown, or to a new ThreadPool',
+  ) {
     super('ERR_THREAD_POOL_STOPPED', message);
   }
 }
@@ -221,7 +246,9 @@ export class WorkerCrashed extends SpindleError {
 
 /** A `ByteRing` producer wrote after its own `close()`. */
 export class RingClosed extends SpindleError {
-  constructor(message = 'write to a shared byte ring after close(); close() is the end of the stream: write everything before it') {
+  constructor(
+    message = 'write to a shared byte ring after close(); close() is the end of the stream: write everything before it',
+  ) {
     super('ERR_RING_CLOSED', message);
   }
 }
@@ -238,7 +265,9 @@ export class NotAcquiredError extends SpindleError {
 
 /** `run()` on a reactor that is already running (or starting, or stopping). */
 export class ReactorAlreadyRunning extends SpindleError {
-  constructor(message = 'reactor is already running; call run() once, or stop() and wait for its Deferred before running again') {
+  constructor(
+    message = 'reactor is already running; call run() once, or stop() and wait for its Deferred before running again',
+  ) {
     super('ERR_REACTOR_ALREADY_RUNNING', message);
   }
 }

@@ -75,19 +75,31 @@ function drive<R>(gen: InlineGenerator<R>): Deferred<R> {
 }
 
 function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
-  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
+  return (
+    v !== null &&
+    (typeof v === 'object' || typeof v === 'function') &&
+    typeof (v as { then?: unknown }).then === 'function'
+  );
 }
 
 function isGenerator(v: unknown): v is InlineGenerator<unknown> {
-  return v !== null && typeof v === 'object' && typeof (v as { next?: unknown }).next === 'function' && typeof (v as { throw?: unknown }).throw === 'function';
+  return (
+    v !== null &&
+    typeof v === 'object' &&
+    typeof (v as { next?: unknown }).next === 'function' &&
+    typeof (v as { throw?: unknown }).throw === 'function'
+  );
 }
 
 /**
  * Wrap a generator function: calling the wrapper starts the generator and
  * returns a Deferred for what it returns.
  */
-export function inlineCallbacks<A extends unknown[], R>(genFn: (...args: A) => InlineGenerator<R>): (...args: A) => Deferred<R> {
-  if (typeof genFn !== 'function') throw new TypeError(`inlineCallbacks: expected a generator function, got ${typeof genFn}`);
+export function inlineCallbacks<A extends unknown[], R>(
+  genFn: (...args: A) => InlineGenerator<R>,
+): (...args: A) => Deferred<R> {
+  if (typeof genFn !== 'function')
+    throw new TypeError(`inlineCallbacks: expected a generator function, got ${typeof genFn}`);
   return function (this: unknown, ...args: A): Deferred<R> {
     let gen: InlineGenerator<R>;
     try {
@@ -98,7 +110,9 @@ export function inlineCallbacks<A extends unknown[], R>(genFn: (...args: A) => I
       return d;
     }
     if (!isGenerator(gen)) {
-      throw new TypeError(`inlineCallbacks: ${genFn.name || 'the function'} did not return a generator; declare it with function*`);
+      throw new TypeError(
+        `inlineCallbacks: ${genFn.name || 'the function'} did not return a generator; declare it with function*`,
+      );
     }
     return drive(gen);
   };
@@ -109,5 +123,7 @@ export function ensureDeferred<R>(value: Deferred<R> | PromiseLike<R> | InlineGe
   if (value instanceof Deferred) return value;
   if (isPromiseLike(value)) return Deferred.fromPromise(value);
   if (isGenerator(value)) return drive(value);
-  throw new TypeError(`ensureDeferred: expected a Deferred, a Promise or a generator, got ${value === null ? 'null' : typeof value}`);
+  throw new TypeError(
+    `ensureDeferred: expected a Deferred, a Promise or a generator, got ${value === null ? 'null' : typeof value}`,
+  );
 }

@@ -7,7 +7,13 @@
 export { Deferred, succeed, fail, maybeDeferred } from './deferred.js';
 export { Failure } from './failure.js';
 export { DeferredList, gatherResults } from './deferredlist.js';
-export { DeferredLock, DeferredSemaphore, DeferredQueue, DEFERRED_QUEUE_DEFAULT_SIZE, DEFERRED_QUEUE_DEFAULT_BACKLOG } from './sync.js';
+export {
+  DeferredLock,
+  DeferredSemaphore,
+  DeferredQueue,
+  DEFERRED_QUEUE_DEFAULT_SIZE,
+  DEFERRED_QUEUE_DEFAULT_BACKLOG,
+} from './sync.js';
 export { inlineCallbacks, ensureDeferred } from './generators.js';
 
 export {
@@ -57,7 +63,15 @@ export { LoopingCall, deferLater } from './task.js';
 export { Cooperator, cooperate, COOPERATOR_SLICE } from './cooperator.js';
 export { getReactor } from './shared.js';
 
-export { Logger, LogPublisher, globalLogPublisher, textObserver, jsonObserver, formatEvent, captureLogs } from './log.js';
+export {
+  Logger,
+  LogPublisher,
+  globalLogPublisher,
+  textObserver,
+  jsonObserver,
+  formatEvent,
+  captureLogs,
+} from './log.js';
 
 export { listenTCP, connectTCP, TRANSPORT_HIGH_WATER, CONNECT_TIMEOUT } from './tcp.js';
 export { listenTLS, connectTLS, TLS_HANDSHAKE_TIMEOUT } from './tls/index.js';
@@ -65,7 +79,14 @@ export { listenUNIX, connectUNIX } from './unix/index.js';
 export { StringTransport } from './stringtransport.js';
 export { loopback, LOOPBACK_BUFFER_LIMIT } from './loopback.js';
 
-export { ThreadPool, deferToThread, getDefaultThreadPool, THREAD_POOL_SIZE, THREAD_POOL_MAX_QUEUE, THREAD_POOL_STOP_TIMEOUT } from './threadpool.js';
+export {
+  ThreadPool,
+  deferToThread,
+  getDefaultThreadPool,
+  THREAD_POOL_SIZE,
+  THREAD_POOL_MAX_QUEUE,
+  THREAD_POOL_STOP_TIMEOUT,
+} from './threadpool.js';
 export { ByteRing } from './ring.js';
 
 export type {

@@ -237,7 +237,10 @@ export interface IReactorTCP {
 export type TLSMaterial = string | Uint8Array | Array<string | Uint8Array>;
 
 /** `SNICallback(servername, done)`: answer with a `tls.SecureContext` for that name (or null for the default). */
-export type SNICallback = (servername: string, done: (err: Error | null, context?: import('node:tls').SecureContext) => void) => void;
+export type SNICallback = (
+  servername: string,
+  done: (err: Error | null, context?: import('node:tls').SecureContext) => void,
+) => void;
 
 /** A TLS server's side: its key and certificate, and what it asks of clients. */
 export interface TLSServerOptions {

@@ -121,7 +121,11 @@ export function eventAsJSON(event: LogEvent): string {
   const seen = new WeakSet<object>();
   return JSON.stringify(event, (_key, value: unknown) => {
     if (value instanceof Failure) {
-      return { type: (value.type as { name?: string } | undefined)?.name ?? typeof value.value, message: value.getErrorMessage(), stack: value.stack };
+      return {
+        type: (value.type as { name?: string } | undefined)?.name ?? typeof value.value,
+        message: value.getErrorMessage(),
+        stack: value.stack,
+      };
     }
     if (typeof value === 'bigint') return value.toString();
     if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
@@ -161,7 +165,13 @@ export class Logger {
   ) {}
 
   emit(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
-    this.publisher.publish({ ...fields, level, namespace: this.namespace, message, time: this.publisher.clock.seconds() });
+    this.publisher.publish({
+      ...fields,
+      level,
+      namespace: this.namespace,
+      message,
+      time: this.publisher.clock.seconds(),
+    });
   }
 
   debug(message: string, fields?: Record<string, unknown>): void {

@@ -76,7 +76,9 @@ export function loopback(a: IProtocol, b: IProtocol, options: LoopbackOptions = 
       for (let i = 0; i < LOOPBACK_MAX_PUMPS; i++) {
         if (!pumper.pump()) return;
       }
-      throw new RangeError(`loopback.flush(): still moving data after ${LOOPBACK_MAX_PUMPS} pumps; a producer seems to write forever`);
+      throw new RangeError(
+        `loopback.flush(): still moving data after ${LOOPBACK_MAX_PUMPS} pumps; a producer seems to write forever`,
+      );
     },
   };
   ta.start();

@@ -184,7 +184,8 @@ export class LoopbackTransport implements ITransport {
   }
 
   private maybeLose(): void {
-    if (!this.lost && this.finDelivered && (this.gotFin || this.closeAfterFin)) this.lose(this.reasonOverride ?? new ConnectionDone());
+    if (!this.lost && this.finDelivered && (this.gotFin || this.closeAfterFin))
+      this.lose(this.reasonOverride ?? new ConnectionDone());
   }
 
   private checkLimit(): void {

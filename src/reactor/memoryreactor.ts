@@ -165,7 +165,12 @@ export class MemoryReactor implements IReactor, IReactorTLS, IReactorUNIX {
   callWhenRunning<A extends unknown[]>(fn: (...args: A) => unknown, ...args: A): void {
     this.core.callWhenRunning(fn, ...args);
   }
-  addSystemEventTrigger<A extends unknown[]>(phase: TriggerPhase, event: SystemEvent, fn: (...args: A) => unknown, ...args: A): ITriggerId {
+  addSystemEventTrigger<A extends unknown[]>(
+    phase: TriggerPhase,
+    event: SystemEvent,
+    fn: (...args: A) => unknown,
+    ...args: A
+  ): ITriggerId {
     return this.core.addSystemEventTrigger(phase, event, fn, ...args);
   }
   removeSystemEventTrigger(id: ITriggerId): void {
@@ -175,7 +180,10 @@ export class MemoryReactor implements IReactor, IReactorTLS, IReactorUNIX {
   // TCP: recorded only
   listenTCP(port: number, factory: IProtocolFactory, options: ListenOptions = {}): Deferred<IListeningPort> {
     const given = port === 0 ? this.nextPort++ : port;
-    const listeningPort = new MemoryListeningPort({ host: options.host ?? '0.0.0.0', port: given, family: 'IPv4' }, this.stats);
+    const listeningPort = new MemoryListeningPort(
+      { host: options.host ?? '0.0.0.0', port: given, family: 'IPv4' },
+      this.stats,
+    );
     this.stats.listeningPorts++;
     this.tcpServers.push({ port, factory, backlog: options.backlog, host: options.host, listeningPort });
     return succeed(listeningPort as IListeningPort);
@@ -190,7 +198,10 @@ export class MemoryReactor implements IReactor, IReactorTLS, IReactorUNIX {
   // TLS and Unix sockets: recorded only, as TCP
   listenTLS(port: number, factory: IProtocolFactory, options: TLSListenOptions): Deferred<IListeningPort> {
     const given = port === 0 ? this.nextPort++ : port;
-    const listeningPort = new MemoryListeningPort({ host: options.host ?? '0.0.0.0', port: given, family: 'IPv4' }, this.stats);
+    const listeningPort = new MemoryListeningPort(
+      { host: options.host ?? '0.0.0.0', port: given, family: 'IPv4' },
+      this.stats,
+    );
     this.stats.listeningPorts++;
     this.tlsServers.push({ port, factory, backlog: options.backlog, host: options.host, listeningPort, options });
     return succeed(listeningPort as IListeningPort);
@@ -198,7 +209,14 @@ export class MemoryReactor implements IReactor, IReactorTLS, IReactorUNIX {
 
   connectTLS(host: string, port: number, factory: IClientFactory, options: TLSConnectOptions = {}): IConnector {
     const connector = new MemoryConnector({ host, port, family: 'IPv4' });
-    this.tlsClients.push({ host, port, factory, timeout: options.timeout ?? DEFAULT_CONNECT_TIMEOUT, connector, options });
+    this.tlsClients.push({
+      host,
+      port,
+      factory,
+      timeout: options.timeout ?? DEFAULT_CONNECT_TIMEOUT,
+      connector,
+      options,
+    });
     return connector;
   }
 

@@ -262,7 +262,12 @@ export class NodeReactor implements IReactor, IReactorTLS, IReactorUNIX {
     this.core.callWhenRunning(fn, ...args);
   }
 
-  addSystemEventTrigger<A extends unknown[]>(phase: TriggerPhase, event: SystemEvent, fn: (...args: A) => unknown, ...args: A): ITriggerId {
+  addSystemEventTrigger<A extends unknown[]>(
+    phase: TriggerPhase,
+    event: SystemEvent,
+    fn: (...args: A) => unknown,
+    ...args: A
+  ): ITriggerId {
     return this.core.addSystemEventTrigger(phase, event, fn, ...args);
   }
 

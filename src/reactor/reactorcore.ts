@@ -177,7 +177,8 @@ export class ReactorCore implements IReactorCore {
     };
     for (const d of waits) {
       d.addBoth((result) => {
-        if (result instanceof Failure) this.log.failure(`a 'before ${event}' trigger's Deferred failed`, result, 'error');
+        if (result instanceof Failure)
+          this.log.failure(`a 'before ${event}' trigger's Deferred failed`, result, 'error');
         if (--pending === 0) proceed();
         return undefined;
       });
@@ -187,7 +188,9 @@ export class ReactorCore implements IReactorCore {
       return;
     }
     timer = this.time.callLater(this.timeout, () => {
-      this.log.warn(`${pending} 'before ${event}' trigger(s) did not finish within ${this.timeout} s; going on without them`);
+      this.log.warn(
+        `${pending} 'before ${event}' trigger(s) did not finish within ${this.timeout} s; going on without them`,
+      );
       proceed();
     });
   }

@@ -55,7 +55,9 @@ export class ByteRing {
   /** A new empty ring holding at most `capacity` bytes (1 .. RING_MAX_CAPACITY). */
   static create(capacity: number): ByteRing {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > RING_MAX_CAPACITY) {
-      throw new InvalidArgumentError(`ByteRing capacity must be an integer from 1 to ${RING_MAX_CAPACITY} bytes; got ${capacity}`);
+      throw new InvalidArgumentError(
+        `ByteRing capacity must be an integer from 1 to ${RING_MAX_CAPACITY} bytes; got ${capacity}`,
+      );
     }
     const buffer = new SharedArrayBuffer(HEADER_BYTES + capacity);
     new Int32Array(buffer, 0, HEADER_BYTES / 4)[CAPACITY] = capacity;

@@ -83,7 +83,9 @@ abstract class ConcurrencyPrimitive {
   /** Give a token back; the longest waiter gets it. Throws `NotAcquiredError` when none is held. */
   release(): void {
     if (this.tokens >= this.limit) {
-      throw new NotAcquiredError(`${this.constructor.name}.release() called but no token is held; call release() once per acquire() that fired`);
+      throw new NotAcquiredError(
+        `${this.constructor.name}.release() called but no token is held; call release() once per acquire() that fired`,
+      );
     }
     this.tokens++;
     this.drain();
@@ -180,7 +182,9 @@ export class DeferredQueue<T> {
     } else if (this.items.length < this.size) {
       this.items.push(item);
     } else {
-      throw new QueueOverflow(`DeferredQueue.put(): ${this.items.length} items are waiting to be read (size ${this.size}); read faster, or raise size`);
+      throw new QueueOverflow(
+        `DeferredQueue.put(): ${this.items.length} items are waiting to be read (size ${this.size}); read faster, or raise size`,
+      );
     }
   }
 
@@ -188,7 +192,9 @@ export class DeferredQueue<T> {
   get(): Deferred<T> {
     if (this.items.length > 0) return succeed(this.items.shift());
     if (this.getters.length >= this.backlog) {
-      throw new QueueOverflow(`DeferredQueue.get(): ${this.getters.length} gets are already waiting (backlog ${this.backlog}); put items, or raise backlog`);
+      throw new QueueOverflow(
+        `DeferredQueue.get(): ${this.getters.length} gets are already waiting (backlog ${this.backlog}); put items, or raise backlog`,
+      );
     }
     const d = new Deferred<T>((waiter) => {
       this.getters.remove(waiter);

@@ -89,7 +89,11 @@ export class LoopingCall {
     }
     checkDelay(interval, 'LoopingCall.start(interval)');
     const clock = this.clock;
-    if (clock === undefined) throw new NoClockError('LoopingCall', 'pass one, e.g. new LoopingCall(fn, { clock: reactor }), or set lc.clock = reactor before start()');
+    if (clock === undefined)
+      throw new NoClockError(
+        'LoopingCall',
+        'pass one, e.g. new LoopingCall(fn, { clock: reactor }), or set lc.clock = reactor before start()',
+      );
     this.running = true;
     const deferred = (this.deferred = new Deferred<LoopingCall>(undefined, 'LoopingCall'));
     this.starttime = clock.seconds();

@@ -34,7 +34,16 @@
 import type { Socket } from 'node:net';
 import { ConnectionDone, ConnectionLost, ProducerAlreadyRegisteredError, TLSStateError } from './errors.js';
 import { Failure } from './failure.js';
-import type { IAddress, IProducer, IProtocol, IPushProducer, IReactor, ITLSTransport, TLSClientOptions, TLSServerOptions } from './interfaces.js';
+import type {
+  IAddress,
+  IProducer,
+  IProtocol,
+  IPushProducer,
+  IReactor,
+  ITLSTransport,
+  TLSClientOptions,
+  TLSServerOptions,
+} from './interfaces.js';
 import { Logger } from './log.js';
 import { closeAtShutdown, type ShutdownClosable } from './tcpshutdown.js';
 import { checkWritable } from './writecheck.js';
@@ -149,13 +158,21 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable {
    * protocol, its producer and the flow control carry on unchanged.
    */
   startTLS(options: TLSServerOptions | TLSClientOptions, role: { server: boolean }): void {
-    if (this.secure) throw new TLSStateError('startTLS() on a connection that is already secure; TLS is started once per connection');
-    if (this.disconnecting || this.lost) throw new TLSStateError('startTLS() on a connection that is closing; start TLS before loseConnection()');
+    if (this.secure)
+      throw new TLSStateError('startTLS() on a connection that is already secure; TLS is started once per connection');
+    if (this.disconnecting || this.lost)
+      throw new TLSStateError('startTLS() on a connection that is closing; start TLS before loseConnection()');
     // Plain bytes this turn corked go to the handle now, before the TLS socket takes it over.
     this.endTurn();
     this.coalesce = false;
     const raw = this.socket;
-    for (const [event, fn] of [['data', this.onDataEvent], ['end', this.onEndEvent], ['drain', this.onDrainEvent], ['error', this.onErrorEvent], ['close', this.onCloseEvent]] as const) {
+    for (const [event, fn] of [
+      ['data', this.onDataEvent],
+      ['end', this.onEndEvent],
+      ['drain', this.onDrainEvent],
+      ['error', this.onErrorEvent],
+      ['close', this.onCloseEvent],
+    ] as const) {
       raw.removeListener(event, fn as (...args: unknown[]) => void);
     }
     const paused = raw.isPaused();
@@ -392,7 +409,9 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable {
     if (this.aborted) return new ConnectionLost('connection aborted by abortConnection()');
     if (this.socketError !== null) {
       const code = (this.socketError as { code?: string }).code ?? this.socketError.message;
-      return new ConnectionLost(`connection to ${this.peer.host}:${this.peer.port} was lost: ${code}`, { cause: this.socketError });
+      return new ConnectionLost(`connection to ${this.peer.host}:${this.peer.port} was lost: ${code}`, {
+        cause: this.socketError,
+      });
     }
     return new ConnectionDone();
   }
@@ -410,7 +429,11 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable {
   }
 
   private failed(what: string, err: unknown, abort = true): void {
-    log.failure(`${what} raised an exception on the connection to ${this.peer.host}:${this.peer.port}; aborting it`, err, 'error');
+    log.failure(
+      `${what} raised an exception on the connection to ${this.peer.host}:${this.peer.port}; aborting it`,
+      err,
+      'error',
+    );
     if (abort && !this.lost) {
       this.reasonOverride = err;
       this.abortConnection();

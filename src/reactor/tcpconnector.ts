@@ -10,9 +10,24 @@
  * protocol is built after the handshake) and how its errors read.
  */
 import { connect, type Socket } from 'node:net';
-import { CancelledError, ConnectError, ConnectionRefusedError, ConnectorStateError, ConnectTimeoutError, InvalidArgumentError } from './errors.js';
+import {
+  CancelledError,
+  ConnectError,
+  ConnectionRefusedError,
+  ConnectorStateError,
+  ConnectTimeoutError,
+  InvalidArgumentError,
+} from './errors.js';
 import { Failure } from './failure.js';
-import type { ConnectOptions, IAddress, IClientFactory, IConnector, IDelayedCall, IProtocol, IReactor } from './interfaces.js';
+import type {
+  ConnectOptions,
+  IAddress,
+  IClientFactory,
+  IConnector,
+  IDelayedCall,
+  IProtocol,
+  IReactor,
+} from './interfaces.js';
 import { Logger } from './log.js';
 import { TCPConnection, type ConnectionKind, type TransportOptions } from './tcpconnection.js';
 import { closeAtShutdown, type ShutdownClosable } from './tcpshutdown.js';
@@ -70,7 +85,9 @@ export class StreamConnector implements IConnector, ShutdownClosable {
 
   connect(): void {
     if (this.state !== 'disconnected') {
-      throw new ConnectorStateError(`connector.connect() while ${this.state}; call disconnect() and wait for the factory's clientConnectionLost/Failed first`);
+      throw new ConnectorStateError(
+        `connector.connect() while ${this.state}; call disconnect() and wait for the factory's clientConnectionLost/Failed first`,
+      );
     }
     this.state = 'connecting';
     this.forgetAtShutdown = closeAtShutdown(this.reactor, this);
@@ -87,7 +104,9 @@ export class StreamConnector implements IConnector, ShutdownClosable {
       const refused = err.code === 'ECONNREFUSED' || (dialer.kind?.unix !== undefined && err.code === 'ENOENT');
       this.failed(
         dialer.error?.(err) ??
-          (refused ? new ConnectionRefusedError(dialer.destination.path ?? this.host, this.port, err) : new ConnectError(`connecting to ${dialer.label} failed: ${err.code ?? err.message}`, { cause: err })),
+          (refused
+            ? new ConnectionRefusedError(dialer.destination.path ?? this.host, this.port, err)
+            : new ConnectError(`connecting to ${dialer.label} failed: ${err.code ?? err.message}`, { cause: err })),
       );
     };
     raw.once('error', onError);
@@ -107,14 +126,20 @@ export class StreamConnector implements IConnector, ShutdownClosable {
     const timeout = this.options.timeout ?? CONNECT_TIMEOUT;
     this.timeoutCall = this.reactor.callLater(timeout, () => {
       this.timeoutCall = null;
-      if (this.attempt === attempt && this.state === 'connecting') this.failed(new ConnectTimeoutError(dialer.label, timeout));
+      if (this.attempt === attempt && this.state === 'connecting')
+        this.failed(new ConnectTimeoutError(dialer.label, timeout));
     });
     this.call('startedConnecting', () => this.factory.startedConnecting(this));
   }
 
   stopConnecting(): void {
-    if (this.state !== 'connecting') throw new ConnectorStateError(`connector.stopConnecting() while ${this.state}; it only stops an attempt in progress`);
-    this.failed(new CancelledError(`connection attempt to ${this.dialer.label} was stopped by connector.stopConnecting()`));
+    if (this.state !== 'connecting')
+      throw new ConnectorStateError(
+        `connector.stopConnecting() while ${this.state}; it only stops an attempt in progress`,
+      );
+    this.failed(
+      new CancelledError(`connection attempt to ${this.dialer.label} was stopped by connector.stopConnecting()`),
+    );
   }
 
   disconnect(): void {
@@ -124,7 +149,10 @@ export class StreamConnector implements IConnector, ShutdownClosable {
 
   /** The reactor is shutting down: an attempt in progress fails (the connection itself closes on its own). */
   closeForShutdown(): void {
-    if (this.state === 'connecting') this.failed(new CancelledError(`connection attempt to ${this.dialer.label} was stopped because the reactor shut down`));
+    if (this.state === 'connecting')
+      this.failed(
+        new CancelledError(`connection attempt to ${this.dialer.label} was stopped because the reactor shut down`),
+      );
   }
 
   private ready(socket: Socket, onError: (err: Error) => void): void {
@@ -141,11 +169,22 @@ export class StreamConnector implements IConnector, ShutdownClosable {
     const peer: IAddress =
       kind.unix !== undefined
         ? { ...this.dialer.destination }
-        : { host: socket.remoteAddress ?? this.host, port: socket.remotePort ?? this.port, family: socket.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4' };
+        : {
+            host: socket.remoteAddress ?? this.host,
+            port: socket.remotePort ?? this.port,
+            family: socket.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4',
+          };
     let protocol: IProtocol | null = null;
     this.call('buildProtocol', () => void (protocol = this.factory.buildProtocol(peer)));
     const refused = protocol === null;
-    const connection = new TCPConnection(this.reactor, socket, protocol ?? nullProtocol(), this.options, (reason) => this.lost(reason), kind);
+    const connection = new TCPConnection(
+      this.reactor,
+      socket,
+      protocol ?? nullProtocol(),
+      this.options,
+      (reason) => this.lost(reason),
+      kind,
+    );
     this.connection = connection;
     connection.start();
     if (refused) connection.loseConnection();
@@ -198,7 +237,13 @@ function nullProtocol(): IProtocol {
 }
 
 /** Connect to `host:port`; the factory hears how it goes. Returns the connector at once. */
-export function connectTCP(reactor: IReactor, host: string, port: number, factory: IClientFactory, options: TCPConnectOptions = {}): IConnector {
+export function connectTCP(
+  reactor: IReactor,
+  host: string,
+  port: number,
+  factory: IClientFactory,
+  options: TCPConnectOptions = {},
+): IConnector {
   if (!Number.isInteger(port) || port <= 0 || port > 65535) {
     throw new InvalidArgumentError(`connectTCP port must be an integer from 1 to 65535, got ${String(port)}`);
   }
@@ -214,7 +259,12 @@ function tcpDialer(host: string, port: number): Dialer {
 }
 
 /** Start connecting with `dialer`; returns the connector at once. */
-export function dial(reactor: IReactor, dialer: Dialer, factory: IClientFactory, options: TCPConnectOptions): IConnector {
+export function dial(
+  reactor: IReactor,
+  dialer: Dialer,
+  factory: IClientFactory,
+  options: TCPConnectOptions,
+): IConnector {
   const connector = new StreamConnector(reactor, dialer, factory, options);
   connector.connect();
   return connector;

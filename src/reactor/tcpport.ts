@@ -46,7 +46,9 @@ export class StreamPort implements IListeningPort, ShutdownClosable {
     private readonly hooks: PortHooks = {},
   ) {
     server.on('connection', (socket: Socket) => this.accept(socket));
-    server.on('error', (err) => log.failure(`error on the port listening at ${describeAddress(this.address)}`, err, 'error'));
+    server.on('error', (err) =>
+      log.failure(`error on the port listening at ${describeAddress(this.address)}`, err, 'error'),
+    );
     this.forgetAtShutdown = closeAtShutdown(reactor, this);
   }
 
@@ -92,12 +94,20 @@ export class StreamPort implements IListeningPort, ShutdownClosable {
     const peer: IAddress =
       kind.unix !== undefined
         ? { host: '', port: 0, family: 'unix', path: '' }
-        : { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, family: socket.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4' };
+        : {
+            host: socket.remoteAddress ?? '',
+            port: socket.remotePort ?? 0,
+            family: socket.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4',
+          };
     let protocol: IProtocol | null;
     try {
       protocol = this.factory.buildProtocol(peer);
     } catch (err) {
-      log.failure(`buildProtocol raised an exception for a connection from ${describeAddress(peer)}; closing it`, err, 'error');
+      log.failure(
+        `buildProtocol raised an exception for a connection from ${describeAddress(peer)}; closing it`,
+        err,
+        'error',
+      );
       protocol = null;
     }
     if (protocol === null) {
@@ -113,7 +123,10 @@ function describeAddress(a: IAddress): string {
 }
 
 /** Bind `server`; fires once it listens, or errbacks with Node's error. */
-export function bindServer(server: Server, args: { port: number; host?: string; backlog?: number } | { path: string; backlog?: number }): Deferred<void> {
+export function bindServer(
+  server: Server,
+  args: { port: number; host?: string; backlog?: number } | { path: string; backlog?: number },
+): Deferred<void> {
   const d = new Deferred<void>();
   const onError = (err: Error) => {
     server.close();
@@ -128,7 +141,14 @@ export function bindServer(server: Server, args: { port: number; host?: string; 
 }
 
 /** The port is bound: count it, start the factory, and serve. */
-export function startPort(reactor: IReactor, server: Server, factory: IProtocolFactory, address: IAddress, options: TransportOptions, hooks?: PortHooks): IListeningPort {
+export function startPort(
+  reactor: IReactor,
+  server: Server,
+  factory: IProtocolFactory,
+  address: IAddress,
+  options: TransportOptions,
+  hooks?: PortHooks,
+): IListeningPort {
   reactor.stats.listeningPorts++;
   const listening = new StreamPort(reactor, server, factory, address, { highWater: options.highWater }, hooks);
   try {
@@ -154,7 +174,13 @@ export function checkPort(port: number, what: string): void {
 }
 
 /** Bind a TCP server on `port`, with `hooks` for what differs (TLS); errbacks with `CannotListenError`. */
-export function listenStream(reactor: IReactor, port: number, factory: IProtocolFactory, options: TCPListenOptions, hooks?: PortHooks): Deferred<IListeningPort> {
+export function listenStream(
+  reactor: IReactor,
+  port: number,
+  factory: IProtocolFactory,
+  options: TCPListenOptions,
+  hooks?: PortHooks,
+): Deferred<IListeningPort> {
   const server = createServer({ allowHalfOpen: true, noDelay: true });
   const d = new Deferred<IListeningPort>();
   bindServer(server, { port, host: options.host, backlog: options.backlog }).addCallbacks(
@@ -179,7 +205,12 @@ export function failListen(d: Deferred<IListeningPort>, err: Error): void {
  * Deferred fires with the port once it is bound, or errbacks with
  * `CannotListenError` naming host and port.
  */
-export function listenTCP(reactor: IReactor, port: number, factory: IProtocolFactory, options: TCPListenOptions = {}): Deferred<IListeningPort> {
+export function listenTCP(
+  reactor: IReactor,
+  port: number,
+  factory: IProtocolFactory,
+  options: TCPListenOptions = {},
+): Deferred<IListeningPort> {
   checkPort(port, 'listenTCP');
   return listenStream(reactor, port, factory, options);
 }

@@ -97,7 +97,8 @@ function workerStart(): { entry: URL | string; eval: boolean } {
     throw err;
   }
   const pkg = require(pkgPath) as { exports: Record<string, { import?: { default?: string } } | string> };
-  const apiUrl = (name: string) => new URL((pkg.exports[name] as { import: { default: string } }).import.default, pathToFileURL(pkgPath)).href;
+  const apiUrl = (name: string) =>
+    new URL((pkg.exports[name] as { import: { default: string } }).import.default, pathToFileURL(pkgPath)).href;
   // Both of tsx's hooks, as `--import tsx` installs them: the ESM one, and the
   // CommonJS one for a .ts module that is CommonJS by its package (no
   // "type": "module" above it). Without the latter such a module reaches
@@ -134,9 +135,11 @@ export class ThreadPool {
     this.size = options.size ?? THREAD_POOL_SIZE;
     this.maxQueue = options.maxQueue ?? THREAD_POOL_MAX_QUEUE;
     this.stopTimeout = options.stopTimeout ?? THREAD_POOL_STOP_TIMEOUT;
-    if (!Number.isInteger(this.size) || this.size < 1) throw new InvalidArgumentError(`ThreadPool size must be an integer >= 1; got ${this.size}`);
+    if (!Number.isInteger(this.size) || this.size < 1)
+      throw new InvalidArgumentError(`ThreadPool size must be an integer >= 1; got ${this.size}`);
     if (!(this.maxQueue >= 0)) throw new InvalidArgumentError(`ThreadPool maxQueue must be >= 0; got ${this.maxQueue}`);
-    if (!(this.stopTimeout >= 0)) throw new InvalidArgumentError(`ThreadPool stopTimeout must be >= 0 seconds; got ${this.stopTimeout}`);
+    if (!(this.stopTimeout >= 0))
+      throw new InvalidArgumentError(`ThreadPool stopTimeout must be >= 0 seconds; got ${this.stopTimeout}`);
     this.reactor = (reactor as PoolReactor | null | undefined) ?? null;
     this.execArgv = [...process.execArgv, ...(options.execArgv ?? [])];
     this.reactor?.addSystemEventTrigger('before', 'shutdown', () => this.stop());
@@ -172,7 +175,11 @@ export class ThreadPool {
     const slot = this.slots.find((s) => !s.job) ?? (this.slots.length < this.size ? this.spawn() : null);
     if (slot) this.start(slot, pending);
     else if (this.queued >= this.maxQueue) {
-      return fail<T>(new QueueOverflow(`ThreadPool queue is full: ${this.queued} jobs wait for ${this.size} busy workers (maxQueue ${this.maxQueue}); raise size or maxQueue, or shed load`));
+      return fail<T>(
+        new QueueOverflow(
+          `ThreadPool queue is full: ${this.queued} jobs wait for ${this.size} busy workers (maxQueue ${this.maxQueue}); raise size or maxQueue, or shed load`,
+        ),
+      );
     } else {
       pending.queuedAt = this.queue.push(pending) - 1;
       this.queued++;
@@ -215,7 +222,10 @@ export class ThreadPool {
         s.job = null;
         return s.worker.terminate();
       });
-      Promise.all(exits).then(() => done.callback(undefined), () => done.callback(undefined));
+      Promise.all(exits).then(
+        () => done.callback(undefined),
+        () => done.callback(undefined),
+      );
     };
     if (running.length === 0 || this.stopTimeout === 0 || !this.reactor) finish();
     else this.waitIdle(this.reactor, finish);
@@ -322,19 +332,27 @@ export class ThreadPool {
     const job = slot.job;
     slot.job = null;
     if (job && slot.killed) {
-      fire(job, null, new WorkerCrashed(
-        `the worker thread running ${job.exportName} from ${job.moduleUrl} was terminated by terminateJob() ` +
-          '(the job ignored the request to end); a new worker will take the next job',
-        code,
-      ));
+      fire(
+        job,
+        null,
+        new WorkerCrashed(
+          `the worker thread running ${job.exportName} from ${job.moduleUrl} was terminated by terminateJob() ` +
+            '(the job ignored the request to end); a new worker will take the next job',
+          code,
+        ),
+      );
     } else if (job) {
       const why = slot.crash instanceof Error ? `: ${slot.crash.name}: ${slot.crash.message}` : '';
-      fire(job, null, new WorkerCrashed(
-        `the worker thread running ${job.exportName} from ${job.moduleUrl} exited (code ${code}) before it returned${why}; ` +
-          'the job is lost and a new worker will take the next one: look for process.exit() or an uncaught error in the job',
-        code,
-        { cause: slot.crash },
-      ));
+      fire(
+        job,
+        null,
+        new WorkerCrashed(
+          `the worker thread running ${job.exportName} from ${job.moduleUrl} exited (code ${code}) before it returned${why}; ` +
+            'the job is lost and a new worker will take the next one: look for process.exit() or an uncaught error in the job',
+          code,
+          { cause: slot.crash },
+        ),
+      );
     }
     if (this.stopped) return this.next(slot);
     // Replace the lost worker if jobs are waiting.

@@ -15,7 +15,8 @@ export interface JobMessage {
 }
 
 /** What the worker answers. */
-export type ResultMessage = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: ReturnType<typeof serializeError> };
+export type ResultMessage =
+  { id: number; ok: true; value: unknown } | { id: number; ok: false; error: ReturnType<typeof serializeError> };
 
 /**
  * Loaded modules by URL. `import()` caches too, but each call still runs the
@@ -39,12 +40,20 @@ export async function loadModule(url: string): Promise<Record<string, unknown>> 
  * path into one ('apps.hello' is `mod.apps.hello`, called with `mod.apps` as
  * `this`). Throws a TypeError naming both when it is not a function.
  */
-export function resolveExport(mod: Record<string, unknown>, moduleUrl: string, exportName: string, who: string): { fn: (...a: unknown[]) => unknown; owner: unknown } {
+export function resolveExport(
+  mod: Record<string, unknown>,
+  moduleUrl: string,
+  exportName: string,
+  who: string,
+): { fn: (...a: unknown[]) => unknown; owner: unknown } {
   let owner: unknown = undefined;
   let value: unknown = mod;
   for (const key of exportName.split('.')) {
     owner = value;
-    value = value !== null && (typeof value === 'object' || typeof value === 'function') ? (value as Record<string, unknown>)[key] : undefined;
+    value =
+      value !== null && (typeof value === 'object' || typeof value === 'function')
+        ? (value as Record<string, unknown>)[key]
+        : undefined;
   }
   if (typeof value !== 'function') {
     throw new TypeError(

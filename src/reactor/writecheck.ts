@@ -5,7 +5,14 @@
  */
 export function checkWritable(data: unknown, where: string): asserts data is Uint8Array {
   if (data instanceof Uint8Array) return;
-  const what = typeof data === 'string' ? 'a string' : data === null ? 'null' : typeof data === 'object' ? `a ${(data as object).constructor?.name ?? 'object'}` : `a ${typeof data}`;
+  const what =
+    typeof data === 'string'
+      ? 'a string'
+      : data === null
+        ? 'null'
+        : typeof data === 'object'
+          ? `a ${(data as object).constructor?.name ?? 'object'}`
+          : `a ${typeof data}`;
   const hint = typeof data === 'string' ? '; encode it first, e.g. new TextEncoder().encode(text)' : '';
   const err = new TypeError(`${where} expects a Uint8Array, got ${what}${hint}`) as TypeError & { code: string };
   err.code = 'ERR_INVALID_ARG_TYPE';

@@ -21,7 +21,15 @@ import { Deferred } from '../reactor/deferred.js';
 import { ConnectionLost, ResponseDone } from '../reactor/errors.js';
 import { Failure } from '../reactor/failure.js';
 import { MemoryReactor } from '../reactor/memoryreactor.js';
-import type { IAddress, IProducer, IProtocol, IPullProducer, IPushProducer, IReactor, ITransport } from '../reactor/interfaces.js';
+import type {
+  IAddress,
+  IProducer,
+  IProtocol,
+  IPullProducer,
+  IPushProducer,
+  IReactor,
+  ITransport,
+} from '../reactor/interfaces.js';
 import { BodyAlreadyConsumedError, BodyTooLargeError, RequestFinishedError } from '../protocols/http/errors.js';
 import { Headers } from '../protocols/http/headers.js';
 import type { ReadBodyOptions } from '../protocols/http/interfaces.js';
@@ -49,7 +57,8 @@ export interface DummyRequestOptions {
 }
 
 const utf8 = new TextDecoder();
-const bytesOf = (data: string | Uint8Array): Uint8Array => (typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+const bytesOf = (data: string | Uint8Array): Uint8Array =>
+  typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
 
 export class DummyRequest extends RequestCore implements IWebRequest {
   readonly method: string;

@@ -45,11 +45,23 @@ export interface EnvironControls {
 
 export function makeEnviron(options: MakeEnvironOptions = {}): { environ: Environ; controls: EnvironControls } {
   const reactor = options.reactor ?? new MemoryReactor();
-  const body = options.body === undefined ? new Uint8Array(0) : typeof options.body === 'string' ? Buffer.from(options.body, 'utf8') : options.body;
+  const body =
+    options.body === undefined
+      ? new Uint8Array(0)
+      : typeof options.body === 'string'
+        ? Buffer.from(options.body, 'utf8')
+        : options.body;
   const headers = options.headers ?? [['Host', 'example.test']];
-  if (body.length > 0 && !headers.some(([n]) => n.toLowerCase() === 'content-length')) headers.push(['Content-Length', String(body.length)]);
+  if (body.length > 0 && !headers.some(([n]) => n.toLowerCase() === 'content-length'))
+    headers.push(['Content-Length', String(body.length)]);
   const query = options.query ?? '';
-  const request = new DummyRequest({ method: options.method ?? 'GET', uri: (options.path ?? '/') + (query === '' ? '' : `?${query}`), headers, reactor, body });
+  const request = new DummyRequest({
+    method: options.method ?? 'GET',
+    uri: (options.path ?? '/') + (query === '' ? '' : `?${query}`),
+    headers,
+    reactor,
+    body,
+  });
   const controls: EnvironControls = { pauses: 0, resumes: 0, paused: false, errors: [], flushes: 0 };
   const input = StreamingInput.fromBytes(body, reactor);
   const environ = buildEnviron(request, {

@@ -18,7 +18,10 @@ type Held = { fired: false } | { fired: true; result: unknown };
 
 /** Take the current result out of `d`, if it has one. */
 function take(d: Deferred<unknown>): Held {
-  if (!isDeferred(d)) throw new DeferredResultError(`expected a Deferred, got ${describe(d)}; wrap a Promise with Deferred.fromPromise() and await it instead`);
+  if (!isDeferred(d))
+    throw new DeferredResultError(
+      `expected a Deferred, got ${describe(d)}; wrap a Promise with Deferred.fromPromise() and await it instead`,
+    );
   let held: Held = { fired: false };
   let now = true;
   d.addBoth((result: unknown) => {
@@ -53,9 +56,14 @@ function typeName(t: Function): string {
 /** The success result `d` holds now; throws (naming what it holds instead) if it has none or holds a failure. */
 export function successResultOf<T>(d: Deferred<T>): T {
   const held = take(d as Deferred<unknown>);
-  if (!held.fired) throw new DeferredResultError(`successResultOf: expected a success result, found no result instead (the Deferred has not fired, or waits on another Deferred)`);
+  if (!held.fired)
+    throw new DeferredResultError(
+      `successResultOf: expected a success result, found no result instead (the Deferred has not fired, or waits on another Deferred)`,
+    );
   if (held.result instanceof Failure) {
-    throw new DeferredResultError(`successResultOf: expected a success result, found a failure instead: ${describeFailure(held.result)}`);
+    throw new DeferredResultError(
+      `successResultOf: expected a success result, found a failure instead: ${describeFailure(held.result)}`,
+    );
   }
   return held.result as T;
 }
@@ -67,13 +75,20 @@ export function successResultOf<T>(d: Deferred<T>): T {
 export function failureResultOf(d: Deferred<unknown>, ...types: Function[]): Failure {
   const held = take(d);
   const wanted = types.length === 0 ? 'a failure' : `a failure of type ${types.map(typeName).join(' or ')}`;
-  if (!held.fired) throw new DeferredResultError(`failureResultOf: expected ${wanted}, found no result instead (the Deferred has not fired, or waits on another Deferred)`);
+  if (!held.fired)
+    throw new DeferredResultError(
+      `failureResultOf: expected ${wanted}, found no result instead (the Deferred has not fired, or waits on another Deferred)`,
+    );
   if (!(held.result instanceof Failure)) {
-    throw new DeferredResultError(`failureResultOf: expected ${wanted}, found a success result instead: ${describe(held.result)}`);
+    throw new DeferredResultError(
+      `failureResultOf: expected ${wanted}, found a success result instead: ${describe(held.result)}`,
+    );
   }
   const failure = held.result;
   if (types.length > 0 && failure.check(...(types as (new (...a: never[]) => unknown)[])) === null) {
-    throw new DeferredResultError(`failureResultOf: expected ${wanted}, found a failure of another type instead: ${describeFailure(failure)}`);
+    throw new DeferredResultError(
+      `failureResultOf: expected ${wanted}, found a failure of another type instead: ${describeFailure(failure)}`,
+    );
   }
   return failure;
 }

@@ -20,7 +20,20 @@ import { StringTransport } from '../../src/reactor/stringtransport.js';
 import type { HTTPChannel } from '../../src/protocols/http/channel.js';
 import { captureLogs } from '../../src/reactor/log.js';
 import { HTTPFactory } from '../../src/protocols/http/factory.js';
-import { BALANCED, badEvents, rawClient, realServer, resetAttack, settled, spyCpsApp, spyIterApp, Tracker, type RealServer, type Style, stopServer } from './helpers.js';
+import {
+  BALANCED,
+  badEvents,
+  rawClient,
+  realServer,
+  resetAttack,
+  settled,
+  spyCpsApp,
+  spyIterApp,
+  Tracker,
+  type RealServer,
+  type Style,
+  stopServer,
+} from './helpers.js';
 
 let logs = captureLogs();
 let server: RealServer | null = null;
@@ -40,7 +53,10 @@ const reqArb: fc.Arbitrary<Req> = fc.oneof(
 function bytesOf(reqs: Req[]): Uint8Array {
   const parts = reqs.map((r) =>
     r.kind === 'upload'
-      ? Buffer.concat([Buffer.from(`POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: ${r.size}\r\n\r\n`, 'latin1'), Buffer.alloc(r.size, 0x75)])
+      ? Buffer.concat([
+          Buffer.from(`POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: ${r.size}\r\n\r\n`, 'latin1'),
+          Buffer.alloc(r.size, 0x75),
+        ])
       : Buffer.from(`GET /${r.kind} HTTP/1.1\r\nHost: x\r\n\r\n`, 'latin1'),
   );
   return new Uint8Array(Buffer.concat(parts));
@@ -95,7 +111,15 @@ describe('connections reset at random points (StringTransport, fast-check)', () 
             activeResponses: s.gatewayStats?.activeResponses ?? 0,
             pausedResponses: s.gatewayStats?.pausedResponses ?? 0,
             writeBuffered: s.gatewayStats?.writeBuffered ?? 0,
-          }).toEqual({ unclosedApps: 0, appTimers: 0, delayedCalls: 0, openChannels: 0, activeResponses: 0, pausedResponses: 0, writeBuffered: 0 });
+          }).toEqual({
+            unclosedApps: 0,
+            appTimers: 0,
+            delayedCalls: 0,
+            openChannels: 0,
+            activeResponses: 0,
+            pausedResponses: 0,
+            writeBuffered: 0,
+          });
           expect(badEvents(logs.events)).toEqual([]);
         },
       ),
@@ -113,47 +137,57 @@ describe('connections reset at random points (StringTransport, fast-check)', () 
 });
 
 describe('connections reset at random points (real sockets)', () => {
-  it.each(['iter', 'cps'] as const)('%s app: 300 resets leave nothing open, unclosed, registered or scheduled', async (style) => {
-    server = await realServer(style);
-    const tally = await resetAttack(server, 300, style === 'iter' ? 1 : 2, 40);
-    expect(Object.values(tally).every((n) => n > 0)).toBe(true);
-    expect(await settled(server)).toEqual(BALANCED);
-    expect(server.tracker.iterStarts + server.tracker.cpsStarts).toBeGreaterThan(100);
-    expect(badEvents(logs.events)).toEqual([]);
-  }, 60_000);
+  it.each(['iter', 'cps'] as const)(
+    '%s app: 300 resets leave nothing open, unclosed, registered or scheduled',
+    async (style) => {
+      server = await realServer(style);
+      const tally = await resetAttack(server, 300, style === 'iter' ? 1 : 2, 40);
+      expect(Object.values(tally).every((n) => n > 0)).toBe(true);
+      expect(await settled(server)).toEqual(BALANCED);
+      expect(server.tracker.iterStarts + server.tracker.cpsStarts).toBeGreaterThan(100);
+      expect(badEvents(logs.events)).toEqual([]);
+    },
+    60_000,
+  );
 });
 
 describe('a client that closes its sending side (FIN)', () => {
   const upload = (size: number) => `POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`;
 
-  it.each(['iter', 'cps'] as const)('%s app: mid-upload, the app is told and the connection closes at once, not at the body timeout', async (style) => {
-    // An hour of timeouts: only the FIN itself can end these requests within the test.
-    server = await realServer(style, { idleTimeout: 3600, headerTimeout: 3600 });
-    const clients = Array.from({ length: 20 }, () => rawClient(server!.port));
-    await Promise.all(clients.map((c) => c.connected));
-    clients.forEach((c, i) => {
-      c.write(upload(200_000) + 'x'.repeat(i * 5000));
-      c.sock.end();
-    });
-    await Promise.all(clients.map((c) => c.closed));
-    expect(await settled(server)).toEqual(BALANCED);
-    expect(server.tracker.iterStarts + server.tracker.cpsStarts).toBe(20);
-    expect(badEvents(logs.events)).toEqual([]);
-  });
+  it.each(['iter', 'cps'] as const)(
+    '%s app: mid-upload, the app is told and the connection closes at once, not at the body timeout',
+    async (style) => {
+      // An hour of timeouts: only the FIN itself can end these requests within the test.
+      server = await realServer(style, { idleTimeout: 3600, headerTimeout: 3600 });
+      const clients = Array.from({ length: 20 }, () => rawClient(server!.port));
+      await Promise.all(clients.map((c) => c.connected));
+      clients.forEach((c, i) => {
+        c.write(upload(200_000) + 'x'.repeat(i * 5000));
+        c.sock.end();
+      });
+      await Promise.all(clients.map((c) => c.closed));
+      expect(await settled(server)).toEqual(BALANCED);
+      expect(server.tracker.iterStarts + server.tracker.cpsStarts).toBe(20);
+      expect(badEvents(logs.events)).toEqual([]);
+    },
+  );
 
-  it.each(['iter', 'cps'] as const)('%s app, allowHalfOpen: after a complete request, the response still arrives', async (style) => {
-    server = await realServer(style, { allowHalfOpen: true });
-    const c = rawClient(server.port);
-    await c.connected;
-    c.write(upload(5) + 'hello');
-    c.sock.end();
-    await c.closed;
-    expect(c.bodies()).toEqual(['got 5']);
-    const d = rawClient(server.port);
-    d.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
-    d.sock.end();
-    await d.closed;
-    expect(d.bodies()).toEqual(['slow']);
-    expect(await settled(server)).toEqual(BALANCED);
-  });
+  it.each(['iter', 'cps'] as const)(
+    '%s app, allowHalfOpen: after a complete request, the response still arrives',
+    async (style) => {
+      server = await realServer(style, { allowHalfOpen: true });
+      const c = rawClient(server.port);
+      await c.connected;
+      c.write(upload(5) + 'hello');
+      c.sock.end();
+      await c.closed;
+      expect(c.bodies()).toEqual(['got 5']);
+      const d = rawClient(server.port);
+      d.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
+      d.sock.end();
+      await d.closed;
+      expect(d.bodies()).toEqual(['slow']);
+      expect(await settled(server)).toEqual(BALANCED);
+    },
+  );
 });

@@ -9,7 +9,13 @@ import net from 'node:net';
 import { Buffer } from 'node:buffer';
 import { toCpsApp, type GatewayStats } from '../../src/bridge/gateway.js';
 import type { Chunk, Environ, IterApp, StartResponse } from '../../src/bridge/interfaces.js';
-import type { IDelayedCall, IListeningPort, IProducer, IProtocolFactory, IReactor } from '../../src/reactor/interfaces.js';
+import type {
+  IDelayedCall,
+  IListeningPort,
+  IProducer,
+  IProtocolFactory,
+  IReactor,
+} from '../../src/reactor/interfaces.js';
 import type { LogEvent } from '../../src/reactor/log.js';
 import { NodeReactor } from '../../src/reactor/nodereactor.js';
 import { HTTPFactory } from '../../src/protocols/http/factory.js';
@@ -96,7 +102,10 @@ export function spyIterApp(t: Tracker): IterApp {
         const resume = environ['wsgi.pause_output']!();
         timer = appTimer(t, reactor, 0, resume);
         yield '';
-        startResponse('200 OK', [['content-type', 'text/plain'], ['content-length', '4']]);
+        startResponse('200 OK', [
+          ['content-type', 'text/plain'],
+          ['content-length', '4'],
+        ]);
         yield 'tick';
       } else {
         startResponse('200 OK', [['content-type', 'text/plain']]);
@@ -214,7 +223,14 @@ export async function realServer(
   const listening = await reactor.listenTCP(0, wrap(factory), { host: '127.0.0.1' });
   // Running, as under the CLI: a due call then fires on the next loop turn (setImmediate), not after a 1 ms timer.
   reactor.run();
-  return { reactor, factory, gatewayStats: gw?.gatewayStats ?? null, tracker, port: listening.getHost().port, listening };
+  return {
+    reactor,
+    factory,
+    gatewayStats: gw?.gatewayStats ?? null,
+    tracker,
+    port: listening.getHost().port,
+    listening,
+  };
 }
 
 /** Stop listening and stop the reactor (it drops what is still open). */
@@ -233,7 +249,9 @@ export async function until(cond: () => boolean, what: string, ms = 20_000): Pro
 }
 
 /** Every counter back to zero: what each attack must leave behind. */
-export function balanceOf(s: RealServer | { reactor: IReactor; factory: HTTPFactory; gatewayStats: GatewayStats | null; tracker: Tracker }) {
+export function balanceOf(
+  s: RealServer | { reactor: IReactor; factory: HTTPFactory; gatewayStats: GatewayStats | null; tracker: Tracker },
+) {
   return {
     openConnections: s.reactor.stats.openConnections,
     pausedProducers: s.reactor.stats.pausedProducers,
@@ -264,7 +282,6 @@ export async function settled(s: RealServer, ms = 5000): Promise<ReturnType<type
   await until(done, 'the server to settle', ms).catch(() => undefined);
   return balanceOf(s);
 }
-
 
 /** The complete responses in `text` (a trailing incomplete one is left out). */
 export function completeResponses(text: string): Response[] {
@@ -322,7 +339,16 @@ export async function pool<T>(items: T[], n: number, fn: (item: T, i: number) =>
 }
 
 /** Where a connection of the reset attack goes away. */
-export const RESET_POINTS = ['request-line', 'headers', 'upload', 'response', 'paused', 'slow', 'pipelined', 'complete'] as const;
+export const RESET_POINTS = [
+  'request-line',
+  'headers',
+  'upload',
+  'response',
+  'paused',
+  'slow',
+  'pipelined',
+  'complete',
+] as const;
 export type ResetPoint = (typeof RESET_POINTS)[number];
 
 /** A small deterministic PRNG (mulberry32), so an attack is repeatable from its seed. */
@@ -385,7 +411,8 @@ export async function resetAt(s: RealServer, point: ResetPoint, rand: () => numb
       await turnsUntil(() => false, Math.floor(rand() * 3));
       break;
     case 'pipelined': {
-      const all = 'GET /small HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /big HTTP/1.1\r\nHost: x\r\n\r\n';
+      const all =
+        'GET /small HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /big HTTP/1.1\r\nHost: x\r\n\r\n';
       c.write(cut(all));
       await turnsUntil(() => false, Math.floor(rand() * 4));
       break;
@@ -402,7 +429,12 @@ export async function resetAt(s: RealServer, point: ResetPoint, rand: () => numb
 }
 
 /** `count` connections resetting at random points (seeded), `concurrency` at a time; how many of each point. */
-export async function resetAttack(s: RealServer, count: number, seed: number, concurrency = 50): Promise<Record<ResetPoint, number>> {
+export async function resetAttack(
+  s: RealServer,
+  count: number,
+  seed: number,
+  concurrency = 50,
+): Promise<Record<ResetPoint, number>> {
   const rand = prng(seed);
   const points = Array.from({ length: count }, () => RESET_POINTS[Math.floor(rand() * RESET_POINTS.length)]!);
   const tally = Object.fromEntries(RESET_POINTS.map((p) => [p, 0])) as Record<ResetPoint, number>;

@@ -10,7 +10,16 @@ import { InvalidArgumentError } from '../../src/reactor/errors.js';
 import { captureLogs } from '../../src/reactor/log.js';
 import { Factory, Protocol } from '../../src/protocols/protocol.js';
 import { DEFAULT_MAX_CONNECTIONS, LimitConnectionsFactory } from '../../src/protocols/policies.js';
-import { BALANCED, settled, rawClient, realServer, until, type RawClient, stopServer, type RealServer } from './helpers.js';
+import {
+  BALANCED,
+  settled,
+  rawClient,
+  realServer,
+  until,
+  type RawClient,
+  stopServer,
+  type RealServer,
+} from './helpers.js';
 
 let server: RealServer | null = null;
 let clients: RawClient[] = [];
@@ -30,25 +39,28 @@ afterEach(async () => {
 const GET = (path: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
 
 describe('statistics', () => {
-  it.each(['iter', 'cps'] as const)('count one %s request while it runs and balance back to zero after', async (style) => {
-    server = await realServer(style);
-    const c = rawClient(server.port);
-    clients.push(c);
-    await c.connected;
-    c.write(GET('/slow'));
-    await until(() => server!.factory.stats.requests === 1, 'the request to reach the app');
-    expect(server.reactor.stats.openConnections).toBe(1);
-    expect(server.factory.stats.openChannels).toBe(1);
-    expect(server.tracker.unclosed()).toBe(1);
-    if (style === 'iter') expect(server.gatewayStats!.activeResponses).toBe(1);
-    await until(() => c.bodies()[0] === 'slow', 'the response');
-    expect(server.factory.stats.responses).toBe(1);
-    c.sock.end();
-    expect(await settled(server)).toEqual(BALANCED);
-    expect(server.reactor.stats.totalConnections).toBe(1);
-    expect(server.factory.stats.totalChannels).toBe(1);
-    expect(badEventsCount()).toBe(0);
-  });
+  it.each(['iter', 'cps'] as const)(
+    'count one %s request while it runs and balance back to zero after',
+    async (style) => {
+      server = await realServer(style);
+      const c = rawClient(server.port);
+      clients.push(c);
+      await c.connected;
+      c.write(GET('/slow'));
+      await until(() => server!.factory.stats.requests === 1, 'the request to reach the app');
+      expect(server.reactor.stats.openConnections).toBe(1);
+      expect(server.factory.stats.openChannels).toBe(1);
+      expect(server.tracker.unclosed()).toBe(1);
+      if (style === 'iter') expect(server.gatewayStats!.activeResponses).toBe(1);
+      await until(() => c.bodies()[0] === 'slow', 'the response');
+      expect(server.factory.stats.responses).toBe(1);
+      c.sock.end();
+      expect(await settled(server)).toEqual(BALANCED);
+      expect(server.reactor.stats.totalConnections).toBe(1);
+      expect(server.factory.stats.totalChannels).toBe(1);
+      expect(badEventsCount()).toBe(0);
+    },
+  );
 });
 
 function badEventsCount(): number {
@@ -105,7 +117,10 @@ describe('LimitConnectionsFactory', () => {
     class Half extends Protocol {
       readConnectionLost(): void {}
     }
-    const refusing = new LimitConnectionsFactory({ buildProtocol: () => null, doStart() {}, doStop() {} }, { maxConnections: 1 });
+    const refusing = new LimitConnectionsFactory(
+      { buildProtocol: () => null, doStart() {}, doStop() {} },
+      { maxConnections: 1 },
+    );
     expect(refusing.buildProtocol({ host: 'h', port: 1 })).toBeNull();
     expect(refusing.stats.openConnections).toBe(0);
     const plain = new LimitConnectionsFactory(Factory.forProtocol(Protocol), {});
@@ -116,7 +131,11 @@ describe('LimitConnectionsFactory', () => {
   });
 
   it('rejects a maxConnections that is not a whole number', () => {
-    expect(() => new LimitConnectionsFactory(Factory.forProtocol(Protocol), { maxConnections: 1.5 })).toThrow(InvalidArgumentError);
-    expect(() => new LimitConnectionsFactory(Factory.forProtocol(Protocol), { maxConnections: -1 })).toThrow(/whole number of 0 or more, got -1/);
+    expect(() => new LimitConnectionsFactory(Factory.forProtocol(Protocol), { maxConnections: 1.5 })).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => new LimitConnectionsFactory(Factory.forProtocol(Protocol), { maxConnections: -1 })).toThrow(
+      /whole number of 0 or more, got -1/,
+    );
   });
 });

@@ -61,7 +61,10 @@ async function oneConnection(port: number): Promise<Outcome> {
   clients.push(c);
   let code = '';
   c.sock.once('error', (e: NodeJS.ErrnoException) => void (code ||= e.code ?? 'error'));
-  const accepted = await c.connected.then(() => true, () => false);
+  const accepted = await c.connected.then(
+    () => true,
+    () => false,
+  );
   if (!accepted) return code === 'ECONNREFUSED' ? 'refused' : 'other';
   c.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
   await c.closed;
@@ -73,62 +76,72 @@ async function oneConnection(port: number): Promise<Outcome> {
 }
 
 describe('SIGTERM during a load run', () => {
-  it('keep-alive connections get 200s then 503/close, in-flight responses complete, new connections are refused, exit 0', async () => {
-    const { child, url } = await startServer(['src/cli.ts', 'serve', APP, '--style', 'cps', '--port', '0']);
-    const port = Number(new URL(url).port);
-    const slow = Array.from({ length: 8 }, () => rawClient(port));
-    clients.push(...slow);
-    slow.forEach((c) => c.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n'));
-    await until(() => slow.every((c) => c.text().includes('start;')), 'the slow responses to start');
+  it(
+    'keep-alive connections get 200s then 503/close, in-flight responses complete, new connections are refused, exit 0',
+    async () => {
+      const { child, url } = await startServer(['src/cli.ts', 'serve', APP, '--style', 'cps', '--port', '0']);
+      const port = Number(new URL(url).port);
+      const slow = Array.from({ length: 8 }, () => rawClient(port));
+      clients.push(...slow);
+      slow.forEach((c) => c.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n'));
+      await until(() => slow.every((c) => c.text().includes('start;')), 'the slow responses to start');
 
-    // New connections, one after another, until one is refused.
-    const outcomes: Outcome[] = [];
-    const fastLoop = (async () => {
-      while (outcomes.at(-1) !== 'refused' && outcomes.at(-1) !== 'other') outcomes.push(await oneConnection(port));
-    })();
-    // Keep-alive clients send their next request as soon as each response ends, until told to close.
-    const keepers = Array.from({ length: 5 }, () => {
-      const c = rawClient(port);
-      clients.push(c);
-      const send = () => c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
-      let n = 0;
-      c.sock.on('data', () => {
-        const rs = completeResponses(c.text());
-        for (; n < rs.length; n++) if (!/close/i.test(String(rs[n]!.headers.connection ?? ''))) send();
+      // New connections, one after another, until one is refused.
+      const outcomes: Outcome[] = [];
+      const fastLoop = (async () => {
+        while (outcomes.at(-1) !== 'refused' && outcomes.at(-1) !== 'other') outcomes.push(await oneConnection(port));
+      })();
+      // Keep-alive clients send their next request as soon as each response ends, until told to close.
+      const keepers = Array.from({ length: 5 }, () => {
+        const c = rawClient(port);
+        clients.push(c);
+        const send = () => c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+        let n = 0;
+        c.sock.on('data', () => {
+          const rs = completeResponses(c.text());
+          for (; n < rs.length; n++) if (!/close/i.test(String(rs[n]!.headers.connection ?? ''))) send();
+        });
+        send();
+        return c;
       });
-      send();
-      return c;
-    });
-    await until(
-      () => outcomes.filter((o) => o === 'ok').length >= 5 && keepers.every((k) => k.text().includes('fast')),
-      'fast clients served before the signal',
-    );
+      await until(
+        () => outcomes.filter((o) => o === 'ok').length >= 5 && keepers.every((k) => k.text().includes('fast')),
+        'fast clients served before the signal',
+      );
 
-    child.proc.kill('SIGTERM');
-    await fastLoop;
-    // The port was closed while the drain still waited on the slow responses.
-    expect(child.proc.exitCode).toBe(null);
-    expect(slow.map((c) => c.text().includes('done'))).toEqual(slow.map(() => false));
-    // Kept-alive connections were refused (503 + close) or closed by the server, and nothing follows.
-    await Promise.all(keepers.map((k) => k.closed));
+      child.proc.kill('SIGTERM');
+      await fastLoop;
+      // The port was closed while the drain still waited on the slow responses.
+      expect(child.proc.exitCode).toBe(null);
+      expect(slow.map((c) => c.text().includes('done'))).toEqual(slow.map(() => false));
+      // Kept-alive connections were refused (503 + close) or closed by the server, and nothing follows.
+      await Promise.all(keepers.map((k) => k.closed));
 
-    child.proc.kill('SIGUSR2');
-    const exit = await child.exited; // bounded by the test's timeout
-    expect(exit).toEqual({ code: 0, signal: null });
-    for (const c of slow) {
-      await c.closed;
-      expect(completeResponses(c.text()).map((r) => r.body)).toEqual(['start;done']);
-    }
-    // Served, then refused by 503/closed unanswered, then not accepted: never served after a refusal.
-    expect(outcomes.join(' ')).toMatch(/^(ok )+((503-close|dropped) )*refused$/);
-    for (const k of keepers) {
-      const rs = completeResponses(k.text());
-      const shape = rs.map((r) => (r.status === 200 && r.body === 'fast' && !/close/i.test(String(r.headers.connection ?? '')) ? '200' : r.status === 503 && /close/i.test(String(r.headers.connection ?? '')) ? '503' : `${r.status}`));
-      expect(shape.join(' ')).toMatch(/^200( 200)*( 503)?$/);
-      // No partial response left when the server closed: every status line began a complete response.
-      expect(k.text().split('HTTP/1.1 ').length - 1).toBe(rs.length);
-    }
-    // The drain ended because the in-flight responses finished, not because the grace ran out.
-    expect(child.stderr()).not.toMatch(/still running|Unhandled|error/i);
-  }, CHILD_TEST_TIMEOUT_MS);
+      child.proc.kill('SIGUSR2');
+      const exit = await child.exited; // bounded by the test's timeout
+      expect(exit).toEqual({ code: 0, signal: null });
+      for (const c of slow) {
+        await c.closed;
+        expect(completeResponses(c.text()).map((r) => r.body)).toEqual(['start;done']);
+      }
+      // Served, then refused by 503/closed unanswered, then not accepted: never served after a refusal.
+      expect(outcomes.join(' ')).toMatch(/^(ok )+((503-close|dropped) )*refused$/);
+      for (const k of keepers) {
+        const rs = completeResponses(k.text());
+        const shape = rs.map((r) =>
+          r.status === 200 && r.body === 'fast' && !/close/i.test(String(r.headers.connection ?? ''))
+            ? '200'
+            : r.status === 503 && /close/i.test(String(r.headers.connection ?? ''))
+              ? '503'
+              : `${r.status}`,
+        );
+        expect(shape.join(' ')).toMatch(/^200( 200)*( 503)?$/);
+        // No partial response left when the server closed: every status line began a complete response.
+        expect(k.text().split('HTTP/1.1 ').length - 1).toBe(rs.length);
+      }
+      // The drain ended because the in-flight responses finished, not because the grace ran out.
+      expect(child.stderr()).not.toMatch(/still running|Unhandled|error/i);
+    },
+    CHILD_TEST_TIMEOUT_MS,
+  );
 });

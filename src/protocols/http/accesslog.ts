@@ -27,7 +27,9 @@ function clfTime(wallSeconds: number): string {
  * neither end the quoted field nor start a new log line.
  */
 export function clfQuote(text: string): string {
-  return text.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text
+    .replace(/[\\"]/g, (c) => `\\${c}`)
+    .replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 /** One CLF line for a finished response. The request line is escaped with `clfQuote`. */

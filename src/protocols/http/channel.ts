@@ -23,7 +23,14 @@
 import { Buffer } from 'node:buffer';
 import { ConnectionLost } from '../../reactor/errors.js';
 import type { Failure } from '../../reactor/failure.js';
-import type { IAddress, IDelayedCall, IProducer, IProtocol, IReactor, ITLSTransport } from '../../reactor/interfaces.js';
+import type {
+  IAddress,
+  IDelayedCall,
+  IProducer,
+  IProtocol,
+  IReactor,
+  ITLSTransport,
+} from '../../reactor/interfaces.js';
 import type { Logger } from '../../reactor/log.js';
 import { Protocol } from '../protocol.js';
 import { formatAccessLine } from './accesslog.js';
@@ -54,7 +61,9 @@ export interface ChannelConfig {
 
 /** Output collected while corked is written early past this many bytes. */
 const CORK_FLUSH_BYTES = 64 * 1024;
-const IDLE = 1, HEADER = 2, BODY = 3;
+const IDLE = 1,
+  HEADER = 2,
+  BODY = 3;
 /** Why a connection stops reading or answering (see `HTTPChannel.pausedFor`). */
 type PauseReason = 'output' | 'body' | 'held-input';
 
@@ -206,7 +215,11 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.current = null;
     // The request's producer (if any) leaves the transport's slot; connectionLost below stops it.
     if (!this.selfRegistered) this.transport.unregisterProducer();
-    req.connectionLost(new ConnectionLost('the client closed its side of the connection (FIN) before the response finished; the server option allowHalfOpen answers half-closed clients instead'));
+    req.connectionLost(
+      new ConnectionLost(
+        'the client closed its side of the connection (FIN) before the response finished; the server option allowHalfOpen answers half-closed clients instead',
+      ),
+    );
     this.closeConnection();
   }
 
@@ -304,7 +317,8 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   responseDone(req: Request, persist: boolean): void {
     if (req !== this.current) return;
     this.server.stats.responses++;
-    if (this.config.accessLog !== null) this.config.accessLog.info(formatAccessLine(req, this.server.dates.wallSeconds()));
+    if (this.config.accessLog !== null)
+      this.config.accessLog.info(formatAccessLine(req, this.server.dates.wallSeconds()));
     req.responded = true;
     if (!persist) return this.closeConnection();
     if (req.inputDone) return this.requestDone();
@@ -472,7 +486,10 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.current = null;
     if (this.closing) return;
     if (this.peerDone && this.parser.bufferedBytes === 0) return this.closeConnection();
-    this.deadline.set(this.parser.bufferedBytes > 0 ? HEADER : IDLE, this.parser.bufferedBytes > 0 ? this.config.headerTimeout : this.config.idleTimeout);
+    this.deadline.set(
+      this.parser.bufferedBytes > 0 ? HEADER : IDLE,
+      this.parser.bufferedBytes > 0 ? this.config.headerTimeout : this.config.idleTimeout,
+    );
     this.resumeParsing();
   }
 
@@ -484,7 +501,8 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     }
     if (!this.parser.isPaused || this.closing || this.lost) return;
     if (this.parser.busy) return this.parser.resume();
-    if (this.resumeCall === null || !this.resumeCall.active()) this.resumeCall = this.reactor.callLater(0, this.resumeNow);
+    if (this.resumeCall === null || !this.resumeCall.active())
+      this.resumeCall = this.reactor.callLater(0, this.resumeNow);
   }
 
   private readonly resumeNow = (): void => {
@@ -504,7 +522,8 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   /** Stop reading the socket while the app holds back or the held input is at its bound. */
   private updateReading(): void {
     if (this.closing || this.lost) return;
-    if (this.parser.isPaused && this.parser.bufferedBytes >= this.config.maxHeldInputBytes) this.pausedFor.add('held-input');
+    if (this.parser.isPaused && this.parser.bufferedBytes >= this.config.maxHeldInputBytes)
+      this.pausedFor.add('held-input');
     else this.pausedFor.delete('held-input');
     const pause = this.pausedFor.size > 0;
     if (pause === this.readingPaused) return;
@@ -607,7 +626,11 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   private bodyTimedOut(): void {
     const req = this.current;
     if (req === null || req.inputDone) return;
-    req.body.onLost(new ConnectionLost(`the client sent no request body bytes for ${this.config.idleTimeout} s (idleTimeout); the request got 408 and the connection closed`));
+    req.body.onLost(
+      new ConnectionLost(
+        `the client sent no request body bytes for ${this.config.idleTimeout} s (idleTimeout); the request got 408 and the connection closed`,
+      ),
+    );
     if (!req.responded) req.answer(408);
     this.closeConnection();
   }

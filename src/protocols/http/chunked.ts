@@ -27,7 +27,8 @@ const DQUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
 /** qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text (RFC 9110 §5.6.4). */
-const isQdtext = (c: number): boolean => c === HTAB || c === SP || c === 0x21 || (c >= 0x23 && c <= 0x5b) || (c >= 0x5d && c <= 0x7e) || c >= 0x80;
+const isQdtext = (c: number): boolean =>
+  c === HTAB || c === SP || c === 0x21 || (c >= 0x23 && c <= 0x5b) || (c >= 0x5d && c <= 0x7e) || c >= 0x80;
 /** quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text ). */
 const isQuotable = (c: number): boolean => c === HTAB || (c >= 0x20 && c <= 0x7e) || c >= 0x80;
 
@@ -35,7 +36,11 @@ function badExtension(buf: Buffer, at: number, e: number, what: string): never {
   const c = at < e ? buf[at] : undefined;
   if (c === CR) fail(E.BARE_CR, 400, 'bare CR in a chunk extension; lines end with CRLF (RFC 9112 §2.2)');
   const got = c === undefined ? 'the end of the line' : `byte 0x${c.toString(16).padStart(2, '0')}`;
-  fail(E.BAD_CHUNK, 400, `malformed chunk extension: expected ${what}, got ${got} (RFC 9112 §7.1.1: ";name" or ";name=token" or ";name=\\"quoted\\"", no spaces)`);
+  fail(
+    E.BAD_CHUNK,
+    400,
+    `malformed chunk extension: expected ${what}, got ${got} (RFC 9112 §7.1.1: ";name" or ";name=token" or ";name=\\"quoted\\"", no spaces)`,
+  );
 }
 
 /** The end of the token that starts at `i` (at least one tchar), or a 400. */
@@ -53,9 +58,9 @@ function quoted(buf: Buffer, i: number, e: number): number {
     if (c === DQUOTE) return i + 1;
     if (c === BACKSLASH) {
       if (++i === e || !isQuotable(buf[i]!)) badExtension(buf, i, e, 'a quotable character after "\\"');
-    } else if (!isQdtext(c)) badExtension(buf, i, e, 'quoted-string text or a closing \'"\'');
+    } else if (!isQdtext(c)) badExtension(buf, i, e, "quoted-string text or a closing '\"'");
   }
-  return badExtension(buf, e, e, 'a closing \'"\'');
+  return badExtension(buf, e, e, "a closing '\"'");
 }
 
 /** Check the chunk-ext in [i, e): zero or more `;name[=value]`. */
@@ -65,7 +70,10 @@ function checkChunkExtensions(buf: Buffer, i: number, e: number): void {
     i = token(buf, i + 1, e, 'an extension name (a token)');
     if (i < e && buf[i] === EQUALS) {
       i++;
-      i = i < e && buf[i] === DQUOTE ? quoted(buf, i, e) : token(buf, i, e, 'an extension value (a token or a quoted-string)');
+      i =
+        i < e && buf[i] === DQUOTE
+          ? quoted(buf, i, e)
+          : token(buf, i, e, 'an extension value (a token or a quoted-string)');
     }
   }
 }
@@ -76,9 +84,15 @@ export function parseChunkLine(buf: Buffer, s: number, e: number): number {
   let i = s;
   while (i < e && HEX[buf[i]!]! >= 0) size = size * 16 + HEX[buf[i++]!]!;
   if (i === s) fail(E.BAD_CHUNK, 400, 'chunk size must be hexadecimal digits (RFC 9112 §7.1)');
-  if (i - s > MAX_CHUNK_SIZE_DIGITS) fail(E.BAD_CHUNK, 400, `chunk size has more than ${MAX_CHUNK_SIZE_DIGITS} hex digits`);
+  if (i - s > MAX_CHUNK_SIZE_DIGITS)
+    fail(E.BAD_CHUNK, 400, `chunk size has more than ${MAX_CHUNK_SIZE_DIGITS} hex digits`);
   if (i < e) {
-    if (buf[i] !== SEMI) fail(E.BAD_CHUNK, 400, 'chunk size must be followed by CRLF or ";extension" with no space before it (RFC 9112 §7.1.1)');
+    if (buf[i] !== SEMI)
+      fail(
+        E.BAD_CHUNK,
+        400,
+        'chunk size must be followed by CRLF or ";extension" with no space before it (RFC 9112 §7.1.1)',
+      );
     checkChunkExtensions(buf, i, e);
   }
   return size;

@@ -11,7 +11,10 @@ export class DateCache {
   private value = '';
 
   /** `wallSeconds`: the wall-clock time matching `clock.seconds()` now (default: the system clock). */
-  constructor(private readonly clock: IReactorTime, wallSeconds: number = Date.now() / 1000) {
+  constructor(
+    private readonly clock: IReactorTime,
+    wallSeconds: number = Date.now() / 1000,
+  ) {
     this.base = wallSeconds - clock.seconds();
   }
 

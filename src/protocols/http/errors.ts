@@ -48,11 +48,13 @@ export const ParseErrorCodes = {
   INCOMPLETE_MESSAGE: 'ERR_HTTP_INCOMPLETE_MESSAGE',
 } as const;
 
-
 /** `finish()` on a request that already finished, or `write()` after it. */
 export class RequestFinishedError extends SpindleError {
   constructor(what: string) {
-    super('ERR_REQUEST_FINISHED', `${what} called after finish(); a response ends once: finish() it only after its last write()`);
+    super(
+      'ERR_REQUEST_FINISHED',
+      `${what} called after finish(); a response ends once: finish() it only after its last write()`,
+    );
   }
 }
 
@@ -61,7 +63,10 @@ export class BodyTooLargeError extends SpindleError {
   readonly limit: number;
   /** `got`: the declared length, or with `soFar` the bytes received when the limit was passed. */
   constructor(limit: number, got: number, soFar = false) {
-    super('ERR_HTTP_BODY_TOO_LARGE', `request body is larger than the ${limit}-byte limit (${soFar ? `${got} bytes received so far` : `got ${got} bytes`}); raise readBody({ limit }) or the server's maxBodyBytes option`);
+    super(
+      'ERR_HTTP_BODY_TOO_LARGE',
+      `request body is larger than the ${limit}-byte limit (${soFar ? `${got} bytes received so far` : `got ${got} bytes`}); raise readBody({ limit }) or the server's maxBodyBytes option`,
+    );
     this.limit = limit;
   }
 }
@@ -69,7 +74,10 @@ export class BodyTooLargeError extends SpindleError {
 /** `deliverBody()` / `readBody()` called a second time on one request. */
 export class BodyAlreadyConsumedError extends SpindleError {
   constructor() {
-    super('ERR_HTTP_BODY_CONSUMED', 'the request body was already handed to deliverBody() or readBody(); read it once and share the result');
+    super(
+      'ERR_HTTP_BODY_CONSUMED',
+      'the request body was already handed to deliverBody() or readBody(); read it once and share the result',
+    );
   }
 }
 
@@ -90,7 +98,10 @@ export class InvalidStatusError extends SpindleError {
 /** `setHeader`/`setResponseCode` after the status line and headers were committed. */
 export class HeadersSentError extends SpindleError {
   constructor(what: string) {
-    super('ERR_HTTP_HEADERS_SENT', `${what} after the response headers were sent (the first write(), flushHeaders() or finish() sends them); set status and headers before writing`);
+    super(
+      'ERR_HTTP_HEADERS_SENT',
+      `${what} after the response headers were sent (the first write(), flushHeaders() or finish() sends them); set status and headers before writing`,
+    );
   }
 }
 

@@ -34,11 +34,18 @@ export class HTTPFactory extends Factory {
 
   constructor(app: CpsApp, options: HTTPServerOptions) {
     super();
-    if (typeof app !== 'function') throw new TypeError(`HTTPFactory(app, options): app must be a function (request) => void, got ${typeof app}`);
-    if (options?.reactor === undefined) throw new TypeError('HTTPFactory(app, { reactor }): a reactor is required (timeouts and the Date header use it)');
+    if (typeof app !== 'function')
+      throw new TypeError(`HTTPFactory(app, options): app must be a function (request) => void, got ${typeof app}`);
+    if (options?.reactor === undefined)
+      throw new TypeError('HTTPFactory(app, { reactor }): a reactor is required (timeouts and the Date header use it)');
     this.app = app;
     const log = options.logger ?? new Logger('spindle.http');
-    const accessLog = options.accessLog === true ? new Logger('spindle.http.access') : options.accessLog instanceof Logger ? options.accessLog : null;
+    const accessLog =
+      options.accessLog === true
+        ? new Logger('spindle.http.access')
+        : options.accessLog instanceof Logger
+          ? options.accessLog
+          : null;
     const context: ServerContext = {
       app,
       dates: new DateCache(options.reactor),
@@ -46,7 +53,10 @@ export class HTTPFactory extends Factory {
       maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       log,
       stats: this.stats,
-      trustedProxies: options.trustedProxies === undefined || options.trustedProxies.length === 0 ? null : new TrustedProxies(options.trustedProxies),
+      trustedProxies:
+        options.trustedProxies === undefined || options.trustedProxies.length === 0
+          ? null
+          : new TrustedProxies(options.trustedProxies),
     };
     this.config = {
       reactor: options.reactor,

@@ -45,7 +45,8 @@ export class TrustedProxies {
       }
       const bits = entry.slice(slash + 1);
       const prefix = /^[0-9]{1,3}$/.test(bits) ? Number(bits) : NaN;
-      if (!(prefix >= 0 && prefix <= (family === 4 ? 32 : 128))) throw new TrustedProxyError(entry, `the prefix length must be 0-${family === 4 ? 32 : 128}`);
+      if (!(prefix >= 0 && prefix <= (family === 4 ? 32 : 128)))
+        throw new TrustedProxyError(entry, `the prefix length must be 0-${family === 4 ? 32 : 128}`);
       this.list.addSubnet(address, prefix, type);
     }
     this.entries = [...entries];
@@ -62,7 +63,9 @@ export class TrustedProxies {
 
 /** `::ffff:1.2.3.4` (how a dual-stack socket shows an IPv4 peer) → `1.2.3.4`. */
 function unmapped(host: string): string {
-  return host.length > 7 && host.slice(0, 7).toLowerCase() === '::ffff:' && isIP(host.slice(7)) === 4 ? host.slice(7) : host;
+  return host.length > 7 && host.slice(0, 7).toLowerCase() === '::ffff:' && isIP(host.slice(7)) === 4
+    ? host.slice(7)
+    : host;
 }
 
 /** One hop: a node (RFC 7239 §6) and, from `Forwarded`, the proto its proxy saw. */
@@ -104,7 +107,11 @@ export function resolveForwarded(peer: IAddress, headers: IHeaders, trusted: Tru
   const scheme = lower === 'https' || lower === 'http' ? lower : undefined;
   if (hop === undefined) return scheme === undefined ? null : { client: peer, scheme };
   const family = isIP(hop.host);
-  const client: IAddress = { host: hop.host, port: hop.port, ...(family === 4 ? { family: 'IPv4' as const } : family === 6 ? { family: 'IPv6' as const } : {}) };
+  const client: IAddress = {
+    host: hop.host,
+    port: hop.port,
+    ...(family === 4 ? { family: 'IPv4' as const } : family === 6 ? { family: 'IPv6' as const } : {}),
+  };
   return { client, scheme };
 }
 

@@ -106,7 +106,13 @@ export function planHead(h: HeadInput): HeadPlan {
  * One buffer: `head`, then the first `framed` bytes of `body` framed per
  * `framing` (a chunk of its own when chunked), then the last chunk if `end`.
  */
-export function assemble(head: string, framing: BodyFraming, body: readonly Uint8Array[], framed: number, end: boolean): Buffer {
+export function assemble(
+  head: string,
+  framing: BodyFraming,
+  body: readonly Uint8Array[],
+  framed: number,
+  end: boolean,
+): Buffer {
   const prefix = framing === CHUNKED && framed > 0 ? `${framed.toString(16)}\r\n` : '';
   const suffix = framing === CHUNKED ? (framed > 0 ? '\r\n' : '') + (end ? LAST_CHUNK : '') : '';
   const out = Buffer.allocUnsafe(head.length + prefix.length + framed + suffix.length);

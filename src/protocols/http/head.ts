@@ -36,7 +36,8 @@ export function fail(code: string, status: number, message: string): never {
 
 /** A byte that broke a rule: a CR gets its own code (bare CR, RFC 9112 §2.2). */
 function badByte(code: string, byte: number, what: string): never {
-  if (byte === CR) fail(E.BARE_CR, 400, `bare CR in ${what}; lines end with CRLF and CR may appear nowhere else (RFC 9112 §2.2)`);
+  if (byte === CR)
+    fail(E.BARE_CR, 400, `bare CR in ${what}; lines end with CRLF and CR may appear nowhere else (RFC 9112 §2.2)`);
   fail(code, 400, `invalid byte 0x${byte.toString(16).padStart(2, '0')} in ${what}`);
 }
 
@@ -54,12 +55,19 @@ export function parseRequestLine(buf: Buffer, s: number, e: number): RequestLine
     if (i < e && buf[i] !== SP) badByte(E.BAD_METHOD, buf[i]!, 'the method (a token, RFC 9110 §9.1)');
     fail(E.BAD_REQUEST_LINE, 400, 'request line must be "METHOD SP target SP HTTP/1.1" (RFC 9112 §3)');
   }
-  const method = i - s === 3 && buf[s] === 0x47 && buf[s + 1] === 0x45 && buf[s + 2] === 0x54 ? 'GET' : (buf as unknown as Latin1Buffer).latin1Slice(s, i);
+  const method =
+    i - s === 3 && buf[s] === 0x47 && buf[s + 1] === 0x45 && buf[s + 2] === 0x54
+      ? 'GET'
+      : (buf as unknown as Latin1Buffer).latin1Slice(s, i);
   const ts = ++i;
   while (i < e && TARGET[buf[i]!] === 1) i++;
   if (i === ts || i === e || buf[i] !== SP) {
     if (i < e && buf[i] !== SP) badByte(E.BAD_TARGET, buf[i]!, 'the request-target (RFC 9112 §3.2; percent-encode it)');
-    fail(E.BAD_REQUEST_LINE, 400, 'request line must be "METHOD SP target SP HTTP/1.1" with a single space between parts (RFC 9112 §3)');
+    fail(
+      E.BAD_REQUEST_LINE,
+      400,
+      'request line must be "METHOD SP target SP HTTP/1.1" with a single space between parts (RFC 9112 §3)',
+    );
   }
   const target = (buf as unknown as Latin1Buffer).latin1Slice(ts, i);
   const version = parseVersion(buf, i + 1, e);
@@ -74,26 +82,46 @@ function digit(c: number | undefined): boolean {
 
 function parseVersion(buf: Buffer, s: number, e: number): HTTPVersion {
   if (
-    e - s !== 8 || buf[s] !== 0x48 || buf[s + 1] !== 0x54 || buf[s + 2] !== 0x54 || buf[s + 3] !== 0x50 ||
-    buf[s + 4] !== 0x2f || !digit(buf[s + 5]) || buf[s + 6] !== 0x2e || !digit(buf[s + 7])
+    e - s !== 8 ||
+    buf[s] !== 0x48 ||
+    buf[s + 1] !== 0x54 ||
+    buf[s + 2] !== 0x54 ||
+    buf[s + 3] !== 0x50 ||
+    buf[s + 4] !== 0x2f ||
+    !digit(buf[s + 5]) ||
+    buf[s + 6] !== 0x2e ||
+    !digit(buf[s + 7])
   ) {
     for (let i = s; i < e; i++) if (buf[i] === CR) badByte(E.BAD_VERSION, CR, 'the HTTP version');
-    fail(E.BAD_VERSION, 400, `expected "HTTP/1.1" or "HTTP/1.0" at the end of the request line, got ${JSON.stringify((buf as unknown as Latin1Buffer).latin1Slice(s, Math.min(e, s + 16)))}`);
+    fail(
+      E.BAD_VERSION,
+      400,
+      `expected "HTTP/1.1" or "HTTP/1.0" at the end of the request line, got ${JSON.stringify((buf as unknown as Latin1Buffer).latin1Slice(s, Math.min(e, s + 16)))}`,
+    );
   }
   if (buf[s + 5] === 0x31 && buf[s + 7] === 0x31) return 'HTTP/1.1';
   if (buf[s + 5] === 0x31 && buf[s + 7] === 0x30) return 'HTTP/1.0';
   // Well-formed but not one we speak: 505 (RFC 9110 §15.6.6).
-  fail(E.VERSION_NOT_SUPPORTED, 505, `HTTP version ${(buf as unknown as Latin1Buffer).latin1Slice(s, e)} is not supported; send HTTP/1.1 or HTTP/1.0`);
+  fail(
+    E.VERSION_NOT_SUPPORTED,
+    505,
+    `HTTP version ${(buf as unknown as Latin1Buffer).latin1Slice(s, e)} is not supported; send HTTP/1.1 or HTTP/1.0`,
+  );
 }
 
 /** The four request-target forms (RFC 9112 §3.2): origin, absolute, authority (CONNECT), asterisk (OPTIONS). */
 function checkTargetForm(method: string, target: string): void {
-  if (method === 'CONNECT') fail(E.METHOD_NOT_IMPLEMENTED, 501, 'CONNECT is not implemented by this server (it is not a proxy)');
+  if (method === 'CONNECT')
+    fail(E.METHOD_NOT_IMPLEMENTED, 501, 'CONNECT is not implemented by this server (it is not a proxy)');
   const c = target.charCodeAt(0);
   if (c === 0x2f) return; // origin-form
   if (target === '*' && method === 'OPTIONS') return; // asterisk-form
   if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(target)) return; // absolute-form
-  fail(E.BAD_TARGET, 400, `request-target must start with "/" (or be an absolute URI, or "*" for OPTIONS), got ${JSON.stringify(target.slice(0, 32))}`);
+  fail(
+    E.BAD_TARGET,
+    400,
+    `request-target must start with "/" (or be an absolute URI, or "*" for OPTIONS), got ${JSON.stringify(target.slice(0, 32))}`,
+  );
 }
 
 /**
@@ -104,12 +132,14 @@ function checkTargetForm(method: string, target: string): void {
 export function parseFieldLine(buf: Buffer, s: number, e: number, raw: string[], lower: string[]): string {
   const first = buf[s]!;
   // RFC 9112 §5.2: obs-fold is obsolete; a server MUST reject it (or unfold). We reject.
-  if (first === SP || first === HTAB) fail(E.OBS_FOLD, 400, 'header line starts with whitespace (obs-fold, RFC 9112 §5.2); send each field on one line');
+  if (first === SP || first === HTAB)
+    fail(E.OBS_FOLD, 400, 'header line starts with whitespace (obs-fold, RFC 9112 §5.2); send each field on one line');
   let i = s;
   while (i < e && TCHAR[buf[i]!] === 1) i++;
   if (i === e || buf[i] !== 0x3a) {
     // RFC 9112 §5.1: no whitespace between field name and colon; a server MUST reject with 400.
-    if (i < e && (buf[i] === SP || buf[i] === HTAB)) fail(E.BAD_HEADER_NAME, 400, 'whitespace between a header name and its colon is forbidden (RFC 9112 §5.1)');
+    if (i < e && (buf[i] === SP || buf[i] === HTAB))
+      fail(E.BAD_HEADER_NAME, 400, 'whitespace between a header name and its colon is forbidden (RFC 9112 §5.1)');
     if (i < e) badByte(E.BAD_HEADER_NAME, buf[i]!, 'a header name (a token, RFC 9110 §5.1)');
     fail(E.BAD_HEADER_NAME, 400, 'header line has no colon; expected "Name: value" (RFC 9112 §5)');
   }
@@ -119,7 +149,9 @@ export function parseFieldLine(buf: Buffer, s: number, e: number, raw: string[],
   let ve = e;
   while (vs < ve && (buf[vs] === SP || buf[vs] === HTAB)) vs++;
   while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HTAB)) ve--;
-  for (let j = vs; j < ve; j++) if (FIELD_VALUE[buf[j]!] !== 1) badByte(E.BAD_HEADER_VALUE, buf[j]!, 'a header value (no control bytes, RFC 9110 §5.5)');
+  for (let j = vs; j < ve; j++)
+    if (FIELD_VALUE[buf[j]!] !== 1)
+      badByte(E.BAD_HEADER_VALUE, buf[j]!, 'a header value (no control bytes, RFC 9110 §5.5)');
   const name = (buf as unknown as Latin1Buffer).latin1Slice(s, colon);
   const lname = name.toLowerCase();
   raw.push(name, (buf as unknown as Latin1Buffer).latin1Slice(vs, ve));
@@ -131,7 +163,8 @@ export function parseFieldLine(buf: Buffer, s: number, e: number, raw: string[],
 export function checkHost(value: string): void {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c > 0xff || HOST[c] !== 1) fail(E.BAD_HOST, 400, `Host header has an invalid character ${JSON.stringify(value[i])}; send host[:port]`);
+    if (c > 0xff || HOST[c] !== 1)
+      fail(E.BAD_HOST, 400, `Host header has an invalid character ${JSON.stringify(value[i])}; send host[:port]`);
   }
 }
 
@@ -144,7 +177,11 @@ export function checkHost(value: string): void {
 export function contentLength(count: number, value: string): number {
   if (count > 1) fail(E.BAD_CONTENT_LENGTH, 400, 'Content-Length sent more than once; send it once');
   if (!isContentLengthDigits(value)) {
-    fail(E.BAD_CONTENT_LENGTH, 400, `Content-Length must be 1 to ${MAX_CONTENT_LENGTH_DIGITS} decimal digits (RFC 9110 §8.6), got ${JSON.stringify(value.slice(0, 32))}`);
+    fail(
+      E.BAD_CONTENT_LENGTH,
+      400,
+      `Content-Length must be 1 to ${MAX_CONTENT_LENGTH_DIGITS} decimal digits (RFC 9110 §8.6), got ${JSON.stringify(value.slice(0, 32))}`,
+    );
   }
   return Number(value);
 }
@@ -155,7 +192,8 @@ export function contentLength(count: number, value: string): number {
  * not keep-alive (RFC 9110 §5.6.3).
  */
 export function connectionOptions(value: string | null): { close: boolean; keepAlive: boolean } {
-  let close = false, keepAlive = false;
+  let close = false,
+    keepAlive = false;
   if (value === null) return { close, keepAlive };
   const c = value.toLowerCase();
   if (c === 'keep-alive') keepAlive = true;
@@ -181,10 +219,21 @@ export function chunkedCoding(te: string): true {
   let chunkedCount = 0;
   for (const c of list) if (c === 'chunked') chunkedCount++;
   // RFC 9112 §7: chunked MUST NOT be applied more than once.
-  if (chunkedCount > 1) fail(E.BAD_TRANSFER_ENCODING, 400, 'chunked appears more than once in Transfer-Encoding (RFC 9112 §7)');
+  if (chunkedCount > 1)
+    fail(E.BAD_TRANSFER_ENCODING, 400, 'chunked appears more than once in Transfer-Encoding (RFC 9112 §7)');
   // RFC 9112 §6.3 (4): chunked not final means the length is unknowable.
-  if (list[list.length - 1] !== 'chunked') fail(E.BAD_TRANSFER_ENCODING, 400, `the final transfer coding must be chunked (RFC 9112 §6.3), got ${JSON.stringify(te.slice(0, 32))}`);
+  if (list[list.length - 1] !== 'chunked')
+    fail(
+      E.BAD_TRANSFER_ENCODING,
+      400,
+      `the final transfer coding must be chunked (RFC 9112 §6.3), got ${JSON.stringify(te.slice(0, 32))}`,
+    );
   // RFC 9112 §6.1: a coding we do not understand SHOULD get 501.
-  if (list.length > 1) fail(E.UNKNOWN_CODING, 501, `transfer coding ${JSON.stringify(list[0])} is not implemented; send the body with only "chunked"`);
+  if (list.length > 1)
+    fail(
+      E.UNKNOWN_CODING,
+      501,
+      `transfer coding ${JSON.stringify(list[0])} is not implemented; send the body with only "chunked"`,
+    );
   return true;
 }

@@ -58,7 +58,8 @@ export type ParsePhase = 'head' | 'body' | 'chunk-size' | 'chunk-data' | 'chunk-
 /** How the body after a head is framed (RFC 9112 §6.3). */
 export type BodyFraming = 'none' | 'length' | 'chunked' | 'close';
 
-const asBuffer = (d: Uint8Array): Buffer => (Buffer.isBuffer(d) ? d : Buffer.from(d.buffer, d.byteOffset, d.byteLength));
+const asBuffer = (d: Uint8Array): Buffer =>
+  Buffer.isBuffer(d) ? d : Buffer.from(d.buffer, d.byteOffset, d.byteLength);
 
 export abstract class MessageParser<Head> {
   protected state: ParsePhase = 'head';
@@ -210,7 +211,8 @@ export abstract class MessageParser<Head> {
       const lf = buf.indexOf(LF, pos);
       if (lf === -1) return this.partial(buf, pos);
       // RFC 9112 §2.2: a line ends with CRLF; we refuse a bare LF (see the file comment).
-      if (lf === pos || buf[lf - 1] !== CR) fail(E.BARE_LF, 400, 'line ended with a bare LF; HTTP/1.1 lines end with CRLF (RFC 9112 §2.2)');
+      if (lf === pos || buf[lf - 1] !== CR)
+        fail(E.BARE_LF, 400, 'line ended with a bare LF; HTTP/1.1 lines end with CRLF (RFC 9112 §2.2)');
       this.checkLineLength(lf + 1 - pos);
       this.onLine(buf, pos, lf - 1);
       pos = lf + 1;
@@ -231,17 +233,36 @@ export abstract class MessageParser<Head> {
       case 'head':
         if (!this.hasStartLine) this.checkStartLineLength(len);
         else if (this.fieldBytes + len > this.limits.maxHeaderBytes) {
-          fail(E.HEADERS_TOO_LARGE, 431, `header fields exceed ${this.limits.maxHeaderBytes} bytes; send fewer or smaller headers, or raise maxHeaderBytes`);
+          fail(
+            E.HEADERS_TOO_LARGE,
+            431,
+            `header fields exceed ${this.limits.maxHeaderBytes} bytes; send fewer or smaller headers, or raise maxHeaderBytes`,
+          );
         }
         return;
       case 'chunk-size':
-        if (len > this.limits.maxChunkLineBytes + 2) fail(E.CHUNK_LINE_TOO_LONG, 400, `chunk-size line is longer than ${this.limits.maxChunkLineBytes} bytes (chunk extensions are bounded, RFC 9112 §7.1.1)`);
+        if (len > this.limits.maxChunkLineBytes + 2)
+          fail(
+            E.CHUNK_LINE_TOO_LONG,
+            400,
+            `chunk-size line is longer than ${this.limits.maxChunkLineBytes} bytes (chunk extensions are bounded, RFC 9112 §7.1.1)`,
+          );
         return;
       case 'chunk-end':
-        if (len > 2) fail(E.BAD_CHUNK, 400, 'chunk data must be followed by CRLF (RFC 9112 §7.1); the chunk size did not match its data');
+        if (len > 2)
+          fail(
+            E.BAD_CHUNK,
+            400,
+            'chunk data must be followed by CRLF (RFC 9112 §7.1); the chunk size did not match its data',
+          );
         return;
       case 'trailer':
-        if (this.fieldBytes + len > this.limits.maxTrailerBytes) fail(E.TRAILERS_TOO_LARGE, 431, `trailer fields exceed ${this.limits.maxTrailerBytes} bytes; raise maxTrailerBytes`);
+        if (this.fieldBytes + len > this.limits.maxTrailerBytes)
+          fail(
+            E.TRAILERS_TOO_LARGE,
+            431,
+            `trailer fields exceed ${this.limits.maxTrailerBytes} bytes; raise maxTrailerBytes`,
+          );
         return;
     }
   }
@@ -253,7 +274,8 @@ export abstract class MessageParser<Head> {
         if (!this.hasStartLine) {
           if (s === e) {
             // RFC 9112 §2.2: ignore a few empty lines before the start line.
-            if (++this.emptyLines > MAX_LEADING_EMPTY_LINES) fail(E.BAD_REQUEST_LINE, 400, `more than ${MAX_LEADING_EMPTY_LINES} empty lines before the start line`);
+            if (++this.emptyLines > MAX_LEADING_EMPTY_LINES)
+              fail(E.BAD_REQUEST_LINE, 400, `more than ${MAX_LEADING_EMPTY_LINES} empty lines before the start line`);
             return;
           }
           this.startLine(buf, s, e);
@@ -284,7 +306,12 @@ export abstract class MessageParser<Head> {
 
   private field(buf: Buffer, s: number, e: number, len: number): void {
     this.fieldBytes += len;
-    if (this.lower.length >= this.limits.maxHeaderCount) fail(E.TOO_MANY_HEADERS, 431, `more than ${this.limits.maxHeaderCount} header fields; send fewer or raise maxHeaderCount`);
+    if (this.lower.length >= this.limits.maxHeaderCount)
+      fail(
+        E.TOO_MANY_HEADERS,
+        431,
+        `more than ${this.limits.maxHeaderCount} header fields; send fewer or raise maxHeaderCount`,
+      );
     parseFieldLine(buf, s, e, this.raw, this.lower);
   }
 

@@ -99,5 +99,14 @@ export interface HTTPStats {
 }
 
 export function newStats(): HTTPStats {
-  return { requests: 0, responses: 0, openChannels: 0, totalChannels: 0, badRequests: 0, appErrors: 0, timeouts: 0, aborted: 0 };
+  return {
+    requests: 0,
+    responses: 0,
+    openChannels: 0,
+    totalChannels: 0,
+    badRequests: 0,
+    appErrors: 0,
+    timeouts: 0,
+    aborted: 0,
+  };
 }

@@ -11,7 +11,16 @@
 import type { Buffer } from 'node:buffer';
 import { ParseErrorCodes as E } from './errors.js';
 import { Headers } from './headers.js';
-import { checkHost, chunkedCoding, connectionOptions, contentLength as parseContentLength, fail, parseRequestLine, type RequestHead, type RequestLine } from './head.js';
+import {
+  checkHost,
+  chunkedCoding,
+  connectionOptions,
+  contentLength as parseContentLength,
+  fail,
+  parseRequestLine,
+  type RequestHead,
+  type RequestLine,
+} from './head.js';
 import { MessageParser, type MessageHandler, type MessageLimits } from './message.js';
 import { trimOWS } from './syntax.js';
 
@@ -70,7 +79,12 @@ export class HTTPParser extends MessageParser<RequestHead> {
   }
 
   protected checkStartLineLength(len: number): void {
-    if (len > this.maxLine + 2) fail(E.URI_TOO_LONG, 414, `request line is longer than ${this.maxLine} bytes; shorten the URI or raise maxRequestLineBytes`);
+    if (len > this.maxLine + 2)
+      fail(
+        E.URI_TOO_LONG,
+        414,
+        `request line is longer than ${this.maxLine} bytes; shorten the URI or raise maxRequestLineBytes`,
+      );
   }
 
   protected endOfHead(): void {
@@ -78,8 +92,10 @@ export class HTTPParser extends MessageParser<RequestHead> {
     const v11 = line.version === 'HTTP/1.1';
     const raw = this.raw;
     const lower = this.lower;
-    let hosts = 0, host = '';
-    let cls = 0, cl = '';
+    let hosts = 0,
+      host = '';
+    let cls = 0,
+      cl = '';
     let te: string | null = null;
     let connection: string | null = null;
     let expect: string | null = null;
@@ -95,15 +111,22 @@ export class HTTPParser extends MessageParser<RequestHead> {
     }
     // RFC 9112 §3.2: a 1.1 request without Host, or any request with more than one, gets 400.
     if (hosts > 1) fail(E.DUPLICATE_HOST, 400, 'more than one Host header (RFC 9112 §3.2); send exactly one');
-    if (hosts === 0 && v11) fail(E.MISSING_HOST, 400, 'HTTP/1.1 request without a Host header (RFC 9112 §3.2); add "Host: name[:port]"');
+    if (hosts === 0 && v11)
+      fail(E.MISSING_HOST, 400, 'HTTP/1.1 request without a Host header (RFC 9112 §3.2); add "Host: name[:port]"');
     if (hosts === 1) checkHost(host);
     let chunked = false;
     let contentLength = 0;
     if (te !== null) {
       // RFC 9112 §6.1: TE in an HTTP/1.0 message means faulty framing.
-      if (!v11) fail(E.BAD_TRANSFER_ENCODING, 400, 'Transfer-Encoding in an HTTP/1.0 request (RFC 9112 §6.1); use Content-Length');
+      if (!v11)
+        fail(
+          E.BAD_TRANSFER_ENCODING,
+          400,
+          'Transfer-Encoding in an HTTP/1.0 request (RFC 9112 §6.1); use Content-Length',
+        );
       // RFC 9112 §6.1 lets a server reject CL together with TE; that pair is the classic smuggling vector.
-      if (cls > 0) fail(E.CL_AND_TE, 400, 'request has both Content-Length and Transfer-Encoding (RFC 9112 §6.1); send only one');
+      if (cls > 0)
+        fail(E.CL_AND_TE, 400, 'request has both Content-Length and Transfer-Encoding (RFC 9112 §6.1); send only one');
       chunked = chunkedCoding(te);
       contentLength = -1;
     } else if (cls > 0) contentLength = parseContentLength(cls, cl);
@@ -114,7 +137,12 @@ export class HTTPParser extends MessageParser<RequestHead> {
     // RFC 9110 §10.1.1: 100-continue is the only expectation; others MAY get 417; 1.0 ignores Expect.
     if (expect !== null && v11) {
       // Only SP/HTAB is trimmed (RFC 9110 §5.6.3): "\xa0100-continue" is another expectation.
-      if (trimOWS(expect).toLowerCase() !== '100-continue') fail(E.EXPECTATION_FAILED, 417, `unsupported expectation ${JSON.stringify(expect.slice(0, 32))}; only "100-continue" is supported`);
+      if (trimOWS(expect).toLowerCase() !== '100-continue')
+        fail(
+          E.EXPECTATION_FAILED,
+          417,
+          `unsupported expectation ${JSON.stringify(expect.slice(0, 32))}; only "100-continue" is supported`,
+        );
       expectContinue = contentLength !== 0;
     }
     const head: RequestHead = {

@@ -103,7 +103,8 @@ export class ProducerSlot implements IPushProducer {
   }
 }
 
-const toBytes = (data: Uint8Array | string): Uint8Array => (typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+const toBytes = (data: Uint8Array | string): Uint8Array =>
+  typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
 
 export class Request extends RequestCore implements IRequest {
   readonly method: string;
@@ -274,7 +275,9 @@ export class Request extends RequestCore implements IRequest {
     } else if (this.framing === CHUNKED) this.channel.send(Buffer.from(LAST_CHUNK, 'latin1'));
     if (this.framing === LENGTH && this.bytesSent < this.lengthOut) {
       // The app promised more than it wrote: the client cannot find the end, so the connection must go.
-      this.channel.server.log.error(`response to ${this.method} ${this.uri} ended after ${this.bytesSent} of its ${this.lengthOut} Content-Length bytes; closing the connection`);
+      this.channel.server.log.error(
+        `response to ${this.method} ${this.uri} ended after ${this.bytesSent} of its ${this.lengthOut} Content-Length bytes; closing the connection`,
+      );
       complete = false;
     }
     if (this.producer !== null) this.unregisterProducer();
@@ -337,7 +340,9 @@ export class Request extends RequestCore implements IRequest {
   private noteTruncated(wanted: number): void {
     if (this.truncatedLogged) return;
     this.truncatedLogged = true;
-    this.channel.server.log.warn(`response to ${this.method} ${this.uri} wrote more than its Content-Length (${this.lengthOut}); cut at ${this.lengthOut} bytes (at least ${wanted} were written)`);
+    this.channel.server.log.warn(
+      `response to ${this.method} ${this.uri} wrote more than its Content-Length (${this.lengthOut}); cut at ${this.lengthOut} bytes (at least ${wanted} were written)`,
+    );
   }
 
   // ------------------------------------------------------------------ protocol switch (RFC 9110 §7.8)
@@ -351,10 +356,18 @@ export class Request extends RequestCore implements IRequest {
    */
   upgrade(protocol: IProtocol): void {
     if (this.finished || this.locked || this.disconnected || this.aborted) {
-      throw new UpgradeError('upgrade() after the response started, finished or the client left; switch protocols before writing anything');
+      throw new UpgradeError(
+        'upgrade() after the response started, finished or the client left; switch protocols before writing anything',
+      );
     }
-    if (this.version !== 'HTTP/1.1') throw new UpgradeError(`upgrade() on an ${this.version} request; RFC 9110 §7.8 allows Upgrade on HTTP/1.1 only: answer it as an ordinary request`);
-    if (this.head.chunked || this.head.contentLength > 0) throw new UpgradeError('upgrade() on a request with a body; answer it as an ordinary request (a protocol switch needs the body-less request first)');
+    if (this.version !== 'HTTP/1.1')
+      throw new UpgradeError(
+        `upgrade() on an ${this.version} request; RFC 9110 §7.8 allows Upgrade on HTTP/1.1 only: answer it as an ordinary request`,
+      );
+    if (this.head.chunked || this.head.contentLength > 0)
+      throw new UpgradeError(
+        'upgrade() on a request with a body; answer it as an ordinary request (a protocol switch needs the body-less request first)',
+      );
     let text = 'HTTP/1.1 101 Switching Protocols\r\n';
     for (let i = 0; i < this.names.length; i++) text += `${this.names[i]}: ${this.values[i]}\r\n`;
     this.code = 101;

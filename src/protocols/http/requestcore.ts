@@ -55,7 +55,10 @@ export abstract class RequestCore {
   setResponseCode(code: number, phrase?: string): void {
     if (this.locked) throw new HeadersSentError('setResponseCode()');
     if (!Number.isInteger(code) || code < 100 || code > 599) throw new InvalidStatusError(code);
-    if (phrase !== undefined && !isFieldValue(phrase)) throw new InvalidHeaderError(`status phrase ${JSON.stringify(phrase)} contains CR, LF, NUL or a non-latin-1 character`);
+    if (phrase !== undefined && !isFieldValue(phrase))
+      throw new InvalidHeaderError(
+        `status phrase ${JSON.stringify(phrase)} contains CR, LF, NUL or a non-latin-1 character`,
+      );
     this.code = code;
     this.codeMessage = phrase ?? reasonPhrase(code);
   }
@@ -88,7 +91,8 @@ export abstract class RequestCore {
     const key = name.toLowerCase();
     let found: string | undefined;
     for (let i = 0; i < this.names.length; i++) {
-      if (this.names[i]!.toLowerCase() === key) found = found === undefined ? this.values[i]! : `${found}, ${this.values[i]!}`;
+      if (this.names[i]!.toLowerCase() === key)
+        found = found === undefined ? this.values[i]! : `${found}, ${this.values[i]!}`;
     }
     return found;
   }
@@ -110,11 +114,19 @@ export abstract class RequestCore {
 
   private checkHeader(name: string, value: string, what: string): void {
     if (this.locked) throw new HeadersSentError(what);
-    if (!isFieldName(name)) throw new InvalidHeaderError(`header name ${JSON.stringify(name)} is not a token (RFC 9110 §5.1)`);
-    if (!isFieldValue(value)) throw new InvalidHeaderError(`value of header ${name} contains a control character (CR, LF, NUL, DEL, ...) or a non-latin-1 character; remove it (CR or LF would inject a header)`);
+    if (!isFieldName(name))
+      throw new InvalidHeaderError(`header name ${JSON.stringify(name)} is not a token (RFC 9110 §5.1)`);
+    if (!isFieldValue(value))
+      throw new InvalidHeaderError(
+        `value of header ${name} contains a control character (CR, LF, NUL, DEL, ...) or a non-latin-1 character; remove it (CR or LF would inject a header)`,
+      );
     const key = name.toLowerCase();
-    if (key === 'transfer-encoding') throw new InvalidHeaderError('Transfer-Encoding is set by the server; set Content-Length, or leave both out for chunked');
-    if (key === 'content-length' && !isContentLengthDigits(value)) throw new InvalidHeaderError(`Content-Length must be decimal digits, got ${JSON.stringify(value)}`);
+    if (key === 'transfer-encoding')
+      throw new InvalidHeaderError(
+        'Transfer-Encoding is set by the server; set Content-Length, or leave both out for chunked',
+      );
+    if (key === 'content-length' && !isContentLengthDigits(value))
+      throw new InvalidHeaderError(`Content-Length must be decimal digits, got ${JSON.stringify(value)}`);
   }
 
   // ------------------------------------------------------------------ the producer slot

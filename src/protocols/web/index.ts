@@ -8,7 +8,15 @@ export { StaticFile } from './static/staticfile.js';
 export { FileProducer, DEFAULT_CHUNK_SIZE } from './static/producer.js';
 export { DEFAULT_MAX_RANGES, parseRange } from './static/ranges.js';
 export { CONTENT_TYPES } from './static/mimetypes.js';
-export { eventSource, EventStream, formatEvent, formatComment, SSE_HEARTBEAT, SSE_MAX_BUFFERED, EVENT_STREAM_HEADERS } from './sse.js';
+export {
+  eventSource,
+  EventStream,
+  formatEvent,
+  formatComment,
+  SSE_HEARTBEAT,
+  SSE_MAX_BUFFERED,
+  EVENT_STREAM_HEADERS,
+} from './sse.js';
 export { RenderResultError, ChildNameError, EventFieldError, EventStreamOverflowError } from './errors.js';
 export type { IResource, IWebRequest, RenderResult, NotDoneYet, Body } from './interfaces.js';
 export type { SiteOptions } from './site.js';

@@ -52,9 +52,16 @@ export class Resource implements IResource {
     const handler = this.handlerFor(request.method);
     if (handler !== undefined) return handler.call(this, request);
     const allowed = this.allowedMethods();
-    if (allowed.length === 0) return new ErrorPage(501, 'Not Implemented', `${request.method} is not implemented by this resource.`).render(request);
+    if (allowed.length === 0)
+      return new ErrorPage(501, 'Not Implemented', `${request.method} is not implemented by this resource.`).render(
+        request,
+      );
     request.setHeader('Allow', allowed.join(', '));
-    return new ErrorPage(405, 'Method Not Allowed', `${request.method} is not allowed here; this resource answers ${allowed.join(', ')}.`).render(request);
+    return new ErrorPage(
+      405,
+      'Method Not Allowed',
+      `${request.method} is not allowed here; this resource answers ${allowed.join(', ')}.`,
+    ).render(request);
   }
 
   /** The methods this resource answers: every `render_TOKEN` it has, plus HEAD when it has GET. */
@@ -62,7 +69,12 @@ export class Resource implements IResource {
     const names = new Set<string>();
     for (let o: object | null = this; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
       for (const key of Object.getOwnPropertyNames(o)) {
-        if (key.startsWith('render_') && key.length > 7 && typeof (this as unknown as Record<string, unknown>)[key] === 'function') names.add(key.slice(7));
+        if (
+          key.startsWith('render_') &&
+          key.length > 7 &&
+          typeof (this as unknown as Record<string, unknown>)[key] === 'function'
+        )
+          names.add(key.slice(7));
       }
     }
     if (names.has('GET')) names.add('HEAD');

@@ -54,7 +54,11 @@ export function getChildForRequest(root: IResource, request: IWebRequest): IReso
 
 /** Serve the tree under `root` as a CPS app. */
 export function site(root: IResource, options: SiteOptions = {}): CpsApp {
-  const ctx: RenderContext = { log: options.logger ?? defaultLogger, defaultContentType: options.defaultContentType === undefined ? 'text/html; charset=utf-8' : options.defaultContentType };
+  const ctx: RenderContext = {
+    log: options.logger ?? defaultLogger,
+    defaultContentType:
+      options.defaultContentType === undefined ? 'text/html; charset=utf-8' : options.defaultContentType,
+  };
   return (request: IRequest): void => {
     const web = asWebRequest(request);
     let result: RenderResult;
@@ -79,11 +83,15 @@ export interface RenderContext {
 function deliverRender(request: IWebRequest, result: unknown, where: string, ctx: RenderContext): void {
   if (result === NOT_DONE_YET) return;
   if (typeof result === 'string' || result instanceof Uint8Array) return sendBody(request, result, ctx);
-  if (isDeferred(result) || (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function')) {
+  if (
+    isDeferred(result) ||
+    (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function')
+  ) {
     const d = isDeferred(result) ? result : Deferred.fromPromise(result as PromiseLike<unknown>);
     d.addCallbacks(
       (later: unknown) => {
-        if (isDeferred(later) || later instanceof Promise) return processingFailed(request, new RenderResultError(`the Deferred/Promise of ${where}`, later), ctx);
+        if (isDeferred(later) || later instanceof Promise)
+          return processingFailed(request, new RenderResultError(`the Deferred/Promise of ${where}`, later), ctx);
         deliverRender(request, later, where, ctx);
       },
       (failure) => processingFailed(request, failure.value, ctx),
@@ -96,13 +104,17 @@ function deliverRender(request: IWebRequest, result: unknown, where: string, ctx
 function sendBody(request: IWebRequest, body: string | Uint8Array, ctx: RenderContext): void {
   if (request.disconnected) return;
   if (request.finished) {
-    ctx.log.error(`${request.method} ${request.uri}: render returned a body, but the request was already finished; return NOT_DONE_YET when the resource finishes the request itself`);
+    ctx.log.error(
+      `${request.method} ${request.uri}: render returned a body, but the request was already finished; return NOT_DONE_YET when the resource finishes the request itself`,
+    );
     return;
   }
   const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   if (!request.startedWriting) {
-    if (request.getResponseHeader('content-length') === undefined) request.setHeader('Content-Length', String(bytes.length));
-    if (ctx.defaultContentType !== null && bytes.length > 0 && request.getResponseHeader('content-type') === undefined) request.setHeader('Content-Type', ctx.defaultContentType);
+    if (request.getResponseHeader('content-length') === undefined)
+      request.setHeader('Content-Length', String(bytes.length));
+    if (ctx.defaultContentType !== null && bytes.length > 0 && request.getResponseHeader('content-type') === undefined)
+      request.setHeader('Content-Type', ctx.defaultContentType);
   }
   request.write(bytes);
   request.finish();
@@ -114,7 +126,14 @@ function processingFailed(request: IWebRequest, error: unknown, ctx: RenderConte
   if (request.finished || request.disconnected) return;
   if (request.startedWriting) return request.abort();
   for (const name of ['Content-Length', 'Content-Type', 'Location', 'Allow']) request.removeHeader(name);
-  const body = Buffer.from(new ErrorPage(500, 'Processing Failed', 'The server failed while producing this page; the error is in its log.').render(request) as string, 'utf8');
+  const body = Buffer.from(
+    new ErrorPage(
+      500,
+      'Processing Failed',
+      'The server failed while producing this page; the error is in its log.',
+    ).render(request) as string,
+    'utf8',
+  );
   request.setHeader('Content-Length', String(body.length));
   request.write(body);
   request.finish();

@@ -61,7 +61,12 @@ export function formatEvent(e: ServerSentEvent): string {
 
 /** A comment frame (one `: ` line per line of text). */
 export function formatComment(text: string): string {
-  return text.split(/\r\n|\r|\n/).map((l) => `: ${l}\n`).join('') + '\n';
+  return (
+    text
+      .split(/\r\n|\r|\n/)
+      .map((l) => `: ${l}\n`)
+      .join('') + '\n'
+  );
 }
 
 /** Why an event stream ended. */

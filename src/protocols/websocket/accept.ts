@@ -25,7 +25,9 @@ export interface BridgedWebSocketRequest {
 }
 
 /** The handshake's verdict: go ahead with `key`, or answer `status`. */
-export type HandshakeCheck = { ok: true; key: string; subprotocol: string | null } | { ok: false; status: number; message: string; headers: [string, string][] };
+export type HandshakeCheck =
+  | { ok: true; key: string; subprotocol: string | null }
+  | { ok: false; status: number; message: string; headers: [string, string][] };
 
 /** Does the comma-separated header `value` hold `token` (case-insensitive, SP/HTAB trimmed only: syntax.ts)? */
 export function hasToken(value: string | undefined, token: string): boolean {
@@ -45,20 +47,55 @@ export function checkHandshake(request: IRequest, options: AcceptWebSocketOption
     ['Connection', 'Upgrade'],
     ['Sec-WebSocket-Version', '13'],
   ];
-  if (!isWebSocketRequest(request)) return { ok: false, status: 426, message: 'this resource speaks WebSocket only: send GET with "Upgrade: websocket" and "Connection: Upgrade" (RFC 6455 §4.1)', headers: upgradeHeaders };
-  if (request.method !== 'GET') return { ok: false, status: 400, message: `a WebSocket handshake is a GET request, not ${request.method} (RFC 6455 §4.1)`, headers: [] };
-  if (request.version !== 'HTTP/1.1') return { ok: false, status: 400, message: 'a WebSocket handshake needs HTTP/1.1 (RFC 6455 §4.1)', headers: [] };
-  if (!hasToken(h.get('connection'), 'upgrade')) return { ok: false, status: 400, message: 'the "Connection" header must include "Upgrade" (RFC 6455 §4.2.1)', headers: [] };
+  if (!isWebSocketRequest(request))
+    return {
+      ok: false,
+      status: 426,
+      message:
+        'this resource speaks WebSocket only: send GET with "Upgrade: websocket" and "Connection: Upgrade" (RFC 6455 §4.1)',
+      headers: upgradeHeaders,
+    };
+  if (request.method !== 'GET')
+    return {
+      ok: false,
+      status: 400,
+      message: `a WebSocket handshake is a GET request, not ${request.method} (RFC 6455 §4.1)`,
+      headers: [],
+    };
+  if (request.version !== 'HTTP/1.1')
+    return { ok: false, status: 400, message: 'a WebSocket handshake needs HTTP/1.1 (RFC 6455 §4.1)', headers: [] };
+  if (!hasToken(h.get('connection'), 'upgrade'))
+    return {
+      ok: false,
+      status: 400,
+      message: 'the "Connection" header must include "Upgrade" (RFC 6455 §4.2.1)',
+      headers: [],
+    };
   const version = h.get('sec-websocket-version');
   if (version !== '13') {
-    return { ok: false, status: 426, message: `Sec-WebSocket-Version must be 13, got ${JSON.stringify(version ?? null)} (RFC 6455 §4.4)`, headers: upgradeHeaders };
+    return {
+      ok: false,
+      status: 426,
+      message: `Sec-WebSocket-Version must be 13, got ${JSON.stringify(version ?? null)} (RFC 6455 §4.4)`,
+      headers: upgradeHeaders,
+    };
   }
   const key = h.get('sec-websocket-key');
   if (key === undefined || !/^[A-Za-z0-9+/]{22}==$/.test(key) || Buffer.from(key, 'base64').length !== 16) {
-    return { ok: false, status: 400, message: 'Sec-WebSocket-Key must be 16 random bytes in base64 (RFC 6455 §4.1)', headers: [] };
+    return {
+      ok: false,
+      status: 400,
+      message: 'Sec-WebSocket-Key must be 16 random bytes in base64 (RFC 6455 §4.1)',
+      headers: [],
+    };
   }
   if (options.checkOrigin && !options.checkOrigin(h.get('origin'), request)) {
-    return { ok: false, status: 403, message: `origin ${JSON.stringify(h.get('origin') ?? null)} is not allowed (RFC 6455 §10.2)`, headers: [] };
+    return {
+      ok: false,
+      status: 403,
+      message: `origin ${JSON.stringify(h.get('origin') ?? null)} is not allowed (RFC 6455 §10.2)`,
+      headers: [],
+    };
   }
   let subprotocol: string | null = null;
   const offered = h.get('sec-websocket-protocol');
@@ -79,7 +116,11 @@ export function checkHandshake(request: IRequest, options: AcceptWebSocketOption
  * valid, on any host. Throws `WebSocketUnsupportedError` for a valid handshake
  * on a host that cannot hand over its connection.
  */
-export function acceptWebSocket(request: IRequest, protocol: IWebSocketProtocol, options: AcceptWebSocketOptions = {}): boolean {
+export function acceptWebSocket(
+  request: IRequest,
+  protocol: IWebSocketProtocol,
+  options: AcceptWebSocketOptions = {},
+): boolean {
   const bridged = (request as Partial<BridgedWebSocketRequest>)[ACCEPT_WEBSOCKET];
   // The handshake first: a plain GET (a browser opening the URL) gets its 426 on every host.
   const check = checkHandshake(request, options);
@@ -87,7 +128,8 @@ export function acceptWebSocket(request: IRequest, protocol: IWebSocketProtocol,
     refuse(request, check.status, check.message, check.headers);
     return false;
   }
-  if (bridged === undefined && typeof request.upgrade !== 'function') throw new WebSocketUnsupportedError('on this host (it cannot hand over its connection)');
+  if (bridged === undefined && typeof request.upgrade !== 'function')
+    throw new WebSocketUnsupportedError('on this host (it cannot hand over its connection)');
   if (bridged !== undefined) {
     bridged.call(request, protocol, check.subprotocol, options);
     return true;
@@ -97,7 +139,15 @@ export function acceptWebSocket(request: IRequest, protocol: IWebSocketProtocol,
   request.setHeader('Sec-WebSocket-Accept', acceptKey(check.key));
   if (check.subprotocol !== null) request.setHeader('Sec-WebSocket-Protocol', check.subprotocol);
   const reactor = request.reactor;
-  request.upgrade!(new WebSocketConnection(protocol, { ...options, clock: reactor, reactor, isClient: false, subprotocol: check.subprotocol }));
+  request.upgrade!(
+    new WebSocketConnection(protocol, {
+      ...options,
+      clock: reactor,
+      reactor,
+      isClient: false,
+      subprotocol: check.subprotocol,
+    }),
+  );
   return true;
 }
 

@@ -61,20 +61,36 @@ function parseTarget(url: string): Target {
   } catch {
     throw new InvalidArgumentError(`connectWebSocket() needs an absolute ws: or wss: URL, got ${JSON.stringify(url)}`);
   }
-  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new InvalidArgumentError(`connectWebSocket() speaks ws: and wss:, not ${u.protocol} (${url})`);
+  if (u.protocol !== 'ws:' && u.protocol !== 'wss:')
+    throw new InvalidArgumentError(`connectWebSocket() speaks ws: and wss:, not ${u.protocol} (${url})`);
   if (u.hash !== '') throw new InvalidArgumentError(`a WebSocket URL has no fragment (RFC 6455 §3): ${url}`);
   const secure = u.protocol === 'wss:';
   const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
-  return { secure, host, port: u.port === '' ? (secure ? 443 : 80) : Number(u.port), authority: u.host, path: `${u.pathname || '/'}${u.search}` };
+  return {
+    secure,
+    host,
+    port: u.port === '' ? (secure ? 443 : 80) : Number(u.port),
+    authority: u.host,
+    path: `${u.pathname || '/'}${u.search}`,
+  };
 }
 
 const BAD_FIELD = /[\r\n\0]/;
 
-export function connectWebSocket(agentOrReactor: ReactorSource, url: string, protocol: IWebSocketProtocol, options: ConnectWebSocketOptions = {}): Deferred<IWebSocketProtocol> {
-  const reactor = 'reactor' in agentOrReactor && !('callLater' in agentOrReactor) ? agentOrReactor.reactor : (agentOrReactor as IReactor);
+export function connectWebSocket(
+  agentOrReactor: ReactorSource,
+  url: string,
+  protocol: IWebSocketProtocol,
+  options: ConnectWebSocketOptions = {},
+): Deferred<IWebSocketProtocol> {
+  const reactor =
+    'reactor' in agentOrReactor && !('callLater' in agentOrReactor)
+      ? agentOrReactor.reactor
+      : (agentOrReactor as IReactor);
   const target = parseTarget(url);
   for (const [name, value] of options.headers ?? []) {
-    if (BAD_FIELD.test(name) || BAD_FIELD.test(value)) throw new InvalidArgumentError(`header ${JSON.stringify(name)} contains CR, LF or NUL`);
+    if (BAD_FIELD.test(name) || BAD_FIELD.test(value))
+      throw new InvalidArgumentError(`header ${JSON.stringify(name)} contains CR, LF or NUL`);
   }
   let connector: IConnector | null = null;
   let handshake: ClientHandshake | null = null;
@@ -85,10 +101,19 @@ export function connectWebSocket(agentOrReactor: ReactorSource, url: string, pro
   const factory = new WebSocketClientFactory(reactor, target, protocol, options, d, (h) => (handshake = h));
   if (target.secure) {
     const tls = reactor as IReactor & Partial<IReactorTLS>;
-    if (typeof tls.connectTLS !== 'function') throw new InvalidArgumentError('wss: needs a reactor with connectTLS (NodeReactor)');
-    connector = tls.connectTLS(target.host, target.port, factory, { ...options.tls, ...(options.connectTimeout !== undefined ? { timeout: options.connectTimeout } : {}) });
+    if (typeof tls.connectTLS !== 'function')
+      throw new InvalidArgumentError('wss: needs a reactor with connectTLS (NodeReactor)');
+    connector = tls.connectTLS(target.host, target.port, factory, {
+      ...options.tls,
+      ...(options.connectTimeout !== undefined ? { timeout: options.connectTimeout } : {}),
+    });
   } else {
-    connector = reactor.connectTCP(target.host, target.port, factory, options.connectTimeout !== undefined ? { timeout: options.connectTimeout } : {});
+    connector = reactor.connectTCP(
+      target.host,
+      target.port,
+      factory,
+      options.connectTimeout !== undefined ? { timeout: options.connectTimeout } : {},
+    );
   }
   return d;
 }
@@ -146,7 +171,11 @@ class ClientHandshake extends Protocol {
     this.transport.write(Buffer.from(`${text}\r\n`, 'latin1'));
     this.timer = this.reactor.callLater(o.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT, () => {
       this.timer = null;
-      this.fail(new TimeoutError(`the WebSocket server at ${this.target.authority} did not answer the handshake within ${o.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT} s`));
+      this.fail(
+        new TimeoutError(
+          `the WebSocket server at ${this.target.authority} did not answer the handshake within ${o.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT} s`,
+        ),
+      );
     });
   }
 
@@ -160,7 +189,13 @@ class ClientHandshake extends Protocol {
     const end = all.indexOf('\r\n\r\n');
     if (end === -1) {
       const limit = this.options.maxHandshakeBytes ?? MAX_HANDSHAKE_BYTES;
-      if (this.headBytes > limit) this.fail(new WebSocketHandshakeError(0, `the server's handshake answer is longer than ${limit} bytes (maxHandshakeBytes)`));
+      if (this.headBytes > limit)
+        this.fail(
+          new WebSocketHandshakeError(
+            0,
+            `the server's handshake answer is longer than ${limit} bytes (maxHandshakeBytes)`,
+          ),
+        );
       else {
         this.head = [all];
       }
@@ -173,7 +208,13 @@ class ClientHandshake extends Protocol {
   override connectionLost(reason: Failure): void {
     this.cancelTimer();
     if (this.conn !== null) return this.conn.connectionLost(reason);
-    if (!this.done.called) this.done.errback(new WebSocketHandshakeError(0, `the connection to ${this.target.authority} closed before the WebSocket handshake finished`));
+    if (!this.done.called)
+      this.done.errback(
+        new WebSocketHandshakeError(
+          0,
+          `the connection to ${this.target.authority} closed before the WebSocket handshake finished`,
+        ),
+      );
   }
 
   readConnectionLost(): void {
@@ -185,25 +226,66 @@ class ClientHandshake extends Protocol {
   private answer(headText: string, rest: Uint8Array): void {
     const lines = headText.split('\r\n');
     const m = /^HTTP\/1\.1 (\d{3})(?: (.*))?$/.exec(lines[0]!);
-    if (m === null) return this.fail(new WebSocketHandshakeError(0, `the server did not answer with HTTP/1.1: ${JSON.stringify(lines[0]!.slice(0, 80))}`));
+    if (m === null)
+      return this.fail(
+        new WebSocketHandshakeError(
+          0,
+          `the server did not answer with HTTP/1.1: ${JSON.stringify(lines[0]!.slice(0, 80))}`,
+        ),
+      );
     const status = Number(m[1]);
-    if (status !== 101) return this.fail(new WebSocketHandshakeError(status, `the server answered ${status} ${m[2] ?? ''} instead of 101 Switching Protocols`));
+    if (status !== 101)
+      return this.fail(
+        new WebSocketHandshakeError(
+          status,
+          `the server answered ${status} ${m[2] ?? ''} instead of 101 Switching Protocols`,
+        ),
+      );
     const headers = new Map<string, string>();
     for (const line of lines.slice(1)) {
       const i = line.indexOf(':');
-      if (i <= 0) return this.fail(new WebSocketHandshakeError(0, `a malformed header line in the server's answer: ${JSON.stringify(line.slice(0, 80))}`));
+      if (i <= 0)
+        return this.fail(
+          new WebSocketHandshakeError(
+            0,
+            `a malformed header line in the server's answer: ${JSON.stringify(line.slice(0, 80))}`,
+          ),
+        );
       const name = line.slice(0, i).toLowerCase();
       const value = line.slice(i + 1).replace(/^[ \t]+|[ \t]+$/g, '');
       headers.set(name, headers.has(name) ? `${headers.get(name)}, ${value}` : value);
     }
-    if (!hasToken(headers.get('upgrade'), 'websocket')) return this.fail(new WebSocketHandshakeError(101, 'the 101 answer has no "Upgrade: websocket" (RFC 6455 §4.1)'));
-    if (!hasToken(headers.get('connection'), 'upgrade')) return this.fail(new WebSocketHandshakeError(101, 'the 101 answer has no "Connection: Upgrade" (RFC 6455 §4.1)'));
-    if (headers.get('sec-websocket-accept') !== acceptKey(this.key)) return this.fail(new WebSocketHandshakeError(101, 'Sec-WebSocket-Accept does not match the key sent (RFC 6455 §4.1); the server is not speaking WebSocket to us'));
-    if (headers.has('sec-websocket-extensions')) return this.fail(new WebSocketHandshakeError(101, 'the server chose an extension though none was offered (RFC 6455 §9.1)'));
+    if (!hasToken(headers.get('upgrade'), 'websocket'))
+      return this.fail(new WebSocketHandshakeError(101, 'the 101 answer has no "Upgrade: websocket" (RFC 6455 §4.1)'));
+    if (!hasToken(headers.get('connection'), 'upgrade'))
+      return this.fail(new WebSocketHandshakeError(101, 'the 101 answer has no "Connection: Upgrade" (RFC 6455 §4.1)'));
+    if (headers.get('sec-websocket-accept') !== acceptKey(this.key))
+      return this.fail(
+        new WebSocketHandshakeError(
+          101,
+          'Sec-WebSocket-Accept does not match the key sent (RFC 6455 §4.1); the server is not speaking WebSocket to us',
+        ),
+      );
+    if (headers.has('sec-websocket-extensions'))
+      return this.fail(
+        new WebSocketHandshakeError(101, 'the server chose an extension though none was offered (RFC 6455 §9.1)'),
+      );
     const sub = headers.get('sec-websocket-protocol') ?? null;
-    if (sub !== null && !(this.options.protocols ?? []).includes(sub)) return this.fail(new WebSocketHandshakeError(101, `the server chose subprotocol ${JSON.stringify(sub)}, which was not offered (RFC 6455 §4.1)`));
+    if (sub !== null && !(this.options.protocols ?? []).includes(sub))
+      return this.fail(
+        new WebSocketHandshakeError(
+          101,
+          `the server chose subprotocol ${JSON.stringify(sub)}, which was not offered (RFC 6455 §4.1)`,
+        ),
+      );
     this.cancelTimer();
-    const conn = new WebSocketConnection(this.app, { ...this.options, clock: this.reactor, reactor: this.reactor, isClient: true, subprotocol: sub });
+    const conn = new WebSocketConnection(this.app, {
+      ...this.options,
+      clock: this.reactor,
+      reactor: this.reactor,
+      isClient: true,
+      subprotocol: sub,
+    });
     this.conn = conn;
     conn.makeConnection(this.transport);
     this.done.callback(this.app);

@@ -39,7 +39,13 @@ import {
   encodeFrame,
   isValidCloseCode,
 } from './frame.js';
-import type { IWebSocketProtocol, IWebSocketTransport, WebSocketMessage, WebSocketOptions, WebSocketState } from './interfaces.js';
+import type {
+  IWebSocketProtocol,
+  IWebSocketTransport,
+  WebSocketMessage,
+  WebSocketOptions,
+  WebSocketState,
+} from './interfaces.js';
 import { FrameParser, type FrameHandler } from './parser.js';
 
 export interface WebSocketConnectionOptions extends WebSocketOptions {
@@ -77,14 +83,21 @@ export class WebSocketConnection extends Protocol implements IWebSocketTransport
   /** The peer closed its side of TCP. */
   private peerGone = false;
 
-  constructor(readonly app: IWebSocketProtocol, options: WebSocketConnectionOptions) {
+  constructor(
+    readonly app: IWebSocketProtocol,
+    options: WebSocketConnectionOptions,
+  ) {
     super();
     this.clock = options.clock;
     this.isClient = options.isClient;
     this.subprotocol = options.subprotocol ?? null;
     this.closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
     this.logger = options.logger ?? log;
-    this.parser = new FrameParser(this, { expectMasked: !options.isClient, maxMessageBytes: options.maxMessageBytes, maxFrameBytes: options.maxFrameBytes });
+    this.parser = new FrameParser(this, {
+      expectMasked: !options.isClient,
+      maxMessageBytes: options.maxMessageBytes,
+      maxFrameBytes: options.maxFrameBytes,
+    });
     if (options.reactor !== undefined) this.live = liveOn(options.reactor);
   }
 
@@ -163,16 +176,21 @@ export class WebSocketConnection extends Protocol implements IWebSocketTransport
 
   ping(payload: WebSocketMessage = EMPTY): void {
     const bytes = toBytes(payload);
-    if (bytes.length > MAX_CONTROL_PAYLOAD) throw new InvalidArgumentError(`a ping carries at most 125 bytes (RFC 6455 §5.5), got ${bytes.length}`);
+    if (bytes.length > MAX_CONTROL_PAYLOAD)
+      throw new InvalidArgumentError(`a ping carries at most 125 bytes (RFC 6455 §5.5), got ${bytes.length}`);
     if (this.state === 'open') this.writeFrame(OP_PING, bytes);
   }
 
   close(code: number = CLOSE_NORMAL, reason = ''): void {
     if (!isValidCloseCode(code) || code === 1002 || code === 1007 || code === 1009 || code === 1010) {
-      throw new WebSocketCloseCodeError(`close(${code}) is not a code an app sends (RFC 6455 §7.4): use 1000 (normal), 1001 (going away), 1003, 1008 (policy), 1011 (server error), 1012-1014, or 3000-4999`);
+      throw new WebSocketCloseCodeError(
+        `close(${code}) is not a code an app sends (RFC 6455 §7.4): use 1000 (normal), 1001 (going away), 1003, 1008 (policy), 1011 (server error), 1012-1014, or 3000-4999`,
+      );
     }
     if (Buffer.byteLength(reason, 'utf8') > MAX_CONTROL_PAYLOAD - 2) {
-      throw new WebSocketCloseCodeError(`a close reason is at most 123 UTF-8 bytes (RFC 6455 §5.5.1), got ${Buffer.byteLength(reason, 'utf8')}`);
+      throw new WebSocketCloseCodeError(
+        `a close reason is at most 123 UTF-8 bytes (RFC 6455 §5.5.1), got ${Buffer.byteLength(reason, 'utf8')}`,
+      );
     }
     if (this.sentClose || this.state === 'closed') return;
     this.sendClose(code, reason);

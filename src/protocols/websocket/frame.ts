@@ -38,7 +38,9 @@ const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 /** §4.2.2 step 5.4: base64(SHA-1(key + GUID)). */
 export function acceptKey(key: string): string {
-  return createHash('sha1').update(key + GUID).digest('base64');
+  return createHash('sha1')
+    .update(key + GUID)
+    .digest('base64');
 }
 
 /**
@@ -58,7 +60,12 @@ export function isValidCloseCode(code: number): boolean {
  * the header and the payload apart when the payload is large and unmasked, so
  * it is not copied.
  */
-export function encodeFrame(opcode: number, payload: Uint8Array | string, mask: Uint8Array | null, fin = true): Uint8Array[] {
+export function encodeFrame(
+  opcode: number,
+  payload: Uint8Array | string,
+  mask: Uint8Array | null,
+  fin = true,
+): Uint8Array[] {
   const text = typeof payload === 'string';
   const len = text ? Buffer.byteLength(payload, 'utf8') : payload.length;
   const ext = len < 126 ? 0 : len < 65536 ? 2 : 8;
@@ -102,8 +109,13 @@ export function applyMask(buf: Uint8Array, start: number, len: number, mask: Uin
   if (words > 0) {
     const p = phase + i;
     // The mask rotated so that word lane 0 takes mask[(p) & 3]; little-endian lanes.
-    const m0 = mask[p & 3]!, m1 = mask[(p + 1) & 3]!, m2 = mask[(p + 2) & 3]!, m3 = mask[(p + 3) & 3]!;
-    const word = LITTLE_ENDIAN ? (m0 | (m1 << 8) | (m2 << 16) | (m3 << 24)) >>> 0 : ((m0 << 24) | (m1 << 16) | (m2 << 8) | m3) >>> 0;
+    const m0 = mask[p & 3]!,
+      m1 = mask[(p + 1) & 3]!,
+      m2 = mask[(p + 2) & 3]!,
+      m3 = mask[(p + 3) & 3]!;
+    const word = LITTLE_ENDIAN
+      ? (m0 | (m1 << 8) | (m2 << 16) | (m3 << 24)) >>> 0
+      : ((m0 << 24) | (m1 << 16) | (m2 << 8) | m3) >>> 0;
     const view = new Uint32Array(buf.buffer, buf.byteOffset + start + i, words);
     for (let w = 0; w < words; w++) view[w] ^= word;
     i += words * 4;

@@ -21,8 +21,21 @@ export {
   CLOSE_TOO_BIG,
   CLOSE_INTERNAL_ERROR,
 } from './frame.js';
-export { WebSocketProtocolError, WebSocketClosedError, WebSocketCloseCodeError, WebSocketHandshakeError, WebSocketUnsupportedError } from './errors.js';
-export type { IWebSocketTransport, IWebSocketProtocol, WebSocketMessage, WebSocketState, WebSocketOptions, AcceptWebSocketOptions } from './interfaces.js';
+export {
+  WebSocketProtocolError,
+  WebSocketClosedError,
+  WebSocketCloseCodeError,
+  WebSocketHandshakeError,
+  WebSocketUnsupportedError,
+} from './errors.js';
+export type {
+  IWebSocketTransport,
+  IWebSocketProtocol,
+  WebSocketMessage,
+  WebSocketState,
+  WebSocketOptions,
+  AcceptWebSocketOptions,
+} from './interfaces.js';
 export type { BridgedWebSocketRequest, HandshakeCheck } from './accept.js';
 export type { FrameHandler, FrameParserOptions } from './parser.js';
 export type { WebSocketConnectionOptions } from './connection.js';

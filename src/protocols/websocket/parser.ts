@@ -52,7 +52,9 @@ export interface FrameParserOptions {
   maxFrameBytes?: number;
 }
 
-const HEAD = 0, PAYLOAD = 1, DONE = 2;
+const HEAD = 0,
+  PAYLOAD = 1,
+  DONE = 2;
 /** Frames longer than this are stored in the pieces they arrive in, then joined. */
 const PIECEWISE_FROM = 64 * 1024;
 const EMPTY = new Uint8Array(0);
@@ -91,7 +93,10 @@ export class FrameParser {
   private textParts: string[] = [];
   private decoder: TextDecoder | null = null;
 
-  constructor(private readonly handler: FrameHandler, options: FrameParserOptions) {
+  constructor(
+    private readonly handler: FrameHandler,
+    options: FrameParserOptions,
+  ) {
     this.expectMasked = options.expectMasked;
     this.maxMessage = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.maxFrame = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
@@ -140,7 +145,8 @@ export class FrameParser {
   }
 
   private byteAt(k: number): number {
-    let i = 0, pos = this.offset + k;
+    let i = 0,
+      pos = this.offset + k;
     while (pos >= this.chunks[i]!.length) pos -= this.chunks[i++]!.length;
     return this.chunks[i]![pos]!;
   }
@@ -165,7 +171,8 @@ export class FrameParser {
   /** §5.2: the header, when all of it is here. Returns false to wait for bytes. */
   private readHead(): boolean {
     if (this.buffered < 2) return false;
-    const b0 = this.byteAt(0), b1 = this.byteAt(1);
+    const b0 = this.byteAt(0),
+      b1 = this.byteAt(1);
     const len7 = b1 & 0x7f;
     const headLen = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
     if (this.buffered < headLen) return false;
@@ -174,7 +181,8 @@ export class FrameParser {
     this.fin = (b0 & 0x80) !== 0;
     this.opcode = b0 & 0x0f;
     this.masked = (b1 & 0x80) !== 0;
-    let len = len7, at = 2;
+    let len = len7,
+      at = 2;
     if (len7 === 126) {
       len = (h[2]! << 8) | h[3]!;
       at = 4;
@@ -202,19 +210,32 @@ export class FrameParser {
     const op = this.opcode;
     if (b0 & 0x70) return this.fail(CLOSE_PROTOCOL_ERROR, 'RSV bits set, but no extension was negotiated (§5.2)');
     if (this.masked !== this.expectMasked) {
-      return this.fail(CLOSE_PROTOCOL_ERROR, this.expectMasked ? 'an unmasked frame from the client; clients MUST mask every frame (§5.1)' : 'a masked frame from the server; servers MUST NOT mask (§5.1)');
+      return this.fail(
+        CLOSE_PROTOCOL_ERROR,
+        this.expectMasked
+          ? 'an unmasked frame from the client; clients MUST mask every frame (§5.1)'
+          : 'a masked frame from the server; servers MUST NOT mask (§5.1)',
+      );
     }
     if (op >= 0x8) {
       if (op > OP_PONG) return this.fail(CLOSE_PROTOCOL_ERROR, `reserved control opcode 0x${op.toString(16)} (§5.2)`);
       if (!this.fin) return this.fail(CLOSE_PROTOCOL_ERROR, 'a fragmented control frame (§5.5)');
-      if (len > MAX_CONTROL_PAYLOAD) return this.fail(CLOSE_PROTOCOL_ERROR, `a control frame of ${len} bytes; at most 125 are allowed (§5.5)`);
+      if (len > MAX_CONTROL_PAYLOAD)
+        return this.fail(CLOSE_PROTOCOL_ERROR, `a control frame of ${len} bytes; at most 125 are allowed (§5.5)`);
       return true;
     }
     if (op > OP_BINARY) return this.fail(CLOSE_PROTOCOL_ERROR, `reserved data opcode 0x${op.toString(16)} (§5.2)`);
-    if (op === OP_CONTINUATION && this.msgOpcode === 0) return this.fail(CLOSE_PROTOCOL_ERROR, 'a continuation frame with no message to continue (§5.4)');
-    if (op !== OP_CONTINUATION && this.msgOpcode !== 0) return this.fail(CLOSE_PROTOCOL_ERROR, 'a new message began before the last fragment of the previous one (§5.4)');
-    if (len > this.maxFrame) return this.fail(CLOSE_TOO_BIG, `a frame of ${len} bytes is larger than maxFrameBytes ${this.maxFrame}`);
-    if (this.msgBytes + len > this.maxMessage) return this.fail(CLOSE_TOO_BIG, `a message of at least ${this.msgBytes + len} bytes is larger than maxMessageBytes ${this.maxMessage}`);
+    if (op === OP_CONTINUATION && this.msgOpcode === 0)
+      return this.fail(CLOSE_PROTOCOL_ERROR, 'a continuation frame with no message to continue (§5.4)');
+    if (op !== OP_CONTINUATION && this.msgOpcode !== 0)
+      return this.fail(CLOSE_PROTOCOL_ERROR, 'a new message began before the last fragment of the previous one (§5.4)');
+    if (len > this.maxFrame)
+      return this.fail(CLOSE_TOO_BIG, `a frame of ${len} bytes is larger than maxFrameBytes ${this.maxFrame}`);
+    if (this.msgBytes + len > this.maxMessage)
+      return this.fail(
+        CLOSE_TOO_BIG,
+        `a message of at least ${this.msgBytes + len} bytes is larger than maxMessageBytes ${this.maxMessage}`,
+      );
     if (op !== OP_CONTINUATION) this.msgOpcode = op;
     this.msgBytes += len;
     return true;
@@ -223,7 +244,8 @@ export class FrameParser {
   private readPayload(): boolean {
     const n = Math.min(this.frameLen - this.filled, this.buffered);
     if (n === 0) return false;
-    let dst = this.payload, at = this.filled;
+    let dst = this.payload,
+      at = this.filled;
     if (this.pieces !== null) {
       dst = n >= 4096 ? Buffer.allocUnsafeSlow(n) : Buffer.allocUnsafe(n);
       at = 0;
@@ -239,7 +261,8 @@ export class FrameParser {
   private frameDone(): boolean {
     this.state = HEAD;
     const pieces = this.pieces;
-    const payload = pieces === null ? this.payload : pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, this.frameLen);
+    const payload =
+      pieces === null ? this.payload : pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, this.frameLen);
     this.payload = EMPTY;
     this.pieces = null;
     switch (this.opcode) {
@@ -273,7 +296,9 @@ export class FrameParser {
       }
     } else if (payload.length > 0) this.parts.push(payload);
     if (!this.fin) return true;
-    const parts = this.parts, textParts = this.textParts, size = this.msgBytes;
+    const parts = this.parts,
+      textParts = this.textParts,
+      size = this.msgBytes;
     this.endMessage();
     this.handler.onMessage(text ? textParts.join('') : parts.length === 1 ? parts[0]! : Buffer.concat(parts, size));
     return true;
@@ -294,9 +319,11 @@ export class FrameParser {
       this.handler.onClose(CLOSE_NO_STATUS, '');
       return false;
     }
-    if (payload.length === 1) return this.fail(CLOSE_PROTOCOL_ERROR, 'a close frame with a 1-byte body; the code takes 2 bytes (§5.5.1)');
+    if (payload.length === 1)
+      return this.fail(CLOSE_PROTOCOL_ERROR, 'a close frame with a 1-byte body; the code takes 2 bytes (§5.5.1)');
     const code = (payload[0]! << 8) | payload[1]!;
-    if (!isValidCloseCode(code)) return this.fail(CLOSE_PROTOCOL_ERROR, `close code ${code} may not be sent on the wire (§7.4)`);
+    if (!isValidCloseCode(code))
+      return this.fail(CLOSE_PROTOCOL_ERROR, `close code ${code} may not be sent on the wire (§7.4)`);
     const reason = decodeUtf8(payload.subarray(2));
     if (reason === null) return this.fail(CLOSE_INVALID_DATA, 'a close reason that is not valid UTF-8 (§5.5.1)');
     this.state = DONE;
@@ -310,7 +337,12 @@ export class FrameParser {
     this.payload = EMPTY;
     this.chunks = [];
     this.buffered = 0;
-    this.handler.onError(new WebSocketProtocolError(closeCode, `WebSocket protocol error: ${what}; the connection was closed with ${closeCode}`));
+    this.handler.onError(
+      new WebSocketProtocolError(
+        closeCode,
+        `WebSocket protocol error: ${what}; the connection was closed with ${closeCode}`,
+      ),
+    );
     return false;
   }
 }

@@ -15,7 +15,13 @@ export interface HandshakeOutcome {
 }
 
 /** Watch `socket` until its handshake ends; `server` picks the event that says it did. */
-export function awaitHandshake(reactor: IReactor, socket: TLSSocket, server: boolean, timeout: number, outcome: HandshakeOutcome): void {
+export function awaitHandshake(
+  reactor: IReactor,
+  socket: TLSSocket,
+  server: boolean,
+  timeout: number,
+  outcome: HandshakeOutcome,
+): void {
   let timer: IDelayedCall | null = null;
   let done = false;
   const finish = (err: TLSHandshakeError | null): void => {
@@ -36,13 +42,19 @@ export function awaitHandshake(reactor: IReactor, socket: TLSSocket, server: boo
       const verifyError = handle?.verifyError?.() ?? null;
       const reject = (socket as unknown as { _rejectUnauthorized?: boolean })._rejectUnauthorized === true;
       if (verifyError !== null && reject) {
-        finish(new TLSHandshakeError(`the client's certificate was refused (${(verifyError as { code?: string }).code ?? verifyError.message}); give the client a certificate signed by one of the CAs in the ca option`, { cause: verifyError }));
+        finish(
+          new TLSHandshakeError(
+            `the client's certificate was refused (${(verifyError as { code?: string }).code ?? verifyError.message}); give the client a certificate signed by one of the CAs in the ca option`,
+            { cause: verifyError },
+          ),
+        );
         return;
       }
     }
     finish(null);
   };
-  const onError = (err: Error & { code?: string }): void => finish(new TLSHandshakeError(describe(err, server), { cause: err }));
+  const onError = (err: Error & { code?: string }): void =>
+    finish(new TLSHandshakeError(describe(err, server), { cause: err }));
   const onClose = (): void => finish(new TLSHandshakeError(`the peer closed the connection during the TLS handshake`));
   socket.once(server ? 'secure' : 'secureConnect', onSecure);
   socket.on('error', onError);
@@ -50,7 +62,11 @@ export function awaitHandshake(reactor: IReactor, socket: TLSSocket, server: boo
   socket.once('end', onClose); // sockets are half-open: a FIN alone would not close them
   timer = reactor.callLater(timeout, () => {
     timer = null;
-    finish(new TLSHandshakeError(`the TLS handshake did not finish within ${timeout} s (handshakeTimeout); the peer sent nothing, or too slowly`));
+    finish(
+      new TLSHandshakeError(
+        `the TLS handshake did not finish within ${timeout} s (handshakeTimeout); the peer sent nothing, or too slowly`,
+      ),
+    );
   });
 }
 

@@ -14,26 +14,32 @@ type NodeMaterial = string | Buffer | Array<string | Buffer>;
 
 function material(m: TLSMaterial | undefined): NodeMaterial | undefined {
   if (m === undefined) return undefined;
-  const one = (x: string | Uint8Array): string | Buffer => (typeof x === 'string' ? x : Buffer.from(x.buffer, x.byteOffset, x.byteLength));
+  const one = (x: string | Uint8Array): string | Buffer =>
+    typeof x === 'string' ? x : Buffer.from(x.buffer, x.byteOffset, x.byteLength);
   return Array.isArray(m) ? m.map(one) : one(m);
 }
 
 /** The handshake timeout in seconds, checked. */
 export function handshakeTimeoutOf(options: { handshakeTimeout?: number }, what: string): number {
   const t = options.handshakeTimeout ?? TLS_HANDSHAKE_TIMEOUT;
-  if (!(t > 0) || !Number.isFinite(t)) throw new InvalidArgumentError(`${what} handshakeTimeout must be a positive number of seconds, got ${String(t)}`);
+  if (!(t > 0) || !Number.isFinite(t))
+    throw new InvalidArgumentError(`${what} handshakeTimeout must be a positive number of seconds, got ${String(t)}`);
   return t;
 }
 
 /** The server's key and certificate in one context; throws `InvalidArgumentError` naming what is missing or unreadable. */
 export function serverContext(options: TLSServerOptions, what: string): SecureContext {
   if (options == null || options.key == null || options.cert == null) {
-    throw new InvalidArgumentError(`${what} needs { key, cert } (PEM text or bytes), e.g. { key: readFileSync('key.pem'), cert: readFileSync('cert.pem') }`);
+    throw new InvalidArgumentError(
+      `${what} needs { key, cert } (PEM text or bytes), e.g. { key: readFileSync('key.pem'), cert: readFileSync('cert.pem') }`,
+    );
   }
   try {
     return createSecureContext({ key: material(options.key), cert: material(options.cert), ca: material(options.ca) });
   } catch (err) {
-    throw new InvalidArgumentError(`${what}: the key or certificate could not be loaded (${(err as Error).message}); pass PEM text or bytes, and a key that matches the certificate`);
+    throw new InvalidArgumentError(
+      `${what}: the key or certificate could not be loaded (${(err as Error).message}); pass PEM text or bytes, and a key that matches the certificate`,
+    );
   }
 }
 

@@ -14,7 +14,13 @@ import { dial } from '../tcpconnector.js';
 import { clientConnectOptions } from './options.js';
 
 /** Connect with TLS to `host:port`; the factory hears how it goes. Returns the connector at once. */
-export function connectTLS(reactor: IReactor, host: string, port: number, factory: IClientFactory, options: TLSConnectOptions & TransportOptions = {}): IConnector {
+export function connectTLS(
+  reactor: IReactor,
+  host: string,
+  port: number,
+  factory: IClientFactory,
+  options: TLSConnectOptions & TransportOptions = {},
+): IConnector {
   if (!Number.isInteger(port) || port <= 0 || port > 65535) {
     throw new InvalidArgumentError(`connectTLS port must be an integer from 1 to 65535, got ${String(port)}`);
   }
@@ -35,9 +41,15 @@ export function connectTLS(reactor: IReactor, host: string, port: number, factor
         const code = err.code ?? '';
         if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') return undefined;
         if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code)) {
-          return new TLSHandshakeError(`the certificate of ${label} was not trusted (${code}): ${err.message}; pass the CA that signed it as ca, or the name it was issued for as servername`, { cause: err });
+          return new TLSHandshakeError(
+            `the certificate of ${label} was not trusted (${code}): ${err.message}; pass the CA that signed it as ca, or the name it was issued for as servername`,
+            { cause: err },
+          );
         }
-        if (/^ERR_SSL|^ERR_TLS|EPROTO/.test(code)) return new TLSHandshakeError(`the TLS handshake with ${label} failed (${code}): ${err.message}`, { cause: err });
+        if (/^ERR_SSL|^ERR_TLS|EPROTO/.test(code))
+          return new TLSHandshakeError(`the TLS handshake with ${label} failed (${code}): ${err.message}`, {
+            cause: err,
+          });
         return undefined;
       },
       kind: { secure: true },

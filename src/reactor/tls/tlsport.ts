@@ -53,7 +53,9 @@ class HandshakeFailureLog {
       return;
     }
     this.inStretch = true;
-    log.warn(`TLS handshake from ${peer} on ${this.where()} failed: ${err.message} (further failures are counted, not logged, until a handshake succeeds)`);
+    log.warn(
+      `TLS handshake from ${peer} on ${this.where()} failed: ${err.message} (further failures are counted, not logged, until a handshake succeeds)`,
+    );
   }
 
   succeeded(): void {
@@ -62,7 +64,8 @@ class HandshakeFailureLog {
   }
 
   endStretch(): void {
-    if (this.quiet > 0) log.warn(`${this.quiet} more TLS handshakes failed on ${this.where()} since the last one logged`);
+    if (this.quiet > 0)
+      log.warn(`${this.quiet} more TLS handshakes failed on ${this.where()} since the last one logged`);
     this.inStretch = false;
     this.quiet = 0;
   }
@@ -78,7 +81,12 @@ export interface TLSListeningPort extends IListeningPort {
  * at once if the key or certificate is missing or unreadable; errbacks with
  * `CannotListenError` if the bind fails.
  */
-export function listenTLS(reactor: IReactor, port: number, factory: IProtocolFactory, options: TLSPortOptions): Deferred<TLSListeningPort> {
+export function listenTLS(
+  reactor: IReactor,
+  port: number,
+  factory: IProtocolFactory,
+  options: TLSPortOptions,
+): Deferred<TLSListeningPort> {
   checkPort(port, 'listenTLS');
   const context = serverContext(options, 'listenTLS');
   const timeout = handshakeTimeoutOf(options, 'listenTLS');

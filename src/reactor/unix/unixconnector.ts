@@ -9,8 +9,16 @@ import { dial } from '../tcpconnector.js';
  * Connect to the Unix socket at `path`. No file there, or a stale one:
  * `clientConnectionFailed` with `ConnectionRefusedError`.
  */
-export function connectUNIX(reactor: IReactor, path: string, factory: IClientFactory, options: ConnectOptions & TransportOptions = {}): IConnector {
-  if (typeof path !== 'string' || path === '') throw new InvalidArgumentError(`connectUNIX path must be a socket file path such as /run/app.sock, got ${JSON.stringify(path)}`);
+export function connectUNIX(
+  reactor: IReactor,
+  path: string,
+  factory: IClientFactory,
+  options: ConnectOptions & TransportOptions = {},
+): IConnector {
+  if (typeof path !== 'string' || path === '')
+    throw new InvalidArgumentError(
+      `connectUNIX path must be a socket file path such as /run/app.sock, got ${JSON.stringify(path)}`,
+    );
   return dial(
     reactor,
     {

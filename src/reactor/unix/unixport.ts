@@ -18,10 +18,20 @@ import { bindServer, failListen, startPort } from '../tcpport.js';
 const log = new Logger('spindle.unix');
 
 /** Listen on the Unix socket `path`; errbacks with `CannotListenError` naming the path. */
-export function listenUNIX(reactor: IReactor, path: string, factory: IProtocolFactory, options: UNIXListenOptions = {}): Deferred<IListeningPort> {
-  if (typeof path !== 'string' || path === '') throw new InvalidArgumentError(`listenUNIX path must be a file path such as /run/app.sock, got ${JSON.stringify(path)}`);
+export function listenUNIX(
+  reactor: IReactor,
+  path: string,
+  factory: IProtocolFactory,
+  options: UNIXListenOptions = {},
+): Deferred<IListeningPort> {
+  if (typeof path !== 'string' || path === '')
+    throw new InvalidArgumentError(
+      `listenUNIX path must be a file path such as /run/app.sock, got ${JSON.stringify(path)}`,
+    );
   if (options.mode !== undefined && (!Number.isInteger(options.mode) || options.mode < 0 || options.mode > 0o777)) {
-    throw new InvalidArgumentError(`listenUNIX mode must be a file mode from 0 to 0o777 (e.g. 0o660), got ${String(options.mode)}`);
+    throw new InvalidArgumentError(
+      `listenUNIX mode must be a file mode from 0 to 0o777 (e.g. 0o660), got ${String(options.mode)}`,
+    );
   }
   const d = new Deferred<IListeningPort>();
   const fail = (err: unknown) => failListen(d, new CannotListenError(path, 0, err, path));
@@ -42,10 +52,22 @@ export function listenUNIX(reactor: IReactor, path: string, factory: IProtocolFa
         const err = f.value as Error & { code?: string };
         // Node (libuv) reports a missing directory as EACCES: say which it is.
         if (err.code === 'EACCES' && !existsSync(dirname(path))) {
-          return fail(Object.assign(new Error(`the directory ${dirname(path)} does not exist; create it first (under systemd, RuntimeDirectory=)`), { code: 'ENOENT' }));
+          return fail(
+            Object.assign(
+              new Error(
+                `the directory ${dirname(path)} does not exist; create it first (under systemd, RuntimeDirectory=)`,
+              ),
+              { code: 'ENOENT' },
+            ),
+          );
         }
         if (err.code !== 'EADDRINUSE' || !retry) return fail(err);
-        if (!isSocketFile(path)) return fail(Object.assign(new Error(`${path} exists and is not a socket file; remove it or pick another path`), { code: 'ENOTSOCK' }));
+        if (!isSocketFile(path))
+          return fail(
+            Object.assign(new Error(`${path} exists and is not a socket file; remove it or pick another path`), {
+              code: 'ENOTSOCK',
+            }),
+          );
         probe(path, (live) => {
           if (live) return fail(err);
           try {
@@ -63,7 +85,13 @@ export function listenUNIX(reactor: IReactor, path: string, factory: IProtocolFa
   return d;
 }
 
-function listening(reactor: IReactor, server: Server, path: string, factory: IProtocolFactory, options: UNIXListenOptions): IListeningPort {
+function listening(
+  reactor: IReactor,
+  server: Server,
+  path: string,
+  factory: IProtocolFactory,
+  options: UNIXListenOptions,
+): IListeningPort {
   const inode = lstatSync(path).ino;
   return startPort(reactor, server, factory, { host: '', port: 0, family: 'unix', path }, options, {
     kind: { unix: { path, accepted: true } },

@@ -17,7 +17,15 @@ import { Buffer } from 'node:buffer';
 import { Deferred, fail } from '../../../reactor/deferred.js';
 import { CancelledError } from '../../../reactor/errors.js';
 import { Failure } from '../../../reactor/failure.js';
-import type { IAddress, IClientFactory, IConnector, IReactor, IReactorTLS, IReactorUNIX, TLSClientOptions } from '../../../reactor/interfaces.js';
+import type {
+  IAddress,
+  IClientFactory,
+  IConnector,
+  IReactor,
+  IReactorTLS,
+  IReactorUNIX,
+  TLSClientOptions,
+} from '../../../reactor/interfaces.js';
 import { HTTP11ClientProtocol, type OutgoingRequest } from './connection.js';
 import { ResponseNeverReceived, ResponseTimeout, SchemeNotSupported } from './errors.js';
 import type { IAgent, IBodyProducer, IResponse, RequestBody, RequestHeaders } from './interfaces.js';
@@ -75,8 +83,13 @@ export function destination(url: string): Destination {
     throw new SchemeNotSupported(url, 'it is not an absolute URL ("http://host[:port]/path")');
   }
   const scheme = u.protocol.slice(0, -1);
-  if (scheme !== 'http' && scheme !== 'https' && scheme !== 'http+unix') throw new SchemeNotSupported(url, `the scheme ${JSON.stringify(u.protocol)} is not supported; use http:, https: or http+unix:`);
-  if (u.username !== '' || u.password !== '') throw new SchemeNotSupported(url, 'credentials in the URL are not sent; pass an Authorization header instead');
+  if (scheme !== 'http' && scheme !== 'https' && scheme !== 'http+unix')
+    throw new SchemeNotSupported(
+      url,
+      `the scheme ${JSON.stringify(u.protocol)} is not supported; use http:, https: or http+unix:`,
+    );
+  if (u.username !== '' || u.password !== '')
+    throw new SchemeNotSupported(url, 'credentials in the URL are not sent; pass an Authorization header instead');
   const target = `${u.pathname}${u.search}`;
   if (scheme === 'http+unix') {
     const path = decodeURIComponent(u.hostname);
@@ -109,13 +122,25 @@ export class Agent implements IAgent {
     this.endpointFactory = options.endpointFactory;
   }
 
-  request(method: string, url: string, headers?: RequestHeaders | null, body?: RequestBody | null): Deferred<IResponse> {
+  request(
+    method: string,
+    url: string,
+    headers?: RequestHeaders | null,
+    body?: RequestBody | null,
+  ): Deferred<IResponse> {
     let dest: Destination;
     let out: OutgoingRequest;
     try {
       dest = destination(url);
       const payload = body == null ? null : typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-      const length = payload === null ? (BODY_METHODS.has(method) ? 0 : null) : isProducer(payload) ? payload.length : payload.length;
+      const length =
+        payload === null
+          ? BODY_METHODS.has(method)
+            ? 0
+            : null
+          : isProducer(payload)
+            ? payload.length
+            : payload.length;
       const head = requestHead(method, dest.target, dest.authority, headers, { length, close: !this.pool.persistent });
       out = { method, url, head, body: payload };
     } catch (err) {
@@ -127,7 +152,8 @@ export class Agent implements IAgent {
     if (this.timeout !== undefined) {
       const seconds = this.timeout;
       d.addTimeout(seconds, this.reactor, (result) => {
-        if (result instanceof Failure && result.check(CancelledError)) return new Failure(new ResponseTimeout(seconds, url));
+        if (result instanceof Failure && result.check(CancelledError))
+          return new Failure(new ResponseTimeout(seconds, url));
         return result;
       });
     }
@@ -185,10 +211,12 @@ export class Agent implements IAgent {
     const r = this.reactor as IReactor & Partial<IReactorTLS & IReactorUNIX>;
     if (dest.scheme === 'http') return r.connectTCP(dest.host, dest.port, factory, { timeout });
     if (dest.scheme === 'https') {
-      if (typeof r.connectTLS !== 'function') throw new SchemeNotSupported(`https://${dest.authority}`, 'this reactor has no connectTLS; use a NodeReactor');
+      if (typeof r.connectTLS !== 'function')
+        throw new SchemeNotSupported(`https://${dest.authority}`, 'this reactor has no connectTLS; use a NodeReactor');
       return r.connectTLS(dest.host, dest.port, factory, { timeout, ...this.tls });
     }
-    if (typeof r.connectUNIX !== 'function') throw new SchemeNotSupported(`http+unix://${dest.host}`, 'this reactor has no connectUNIX; use a NodeReactor');
+    if (typeof r.connectUNIX !== 'function')
+      throw new SchemeNotSupported(`http+unix://${dest.host}`, 'this reactor has no connectUNIX; use a NodeReactor');
     return r.connectUNIX(dest.host, factory, { timeout });
   }
 }

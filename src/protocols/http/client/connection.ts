@@ -98,7 +98,16 @@ export class HTTP11ClientProtocol implements IProtocol, BodySource {
   /** Send `request`; the Deferred fires with the Response at its head. Only when idle. */
   request(request: OutgoingRequest): Deferred<Response> {
     const d = new Deferred<Response>(() => this.cancel(ex));
-    const ex: Exchange = { request, deferred: d, response: null, sent: false, receivedAny: false, producer: null, keepAlive: true, cancelled: false };
+    const ex: Exchange = {
+      request,
+      deferred: d,
+      response: null,
+      sent: false,
+      receivedAny: false,
+      producer: null,
+      keepAlive: true,
+      cancelled: false,
+    };
     if (this.phase !== 'idle') {
       d.errback(new RequestTransmissionFailed([new ConnectionDone(`the connection is ${this.phase}, not idle`)]));
       return d;
@@ -110,7 +119,11 @@ export class HTTP11ClientProtocol implements IProtocol, BodySource {
     const t = this.transport!;
     const body = request.body;
     if (body === null || body instanceof Uint8Array) {
-      t.write(body === null || body.length === 0 ? Buffer.from(request.head, 'latin1') : Buffer.concat([Buffer.from(request.head, 'latin1'), body]));
+      t.write(
+        body === null || body.length === 0
+          ? Buffer.from(request.head, 'latin1')
+          : Buffer.concat([Buffer.from(request.head, 'latin1'), body]),
+      );
       ex.sent = true;
     } else {
       t.write(Buffer.from(request.head, 'latin1'));
@@ -129,7 +142,8 @@ export class HTTP11ClientProtocol implements IProtocol, BodySource {
       write: (data: Uint8Array) => {
         if (this.exchange !== ex || data.length === 0) return;
         written += data.length;
-        if (!chunked && written > producer.length) return this.bodyFailed(ex, new WrongBodyLength(producer.length, written));
+        if (!chunked && written > producer.length)
+          return this.bodyFailed(ex, new WrongBodyLength(producer.length, written));
         if (chunked) t.writeSequence([Buffer.from(`${data.length.toString(16)}\r\n`, 'latin1'), data, CRLF]);
         else t.write(data);
       },
@@ -143,7 +157,8 @@ export class HTTP11ClientProtocol implements IProtocol, BodySource {
         if (this.exchange !== ex) return;
         t.unregisterProducer();
         ex.producer = null;
-        if (!chunked && written !== producer.length) return this.bodyFailed(ex, new WrongBodyLength(producer.length, written));
+        if (!chunked && written !== producer.length)
+          return this.bodyFailed(ex, new WrongBodyLength(producer.length, written));
         if (chunked) t.write(LAST_CHUNK);
         ex.sent = true;
         if (ex.response?.bodyDone) this.endExchange(ex);
@@ -268,7 +283,10 @@ export class HTTP11ClientProtocol implements IProtocol, BodySource {
     const ex = this.exchange;
     this.exchange = null;
     if (ex !== null) {
-      const err = ex.response === null && !ex.receivedAny ? new ResponseNeverReceived([reason.value]) : new ResponseFailed([reason.value]);
+      const err =
+        ex.response === null && !ex.receivedAny
+          ? new ResponseNeverReceived([reason.value])
+          : new ResponseFailed([reason.value]);
       this.failExchange(ex, err);
     }
     this.onClosed?.(this);

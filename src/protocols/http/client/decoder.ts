@@ -148,10 +148,17 @@ export class ContentDecoderAgent implements IAgent {
     private readonly agent: IAgent,
     options: ContentDecoderAgentOptions = {},
   ) {
-    this.codings = (options.codings ?? ['gzip', 'deflate', 'br']).map((c) => c.toLowerCase()).filter((c) => c in DECODERS);
+    this.codings = (options.codings ?? ['gzip', 'deflate', 'br'])
+      .map((c) => c.toLowerCase())
+      .filter((c) => c in DECODERS);
   }
 
-  request(method: string, url: string, headers?: RequestHeaders | null, body?: RequestBody | null): Deferred<IResponse> {
+  request(
+    method: string,
+    url: string,
+    headers?: RequestHeaders | null,
+    body?: RequestBody | null,
+  ): Deferred<IResponse> {
     const pairs = headerPairs(headers);
     const asked = pairs.some(([n]) => n.toLowerCase() === 'accept-encoding');
     const out = asked ? pairs : [...pairs, ['Accept-Encoding', this.codings.join(', ')] as const];

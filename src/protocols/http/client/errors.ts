@@ -18,7 +18,11 @@ export class ResponseFailed extends SpindleError {
 /** The connection closed before any byte of the response came (a stale kept-alive connection, or a server that hung up). */
 export class ResponseNeverReceived extends ResponseFailed {
   constructor(reasons: unknown[]) {
-    super(reasons, 'the server closed the connection before sending a response; if it was a kept-alive connection it had gone stale (retryAutomatically retries idempotent requests once)', 'ERR_HTTP_RESPONSE_NEVER_RECEIVED');
+    super(
+      reasons,
+      'the server closed the connection before sending a response; if it was a kept-alive connection it had gone stale (retryAutomatically retries idempotent requests once)',
+      'ERR_HTTP_RESPONSE_NEVER_RECEIVED',
+    );
   }
 }
 
@@ -36,7 +40,10 @@ export class RequestTransmissionFailed extends SpindleError {
 export class ResponseTimeout extends SpindleError {
   readonly seconds: number;
   constructor(seconds: number, url: string) {
-    super('ERR_HTTP_RESPONSE_TIMEOUT', `no response from ${url} within ${seconds} s; raise the agent's timeout option or check the server`);
+    super(
+      'ERR_HTTP_RESPONSE_TIMEOUT',
+      `no response from ${url} within ${seconds} s; raise the agent's timeout option or check the server`,
+    );
     this.seconds = seconds;
   }
 }
@@ -59,7 +66,10 @@ export class InvalidRequestError extends SpindleError {
 export class ResponseBodyTooLarge extends SpindleError {
   readonly limit: number;
   constructor(limit: number) {
-    super('ERR_HTTP_RESPONSE_BODY_TOO_LARGE', `response body is larger than the ${limit}-byte limit; raise readBody(response, { limit }) or stream it with deliverBody()`);
+    super(
+      'ERR_HTTP_RESPONSE_BODY_TOO_LARGE',
+      `response body is larger than the ${limit}-byte limit; raise readBody(response, { limit }) or stream it with deliverBody()`,
+    );
     this.limit = limit;
   }
 }
@@ -67,7 +77,10 @@ export class ResponseBodyTooLarge extends SpindleError {
 /** The body producer wrote more or fewer bytes than its `length` said. */
 export class WrongBodyLength extends SpindleError {
   constructor(expected: number, got: number) {
-    super('ERR_HTTP_WRONG_BODY_LENGTH', `the body producer said length ${expected} but wrote ${got} bytes; give length UNKNOWN_LENGTH to send it chunked`);
+    super(
+      'ERR_HTTP_WRONG_BODY_LENGTH',
+      `the body producer said length ${expected} but wrote ${got} bytes; give length UNKNOWN_LENGTH to send it chunked`,
+    );
   }
 }
 
@@ -75,7 +88,10 @@ export class WrongBodyLength extends SpindleError {
 export class TooManyRedirects extends SpindleError {
   readonly limit: number;
   constructor(limit: number, url: string) {
-    super('ERR_HTTP_TOO_MANY_REDIRECTS', `more than ${limit} redirects, the last to ${url}; raise RedirectAgent's redirectLimit or check for a loop`);
+    super(
+      'ERR_HTTP_TOO_MANY_REDIRECTS',
+      `more than ${limit} redirects, the last to ${url}; raise RedirectAgent's redirectLimit or check for a loop`,
+    );
     this.limit = limit;
   }
 }
@@ -90,6 +106,9 @@ export class RedirectWithNoLocation extends SpindleError {
 /** `deliverBody()` (or `readBody()`, or iteration) a second time on one response. */
 export class ResponseBodyConsumed extends SpindleError {
   constructor() {
-    super('ERR_HTTP_RESPONSE_BODY_CONSUMED', 'the response body was already handed to deliverBody(), readBody() or an iterator; read it once and share the result');
+    super(
+      'ERR_HTTP_RESPONSE_BODY_CONSUMED',
+      'the response body was already handed to deliverBody(), readBody() or an iterator; read it once and share the result',
+    );
   }
 }

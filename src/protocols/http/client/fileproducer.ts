@@ -35,8 +35,12 @@ export class FileBodyProducer implements IBodyProducer {
   constructor(source: string | number | Readable, options: FileBodyProducerOptions = {}) {
     const highWaterMark = options.chunkSize ?? FILE_BODY_CHUNK_SIZE;
     if (typeof source === 'string' || typeof source === 'number') {
-      this.length = options.length ?? (typeof source === 'string' ? fs.statSync(source).size : fs.fstatSync(source).size);
-      this.open = () => (typeof source === 'string' ? fs.createReadStream(source, { highWaterMark }) : fs.createReadStream('', { fd: source, highWaterMark, autoClose: false }));
+      this.length =
+        options.length ?? (typeof source === 'string' ? fs.statSync(source).size : fs.fstatSync(source).size);
+      this.open = () =>
+        typeof source === 'string'
+          ? fs.createReadStream(source, { highWaterMark })
+          : fs.createReadStream('', { fd: source, highWaterMark, autoClose: false });
     } else {
       this.length = options.length ?? UNKNOWN_LENGTH;
       this.open = () => source;

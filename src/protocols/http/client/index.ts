@@ -27,6 +27,14 @@ export type { AgentOptions } from './agent.js';
 export type { ReverseProxyOptions } from './proxy.js';
 export type { RedirectAgentOptions } from './redirect.js';
 export type { ContentDecoderAgentOptions } from './decoder.js';
-export type { IAgent, IBodyProducer, IResponse, PoolOptions, ReadResponseBodyOptions, RequestBody, RequestHeaders } from './interfaces.js';
+export type {
+  IAgent,
+  IBodyProducer,
+  IResponse,
+  PoolOptions,
+  ReadResponseBodyOptions,
+  RequestBody,
+  RequestHeaders,
+} from './interfaces.js';
 export type { FileBodyProducerOptions, FileBodyProducerState } from './fileproducer.js';
 export type { ResponseHead, ResponseParserHandler, ResponseParserLimits } from './responseparser.js';

@@ -39,7 +39,8 @@ export interface IBodyProducer {
 export type RequestBody = IBodyProducer | Uint8Array | string;
 
 /** Request headers: a list of pairs (repeats allowed), a record (an array value repeats the field) or an `IHeaders`. */
-export type RequestHeaders = ReadonlyArray<readonly [string, string]> | Record<string, string | readonly string[]> | IHeaders;
+export type RequestHeaders =
+  ReadonlyArray<readonly [string, string]> | Record<string, string | readonly string[]> | IHeaders;
 
 /** Any agent: the Agent itself and the wrappers (RedirectAgent, ContentDecoderAgent). */
 export interface IAgent {

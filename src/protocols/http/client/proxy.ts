@@ -58,12 +58,17 @@ function connectionNamed(value: string | undefined): Set<string> {
 }
 
 /** Fields to pass on, hop-by-hop ones removed (RFC 9110 §7.6.1), and Content-Length too when `dropLength`. */
-function endToEnd(pairs: ReadonlyArray<readonly [string, string]>, connection: string | undefined, dropLength: boolean): Array<[string, string]> {
+function endToEnd(
+  pairs: ReadonlyArray<readonly [string, string]>,
+  connection: string | undefined,
+  dropLength: boolean,
+): Array<[string, string]> {
   const named = connectionNamed(connection);
   const out: Array<[string, string]> = [];
   for (const [n, v] of pairs) {
     const l = n.toLowerCase();
-    if (HOP_BY_HOP_HEADERS.has(l) || l === 'proxy-connection' || named.has(l) || (dropLength && l === 'content-length')) continue;
+    if (HOP_BY_HOP_HEADERS.has(l) || l === 'proxy-connection' || named.has(l) || (dropLength && l === 'content-length'))
+      continue;
     out.push([n, v]);
   }
   return out;
@@ -73,7 +78,11 @@ function endToEnd(pairs: ReadonlyArray<readonly [string, string]>, connection: s
 const node = (host: string): string => (host.includes(':') ? `"[${host}]"` : host);
 
 /** The request's fields for the upstream, with Forwarded and X-Forwarded-* added (RFC 7239). */
-export function forwardHeaders(req: IRequest, upstreamAuthority: string, rewriteHost: boolean): Array<[string, string]> {
+export function forwardHeaders(
+  req: IRequest,
+  upstreamAuthority: string,
+  rewriteHost: boolean,
+): Array<[string, string]> {
   const out = endToEnd(req.headers.rawPairs(), req.headers.get('connection'), true);
   const host = req.headers.get('host') ?? '';
   const proto = req.secure ? 'https' : 'http';
@@ -87,7 +96,8 @@ export function forwardHeaders(req: IRequest, upstreamAuthority: string, rewrite
   const prevXff = req.headers.get('x-forwarded-for');
   for (let i = out.length - 1; i >= 0; i--) {
     const l = out[i]![0].toLowerCase();
-    if (l === 'forwarded' || l === 'x-forwarded-for' || l === 'x-forwarded-host' || l === 'x-forwarded-proto') out.splice(i, 1);
+    if (l === 'forwarded' || l === 'x-forwarded-for' || l === 'x-forwarded-host' || l === 'x-forwarded-proto')
+      out.splice(i, 1);
   }
   out.push(['Forwarded', prevForwarded ? `${prevForwarded}, ${fwd}` : fwd]);
   out.push(['X-Forwarded-For', prevXff ? `${prevXff}, ${client}` : client]);
@@ -244,7 +254,12 @@ export function reverseProxy(upstream: string, options: ReverseProxyOptions = {}
           return;
         }
         req.setResponseCode(response.code, response.phrase);
-        for (const [n, v] of endToEnd(response.headers.rawPairs(), response.headers.get('connection'), response.length === UNKNOWN_LENGTH)) req.addHeader(n, v);
+        for (const [n, v] of endToEnd(
+          response.headers.rawPairs(),
+          response.headers.get('connection'),
+          response.length === UNKNOWN_LENGTH,
+        ))
+          req.addHeader(n, v);
         relay = new ResponseRelay(req, maxBuffered, (reason) => {
           if (reason.check(ResponseDone)) {
             if (!req.finished && !req.disconnected) req.finish();
@@ -255,7 +270,8 @@ export function reverseProxy(upstream: string, options: ReverseProxyOptions = {}
       (f: Failure) => {
         if (req.disconnected) return;
         const err = f.value as Error;
-        if (f.check(ResponseTimeout) || f.check(TimeoutError)) answer(req, 504, 'Gateway Timeout', `upstream ${origin} did not answer within ${timeout} s`);
+        if (f.check(ResponseTimeout) || f.check(TimeoutError))
+          answer(req, 504, 'Gateway Timeout', `upstream ${origin} did not answer within ${timeout} s`);
         else answer(req, 502, 'Bad Gateway', `upstream ${origin} failed: ${err?.message ?? String(err)}`);
       },
     );

@@ -56,38 +56,56 @@ export class RedirectAgent implements IAgent {
     this.redirectLimit = options.redirectLimit ?? DEFAULT_REDIRECT_LIMIT;
   }
 
-  request(method: string, url: string, headers?: RequestHeaders | null, body?: RequestBody | null): Deferred<IResponse> {
+  request(
+    method: string,
+    url: string,
+    headers?: RequestHeaders | null,
+    body?: RequestBody | null,
+  ): Deferred<IResponse> {
     return this.follow(method, url, headers ?? null, body ?? null, 0, null);
   }
 
-  private follow(method: string, url: string, headers: RequestHeaders | null, body: RequestBody | null, count: number, previous: IResponse | null): Deferred<IResponse> {
-    return this.agent.request(method, url, headers, body).addCallback((response: IResponse): IResponse | Deferred<IResponse> => {
-      if (previous !== null) (response as { previousResponse: IResponse | null }).previousResponse = previous;
-      const code = response.code;
-      const redirect = code === 303 || (FOLLOW_SAME_METHOD.has(code) && (method === 'GET' || method === 'HEAD'));
-      if (!redirect) return response;
-      const location = response.headers.get('location');
-      if (location === undefined || location === '') {
-        discardBody(response, REDIRECT_BODY_LIMIT);
-        return fail<IResponse>(new RedirectWithNoLocation(code, url));
-      }
-      let next: URL;
-      try {
-        next = new URL(location, url);
-      } catch {
-        discardBody(response, REDIRECT_BODY_LIMIT);
-        return fail<IResponse>(new RedirectWithNoLocation(code, url));
-      }
-      if (count >= this.redirectLimit) {
-        discardBody(response, REDIRECT_BODY_LIMIT);
-        return fail<IResponse>(new TooManyRedirects(this.redirectLimit, next.href));
-      }
-      next.hash = '';
-      const sameOrigin = new URL(url).origin === next.origin;
-      const nextHeaders = sameOrigin ? headers : headerPairs(headers).filter(([n]) => !CREDENTIALS.has(n.toLowerCase()));
-      const nextMethod = code === 303 && method !== 'HEAD' ? 'GET' : method;
-      // Once the redirect's own body is over its connection is free for the next request.
-      return discardBody(response, REDIRECT_BODY_LIMIT).addCallback(() => this.follow(nextMethod, next.href, nextHeaders, code === 303 ? null : body, count + 1, response)) as unknown as Deferred<IResponse>;
-    }) as Deferred<IResponse>;
+  private follow(
+    method: string,
+    url: string,
+    headers: RequestHeaders | null,
+    body: RequestBody | null,
+    count: number,
+    previous: IResponse | null,
+  ): Deferred<IResponse> {
+    return this.agent
+      .request(method, url, headers, body)
+      .addCallback((response: IResponse): IResponse | Deferred<IResponse> => {
+        if (previous !== null) (response as { previousResponse: IResponse | null }).previousResponse = previous;
+        const code = response.code;
+        const redirect = code === 303 || (FOLLOW_SAME_METHOD.has(code) && (method === 'GET' || method === 'HEAD'));
+        if (!redirect) return response;
+        const location = response.headers.get('location');
+        if (location === undefined || location === '') {
+          discardBody(response, REDIRECT_BODY_LIMIT);
+          return fail<IResponse>(new RedirectWithNoLocation(code, url));
+        }
+        let next: URL;
+        try {
+          next = new URL(location, url);
+        } catch {
+          discardBody(response, REDIRECT_BODY_LIMIT);
+          return fail<IResponse>(new RedirectWithNoLocation(code, url));
+        }
+        if (count >= this.redirectLimit) {
+          discardBody(response, REDIRECT_BODY_LIMIT);
+          return fail<IResponse>(new TooManyRedirects(this.redirectLimit, next.href));
+        }
+        next.hash = '';
+        const sameOrigin = new URL(url).origin === next.origin;
+        const nextHeaders = sameOrigin
+          ? headers
+          : headerPairs(headers).filter(([n]) => !CREDENTIALS.has(n.toLowerCase()));
+        const nextMethod = code === 303 && method !== 'HEAD' ? 'GET' : method;
+        // Once the redirect's own body is over its connection is free for the next request.
+        return discardBody(response, REDIRECT_BODY_LIMIT).addCallback(() =>
+          this.follow(nextMethod, next.href, nextHeaders, code === 303 ? null : body, count + 1, response),
+        ) as unknown as Deferred<IResponse>;
+      }) as Deferred<IResponse>;
   }
 }

@@ -31,14 +31,20 @@ function checkToken(what: string, s: string): void {
   if (s.length === 0) throw new InvalidRequestError(`empty ${what}; it must be a token (RFC 9110 §5.6.2)`);
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c > 0xff || TCHAR[c] !== 1) throw new InvalidRequestError(`${what} ${JSON.stringify(s.slice(0, 40))} has the character ${JSON.stringify(s[i])}; it must be a token (RFC 9110 §5.6.2)`);
+    if (c > 0xff || TCHAR[c] !== 1)
+      throw new InvalidRequestError(
+        `${what} ${JSON.stringify(s.slice(0, 40))} has the character ${JSON.stringify(s[i])}; it must be a token (RFC 9110 §5.6.2)`,
+      );
   }
 }
 
 function checkValue(name: string, v: string): void {
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);
-    if (c > 0xff || FIELD_VALUE[c] !== 1) throw new InvalidRequestError(`header ${name} has the character code ${c} in its value; CR, LF, NUL and other controls would break the request (RFC 9110 §5.5)`);
+    if (c > 0xff || FIELD_VALUE[c] !== 1)
+      throw new InvalidRequestError(
+        `header ${name} has the character code ${c} in its value; CR, LF, NUL and other controls would break the request (RFC 9110 §5.5)`,
+      );
   }
 }
 
@@ -46,7 +52,10 @@ function checkValue(name: string, v: string): void {
 function checkTarget(t: string): void {
   for (let i = 0; i < t.length; i++) {
     const c = t.charCodeAt(i);
-    if (c > 0xff || TARGET[c] !== 1) throw new InvalidRequestError(`request-target ${JSON.stringify(t.slice(0, 60))} has the character ${JSON.stringify(t[i])}; percent-encode it`);
+    if (c > 0xff || TARGET[c] !== 1)
+      throw new InvalidRequestError(
+        `request-target ${JSON.stringify(t.slice(0, 60))} has the character ${JSON.stringify(t[i])}; percent-encode it`,
+      );
   }
 }
 
@@ -58,7 +67,13 @@ export interface HeadFraming {
 }
 
 /** The head as one latin1 string, ending with the empty line. Throws `InvalidRequestError`. */
-export function requestHead(method: string, target: string, host: string, headers: RequestHeaders | null | undefined, framing: HeadFraming): string {
+export function requestHead(
+  method: string,
+  target: string,
+  host: string,
+  headers: RequestHeaders | null | undefined,
+  framing: HeadFraming,
+): string {
   checkToken('method', method);
   checkTarget(target);
   let s = `${method} ${target} HTTP/1.1\r\n`;

@@ -40,7 +40,11 @@ export class Response implements IResponse {
   /** How the body ended before anyone asked for it. */
   private endedWith: Failure | null = null;
 
-  constructor(head: ResponseHead, url: string, private readonly source: BodySource) {
+  constructor(
+    head: ResponseHead,
+    url: string,
+    private readonly source: BodySource,
+  ) {
     this.version = head.version;
     this.code = head.code;
     this.phrase = head.phrase;

@@ -17,7 +17,13 @@ import type { Buffer } from 'node:buffer';
 import { FIELD_VALUE, SP, type Latin1Buffer } from '../chars.js';
 import { HTTPParseError, ParseErrorCodes as E } from '../errors.js';
 import { Headers } from '../headers.js';
-import { chunkedCoding, connectionOptions, contentLength as parseContentLength, fail, type HTTPVersion } from '../head.js';
+import {
+  chunkedCoding,
+  connectionOptions,
+  contentLength as parseContentLength,
+  fail,
+  type HTTPVersion,
+} from '../head.js';
 import { MessageParser, type BodyFraming, type MessageHandler } from '../message.js';
 import { responseEndsAtHead } from '../rules.js';
 import { messageLimits } from '../parser.js';
@@ -64,27 +70,51 @@ const digit = (c: number | undefined): boolean => c !== undefined && c >= 0x30 &
 function parseStatusLine(buf: Buffer, s: number, e: number): StatusLine {
   const b = buf as unknown as Latin1Buffer;
   if (
-    e - s < 12 || buf[s] !== 0x48 || buf[s + 1] !== 0x54 || buf[s + 2] !== 0x54 || buf[s + 3] !== 0x50 || buf[s + 4] !== 0x2f ||
-    !digit(buf[s + 5]) || buf[s + 6] !== 0x2e || !digit(buf[s + 7]) || buf[s + 8] !== SP
+    e - s < 12 ||
+    buf[s] !== 0x48 ||
+    buf[s + 1] !== 0x54 ||
+    buf[s + 2] !== 0x54 ||
+    buf[s + 3] !== 0x50 ||
+    buf[s + 4] !== 0x2f ||
+    !digit(buf[s + 5]) ||
+    buf[s + 6] !== 0x2e ||
+    !digit(buf[s + 7]) ||
+    buf[s + 8] !== SP
   ) {
-    fail(E.BAD_STATUS_LINE, 502, `expected a status line "HTTP/1.1 200 OK" (RFC 9112 §4), got ${JSON.stringify(b.latin1Slice(s, Math.min(e, s + 32)))}`);
+    fail(
+      E.BAD_STATUS_LINE,
+      502,
+      `expected a status line "HTTP/1.1 200 OK" (RFC 9112 §4), got ${JSON.stringify(b.latin1Slice(s, Math.min(e, s + 32)))}`,
+    );
   }
   if (buf[s + 5] !== 0x31 || (buf[s + 7] !== 0x31 && buf[s + 7] !== 0x30)) {
     fail(E.VERSION_NOT_SUPPORTED, 502, `response version ${b.latin1Slice(s, s + 8)} is not HTTP/1.1 or HTTP/1.0`);
   }
   const version: HTTPVersion = buf[s + 7] === 0x31 ? 'HTTP/1.1' : 'HTTP/1.0';
-  const c0 = buf[s + 9]!, c1 = buf[s + 10]!, c2 = buf[s + 11]!;
+  const c0 = buf[s + 9]!,
+    c1 = buf[s + 10]!,
+    c2 = buf[s + 11]!;
   // status-code = 3DIGIT; RFC 9110 §15 defines 100-599 and we refuse the rest.
   if (!digit(c0) || !digit(c1) || !digit(c2) || c0 < 0x31 || c0 > 0x35) {
-    fail(E.BAD_STATUS_LINE, 502, `status code must be three digits 100-599 (RFC 9110 §15), got ${JSON.stringify(b.latin1Slice(s + 9, Math.min(e, s + 12)))}`);
+    fail(
+      E.BAD_STATUS_LINE,
+      502,
+      `status code must be three digits 100-599 (RFC 9110 §15), got ${JSON.stringify(b.latin1Slice(s + 9, Math.min(e, s + 12)))}`,
+    );
   }
   const code = (c0 - 0x30) * 100 + (c1 - 0x30) * 10 + (c2 - 0x30);
   // The SP before an empty reason-phrase is required by the grammar; servers that
   // drop it ("HTTP/1.1 200") are common and nothing is ambiguous, so we accept it.
   if (e === s + 12) return { version, code, phrase: '' };
-  if (buf[s + 12] !== SP) fail(E.BAD_STATUS_LINE, 502, 'status code must be followed by SP and the reason phrase (RFC 9112 §4)');
+  if (buf[s + 12] !== SP)
+    fail(E.BAD_STATUS_LINE, 502, 'status code must be followed by SP and the reason phrase (RFC 9112 §4)');
   for (let i = s + 13; i < e; i++) {
-    if (FIELD_VALUE[buf[i]!] !== 1) fail(E.BAD_STATUS_LINE, 502, `invalid byte 0x${buf[i]!.toString(16).padStart(2, '0')} in the reason phrase (RFC 9112 §4)`);
+    if (FIELD_VALUE[buf[i]!] !== 1)
+      fail(
+        E.BAD_STATUS_LINE,
+        502,
+        `invalid byte 0x${buf[i]!.toString(16).padStart(2, '0')} in the reason phrase (RFC 9112 §4)`,
+      );
   }
   return { version, code, phrase: b.latin1Slice(s + 13, e) };
 }
@@ -95,7 +125,10 @@ export class ResponseParser extends MessageParser<ResponseHead> {
   /** The method of the request this response answers: HEAD means no body (RFC 9112 §6.3). */
   private method = 'GET';
 
-  constructor(private readonly responseHandler: ResponseParserHandler, limits: ResponseParserLimits = {}) {
+  constructor(
+    private readonly responseHandler: ResponseParserHandler,
+    limits: ResponseParserLimits = {},
+  ) {
     super(responseHandler, messageLimits(limits));
     this.maxLine = limits.maxStatusLineBytes ?? DEFAULT_MAX_STATUS_LINE_BYTES;
   }
@@ -118,7 +151,13 @@ export class ResponseParser extends MessageParser<ResponseHead> {
       return;
     }
     if (!this.inMessage) return;
-    this.failWith(new HTTPParseError(E.INCOMPLETE_MESSAGE, 502, 'the connection closed before the response ended (the server sent fewer bytes than its framing promised)'));
+    this.failWith(
+      new HTTPParseError(
+        E.INCOMPLETE_MESSAGE,
+        502,
+        'the connection closed before the response ended (the server sent fewer bytes than its framing promised)',
+      ),
+    );
   }
 
   /** Parse errors from shared code carry a server's 4xx; a client reports them as 502. */
@@ -135,7 +174,8 @@ export class ResponseParser extends MessageParser<ResponseHead> {
   }
 
   protected checkStartLineLength(len: number): void {
-    if (len > this.maxLine + 2) fail(E.STATUS_LINE_TOO_LONG, 502, `status line is longer than ${this.maxLine} bytes; raise maxStatusLineBytes`);
+    if (len > this.maxLine + 2)
+      fail(E.STATUS_LINE_TOO_LONG, 502, `status line is longer than ${this.maxLine} bytes; raise maxStatusLineBytes`);
   }
 
   protected endOfHead(): void {
@@ -143,7 +183,8 @@ export class ResponseParser extends MessageParser<ResponseHead> {
     this.line = null;
     const raw = this.raw;
     const lower = this.lower;
-    let cls = 0, cl = '';
+    let cls = 0,
+      cl = '';
     let te: string | null = null;
     let connection: string | null = null;
     for (let i = 0; i < lower.length; i++) {
@@ -164,9 +205,15 @@ export class ResponseParser extends MessageParser<ResponseHead> {
       length = 0;
     } else if (te !== null) {
       // RFC 9112 §6.1: TE in an HTTP/1.0 message means faulty framing.
-      if (line.version === 'HTTP/1.0') fail(E.BAD_TRANSFER_ENCODING, 502, 'Transfer-Encoding in an HTTP/1.0 response (RFC 9112 §6.1)');
+      if (line.version === 'HTTP/1.0')
+        fail(E.BAD_TRANSFER_ENCODING, 502, 'Transfer-Encoding in an HTTP/1.0 response (RFC 9112 §6.1)');
       // RFC 9112 §6.3 (3): CL with TE "ought to be handled as an error": we refuse it.
-      if (cls > 0) fail(E.CL_AND_TE, 502, 'response has both Content-Length and Transfer-Encoding (RFC 9112 §6.3); a response splitting attempt or a broken server');
+      if (cls > 0)
+        fail(
+          E.CL_AND_TE,
+          502,
+          'response has both Content-Length and Transfer-Encoding (RFC 9112 §6.3); a response splitting attempt or a broken server',
+        );
       chunkedCoding(te);
       framing = 'chunked';
     } else if (cls > 0) {
@@ -179,7 +226,15 @@ export class ResponseParser extends MessageParser<ResponseHead> {
     }
     // 101 hands the connection to another protocol: nothing after it is HTTP.
     if (code === 101) keepAlive = false;
-    const head: ResponseHead = { version: line.version, code, phrase: line.phrase, headers: new Headers(raw, lower), keepAlive, framing, contentLength: length };
+    const head: ResponseHead = {
+      version: line.version,
+      code,
+      phrase: line.phrase,
+      headers: new Headers(raw, lower),
+      keepAlive,
+      framing,
+      contentLength: length,
+    };
     if (code < 200 && code !== 101) {
       // RFC 9110 §15.2: a client must accept interim responses and may ignore them.
       this.raw = [];
@@ -192,4 +247,3 @@ export class ResponseParser extends MessageParser<ResponseHead> {
     if (noBody) this.complete(null);
   }
 }
-

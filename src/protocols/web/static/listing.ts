@@ -13,7 +13,9 @@ export interface ListingEntry {
 
 export function renderListing(urlPath: string, entries: ListingEntry[]): string {
   const rows = entries
-    .sort((a, b) => (a.isDirectory === b.isDirectory ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.isDirectory ? -1 : 1))
+    .sort((a, b) =>
+      a.isDirectory === b.isDirectory ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.isDirectory ? -1 : 1,
+    )
     .map((e) => {
       const href = encodeURIComponent(e.name) + (e.isDirectory ? '/' : '');
       const label = escapeHtml(e.name) + (e.isDirectory ? '/' : '');

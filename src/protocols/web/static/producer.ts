@@ -70,7 +70,13 @@ export class FileProducer implements IPullProducer {
     fs.read(this.fd, buffer, 0, want, this.offset, (err, n) => {
       this.reading = false;
       if (this.stopped) return this.close();
-      if (err !== null || n === 0) return this.fail(err ?? new Error(`the file ended at byte ${this.offset}, before the ${piece.end + 1} bytes its stat promised; it changed while being sent`));
+      if (err !== null || n === 0)
+        return this.fail(
+          err ??
+            new Error(
+              `the file ended at byte ${this.offset}, before the ${piece.end + 1} bytes its stat promised; it changed while being sent`,
+            ),
+        );
       this.bytesRead += n;
       this.offset += n;
       if (this.offset > piece.end) {

@@ -60,7 +60,9 @@ function safeSegment(segment: string, isLast: boolean): boolean {
 
 export class StaticFile extends Resource {
   override isLeaf = true;
-  private readonly options: Required<Omit<StaticFileOptions, 'contentTypes'>> & { contentTypes: Record<string, string> };
+  private readonly options: Required<Omit<StaticFileOptions, 'contentTypes'>> & {
+    contentTypes: Record<string, string>;
+  };
   private realRoot: Promise<string> | null = null;
 
   constructor(
@@ -108,7 +110,8 @@ export class StaticFile extends Resource {
     const root = await this.realRoot;
     const real = await fs.promises.realpath(join(root, ...segments)).catch(() => null);
     if (real === null) return null;
-    if (this.options.followSymlinks || real === root || real.startsWith(root.endsWith(sep) ? root : root + sep)) return real;
+    if (this.options.followSymlinks || real === root || real.startsWith(root.endsWith(sep) ? root : root + sep))
+      return real;
     return null;
   }
 
@@ -121,7 +124,12 @@ export class StaticFile extends Resource {
       const index = await this.resolve([...segments.filter((s) => s !== ''), name]);
       if (index === null) continue;
       const st = await fs.promises.stat(index).catch(() => null);
-      if (st?.isFile()) return this.serveFile(request, index, contentTypeFor(index, this.options.contentTypes, this.options.defaultType));
+      if (st?.isFile())
+        return this.serveFile(
+          request,
+          index,
+          contentTypeFor(index, this.options.contentTypes, this.options.defaultType),
+        );
     }
     if (!this.options.allowDirectoryListing) return notFound(request);
     const entries: ListingEntry[] = [];
@@ -165,7 +173,10 @@ export class StaticFile extends Resource {
   /** Status and headers for the response; the pieces of the body, or null for none (416). */
   private plan(request: IWebRequest, size: number, type: string, v: Validators): Piece[] | null {
     const rangeHeader = request.method === 'GET' ? request.headers.get('range') : undefined;
-    const result = rangeHeader === undefined || !ifRangeMatches(request.headers, v) ? ({ kind: 'ignore' } as const) : parseRange(rangeHeader, size, this.options.maxRanges);
+    const result =
+      rangeHeader === undefined || !ifRangeMatches(request.headers, v)
+        ? ({ kind: 'ignore' } as const)
+        : parseRange(rangeHeader, size, this.options.maxRanges);
     if (result.kind === 'unsatisfiable') {
       request.setResponseCode(416);
       request.setHeader('Content-Range', `bytes */${size}`);
@@ -195,7 +206,10 @@ export class StaticFile extends Resource {
     const pieces: Piece[] = [];
     let length = 0;
     ranges.forEach((r, i) => {
-      const head = Buffer.from(`${i === 0 ? '' : '\r\n'}--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: bytes ${r.start}-${r.end}/${size}\r\n\r\n`, 'latin1');
+      const head = Buffer.from(
+        `${i === 0 ? '' : '\r\n'}--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: bytes ${r.start}-${r.end}/${size}\r\n\r\n`,
+        'latin1',
+      );
       pieces.push(head, r);
       length += head.length + r.end - r.start + 1;
     });
@@ -209,17 +223,22 @@ export class StaticFile extends Resource {
 
   private stream(request: IWebRequest, fd: number, pieces: Piece[]): void {
     // The producer owns the descriptor from here and closes it however the response ends.
-    const producer = new FileProducer(fd, pieces, {
-      write: (data) => request.write(data),
-      done: () => {
-        request.unregisterProducer();
-        request.finish();
+    const producer = new FileProducer(
+      fd,
+      pieces,
+      {
+        write: (data) => request.write(data),
+        done: () => {
+          request.unregisterProducer();
+          request.finish();
+        },
+        failed: () => {
+          request.unregisterProducer();
+          request.abort();
+        },
       },
-      failed: () => {
-        request.unregisterProducer();
-        request.abort();
-      },
-    }, this.options.chunkSize);
+      this.options.chunkSize,
+    );
     request.registerProducer(producer, false);
   }
 }
