@@ -12,7 +12,7 @@ import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT_APP, EXIT_LISTEN, EXIT_USAGE } from '../src/cli/errors.js';
-import { CHILD_TEST_TIMEOUT_MS, exitWithin, fetchText, startNode, startServer, stopAll } from './cli-process.js';
+import { CHILD_TEST_TIMEOUT_MS, ROOT, exitWithin, fetchText, startNode, startServer, stopAll } from './cli-process.js';
 
 let dir: string;
 const fixtures: Record<string, string> = {
@@ -32,6 +32,10 @@ export const app = (request) => {
   // Finish only after the stop signal: the response is surely in flight when it comes.
   process.once('SIGTERM', () => request.reactor.callLater(0.2, () => { request.write('finished\\n'); request.finish(); }));
 };\n`,
+  'events.mjs': `import { eventSource } from ${JSON.stringify(join(ROOT, 'src/index.ts'))};
+export const style = 'cps';
+export const app = (request) => eventSource(request, { heartbeat: 0 }).send({ data: 'first' });
+`,
   'hang.mjs': "export const style = 'cps';\nexport const app = (request) => { request.write('started\\n'); };\n",
   'threaded.mjs': `import { threadId } from 'node:worker_threads';
 export function app(environ, startResponse) {
@@ -208,6 +212,23 @@ describe('spindle serve', { timeout: CHILD_TEST_TIMEOUT_MS }, () => {
     });
     expect(body).toBe('started\nfinished\n');
     expect(await exitWithin(child)).toEqual({ code: 0, signal: null });
+  });
+
+  it('ends an open server-sent event stream at SIGTERM instead of holding the drain for its grace', async () => {
+    const { child, url } = await startServer(cli('serve', fixture('events.mjs'), '--port', '0'));
+    const body = await new Promise<string>((resolve, reject) => {
+      httpGet(`${url}/`, { agent: false }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.once('data', () => child.proc.kill('SIGTERM'));
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => resolve(text)); // a whole response: the stream was ended, not cut
+        res.on('error', reject);
+      }).on('error', reject);
+    });
+    expect(body).toBe('data: first\n\n');
+    expect(await exitWithin(child)).toEqual({ code: 0, signal: null });
+    expect(child.stderr()).not.toMatch(/still running/);
   });
 
   it('exits 0 within the bound after SIGTERM even when a response never finishes (logged as JSON); a repeat at once is not a force', async () => {

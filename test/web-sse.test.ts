@@ -94,6 +94,45 @@ describe('eventSource (CPS)', () => {
   });
 });
 
+describe('reactor shutdown ends open streams, so a graceful stop does not wait out its grace', () => {
+  it('CPS: the stream ends ("closed") after what waited, and the stop completes', () => {
+    const r = new DummyRequest({ uri: '/events', headers: [['Host', 'x']] });
+    const reactor = r.reactor as MemoryReactor;
+    reactor.run();
+    const stream = eventSource(r, { heartbeat: 10 });
+    stream.send({ data: 'last' });
+    const stopped = reactor.stop();
+    expect([r.finished, successResultOf(stream.done), r.text()]).toEqual([true, 'closed', 'data: last\n\n']);
+    successResultOf(stopped);
+    expect(reactor.clock.getDelayedCalls().filter((c) => c.active()).length).toBe(0);
+  });
+
+  it('iterator: the iteration ends after what is queued, and the stop waits for that', () => {
+    let stream!: IterEventStream;
+    const app: IterApp = (environ, start) => (stream = iterEventSource(environ, start, { heartbeat: 10 }));
+    const r = new DummyRequest({ uri: '/events', headers: [['Host', 'x']] });
+    const reactor = r.reactor as MemoryReactor;
+    reactor.run();
+    toCpsApp(app)(r);
+    stream.send({ data: 'queued' });
+    const stopped = reactor.stop();
+    assertNoResult(stopped); // the gateway has not pulled the queued event yet
+    for (let i = 0; i < 5 && !r.finished; i++) reactor.clock.advance(0);
+    expect([r.finished, successResultOf(stream.done), r.text()]).toEqual([true, 'closed', 'data: queued\n\n']);
+    successResultOf(stopped);
+  });
+
+  it('a stream that already ended is not told again, and an idle reactor stops at once', () => {
+    const r = new DummyRequest({ uri: '/events', headers: [['Host', 'x']] });
+    const reactor = r.reactor as MemoryReactor;
+    reactor.run();
+    const stream = eventSource(r, { heartbeat: 0 });
+    stream.end();
+    successResultOf(reactor.stop());
+    expect(successResultOf(stream.done)).toBe('closed');
+  });
+});
+
 describe('iterEventSource (iterator app, through the gateway)', () => {
   function host(options: { heartbeat?: number; maxBufferedBytes?: number } = {}) {
     let stream!: IterEventStream;

@@ -34,6 +34,7 @@ import {
   type EventStreamOptions,
   type ServerSentEvent,
 } from '../protocols/web/sse.js';
+import { liveOnIfCore, type LiveSet } from '../protocols/goingaway.js';
 import { BridgeNoReactorError } from './errors.js';
 import type { Environ, StartResponse } from './interfaces.js';
 
@@ -58,6 +59,8 @@ export class IterEventStream implements Iterator<Uint8Array | string>, Iterable<
   private resume: (() => void) | null = null;
   private closing = false;
   private ended = false;
+  /** Reactor shutdown ends the stream after what is queued (goingaway.ts). */
+  private readonly live: LiveSet | null;
 
   constructor(
     private readonly environ: Environ,
@@ -79,6 +82,13 @@ export class IterEventStream implements Iterator<Uint8Array | string>, Iterable<
     if (options.retry !== undefined) this.enqueue(`retry: ${Math.max(0, Math.floor(options.retry))}\n\n`);
     else environ['x-wsgiorg.flush']?.();
     this.armHeartbeat();
+    this.live = liveOnIfCore(environ['spindle.reactor']);
+    this.live?.open.add(this);
+  }
+
+  /** The reactor is shutting down: end the response after what is queued. */
+  goingAway(): void {
+    this.end();
   }
 
   get open(): boolean {
@@ -125,6 +135,9 @@ export class IterEventStream implements Iterator<Uint8Array | string>, Iterable<
   /** WSGI's close(), called once by the gateway however the response ended (G7): the stream is over. */
   close(): void {
     this.finish(this.closing ? 'closed' : 'gone');
+    // Only now is the response over (the gateway calls close() after it finished
+    // the request), so only now may a waiting reactor shutdown go on.
+    this.live?.remove(this);
   }
 
   /** The same for a host that ends the iteration with `return()`. */

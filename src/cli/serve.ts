@@ -12,6 +12,7 @@ import type { IAddress, IListeningPort, IReactor } from '../reactor/interfaces.j
 import { listenOn, type EndpointReactor, type ServerEndpointSpec } from '../protocols/endpoints.js';
 import { EndpointFileError } from '../protocols/errors.js';
 import { HTTPFactory } from '../protocols/http/factory.js';
+import { goingAwayNow } from '../protocols/goingaway.js';
 import { toCpsApp } from '../bridge/gateway.js';
 import { servedApp } from '../bridge/serve.js';
 import { threadedIterApp } from '../bridge/threaded.js';
@@ -165,6 +166,9 @@ export async function startServer(
     urls: ports.map((p, i) => urlOf(p.getHost(), specs[i]!.kind === 'tls')),
     inFlight: counted.inFlight,
     drain: (mode = 'stop') => {
+      // Event streams and WebSockets never end by themselves: end them now, not
+      // after the grace period (the clients reconnect elsewhere).
+      goingAwayNow(reactor);
       const stopListening = async () => void (await Promise.all(ports.map((p) => p.stopListening())));
       if (mode === 'retire') {
         counted.closeAfterNext();

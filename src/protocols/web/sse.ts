@@ -14,6 +14,7 @@ import { Deferred } from '../../reactor/deferred.js';
 import type { IDelayedCall, IPushProducer, IReactorTime } from '../../reactor/interfaces.js';
 import type { IRequest } from '../http/interfaces.js';
 import { Logger } from '../../reactor/log.js';
+import { liveOnIfCore, type LiveSet } from '../goingaway.js';
 import { EventFieldError, EventStreamOverflowError } from './errors.js';
 
 const log = new Logger('spindle.web.sse');
@@ -105,6 +106,8 @@ export class EventStream implements IPushProducer {
   private waiting: Uint8Array[] = [];
   private waitingBytes = 0;
   private ended = false;
+  /** Reactor shutdown ends the stream (goingaway.ts), so a graceful stop does not wait for it. */
+  private readonly live: LiveSet | null;
 
   constructor(
     private readonly request: IRequest,
@@ -122,6 +125,13 @@ export class EventStream implements IPushProducer {
     if (options.retry !== undefined) this.push(`retry: ${Math.max(0, Math.floor(options.retry))}\n\n`);
     else request.flushHeaders();
     this.armHeartbeat();
+    this.live = liveOnIfCore(request.reactor);
+    this.live?.open.add(this);
+  }
+
+  /** The reactor is shutting down: end the response after what waits (the client may reconnect elsewhere). */
+  goingAway(): void {
+    this.end();
   }
 
   /** True until the stream ended (closed, client gone, overflow). */
@@ -144,6 +154,7 @@ export class EventStream implements IPushProducer {
     this.stop('closed');
     this.request.unregisterProducer();
     this.request.finish();
+    this.live?.remove(this);
   }
 
   pauseProducing(): void {
@@ -195,6 +206,8 @@ export class EventStream implements IPushProducer {
     this.waiting = [];
     if (this.heartbeatCall?.active()) this.heartbeatCall.cancel();
     this.heartbeatCall = null;
+    // end() lets a waiting shutdown go on only once the response is finished.
+    if (why !== 'closed') this.live?.remove(this);
     this.done.callback(why);
   }
 }

@@ -19,7 +19,7 @@ import { randomFillSync } from 'node:crypto';
 import { InvalidArgumentError } from '../../reactor/errors.js';
 import { Failure } from '../../reactor/failure.js';
 import type { IAddress, IDelayedCall, IProducer, IReactorCore, IReactorTime } from '../../reactor/interfaces.js';
-import { liveOn, type LiveSet } from './goingaway.js';
+import { liveOn, type LiveSet } from '../goingaway.js';
 import { Logger } from '../../reactor/log.js';
 import { Protocol } from '../protocol.js';
 import { WebSocketClosedError, WebSocketCloseCodeError, type WebSocketProtocolError } from './errors.js';
