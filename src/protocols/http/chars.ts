@@ -59,3 +59,26 @@ export interface Latin1Buffer extends Uint8Array {
   latin1Slice(start: number, end: number): string;
   latin1Write(text: string, offset: number): number;
 }
+
+/** An ASCII digit (undefined past the end of a buffer is not one). */
+export function isDigit(c: number | undefined): boolean {
+  return c !== undefined && c >= 0x30 && c <= 0x39;
+}
+
+/**
+ * HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive (RFC 9112 §2.3), at
+ * `buf[s..s+8)`: the shape only. The request line and the status line each
+ * judge which versions they speak and answer a bad one in their own terms.
+ */
+export function isVersionShape(buf: Uint8Array, s: number): boolean {
+  return (
+    buf[s] === 0x48 &&
+    buf[s + 1] === 0x54 &&
+    buf[s + 2] === 0x54 &&
+    buf[s + 3] === 0x50 &&
+    buf[s + 4] === 0x2f &&
+    isDigit(buf[s + 5]) &&
+    buf[s + 6] === 0x2e &&
+    isDigit(buf[s + 7])
+  );
+}

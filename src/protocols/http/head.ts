@@ -5,7 +5,7 @@
  * parser.ts.
  */
 import { Buffer } from 'node:buffer';
-import { CR, FIELD_VALUE, HOST, HTAB, SP, TARGET, TCHAR, type Latin1Buffer } from './chars.js';
+import { CR, FIELD_VALUE, HOST, HTAB, SP, TARGET, TCHAR, isVersionShape, type Latin1Buffer } from './chars.js';
 import { HTTPParseError, ParseErrorCodes as E } from './errors.js';
 import { Headers } from './headers.js';
 import { isContentLengthDigits, MAX_CONTENT_LENGTH_DIGITS } from './rules.js';
@@ -75,23 +75,9 @@ export function parseRequestLine(buf: Buffer, s: number, e: number): RequestLine
   return { method, target, version };
 }
 
-/** HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive (RFC 9112 §2.3). */
-function digit(c: number | undefined): boolean {
-  return c !== undefined && c >= 0x30 && c <= 0x39;
-}
-
+/** HTTP-version of the request line (RFC 9112 §2.3, §3). */
 function parseVersion(buf: Buffer, s: number, e: number): HTTPVersion {
-  if (
-    e - s !== 8 ||
-    buf[s] !== 0x48 ||
-    buf[s + 1] !== 0x54 ||
-    buf[s + 2] !== 0x54 ||
-    buf[s + 3] !== 0x50 ||
-    buf[s + 4] !== 0x2f ||
-    !digit(buf[s + 5]) ||
-    buf[s + 6] !== 0x2e ||
-    !digit(buf[s + 7])
-  ) {
+  if (e - s !== 8 || !isVersionShape(buf, s)) {
     for (let i = s; i < e; i++) if (buf[i] === CR) badByte(E.BAD_VERSION, CR, 'the HTTP version');
     fail(
       E.BAD_VERSION,

@@ -14,7 +14,7 @@
  * upstream that sent them (RFC 9110 §15.6.3).
  */
 import type { Buffer } from 'node:buffer';
-import { FIELD_VALUE, SP, type Latin1Buffer } from '../chars.js';
+import { FIELD_VALUE, SP, isDigit, isVersionShape, type Latin1Buffer } from '../chars.js';
 import { HTTPParseError, ParseErrorCodes as E } from '../errors.js';
 import { Headers } from '../headers.js';
 import {
@@ -64,23 +64,10 @@ interface StatusLine {
   phrase: string;
 }
 
-const digit = (c: number | undefined): boolean => c !== undefined && c >= 0x30 && c <= 0x39;
-
 /** status-line = HTTP-version SP status-code SP [ reason-phrase ] (RFC 9112 §4). */
 function parseStatusLine(buf: Buffer, s: number, e: number): StatusLine {
   const b = buf as unknown as Latin1Buffer;
-  if (
-    e - s < 12 ||
-    buf[s] !== 0x48 ||
-    buf[s + 1] !== 0x54 ||
-    buf[s + 2] !== 0x54 ||
-    buf[s + 3] !== 0x50 ||
-    buf[s + 4] !== 0x2f ||
-    !digit(buf[s + 5]) ||
-    buf[s + 6] !== 0x2e ||
-    !digit(buf[s + 7]) ||
-    buf[s + 8] !== SP
-  ) {
+  if (e - s < 12 || !isVersionShape(buf, s) || buf[s + 8] !== SP) {
     fail(
       E.BAD_STATUS_LINE,
       502,
@@ -95,7 +82,7 @@ function parseStatusLine(buf: Buffer, s: number, e: number): StatusLine {
     c1 = buf[s + 10]!,
     c2 = buf[s + 11]!;
   // status-code = 3DIGIT; RFC 9110 §15 defines 100-599 and we refuse the rest.
-  if (!digit(c0) || !digit(c1) || !digit(c2) || c0 < 0x31 || c0 > 0x35) {
+  if (!isDigit(c0) || !isDigit(c1) || !isDigit(c2) || c0 < 0x31 || c0 > 0x35) {
     fail(
       E.BAD_STATUS_LINE,
       502,
