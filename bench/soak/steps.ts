@@ -22,6 +22,7 @@ import {
   until,
   type RealServer,
   type Style,
+  NASTY_INSERTS,
 } from '../../test/reliability/helpers.js';
 
 export interface Row {
@@ -132,27 +133,6 @@ const SEEDS = [
   'GET /slow HTTP/1.0\r\nConnection: keep-alive\r\n\r\n',
   'POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n',
 ];
-const NASTY = [
-  '\r',
-  '\n',
-  '\r\n',
-  ':',
-  ' ',
-  '\t',
-  '\0',
-  '\x7f',
-  '\xff',
-  ',',
-  ';',
-  '0',
-  'f',
-  '-',
-  'chunked',
-  'Content-Length: 5\r\n',
-  'Transfer-Encoding: chunked\r\n',
-  'HTTP/1.1',
-];
-
 /** `count` mutated requests (seeded), each on its own connection at random write splits. */
 export async function fuzz(style: Style, count: number): Promise<Row> {
   const rand = prng(7);
@@ -166,7 +146,7 @@ export async function fuzz(style: Style, count: number): Promise<Row> {
         let text = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => pick(SEEDS)).join('');
         for (let m = Math.floor(rand() * 5); m > 0; m--) {
           const at = Math.floor(rand() * text.length);
-          text = text.slice(0, at) + pick(NASTY) + text.slice(at + Math.floor(rand() * 4));
+          text = text.slice(0, at) + pick(NASTY_INSERTS) + text.slice(at + Math.floor(rand() * 4));
         }
         const c = rawClient(s.port);
         const bytes = Buffer.from(text, 'latin1');

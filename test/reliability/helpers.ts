@@ -442,3 +442,25 @@ export async function resetAttack(
   await pool(points, concurrency, (p) => resetAt(s, p, rand));
   return tally;
 }
+
+/** Bytes the parser fuzzes (the test over real sockets and the soak) insert into valid requests. */
+export const NASTY_INSERTS: readonly string[] = [
+  '\r',
+  '\n',
+  '\r\n',
+  ':',
+  ' ',
+  '\t',
+  '\0',
+  '\x7f',
+  '\xff',
+  ',',
+  ';',
+  '0',
+  'f',
+  '-',
+  'chunked',
+  'Content-Length: 5\r\n',
+  'Transfer-Encoding: chunked\r\n',
+  'HTTP/1.1',
+];

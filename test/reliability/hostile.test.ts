@@ -31,6 +31,7 @@ import {
   stopServer,
   Tracker,
   until,
+  NASTY_INSERTS,
   type RealServer,
 } from './helpers.js';
 
@@ -440,28 +441,7 @@ const SEEDS = [
   'GET /slow HTTP/1.0\r\nConnection: keep-alive\r\n\r\n',
   'DELETE /small HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n',
 ];
-const NASTY = [
-  '\r',
-  '\n',
-  '\r\n',
-  ':',
-  ' ',
-  '\t',
-  '\0',
-  '\x7f',
-  '\xff',
-  ',',
-  ';',
-  '0',
-  'f',
-  '-',
-  'chunked',
-  'Content-Length: 5\r\n',
-  'Transfer-Encoding: chunked\r\n',
-  'HTTP/1.1',
-  '%',
-  '\u00e9',
-];
+const NASTY = [...NASTY_INSERTS, '%', '\u00e9'];
 const mutation = fc.record({
   at: fc.double({ min: 0, max: 1, noNaN: true }),
   del: fc.nat({ max: 4 }),
