@@ -105,7 +105,7 @@ export {
 export { Logger, LogPublisher, globalLogPublisher, textObserver, jsonObserver, captureLogs } from './reactor/index.js';
 
 // Transports and protocols
-export { listenTCP, connectTCP, StringTransport, loopback, TRANSPORT_HIGH_WATER } from './reactor/index.js';
+export { StringTransport, loopback, TRANSPORT_HIGH_WATER } from './reactor/index.js';
 export { listenTLS, connectTLS, TLS_HANDSHAKE_TIMEOUT, listenUNIX, connectUNIX } from './reactor/index.js';
 export {
   Protocol,

@@ -73,7 +73,9 @@ export {
   captureLogs,
 } from './log.js';
 
-export { listenTCP, connectTCP, TRANSPORT_HIGH_WATER, CONNECT_TIMEOUT } from './tcp.js';
+// One way to listen and connect over TCP: the reactor's own methods
+// (`reactor.listenTCP`, `reactor.connectTCP`), as docs/protocols.md shows.
+export { TRANSPORT_HIGH_WATER, CONNECT_TIMEOUT } from './tcp.js';
 export { listenTLS, connectTLS, TLS_HANDSHAKE_TIMEOUT } from './tls/index.js';
 export { listenUNIX, connectUNIX } from './unix/index.js';
 export { StringTransport } from './stringtransport.js';
