@@ -57,15 +57,26 @@ interface Server {
 const taskset = ['/usr/bin/taskset', '/bin/taskset'].find((p) => existsSync(p)) ?? null;
 const wrk = ['/usr/bin/wrk', '/usr/local/bin/wrk'].find((p) => existsSync(p)) ?? null;
 
+/**
+ * The python that imports `module`: the one on PATH, else Debian's own
+ * (`apt-get install python3-twisted python3-gevent` puts them there, and a
+ * pyenv or venv python3 first on PATH does not see them); null if neither.
+ */
+function pythonFor(module: string): string | null {
+  for (const python of ['python3', '/usr/bin/python3'])
+    if (spawnSync(python, ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0) return python;
+  return null;
+}
+
 function pythonHas(module: string): boolean {
-  return spawnSync('python3', ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0;
+  return pythonFor(module) !== null;
 }
 
 /** Start one server (on core 0 where taskset exists) and wait for `listening PORT`. */
 function start(kind: string, mode: string, arg: number, dist: string | null): Promise<Server> {
   const python = SERVERS.find((s) => s.kind === kind)?.python;
   const cmd = python
-    ? ['python3', join(here, 'servers', 'peer-python.py'), kind, mode]
+    ? [pythonFor(python)!, join(here, 'servers', 'peer-python.py'), kind, mode]
     : [process.execPath, '--import', 'tsx', join(here, 'servers', 'peer.ts'), kind, mode, String(arg)];
   const argv = taskset ? [taskset, '-c', '0', ...cmd] : cmd;
   const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'], env: serverEnv(dist) });
