@@ -31,6 +31,8 @@ export const MAX_LEADING_EMPTY_LINES = 8;
 export { MAX_CHUNK_SIZE_DIGITS } from './chunked.js';
 
 export interface MessageLimits {
+  /** The longest start line (request line or status line), CRLF excluded. */
+  maxStartLineBytes: number;
   maxHeaderBytes: number;
   maxHeaderCount: number;
   maxChunkLineBytes: number;
@@ -61,8 +63,10 @@ export type BodyFraming = 'none' | 'length' | 'chunked' | 'close';
 const asBuffer = (d: Uint8Array): Buffer =>
   Buffer.isBuffer(d) ? d : Buffer.from(d.buffer, d.byteOffset, d.byteLength);
 
-export abstract class MessageParser<Head> {
+export abstract class MessageParser<Head, Line> {
   protected state: ParsePhase = 'head';
+  /** The start line of the head under construction (null: not yet parsed). */
+  protected line: Line | null = null;
   private paused = false;
   private executing = false;
   /** The unfinished line at the end of the last buffer. */
@@ -83,12 +87,10 @@ export abstract class MessageParser<Head> {
     private readonly limits: MessageLimits,
   ) {}
 
-  /** The start line was parsed and is held (a head is under way). */
-  protected abstract get hasStartLine(): boolean;
-  /** Parse the start line, bytes [s, e) without CRLF, and hold it. */
-  protected abstract startLine(buf: Buffer, s: number, e: number): void;
-  /** Refuse a start line of `len` bytes (CRLF included) when it passes the bound. */
-  protected abstract checkStartLineLength(len: number): void;
+  /** Parse the start line, bytes [s, e) without CRLF (the caller holds it in `line`). */
+  protected abstract parseStartLine(buf: Buffer, s: number, e: number): Line;
+  /** Refuse a start line longer than `max` bytes: throw the subclass's error. */
+  protected abstract startLineTooLong(max: number): never;
   /** The empty line after the fields: decide the framing (`beginBody`) and report the head. */
   protected abstract endOfHead(): void;
   /** Wrap a parse error before it is reported (a subclass may restate its status). */
@@ -103,7 +105,7 @@ export abstract class MessageParser<Head> {
 
   /** True between the first byte of a message and its end. */
   get inMessage(): boolean {
-    return this.state !== 'head' || this.hasStartLine || this.pendingLen > 0;
+    return this.state !== 'head' || this.line !== null || this.pendingLen > 0;
   }
 
   get failed(): boolean {
@@ -231,8 +233,9 @@ export abstract class MessageParser<Head> {
   private checkLineLength(len: number): void {
     switch (this.state) {
       case 'head':
-        if (!this.hasStartLine) this.checkStartLineLength(len);
-        else if (this.fieldBytes + len > this.limits.maxHeaderBytes) {
+        if (this.line === null) {
+          if (len > this.limits.maxStartLineBytes + 2) this.startLineTooLong(this.limits.maxStartLineBytes);
+        } else if (this.fieldBytes + len > this.limits.maxHeaderBytes) {
           fail(
             E.HEADERS_TOO_LARGE,
             431,
@@ -271,14 +274,14 @@ export abstract class MessageParser<Head> {
   private onLine(buf: Buffer, s: number, e: number): void {
     switch (this.state) {
       case 'head':
-        if (!this.hasStartLine) {
+        if (this.line === null) {
           if (s === e) {
             // RFC 9112 §2.2: ignore a few empty lines before the start line.
             if (++this.emptyLines > MAX_LEADING_EMPTY_LINES)
               fail(E.BAD_REQUEST_LINE, 400, `more than ${MAX_LEADING_EMPTY_LINES} empty lines before the start line`);
             return;
           }
-          this.startLine(buf, s, e);
+          this.line = this.parseStartLine(buf, s, e);
           return;
         }
         if (s === e) {

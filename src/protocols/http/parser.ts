@@ -50,9 +50,13 @@ export interface ParserLimits {
 /** The request parser's events: `onHead`, `onBody`, `onComplete`, `onError` (see message.ts). */
 export type ParserHandler = MessageHandler<RequestHead>;
 
-/** The field, chunk and trailer limits both parsers share, defaults filled in. */
-export function messageLimits(limits: Omit<ParserLimits, 'maxRequestLineBytes'>): MessageLimits {
+/** The limits both parsers share, defaults filled in; `maxStartLineBytes` is each parser's own. */
+export function messageLimits(
+  limits: Omit<ParserLimits, 'maxRequestLineBytes'>,
+  maxStartLineBytes: number,
+): MessageLimits {
   return {
+    maxStartLineBytes,
     maxHeaderBytes: limits.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
     maxHeaderCount: limits.maxHeaderCount ?? DEFAULT_MAX_HEADER_COUNT,
     maxChunkLineBytes: limits.maxChunkLineBytes ?? DEFAULT_MAX_CHUNK_LINE_BYTES,
@@ -60,31 +64,17 @@ export function messageLimits(limits: Omit<ParserLimits, 'maxRequestLineBytes'>)
   };
 }
 
-export class HTTPParser extends MessageParser<RequestHead> {
-  private readonly maxLine: number;
-  /** The request line of the head under construction. */
-  private line: RequestLine | null = null;
-
+export class HTTPParser extends MessageParser<RequestHead, RequestLine> {
   constructor(handler: ParserHandler, limits: ParserLimits = {}) {
-    super(handler, messageLimits(limits));
-    this.maxLine = limits.maxRequestLineBytes ?? DEFAULT_MAX_REQUEST_LINE_BYTES;
+    super(handler, messageLimits(limits, limits.maxRequestLineBytes ?? DEFAULT_MAX_REQUEST_LINE_BYTES));
   }
 
-  protected get hasStartLine(): boolean {
-    return this.line !== null;
+  protected parseStartLine(buf: Buffer, s: number, e: number): RequestLine {
+    return parseRequestLine(buf, s, e);
   }
 
-  protected startLine(buf: Buffer, s: number, e: number): void {
-    this.line = parseRequestLine(buf, s, e);
-  }
-
-  protected checkStartLineLength(len: number): void {
-    if (len > this.maxLine + 2)
-      fail(
-        E.URI_TOO_LONG,
-        414,
-        `request line is longer than ${this.maxLine} bytes; shorten the URI or raise maxRequestLineBytes`,
-      );
+  protected startLineTooLong(max: number): never {
+    fail(E.URI_TOO_LONG, 414, `request line is longer than ${max} bytes; shorten the URI or raise maxRequestLineBytes`);
   }
 
   protected endOfHead(): void {

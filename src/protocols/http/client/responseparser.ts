@@ -106,9 +106,7 @@ function parseStatusLine(buf: Buffer, s: number, e: number): StatusLine {
   return { version, code, phrase: b.latin1Slice(s + 13, e) };
 }
 
-export class ResponseParser extends MessageParser<ResponseHead> {
-  private readonly maxLine: number;
-  private line: StatusLine | null = null;
+export class ResponseParser extends MessageParser<ResponseHead, StatusLine> {
   /** The method of the request this response answers: HEAD means no body (RFC 9112 §6.3). */
   private method = 'GET';
 
@@ -116,8 +114,7 @@ export class ResponseParser extends MessageParser<ResponseHead> {
     private readonly responseHandler: ResponseParserHandler,
     limits: ResponseParserLimits = {},
   ) {
-    super(responseHandler, messageLimits(limits));
-    this.maxLine = limits.maxStatusLineBytes ?? DEFAULT_MAX_STATUS_LINE_BYTES;
+    super(responseHandler, messageLimits(limits, limits.maxStatusLineBytes ?? DEFAULT_MAX_STATUS_LINE_BYTES));
   }
 
   /** Say which request the next response answers; call before its first byte is fed. */
@@ -152,17 +149,12 @@ export class ResponseParser extends MessageParser<ResponseHead> {
     return err.status === 502 ? err : new HTTPParseError(err.code, 502, `bad response from the server: ${err.message}`);
   }
 
-  protected get hasStartLine(): boolean {
-    return this.line !== null;
+  protected parseStartLine(buf: Buffer, s: number, e: number): StatusLine {
+    return parseStatusLine(buf, s, e);
   }
 
-  protected startLine(buf: Buffer, s: number, e: number): void {
-    this.line = parseStatusLine(buf, s, e);
-  }
-
-  protected checkStartLineLength(len: number): void {
-    if (len > this.maxLine + 2)
-      fail(E.STATUS_LINE_TOO_LONG, 502, `status line is longer than ${this.maxLine} bytes; raise maxStatusLineBytes`);
+  protected startLineTooLong(max: number): never {
+    fail(E.STATUS_LINE_TOO_LONG, 502, `status line is longer than ${max} bytes; raise maxStatusLineBytes`);
   }
 
   protected endOfHead(): void {
