@@ -18,6 +18,7 @@ import { Agent } from '../src/protocols/http/client/agent.js';
 import { HTTPConnectionPool } from '../src/protocols/http/client/pool.js';
 import { readBody } from '../src/protocols/http/client/readbody.js';
 import { reverseProxy } from '../src/protocols/http/client/proxy.js';
+import { captureLogs } from '../src/reactor/log.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -112,11 +113,20 @@ describe('reverseProxy on real sockets', () => {
     expect(written).toBeLessThan(64 * 1024 * 1024);
   });
 
-  it('an upstream that is gone gets 502 with a body naming it', async () => {
+  it('an upstream that is gone gets 502 with a generic body that does not name it', async () => {
     const { upstream, upPort, port } = await setup((_req, res) => res.end('x'));
     await new Promise<void>((r) => (upstream.closeAllConnections(), upstream.close(() => r())));
-    const res = await fetch(`http://127.0.0.1:${port}/`);
+    const logs = captureLogs();
+    cleanups.push(() => logs.restore());
+    const res = await fetch(`http://127.0.0.1:${port}/gone`);
     expect(res.status).toBe(502);
-    expect(await res.text()).toContain(`upstream http://127.0.0.1:${upPort} failed`);
+    const text = await res.text();
+    expect(text).toBe('Bad Gateway: the upstream server could not be reached.\n');
+    expect(text).not.toContain(String(upPort));
+    // The operator gets the details: the upstream URL, the path and the error.
+    const e = logs.events.find((x) => x.namespace === 'spindle.http.proxy')!;
+    expect(e.upstream).toBe(`http://127.0.0.1:${upPort}/gone`);
+    expect(e.path).toBe('/gone');
+    expect(e.failure?.value).toBeDefined();
   });
 });

@@ -5,9 +5,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Protocol } from '../src/protocols/protocol.js';
-import type { Failure } from '../src/reactor/failure.js';
+import { Failure } from '../src/reactor/failure.js';
+import { ResponseDone } from '../src/reactor/errors.js';
 import type { CpsApp, IRequest } from '../src/protocols/http/interfaces.js';
+import { captureLogs, Logger, LogPublisher, type LogEvent } from '../src/reactor/log.js';
 import { Flood, proxyWorld } from './http-proxy-helpers.js';
+import { succeed } from '../src/reactor/deferred.js';
+import { Headers } from '../src/protocols/http/headers.js';
+import { PROXY_ERROR_BODIES, reverseProxy } from '../src/protocols/http/client/proxy.js';
+import type { IAgent, IResponse } from '../src/protocols/http/client/interfaces.js';
+import type { IProtocol, ITransport } from '../src/reactor/interfaces.js';
 
 const GET = (path: string, extra = '') => `GET ${path} HTTP/1.1\r\nHost: site.example\r\n${extra}\r\n`;
 
@@ -100,17 +107,47 @@ describe('reverseProxy forwards', () => {
 });
 
 describe('reverseProxy failures', () => {
-  it('upstream down: 502 with a body naming the upstream', () => {
-    const w = proxyWorld((req) => req.finish());
+  /** A logger of its own, so the test reads what the proxy logged and nothing else. */
+  function logged() {
+    const publisher = new LogPublisher();
+    const cap = captureLogs(publisher);
+    return { logger: new Logger('spindle.http.proxy', publisher), events: cap.events };
+  }
+  const body = (text: string) => text.slice(text.indexOf('\r\n\r\n') + 4);
+  /** What no client of the proxy may see: the upstream's name or address, and error text. */
+  function expectNothingInternal(text: string) {
+    expect(text).not.toMatch(/upstream\.test|8080|10\.0\.0|ECONNREFUSED|refused|duplicate|ERR_/i);
+  }
+  function detailsOf(events: LogEvent[]) {
+    expect(events).toHaveLength(1);
+    const e = events[0]!;
+    expect(e.level).toBe('warn');
+    expect(e.namespace).toBe('spindle.http.proxy');
+    return e;
+  }
+
+  it('upstream down: 502 with a generic body; the upstream URL and the error are logged, not sent', () => {
+    const { logger, events } = logged();
+    const w = proxyWorld((req) => req.finish(), { logger });
     w.refuseConnections();
     const c = w.client();
-    c.send(GET('/'));
+    c.send(GET('/private/path?q=1'));
     w.settle();
     expect(status(c.text)).toBe(502);
-    expect(c.text).toContain('upstream http://upstream.test:8080 failed');
+    expect(c.text).toContain('Content-Type: text/plain; charset=utf-8');
+    expect(body(c.text)).toBe(`${PROXY_ERROR_BODIES.unreachable}\n`);
+    expectNothingInternal(c.text);
+    const e = detailsOf(events);
+    expect(e.upstream).toBe('http://upstream.test:8080/private/path?q=1');
+    expect(e.method).toBe('GET');
+    expect(e.path).toBe('/private/path?q=1');
+    expect(e.client).toBe('198.51.100.7');
+    expect(e.status).toBe(502);
+    expect(String((e.failure as { value: Error }).value.message)).toMatch(/refused/i);
   });
 
-  it('upstream answers garbage: 502', () => {
+  it('upstream answers garbage: 502 saying the response was not valid; the parse error is logged', () => {
+    const { logger, events } = logged();
     const w = proxyWorld(
       () =>
         new (class extends Protocol {
@@ -118,14 +155,41 @@ describe('reverseProxy failures', () => {
             this.transport.write(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab'));
           }
         })(),
+      { logger },
     );
     const c = w.client();
     c.send(GET('/'));
     w.settle();
     expect(status(c.text)).toBe(502);
+    expect(body(c.text)).toBe(`${PROXY_ERROR_BODIES.invalid}\n`);
+    expectNothingInternal(c.text);
+    const e = detailsOf(events);
+    expect(e.path).toBe('/');
+    expect(e.message).toContain('invalid');
+    expect(String((e.failure as { value: Error }).value.message)).toMatch(/Content-Length/);
+  });
+
+  it('upstream hangs up without answering: 502 saying so', () => {
+    const { logger, events } = logged();
+    const w = proxyWorld(
+      () =>
+        new (class extends Protocol {
+          override dataReceived() {
+            this.transport.loseConnection();
+          }
+        })(),
+      { logger },
+    );
+    const c = w.client();
+    c.send(GET('/x'));
+    w.settle();
+    expect(status(c.text)).toBe(502);
+    expect(body(c.text)).toBe(`${PROXY_ERROR_BODIES.closed}\n`);
+    expect(detailsOf(events).status).toBe(502);
   });
 
   it('upstream silent: 504 after the timeout on the injected clock, and the upstream connection is closed', () => {
+    const { logger, events } = logged();
     const lost: Failure[] = [];
     const w = proxyWorld(
       () =>
@@ -134,19 +198,26 @@ describe('reverseProxy failures', () => {
             lost.push(r);
           }
         })(),
-      { timeout: 10 },
+      { timeout: 10, logger },
     );
     const c = w.client();
-    c.send(GET('/'));
+    c.send(GET('/slow'));
     w.settle();
     w.proxyReactor.advance(9.9);
     w.settle();
     expect(c.text).toBe('');
+    expect(events).toHaveLength(0);
     w.proxyReactor.advance(0.2);
     w.settle();
     expect(status(c.text)).toBe(504);
-    expect(c.text).toContain('did not answer within 10 s');
+    expect(body(c.text)).toBe(`${PROXY_ERROR_BODIES.timeout}\n`);
+    expectNothingInternal(c.text);
     expect(lost).toHaveLength(1);
+    const e = detailsOf(events);
+    expect(e.status).toBe(504);
+    expect(e.path).toBe('/slow');
+    expect(e.upstream).toBe('http://upstream.test:8080/slow');
+    expect(e.message).toContain('10 s');
   });
 
   it('the client leaving before the head cancels the upstream request (the upstream sees the disconnect)', () => {
@@ -325,5 +396,112 @@ describe('reverseProxy bounds what it holds', () => {
     }
     expect(c.lost).toBeNull();
     expect(c.received).toBeGreaterThan(8 * MiB);
+  });
+
+  /**
+   * An upstream whose body ignores pauseProducing (a caller's agent that buffers, or a
+   * transport that cannot stop): the test pushes chunks itself and sees what the proxy does.
+   */
+  function pushyUpstream(total: number) {
+    const state = { pauses: 0, resumes: 0, stopped: false, protocol: null as IProtocol | null };
+    const transport = {
+      pauseProducing: () => void state.pauses++,
+      resumeProducing: () => void state.resumes++,
+      stopProducing: () => void (state.stopped = true),
+    } as unknown as ITransport;
+    const response = {
+      version: 'HTTP/1.1',
+      code: 200,
+      phrase: 'OK',
+      headers: Headers.fromPairs([['Content-Length', String(total)]]),
+      length: total,
+      url: 'http://upstream.test:8080/big',
+      previousResponse: null,
+      trailers: null,
+      deliverBody(p: IProtocol) {
+        state.protocol = p;
+        p.makeConnection(transport);
+      },
+    } as unknown as IResponse;
+    const agent: IAgent = { request: () => succeed(response) };
+    return { state, agent };
+  }
+
+  it('maxBuffered is enforced: an upstream that ignores the pause gets cut off once maxBuffered more arrived; the proxy held no more', () => {
+    const total = 64 * MiB;
+    const chunk = 16 * 1024;
+    const maxBuffered = 128 * 1024;
+    const up = pushyUpstream(total);
+    const w = proxyWorld(
+      (req) => req.finish(),
+      {},
+      64 * 1024,
+      () => reverseProxy('http://upstream.test:8080', { agent: up.agent, maxBuffered }),
+    );
+    const c = w.client();
+    c.send(GET('/big'));
+    w.settle();
+    c.transport.pauseProducing(); // the client stops reading
+    const piece = Buffer.alloc(chunk, 0x62);
+    let pushed = 0;
+    let pushedAtPause = -1;
+    let peakHeld = 0;
+    while (pushed < total && !up.state.stopped) {
+      up.state.protocol!.dataReceived(piece);
+      pushed += chunk;
+      w.settle();
+      if (pushedAtPause < 0 && up.state.pauses > 0) pushedAtPause = pushed;
+      // Bytes the proxy took from the upstream that the client has not read: all held by the proxy.
+      const headBytes = c.text.indexOf('\r\n\r\n') + 4;
+      peakHeld = Math.max(peakHeld, pushed - (headBytes > 3 ? c.received - headBytes : 0));
+    }
+    // The proxy asked the upstream side to pause once its socket to the client was full...
+    expect(pushedAtPause).toBeGreaterThan(0);
+    expect(pushedAtPause).toBeLessThanOrEqual(64 * 1024 + 2 * chunk);
+    // ...and when bytes kept coming, it stopped the upstream body past maxBuffered instead of holding them.
+    expect(up.state.stopped).toBe(true);
+    expect(pushed - pushedAtPause).toBeLessThanOrEqual(maxBuffered + chunk);
+    expect(peakHeld).toBeLessThanOrEqual(pushedAtPause + maxBuffered + chunk);
+    // The client's response is cut (aborted), never ended as if complete.
+    c.transport.resumeProducing();
+    w.settle();
+    expect(c.lost).not.toBeNull();
+    expect(c.received).toBeLessThan(total);
+  });
+
+  it('maxBuffered is per pause: bytes that come while paused count from zero again after each resume', () => {
+    const total = 4 * MiB;
+    const chunk = 16 * 1024;
+    const up = pushyUpstream(total);
+    const w = proxyWorld(
+      (req) => req.finish(),
+      {},
+      64 * 1024,
+      () => reverseProxy('http://upstream.test:8080', { agent: up.agent, maxBuffered: 64 * 1024 }),
+    );
+    const c = w.client();
+    c.keep = false;
+    c.send(GET('/big'));
+    w.settle();
+    const piece = Buffer.alloc(chunk, 0x62);
+    // A client that reads in bursts: each pause lets in at most maxBuffered more, then it reads everything.
+    let pushed = 0;
+    while (pushed < total) {
+      c.transport.pauseProducing();
+      for (let i = 0; i < 8 && pushed < total; i++) {
+        up.state.protocol!.dataReceived(piece);
+        pushed += chunk;
+        w.settle();
+      }
+      c.transport.resumeProducing();
+      w.settle();
+    }
+    expect(up.state.stopped).toBe(false);
+    expect(up.state.pauses).toBeGreaterThan(10);
+    expect(up.state.resumes).toBe(up.state.pauses);
+    up.state.protocol!.connectionLost(new Failure(new ResponseDone()));
+    w.settle();
+    expect(c.lost).toBeNull();
+    expect(c.received).toBeGreaterThan(total);
   });
 });

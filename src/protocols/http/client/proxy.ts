@@ -17,20 +17,24 @@
  *
  * Failures: an upstream that cannot be reached or answers garbage gets 502, one
  * that gives no head within `timeout` seconds (the reactor's clock) 504, each
- * with a plain-text body naming the upstream. A client that leaves cancels the
+ * with a short generic plain-text body (RFC 9110 §15.6.3, §15.6.5) that names no
+ * internal address and quotes no error text; the details (upstream URL, method,
+ * path, client, the error) go to the logger. A client that leaves cancels the
  * upstream request (closing its connection); an upstream that breaks off
  * mid-body aborts the client's connection, so the client sees a truncated
  * response, never a short one that looks complete.
  */
+import { Buffer } from 'node:buffer';
 import { Deferred } from '../../../reactor/deferred.js';
-import { ResponseDone, TimeoutError } from '../../../reactor/errors.js';
+import { ConnectError, ResponseDone, TimeoutError } from '../../../reactor/errors.js';
 import type { Failure } from '../../../reactor/failure.js';
 import type { IConsumer, IPushProducer, ITransport } from '../../../reactor/interfaces.js';
+import { Logger } from '../../../reactor/log.js';
 import type { CpsApp, IRequest } from '../interfaces.js';
 import { HOP_BY_HOP_HEADERS, parseContentLength } from '../rules.js';
 import { listElements } from '../syntax.js';
 import { Agent } from './agent.js';
-import { ResponseTimeout } from './errors.js';
+import { ResponseNeverReceived, ResponseTimeout } from './errors.js';
 import { UNKNOWN_LENGTH, type IAgent, type IBodyProducer, type IResponse } from './interfaces.js';
 import { HTTPConnectionPool } from './pool.js';
 
@@ -48,7 +52,20 @@ export interface ReverseProxyOptions {
   maxBuffered?: number;
   /** Seconds to wait for the upstream's head before 504. Default `DEFAULT_PROXY_TIMEOUT`. */
   timeout?: number;
+  /** Where a 502/504's details (upstream URL, method, path, client, the error) are logged. Default `new Logger('spindle.http.proxy')`. */
+  logger?: Logger;
 }
+
+/**
+ * The bodies of the proxy's own answers: what happened, in terms a client can act
+ * on, without the upstream's address or the error's text (those are logged).
+ */
+export const PROXY_ERROR_BODIES = {
+  unreachable: 'Bad Gateway: the upstream server could not be reached.',
+  closed: 'Bad Gateway: the upstream server closed the connection without answering.',
+  invalid: 'Bad Gateway: the upstream server did not send a valid response.',
+  timeout: 'Gateway Timeout: the upstream server did not answer in time.',
+} as const;
 
 /** Names the Connection field lists are hop-by-hop too (RFC 9110 §7.6.1). */
 function connectionNamed(value: string | undefined): Set<string> {
@@ -214,12 +231,16 @@ class ResponseRelay extends Relay implements IPushProducer {
   }
 }
 
+const defaultLogger = new Logger('spindle.http.proxy');
+
 function answer(req: IRequest, code: number, phrase: string, text: string): void {
   if (req.finished || req.disconnected) return;
   if (req.startedWriting) return req.abort();
+  const body = Buffer.from(`${text}\n`, 'utf8');
   req.setResponseCode(code, phrase);
   req.setHeader('Content-Type', 'text/plain; charset=utf-8');
-  req.write(`${text}\n`);
+  req.setHeader('Content-Length', String(body.length));
+  req.write(body);
   req.finish();
 }
 
@@ -230,6 +251,7 @@ export function reverseProxy(upstream: string, options: ReverseProxyOptions = {}
   const maxBuffered = options.maxBuffered ?? DEFAULT_PROXY_MAX_BUFFERED;
   const timeout = options.timeout ?? DEFAULT_PROXY_TIMEOUT;
   const rewriteHost = options.rewriteHost ?? false;
+  const log = options.logger ?? defaultLogger;
   let defaultAgent: IAgent | null = options.agent ?? null;
   return (req) => {
     const agent = (defaultAgent ??= new Agent(req.reactor, { pool: new HTTPConnectionPool(req.reactor), timeout }));
@@ -269,10 +291,23 @@ export function reverseProxy(upstream: string, options: ReverseProxyOptions = {}
       },
       (f: Failure) => {
         if (req.disconnected) return;
-        const err = f.value as Error;
-        if (f.check(ResponseTimeout) || f.check(TimeoutError))
-          answer(req, 504, 'Gateway Timeout', `upstream ${origin} did not answer within ${timeout} s`);
-        else answer(req, 502, 'Bad Gateway', `upstream ${origin} failed: ${err?.message ?? String(err)}`);
+        const timedOut = f.check(ResponseTimeout) !== null || f.check(TimeoutError) !== null;
+        const kind = timedOut
+          ? 'timeout'
+          : f.check(ConnectError)
+            ? 'unreachable'
+            : f.check(ResponseNeverReceived)
+              ? 'closed'
+              : 'invalid';
+        log.failure(timedOut ? `upstream timed out after ${timeout} s` : `upstream failed (${kind})`, f, 'warn', {
+          upstream: url,
+          method: req.method,
+          path: req.uri,
+          client: req.client.host,
+          status: timedOut ? 504 : 502,
+        });
+        if (timedOut) answer(req, 504, 'Gateway Timeout', PROXY_ERROR_BODIES.timeout);
+        else answer(req, 502, 'Bad Gateway', PROXY_ERROR_BODIES[kind]);
       },
     );
   };
