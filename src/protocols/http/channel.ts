@@ -13,6 +13,13 @@
  * Output is corked while the channel drives the app: responses written
  * synchronously leave in one transport write per `dataReceived`.
  *
+ * Flow control out: the channel is the transport's one push producer for the
+ * whole connection. When the transport passes its high-water mark it pauses
+ * the channel, which passes the pause through to the current request's
+ * producer if it has one (Twisted's HTTPChannel does the same), else stops
+ * answering and reading; the resume goes the same way. Producers are never
+ * swapped in and out of the transport.
+ *
  * The channel owns the connection's state: the socket, parsing, pipelining,
  * output coalescing, lingering close and timeouts. Each request's own cycle
  * (its body fully parsed, its response handed over, 100 Continue sent) lives
@@ -23,14 +30,7 @@
 import { Buffer } from 'node:buffer';
 import { ConnectionLost } from '../../reactor/errors.js';
 import type { Failure } from '../../reactor/failure.js';
-import type {
-  IAddress,
-  IDelayedCall,
-  IProducer,
-  IProtocol,
-  IReactor,
-  ITLSTransport,
-} from '../../reactor/interfaces.js';
+import type { IAddress, IDelayedCall, IProtocol, IReactor, ITLSTransport } from '../../reactor/interfaces.js';
 import type { Logger } from '../../reactor/log.js';
 import { Protocol } from '../protocol.js';
 import { formatAccessLine } from './accesslog.js';
@@ -40,7 +40,7 @@ import type { Headers } from './headers.js';
 import type { RequestHead } from './head.js';
 import { HTTPParser, type ParserHandler, type ParserLimits } from './parser.js';
 import { reasonPhrase } from './phrases.js';
-import { ProducerSlot, Request, type RequestHost, type ServerContext } from './request.js';
+import { Request, type RequestHost, type ServerContext } from './request.js';
 import { runCpsApp } from './requestcore.js';
 
 /** What every channel of one server shares (built by HTTPFactory). */
@@ -64,7 +64,7 @@ const CORK_FLUSH_BYTES = 64 * 1024;
 const IDLE = 1,
   HEADER = 2,
   BODY = 3;
-/** Why a connection stops reading or answering (see `HTTPChannel.pausedFor`). */
+/** Why a connection holds back (see `HTTPChannel.pausedFor`). */
 type PauseReason = 'output' | 'body' | 'held-input';
 
 /** Answers to a request too large to read: the client is likely still sending it (see `startLinger`). */
@@ -73,8 +73,6 @@ const OVERSIZED = new Set([413, 414, 431]);
 export class HTTPChannel extends Protocol implements ParserHandler, RequestHost {
   readonly reactor: IReactor;
   readonly server: ServerContext;
-  holding: Request | null = null;
-  readonly producerSlot = new ProducerSlot();
   private readonly parser: HTTPParser;
   private current: Request | null = null;
   private cork = 0;
@@ -89,15 +87,15 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   private readingPaused = false;
   /**
    * Why the connection holds back, one set instead of a flag each: 'output'
-   * (the transport's write buffer is past its high-water mark: answer no new
-   * request), 'body' (the app paused its request body), 'held-input'
-   * (unparsed input at maxHeldInputBytes, recomputed in updateReading).
+   * (the transport's write buffer is past its high-water mark: the current
+   * request's producer is paused, or without one no new request is answered
+   * and the socket is not read), 'body' (the app paused its request body),
+   * 'held-input' (unparsed input at maxHeldInputBytes, recomputed in
+   * updateReading).
    */
   private readonly pausedFor = new Set<PauseReason>();
   /** The parser was running (or was asked to resume) when output paused it. */
   private resumeAfterOutput = false;
-  /** The channel itself is the transport's registered push producer (no request producer is). */
-  private selfRegistered = false;
   private readonly deadline: Deadline;
   private resumeCall: IDelayedCall | null = null;
   /** The protocol the connection was handed to by `request.upgrade()`; the channel only forwards to it. */
@@ -126,13 +124,18 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     return this.cork > 0;
   }
 
+  get outputPaused(): boolean {
+    return this.pausedFor.has('output');
+  }
+
   /** The request being served, if any (for tests and tools). */
   get currentRequest(): Request | null {
     return this.current;
   }
 
   override connectionMade(): void {
-    this.registerSelf();
+    // The channel is the transport's producer for the connection's whole life (see the module comment).
+    this.transport.registerProducer(this, true);
     this.server.stats.openChannels++;
     this.server.stats.totalChannels++;
     this.deadline.set(IDLE, this.config.idleTimeout);
@@ -213,8 +216,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   /** The client left while `req`'s response was outstanding: end it as lost, flush what was written, close. */
   private peerLeft(req: Request): void {
     this.current = null;
-    // The request's producer (if any) leaves the transport's slot; connectionLost below stops it.
-    if (!this.selfRegistered) this.transport.unregisterProducer();
+    // connectionLost stops the request's producer (if any).
     req.connectionLost(
       new ConnectionLost(
         'the client closed its side of the connection (FIN) before the response finished; the server option allowHalfOpen answers half-closed clients instead',
@@ -319,7 +321,6 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.server.stats.responses++;
     if (this.config.accessLog !== null)
       this.config.accessLog.info(formatAccessLine(req, this.server.dates.wallSeconds()));
-    req.responded = true;
     if (!persist) return this.closeConnection();
     if (req.inputDone) return this.requestDone();
     // The app answered without reading (all of) the body: read and discard the rest, bounded.
@@ -329,19 +330,14 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     else this.resumeParsing();
   }
 
-  /** A request's producer takes the channel's place on the transport while it is registered. */
-  registerProducer(producer: IProducer, streaming: boolean): void {
-    if (this.selfRegistered) {
-      this.selfRegistered = false;
-      this.transport.unregisterProducer();
-      this.outputResumed();
-    }
-    this.transport.registerProducer(producer, streaming);
+  producerRegistered(req: Request): void {
+    // The request's producer waits for the transport now; the channel stops holding back for it.
+    if (req === this.current && this.pausedFor.has('output')) this.releaseOutputHold();
   }
 
-  unregisterProducer(): void {
-    this.transport.unregisterProducer();
-    if (!this.closing && !this.lost) this.registerSelf();
+  producerUnregistered(req: Request): void {
+    // Without a producer to pause, a full transport holds the channel back again.
+    if (req === this.current && this.pausedFor.has('output')) this.holdForOutput();
   }
 
   /**
@@ -360,10 +356,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.deadline.cancel();
     if (this.resumeCall?.active()) this.resumeCall.cancel();
     this.parser.pause();
-    if (this.selfRegistered) {
-      this.selfRegistered = false;
-      this.transport.unregisterProducer();
-    }
+    this.transport.unregisterProducer();
     if (this.readingPaused) {
       this.readingPaused = false;
       this.transport.resumeProducing();
@@ -382,38 +375,49 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   // ------------------------------------------------------------------ the channel as the transport's producer
 
   /**
-   * Between request producers the channel is the transport's push producer, so
-   * a client that pipelines requests without reading the answers stops being
-   * served (and read) once the transport's buffer passes its high-water mark,
-   * as node:http does: the output buffer cannot grow without bound.
+   * The transport's buffer passed its high-water mark. The current request's
+   * producer, if it has one, is paused (pass-through); otherwise the channel
+   * itself holds back, so a client that pipelines requests without reading
+   * the answers stops being served (and read), as node:http does: the output
+   * buffer cannot grow without bound.
    */
-  private registerSelf(): void {
-    this.selfRegistered = true;
-    this.transport.registerProducer(this, true);
-  }
-
   pauseProducing(): void {
     if (this.pausedFor.has('output')) return;
     this.pausedFor.add('output');
+    const req = this.current;
+    if (req !== null && req.hasProducer) req.pauseProducer();
+    else this.holdForOutput();
+  }
+
+  /** The transport drained: resume (or pull) the current request's producer, or answer and read again. */
+  resumeProducing(): void {
+    if (!this.pausedFor.delete('output')) return;
+    const req = this.current;
+    if (req !== null && req.hasProducer) req.resumeProducer();
+    this.releaseOutputHold();
+  }
+
+  stopProducing(): void {
+    // The transport is going away; connectionLost follows, and the request stops its producer once.
+  }
+
+  /** A full transport and no request producer to pause: answer no new request, read no more. */
+  private holdForOutput(): void {
     if (!this.parser.isPaused) this.resumeAfterOutput = true;
     this.parser.pause();
     this.updateReading();
   }
 
-  resumeProducing(): void {
-    this.outputResumed();
-  }
-
-  stopProducing(): void {
-    // The transport is going away; connectionLost follows and cleans up.
-  }
-
-  private outputResumed(): void {
-    if (!this.pausedFor.delete('output')) return;
+  private releaseOutputHold(): void {
     const resume = this.resumeAfterOutput;
     this.resumeAfterOutput = false;
     if (resume) this.resumeParsing();
     this.updateReading();
+  }
+
+  /** 'output' holds the channel itself back only while no request producer takes the pause. */
+  private get heldForOutput(): boolean {
+    return this.pausedFor.has('output') && !(this.current?.hasProducer ?? false);
   }
 
   /** Pause the parser for a reason of the request's own (which output resuming must not undo). */
@@ -495,7 +499,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   /** Resume the parser now if it is running (no re-entry), else on the next reactor turn. */
   private resumeParsing(): void {
-    if (this.pausedFor.has('output')) {
+    if (this.heldForOutput) {
       this.resumeAfterOutput = true;
       return;
     }
@@ -507,7 +511,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   private readonly resumeNow = (): void => {
     this.resumeCall = null;
-    if (this.closing || this.lost || this.pausedFor.has('body') || this.pausedFor.has('output')) return;
+    if (this.closing || this.lost || this.pausedFor.has('body') || this.heldForOutput) return;
     this.cork++;
     try {
       this.parser.resume();
@@ -525,7 +529,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     if (this.parser.isPaused && this.parser.bufferedBytes >= this.config.maxHeldInputBytes)
       this.pausedFor.add('held-input');
     else this.pausedFor.delete('held-input');
-    const pause = this.pausedFor.size > 0;
+    const pause = this.pausedFor.size > (this.pausedFor.has('output') && !this.heldForOutput ? 1 : 0);
     if (pause === this.readingPaused) return;
     this.readingPaused = pause;
     if (pause) this.transport.pauseProducing();
@@ -534,7 +538,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   private uncork(): void {
     // Held bytes of the request still running go out behind what is already collected.
-    if (this.cork === 1 && this.holding !== null) this.holding.flushHeld();
+    if (this.cork === 1 && this.current !== null && this.current.phase === 'head-held') this.current.flushHeld();
     if (--this.cork > 0) return;
     this.flushOut();
     if (this.loseAfterFlush) {
@@ -569,10 +573,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   /** The transport closes once its buffer is written and no producer is registered: leave its slot. */
   private loseNow(): void {
-    if (this.selfRegistered) {
-      this.selfRegistered = false;
-      this.transport.unregisterProducer();
-    }
+    this.transport.unregisterProducer();
     if (this.lingering && this.lingerOnClose) {
       const req = this.current;
       if (req === null || req.inputDone || !this.bodyIncomplete(req)) this.lingering = false;

@@ -4,18 +4,29 @@
  * framing.ts; this file is the response's life: status, headers, writes,
  * producers, failures, and the hand-off to the channel.
  *
+ * The response's state is one `phase` (ResponsePhase below); the reasons to
+ * hold back output are the channel's one set (`HTTPChannel.pausedFor`), whose
+ * 'output' pause the channel passes through to this request's producer.
+ *
  * Coalescing: while the app runs synchronously inside the channel, the first
- * body bytes are held (up to MAX_COALESCE_BYTES) instead of being framed at
- * once. If the app finishes before the channel regains control, the head, an
- * exact Content-Length and the body leave as one transport write; otherwise the
- * held bytes go out chunked when the app returns. Nothing reaches the socket
- * later than it would have without the hold.
+ * body bytes are held (up to MAX_COALESCE_BYTES; phase 'head-held') instead of
+ * being framed at once. If the app finishes before the channel regains
+ * control, the head, an exact Content-Length and the body leave as one
+ * transport write; otherwise the held bytes go out chunked when the app
+ * returns. Nothing reaches the socket later than it would have without the hold.
  */
 import { resolveForwarded, type ForwardedFor, type TrustedProxies } from './forwarded.js';
 import { Buffer } from 'node:buffer';
 import { Deferred } from '../../reactor/deferred.js';
 import { ConnectionLost } from '../../reactor/errors.js';
-import type { IAddress, IProducer, IProtocol, IPushProducer, IReactor } from '../../reactor/interfaces.js';
+import type {
+  IAddress,
+  IDelayedCall,
+  IProducer,
+  IProtocol,
+  IPushProducer,
+  IReactor,
+} from '../../reactor/interfaces.js';
 import type { Logger } from '../../reactor/log.js';
 import type { DateCache } from './date.js';
 import { assemble, CHUNKED, CLOSE, LAST_CHUNK, LENGTH, NONE, planHead } from './framing.js';
@@ -35,10 +46,8 @@ export interface RequestHost extends BodyHost {
   readonly secure: boolean;
   /** True while the channel is running app code synchronously and collecting output. */
   readonly corked: boolean;
-  /** The transport's stand-in for the registered request producer (see ProducerSlot). */
-  readonly producerSlot: ProducerSlot;
-  /** The request whose held bytes must be flushed when the channel uncorks. */
-  holding: Request | null;
+  /** The transport is past its high-water mark: a producer registered now starts paused (pull: not pulled). */
+  readonly outputPaused: boolean;
   send(data: Uint8Array): void;
   /** `request`'s head is about to be sent: remember where its bytes start in what is still held. */
   markResponse(request: Request): void;
@@ -46,8 +55,10 @@ export interface RequestHost extends BodyHost {
   retract(request: Request): boolean;
   /** May the connection carry another request, as far as the input side knows? */
   canPersist(request: Request): boolean;
-  registerProducer(producer: IProducer, streaming: boolean): void;
-  unregisterProducer(): void;
+  /** `request` registered a producer: the transport's pause now passes through to it. */
+  producerRegistered(request: Request): void;
+  /** `request`'s producer left: the channel takes the transport's pause itself again. */
+  producerUnregistered(request: Request): void;
   /** The response was completely handed over; `persist` false closes the connection after it. */
   responseDone(request: Request, persist: boolean): void;
   abortConnection(): void;
@@ -70,38 +81,21 @@ export interface ServerContext {
 const CRLF = Buffer.from('\r\n');
 
 /**
- * What the transport holds while a request's producer is registered (one per
- * connection, pointed at each request's producer in turn): pause and resume
- * pass through; stop goes by the request, so the producer is stopped once
- * even when both the transport (on its way down) and the request (told of
- * the loss) stop it.
+ * How far the server got with a response (one value instead of a flag each):
+ * - 'open': nothing written; status and headers may still change;
+ * - 'head-held': the first body bytes wait in the request while the channel
+ *   drives the app (coalescing); status and headers are fixed;
+ * - 'streaming': the head left for the channel; body writes are framed as they come;
+ * - 'complete': finish(): the whole response was handed to the channel;
+ * - 'server-answered': the server answered in the app's place (500, 413, 408,
+ *   400) and closes; later app writes and finish() are dropped, not thrown;
+ * - 'upgraded': the 101 went out; the connection belongs to another protocol;
+ * - 'aborted': the connection was dropped (the head had left, so no 500 could).
+ * The client leaving is `disconnected` (RequestCore, as on every host): it can
+ * happen in any phase, which then tells how far the response had got.
  */
-export class ProducerSlot implements IPushProducer {
-  private request: Request | null = null;
-  private producer: IProducer | null = null;
-
-  point(request: Request, producer: IProducer): this {
-    this.request = request;
-    this.producer = producer;
-    return this;
-  }
-
-  pauseProducing(): void {
-    (this.producer as Partial<IPushProducer> | null)?.pauseProducing?.();
-  }
-
-  resumeProducing(): void {
-    this.producer?.resumeProducing();
-  }
-
-  stopProducing(): void {
-    const request = this.request;
-    const producer = this.producer;
-    this.request = null;
-    this.producer = null;
-    if (request !== null && producer !== null) request.producerStopped(producer);
-  }
-}
+export type ResponsePhase =
+  'open' | 'head-held' | 'streaming' | 'complete' | 'server-answered' | 'upgraded' | 'aborted';
 
 const toBytes = (data: Uint8Array | string): Uint8Array =>
   typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
@@ -117,28 +111,28 @@ export class Request extends RequestCore implements IRequest {
   /** Trailer fields of a chunked body, once it ended. */
   trailers: Headers | null = null;
 
-  // This request's cycle as its connection tracks it (the channel sets these; the
-  // connection's own state, parsing, pipelining, output and timeouts, stays there).
+  // The input side of this request's cycle (the channel sets these; the connection's
+  // own state, parsing, pipelining, output and timeouts, stays there).
   /** The whole request body was parsed: the next pipelined request may follow. */
   inputDone = false;
-  /** The response was completely handed to the connection (`responseDone`). */
-  responded = false;
   /** `100 Continue` was sent, or is no longer due (the app asked for the body). */
   sent100 = false;
 
+  /** How far the response got (see ResponsePhase). */
+  phase: ResponsePhase = 'open';
   /** Response body bytes handed to the transport (after framing decisions, before chunk framing). */
   bytesSent = 0;
+  /** Body bytes the app wrote past its Content-Length and the server cut (logged when the first are). */
+  bytesCut = 0;
 
-  private headSent = false;
   private framing = NONE;
   private lengthOut = -1;
   private keepAlive = false;
+  /** The body bytes held in phase 'head-held', and how many. */
   private held: Uint8Array[] | null = null;
   private heldBytes = 0;
-  /** The server answered for the app (500, 413): later app writes are dropped, not thrown. */
-  private answeredByServer = false;
-  private aborted = false;
-  private truncatedLogged = false;
+  /** The next pull of a pull producer, due after its last write (see pullSoon). */
+  private pullCall: IDelayedCall | null = null;
   constructor(
     private readonly channel: RequestHost,
     readonly head: RequestHead,
@@ -214,65 +208,71 @@ export class Request extends RequestCore implements IRequest {
 
   // ------------------------------------------------------------------ output
 
+  /** The client left, or the response was aborted: output goes nowhere. */
+  private get gone(): boolean {
+    return this.disconnected || this.phase === 'aborted';
+  }
+
+  /** The response was completely handed to the connection (finish(), or the server's own answer). */
+  get responded(): boolean {
+    return this.phase === 'complete' || this.phase === 'server-answered';
+  }
+
   write(data: Uint8Array | string): void {
     if (this.finished) {
-      if (this.answeredByServer || this.disconnected || this.aborted) return;
+      if (this.phase === 'server-answered' || this.gone) return;
       throw new RequestFinishedError('write()');
     }
-    if (this.disconnected || this.aborted) return;
+    if (this.gone) return;
     const bytes = toBytes(data);
     if (bytes.length === 0) return;
-    if (!this.locked) {
-      this.locked = true;
-      if (this.channel.corked && bytes.length <= MAX_COALESCE_BYTES) {
-        this.held = [bytes];
-        this.heldBytes = bytes.length;
-        this.channel.holding = this;
-        return;
-      }
-      return this.sendHead(-1, [bytes], bytes.length, false);
-    }
-    if (this.held !== null) {
-      this.held.push(bytes);
+    if (this.phase === 'streaming') this.sendBody(bytes);
+    else if (this.phase === 'head-held') {
+      this.held!.push(bytes);
       this.heldBytes += bytes.length;
       if (this.heldBytes > MAX_COALESCE_BYTES) this.flushHeld();
-      return;
+    } else {
+      this.locked = true;
+      if (this.channel.corked && bytes.length <= MAX_COALESCE_BYTES) {
+        this.phase = 'head-held';
+        this.held = [bytes];
+        this.heldBytes = bytes.length;
+      } else this.sendHead(-1, [bytes], bytes.length, false);
     }
-    this.sendBody(bytes);
+    if (this.producer !== null && !this.streaming) this.pullSoon();
   }
 
   flushHeaders(): void {
-    if (this.finished || this.disconnected || this.aborted) return;
-    if (this.held !== null) return this.flushHeld();
-    if (this.headSent) return;
+    if (this.finished || this.gone) return;
+    if (this.phase === 'head-held') return this.flushHeld();
+    if (this.phase !== 'open') return;
     this.locked = true;
     this.sendHead(-1, [], 0, false);
   }
 
-  /** Send held bytes with streaming framing (the app did not finish synchronously). */
+  /** Send held bytes with streaming framing (the app did not finish synchronously); the channel calls it as it uncorks. */
   flushHeld(): void {
-    const held = this.held;
-    if (held === null) return;
+    if (this.phase !== 'head-held') return;
+    const held = this.held!;
     this.held = null;
-    if (this.channel.holding === this) this.channel.holding = null;
     this.sendHead(-1, held, this.heldBytes, false);
   }
 
   finish(): void {
     if (this.finished) {
-      if (this.answeredByServer) return;
+      if (this.phase === 'server-answered') return;
       throw new RequestFinishedError('finish()');
     }
     this.finished = true;
-    if (this.disconnected || this.aborted) return;
+    if (this.gone) return;
     let complete = true;
-    if (!this.headSent) {
+    if (this.phase !== 'streaming') {
       const held = this.held ?? [];
       this.held = null;
-      if (this.channel.holding === this) this.channel.holding = null;
       this.locked = true;
       this.sendHead(this.heldBytes, held, this.heldBytes, true);
     } else if (this.framing === CHUNKED) this.channel.send(Buffer.from(LAST_CHUNK, 'latin1'));
+    this.phase = 'complete';
     if (this.framing === LENGTH && this.bytesSent < this.lengthOut) {
       // The app promised more than it wrote: the client cannot find the end, so the connection must go.
       this.channel.server.log.error(
@@ -286,7 +286,7 @@ export class Request extends RequestCore implements IRequest {
   }
 
   private sendHead(knownLength: number, body: Uint8Array[], bodyLength: number, end: boolean): void {
-    this.headSent = true;
+    this.phase = 'streaming';
     this.channel.markResponse(this);
     const ctx = this.channel.server;
     const plan = planHead({
@@ -307,7 +307,7 @@ export class Request extends RequestCore implements IRequest {
     let framed = 0;
     if (plan.framing === LENGTH) framed = Math.min(bodyLength, plan.lengthOut);
     else if (plan.framing === CHUNKED || plan.framing === CLOSE) framed = bodyLength;
-    if (framed < bodyLength && plan.framing === LENGTH) this.noteTruncated(bodyLength);
+    if (framed < bodyLength && plan.framing === LENGTH) this.noteCut(bodyLength - framed);
     this.bytesSent += framed;
     this.channel.send(assemble(plan.text, plan.framing, body, framed, end));
   }
@@ -319,7 +319,7 @@ export class Request extends RequestCore implements IRequest {
       case LENGTH: {
         const room = this.lengthOut - this.bytesSent;
         if (bytes.length > room) {
-          this.noteTruncated(this.bytesSent + bytes.length);
+          this.noteCut(bytes.length - room);
           if (room === 0) return;
           bytes = bytes.subarray(0, room);
         }
@@ -337,11 +337,13 @@ export class Request extends RequestCore implements IRequest {
     }
   }
 
-  private noteTruncated(wanted: number): void {
-    if (this.truncatedLogged) return;
-    this.truncatedLogged = true;
+  /** `n` body bytes past the Content-Length were cut; the first cut is logged. */
+  private noteCut(n: number): void {
+    const first = this.bytesCut === 0;
+    this.bytesCut += n;
+    if (!first) return;
     this.channel.server.log.warn(
-      `response to ${this.method} ${this.uri} wrote more than its Content-Length (${this.lengthOut}); cut at ${this.lengthOut} bytes (at least ${wanted} were written)`,
+      `response to ${this.method} ${this.uri} wrote more than its Content-Length (${this.lengthOut}); cut at ${this.lengthOut} bytes (at least ${this.lengthOut + n} were written)`,
     );
   }
 
@@ -355,7 +357,7 @@ export class Request extends RequestCore implements IRequest {
    * HTTP/1.1 request with no body, before anything was written.
    */
   upgrade(protocol: IProtocol): void {
-    if (this.finished || this.locked || this.disconnected || this.aborted) {
+    if (this.finished || this.phase !== 'open' || this.gone) {
       throw new UpgradeError(
         'upgrade() after the response started, finished or the client left; switch protocols before writing anything',
       );
@@ -373,37 +375,77 @@ export class Request extends RequestCore implements IRequest {
     this.code = 101;
     this.codeMessage = 'Switching Protocols';
     this.locked = true;
-    this.headSent = true;
+    this.phase = 'upgraded';
     this.finished = true;
-    if (this.producer !== null) {
-      this.producer = null;
-      this.channel.unregisterProducer();
-    }
+    // A producer registered for the response is released (its new consumer is the new protocol).
+    this.dropProducer();
     this.channel.upgrade(this, Buffer.from(`${text}\r\n`, 'latin1'), protocol);
     this.settleFinished();
   }
 
-  // ------------------------------------------------------------------ producers and lifecycle
+  // ------------------------------------------------------------------ producers (passed through by the channel)
 
+  /**
+   * The producer stays with the request; the transport's only producer is the
+   * channel, which passes its pause and resume here (Twisted's HTTPChannel
+   * does the same). A push producer registered while the transport is full
+   * starts paused; a pull producer is pulled at once unless it is full, then
+   * once after each of its writes (next reactor turn), and when the transport
+   * drains: it never writes past the transport's high-water mark by more than
+   * one pull.
+   */
   registerProducer(producer: IProducer, streaming: boolean): void {
-    if (!this.claimProducer(producer, streaming, this.disconnected || this.aborted)) return;
-    this.channel.registerProducer(this.channel.producerSlot.point(this, producer), streaming);
+    if (!this.claimProducer(producer, streaming, this.gone)) return;
+    this.channel.producerRegistered(this);
+    if (!this.channel.outputPaused) {
+      if (!streaming) producer.resumeProducing();
+    } else if (streaming) (producer as IPushProducer).pauseProducing();
   }
 
   unregisterProducer(): void {
     const p = this.producer;
     if (p === null) return;
-    this.producer = null;
-    if (this.disconnected || this.aborted) p.stopProducing();
-    else this.channel.unregisterProducer();
+    this.dropProducer();
+    if (this.gone) p.stopProducing();
+    else this.channel.producerUnregistered(this);
   }
 
-  /** The transport stopped the registered producer (it is going away): forget it, stop it once. */
-  producerStopped(producer: IProducer): void {
-    if (this.producer !== producer) return;
-    this.producer = null;
-    producer.stopProducing();
+  /** A producer is registered: the channel passes the transport's pause to it. */
+  get hasProducer(): boolean {
+    return this.producer !== null;
   }
+
+  /** The channel's transport passed its high-water mark: pause a push producer (a pull one is simply not pulled). */
+  pauseProducer(): void {
+    if (this.producer !== null && this.streaming) (this.producer as IPushProducer).pauseProducing();
+  }
+
+  /** The transport drained: resume a push producer, or pull a pull producer (the consumer wants more). */
+  resumeProducer(): void {
+    this.producer?.resumeProducing();
+  }
+
+  /** A pull producer wrote: pull it again on the next reactor turn (not inside its own call). */
+  private pullSoon(): void {
+    if (this.pullCall === null) this.pullCall = this.channel.reactor.callLater(0, this.pullNow);
+  }
+
+  private readonly pullNow = (): void => {
+    this.pullCall = null;
+    // While the transport is full the channel's resume pulls instead.
+    if (this.producer === null || this.streaming || this.gone || this.channel.outputPaused) return;
+    this.producer.resumeProducing();
+  };
+
+  private dropProducer(): void {
+    this.producer = null;
+    if (this.pullCall !== null) {
+      this.pullCall.cancel();
+      this.pullCall = null;
+    }
+  }
+
+  // ------------------------------------------------------------------ lifecycle
 
   /**
    * True once the status line and headers left for the transport. Output the
@@ -411,7 +453,7 @@ export class Request extends RequestCore implements IRequest {
    * then is still answered with a 500.
    */
   get startedWriting(): boolean {
-    return this.headSent;
+    return this.phase !== 'open' && this.phase !== 'head-held';
   }
 
   /**
@@ -422,9 +464,9 @@ export class Request extends RequestCore implements IRequest {
    * reset with no status.
    */
   abort(): void {
-    if (this.aborted || this.disconnected) return;
-    if (!this.finished && (!this.headSent || this.unsend())) return this.answer(500);
-    this.aborted = true;
+    if (this.gone) return;
+    if (!this.finished && (this.phase !== 'streaming' || this.unsend())) return this.answer(500);
+    this.phase = 'aborted';
     this.channel.server.stats.aborted++;
     this.channel.abortConnection();
   }
@@ -434,33 +476,32 @@ export class Request extends RequestCore implements IRequest {
     const ctx = this.channel.server;
     ctx.stats.appErrors++;
     ctx.log.failure(`app failed handling ${this.method} ${this.uri}`, error, 'error');
-    if (this.disconnected || this.aborted || this.finished) return;
+    if (this.gone || this.finished) return;
     this.answer(500);
   }
 
   /** Undo the head (and body) sent so far if the channel still holds all of it: nothing reached the client. */
   private unsend(): boolean {
     if (!this.channel.retract(this)) return false;
-    this.headSent = false;
+    this.phase = 'open';
     this.bytesSent = 0;
+    this.bytesCut = 0;
     this.framing = NONE;
-    this.truncatedLogged = false;
     return true;
   }
 
   /** The server answers in the app's place (500 after a failure, 413 for a body past its limit) and closes. */
   answer(code: number): void {
-    if (this.disconnected || this.aborted || (this.finished && this.headSent)) return;
-    if (this.headSent && !this.unsend()) return this.abort();
+    if (this.gone || this.finished) return;
+    if (this.phase === 'streaming' && !this.unsend()) return this.abort();
     this.held = null;
-    if (this.channel.holding === this) this.channel.holding = null;
     this.resetHead(code, 'text/plain; charset=utf-8');
-    this.answeredByServer = true;
     this.head.keepAlive = false;
     this.finished = true;
     this.locked = true;
     const body = Buffer.from(`${this.codeMessage}\n`);
     this.sendHead(body.length, [body], body.length, true);
+    this.phase = 'server-answered';
     if (this.producer !== null) this.unregisterProducer();
     this.settleFinished();
     this.channel.responseDone(this, false);
@@ -469,10 +510,11 @@ export class Request extends RequestCore implements IRequest {
   /** The channel lost its connection. */
   connectionLost(reason: unknown): void {
     this.body.onLost(reason);
-    if (this.finished && !this.aborted) return;
-    if (this.disconnected) return;
+    if (this.disconnected || (this.finished && this.phase !== 'aborted')) return;
     this.disconnected = true;
-    this.stopProducer();
+    const p = this.producer;
+    this.dropProducer();
+    if (p !== null) p.stopProducing();
     this.settleLost(new ConnectionLost('the client went away before the response finished', { cause: reason }));
   }
 }

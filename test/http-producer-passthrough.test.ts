@@ -1,0 +1,244 @@
+/**
+ * Flow control out, through the channel (issue 16): the channel is the
+ * transport's one producer for the connection's whole life and passes the
+ * transport's pause and resume through to the current request's producer
+ * (Twisted's HTTPChannel), instead of swapping producers in and out of the
+ * transport. StringTransport plays the peer by hand; loopback plays a client
+ * that stops reading and then reads everything.
+ */
+import { describe, expect, it } from 'vitest';
+import { GET, makeServer, parseResponses } from './http-channel-helpers.js';
+import type { HTTPChannel } from '../src/protocols/http/channel.js';
+import { HTTPFactory } from '../src/protocols/http/factory.js';
+import type { IRequest } from '../src/protocols/http/interfaces.js';
+import { Protocol } from '../src/protocols/protocol.js';
+import type { IPullProducer, IPushProducer } from '../src/reactor/interfaces.js';
+import { loopback, LOOPBACK_BUFFER_LIMIT } from '../src/reactor/loopback.js';
+import { MemoryReactor } from '../src/reactor/memoryreactor.js';
+
+/** A push producer that records what it was told. */
+function recorder(events: string[], name = '') {
+  const p: IPushProducer = {
+    pauseProducing: () => void events.push(`${name}pause`),
+    resumeProducing: () => void events.push(`${name}resume`),
+    stopProducing: () => void events.push(`${name}stop`),
+  };
+  return p;
+}
+
+describe('the channel passes the transport pause through to the request producer (StringTransport)', () => {
+  it('the transport keeps the channel as its producer; pause and resume reach the request producer', () => {
+    let req!: IRequest;
+    const events: string[] = [];
+    const s = makeServer((r) => void (req = r));
+    s.send(GET());
+    expect(s.transport.producer).toBe(s.channel);
+    req.registerProducer(recorder(events), true);
+    expect(s.transport.producer).toBe(s.channel);
+    s.transport.pauseRegisteredProducer();
+    expect(events).toEqual(['pause']);
+    s.transport.resumeRegisteredProducer();
+    expect(events).toEqual(['pause', 'resume']);
+    req.unregisterProducer();
+    expect(s.transport.producer).toBe(s.channel);
+    // Unregistered: the next pause holds the channel back, the old producer is not told.
+    s.transport.pauseRegisteredProducer();
+    s.transport.resumeRegisteredProducer();
+    expect(events).toEqual(['pause', 'resume']);
+    req.finish();
+    expect(s.responses()).toHaveLength(1);
+  });
+
+  it('a push producer registered while the transport is full starts paused and resumes when it drains', () => {
+    let req!: IRequest;
+    const events: string[] = [];
+    const s = makeServer((r) => void (req = r), {}, { highWater: 100 });
+    s.send(GET());
+    req.write('x'.repeat(200)); // past the high-water mark: the transport pauses the channel
+    expect(s.transport.registeredProducerPaused).toBe(true);
+    req.registerProducer(recorder(events), true);
+    expect(events).toEqual(['pause']);
+    const before = s.output();
+    s.transport.clear(); // the peer read everything
+    expect(events).toEqual(['pause', 'resume']);
+    req.unregisterProducer();
+    req.finish();
+    expect(parseResponses(before + s.output())[0]!.body).toBe('x'.repeat(200));
+  });
+
+  it('a request producer that leaves while the transport is full hands the pause back: the next pipelined request waits for the drain', () => {
+    const served: string[] = [];
+    let first!: IRequest;
+    const s = makeServer(
+      (r) => {
+        served.push(r.path);
+        if (r.path === '/a') first = r;
+        else r.finish();
+      },
+      {},
+      { highWater: 100 },
+    );
+    s.send(GET('/a') + GET('/b'));
+    const events: string[] = [];
+    first.registerProducer(recorder(events), true);
+    first.write('y'.repeat(200));
+    expect(events).toEqual(['pause']);
+    first.unregisterProducer();
+    first.finish();
+    s.reactor.advance(0);
+    expect(served).toEqual(['/a']); // /b is not answered into a full transport
+    s.transport.clear();
+    s.reactor.advance(0);
+    expect(served).toEqual(['/a', '/b']);
+    expect(events).toEqual(['pause']); // the producer left: the drain is not passed to it
+  });
+
+  it('pipelined requests: the second request producer is not touched while the first is active', () => {
+    const reqs: IRequest[] = [];
+    const events: string[] = [];
+    const s = makeServer((r) => {
+      reqs.push(r);
+      r.registerProducer(recorder(events, `${r.path}:`), true);
+    });
+    s.send(GET('/1') + GET('/2'));
+    expect(reqs.map((r) => r.path)).toEqual(['/1']);
+    s.transport.pauseRegisteredProducer();
+    s.transport.resumeRegisteredProducer();
+    s.transport.pauseRegisteredProducer();
+    expect(events).toEqual(['/1:pause', '/1:resume', '/1:pause']);
+    reqs[0]!.unregisterProducer();
+    reqs[0]!.finish();
+    s.reactor.advance(0);
+    // The transport is still full: the second request is not served (or its producer touched) yet.
+    expect(reqs).toHaveLength(1);
+    s.transport.resumeRegisteredProducer();
+    s.reactor.advance(0);
+    expect(reqs.map((r) => r.path)).toEqual(['/1', '/2']);
+    s.transport.pauseRegisteredProducer();
+    expect(events).toEqual(['/1:pause', '/1:resume', '/1:pause', '/2:pause']);
+    s.transport.resumeRegisteredProducer();
+    reqs[1]!.unregisterProducer();
+    reqs[1]!.finish();
+    expect(events).toEqual(['/1:pause', '/1:resume', '/1:pause', '/2:pause', '/2:resume']);
+    expect(s.responses().map((r) => r.status)).toEqual([200, 200]);
+  });
+
+  it('a pull producer is not pulled while the transport is full; the drain pulls it again', () => {
+    let req!: IRequest;
+    let pulls = 0;
+    const s = makeServer((r) => void (req = r), {}, { highWater: 100 });
+    s.send(GET());
+    const producer: IPullProducer = {
+      resumeProducing: () => {
+        if (++pulls <= 6) req.write('z'.repeat(40));
+        else {
+          req.unregisterProducer();
+          req.finish();
+        }
+      },
+      stopProducing() {},
+    };
+    req.registerProducer(producer, false);
+    for (let i = 0; i < 10; i++) s.reactor.advance(0);
+    // The head and the first chunk are past 100 bytes: nothing more is pulled, however many turns pass.
+    expect(pulls).toBe(1);
+    expect(s.transport.registeredProducerPaused).toBe(true);
+    s.transport.clear();
+    for (let i = 0; i < 10 && !req.finished; i++) {
+      s.reactor.advance(0);
+      s.transport.clear();
+    }
+    expect(pulls).toBe(7);
+    expect(req.finished).toBe(true);
+  });
+
+  it('a client that leaves stops the request producer once (the transport stops only the channel)', () => {
+    let req!: IRequest;
+    const events: string[] = [];
+    const s = makeServer((r) => void (req = r));
+    s.send(GET());
+    req.registerProducer(recorder(events), true);
+    s.channel.stopProducing(); // what a transport on its way down does
+    s.close();
+    expect(events).toEqual(['stop']);
+    expect(req.disconnected).toBe(true);
+  });
+});
+
+/** A client that sends one GET and can stop reading its socket. */
+class StallingClient extends Protocol {
+  received: Uint8Array[] = [];
+  override connectionMade(): void {
+    this.transport.write(Buffer.from(GET('/big'), 'latin1'));
+  }
+  override dataReceived(data: Uint8Array): void {
+    this.received.push(data);
+  }
+  text(): string {
+    return Buffer.concat(this.received).toString('latin1');
+  }
+}
+
+describe('the channel passes the transport pause through to the request producer (loopback)', () => {
+  it('a push producer is paused while the peer stalls and resumed when it drains; the response arrives whole', () => {
+    const TOTAL = 1024 * 1024;
+    const CHUNK = 16 * 1024;
+    const reactor = new MemoryReactor();
+    let sent = 0;
+    let pauses = 0;
+    let resumes = 0;
+    const app = (req: IRequest) => {
+      let paused = false;
+      const fill = () => {
+        while (!paused && sent < TOTAL) {
+          sent += CHUNK;
+          req.write(new Uint8Array(CHUNK).fill(0x61));
+        }
+        if (sent >= TOTAL && !req.finished) {
+          req.unregisterProducer();
+          req.finish();
+        }
+      };
+      req.registerProducer(
+        {
+          pauseProducing: () => {
+            paused = true;
+            pauses++;
+          },
+          resumeProducing: () => {
+            paused = false;
+            resumes++;
+            fill();
+          },
+          stopProducing: () => {
+            paused = true;
+          },
+        },
+        true,
+      );
+      req.setHeader('Content-Length', String(TOTAL));
+      fill();
+    };
+    const server = new HTTPFactory(app, { reactor }).buildProtocol({ host: '127.0.0.1', port: 1 }) as HTTPChannel;
+    const client = new StallingClient();
+    const pump = loopback(server, client);
+    client.transport.pauseProducing(); // the client stops reading
+    pump.flush();
+    // The producer was paused once the transport's queue passed its limit: what was written is bounded.
+    expect(pauses).toBe(1);
+    expect(resumes).toBe(0);
+    expect(sent).toBeLessThanOrEqual(LOOPBACK_BUFFER_LIMIT + 64 * 1024 + CHUNK);
+    expect(client.received).toHaveLength(0);
+    for (let i = 0; i < 5; i++) pump.flush();
+    expect(sent).toBeLessThanOrEqual(LOOPBACK_BUFFER_LIMIT + 64 * 1024 + CHUNK);
+    // The client reads: the drain resumes the producer through the channel until the end.
+    client.transport.resumeProducing();
+    pump.flush();
+    expect(resumes).toBeGreaterThan(0);
+    // Each pause but the last (the one the final writes caused, after which the producer left) was resumed.
+    expect(resumes).toBeGreaterThanOrEqual(pauses - 1);
+    const [res] = parseResponses(client.text());
+    expect(res!.status).toBe(200);
+    expect(res!.body.length).toBe(TOTAL);
+  });
+});
