@@ -427,15 +427,15 @@ export class Request extends RequestCore implements IRequest {
 
   /** A pull producer wrote: pull it again on the next reactor turn (not inside its own call). */
   private pullSoon(): void {
-    if (this.pullCall === null) this.pullCall = this.channel.reactor.callLater(0, this.pullNow);
+    if (this.pullCall === null) this.pullCall = this.channel.reactor.callLater(0, () => this.pullNow());
   }
 
-  private readonly pullNow = (): void => {
+  private pullNow(): void {
     this.pullCall = null;
     // While the transport is full the channel's resume pulls instead.
     if (this.producer === null || this.streaming || this.gone || this.channel.outputPaused) return;
     this.producer.resumeProducing();
-  };
+  }
 
   private dropProducer(): void {
     this.producer = null;
