@@ -222,6 +222,13 @@ export interface ConnectOptions {
   timeout?: number;
   /** Write-buffer bytes past which the connection pauses its push producer. Default 64 KiB (`TRANSPORT_HIGH_WATER`). */
   highWater?: number;
+  /**
+   * `connectTCP` only: the most bytes one socket read may bring (1 KiB to 64 MiB).
+   * Default: Node's own 64 KiB reads. A larger size means fewer reads and reactor
+   * turns for bulk downloads; delivered bytes are never overwritten by a later read
+   * (reactor/readbuffer.ts). The HTTP client's Agent uses 256 KiB.
+   */
+  readBufferSize?: number;
 }
 
 export interface IReactorTCP {

@@ -29,6 +29,7 @@ import type {
   IReactor,
 } from './interfaces.js';
 import { Logger } from './log.js';
+import { largeReads } from './readbuffer.js';
 import { TCPConnection, type ConnectionKind, type TransportOptions } from './tcpconnection.js';
 import { closeAtShutdown, type ShutdownClosable } from './tcpshutdown.js';
 
@@ -247,14 +248,31 @@ export function connectTCP(
   if (!Number.isInteger(port) || port <= 0 || port > 65535) {
     throw new InvalidArgumentError(`connectTCP port must be an integer from 1 to 65535, got ${String(port)}`);
   }
-  return dial(reactor, tcpDialer(host, port), factory, options);
+  const readSize = options.readBufferSize;
+  if (readSize !== undefined && (!Number.isInteger(readSize) || readSize < 1024 || readSize > 64 * 1024 * 1024)) {
+    throw new InvalidArgumentError(
+      `connectTCP readBufferSize must be a whole number of bytes from 1024 to 64 MiB, got ${String(readSize)}`,
+    );
+  }
+  return dial(reactor, tcpDialer(host, port, readSize), factory, options);
 }
 
-function tcpDialer(host: string, port: number): Dialer {
+function tcpDialer(host: string, port: number, readBufferSize: number | undefined): Dialer {
   return {
     destination: { host, port },
     label: `${host}:${port}`,
-    open: () => connect({ host, port, allowHalfOpen: true, noDelay: true }),
+    open: () => {
+      if (readBufferSize === undefined) return connect({ host, port, allowHalfOpen: true, noDelay: true });
+      // Reads go through `onread` (readbuffer.ts); the transport still hears them as 'data'.
+      const socket: Socket = connect({
+        host,
+        port,
+        allowHalfOpen: true,
+        noDelay: true,
+        onread: largeReads(readBufferSize, (chunk) => socket.emit('data', chunk)),
+      });
+      return socket;
+    },
   };
 }
 

@@ -1,5 +1,5 @@
 /** The HTTP/1.1 client: Agent, connection pool, responses and body producers, and the response parser. */
-export { Agent, DEFAULT_CONNECT_TIMEOUT } from './agent.js';
+export { Agent, DEFAULT_CLIENT_READ_BUFFER, DEFAULT_CONNECT_TIMEOUT } from './agent.js';
 export { HTTPConnectionPool, DEFAULT_MAX_PERSISTENT_PER_HOST, DEFAULT_CACHED_CONNECTION_TIMEOUT } from './pool.js';
 export { HTTP11ClientProtocol, CLIENT_READ_AHEAD_BYTES } from './connection.js';
 export { Response } from './response.js';

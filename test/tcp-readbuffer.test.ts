@@ -1,0 +1,144 @@
+/**
+ * `connectTCP(..., { readBufferSize })`: reads of up to that many bytes through
+ * Node's `onread` (src/reactor/readbuffer.ts), and no delivered byte is ever
+ * overwritten by a later read. The buffer policy is checked on a simulated read
+ * loop; the socket path over a real 127.0.0.1 connection against node:net.
+ */
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '../src/reactor/errors.js';
+import type { IProtocol, ITransport } from '../src/reactor/interfaces.js';
+import { NodeReactor } from '../src/reactor/nodereactor.js';
+import { BASE_READ_BYTES, largeReads } from '../src/reactor/readbuffer.js';
+import { connectTCP, listenTCP } from '../src/reactor/tcp.js';
+import {
+  oneShotFactory,
+  pattern,
+  runTransportSuite,
+  socketMaker,
+  turnUntil,
+  type SocketKind,
+} from './transport-suite.js';
+
+const KiB = 1024;
+
+// The whole transport conformance suite (pausing, half-close, closing, flow control) with the
+// connecting side reading through `onread` into its own buffers.
+const largeReadTCP: SocketKind = {
+  caps: { closes: true, halfClose: true, addresses: true, readPause: true },
+  listen: (reactor, server) => listenTCP(reactor, 0, server, { host: '127.0.0.1' }).asPromise(),
+  connect: (reactor, port, client) =>
+    void connectTCP(reactor, '127.0.0.1', port.getHost().port, client, { readBufferSize: 256 * KiB }),
+};
+runTransportSuite('TCP with readBufferSize, connecting side', socketMaker(largeReadTCP, false));
+runTransportSuite('TCP with readBufferSize, accepting side (its peer reads large)', socketMaker(largeReadTCP, true));
+
+/** What Node does with an `onread` option: read into buffer(), call callback(n), ask buffer() again. */
+function simulate(max: number, reads: number[]) {
+  const delivered: Buffer[] = [];
+  const r = largeReads(max, (c) => delivered.push(c));
+  const sizes: number[] = [];
+  let fill = 0;
+  for (const want of reads) {
+    const buf = r.buffer();
+    sizes.push(buf.length);
+    const n = Math.min(want, buf.length);
+    buf.fill(++fill % 251, 0, n);
+    r.callback(n, buf);
+  }
+  return { delivered, sizes };
+}
+
+describe('largeReads: the read buffer policy', () => {
+  it('full reads grow the buffer x4 up to the limit; delivered bytes are never overwritten', () => {
+    const { delivered, sizes } = simulate(256 * KiB, [1 << 30, 1 << 30, 1 << 30, 1 << 30, 100, 1 << 30]);
+    expect(sizes).toEqual([BASE_READ_BYTES, 256 * KiB, 256 * KiB, 256 * KiB, 256 * KiB, BASE_READ_BYTES]);
+    expect(delivered.map((d) => d.length)).toEqual([64 * KiB, 256 * KiB, 256 * KiB, 256 * KiB, 100, 64 * KiB]);
+    // Every chunk still holds the bytes of its own read.
+    delivered.forEach((d, i) => expect(d.every((b) => b === (i + 1) % 251)).toBe(true));
+  });
+
+  it('a small read is copied out and the buffer read into again; a quarter or more is handed over as it is', () => {
+    const { delivered, sizes } = simulate(256 * KiB, [10, 20, 16 * KiB, 30]);
+    // The same 64 KiB serve the small reads; the 16 KiB one (a quarter) is handed over.
+    expect(sizes).toEqual([64 * KiB, 64 * KiB, 64 * KiB, 64 * KiB]);
+    expect(delivered.map((d) => d.length)).toEqual([10, 20, 16 * KiB, 30]);
+    delivered.forEach((d, i) => expect(d.every((b) => b === (i + 1) % 251)).toBe(true));
+  });
+
+  it('a limit below 64 KiB is the buffer size', () => {
+    const { sizes } = simulate(4 * KiB, [1 << 30, 1 << 30]);
+    expect(sizes).toEqual([4 * KiB, 4 * KiB]);
+  });
+
+  it('connectTCP refuses a size outside 1 KiB to 64 MiB, naming the option', () => {
+    const reactor = new NodeReactor();
+    const p: IProtocol = { makeConnection() {}, dataReceived() {}, connectionLost() {} };
+    for (const bad of [0, 100, 1.5, 65 * 1024 * KiB])
+      expect(() => connectTCP(reactor, '127.0.0.1', 9, oneShotFactory(p), { readBufferSize: bad })).toThrow(
+        InvalidArgumentError,
+      );
+    expect(() => connectTCP(reactor, '127.0.0.1', 9, oneShotFactory(p), { readBufferSize: 100 })).toThrow(
+      /readBufferSize/,
+    );
+  });
+});
+
+describe('connectTCP with readBufferSize over a real socket', () => {
+  let cleanup: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const c of cleanup.reverse()) await c();
+    cleanup = [];
+  });
+
+  it('a 16 MiB download arrives whole and in order in reads larger than 64 KiB, each chunk kept as given', async () => {
+    const total = 16 * 1024 * KiB;
+    const body = Buffer.from(pattern(total, 7));
+    let blocked!: () => void;
+    const serverBlocked = new Promise<void>((r) => (blocked = r));
+    const server = net.createServer((s) => {
+      s.on('error', () => {});
+      let off = 0;
+      const more = () => {
+        while (off < total) {
+          const ok = s.write(body.subarray(off, off + 64 * KiB));
+          off += 64 * KiB;
+          if (!ok) {
+            blocked();
+            return void s.once('drain', more);
+          }
+        }
+        s.end();
+      };
+      more();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+    const reactor = new NodeReactor();
+    reactor.run();
+    cleanup.push(() => reactor.stop().asPromise());
+    const views: Uint8Array[] = [];
+    let transport!: ITransport;
+    let ended = false;
+    const client: IProtocol = {
+      makeConnection(t) {
+        transport = t;
+        t.pauseProducing(); // let the kernel buffers fill first
+      },
+      dataReceived: (d) => void views.push(d), // kept without a copy: a later read must not change it
+      connectionLost: () => void (ended = true),
+    };
+    const { port } = server.address() as AddressInfo;
+    connectTCP(reactor, '127.0.0.1', port, oneShotFactory(client), { readBufferSize: 256 * KiB });
+    await serverBlocked;
+    await turnUntil(() => transport !== undefined, 'the client connected');
+    expect(views).toHaveLength(0); // paused: nothing read
+    transport.resumeProducing();
+    await turnUntil(() => ended, 'the download to end');
+    const got = Buffer.concat(views);
+    expect(got.length).toBe(total);
+    expect(got.equals(body)).toBe(true);
+    expect(Math.max(...views.map((v) => v.length))).toBeGreaterThan(64 * KiB);
+  });
+});
