@@ -29,6 +29,9 @@ export interface BodyHost {
 
 type Mode = 'unread' | 'stream' | 'buffer' | 'drain';
 
+/** No buffered chunks: shared, and frozen so that a push outside a buffered read throws (most requests never buffer). */
+const NO_CHUNKS = Object.freeze([]) as unknown as Uint8Array[];
+
 export class RequestBody {
   /** True once the parser reported the end of the body. */
   complete: boolean;
@@ -36,7 +39,7 @@ export class RequestBody {
   received = 0;
   private mode: Mode = 'unread';
   private protocol: IProtocol | null = null;
-  private chunks: Uint8Array[] = [];
+  private chunks = NO_CHUNKS;
   private limit = 0;
   private deferred: Deferred<Uint8Array> | null = null;
   private ended = false;
@@ -65,6 +68,7 @@ export class RequestBody {
   read(limit: number): Deferred<Uint8Array> {
     if (this.mode !== 'unread') throw new BodyAlreadyConsumedError();
     this.mode = 'buffer';
+    this.chunks = [];
     this.limit = limit;
     const d = new Deferred<Uint8Array>();
     this.deferred = d;
@@ -105,7 +109,7 @@ export class RequestBody {
         // returned, an await that throws) cannot turn it into a 500.
         const err = new BodyTooLargeError(this.limit, this.received, true);
         this.ended = true;
-        this.chunks = [];
+        this.chunks = NO_CHUNKS;
         this.host.bodyTooLarge(err);
         this.deferred!.errback(err);
         return;
@@ -121,7 +125,7 @@ export class RequestBody {
     else if (this.mode === 'buffer') {
       this.ended = true;
       const all = Buffer.concat(this.chunks, this.received);
-      this.chunks = [];
+      this.chunks = NO_CHUNKS;
       this.deferred!.callback(new Uint8Array(all.buffer, all.byteOffset, all.byteLength));
     }
   }
@@ -133,7 +137,7 @@ export class RequestBody {
     if (this.mode === 'stream') this.finish(new Failure(lost));
     else if (this.mode === 'buffer') {
       this.ended = true;
-      this.chunks = [];
+      this.chunks = NO_CHUNKS;
       this.deferred!.errback(lost);
     }
     this.ended = true;

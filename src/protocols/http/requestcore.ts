@@ -15,9 +15,11 @@
  * - `notifyFinish()`: each Deferred settles once, with the response's one
  *   outcome (handed over, or the client gone).
  *
- * The response's state is one phase plus what the host keeps about the
- * wire: `phase` goes 'open' -> 'finished' (finish() or the server's own
- * answer) and may end 'gone' (the client left or the response was aborted).
+ * What every host shares of the response's state is what the app sees:
+ * `finished` (finish() was called, or the host answered in the app's place),
+ * `disconnected` (the client went away first) and the header lock. How far
+ * the bytes got is the host's: spindle's server keeps it as one
+ * `Request.phase` (request.ts), a bridged host in BridgeRequest.
  */
 import { Deferred } from '../../reactor/deferred.js';
 import type { Failure } from '../../reactor/failure.js';
@@ -65,7 +67,7 @@ export abstract class RequestCore {
 
   setHeader(name: string, value: string): void {
     this.checkHeader(name, value, 'setHeader()');
-    this.removeHeader(name);
+    if (this.names.length > 0) this.removeHeader(name);
     this.names.push(name);
     this.values.push(value);
   }
@@ -80,7 +82,9 @@ export abstract class RequestCore {
     if (this.locked) throw new HeadersSentError('removeHeader()');
     const key = name.toLowerCase();
     for (let i = this.names.length - 1; i >= 0; i--) {
-      if (this.names[i]!.toLowerCase() === key) {
+      const n = this.names[i]!;
+      // Lower-casing makes a string: compare lengths first (most names differ there).
+      if (n.length === key.length && n.toLowerCase() === key) {
         this.names.splice(i, 1);
         this.values.splice(i, 1);
       }
@@ -120,7 +124,8 @@ export abstract class RequestCore {
       throw new InvalidHeaderError(
         `value of header ${name} contains a control character (CR, LF, NUL, DEL, ...) or a non-latin-1 character; remove it (CR or LF would inject a header)`,
       );
-    const key = name.toLowerCase();
+    // Only two names have rules of their own: lower-case (a new string) only a name of their length.
+    const key = name.length === 17 || name.length === 14 ? name.toLowerCase() : '';
     if (key === 'transfer-encoding')
       throw new InvalidHeaderError(
         'Transfer-Encoding is set by the server; set Content-Length, or leave both out for chunked',
