@@ -106,30 +106,49 @@ export function toCpsApp(app: IterApp, options: GatewayOptions = {}): GatewayCps
  * drain in the 'before' phase runs first.
  */
 class LiveResponses {
-  private readonly byReactor = new Map<IReactor, Set<{ shutdown(): void }>>();
-  /** The last reactor asked for and its set: a server has one reactor, so most calls skip the map. */
+  private readonly byReactor = new Map<IReactor, LiveList>();
+  /** The last reactor asked for and its list: a server has one reactor, so most calls skip the map. */
   private lastReactor: IReactor | null = null;
-  private lastSet: Set<{ shutdown(): void }> | null = null;
-  add(reactor: IReactor, r: { shutdown(): void }): void {
-    if (reactor === this.lastReactor) {
-      this.lastSet!.add(r);
-      return;
-    }
-    let set = this.byReactor.get(reactor);
-    if (!set) {
-      const fresh = new Set<{ shutdown(): void }>();
-      set = fresh;
+  private lastList: LiveList | null = null;
+  listFor(reactor: IReactor): LiveList {
+    if (reactor === this.lastReactor) return this.lastList!;
+    let list = this.byReactor.get(reactor);
+    if (!list) {
+      const fresh = new LiveList();
+      list = fresh;
       this.byReactor.set(reactor, fresh);
-      reactor.addSystemEventTrigger('during', 'shutdown', () => {
-        for (const live of [...fresh]) live.shutdown();
-      });
+      reactor.addSystemEventTrigger('during', 'shutdown', () => fresh.shutdownAll());
     }
-    set.add(r);
     this.lastReactor = reactor;
-    this.lastSet = set;
+    this.lastList = list;
+    return list;
   }
-  delete(reactor: IReactor, r: { shutdown(): void }): void {
-    (reactor === this.lastReactor ? this.lastSet : this.byReactor.get(reactor))?.delete(r);
+}
+
+/**
+ * One reactor's live responses as an intrusive doubly linked list: adding and
+ * removing a response touches two links and allocates nothing (a Set grew and
+ * shrank its table for each request).
+ */
+class LiveList {
+  private first: GatewayResponse | null = null;
+  add(r: GatewayResponse): void {
+    r.liveNext = this.first;
+    r.livePrev = null;
+    if (this.first !== null) this.first.livePrev = r;
+    this.first = r;
+  }
+  delete(r: GatewayResponse): void {
+    if (r.livePrev !== null) r.livePrev.liveNext = r.liveNext;
+    else if (this.first === r) this.first = r.liveNext;
+    else return; // not in the list
+    if (r.liveNext !== null) r.liveNext.livePrev = r.livePrev;
+    r.livePrev = r.liveNext = null;
+  }
+  shutdownAll(): void {
+    const all: GatewayResponse[] = [];
+    for (let r = this.first; r !== null; r = r.liveNext) all.push(r);
+    for (const r of all) r.shutdown();
   }
 }
 
@@ -168,6 +187,10 @@ class GatewayResponse implements IPushProducer {
   private writeBuffered = 0;
   /** `spindle.websocket` on an upgrade request; once accepted, chunks are messages. */
   private ws: IterWebSocket | null = null;
+  /** Links in the reactor's list of live responses (LiveList). */
+  livePrev: GatewayResponse | null = null;
+  liveNext: GatewayResponse | null = null;
+  private readonly liveList: LiveList;
 
   constructor(
     private readonly app: IterApp,
@@ -175,15 +198,16 @@ class GatewayResponse implements IPushProducer {
     private readonly options: GatewayOptions,
     private readonly stats: GatewayStats,
     private readonly logger: Logger,
-    private readonly live: LiveResponses,
+    live: LiveResponses,
   ) {
     this.reactor = options.reactor ?? request.reactor;
+    this.liveList = live.listFor(this.reactor);
   }
 
   begin(): void {
     this.stats.activeResponses++;
     this.stats.totalResponses++;
-    this.live.add(this.reactor, this);
+    this.liveList.add(this);
     // Errback: the client went away. Callback while not ended: the server itself
     // finished the request (408 for a body that stopped coming, 413): the response
     // is over all the same, so end it and close the iterable (G7, G14).
@@ -618,7 +642,7 @@ class GatewayResponse implements IPushProducer {
   private endResponse(): void {
     if (this.ended) return;
     this.ended = true;
-    this.live.delete(this.reactor, this);
+    this.liveList.delete(this);
     this.stats.activeResponses--;
     this.stats.writeBuffered -= this.writeBuffered;
     this.writeBuffered = 0;
