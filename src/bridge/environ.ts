@@ -6,6 +6,7 @@
  * strings", as PEP 3333 prescribes for native strings: each char is one byte
  * (U+0000-U+00FF), so `Buffer.from(s, 'latin1')` gives the bytes back exactly.
  */
+import { Headers } from '../protocols/http/headers.js';
 import type { IRequest } from '../protocols/http/interfaces.js';
 import type { IReactor } from '../reactor/interfaces.js';
 import type { Environ, EnvironWebSocket, InputHandler, PauseOutput, WsgiErrors, WsgiInput } from './interfaces.js';
@@ -91,6 +92,9 @@ function cpsMisuse(name: string): never {
   );
 }
 
+/** `wsgi.version`, PEP 3333's tuple (1, 0): one frozen array shared by every environ. */
+const WSGI_VERSION: readonly [number, number] = Object.freeze([1, 0] as [number, number]);
+
 /**
  * The environ's own keys, assigned in one fixed order by a constructor so that
  * every environ gets the same fast object shape. The getters that explain a CPS
@@ -123,7 +127,7 @@ class EnvironObject {
     const client = request.client; // each read copies the address: read once
     this.REMOTE_ADDR = client.host;
     this.REMOTE_PORT = client.family === 'unix' ? '' : String(client.port);
-    this['wsgi.version'] = [1, 0];
+    this['wsgi.version'] = WSGI_VERSION;
     this['wsgi.url_scheme'] = parts.urlScheme ?? (request.secure ? 'https' : 'http');
     this['wsgi.input'] = parts.input;
     this['wsgi.errors'] = parts.errors;
@@ -169,26 +173,39 @@ for (const name of [
 /** Build the environ for one request. */
 export function buildEnviron(request: IRequest, parts: EnvironParts): Environ {
   const environ = new EnvironObject(request, parts) as unknown as Environ;
-  const pairs = request.headers.rawPairs();
-  let contentType: string | undefined;
-  let contentLength: string | undefined;
-  for (let i = 0; i < pairs.length; i++) {
-    const [name, value] = pairs[i]!;
-    const key = environKey(name.toLowerCase());
-    if (key === null) continue;
-    if (key === 'CONTENT_TYPE') contentType = contentType === undefined ? value : `${contentType},${value}`;
-    else if (key === 'CONTENT_LENGTH')
-      contentLength ??= value; // repeats are equal (the server rejects others)
-    else {
-      const prev = environ[key] as string | undefined;
-      // Cookie pairs are separated by '; ' (RFC 6265 section 5.4); other lists by ',' (RFC 9110 section 5.3).
-      environ[key] = prev === undefined ? value : prev + (key === 'HTTP_COOKIE' ? '; ' : ',') + value;
-    }
+  const fields = new HeaderFolder(environ);
+  const headers = request.headers;
+  if (headers instanceof Headers) {
+    // spindle's own headers: read the lower-cased names in place, no pairs built.
+    for (let i = 0, n = headers.size; i < n; i++) fields.add(headers.lowerNameAt(i), headers.valueAt(i));
+  } else {
+    const pairs = headers.rawPairs();
+    for (let i = 0; i < pairs.length; i++) fields.add(pairs[i]![0].toLowerCase(), pairs[i]![1]);
   }
-  if (contentType !== undefined) environ.CONTENT_TYPE = contentType;
-  if (contentLength !== undefined) environ.CONTENT_LENGTH = contentLength;
+  if (fields.contentType !== undefined) environ.CONTENT_TYPE = fields.contentType;
+  if (fields.contentLength !== undefined) environ.CONTENT_LENGTH = fields.contentLength;
   if (parts.websocket !== undefined) environ['spindle.websocket'] = parts.websocket;
   return environ;
+}
+
+/** Puts request header fields into the environ as HTTP_* keys (CGI RFC 3875 section 4.1.18). */
+class HeaderFolder {
+  contentType: string | undefined = undefined;
+  contentLength: string | undefined = undefined;
+  constructor(private readonly environ: Environ) {}
+  add(lowerName: string, value: string): void {
+    const key = environKey(lowerName);
+    if (key === null) return;
+    if (key === 'CONTENT_TYPE')
+      this.contentType = this.contentType === undefined ? value : `${this.contentType},${value}`;
+    else if (key === 'CONTENT_LENGTH')
+      this.contentLength ??= value; // repeats are equal (the server rejects others)
+    else {
+      const prev = this.environ[key] as string | undefined;
+      // Cookie pairs are separated by '; ' (RFC 6265 section 5.4); other lists by ',' (RFC 9110 section 5.3).
+      this.environ[key] = prev === undefined ? value : prev + (key === 'HTTP_COOKIE' ? '; ' : ',') + value;
+    }
+  }
 }
 
 /** `wsgi.errors`: collects text into lines and hands each line to `log`. */

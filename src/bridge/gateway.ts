@@ -282,14 +282,19 @@ class GatewayResponse implements IPushProducer {
   }
 
   private makeEnviron(): Environ {
-    const environ = this.buildEnviron();
-    const mount = this.options.mount;
-    if (mount !== undefined) Object.assign(environ, mount(this.request));
-    return environ;
-  }
-
-  private buildEnviron(): Environ {
-    if (isWebSocketRequest(this.request)) {
+    const environ = buildEnviron(this.request, {
+      input: this.input,
+      errors: makeErrorsStream((line) => this.logger.error(line, { source: 'wsgi.errors' })),
+      reactor: this.reactor,
+      pauseOutput: () => this.pauseOutput(),
+      inputHandler: (input, onReadable) =>
+        this.ws !== null && input === this.ws ? this.ws.onReadable(onReadable) : this.input.setHandler(onReadable),
+      flush: () => this.flush(),
+      headersSent: () => this.starter.headersSent,
+      urlScheme: this.options.urlScheme,
+    });
+    // HTTP_UPGRADE is there for every upgrade request: the full check runs only then.
+    if (environ.HTTP_UPGRADE !== undefined && isWebSocketRequest(this.request)) {
       this.ws = new IterWebSocket({
         request: this.request,
         clock: this.reactor,
@@ -301,19 +306,11 @@ class GatewayResponse implements IPushProducer {
         },
         lost: () => this.clientGone(),
       });
+      environ['spindle.websocket'] = this.ws;
     }
-    return buildEnviron(this.request, {
-      ...(this.ws !== null ? { websocket: this.ws } : {}),
-      input: this.input,
-      errors: makeErrorsStream((line) => this.logger.error(line, { source: 'wsgi.errors' })),
-      reactor: this.reactor,
-      pauseOutput: () => this.pauseOutput(),
-      inputHandler: (input, onReadable) =>
-        this.ws !== null && input === this.ws ? this.ws.onReadable(onReadable) : this.input.setHandler(onReadable),
-      flush: () => this.flush(),
-      headersSent: () => this.starter.headersSent,
-      ...(this.options.urlScheme ? { urlScheme: this.options.urlScheme } : {}),
-    });
+    const mount = this.options.mount;
+    if (mount !== undefined) Object.assign(environ, mount(this.request));
+    return environ;
   }
 
   // -- the pull loop ---------------------------------------------------------

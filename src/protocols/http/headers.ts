@@ -56,6 +56,16 @@ export class Headers implements IHeaders {
     return this.lower.length;
   }
 
+  /** The lower-cased name of field `i` (arrival order, `0 <= i < size`): read without building pairs. */
+  lowerNameAt(i: number): string {
+    return this.lower[i]!;
+  }
+
+  /** The value of field `i` (arrival order, `0 <= i < size`). */
+  valueAt(i: number): string {
+    return this.raw[2 * i + 1]!;
+  }
+
   rawPairs(): ReadonlyArray<readonly [string, string]> {
     const out: Array<readonly [string, string]> = [];
     for (let i = 0; i < this.raw.length; i += 2) out.push([this.raw[i]!, this.raw[i + 1]!]);
