@@ -45,7 +45,7 @@ const bench: Benchmark = {
     try {
       const rounds = quick ? 7 : 21;
       const us = await child(dist, rounds, quick ? 100 : 200);
-      const note = `us/request, median of ${rounds} alternating rounds of ${quick ? 100 : 200} batches of 100 pipelined requests; no socket; load ${loadAverage()}; ${builtNote(dist)}`;
+      const note = `CPU us/request (process.cpuUsage), median of ${rounds} alternating rounds of ${quick ? 100 : 200} batches of 100 pipelined requests; no socket; load ${loadAverage()}; ${builtNote(dist)}`;
       const row = (name: string, k: string, target?: string): BenchResult => ({
         name,
         unit: 'us/req',

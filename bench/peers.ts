@@ -46,7 +46,13 @@ const SERVERS: Array<{ kind: string; label: string; python?: string }> = [
   { kind: 'twisted-wsgi', label: 'Twisted WSGIResource', python: 'twisted' },
   { kind: 'gevent', label: 'gevent.pywsgi', python: 'gevent' },
 ];
-const label = (kind: string) => SERVERS.find((s) => s.kind === kind)!.label;
+/** A kind with `@base` is the same server built from `PEERS_BASE` (a git revision): before/after in one run. */
+const BASE_TAG = '@base';
+const label = (kind: string) => {
+  const base = kind.endsWith(BASE_TAG);
+  const k = base ? kind.slice(0, -BASE_TAG.length) : kind;
+  return SERVERS.find((s) => s.kind === k)!.label + (base ? ` [${process.env.PEERS_BASE}]` : '');
+};
 
 interface Server {
   kind: string;
@@ -75,9 +81,12 @@ function pythonHas(module: string): boolean {
 /** Start one server (on core 0 where taskset exists) and wait for `listening PORT`. */
 function start(kind: string, mode: string, arg: number, dist: string | null): Promise<Server> {
   const python = SERVERS.find((s) => s.kind === kind)?.python;
+  const base = kind.endsWith(BASE_TAG);
+  if (base) dist = baseDist;
+  const peerKind = base ? kind.slice(0, -BASE_TAG.length) : kind;
   const cmd = python
     ? [pythonFor(python)!, join(here, 'servers', 'peer-python.py'), kind, mode]
-    : [process.execPath, '--import', 'tsx', join(here, 'servers', 'peer.ts'), kind, mode, String(arg)];
+    : [process.execPath, '--import', 'tsx', join(here, 'servers', 'peer.ts'), peerKind, mode, String(arg)];
   const argv = taskset ? [taskset, '-c', '0', ...cmd] : cmd;
   const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'], env: serverEnv(dist) });
   return new Promise((resolve, reject) => {
@@ -206,6 +215,21 @@ async function alternate<T>(
 /** PEERS_ONLY=hello,pipelined,fresh,shared,rows runs only those groups (for a quick look at one change). */
 const only = process.env.PEERS_ONLY?.split(',') ?? null;
 const wantGroup = (g: string) => only === null || only.includes(g);
+/**
+ * PEERS_KINDS=cps,iter,bridge,node runs only those servers (node:http, the
+ * baseline of every row, always runs). PEERS_BASE=REV adds the spindle servers
+ * (cps, iter, bridge) built from git revision REV, as `KIND@base` rows: a
+ * change's before and after, alternating in the same run.
+ */
+const onlyKinds = process.env.PEERS_KINDS?.split(',') ?? null;
+let baseDist: string | null = null;
+function kindsOf(kinds: string[]): string[] {
+  const picked = kinds.filter((k) => k === 'node' || onlyKinds === null || onlyKinds.includes(k));
+  if (process.env.PEERS_BASE === undefined) return picked;
+  return picked.flatMap((k) => (['cps', 'iter', 'bridge'].includes(k) ? [k, k + BASE_TAG] : [k]));
+}
+/** A target row needs both of its servers. */
+const have = (fig: Map<string, unknown>, ...kinds: string[]) => kinds.every((k) => fig.has(k));
 
 interface Group {
   /** Row name prefix. */
@@ -219,6 +243,10 @@ const bench: Benchmark = {
   title: 'spindle against node:http, fastify, @hono/node-server, bare node:net (and Twisted/gevent when installed)',
   async run({ quick }) {
     const dist = buildDist();
+    if (process.env.PEERS_BASE !== undefined) {
+      baseDist = buildDist(process.env.PEERS_BASE);
+      if (baseDist === null) throw new Error(`peers: could not build PEERS_BASE=${process.env.PEERS_BASE}`);
+    }
     const unpin = pinClient();
     const rows: BenchResult[] = [];
     const built = builtNote(dist);
@@ -227,7 +255,7 @@ const bench: Benchmark = {
     if (SERVERS.some((s) => s.python && !python.includes(s.python))) {
       process.stderr.write('peers: Twisted/gevent rows skipped (python3-twisted / python3-gevent not installed)\n');
     }
-    const helloKinds = SERVERS.filter((s) => !s.python || python.includes(s.python)).map((s) => s.kind);
+    const helloKinds = kindsOf(SERVERS.filter((s) => !s.python || python.includes(s.python)).map((s) => s.kind));
     try {
       // ---- hello, 50 keep-alive connections
       if (wantGroup('hello')) {
@@ -262,6 +290,7 @@ const bench: Benchmark = {
             });
           }
           const target = (name: string, a: string, b: string, t: string) => {
+            if (!have(fig, a, b)) return;
             rows.push({
               name,
               unit: 'req/s',
@@ -280,6 +309,7 @@ const bench: Benchmark = {
           target('target: threaded hello (4 workers) / in-process gateway', 'threaded', 'iter', '>= 0.5x');
           // The same targets by the server's CPU per request: steadier when the client, not the server, limits req/s.
           const cpu = (name: string, a: string, b: string) => {
+            if (!have(fig, a, b)) return;
             rows.push({
               name,
               unit: 'server CPU us/req',
@@ -302,7 +332,7 @@ const bench: Benchmark = {
       // ---- hello pipelined on one connection
       if (wantGroup('pipelined')) {
         const n = quick ? 20_000 : 100_000;
-        const kinds = ['net', 'cps', 'iter', 'bridge', 'node'];
+        const kinds = kindsOf(['net', 'cps', 'iter', 'bridge', 'node']);
         const servers = await Promise.all(kinds.map((k) => start(k, 'hello', 0, dist)));
         try {
           for (const s of servers) await pipelined(s.port, n / 10);
@@ -320,16 +350,17 @@ const bench: Benchmark = {
               note: `${n} requests written at once; ${load}`,
             });
           }
-          rows.push({
-            name: 'target: pipelined gateway / pipelined CPS',
-            unit: 'req/s',
-            spindle: rps.get('iter')!,
-            baseline: rps.get('cps')!,
-            baselineName: label('cps'),
-            higherIsBetter: true,
-            target: '>= 0.5x',
-            note: load,
-          });
+          if (have(rps, 'iter', 'cps'))
+            rows.push({
+              name: 'target: pipelined gateway / pipelined CPS',
+              unit: 'req/s',
+              spindle: rps.get('iter')!,
+              baseline: rps.get('cps')!,
+              baselineName: label('cps'),
+              higherIsBetter: true,
+              target: '>= 0.5x',
+              note: load,
+            });
         } finally {
           await Promise.all(servers.map(stop));
         }
@@ -354,7 +385,7 @@ const bench: Benchmark = {
         { name: `${rowsN} rows of 16 bytes`, mode: 'rows', arg: rowsN, kinds: ['cps', 'iter', 'bridge', 'node'] },
       ];
       for (const g of groups.filter((x) => wantGroup(x.mode))) {
-        const servers = await Promise.all(g.kinds.map((k) => start(k, g.mode, g.arg, dist)));
+        const servers = await Promise.all(kindsOf(g.kinds).map((k) => start(k, g.mode, g.arg, dist)));
         const bytes = g.mode === 'rows' ? rowsN * 16 : total;
 
         try {
@@ -391,6 +422,7 @@ const bench: Benchmark = {
     } finally {
       unpin();
       removeDist(dist);
+      removeDist(baseDist);
     }
   },
 };

@@ -20,18 +20,30 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The environment variable naming the build directory. */
 export const DIST_ENV = 'SPINDLE_BENCH_DIST';
 
-/** Compile src/ with tsc into a temporary directory; null if the build failed. */
-export function buildDist(): string | null {
+/**
+ * Compile src/ with tsc into a temporary directory; null if the build failed.
+ * With `rev`, the sources of that git revision (e.g. `main`, a commit), for a
+ * before/after pair in one run (bench/peers.ts `PEERS_BASE`).
+ */
+export function buildDist(rev?: string): string | null {
   const out = mkdtempSync(join(tmpdir(), 'spindle-bench-'));
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  let cwd = root;
+  if (rev !== undefined) {
+    cwd = mkdtempSync(join(tmpdir(), 'spindle-bench-src-')); // not inside `out`: tsc excludes its outDir
+    const archive = spawnSync('git', ['archive', rev, 'src', 'tsconfig.json', 'tsconfig.build.json'], {
+      cwd: root,
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    spawnSync('tar', ['-x', '-C', cwd], { input: archive.stdout, stdio: ['pipe', 'ignore', 'ignore'] });
+    symlinkSync(join(root, 'node_modules'), join(cwd, 'node_modules'), 'dir');
+  }
   spawnSync(
     process.execPath,
     [tsc, '-p', 'tsconfig.build.json', '--outDir', out, '--declaration', 'false', '--sourceMap', 'false'],
-    {
-      cwd: root,
-      stdio: 'ignore',
-    },
+    { cwd, stdio: 'ignore' },
   );
+  if (cwd !== root) rmSync(cwd, { recursive: true, force: true });
   if (!existsSync(join(out, 'src', 'bridge', 'gateway.js'))) {
     rmSync(out, { recursive: true, force: true });
     return null;
