@@ -64,6 +64,44 @@ describe('gateway behind HTTPFactory (memory, deterministic)', () => {
     expect(server.cps.gatewayStats.activeResponses).toBe(0);
   });
 
+  it('an array the app returns is sent as an array iterator would: its own close() runs once, an own iterator is used, items pushed while paused are sent', async () => {
+    let closes = 0;
+    const withClose = Object.assign(['a', 'b'], { close: () => void closes++ });
+    class Reversed extends Array<string> {
+      override *[Symbol.iterator](): ArrayIterator<string> {
+        for (let i = this.length - 1; i >= 0; i--) yield this[i]!;
+      }
+    }
+    const growing: string[] = ['x'];
+    const apps: Array<[IterApp, string]> = [
+      [(_e, sr) => (sr('200 OK', TEXT), withClose), 'ab'],
+      [(_e, sr) => (sr('200 OK', TEXT), Reversed.from(['1', '2', '3']) as Reversed), '321'],
+      [
+        (_e, sr) => {
+          sr('200 OK', TEXT);
+          return growing;
+        },
+        'xyz',
+      ],
+    ];
+    for (const [app, body] of apps) {
+      const server = memoryServer((e, sr) => {
+        const r = app(e, sr);
+        if (r === growing) {
+          // Paused before the first pull: items added meanwhile are read, as an array iterator reads the length each step.
+          const resume = e['wsgi.pause_output']!();
+          e['spindle.reactor']!.callLater(0, () => void (growing.push('y', 'z'), resume()));
+        }
+        return r;
+      });
+      const conn = server.connect();
+      conn.send(GET);
+      await conn.settle(() => conn.response() !== null);
+      expect(conn.response()!.body.toString()).toBe(body);
+    }
+    expect(closes).toBe(1);
+  });
+
   it("G3: an app that yields '' and pauses puts zero bytes on the socket", async () => {
     let resume!: () => void;
     const server = memoryServer(function* (e, sr) {

@@ -170,6 +170,9 @@ class GatewayResponse implements IPushProducer {
   private input!: StreamingInput;
   private result: AppIterable | null = null;
   private iterator: AnyIterator | null = null;
+  /** A plain array the app returned: read by index, no iterator or result objects (`iterator` stays null). */
+  private list: readonly unknown[] | null = null;
+  private index = 0;
   private isAsync = false;
   private ended = false;
   private gone = false;
@@ -268,8 +271,11 @@ class GatewayResponse implements IPushProducer {
     }
     this.result = result as AppIterable;
     try {
-      this.iterator = iteratorOf(result);
-      this.isAsync = isAsyncIterable(result);
+      if (isPlainArray(result)) this.list = result;
+      else {
+        this.iterator = iteratorOf(result);
+        this.isAsync = isAsyncIterable(result);
+      }
     } catch (err) {
       this.fail(err);
       return;
@@ -316,7 +322,13 @@ class GatewayResponse implements IPushProducer {
   // -- the pull loop ---------------------------------------------------------
 
   private canPull(): boolean {
-    return !this.ended && this.iterator !== null && !this.awaiting && !this.appPaused && !this.transportPaused;
+    return (
+      !this.ended &&
+      (this.list !== null || this.iterator !== null) &&
+      !this.awaiting &&
+      !this.appPaused &&
+      !this.transportPaused
+    );
   }
 
   /** Pull while allowed, at most a turn's budget; iterative, guarded against re-entry. */
@@ -339,10 +351,20 @@ class GatewayResponse implements IPushProducer {
           this.pullAsync();
           break;
         }
-        let r: IteratorResult<Chunk>;
+        let done: boolean;
+        let value: unknown;
         this.inNext = true;
         try {
-          r = (this.iterator as Iterator<Chunk>).next();
+          const list = this.list;
+          if (list !== null) {
+            done = this.index >= list.length; // read each time, as an array iterator does
+            value = done ? undefined : list[this.index++];
+          } else {
+            const r = (this.iterator as Iterator<Chunk>).next();
+            checkResult(r);
+            done = !!r.done;
+            value = r.value;
+          }
         } catch (err) {
           this.inNext = false;
           this.fail(err);
@@ -354,7 +376,7 @@ class GatewayResponse implements IPushProducer {
           break;
         }
         try {
-          this.handleResult(r);
+          this.handleStep(done, value);
         } catch (err) {
           this.fail(err); // e.g. the server refused the head: the response ends, never the loop's caller
           break;
@@ -381,7 +403,8 @@ class GatewayResponse implements IPushProducer {
         this.awaiting = false;
         if (this.ended) return;
         try {
-          this.handleResult(r);
+          checkResult(r);
+          this.handleStep(!!r.done, r.value);
           this.pump(false);
         } catch (err) {
           this.fail(err); // never an unhandled rejection: a failure here ends the response
@@ -402,20 +425,15 @@ class GatewayResponse implements IPushProducer {
     });
   }
 
-  private handleResult(r: IteratorResult<Chunk>): void {
-    if (typeof r !== 'object' || r === null) {
-      this.fail(
-        new InvalidAppResultError(`the app's iterator returned ${String(r)} from next(); expected { value, done }`),
-      );
-      return;
-    }
-    if (r.done) {
+  /** One step of the iterable: its end, or a value to check and send. */
+  private handleStep(done: boolean, value: unknown): void {
+    if (done) {
       this.complete();
       return;
     }
     let chunk: Chunk;
     try {
-      chunk = checkChunk(r.value, "the app's iterable");
+      chunk = checkChunk(value, "the app's iterable");
     } catch (err) {
       this.fail(err);
       return;
@@ -447,7 +465,8 @@ class GatewayResponse implements IPushProducer {
     if (this.starter.headersSent) return;
     const head = this.starter.head!;
     this.request.setResponseCode(head.code, head.reason);
-    for (const [name, value] of head.headers) this.request.addHeader(name, value);
+    const headers = head.headers;
+    for (let i = 0; i < headers.length; i++) this.request.addHeader(headers[i]![0], headers[i]![1]);
     this.starter.headersSent = true;
   }
 
@@ -557,10 +576,11 @@ class GatewayResponse implements IPushProducer {
     this.sendHeaders();
     const head = this.starter.head;
     const cl = head.contentLength;
-    const bodyless = responseHasNoBody(this.request.method, head.code);
+    const short = cl !== null && this.sent < cl && !responseHasNoBody(this.request.method, head.code);
     this.endResponse();
-    this.settle(() => {
-      if (cl !== null && this.sent < cl && !bodyless) {
+    // settle() without its closure (this runs once per response): finish, and close the iterable whatever happens (G7).
+    try {
+      if (short) {
         // G8: too few bytes. Framing is broken: close the connection, log.
         this.logger.failure(
           'response shorter than its Content-Length',
@@ -571,7 +591,11 @@ class GatewayResponse implements IPushProducer {
       } else {
         this.request.finish();
       }
-    });
+    } catch (err) {
+      this.logger.failure('ending the response failed', err, 'error');
+    } finally {
+      this.closeIterable();
+    }
   }
 
   /** The app failed: 500 before the headers went out (logged), abort after. */
@@ -676,6 +700,19 @@ class GatewayResponse implements IPushProducer {
 function contentLengthOf(request: IRequest): number | null {
   const v = request.headers.get('content-length');
   return v === undefined ? null : parseContentLength(v);
+}
+
+/** What `next()` returned must be an object ({ value, done }); throws InvalidAppResultError. */
+function checkResult(r: unknown): asserts r is IteratorResult<Chunk> {
+  if (typeof r !== 'object' || r === null)
+    throw new InvalidAppResultError(`the app's iterator returned ${String(r)} from next(); expected { value, done }`);
+}
+
+const arrayIterator = Array.prototype[Symbol.iterator];
+
+/** An array iterated the standard way (not a subclass or an array given its own iterator). */
+function isPlainArray(v: unknown): v is readonly unknown[] {
+  return Array.isArray(v) && (v as unknown[])[Symbol.iterator] === arrayIterator;
 }
 
 function isAsyncIterable(v: unknown): boolean {

@@ -148,7 +148,7 @@ export class StreamingInput implements WsgiInput {
   stop(): void {
     this.stopped = true;
     this.handler = null;
-    this.chunks = [];
+    if (this.chunks.length > 0) this.chunks = [];
     this.first = 0;
     this.head = 0;
     this.buffered = 0;

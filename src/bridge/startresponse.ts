@@ -52,11 +52,23 @@ function checkStatus(status: string): { code: number; reason: string } {
 
 /** G9/G10: check the header list and return a copy the app can no longer change. */
 export function validateHeaders(headers: unknown): { headers: [string, string][]; contentLength: number | null } {
+  const head: ResponseHead = { code: 0, reason: '', headers: [], contentLength: null };
+  checkHeadersInto(headers, head);
+  return { headers: head.headers, contentLength: head.contentLength };
+}
+
+/** A placeholder until checkHeadersInto sets the copy (never handed out). */
+const NO_HEADERS: [string, string][] = [];
+
+/** validateHeaders' work, writing the copy and the Content-Length into `head` (one object per response). */
+function checkHeadersInto(headers: unknown, head: ResponseHead): void {
   if (!Array.isArray(headers))
     throw new StartResponseHeaderError(headers, 'headers must be an array of [name, value] pairs');
-  const out: [string, string][] = [];
+  const n = headers.length;
+  const out: [string, string][] = new Array(n); // sized once: pushing onto [] allocates room for 17
   let contentLength: number | null = null;
-  for (const pair of headers) {
+  for (let i = 0; i < n; i++) {
+    const pair: unknown = headers[i];
     if (!Array.isArray(pair) || pair.length !== 2)
       throw new StartResponseHeaderError(pair, 'each header must be a [name, value] pair');
     const [name, value] = pair as unknown[];
@@ -79,9 +91,10 @@ export function validateHeaders(headers: unknown): { headers: [string, string][]
         throw new StartResponseHeaderError(pair, 'two different Content-Length values');
       contentLength = n;
     }
-    out.push([name, value]);
+    out[i] = [name, value];
   }
-  return { headers: out, contentLength };
+  head.headers = out;
+  head.contentLength = contentLength;
 }
 
 /** A name not seen yet: a token and not hop-by-hop (G9/G10); returns it lower-cased and remembers it. */
@@ -112,7 +125,8 @@ export class ResponseStarter {
       if (this.headersSent) throw excInfo;
     }
     const { code, reason } = parseStatus(status);
-    const checked = validateHeaders(headers);
-    this.head = { code, reason, headers: checked.headers, contentLength: checked.contentLength };
+    const head: ResponseHead = { code, reason, headers: NO_HEADERS, contentLength: null };
+    checkHeadersInto(headers, head);
+    this.head = head;
   }
 }
