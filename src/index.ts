@@ -192,6 +192,7 @@ export {
   WrongBodyLength,
   TooManyRedirects,
   RedirectWithNoLocation,
+  PoolQueueFull,
 } from './protocols/index.js';
 
 // Bridges and hosts

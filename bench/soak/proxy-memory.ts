@@ -10,13 +10,14 @@
  * Each row: the RSS growth at its peak over the RSS after a warm-up. Bound: 8 MiB.
  *
  *     npx tsx bench/soak/proxy-memory.ts [--quick] [--slow=SECONDS]
+ *     SPINDLE_BENCH_DIST=DIR npx tsx bench/soak/proxy-memory.ts   (a build of another commit)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildDist, removeDist, serverEnv } from '../servers/dist.js';
+import { buildDist, DIST_ENV, removeDist, serverEnv } from '../servers/dist.js';
 import { download } from '../harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -116,7 +117,9 @@ function slowDownload(port: number, path: string, rate: number, seconds: number)
   });
 }
 
-const dist = buildDist();
+// SPINDLE_BENCH_DIST=DIR measures a build made elsewhere (e.g. an older commit's, for a before/after pair).
+const given = process.env[DIST_ENV];
+const dist = given ?? buildDist();
 const upstream = await startServer('proxy-upstream.ts', [], null);
 const proxy = await startServer('proxy-spindle.ts', [String(upstream.port)], dist);
 const pid = proxy.child.pid!;
@@ -165,7 +168,7 @@ try {
 } finally {
   proxy.child.kill();
   upstream.child.kill();
-  removeDist(dist);
+  if (given === undefined) removeDist(dist);
 }
 console.log(
   '| transfer through reverseProxy | RSS after warm-up (MiB) | peak RSS (MiB) | growth (MiB) | within 8 MiB | notes |',

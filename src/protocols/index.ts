@@ -90,6 +90,7 @@ export {
   HTTPConnectionPool,
   DEFAULT_MAX_PERSISTENT_PER_HOST,
   DEFAULT_CACHED_CONNECTION_TIMEOUT,
+  DEFAULT_MAX_QUEUED_PER_HOST,
   HTTP11ClientProtocol,
   CLIENT_READ_AHEAD_BYTES,
   Response,
@@ -122,6 +123,7 @@ export {
   WrongBodyLength,
   TooManyRedirects,
   RedirectWithNoLocation,
+  PoolQueueFull,
 } from './http/client/index.js';
 export type {
   AgentOptions,

@@ -173,7 +173,7 @@ export class Agent implements IAgent {
   /** One try on a pooled (or new) connection; `retries` more on fresh ones if a reused connection was stale. */
   private attempt(dest: Destination, out: OutgoingRequest, retries: number, fresh = false): Deferred<Response> {
     const connect = () => this.connect(dest);
-    const conn = fresh ? connect() : this.pool.getConnection(dest.key, connect);
+    const conn = this.pool.getConnection(dest.key, connect, fresh);
     return conn.addCallback((c: HTTP11ClientProtocol) => {
       const reused = c.requestCount > 0;
       c.onIdle = (idle) => this.pool.returnConnection(dest.key, idle);

@@ -67,6 +67,8 @@ export class HTTP11ClientProtocol implements IProtocol, BodySource {
   onIdle: ((conn: HTTP11ClientProtocol) => void) | null = null;
   /** Set by the owner: the connection closed. */
   onClosed: ((conn: HTTP11ClientProtocol) => void) | null = null;
+  /** Set by the pool that counts it (maxConnectionsPerHost): the connection closed, its slot is free. */
+  onGone: ((conn: HTTP11ClientProtocol) => void) | null = null;
   /** Requests this connection has carried. */
   requestCount = 0;
   private readonly parser: ResponseParser;
@@ -290,6 +292,7 @@ export class HTTP11ClientProtocol implements IProtocol, BodySource {
       this.failExchange(ex, err);
     }
     this.onClosed?.(this);
+    this.onGone?.(this);
   }
 
   /** Close now, dropping anything buffered. */

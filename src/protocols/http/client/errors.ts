@@ -112,3 +112,18 @@ export class ResponseBodyConsumed extends SpindleError {
     );
   }
 }
+
+/** A capped pool (`maxConnectionsPerHost`) has `maxQueuedPerHost` requests waiting for that host already. */
+export class PoolQueueFull extends SpindleError {
+  readonly key: string;
+  readonly queued: number;
+  constructor(key: string, maxConnections: number, queued: number) {
+    super(
+      'ERR_HTTP_POOL_QUEUE_FULL',
+      `${queued} requests already wait for one of the ${maxConnections} connections to ${key} (maxConnectionsPerHost); ` +
+        "raise the pool's maxQueuedPerHost or maxConnectionsPerHost, or send fewer requests at once",
+    );
+    this.key = key;
+    this.queued = queued;
+  }
+}

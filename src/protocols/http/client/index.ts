@@ -1,6 +1,11 @@
 /** The HTTP/1.1 client: Agent, connection pool, responses and body producers, and the response parser. */
 export { Agent, DEFAULT_CLIENT_READ_BUFFER, DEFAULT_CONNECT_TIMEOUT } from './agent.js';
-export { HTTPConnectionPool, DEFAULT_MAX_PERSISTENT_PER_HOST, DEFAULT_CACHED_CONNECTION_TIMEOUT } from './pool.js';
+export {
+  HTTPConnectionPool,
+  DEFAULT_MAX_PERSISTENT_PER_HOST,
+  DEFAULT_CACHED_CONNECTION_TIMEOUT,
+  DEFAULT_MAX_QUEUED_PER_HOST,
+} from './pool.js';
 export { HTTP11ClientProtocol, CLIENT_READ_AHEAD_BYTES } from './connection.js';
 export { Response } from './response.js';
 export { readBody, DEFAULT_MAX_RESPONSE_BODY_BYTES, RESPONSE_ITERATOR_HIGH_WATER } from './readbody.js';
@@ -22,6 +27,7 @@ export {
   WrongBodyLength,
   TooManyRedirects,
   RedirectWithNoLocation,
+  PoolQueueFull,
 } from './errors.js';
 export type { AgentOptions } from './agent.js';
 export type { ReverseProxyOptions } from './proxy.js';

@@ -85,6 +85,13 @@ export interface PoolOptions {
   retryAutomatically?: boolean;
   /** Keep connections between requests at all (false: every request gets `Connection: close`). Default true. */
   persistent?: boolean;
+  /**
+   * Connections open at once per host (connecting, busy or idle). Past it a request waits
+   * for one to come free, in order. Default `Infinity` (no cap, as in Twisted).
+   */
+  maxConnectionsPerHost?: number;
+  /** Requests that may wait per host while `maxConnectionsPerHost` are in use; past it `PoolQueueFull`. Default `DEFAULT_MAX_QUEUED_PER_HOST`. */
+  maxQueuedPerHost?: number;
 }
 
 export interface ReadResponseBodyOptions {
