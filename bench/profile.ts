@@ -120,10 +120,20 @@ async function main(): Promise<void> {
     proc.once('exit', () => r());
     proc.kill('SIGTERM');
   });
-  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))!;
-  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile;
+  // One profile per thread: the main thread's first (the largest), then each worker's (threadedIterApp's loops).
+  const profiles = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Profile)
+    .sort((a, b) => b.nodes.length - a.nodes.length);
   rmSync(dir, { recursive: true, force: true });
   removeDist(dist);
+  for (const [i, profile] of profiles.entries()) {
+    if (profiles.length > 1) console.log(`\n== thread ${i} of ${profiles.length}`);
+    report(profile, kind, mode, requests, from, to);
+  }
+}
+
+function report(profile: Profile, kind: string, mode: string, requests: number, from: number, to: number): void {
   // Sample times count from the profile's start, a little after the spawn: the window is the load, give or take those ms.
   const { byFunction, byFile } = selfTimes(profile, from, to);
   const total = [...byFunction.values()].reduce((a, b) => a + b, 0);

@@ -204,7 +204,9 @@ async function spindle(): Promise<void> {
   else if (kind === 'bridge') app = toCpsApp(toIterApp(cpsApp), { reactor });
   else {
     const moduleUrl = new URL('./peer-threaded-app.mjs', import.meta.url).href;
-    app = toCpsApp(threadedIterApp(moduleUrl, 'hello', { threads: 4, reactor }), { reactor });
+    // PEER_THREADS: another pool size, for a look at how the figure scales (bench/peers.ts uses 4).
+    const threads = Number(process.env.PEER_THREADS ?? 4);
+    app = toCpsApp(threadedIterApp(moduleUrl, 'hello', { threads, reactor }), { reactor });
   }
   const port = await reactor.listenTCP(0, new HTTPFactory(app, { reactor }), { host: '127.0.0.1' });
   listening(port.getHost().port);
