@@ -635,6 +635,7 @@ const PINNED: Record<string, string[]> = {
     'StartResponseTwiceError',
     'THREAD_ABORT_TIMEOUT',
     'THREAD_INPUT_RING_SIZE',
+    'THREAD_JOB_QUEUE_SIZE',
     'THREAD_MAX_PENDING_MESSAGES',
     'THREAD_RING_SIZE',
     'ThreadedAppAborted',

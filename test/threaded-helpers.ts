@@ -4,6 +4,8 @@
  * the tests await events, never sleeps).
  */
 import { createHash } from 'node:crypto';
+import { afterEach, beforeEach } from 'vitest';
+import { ThreadPool } from '../src/reactor/threadpool.js';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NodeReactor } from '../src/reactor/nodereactor.js';
 import type { MemoryReactor } from '../src/reactor/memoryreactor.js';
@@ -78,4 +80,17 @@ export function makeHost(): {
     return { req, done };
   };
   return { reactor, logs, publisher, serve };
+}
+
+/** A fresh host and a ThreadPool of `size` on its reactor before each test; the reactor (and pool) stopped after. */
+export function withPoolHost(size = 1): { host: ReturnType<typeof makeHost>; pool: ThreadPool } {
+  const ctx = {} as { host: ReturnType<typeof makeHost>; pool: ThreadPool };
+  beforeEach(() => {
+    ctx.host = makeHost();
+    ctx.pool = new ThreadPool(ctx.host.reactor, { size });
+  });
+  afterEach(async () => {
+    await ctx.host.reactor.stop();
+  });
+  return ctx;
 }

@@ -17,6 +17,7 @@ export {
   THREAD_INPUT_RING_SIZE,
   THREAD_ABORT_TIMEOUT,
   THREAD_MAX_PENDING_MESSAGES,
+  THREAD_JOB_QUEUE_SIZE,
 } from './threaded.js';
 export { validator } from './validator.js';
 export { WSGIResource } from './wsgiresource.js';

@@ -4,52 +4,47 @@
  * ThreadPool worker (threadedworker.ts); this side, on the reactor thread, is
  * an ordinary iterator app that any gateway can host.
  *
- * Output (G5, G12, G16): the worker's `write()` and yielded chunks go into a
- * bounded SharedArrayBuffer ring (`ringSize`, default THREAD_RING_SIZE) and
- * block while it is full. This side's iterator takes bytes out only when the
- * host pulls (and the host pulls only while the transport wants data); when
- * the ring is empty it pauses with `wsgi.pause_output`, yields '' and resumes
- * when the worker writes (Atomics.waitAsync) or ends (a message). Without
- * `wsgi.pause_output` it is an async iterable instead. Memory per response is
- * the ring, whatever the client's speed.
+ * Requests (threadeddispatch.ts): each one is a record in a job queue in
+ * shared memory (its environ encoded compactly, threadedcodec.ts) that the
+ * pool's workers pull from; each worker runs a loop that stays on it while
+ * requests come and has one output ring for all of them. A full queue
+ * (`maxQueue` jobs or `jobQueueSize` bytes) answers 503.
  *
- * Input (G11, G15): the worker's `wsgi.input.read()` blocks on a second ring
- * that this side fills from the host's non-blocking `wsgi.input`, on demand
- * (the worker asks when it finds the ring empty), woken by `wsgi.input_handler`.
+ * Output (G5, G12, G16): the worker's start, `write()`s, yielded chunks and
+ * end are records in its ring; a request may have at most `ringSize` body
+ * bytes there (default THREAD_RING_SIZE) and the worker blocks past that.
+ * This side takes body bytes out only when the host pulls (and the host
+ * pulls only while the transport wants data); when there are none it pauses
+ * with `wsgi.pause_output`, yields '' and resumes when the dispatcher sees
+ * the worker's next record. Without `wsgi.pause_output` it is an async
+ * iterable instead.
  *
- * Endings (G7, G14, G16): the host's `close()` / `return()` sets the abort
- * flag and aborts both rings, so a worker blocked in `write()`/`read()` wakes
- * and gets `ThreadedAppAborted`; its finally blocks and `close()` run on the
- * worker, which is then free for the next request. A worker that dies fails
- * its request: a 500 before the headers went out, an aborted response after.
- * A full pool queue answers 503.
+ * Input (G11, G15): the worker's `wsgi.input.read()` blocks on an input ring
+ * (`inputRingSize`) made for the request on its first read, which this side
+ * fills from the host's non-blocking `wsgi.input` on demand (the worker asks
+ * when it finds the ring empty), woken by `wsgi.input_handler`.
  *
- * One piece on purpose: `ThreadedResponse` is one state machine (pull, pause,
- * input pump, ending, abandon, watchdog) whose states guard each other; the
- * worker side is threadedworker.ts and threadedinput.ts, the ring ring.ts.
+ * Endings (G7, G14, G16): the host's `close()` / `return()` sets the
+ * request's cancel word and wakes the worker, so one blocked in
+ * `write()`/`read()` gets `ThreadedAppAborted`; its finally blocks and
+ * `close()` run on the worker, which then takes the next request. A worker
+ * that dies fails its request: a 500 before the headers went out, an aborted
+ * response after.
  */
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { ByteRing } from '../reactor/ring.js';
-import { QueueOverflow, ThreadPoolStopped } from '../reactor/errors.js';
-import type { Failure } from '../reactor/failure.js';
+import { InvalidArgumentError } from '../reactor/errors.js';
 import type { IDelayedCall, IReactor } from '../reactor/interfaces.js';
-import type { Deferred } from '../reactor/deferred.js';
 import { ThreadPool } from '../reactor/threadpool.js';
-import { rebuildError } from '../reactor/threaderror.js';
+import { rebuildError, type SerializedError } from '../reactor/threaderror.js';
 import { ThreadedAppAborted } from './errors.js';
 import type { AppIterable, Chunk, Environ, IterApp, StartResponse } from './interfaces.js';
-import {
-  CTL_ABORT,
-  CTL_BYTES,
-  CTL_PENDING,
-  CTL_WAKE_SEQ,
-  type ThreadedSpec,
-  type WorkerMessage,
-} from './threadedworker.js';
+import { END_ABORTED, END_ERROR, JOB_HAS_BODY, JOB_HAS_FLUSH, REC_BODY } from './threadedcodec.js';
+import { Dispatcher, THREAD_JOB_QUEUE_SIZE, type LoopSlot, type ThreadedJob } from './threadeddispatch.js';
 
 export { THREAD_MAX_PENDING_MESSAGES } from './threadedworker.js';
+export { THREAD_JOB_QUEUE_SIZE } from './threadeddispatch.js';
 
-/** Default bytes of response body buffered between a worker and the reactor, per response. */
+/** Default most body bytes of one response buffered between its worker and the reactor. */
 export const THREAD_RING_SIZE = 256 * 1024;
 /** Default bytes of request body buffered between the reactor and a worker, per request. */
 export const THREAD_INPUT_RING_SIZE = 64 * 1024;
@@ -69,10 +64,20 @@ export interface ThreadedOptions {
   maxQueue?: number;
   /** The reactor whose shutdown stops the pool it makes. Default: `environ['spindle.reactor']`. */
   reactor?: IReactor;
-  /** Output ring bytes per response (default THREAD_RING_SIZE). */
+  /**
+   * Most body bytes of one response waiting in its worker's output ring
+   * (default THREAD_RING_SIZE); the ring of each worker is made once, as large
+   * as the largest `ringSize` of the apps on its pool when the loop started.
+   */
   ringSize?: number;
-  /** Input ring bytes per request (default THREAD_INPUT_RING_SIZE). */
+  /** Input ring bytes per request with a body (default THREAD_INPUT_RING_SIZE). */
   inputRingSize?: number;
+  /**
+   * Bytes of the job queue shared by the pool's workers (default
+   * THREAD_JOB_QUEUE_SIZE; set by the first app to serve a request on the
+   * pool); past it: 503.
+   */
+  jobQueueSize?: number;
   /**
    * Seconds an abandoned app gets to end before its worker is terminated
    * (default THREAD_ABORT_TIMEOUT); timed on `reactor` (else the environ's),
@@ -86,13 +91,25 @@ export type ThreadedIterApp = IterApp & {
   readonly pool: ThreadPool | null;
 };
 
-const WORKER_MODULE = new URL(
-  import.meta.url.endsWith('.ts') ? './threadedworker.ts' : './threadedworker.js',
-  import.meta.url,
-).href;
+/** Largest ring or queue: positions run to twice the size and must fit an Int32. */
+const MAX_RING = 1 << 28;
+
+function checkSize(name: string, value: number | undefined, min: number): void {
+  if (value === undefined) return;
+  if (!Number.isInteger(value) || value < min || value > MAX_RING) {
+    throw new InvalidArgumentError(
+      `threadedIterApp ${name} must be an integer from ${min} to ${MAX_RING} bytes; got ${value}`,
+    );
+  }
+}
 
 export function threadedIterApp(moduleUrl: string, exportName: string, options: ThreadedOptions = {}): ThreadedIterApp {
+  checkSize('ringSize', options.ringSize, 1);
+  checkSize('inputRingSize', options.inputRingSize, 1);
+  checkSize('jobQueueSize', options.jobQueueSize, 1024);
   let pool: ThreadPool | null = options.pool ?? null;
+  let dispatcher: Dispatcher | null = null;
+  const ringSize = options.ringSize ?? THREAD_RING_SIZE;
   const app = (environ: Environ, startResponse: StartResponse): AppIterable => {
     if (!pool) {
       const reactor = options.reactor ?? environ['spindle.reactor'] ?? null;
@@ -101,19 +118,10 @@ export function threadedIterApp(moduleUrl: string, exportName: string, options: 
         ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
       });
     }
-    return new ThreadedResponse(moduleUrl, exportName, environ, startResponse, pool, options).begin();
+    dispatcher ??= Dispatcher.of(pool, { ringSize, jobQueueSize: options.jobQueueSize ?? THREAD_JOB_QUEUE_SIZE });
+    return new ThreadedResponse(moduleUrl, exportName, environ, startResponse, dispatcher, ringSize, options).begin();
   };
   return Object.defineProperty(app, 'pool', { get: () => pool }) as ThreadedIterApp;
-}
-
-/** The environ entries a worker can receive: plain data (functions and objects stay here). */
-function plainEnviron(environ: Environ): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(environ)) {
-    if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = v;
-    else if (Array.isArray(v) && v.every((x) => typeof x === 'number' || typeof x === 'string')) out[k] = [...v];
-  }
-  return out;
 }
 
 /** RFC 9112 section 6.3: no Content-Length (or 0) and no Transfer-Encoding means no body. */
@@ -124,24 +132,27 @@ function hasNoBody(environ: Environ): boolean {
 
 type Ending = { error: unknown } | { error: null };
 
-class ThreadedResponse {
-  private readonly ctl = new Int32Array(new SharedArrayBuffer(CTL_BYTES));
-  private readonly out: ByteRing;
-  private readonly input: ByteRing;
-  private readonly port: MessagePort;
+class ThreadedResponse implements ThreadedJob, Iterable<Chunk>, Iterator<Chunk> {
+  cancelSlot = 0;
+  private id = 0;
+  /** The loop whose ring holds this response's records (known from its start). */
+  private slot: LoopSlot | null = null;
+  private input: ByteRing | null = null;
+  private inputSent = false;
+  private pending: (Uint8Array | null)[] = [];
+  private pendingAt = 0;
   private ending: Ending | null = null;
   private closed = false;
   /** The worker's startResponse reached the host: body bytes may be taken from now on. */
   private started = false;
-  /** Why this side abandoned the request when the host did not ask (pool stopping). */
+  /** Why this side abandoned the request when the host did not ask (pool stopping, a host callback threw). */
   private abandonReason: Error | null = null;
   private inputEnded = false;
   private inputHandlerSet = false;
   private resume: (() => void) | null = null;
   private wakeAsync: (() => void) | null = null;
-  /** A complete response this side makes itself (503 when the pool queue is full). */
+  /** A complete response this side makes itself (503 when the queue is full). */
   private own: Uint8Array | null = null;
-  private readonly job: Deferred<void>;
   private jobDone = false;
   private watchdog: IDelayedCall | null = null;
 
@@ -150,85 +161,47 @@ class ThreadedResponse {
     private readonly exportName: string,
     private readonly environ: Environ,
     private readonly startResponse: StartResponse,
-    private readonly pool: ThreadPool,
+    private readonly dispatcher: Dispatcher,
+    ringSize: number,
     private readonly options: ThreadedOptions,
   ) {
-    this.out = ByteRing.create(options.ringSize ?? THREAD_RING_SIZE);
-    if (hasNoBody(environ)) {
-      // Nothing to read: a one-byte ring, closed now, so read() sees the end without a round trip.
-      this.input = ByteRing.create(1);
-      this.input.close();
-      this.inputEnded = true;
-    } else this.input = ByteRing.create(options.inputRingSize ?? THREAD_INPUT_RING_SIZE);
-    const { port1, port2 } = new MessageChannel();
-    this.port = port1;
-    this.port.on('message', (m: WorkerMessage) => {
-      try {
-        this.onMessage(m);
-      } catch (err) {
-        // A host callback threw (its flush, input or errors stream): never an uncaught
-        // exception on the reactor; the request fails and its worker is told to stop.
-        if (!this.ending && !this.closed) this.abandon(err instanceof Error ? err : new Error(String(err)));
-        this.wake();
-      }
-    });
-    const spec: ThreadedSpec = {
-      appUrl: moduleUrl,
-      exportName,
-      environ: plainEnviron(environ),
-      ctl: this.ctl.buffer as SharedArrayBuffer,
-      output: this.out.buffer,
-      input: this.input.buffer,
-      port: port2,
-      hasFlush: typeof environ['x-wsgiorg.flush'] === 'function',
-    };
-    this.job = this.pool.submit<void>({
-      moduleUrl: WORKER_MODULE,
-      exportName: 'serveThreaded',
-      args: [spec],
-      transfer: [port2],
-      onStop: () => this.abandon(new ThreadPoolStopped()),
-    });
-    this.job.addCallbacks(
-      () => this.jobEnded(),
-      (f: Failure) => {
-        this.jobEnded();
-        this.jobFailed(f.value);
-      },
-    );
+    const flags =
+      (typeof environ['x-wsgiorg.flush'] === 'function' ? JOB_HAS_FLUSH : 0) | (hasNoBody(environ) ? 0 : JOB_HAS_BODY);
+    if (!(flags & JOB_HAS_BODY)) this.inputEnded = true;
+    const queued = dispatcher.submit(this, moduleUrl, exportName, environ, flags, ringSize);
+    if (queued === 'busy') this.busy();
+    else if (typeof queued !== 'number') {
+      this.jobDone = true;
+      this.end({ error: queued });
+    } else this.id = queued;
   }
 
+  /** What the host iterates: this object (sync, with pause_output), or an async view of it. */
   begin(): AppIterable {
     if (this.own) return [this.own];
-    const self = this;
-    const iterator = {
-      next: () => this.next(),
-      return: () => {
-        this.close();
-        return { done: true as const, value: undefined };
-      },
-    };
-    if (typeof this.environ['wsgi.pause_output'] === 'function') {
-      return { [Symbol.iterator]: () => iterator, close: () => self.close() };
-    }
+    if (typeof this.environ['wsgi.pause_output'] === 'function') return this;
     const asyncIterator = {
       next: () => this.nextAsync(),
-      return: async () => iterator.return(),
+      return: async () => this.return(),
     };
-    return { [Symbol.asyncIterator]: () => asyncIterator, close: () => self.close() };
+    return { [Symbol.asyncIterator]: () => asyncIterator, close: () => this.close() };
+  }
+
+  [Symbol.iterator](): Iterator<Chunk> {
+    return this;
   }
 
   /** Sync pull (the host offers pause_output): a chunk, '' after pausing, or the end. */
-  private next(): IteratorResult<Chunk> {
-    for (;;) {
-      const r = this.take();
-      if (r) return r;
-      const wait = this.ringWait();
-      if (wait === null) continue; // bytes came in between: take them
-      this.resume = this.environ['wsgi.pause_output']!();
-      wait?.then(() => this.wake());
-      return { done: false, value: '' };
-    }
+  next(): IteratorResult<Chunk> {
+    const r = this.take();
+    if (r) return r;
+    this.resume = this.environ['wsgi.pause_output']!();
+    return { done: false, value: '' };
+  }
+
+  return(): IteratorResult<Chunk> {
+    this.close();
+    return { done: true, value: undefined };
   }
 
   /** Async pull (no pause_output): waits for bytes or the end. */
@@ -236,23 +209,10 @@ class ThreadedResponse {
     for (;;) {
       const r = this.take();
       if (r) return r;
-      const wait = this.ringWait();
-      if (wait === null) continue;
       await new Promise<void>((resolve) => {
         this.wakeAsync = resolve;
-        wait?.then(() => this.wake());
       });
     }
-  }
-
-  /**
-   * What to wait for when take() found nothing: the ring's next bytes, or
-   * `undefined` when only a message can help (the start or the end: wake()
-   * runs then); `null` when bytes arrived meanwhile.
-   */
-  private ringWait(): Promise<void> | null | undefined {
-    if (!this.started || this.out.closed) return undefined;
-    return this.out.whenReadable();
   }
 
   /** Bytes from the ring, or the end once the worker's outcome is known; null: nothing yet. */
@@ -260,9 +220,22 @@ class ThreadedResponse {
     if (this.closed) return { done: true, value: undefined };
     // Abandoned by this side (the pool is stopping) while the host still pulls: the body is cut.
     if (this.abandonReason) throw this.abandonReason;
-    // Body bytes only once the host has the status and headers (the start message may trail them).
-    const chunk = this.started ? this.out.tryRead() : null;
-    if (chunk) return { done: false, value: chunk };
+    // A finished response's chunks (null: a flush), moved out of the worker's ring.
+    while (this.pendingAt < this.pending.length) {
+      const chunk = this.pending[this.pendingAt++]!;
+      if (this.pendingAt === this.pending.length) this.pending.length = this.pendingAt = 0;
+      if (chunk === null) this.onFlush();
+      else return { done: false, value: chunk };
+    }
+    const slot = this.slot;
+    if (this.started && slot) {
+      const h = slot.ring.peek();
+      if (h && h.type === REC_BODY && h.job === this.id) {
+        const chunk = slot.ring.take();
+        this.dispatcher.drainSlot(slot); // the records behind it: its end, other requests' starts
+        return { done: false, value: chunk };
+      }
+    }
     if (!this.ending) return null;
     if (this.ending.error !== null) throw this.ending.error;
     return { done: true, value: undefined };
@@ -276,72 +249,87 @@ class ThreadedResponse {
     wakeAsync?.();
   }
 
-  private onMessage(m: WorkerMessage): void {
-    switch (m.t) {
-      case 'start':
-        this.handled();
-        return this.start(m);
-      case 'read':
-        return this.pumpInput();
-      case 'errors':
-        this.handled();
-        return this.environ['wsgi.errors'].write(m.text);
-      case 'flush':
-        this.handled();
-        if (!this.closed) (this.environ['x-wsgiorg.flush'] as (() => void) | undefined)?.();
-        return;
-      case 'end':
-        if (m.error) this.end({ error: rebuildError(m.error) });
-        // Abandoned while the host still pulls (pool stopping): the body was cut, not complete.
-        else if (m.aborted && !this.closed) this.end({ error: this.abandonReason ?? new ThreadedAppAborted() });
-        else this.end({ error: null });
-        return;
-    }
+  // ---------------------------------------------------------------- the dispatcher's calls
+
+  wantsBody(): boolean {
+    return !this.closed && this.abandonReason === null;
+  }
+
+  onBody(chunk: Uint8Array | null): void {
+    this.pending.push(chunk);
+  }
+
+  bodyReady(slot: LoopSlot): void {
+    this.slot = slot;
+    this.wake();
   }
 
   /**
    * The worker's startResponse, already checked there with the same rules:
    * the host's own startResponse now, before any body byte is taken from the
-   * ring. Should the host refuse anyway, the request fails (a throw from
-   * onMessage abandons it).
+   * ring. Should the host refuse anyway, the request fails (the dispatcher
+   * abandons it).
    */
-  private start(m: Extract<WorkerMessage, { t: 'start' }>): void {
+  onStart(slot: LoopSlot, status: string, headers: [string, string][], excInfo: SerializedError | undefined): void {
     if (this.closed || this.abandonReason) return;
-    this.startResponse(m.status, m.headers, m.excInfo ? rebuildError(m.excInfo) : undefined);
+    this.slot = slot;
+    this.startResponse(status, headers, excInfo ? rebuildError(excInfo) : undefined);
     this.started = true;
     this.wake();
   }
 
-  /** A fire-and-forget message was handled: one more may come (THREAD_MAX_PENDING_MESSAGES). */
-  private handled(): void {
-    Atomics.sub(this.ctl, CTL_PENDING, 1);
-    this.wakeWorker();
+  onFlush(): void {
+    if (!this.closed && !this.abandonReason) (this.environ['x-wsgiorg.flush'] as (() => void) | undefined)?.();
   }
 
-  private wakeWorker(): void {
-    Atomics.add(this.ctl, CTL_WAKE_SEQ, 1);
-    Atomics.notify(this.ctl, CTL_WAKE_SEQ);
+  onErrors(text: string): void {
+    this.environ['wsgi.errors'].write(text);
+  }
+
+  onEnd(kind: number, error: SerializedError | undefined): void {
+    this.jobEnded();
+    if (error && kind === END_ERROR) this.end({ error: rebuildError(error) });
+    // Abandoned while the host still pulls (pool stopping): the body was cut, not complete.
+    else if (kind === END_ABORTED && !this.closed) this.end({ error: this.abandonReason ?? new ThreadedAppAborted() });
+    else this.end({ error: null });
+  }
+
+  fail(err: unknown): void {
+    this.jobEnded();
+    this.end({ error: err });
+  }
+
+  /** The worker asks for body bytes: its input ring first (on the first ask), then what the host has. */
+  onRead(slot: LoopSlot): void {
+    if (this.closed || this.abandonReason) return;
+    if (!this.input) this.input = ByteRing.create(this.options.inputRingSize ?? THREAD_INPUT_RING_SIZE);
+    if (!this.inputSent) {
+      this.inputSent = true;
+      this.dispatcher.sendInput(slot, this.id, this.input.buffer);
+    }
+    this.pumpInput();
   }
 
   /** Move what the host's wsgi.input has into the input ring, up to its space (G15). */
   private pumpInput(): void {
-    if (this.inputEnded || this.closed) return;
+    const input = this.input;
+    if (this.inputEnded || this.closed || !input) return;
     const host = this.environ['wsgi.input'];
     for (;;) {
-      const space = this.input.space();
+      const space = input.space();
       if (space === 0) return; // the worker asks again once it has emptied the ring
       const chunk = host.read(space);
       if (chunk.length > 0) {
-        this.input.tryWrite(chunk);
+        input.tryWrite(chunk);
         continue;
       }
       if (host.clientGone) {
         this.inputEnded = true;
-        this.input.abort(); // without CTL_ABORT: the worker reads this as "client gone"
+        input.abort(); // the cancel word unset: the worker reads this as "client gone"
       } else if (host.atEOF || typeof this.environ['wsgi.input_handler'] !== 'function') {
         // A host without input_handler is taken to read synchronously: empty means the end.
         this.inputEnded = true;
-        this.input.close();
+        input.close();
       } else if (!this.inputHandlerSet) {
         this.inputHandlerSet = true;
         this.environ['wsgi.input_handler'](host, () => this.pumpInput());
@@ -354,7 +342,6 @@ class ThreadedResponse {
   private end(ending: Ending): void {
     if (this.ending) return;
     this.ending = ending;
-    this.port.close();
     this.wake();
   }
 
@@ -364,31 +351,27 @@ class ThreadedResponse {
     this.watchdog = null;
   }
 
-  private jobFailed(err: unknown): void {
-    if (err instanceof QueueOverflow && !this.ending && !this.closed) {
-      // Shed load like a busy server: 503 now, before the app was ever called.
-      this.startResponse('503 Service Unavailable', [
-        ['Content-Type', 'text/plain; charset=utf-8'],
-        ['Retry-After', '1'],
-      ]);
-      this.own = new TextEncoder().encode('the server is busy: every worker thread is taken and the queue is full\n');
-      this.end({ error: null });
-      return;
-    }
-    this.end({ error: err });
+  /** Shed load like a busy server: 503 now, before the app was ever called. */
+  private busy(): void {
+    this.jobDone = true;
+    this.startResponse('503 Service Unavailable', [
+      ['Content-Type', 'text/plain; charset=utf-8'],
+      ['Retry-After', '1'],
+    ]);
+    this.own = new TextEncoder().encode('the server is busy: every worker thread is taken and the queue is full\n');
+    this.end({ error: null });
   }
 
-  /** Abandon: wake a blocked worker with the abort flag (G14, G16). */
-  private abandon(reason: Error | null): void {
+  /** Abandon: the cancel word set and the worker woken (G14, G16). */
+  abandon(reason: Error | null): void {
     this.abandonReason ??= reason;
-    Atomics.store(this.ctl, CTL_ABORT, 1);
-    this.wakeWorker();
-    this.out.abort();
-    this.input.abort();
+    if (!this.jobDone) this.dispatcher.abandon(this);
+    this.input?.abort();
+    this.wake();
   }
 
   /** The host's close()/return(): once; the worker is told and frees itself. */
-  private close(): void {
+  close(): void {
     if (this.closed) return;
     this.closed = true;
     this.resume = null;
@@ -405,7 +388,7 @@ class ThreadedResponse {
           `threadedIterApp: ${this.exportName} from ${this.moduleUrl} did not end within ${timeout} s of being abandoned ` +
             '(ThreadedAppAborted is thrown only from write(), wsgi.input and between chunks); its worker was terminated and replaced\n',
         );
-        this.pool.terminateJob(this.job);
+        this.dispatcher.terminate(this.id);
       });
     }
   }

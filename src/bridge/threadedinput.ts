@@ -19,12 +19,18 @@ export class BlockingInput implements WsgiInput {
   private pending: Uint8Array = EMPTY;
   private eof = false;
   private gone = false;
+  private ring: ByteRing | null;
+  private readonly getRing: (() => ByteRing) | null;
 
+  /** `ring`: the input ring, or how to get it on the first read that needs it (a round trip to the reactor side). */
   constructor(
-    private readonly ring: ByteRing,
+    ring: ByteRing | (() => ByteRing),
     private readonly requestAborted: () => boolean,
     private readonly askForMore: () => void,
-  ) {}
+  ) {
+    this.ring = typeof ring === 'function' ? null : ring;
+    this.getRing = typeof ring === 'function' ? ring : null;
+  }
 
   get atEOF(): boolean {
     return this.eof && this.pending.length === 0;
@@ -87,7 +93,8 @@ export class BlockingInput implements WsgiInput {
     if (this.eof || this.gone) return EMPTY;
     let asked = false;
     try {
-      const chunk = this.ring.readBlocking(Math.min(max, this.ring.capacity), () => {
+      const ring = (this.ring ??= this.getRing!());
+      const chunk = ring.readBlocking(Math.min(max, ring.capacity), () => {
         if (!asked) this.askForMore(); // once per wait: the reactor side fills the ring on demand
         asked = true;
       });

@@ -1,26 +1,29 @@
 /**
- * threadedIterApp, the worker side: runs one request of a blocking iterator
- * app on a ThreadPool worker. The app gets a real environ (plain data from
- * the host's, with `wsgi.multithread` true), a `write()` and iteration that
- * block while the output ring is full, and a `wsgi.input` whose `read()`
- * blocks until bytes or the end arrive (PEP 3333's blocking model, G11, G12).
+ * threadedIterApp, the worker side: a loop (one ThreadPool job that stays on
+ * its worker) pulls requests from the shared job queue and runs each one of a
+ * blocking iterator app. The app gets a real environ (decoded from the job
+ * record, with `wsgi.multithread` true), a `write()` and iteration that block
+ * while the output ring is full, and a `wsgi.input` whose `read()` blocks
+ * until bytes or the end arrive (PEP 3333's blocking model, G11, G12).
  *
- * Talking to the reactor side (threaded.ts): body bytes go through the
- * output ring; everything else is a message on the request's MessagePort.
- * `startResponse` is checked here with the gateway's own rules (G2, G9, G10,
- * so the app gets its error from the call) and posted without waiting for the
- * reactor thread; the reactor side starts the host's response before it takes
- * any body byte. Fire-and-forget messages are bounded
- * (THREAD_MAX_PENDING_MESSAGES): a worker never outruns the reactor without limit.
+ * Talking to the reactor side (threaded.ts, threadeddispatch.ts): the start
+ * (status, headers), body, flushes and the end of each response are records
+ * in this worker's output ring, allocated once for the loop and reused by
+ * every request it runs; log lines and requests for body bytes go on the
+ * loop's MessagePort. `startResponse` is checked here with the gateway's own
+ * rules (G2, G9, G10, so the app gets its error from the call). Log lines are
+ * bounded (THREAD_MAX_PENDING_MESSAGES): a worker never outruns the reactor
+ * without limit.
  *
- * Abandonment (G14, G16): the reactor side sets ABORT and aborts both rings;
- * a blocked `write()`/`read()` wakes and throws `ThreadedAppAborted` in the
- * app, whose finally blocks and `close()` then run here, on the worker.
+ * Waiting: an idle loop sleeps on the queue (Atomics.wait) for at most
+ * THREAD_IDLE_LINGER seconds, then ends and gives its worker back to the pool.
+ * Abandonment (G14, G16): the reactor side sets the job's cancel word and
+ * wakes the worker; a blocked `write()`/`read()` throws `ThreadedAppAborted`
+ * in the app, whose finally blocks and `close()` then run here.
  */
-import type { MessagePort } from 'node:worker_threads';
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { ByteRing } from '../reactor/ring.js';
-import { RingAborted } from '../reactor/errors.js';
-import { serializeError, type SerializedError } from '../reactor/threaderror.js';
+import { serializeError } from '../reactor/threaderror.js';
 import { loadModule, resolveExport } from '../reactor/worker.js';
 import {
   BodyBeforeStartResponseError,
@@ -34,131 +37,299 @@ import { BlockingInput } from './threadedinput.js';
 import type { AppIterable, Chunk, Environ, IterApp, WriteFn } from './interfaces.js';
 import { hasToken } from '../protocols/websocket/accept.js';
 import { WebSocketUnsupportedError } from '../protocols/websocket/errors.js';
+import { DATA_SEQ, RecordRing, SPACE_SEQ, USER_WORD } from './threadedring.js';
+import {
+  decodeJob,
+  encodeEnd,
+  encodeStart,
+  END_ABORTED,
+  END_ERROR,
+  END_OK,
+  JOB_HAS_BODY,
+  JOB_HAS_FLUSH,
+  REC_BODY,
+  REC_END,
+  REC_FLUSH,
+  REC_START,
+  Scratch,
+  StringTableReader,
+  type JobSpec,
+} from './threadedcodec.js';
+
+/** Bumped by a worker that found the reactor thread asleep (Q_MAIN_SLEEP) after publishing. */
+export const Q_MAIN_SEQ = USER_WORD;
+/** Set by the reactor thread before it waits on Q_MAIN_SEQ; the first worker to publish clears it and wakes it. */
+export const Q_MAIN_SLEEP = USER_WORD + 1;
+/** Loops asleep on the queue: the reactor thread notifies only when there is one. */
+export const Q_IDLE = USER_WORD + 2;
+/** Set when the pool stops: loops claim nothing more. */
+export const Q_STOP = USER_WORD + 3;
 
 /**
- * Control block slots (Int32). The worker waits on WAKE_SEQ for everything
- * but ring space/data: the reactor side bumps it when it replies, when it has
- * handled a message (PENDING went down) and when it abandons the request.
+ * A loop's control words (Int32). The worker waits on WAKE_SEQ for log-line
+ * room and for its input ring; the reactor side bumps it when it handled a
+ * line, sent the ring, or abandons a request.
  */
 export const CTL_WAKE_SEQ = 0;
-export const CTL_ABORT = 1;
-/** Fire-and-forget messages (wsgi.errors, flush) posted and not yet handled. */
+/** Fire-and-forget messages (wsgi.errors) posted and not yet handled. */
 export const CTL_PENDING = 2;
+/** The job id the loop runs now (0: none). */
+export const CTL_CURRENT = 3;
 export const CTL_BYTES = 16;
 
 /**
- * Most fire-and-forget messages (wsgi.errors writes, flushes) a worker app may
- * have in flight; past it the app blocks until the reactor catches up, so a
- * chatty app cannot grow the message queue without bound.
+ * Most fire-and-forget messages (wsgi.errors writes) a worker app may have in
+ * flight; past it the app blocks until the reactor catches up, so a chatty
+ * app cannot grow the message queue without bound.
  */
 export const THREAD_MAX_PENDING_MESSAGES = 64;
 
-/** What the reactor side hands the worker for one request. */
-export interface ThreadedSpec {
-  appUrl: string;
-  exportName: string;
-  /** The host environ's plain-data entries (CGI variables, HTTP_*, wsgi.version, ...). */
-  environ: Record<string, unknown>;
-  ctl: SharedArrayBuffer;
+/** Seconds an idle loop waits for the next request before it gives its worker back to the pool. */
+export const THREAD_IDLE_LINGER = 1;
+
+/** Requests a loop runs back to back before it lets its thread's own timers and I/O run. */
+const JOBS_PER_TURN = 64;
+
+/** What the reactor side hands a loop: the shared memory and the loop's port. */
+export interface LoopSpec {
+  queue: SharedArrayBuffer;
+  cancel: SharedArrayBuffer;
+  strings: SharedArrayBuffer;
   output: SharedArrayBuffer;
-  input: SharedArrayBuffer;
+  ctl: SharedArrayBuffer;
   port: MessagePort;
-  hasFlush: boolean;
+  lingerMs: number;
 }
 
-/** Worker → reactor messages. */
-export type WorkerMessage =
-  | { t: 'start'; status: string; headers: [string, string][]; excInfo?: SerializedError }
-  | { t: 'read' }
-  | { t: 'errors'; text: string }
-  | { t: 'flush' }
-  | { t: 'end'; error?: SerializedError; aborted?: boolean };
+/** Worker → reactor messages (the port); the rest goes through the output ring. */
+export type WorkerMessage = { t: 'read'; job: number } | { t: 'errors'; job: number; text: string };
+/** Reactor → worker: the request's input ring, sent on its first read. */
+export interface InputMessage {
+  t: 'input';
+  job: number;
+  buffer: SharedArrayBuffer;
+}
 
 const utf8 = new TextEncoder();
+const yieldTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** The pool job: run one request to its end. Never throws: the outcome goes out as the 'end' message. */
-export async function serveThreaded(spec: ThreadedSpec): Promise<void> {
-  const req = new WorkerRequest(spec);
+/** The pool job: serve requests from the queue until idle for the linger time or stopped. */
+export async function serveThreadedLoop(spec: LoopSpec): Promise<void> {
   try {
-    await req.run();
+    await new WorkerLoop(spec).run();
   } finally {
     spec.port.close();
   }
 }
 
+class WorkerLoop {
+  readonly queue: RecordRing;
+  readonly q: Int32Array;
+  readonly cancel: Int32Array;
+  readonly out: RecordRing;
+  readonly ctl: Int32Array;
+  readonly scratch = new Scratch();
+  private readonly strings: StringTableReader;
+  /** The apps this loop has loaded, by module URL and export name. */
+  readonly apps = new Map<string, Map<string, { fn: IterApp; owner: unknown }>>();
+  private readonly into = { buf: Buffer.allocUnsafe(4096) };
+  /** The input of every request without a body (it reads empty, at the end). */
+  readonly noBody: BlockingInput;
+
+  constructor(readonly spec: LoopSpec) {
+    this.queue = RecordRing.attach(spec.queue);
+    this.q = this.queue.ctl;
+    this.cancel = new Int32Array(spec.cancel);
+    this.strings = new StringTableReader(spec.strings);
+    this.out = RecordRing.attach(spec.output);
+    this.ctl = new Int32Array(spec.ctl);
+    const closed = ByteRing.create(1);
+    closed.close();
+    this.noBody = new BlockingInput(
+      closed,
+      () => false,
+      () => {},
+    );
+  }
+
+  async run(): Promise<void> {
+    let run = 0;
+    for (;;) {
+      if (Atomics.load(this.q, Q_STOP) !== 0) return;
+      const h = this.queue.claim(this.into);
+      if (h) {
+        // More waiting and a loop asleep: wake it (main woke one; each claim passes it on).
+        if (this.queue.used() > 0 && Atomics.load(this.q, Q_IDLE) > 0) Atomics.notify(this.q, DATA_SEQ, 1);
+        const id = h.job;
+        const job = decodeJob(this.into.buf, h.length, this.strings);
+        Atomics.store(this.ctl, CTL_CURRENT, id);
+        const running = new WorkerRequest(this, id, job).run();
+        if (running) await running;
+        Atomics.store(this.ctl, CTL_CURRENT, 0);
+        if (++run >= JOBS_PER_TURN) {
+          run = 0;
+          await yieldTurn();
+        }
+        continue;
+      }
+      // Idle: let this thread's timers and I/O run (an app's stray callbacks), then sleep on the queue.
+      run = 0;
+      await yieldTurn();
+      const seq = Atomics.load(this.q, DATA_SEQ);
+      Atomics.add(this.q, Q_IDLE, 1);
+      let woke = 'not-equal';
+      if (this.queue.used() === 0 && Atomics.load(this.q, Q_STOP) === 0)
+        woke = Atomics.wait(this.q, DATA_SEQ, seq, this.spec.lingerMs);
+      Atomics.sub(this.q, Q_IDLE, 1);
+      if (woke === 'timed-out' && this.queue.used() === 0) return;
+    }
+  }
+
+  /** After publishing a record: wake the reactor thread if it sleeps (once: the first to clear the flag). */
+  notifyMain(): void {
+    if (Atomics.load(this.q, Q_MAIN_SLEEP) !== 0 && Atomics.compareExchange(this.q, Q_MAIN_SLEEP, 1, 0) === 1) {
+      Atomics.add(this.q, Q_MAIN_SEQ, 1);
+      Atomics.notify(this.q, Q_MAIN_SEQ);
+    }
+  }
+}
+
 class WorkerRequest {
+  private readonly out: RecordRing;
   private readonly ctl: Int32Array;
-  private readonly out: ByteRing;
   private started = false;
+  private result: AppIterable | null = null;
+  private iterator: Iterator<Chunk> | null = null;
+  private done = false;
+  private failure: unknown = null;
   /** The response is over: a stray late startResponse/write must fail, not wait for a reply that never comes. */
   private finished = false;
   private bodyStarted = false;
 
-  constructor(private readonly spec: ThreadedSpec) {
-    this.ctl = new Int32Array(spec.ctl);
-    this.out = ByteRing.attach(spec.output);
+  constructor(
+    private readonly loop: WorkerLoop,
+    private readonly id: number,
+    private readonly job: JobSpec,
+  ) {
+    this.out = loop.out;
+    this.ctl = loop.ctl;
   }
 
-  async run(): Promise<void> {
-    let result: AppIterable | null = null;
-    let iterator: Iterator<Chunk> | AsyncIterator<Chunk> | null = null;
-    let done = false;
-    let failure: unknown = null;
+  /** Run the request to its end; a promise only when something on the way is asynchronous (module load, async iterable). */
+  run(): Promise<void> | void {
+    const app = this.loop.apps.get(this.job.appUrl)?.get(this.job.exportName);
+    return app ? this.runApp(app) : this.loadThenRun();
+  }
+
+  private async loadThenRun(): Promise<void> {
+    let app: { fn: IterApp; owner: unknown };
     try {
-      const mod = await loadModule(this.spec.appUrl);
-      const { fn, owner } = resolveExport(mod, this.spec.appUrl, this.spec.exportName, 'threadedIterApp');
-      const app = fn as unknown as IterApp;
-      result = app.call(owner, this.environ(), (s, h, e) => this.startResponse(s, h, e));
-      iterator = iteratorOf(result);
-      const isAsync = typeof (result as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
+      const mod = await loadModule(this.job.appUrl);
+      const { fn, owner } = resolveExport(mod, this.job.appUrl, this.job.exportName, 'threadedIterApp');
+      app = { fn: fn as unknown as IterApp, owner };
+      let byName = this.loop.apps.get(this.job.appUrl);
+      if (!byName) this.loop.apps.set(this.job.appUrl, (byName = new Map()));
+      byName.set(this.job.exportName, app);
+    } catch (err) {
+      this.failure = err;
+      return this.end();
+    }
+    return this.runApp(app);
+  }
+
+  private runApp(app: { fn: IterApp; owner: unknown }): Promise<void> | void {
+    try {
+      this.checkStopped();
+      this.result = app.fn.call(app.owner, this.environ(), (s, h, e) => this.startResponse(s, h, e));
+      const iterator = iteratorOf(this.result);
+      if (typeof (this.result as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function') {
+        return this.pumpAsync(iterator as AsyncIterator<Chunk>);
+      }
+      this.iterator = iterator as Iterator<Chunk>;
+      // A sync iterator is pulled without an await per chunk (no microtask hop on the hot path).
       for (;;) {
         this.checkAbort();
-        // A sync iterator is pulled without an await per chunk (no microtask hop on the hot path).
-        const r = isAsync ? await (iterator as AsyncIterator<Chunk>).next() : (iterator as Iterator<Chunk>).next();
+        const r = this.iterator.next();
         if (r.done) break;
         this.send(r.value, 'a chunk yielded by the iterable');
       }
-      done = true;
+      this.done = true;
     } catch (err) {
-      failure = err;
+      this.failure = err;
     }
-    // G7: close() if the iterable has one, else return() on an iterator left midway; once.
+    return this.closeThenEnd(this.iterator);
+  }
+
+  private async pumpAsync(iterator: AsyncIterator<Chunk>): Promise<void> {
     try {
-      if (result && typeof result.close === 'function') result.close();
-      else if (!done && iterator && typeof iterator.return === 'function') await iterator.return();
+      for (;;) {
+        this.checkAbort();
+        const r = await iterator.next();
+        if (r.done) break;
+        this.send(r.value, 'a chunk yielded by the iterable');
+      }
+      this.done = true;
     } catch (err) {
-      failure ??= err;
+      this.failure = err;
     }
+    return this.closeThenEnd(iterator);
+  }
+
+  /** G7: close() if the iterable has one, else return() on an iterator left midway; once. Then the end. */
+  private closeThenEnd(iterator: Iterator<Chunk> | AsyncIterator<Chunk> | null): Promise<void> | void {
+    try {
+      if (this.result && typeof this.result.close === 'function') this.result.close();
+      else if (!this.done && iterator && typeof iterator.return === 'function') {
+        const returned = iterator.return() as unknown;
+        if (returned instanceof Promise) {
+          return returned.then(
+            () => this.end(),
+            (err: unknown) => {
+              this.failure ??= err;
+              this.end();
+            },
+          );
+        }
+      }
+    } catch (err) {
+      this.failure ??= err;
+    }
+    return this.end();
+  }
+
+  /** The outcome, as the END record (after the request's log lines were handled). */
+  private end(): void {
     this.finished = true;
-    this.out.close();
+    const failure = this.failure;
     const aborted = failure instanceof ThreadedAppAborted || this.aborted();
-    const end: WorkerMessage = aborted
-      ? { t: 'end', aborted: true }
-      : failure !== null
-        ? { t: 'end', error: serializeError(failure) }
-        : { t: 'end' };
-    this.spec.port.postMessage(end);
+    const s = this.loop.scratch;
+    if (aborted) encodeEnd(s, END_ABORTED);
+    else if (failure !== null) encodeEnd(s, END_ERROR, serializeError(failure));
+    else encodeEnd(s, END_OK);
+    // Log lines go on the port, the end through the ring: the end waits until the lines were handled.
+    for (let seq = Atomics.load(this.ctl, CTL_WAKE_SEQ); Atomics.load(this.ctl, CTL_PENDING) > 0;) {
+      Atomics.wait(this.ctl, CTL_WAKE_SEQ, seq);
+      seq = Atomics.load(this.ctl, CTL_WAKE_SEQ);
+    }
+    // The end always goes out (the reactor side drains an abandoned job's records, so room comes).
+    this.out.putBlocking(REC_END, this.id, s.view(), () => {});
+    this.loop.notifyMain();
   }
 
   private environ(): Environ {
-    const port = this.spec.port;
-    const environ = {
-      ...this.spec.environ,
-      'wsgi.input': new BlockingInput(
-        ByteRing.attach(this.spec.input),
-        () => this.aborted(),
-        () => port.postMessage({ t: 'read' } satisfies WorkerMessage),
-      ),
-      'wsgi.errors': {
-        write: (text: string) => this.post({ t: 'errors', text: String(text) }),
-        writelines(lines: Iterable<string>) {
-          for (const l of lines) this.write(l);
-        },
-        flush() {},
-      },
-      'wsgi.multithread': true,
-      'wsgi.run_once': false,
-    } as unknown as Environ;
+    const port = this.loop.spec.port;
+    const hasBody = (this.job.flags & JOB_HAS_BODY) !== 0;
+    const environ = this.job.environ as unknown as Environ;
+    environ['wsgi.input'] = hasBody
+      ? new BlockingInput(
+          () => this.inputRing(),
+          () => this.aborted(),
+          () => port.postMessage({ t: 'read', job: this.id } satisfies WorkerMessage),
+        )
+      : this.loop.noBody;
+    environ['wsgi.errors'] = new WorkerErrors(this);
+    environ['wsgi.multithread'] = true;
+    environ['wsgi.run_once'] = false;
     if (hasToken(environ.HTTP_UPGRADE as string | undefined, 'websocket')) {
       // A blocking app on a worker cannot take a socket that talks both ways at once: say so at accept().
       environ['spindle.websocket'] = {
@@ -167,24 +338,41 @@ class WorkerRequest {
             'on a worker thread (threadedIterApp); serve the WebSocket app in-process (toCpsApp or serve())',
           );
         },
-      };
+      } as Environ['spindle.websocket'];
     }
-    if (this.spec.hasFlush) {
+    if ((this.job.flags & JOB_HAS_FLUSH) !== 0) {
       environ['x-wsgiorg.flush'] = () => {
         if (!this.started) throw new BodyBeforeStartResponseError('x-wsgiorg.flush()'); // as the host would
+        this.checkAbort();
         this.bodyStarted = true; // the headers go out now: a later excInfo is re-raised (G2)
-        this.post({ t: 'flush' });
+        this.put(REC_FLUSH, EMPTY);
       };
     }
     return environ;
   }
 
+  /** The request's input ring: asked for with the first read, sent by the reactor side on the port. */
+  private inputRing(): ByteRing {
+    const port = this.loop.spec.port;
+    port.postMessage({ t: 'read', job: this.id } satisfies WorkerMessage);
+    for (;;) {
+      const seq = Atomics.load(this.ctl, CTL_WAKE_SEQ);
+      const got = receiveMessageOnPort(port);
+      if (got) {
+        const m = got.message as InputMessage;
+        if (m.t === 'input' && m.job === this.id) return ByteRing.attach(m.buffer);
+        continue; // a previous request's ring, sent as it was abandoned
+      }
+      if (this.aborted()) throw new ThreadedAppAborted();
+      Atomics.wait(this.ctl, CTL_WAKE_SEQ, seq);
+    }
+  }
+
   /**
    * PEP 3333's start_response on the worker. It is checked here with the
    * gateway's own rules (G2, G9, G10: the app gets the error from this very
-   * call) and then posted without waiting: the reactor side hands it to the
-   * host's startResponse before it takes any body byte from the ring, so the
-   * worker never waits for a busy reactor thread just to start a response.
+   * call) and then published without waiting: the reactor side hands it to
+   * the host's startResponse before it takes any body byte.
    */
   private startResponse(status: string, headers: [string, string][], excInfo?: unknown): WriteFn {
     this.checkAbort();
@@ -196,20 +384,26 @@ class WorkerRequest {
     }
     parseStatus(status);
     const checked = validateHeaders(headers).headers;
-    const msg: WorkerMessage = { t: 'start', status, headers: checked };
-    if (excInfo !== undefined) msg.excInfo = serializeError(excInfo);
-    this.post(msg);
+    const s = this.loop.scratch;
+    encodeStart(s, status, checked, excInfo !== undefined ? serializeError(excInfo) : undefined);
+    this.put(REC_START, s.view());
     this.started = true;
     return this.write;
   }
 
   private readonly write: WriteFn = (chunk) => this.send(chunk, 'write()');
 
-  /** Post a fire-and-forget message, blocking while THREAD_MAX_PENDING_MESSAGES are in flight. */
-  private post(msg: WorkerMessage): void {
+  /** One record into the output ring, blocking while it does not fit (G12); throws once abandoned. */
+  private put(type: number, payload: Uint8Array): void {
+    this.out.putBlocking(type, this.id, payload, () => this.checkAbort(), this.job.ringLimit);
+    this.loop.notifyMain();
+  }
+
+  /** A log line, blocking while THREAD_MAX_PENDING_MESSAGES are in flight. */
+  post(text: string): void {
     if (this.finished) {
-      // A late log line from a stray callback: the request's port is gone; keep the line.
-      if (msg.t === 'errors') process.stderr.write(msg.text);
+      // A late log line from a stray callback: the request is gone; keep the line.
+      process.stderr.write(text);
       return;
     }
     for (;;) {
@@ -219,9 +413,10 @@ class WorkerRequest {
       Atomics.wait(this.ctl, CTL_WAKE_SEQ, seq);
     }
     Atomics.add(this.ctl, CTL_PENDING, 1);
-    this.spec.port.postMessage(msg);
+    this.loop.spec.port.postMessage({ t: 'errors', job: this.id, text } satisfies WorkerMessage);
   }
 
+  /** Body bytes: as many records as it takes, each as big as the ring has room for (G6: no waiting to fill). */
   private send(chunk: unknown, where: string): void {
     this.checkAbort();
     const bytes = typeof chunk === 'string' ? utf8.encode(chunk) : chunk instanceof Uint8Array ? chunk : null;
@@ -233,21 +428,56 @@ class WorkerRequest {
     if (bytes.length === 0) return; // G4: a yield point, nothing to send
     if (!this.started) throw new BodyBeforeStartResponseError(where); // G1
     this.bodyStarted = true;
-    try {
-      this.out.writeBlocking(bytes); // G12: blocks while the ring is full
-    } catch (err) {
-      throw err instanceof RingAborted ? new ThreadedAppAborted() : err;
+    const limit = this.job.ringLimit;
+    let offset = 0;
+    while (offset < bytes.length) {
+      const seq = Atomics.load(this.out.ctl, SPACE_SEQ);
+      const room = this.out.room(limit);
+      if (room > 0) {
+        const n = Math.min(room, bytes.length - offset);
+        this.out.tryPut(
+          REC_BODY,
+          this.id,
+          offset === 0 && n === bytes.length ? bytes : bytes.subarray(offset, offset + n),
+          limit,
+        );
+        offset += n;
+        this.loop.notifyMain();
+        continue;
+      }
+      this.checkAbort(); // G12: blocks while the ring is full, until room or abandonment
+      this.out.waitForRoom(seq);
     }
   }
 
   private aborted(): boolean {
-    return Atomics.load(this.ctl, CTL_ABORT) !== 0;
+    return Atomics.load(this.loop.cancel, this.job.cancelSlot) !== 0;
+  }
+
+  /** The pool is stopping or the request was abandoned before it started: do not run the app. */
+  private checkStopped(): void {
+    if (Atomics.load(this.loop.q, Q_STOP) !== 0) throw new ThreadedAppAborted();
+    this.checkAbort();
   }
 
   private checkAbort(): void {
     if (this.finished) throw new ResponseEndedError();
     if (this.aborted()) throw new ThreadedAppAborted();
   }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** `wsgi.errors` on a worker: lines go to the host's log (a late one, after the response, to stderr). */
+class WorkerErrors {
+  constructor(private readonly request: WorkerRequest) {}
+  write(text: string): void {
+    this.request.post(String(text));
+  }
+  writelines(lines: Iterable<string>): void {
+    for (const l of lines) this.write(l);
+  }
+  flush(): void {}
 }
 
 function iteratorOf(result: unknown): Iterator<Chunk> | AsyncIterator<Chunk> {

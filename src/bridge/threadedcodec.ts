@@ -1,0 +1,352 @@
+/**
+ * The compact encodings threadedIterApp puts in shared memory instead of
+ * structured-cloning objects per request: a job (the app's module and
+ * export, the request's plain environ entries) and a worker's response start
+ * (status, headers, excInfo) and end. Length-prefixed, little-endian; strings
+ * are UTF-8 except status and header names/values, which G10 makes latin-1.
+ */
+import { InvalidArgumentError } from '../reactor/errors.js';
+import type { SerializedError } from '../reactor/threaderror.js';
+import type { Environ } from './interfaces.js';
+
+/** Record types in the job queue and the output rings. */
+export const REC_JOB = 1;
+export const REC_START = 2;
+export const REC_BODY = 3;
+export const REC_FLUSH = 4;
+export const REC_END = 5;
+
+/** Job flags. */
+export const JOB_HAS_FLUSH = 1;
+export const JOB_HAS_BODY = 2;
+
+const V_STRING = 0;
+const V_NUMBER = 1;
+const V_TRUE = 2;
+const V_FALSE = 3;
+const V_NULL = 4;
+const V_LIST = 5;
+const V_STRING_REF = 6;
+/** Set in a value's kind byte when its key is a string-table reference. */
+const KEY_REF = 0x80;
+
+/** A growable scratch buffer, reused by one thread for every encoding. */
+export class Scratch {
+  buf: Buffer = Buffer.allocUnsafe(4096);
+  at = 0;
+
+  reset(): void {
+    this.at = 0;
+  }
+  ensure(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.at + n));
+    this.buf.copy(next, 0, 0, this.at);
+    this.buf = next;
+  }
+  u8(v: number): void {
+    this.ensure(1);
+    this.buf[this.at++] = v;
+  }
+  u16(v: number): void {
+    this.ensure(2);
+    this.buf.writeUInt16LE(v, this.at);
+    this.at += 2;
+  }
+  u32(v: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32LE(v, this.at);
+    this.at += 4;
+  }
+  /** A UTF-8 string with its u32 byte length in front. */
+  utf8(s: string): void {
+    this.ensure(4 + 3 * s.length);
+    const n = this.buf.write(s, this.at + 4, 'utf8');
+    this.buf.writeUInt32LE(n, this.at);
+    this.at += 4 + n;
+  }
+  /** A latin-1 string (one byte per character) with its u32 length in front. */
+  latin1(s: string): void {
+    this.ensure(4 + s.length);
+    this.buf.writeUInt32LE(s.length, this.at);
+    this.buf.write(s, this.at + 4, 'latin1');
+    this.at += 4 + s.length;
+  }
+  /** What was written so far (a view, valid until the next write). */
+  view(): Buffer {
+    return this.buf.subarray(0, this.at);
+  }
+}
+
+/** Reads what Scratch wrote. */
+export class Reader {
+  at = 0;
+  constructor(private readonly buf: Buffer) {}
+  u8(): number {
+    return this.buf[this.at++]!;
+  }
+  u16(): number {
+    const v = this.buf.readUInt16LE(this.at);
+    this.at += 2;
+    return v;
+  }
+  u32(): number {
+    const v = this.buf.readUInt32LE(this.at);
+    this.at += 4;
+    return v;
+  }
+  utf8(): string {
+    const n = this.u32();
+    const s = this.buf.toString('utf8', this.at, this.at + n);
+    this.at += n;
+    return s;
+  }
+  latin1(): string {
+    const n = this.u32();
+    const s = this.buf.toString('latin1', this.at, this.at + n);
+    this.at += n;
+    return s;
+  }
+}
+
+/**
+ * Most bytes of the string table a pool's dispatcher shares with its workers:
+ * environ keys and values that repeat (REQUEST_METHOD, HTTP_HOST, a path
+ * asked twice in a row, ...) go there once and travel as a 4-byte reference,
+ * which the worker turns back into the one string it keeps (no decoding, no
+ * garbage per request). Once full, strings travel inline as before.
+ */
+export const STRING_TABLE_SIZE = 64 * 1024;
+/** Longest string the table takes. */
+const STRING_TABLE_MAX = 256;
+const TABLE_USED = 0;
+const TABLE_DATA = 4;
+
+/** The reactor thread's side of the string table: it alone appends. */
+export class StringTableWriter {
+  readonly buffer = new SharedArrayBuffer(STRING_TABLE_SIZE);
+  private readonly used = new Int32Array(this.buffer, 0, 1);
+  private readonly bytes = Buffer.from(this.buffer);
+  private readonly ids = new Map<string, number>();
+  private at = TABLE_DATA;
+
+  /** The string's reference (its offset), adding it if it fits; 0 when it does not. */
+  id(s: string): number {
+    const known = this.ids.get(s);
+    if (known !== undefined) return known;
+    if (s.length > STRING_TABLE_MAX || this.at + 2 + 3 * s.length > STRING_TABLE_SIZE) return 0;
+    const id = this.at;
+    const n = this.bytes.write(s, id + 2, 'utf8');
+    this.bytes.writeUInt16LE(n, id);
+    this.at += 2 + n;
+    // Published with the job record that first refers to it (the queue's Atomics store follows).
+    Atomics.store(this.used, TABLE_USED, this.at);
+    this.ids.set(s, id);
+    return id;
+  }
+}
+
+/** A worker's side of the string table: each string decoded once, then the same string every time. */
+export class StringTableReader {
+  private readonly bytes: Buffer;
+  private readonly strings = new Map<number, string>();
+  constructor(buffer: SharedArrayBuffer) {
+    this.bytes = Buffer.from(buffer);
+  }
+  get(id: number): string {
+    let s = this.strings.get(id);
+    if (s === undefined) {
+      const n = this.bytes.readUInt16LE(id);
+      s = this.bytes.toString('utf8', id + 2, id + 2 + n);
+      this.strings.set(id, s);
+    }
+    return s;
+  }
+}
+
+export interface JobSpec {
+  cancelSlot: number;
+  flags: number;
+  /** Most output bytes (record headers included) this job may have in the worker's ring. */
+  ringLimit: number;
+  appUrl: string;
+  exportName: string;
+  /** The host environ's plain-data entries (CGI variables, HTTP_*, wsgi.version, ...). */
+  environ: Record<string, unknown>;
+}
+
+/**
+ * A job into `s`: the environ's plain entries (strings, numbers, booleans,
+ * null, lists of numbers/strings); functions and objects stay on this thread.
+ */
+export function encodeJob(
+  s: Scratch,
+  table: StringTableWriter,
+  last: Map<string, string>,
+  cancelSlot: number,
+  flags: number,
+  ringLimit: number,
+  appUrl: string,
+  exportName: string,
+  environ: Environ,
+): void {
+  s.reset();
+  s.u32(cancelSlot);
+  s.u32(flags);
+  s.u32(ringLimit);
+  s.utf8(appUrl);
+  s.utf8(exportName);
+  for (const k in environ) {
+    const v = (environ as Record<string, unknown>)[k];
+    if (typeof v === 'string') {
+      // A value the same as this key's last one is likely to come again: by reference. Only
+      // keys in the table are remembered, so the memory for it is bounded by the table's.
+      let ref = 0;
+      if (v.length <= STRING_TABLE_MAX && table.id(k) !== 0) {
+        if (last.get(k) === v) ref = table.id(v);
+        else last.set(k, v);
+      }
+      key(s, table, ref !== 0 ? V_STRING_REF : V_STRING, k);
+      if (ref !== 0) s.u32(ref);
+      else s.utf8(v);
+    } else if (typeof v === 'number') {
+      key(s, table, V_NUMBER, k);
+      s.ensure(8);
+      s.buf.writeDoubleLE(v, s.at);
+      s.at += 8;
+    } else if (typeof v === 'boolean' || v === null) {
+      key(s, table, v === null ? V_NULL : v ? V_TRUE : V_FALSE, k);
+    } else if (Array.isArray(v) && v.every((x) => typeof x === 'number' || typeof x === 'string')) {
+      key(s, table, V_LIST, k);
+      s.utf8(JSON.stringify(v));
+    }
+  }
+}
+
+/** The value's kind and its key: by reference (KEY_REF set) when the table has room. */
+function key(s: Scratch, table: StringTableWriter, kind: number, k: string): void {
+  const ref = table.id(k);
+  if (ref !== 0) {
+    s.u8(kind | KEY_REF);
+    s.u32(ref);
+  } else {
+    s.u8(kind);
+    s.utf8(k);
+  }
+}
+
+export function decodeJob(buf: Buffer, length: number, table: StringTableReader): JobSpec {
+  const r = new Reader(buf);
+  const cancelSlot = r.u32();
+  const flags = r.u32();
+  const ringLimit = r.u32();
+  const appUrl = r.utf8();
+  const exportName = r.utf8();
+  const environ: Record<string, unknown> = {};
+  while (r.at < length) {
+    const tag = r.u8();
+    const key = tag & KEY_REF ? table.get(r.u32()) : r.utf8();
+    let value: unknown;
+    switch (tag & ~KEY_REF) {
+      case V_STRING:
+        value = r.utf8();
+        break;
+      case V_STRING_REF:
+        value = table.get(r.u32());
+        break;
+      case V_NUMBER:
+        value = buf.readDoubleLE(r.at);
+        r.at += 8;
+        break;
+      case V_TRUE:
+        value = true;
+        break;
+      case V_FALSE:
+        value = false;
+        break;
+      case V_NULL:
+        value = null;
+        break;
+      case V_LIST:
+        value = JSON.parse(r.utf8());
+        break;
+      default:
+        throw new InvalidArgumentError(`threadedIterApp: a job record holds an unknown value kind ${tag}`);
+    }
+    // An own entry whatever its name ('__proto__' assigned would set the prototype instead).
+    if (key === '__proto__')
+      Object.defineProperty(environ, key, { value, enumerable: true, writable: true, configurable: true });
+    else environ[key] = value;
+  }
+  return { cancelSlot, flags, ringLimit, appUrl, exportName, environ };
+}
+
+/** The worker's (already checked) startResponse arguments. */
+export function encodeStart(s: Scratch, status: string, headers: [string, string][], excInfo?: SerializedError): void {
+  s.reset();
+  s.latin1(status);
+  s.u32(headers.length);
+  for (const [name, value] of headers) {
+    s.latin1(name);
+    s.latin1(value);
+  }
+  if (excInfo) s.utf8(JSON.stringify(excInfo));
+}
+
+export interface StartArgs {
+  status: string;
+  headers: [string, string][];
+  excInfo: SerializedError | undefined;
+}
+
+/**
+ * Decodes START payloads, remembering the last one: a worker app answers
+ * many requests with the same status and headers, and those then cost a
+ * byte comparison instead of new strings (each caller gets its own arrays).
+ */
+export class StartDecoder {
+  private last: Buffer = Buffer.alloc(0);
+  private lastArgs: StartArgs | null = null;
+
+  decode(buf: Buffer, length: number): StartArgs {
+    let args = this.lastArgs;
+    if (!args || length !== this.last.length || buf.compare(this.last, 0, length, 0, length) !== 0) {
+      args = this.lastArgs = decodeStart(buf.subarray(0, length));
+      this.last = Buffer.from(buf.subarray(0, length));
+    }
+    const headers: [string, string][] = new Array(args.headers.length);
+    for (let i = 0; i < headers.length; i++) headers[i] = [args.headers[i]![0], args.headers[i]![1]];
+    return { status: args.status, headers, excInfo: args.excInfo };
+  }
+}
+
+export function decodeStart(buf: Buffer): StartArgs {
+  const r = new Reader(buf);
+  const status = r.latin1();
+  const n = r.u32();
+  const headers: [string, string][] = new Array(n);
+  for (let i = 0; i < n; i++) headers[i] = [r.latin1(), r.latin1()];
+  const excInfo = r.at < buf.length ? (JSON.parse(r.utf8()) as SerializedError) : undefined;
+  return { status, headers, excInfo };
+}
+
+export const END_OK = 0;
+export const END_ERROR = 1;
+export const END_ABORTED = 2;
+
+export function encodeEnd(s: Scratch, kind: number, error?: SerializedError): void {
+  s.reset();
+  s.u8(kind);
+  if (error) s.utf8(JSON.stringify(error));
+}
+
+/** The END record's kind and, for END_ERROR, the error. */
+export function decodeEnd(buf: Buffer, length: number): { kind: number; error: SerializedError | undefined } {
+  const kind = buf[0]!;
+  if (kind !== END_ERROR) return kind === END_OK ? ENDED_OK : { kind, error: undefined };
+  const r = new Reader(buf.subarray(0, length));
+  r.at = 1;
+  return { kind, error: JSON.parse(r.utf8()) as SerializedError };
+}
+
+const ENDED_OK = Object.freeze({ kind: END_OK, error: undefined });

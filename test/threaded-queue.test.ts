@@ -1,0 +1,197 @@
+/**
+ * threadedIterApp's shared memory: the job queue the workers pull from, the
+ * per-worker output rings (records), and the compact environ encoding. The
+ * ring and codec cases run on one thread; the bounds are checked end to end
+ * with a worker that is held (a stalled peer) while requests keep coming.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { threadedIterApp, THREAD_JOB_QUEUE_SIZE } from '../src/bridge/threaded.js';
+import { RecordRing, RECORD_HEADER } from '../src/bridge/threadedring.js';
+import {
+  decodeJob,
+  encodeJob,
+  REC_BODY,
+  REC_END,
+  REC_START,
+  Scratch,
+  StartDecoder,
+  encodeStart,
+  StringTableReader,
+  StringTableWriter,
+} from '../src/bridge/threadedcodec.js';
+import type { Environ, IterApp } from '../src/bridge/interfaces.js';
+import type { FakeRequestInit } from './gateway-fakerequest.js';
+import { appsUrl, newShared, patternSha256, sha256, until, withPoolHost, type Hosted } from './threaded-helpers.js';
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+describe('RecordRing (one thread)', () => {
+  it('records wrap around the end byte-exact, and a full ring refuses a record instead of growing', () => {
+    const ring = RecordRing.create(100);
+    const consumer = RecordRing.attach(ring.buffer);
+    let next = 0;
+    for (let round = 0; round < 50; round++) {
+      const payload = new Uint8Array(7 + (round % 30)).map((_, i) => (round * 31 + i) & 0xff);
+      expect(ring.tryPut(REC_BODY, round + 1, payload)).toBe(true);
+      // The consumer is stalled: whatever more comes, the ring holds at most its capacity.
+      while (ring.tryPut(REC_BODY, 999, payload)) next++;
+      expect(ring.used()).toBeLessThanOrEqual(ring.capacity);
+      const h = consumer.peek()!;
+      expect([h.type, h.job, h.length]).toEqual([REC_BODY, round + 1, payload.length]);
+      expect([...consumer.take()]).toEqual([...payload]);
+      while (consumer.peek()) consumer.skip();
+    }
+    expect(next).toBeGreaterThan(0);
+  });
+
+  it('a record larger than the room left under a limit is refused; room() says how much fits', () => {
+    const ring = RecordRing.create(1000);
+    expect(ring.room(100)).toBe(100 - RECORD_HEADER);
+    expect(ring.tryPut(REC_BODY, 1, new Uint8Array(100 - RECORD_HEADER + 1), 100)).toBe(false);
+    expect(ring.tryPut(REC_BODY, 1, new Uint8Array(100 - RECORD_HEADER), 100)).toBe(true);
+    expect(ring.room(100)).toBe(0);
+  });
+
+  it('holds() finds a job’s end among its records (contiguous), resuming where it stopped', () => {
+    const ring = RecordRing.create(4096);
+    ring.tryPut(REC_START, 7, bytes('s'));
+    for (let i = 0; i < 20; i++) ring.tryPut(REC_BODY, 7, bytes(`b${i}`));
+    expect(ring.holds(7, REC_END)).toBe(false);
+    ring.tryPut(REC_END, 7, new Uint8Array(1));
+    ring.tryPut(REC_START, 8, bytes('s'));
+    expect(ring.holds(7, REC_END)).toBe(true);
+    expect(ring.holds(8, REC_END)).toBe(false); // 7's records come first: 8 is not at the head
+  });
+
+  it('claim(): consumers take each record once, in order, with its payload', () => {
+    const ring = RecordRing.create(256);
+    const a = RecordRing.attach(ring.buffer);
+    const b = RecordRing.attach(ring.buffer);
+    const into = { buf: Buffer.alloc(4) };
+    const seen: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      ring.tryPut(REC_BODY, i, bytes(`job ${i}`));
+      const h = (i % 2 ? a : b).claim(into)!;
+      seen.push(`${h.job}:${into.buf.subarray(0, h.length).toString()}`);
+    }
+    expect(a.claim(into)).toBeNull();
+    expect(seen).toEqual(Array.from({ length: 40 }, (_, i) => `${i}:job ${i}`));
+  });
+});
+
+describe('job encoding (compact environ, no structured clone)', () => {
+  const value = fc.oneof(
+    fc.string({ unit: 'binary' }),
+    fc.constantFrom('GET', '/', 'HTTP/1.1', ''),
+    fc.double({ noNaN: true }),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(fc.oneof(fc.integer(), fc.string()), { maxLength: 3 }),
+  );
+  it('decodes to the plain entries it was given, whatever the strings, across repeated requests (string table)', () => {
+    const writer = new StringTableWriter();
+    const reader = new StringTableReader(writer.buffer);
+    const last = new Map<string, string>();
+    const s = new Scratch();
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string({ unit: 'binary', minLength: 1 }), value),
+        fc.integer({ min: 1, max: 3 }),
+        (env, times) => {
+          const environ = { ...env, 'wsgi.input': { read() {} }, 'spindle.reactor': {} } as unknown as Environ;
+          for (let i = 0; i < times; i++) {
+            encodeJob(s, writer, last, 5, 2, 4096, 'file:///app.mjs', 'apps.hello', environ);
+            const job = decodeJob(Buffer.from(s.view()), s.at, reader);
+            expect(job).toMatchObject({
+              cancelSlot: 5,
+              flags: 2,
+              ringLimit: 4096,
+              appUrl: 'file:///app.mjs',
+              exportName: 'apps.hello',
+            });
+            expect(job.environ).toEqual(env);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('a start decoded twice gives equal, separate header arrays (the host may keep them)', () => {
+    const s = new Scratch();
+    encodeStart(s, '200 OK', [
+      ['Content-Type', 'text/plain'],
+      ['X-Caf\u00e9', 'ol\u00e9'],
+    ]);
+    const d = new StartDecoder();
+    const one = d.decode(Buffer.from(s.view()), s.at);
+    const two = d.decode(Buffer.from(s.view()), s.at);
+    expect(two).toEqual(one);
+    expect(two.headers).not.toBe(one.headers);
+    expect(two.headers[0]).not.toBe(one.headers[0]);
+    expect(one).toEqual({
+      status: '200 OK',
+      headers: [
+        ['Content-Type', 'text/plain'],
+        ['X-Caf\u00e9', 'ol\u00e9'],
+      ],
+      excInfo: undefined,
+    });
+  });
+});
+
+describe('threadedIterApp: the shared job queue and per-worker rings', () => {
+  const ctx = withPoolHost(1);
+  const serve = (app: IterApp, init?: FakeRequestInit): Hosted => ctx.host.serve(app, init);
+
+  it('a held worker cannot grow the job queue: past jobQueueSize bytes a request gets 503, the queued ones are served after', async () => {
+    expect(THREAD_JOB_QUEUE_SIZE).toBe(1024 * 1024);
+    const shared = newShared();
+    await ctx.pool.deferToThread(appsUrl, 'share', shared.buffer);
+    const opts = { pool: ctx.pool, jobQueueSize: 4096 };
+    const busy = serve(threadedIterApp(appsUrl, 'gated', opts));
+    await until(shared, 3, (v) => v === 1); // the worker took it and is held
+    const pad: [string, string][] = [
+      ['Host', 'h'],
+      ['X-Pad', 'p'.repeat(1500)],
+    ];
+    const queued: Hosted[] = [];
+    let shed: Hosted | null = null;
+    for (let i = 0; i < 10 && !shed; i++) {
+      const h = serve(threadedIterApp(appsUrl, 'hello', opts), { headers: pad });
+      if (h.req.code === 503) shed = h;
+      else queued.push(h);
+    }
+    expect(shed).not.toBeNull();
+    expect(queued.length).toBe(2); // two 1.5 KiB environs fit in 4 KiB; the third does not (maxQueue is 1024)
+    Atomics.store(shared, 2, 1);
+    Atomics.notify(shared, 2);
+    await busy.done;
+    for (const h of queued) {
+      await h.done;
+      expect(h.req.bodyText()).toBe('hello world');
+    }
+  });
+
+  it("a finished response whose client stalls does not hold up the next request on the same worker's ring", async () => {
+    const total = 48 * 1024; // fits the 64 KiB ring whole
+    const first = serve(threadedIterApp(appsUrl, 'writeLoop', { pool: ctx.pool, ringSize: 64 * 1024 }), {
+      uri: `/?${total},4096`,
+    });
+    first.req.pauseTransport();
+    const second = serve(threadedIterApp(appsUrl, 'hello', { pool: ctx.pool }));
+    await second.done;
+    expect(second.req.bodyText()).toBe('hello world');
+    expect(first.req.finished).toBe(false);
+    first.req.resumeTransport();
+    await first.done;
+    expect(sha256(first.req.writes)).toBe(patternSha256(total));
+  });
+
+  it('rejects sizes that are not positive integers at threadedIterApp(), naming the option', () => {
+    expect(() => threadedIterApp(appsUrl, 'hello', { ringSize: 0 })).toThrow(/ringSize/);
+    expect(() => threadedIterApp(appsUrl, 'hello', { jobQueueSize: 10 })).toThrow(/jobQueueSize/);
+    expect(() => threadedIterApp(appsUrl, 'hello', { inputRingSize: 1.5 })).toThrow(/inputRingSize/);
+  });
+});
