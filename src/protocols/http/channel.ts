@@ -96,6 +96,12 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   private readonly pausedFor = new Set<PauseReason>();
   /** The parser was running (or was asked to resume) when output paused it. */
   private resumeAfterOutput = false;
+  /**
+   * The current request has a pull producer: the channel is registered as a
+   * pull producer meanwhile, so the transport pulls it after each write it
+   * flushed and the channel pulls the request's producer (see producerRegistered).
+   */
+  private pulled = false;
   private readonly deadline: Deadline;
   private resumeCall: IDelayedCall | null = null;
   /** The protocol the connection was handed to by `request.upgrade()`; the channel only forwards to it. */
@@ -330,12 +336,31 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     else this.resumeParsing();
   }
 
-  producerRegistered(req: Request): void {
-    // The request's producer waits for the transport now; the channel stops holding back for it.
-    if (req === this.current && this.pausedFor.has('output')) this.releaseOutputHold();
+  producerRegistered(req: Request, streaming: boolean): void {
+    if (req !== this.current || this.closing || this.lost) return;
+    if (streaming) {
+      // The request's producer waits for the transport now; the channel stops holding back for it.
+      if (this.pausedFor.has('output')) this.releaseOutputHold();
+      return;
+    }
+    // A pull producer: the transport's own pull rule (once at once, then after each write it
+    // flushed) is kept by registering the channel as a pull producer while it lasts. A pull
+    // registration is never paused, so the channel does not hold back for output meanwhile.
+    this.pulled = true;
+    if (this.pausedFor.delete('output')) this.releaseOutputHold();
+    this.transport.unregisterProducer();
+    this.transport.registerProducer(this, false);
   }
 
   producerUnregistered(req: Request): void {
+    if (this.pulled) {
+      // Back to a push registration; a transport still full pauses the channel at once.
+      this.pulled = false;
+      if (this.closing || this.lost) return;
+      this.transport.unregisterProducer();
+      this.transport.registerProducer(this, true);
+      return;
+    }
     // Without a producer to pause, a full transport holds the channel back again.
     if (req === this.current && this.pausedFor.has('output')) this.holdForOutput();
   }
@@ -356,6 +381,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.deadline.cancel();
     if (this.resumeCall?.active()) this.resumeCall.cancel();
     this.parser.pause();
+    this.pulled = false;
     this.transport.unregisterProducer();
     if (this.readingPaused) {
       this.readingPaused = false;
@@ -389,8 +415,9 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     else this.holdForOutput();
   }
 
-  /** The transport drained: resume (or pull) the current request's producer, or answer and read again. */
+  /** The transport drained (or, registered for a pull producer, wants more): pass it on, or answer and read again. */
   resumeProducing(): void {
+    if (this.pulled) return this.current?.resumeProducer();
     if (!this.pausedFor.delete('output')) return;
     const req = this.current;
     if (req !== null && req.hasProducer) req.resumeProducer();
@@ -573,6 +600,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   /** The transport closes once its buffer is written and no producer is registered: leave its slot. */
   private loseNow(): void {
+    this.pulled = false;
     this.transport.unregisterProducer();
     if (this.lingering && this.lingerOnClose) {
       const req = this.current;

@@ -19,14 +19,7 @@ import { resolveForwarded, type ForwardedFor, type TrustedProxies } from './forw
 import { Buffer } from 'node:buffer';
 import { Deferred } from '../../reactor/deferred.js';
 import { ConnectionLost } from '../../reactor/errors.js';
-import type {
-  IAddress,
-  IDelayedCall,
-  IProducer,
-  IProtocol,
-  IPushProducer,
-  IReactor,
-} from '../../reactor/interfaces.js';
+import type { IAddress, IProducer, IProtocol, IPushProducer, IReactor } from '../../reactor/interfaces.js';
 import type { Logger } from '../../reactor/log.js';
 import type { DateCache } from './date.js';
 import { assemble, CHUNKED, CLOSE, LAST_CHUNK, LENGTH, NONE, planHead } from './framing.js';
@@ -55,8 +48,8 @@ export interface RequestHost extends BodyHost {
   retract(request: Request): boolean;
   /** May the connection carry another request, as far as the input side knows? */
   canPersist(request: Request): boolean;
-  /** `request` registered a producer: the transport's pause now passes through to it. */
-  producerRegistered(request: Request): void;
+  /** `request` registered a producer: the transport's pause (push) or pull now passes through to it. */
+  producerRegistered(request: Request, streaming: boolean): void;
   /** `request`'s producer left: the channel takes the transport's pause itself again. */
   producerUnregistered(request: Request): void;
   /** The response was completely handed over; `persist` false closes the connection after it. */
@@ -131,8 +124,6 @@ export class Request extends RequestCore implements IRequest {
   /** The body bytes held in phase 'head-held', and how many. */
   private held: Uint8Array[] | null = null;
   private heldBytes = 0;
-  /** The next pull of a pull producer, due after its last write (see pullSoon). */
-  private pullCall: IDelayedCall | null = null;
   constructor(
     private readonly channel: RequestHost,
     readonly head: RequestHead,
@@ -239,7 +230,6 @@ export class Request extends RequestCore implements IRequest {
         this.heldBytes = bytes.length;
       } else this.sendHead(-1, [bytes], bytes.length, false);
     }
-    if (this.producer !== null && !this.streaming) this.pullSoon();
   }
 
   flushHeaders(): void {
@@ -378,7 +368,7 @@ export class Request extends RequestCore implements IRequest {
     this.phase = 'upgraded';
     this.finished = true;
     // A producer registered for the response is released (its new consumer is the new protocol).
-    this.dropProducer();
+    this.producer = null;
     this.channel.upgrade(this, Buffer.from(`${text}\r\n`, 'latin1'), protocol);
     this.settleFinished();
   }
@@ -389,23 +379,19 @@ export class Request extends RequestCore implements IRequest {
    * The producer stays with the request; the transport's only producer is the
    * channel, which passes its pause and resume here (Twisted's HTTPChannel
    * does the same). A push producer registered while the transport is full
-   * starts paused; a pull producer is pulled at once unless it is full, then
-   * once after each of its writes (next reactor turn), and when the transport
-   * drains: it never writes past the transport's high-water mark by more than
-   * one pull.
+   * starts paused. For a pull producer the channel is pulled by the transport
+   * (after each write it flushed, as the transports pull) and pulls it.
    */
   registerProducer(producer: IProducer, streaming: boolean): void {
     if (!this.claimProducer(producer, streaming, this.gone)) return;
-    this.channel.producerRegistered(this);
-    if (!this.channel.outputPaused) {
-      if (!streaming) producer.resumeProducing();
-    } else if (streaming) (producer as IPushProducer).pauseProducing();
+    this.channel.producerRegistered(this, streaming);
+    if (streaming && this.channel.outputPaused) (producer as IPushProducer).pauseProducing();
   }
 
   unregisterProducer(): void {
     const p = this.producer;
     if (p === null) return;
-    this.dropProducer();
+    this.producer = null;
     if (this.gone) p.stopProducing();
     else this.channel.producerUnregistered(this);
   }
@@ -420,29 +406,9 @@ export class Request extends RequestCore implements IRequest {
     if (this.producer !== null && this.streaming) (this.producer as IPushProducer).pauseProducing();
   }
 
-  /** The transport drained: resume a push producer, or pull a pull producer (the consumer wants more). */
+  /** The transport drained: resume a push producer; or it wants more: pull a pull producer. */
   resumeProducer(): void {
     this.producer?.resumeProducing();
-  }
-
-  /** A pull producer wrote: pull it again on the next reactor turn (not inside its own call). */
-  private pullSoon(): void {
-    if (this.pullCall === null) this.pullCall = this.channel.reactor.callLater(0, () => this.pullNow());
-  }
-
-  private pullNow(): void {
-    this.pullCall = null;
-    // While the transport is full the channel's resume pulls instead.
-    if (this.producer === null || this.streaming || this.gone || this.channel.outputPaused) return;
-    this.producer.resumeProducing();
-  }
-
-  private dropProducer(): void {
-    this.producer = null;
-    if (this.pullCall !== null) {
-      this.pullCall.cancel();
-      this.pullCall = null;
-    }
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -512,9 +478,7 @@ export class Request extends RequestCore implements IRequest {
     this.body.onLost(reason);
     if (this.disconnected || (this.finished && this.phase !== 'aborted')) return;
     this.disconnected = true;
-    const p = this.producer;
-    this.dropProducer();
-    if (p !== null) p.stopProducing();
+    this.stopProducer();
     this.settleLost(new ConnectionLost('the client went away before the response finished', { cause: reason }));
   }
 }
