@@ -47,7 +47,8 @@ export class BridgeQueue {
   readonly lowWater: number;
   readonly maxBuffered: number;
   private readonly events: BridgeQueueListener;
-  private chunks: Uint8Array[] = [];
+  /** NO_CHUNKS until the first push (then `[chunk]`, sized for one: `push` onto `[]` reserved room for 17). */
+  private chunks: Uint8Array[] = NO_CHUNKS;
   private head = 0;
   private queuedBytes = 0;
   private aboveHigh = false;
@@ -97,7 +98,8 @@ export class BridgeQueue {
     if (this.status !== 'open') throw new BridgeOverflowError(this.maxBuffered, this.queuedBytes, 'after the end');
     const wanted = this.queuedBytes + chunk.byteLength;
     if (wanted > this.maxBuffered) throw new BridgeOverflowError(this.maxBuffered, wanted);
-    this.chunks.push(chunk);
+    if (this.chunks === NO_CHUNKS) this.chunks = [chunk];
+    else this.chunks.push(chunk);
     this.queuedBytes = wanted;
     if (!this.aboveHigh && wanted > this.highWater) {
       this.aboveHigh = true;
@@ -145,7 +147,7 @@ export class BridgeQueue {
   /** The reader is gone: drop everything; no callback runs after this. */
   close(): void {
     this.status = 'closed';
-    this.chunks = [];
+    this.chunks = NO_CHUNKS;
     this.head = 0;
     this.queuedBytes = 0;
     this.aboveHigh = false;
@@ -153,3 +155,5 @@ export class BridgeQueue {
 }
 
 const EMPTY = new Uint8Array(0);
+/** The empty list every queue starts with; never written (a queue with nothing in it has nothing to replace). */
+const NO_CHUNKS: Uint8Array[] = [];

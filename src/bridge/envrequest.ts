@@ -18,6 +18,7 @@ import { ACCEPT_WEBSOCKET } from '../protocols/websocket/accept.js';
 import { WebSocketHandshakeError } from '../protocols/websocket/errors.js';
 import type { AcceptWebSocketOptions, IWebSocketProtocol } from '../protocols/websocket/interfaces.js';
 import { BridgedWebSocket } from './wsbridge.js';
+import { statusLine } from './startresponse.js';
 
 /** Bytes asked of `wsgi.input.read()` per step when streaming an upload to the CPS app. */
 export const BRIDGE_INPUT_CHUNK = 64 * 1024;
@@ -59,6 +60,13 @@ function requestHeaders(environ: Environ): Headers {
   return new Headers(raw);
 }
 
+/** The lengths of the hop-by-hop names: most response header names are ruled out without lower-casing them. */
+const HOP_BY_HOP_LENGTHS: ReadonlySet<number> = new Set([...HOP_BY_HOP_HEADERS].map((n) => n.length));
+
+function isHopByHop(name: string): boolean {
+  return HOP_BY_HOP_LENGTHS.has(name.length) && HOP_BY_HOP_HEADERS.has(name.toLowerCase());
+}
+
 /** The reading end the request wakes when data, the end or a pull producer arrives. */
 export interface QueueReader {
   wake(): void;
@@ -96,17 +104,20 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
     this.reader = reader;
     this.queue = new BridgeQueue(options, this);
     // acceptWebSocket() finds this hook only where the host offers a WebSocket.
+    // (The bound function is made only then: most requests are not upgrades.)
     if (environ['spindle.websocket'] !== undefined) {
-      Object.defineProperty(this, ACCEPT_WEBSOCKET, { value: this.acceptBridged, enumerable: false });
+      const accept = (protocol: IWebSocketProtocol, subprotocol: string | null, options: AcceptWebSocketOptions) =>
+        this.acceptBridged(protocol, subprotocol, options);
+      Object.defineProperty(this, ACCEPT_WEBSOCKET, { value: accept, enumerable: false });
     }
   }
 
   /** `acceptWebSocket(thisRequest, protocol)`: accept the host's WebSocket and carry `protocol`'s messages through the iterator. */
-  private readonly acceptBridged = (
+  private acceptBridged(
     protocol: IWebSocketProtocol,
     subprotocol: string | null,
     options: AcceptWebSocketOptions,
-  ): void => {
+  ): void {
     const input = this.environ['spindle.websocket']!.accept({
       ...options,
       protocols: subprotocol === null ? [] : [subprotocol],
@@ -126,7 +137,7 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
     });
     this.websocket = ws;
     ws.start();
-  };
+  }
 
   /** @internal BridgeQueueListener: past the high-water mark, pause the CPS app's producer. */
   onHigh(): void {
@@ -164,13 +175,13 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
   protected sendHead(code: number, phrase: string, headers: [string, string][]): void {
     // Connection-level headers belong to the gateway's connection, not to this response (G9).
     let own = headers;
-    for (const [name] of headers) {
-      if (HOP_BY_HOP_HEADERS.has(name.toLowerCase())) {
-        own = headers.filter(([n]) => !HOP_BY_HOP_HEADERS.has(n.toLowerCase()));
+    for (let i = 0; i < headers.length; i++) {
+      if (isHopByHop(headers[i]![0])) {
+        own = headers.filter(([n]) => !isHopByHop(n));
         break;
       }
     }
-    this.startResponse(`${code} ${phrase}`, own);
+    this.startResponse(statusLine(code, phrase), own);
     this.headSent = true;
   }
 

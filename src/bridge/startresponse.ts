@@ -28,6 +28,21 @@ const NAME_CACHE = new Map<string, string>();
 /** Entries each cache holds; past it, lines and names are checked every time (an app cannot grow it without bound). */
 const START_RESPONSE_CACHE_LIMIT = 512;
 
+/** The status line last made for each code, with its phrase (the common phrase per code, as a bridge sends it). */
+const STATUS_LINES = new Map<number, { readonly phrase: string; readonly line: string }>();
+
+/**
+ * `'200 OK'` for (200, 'OK'): the same string each time for a code's first
+ * phrase, so parseStatus' cache finds it without hashing a new string.
+ */
+export function statusLine(code: number, phrase: string): string {
+  const known = STATUS_LINES.get(code);
+  if (known !== undefined && known.phrase === phrase) return known.line;
+  const line = `${code} ${phrase}`;
+  if (known === undefined && STATUS_LINES.size < START_RESPONSE_CACHE_LIMIT) STATUS_LINES.set(code, { phrase, line });
+  return line;
+}
+
 /** G10: parse 'NNN Reason'; throws `StartResponseStatusError`. The result is shared: do not change it. */
 export function parseStatus(status: unknown): { readonly code: number; readonly reason: string } {
   if (typeof status !== 'string') throw new StartResponseStatusError(status, 'not a string');

@@ -44,7 +44,11 @@ export function toIterApp(app: CpsApp, options: ToIterAppOptions = {}): IterApp 
   };
 }
 
-type Step = { kind: 'chunk'; chunk: Chunk } | { kind: 'done' } | { kind: 'error'; error: unknown } | { kind: 'wait' };
+/** What `step()` found besides a chunk (a chunk is returned as itself: no object per step). */
+const DONE = Symbol('done');
+const WAIT = Symbol('wait');
+const FAILED = Symbol('failed');
+type Step = Chunk | typeof DONE | typeof WAIT | typeof FAILED;
 
 /** The reading end: turns the queue into an iterator (sync with pause_output, or async). */
 abstract class QueueDrain {
@@ -63,17 +67,18 @@ abstract class QueueDrain {
     waiter?.();
   }
 
+  /** The next chunk, or DONE, WAIT, or FAILED (then `stepError` holds the writer's error). */
   protected step(): Step {
     if (this.closed) return DONE;
     const ws = this.request.websocket;
     if (ws !== null) {
       // An accepted WebSocket: each message is one chunk; the host closes the iterable when the socket ends.
       const m = ws.shift();
-      return m === null ? WAIT : { kind: 'chunk', chunk: m };
+      return m === null ? WAIT : m;
     }
     const queue = this.request.queue;
     const chunk = queue.shift();
-    if (chunk) return { kind: 'chunk', chunk };
+    if (chunk) return chunk;
     if (queue.state === 'ended') {
       this.request.drained();
       this.finish();
@@ -81,10 +86,14 @@ abstract class QueueDrain {
     }
     if (queue.state === 'failed') {
       this.finish();
-      return { kind: 'error', error: queue.error };
+      this.stepError = queue.error;
+      return FAILED;
     }
     return WAIT;
   }
+
+  /** The error behind the last FAILED step. */
+  protected stepError: unknown = undefined;
 
   /** The response ended on the CPS side and was read: release everything. */
   private finish(): void {
@@ -125,9 +134,6 @@ abstract class QueueDrain {
   }
 }
 
-const DONE: Step = { kind: 'done' };
-const WAIT: Step = { kind: 'wait' };
-
 /** For hosts with `wsgi.pause_output`: an empty queue pauses output and yields '' (G13). */
 class SyncQueueIterator extends QueueDrain implements IterableIterator<Chunk> {
   constructor(private readonly pauseOutput: () => () => void) {
@@ -140,9 +146,9 @@ class SyncQueueIterator extends QueueDrain implements IterableIterator<Chunk> {
 
   next(): IteratorResult<Chunk> {
     const s = this.step();
-    if (s.kind === 'chunk') return { value: s.chunk, done: false };
-    if (s.kind === 'done') return { value: undefined, done: true };
-    if (s.kind === 'error') throw s.error;
+    if (typeof s !== 'symbol') return { value: s, done: false };
+    if (s === DONE) return { value: undefined, done: true };
+    if (s === FAILED) throw this.stepError;
     this.resume = this.pauseOutput();
     return { value: '', done: false };
   }
@@ -163,9 +169,9 @@ class AsyncQueueIterator extends QueueDrain implements AsyncIterableIterator<Chu
     return new Promise((resolve, reject) => {
       const attempt = (): void => {
         const s = this.step();
-        if (s.kind === 'chunk') resolve({ value: s.chunk, done: false });
-        else if (s.kind === 'done') resolve({ value: undefined, done: true });
-        else if (s.kind === 'error') reject(s.error);
+        if (typeof s !== 'symbol') resolve({ value: s, done: false });
+        else if (s === DONE) resolve({ value: undefined, done: true });
+        else if (s === FAILED) reject(this.stepError);
         else this.waiter = attempt;
       };
       attempt();
