@@ -62,6 +62,27 @@ const KEY_CACHE = new Map<string, string | null>();
 const KEY_CACHE_LIMIT = 1024;
 
 function environKey(lower: string): string | null {
+  // The fields nearly every request carries, without hashing the name (a switch compares lengths first).
+  switch (lower) {
+    case 'host':
+      return 'HTTP_HOST';
+    case 'user-agent':
+      return 'HTTP_USER_AGENT';
+    case 'accept':
+      return 'HTTP_ACCEPT';
+    case 'accept-encoding':
+      return 'HTTP_ACCEPT_ENCODING';
+    case 'accept-language':
+      return 'HTTP_ACCEPT_LANGUAGE';
+    case 'connection':
+      return 'HTTP_CONNECTION';
+    case 'cookie':
+      return 'HTTP_COOKIE';
+    case 'content-type':
+      return 'CONTENT_TYPE';
+    case 'content-length':
+      return 'CONTENT_LENGTH';
+  }
   let key = KEY_CACHE.get(lower);
   if (key !== undefined) return key;
   // 'X_Forwarded_For' and 'X-Forwarded-For' would both become HTTP_X_FORWARDED_FOR:
@@ -73,8 +94,17 @@ function environKey(lower: string): string | null {
       : lower === 'content-length'
         ? 'CONTENT_LENGTH'
         : cgiHeaderKey(lower);
-  if (KEY_CACHE.size < KEY_CACHE_LIMIT) KEY_CACHE.set(lower, key);
+  if (KEY_CACHE.size < KEY_CACHE_LIMIT) KEY_CACHE.set(lower, key === null ? null : internedKey(key));
   return key;
+}
+
+/**
+ * The engine's own (internalized) copy of a property name: every environ
+ * stores under it, and a key that is already internalized spares each store
+ * and load a string-table lookup of a freshly built 'HTTP_...' string.
+ */
+function internedKey(key: string): string {
+  return Object.keys({ [key]: 0 })[0]!;
 }
 
 /**
