@@ -29,7 +29,7 @@ import {
   ResponseEndedError,
   WriteBufferOverflowError,
 } from './errors.js';
-import { StreamingInput, INPUT_HIGH_WATER } from './input.js';
+import { StreamingInput, INPUT_HIGH_WATER, type StreamingInputOptions } from './input.js';
 import type { AppIterable, Chunk, Environ, IterApp, WriteFn } from './interfaces.js';
 import { ResponseStarter } from './startresponse.js';
 import { isWebSocketRequest } from '../protocols/websocket/accept.js';
@@ -163,8 +163,8 @@ function checkChunk(chunk: unknown, where: string): Chunk {
   );
 }
 
-/** One request/response driven by the gateway. */
-class GatewayResponse implements IPushProducer {
+/** One request/response driven by the gateway; also the host of its `wsgi.input` (StreamingInputOptions). */
+class GatewayResponse implements IPushProducer, StreamingInputOptions {
   private readonly starter = new ResponseStarter();
   private readonly reactor: IReactor;
   private input!: StreamingInput;
@@ -190,6 +190,8 @@ class GatewayResponse implements IPushProducer {
   private writeBuffered = 0;
   /** `spindle.websocket` on an upgrade request; once accepted, chunks are messages. */
   private ws: IterWebSocket | null = null;
+  /** StreamingInputOptions: the request's Content-Length (null: chunked or no body). */
+  contentLength: number | null = null;
   /** Links in the reactor's list of live responses (LiveList). */
   livePrev: GatewayResponse | null = null;
   liveNext: GatewayResponse | null = null;
@@ -220,13 +222,8 @@ class GatewayResponse implements IPushProducer {
     });
     const buffered = this.options.bufferInput;
     if (!buffered) {
-      this.input = new StreamingInput({
-        deliver: (p) => this.request.deliverBody(p),
-        clock: this.reactor,
-        contentLength: contentLengthOf(this.request),
-        highWater: this.options.inputHighWater ?? INPUT_HIGH_WATER,
-        onHandlerError: (err) => this.fail(err),
-      });
+      this.contentLength = contentLengthOf(this.request);
+      this.input = new StreamingInput(this); // this response is the input's host: no options object, no closures
       this.run();
       return;
     }
@@ -238,6 +235,26 @@ class GatewayResponse implements IPushProducer {
       },
       (failure: Failure) => this.bodyFailed(failure),
     );
+  }
+
+  // -- StreamingInputOptions: what wsgi.input asks of its gateway -------------
+
+  /** Start the body's delivery into the input (on its first read or handler). */
+  deliver(input: StreamingInput): void {
+    this.request.deliverBody(input);
+  }
+
+  get clock(): IReactor {
+    return this.reactor;
+  }
+
+  get highWater(): number {
+    return this.options.inputHighWater ?? INPUT_HIGH_WATER;
+  }
+
+  /** The app's `wsgi.input_handler` callback threw. */
+  onHandlerError(err: unknown): void {
+    this.fail(err);
   }
 
   /** `bufferInput`: the body did not arrive whole (too large: the server answered 413; or the client left). */
