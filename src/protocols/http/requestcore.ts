@@ -164,7 +164,9 @@ export abstract class RequestCore {
     const d = new Deferred<void>();
     if (this.outcome === 'finished') d.callback(undefined);
     else if (this.outcome === 'lost') d.errback(this.lostError!);
-    else (this.waiters ??= []).push(d);
+    else if (this.waiters === null)
+      this.waiters = [d]; // sized for one: push onto [] reserves 17 slots
+    else this.waiters.push(d);
     return d;
   }
 
