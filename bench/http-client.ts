@@ -6,12 +6,16 @@
  * run alternately; figures are medians. spindle runs compiled by tsc.
  * Then proxy throughput: a large download through spindle's reverseProxy
  * against the same download straight from the upstream (node:http), and against
- * a node:http proxy (request().pipe()) that adds the same hop.
+ * a node:http proxy (request().pipe()) that adds the same hop. Each proxy's own
+ * CPU per GiB (from /proc) is in the notes: on a shared machine it is steadier
+ * than the GB/s. `PROXY_BASE_DIST=DIR` (a build of another commit, as
+ * bench/servers/dist.ts makes) adds that build's proxy to the same alternation,
+ * for a before/after pair in one run.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { download, interleavedMs, type Benchmark, type BenchResult } from './harness.js';
+import { cpuSeconds, download, interleavedMs, type Benchmark, type BenchResult } from './harness.js';
 import { start } from './http-hello.js';
 import { buildDist, builtNote, removeDist, serverEnv } from './servers/dist.js';
 
@@ -90,13 +94,20 @@ const bench: Benchmark = {
     const upstream = await start('proxy-upstream.ts', null);
     const proxy = await startWithArg('proxy-spindle.ts', dist, String(upstream.port));
     const nodeProxy = await startWithArg('proxy-node.ts', null, String(upstream.port));
+    const baseDist = process.env.PROXY_BASE_DIST;
+    const baseProxy = baseDist ? await startWithArg('proxy-spindle.ts', baseDist, String(upstream.port)) : null;
     try {
       const path = `/bytes/${total}`;
-      const t = await interleavedMs(
-        quick ? 1 : 5,
-        () => download(proxy.port, total, path),
-        () => download(upstream.port, total, path),
-      );
+      const runs = quick ? 1 : 5;
+      /** Download through `port`, adding the proxy process's CPU seconds to `cpu`. */
+      const through = (p: { child: ReturnType<typeof spawn>; port: number }, cpu: number[]) => async () => {
+        const c0 = cpuSeconds(p.child.pid!);
+        await download(p.port, total, path);
+        cpu.push(cpuSeconds(p.child.pid!) - c0);
+      };
+      const perGiB = (cpu: number[]) => (median(cpu) / total) * 1024 ** 3;
+      const spindleCpu: number[] = [];
+      const t = await interleavedMs(runs, through(proxy, spindleCpu), () => download(upstream.port, total, path));
       const gbps = (ms: number) => total / 1e9 / (ms / 1000);
       rows.push({
         name: `${total / 1024 / 1024} MiB download through reverseProxy vs direct`,
@@ -106,13 +117,10 @@ const bench: Benchmark = {
         baselineName: 'direct from the node:http upstream',
         higherIsBetter: true,
         target: '>= 0.8x',
-        note: `one connection each; median of ${quick ? 1 : 5} alternating runs; ${builtNote(dist)}`,
+        note: `one connection each; proxy CPU ${perGiB(spindleCpu).toFixed(2)} s/GiB; median of ${runs} alternating runs; ${builtNote(dist)}`,
       });
-      const n = await interleavedMs(
-        quick ? 1 : 5,
-        () => download(proxy.port, total, path),
-        () => download(nodeProxy.port, total, path),
-      );
+      const nodeCpu: number[] = [];
+      const n = await interleavedMs(runs, through(proxy, spindleCpu), through(nodeProxy, nodeCpu));
       rows.push({
         name: `${total / 1024 / 1024} MiB download through reverseProxy vs through a node:http proxy`,
         unit: 'GB/s',
@@ -120,9 +128,23 @@ const bench: Benchmark = {
         baseline: gbps(n.baseline),
         baselineName: 'node:http request().pipe() proxy (bench/servers/proxy-node.ts)',
         higherIsBetter: true,
-        note: `the same extra hop both ways; median of ${quick ? 1 : 5} alternating runs`,
+        note: `the same extra hop both ways; proxy CPU ${perGiB(spindleCpu).toFixed(2)} / ${perGiB(nodeCpu).toFixed(2)} s/GiB (spindle/node); median of ${runs} alternating runs`,
       });
+      if (baseProxy) {
+        const baseCpu: number[] = [];
+        const b = await interleavedMs(runs, through(proxy, spindleCpu), through(baseProxy, baseCpu));
+        rows.push({
+          name: `${total / 1024 / 1024} MiB download through reverseProxy, this build vs PROXY_BASE_DIST`,
+          unit: 'GB/s',
+          spindle: gbps(b.spindle),
+          baseline: gbps(b.baseline),
+          baselineName: `reverseProxy built at ${baseDist}`,
+          higherIsBetter: true,
+          note: `proxy CPU ${perGiB(spindleCpu).toFixed(2)} / ${perGiB(baseCpu).toFixed(2)} s/GiB (this / base); median of ${runs} alternating runs`,
+        });
+      }
     } finally {
+      baseProxy?.child.kill();
       nodeProxy.child.kill();
       proxy.child.kill();
       upstream.child.kill();
