@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { readBody } from '../src/protocols/http/client/readbody.js';
 import { PoolQueueFull, ResponseTimeout } from '../src/protocols/http/client/errors.js';
 import type { CpsApp, IRequest } from '../src/protocols/http/interfaces.js';
-import { CancelledError } from '../src/reactor/errors.js';
+import { CancelledError, ConnectionRefusedError } from '../src/reactor/errors.js';
+import { Failure } from '../src/reactor/failure.js';
 import { serverWorld, text } from './http-client-helpers.js';
 
 /** A server that answers only when the test says so, in arrival order. */
@@ -144,6 +145,23 @@ describe('HTTPConnectionPool maxConnectionsPerHost', () => {
     expect(out).toEqual(['done /1', 'done /2', 'done /3']);
     expect(w.open()).toBe(0);
     expect(w.pool.openCount('http://example.test:80')).toBe(0);
+  });
+
+  it('a connection attempt that fails frees its slot: the first waiter opens the next one', () => {
+    const s = heldServer();
+    const w = serverWorld(s.app, { maxConnectionsPerHost: 1 });
+    const out: string[] = [];
+    send(w, '/1', out);
+    send(w, '/2', out);
+    const first = w.reactor.tcpClients[0]!;
+    first.factory.clientConnectionFailed(first.connector, new Failure(new ConnectionRefusedError('example.test', 80)));
+    expect(out).toEqual(['error ERR_CONNECTION_REFUSED']);
+    expect(w.reactor.tcpClients).toHaveLength(2); // the waiter's own attempt
+    w.settle();
+    s.release();
+    w.settle();
+    expect(out).toEqual(['error ERR_CONNECTION_REFUSED', 'done /2']);
+    expect(w.pool.openCount('http://example.test:80')).toBe(1);
   });
 
   it('uncapped (the default) opens a connection per concurrent request, as before', () => {

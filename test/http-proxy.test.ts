@@ -143,6 +143,10 @@ describe('reverseProxy failures', () => {
     expect(e.path).toBe('/private/path?q=1');
     expect(e.client).toBe('198.51.100.7');
     expect(e.status).toBe(502);
+    // The text line an operator reads carries the same details.
+    expect(e.message).toBe(
+      'GET /private/path?q=1 from 198.51.100.7: upstream http://upstream.test:8080/private/path?q=1 failed (unreachable); answered 502',
+    );
     expect(String((e.failure as { value: Error }).value.message)).toMatch(/refused/i);
   });
 

@@ -299,13 +299,21 @@ export function reverseProxy(upstream: string, options: ReverseProxyOptions = {}
             : f.check(ResponseNeverReceived)
               ? 'closed'
               : 'invalid';
-        log.failure(timedOut ? `upstream timed out after ${timeout} s` : `upstream failed (${kind})`, f, 'warn', {
-          upstream: url,
-          method: req.method,
-          path: req.uri,
-          client: req.client.host,
-          status: timedOut ? 504 : 502,
-        });
+        const status = timedOut ? 504 : 502;
+        // The text line says it all (the default observer prints no fields); the fields are for JSON observers.
+        const what = timedOut ? `did not answer within ${timeout} s` : `failed (${kind})`;
+        log.failure(
+          `${req.method} ${req.uri} from ${req.client.host}: upstream ${url} ${what}; answered ${status}`,
+          f,
+          'warn',
+          {
+            upstream: url,
+            method: req.method,
+            path: req.uri,
+            client: req.client.host,
+            status,
+          },
+        );
         if (timedOut) answer(req, 504, 'Gateway Timeout', PROXY_ERROR_BODIES.timeout);
         else answer(req, 502, 'Bad Gateway', PROXY_ERROR_BODIES[kind]);
       },
