@@ -634,6 +634,7 @@ const PINNED: Record<string, string[]> = {
     'StartResponseStatusError',
     'StartResponseTwiceError',
     'THREAD_ABORT_TIMEOUT',
+    'THREAD_IDLE_LINGER',
     'THREAD_INPUT_RING_SIZE',
     'THREAD_JOB_QUEUE_SIZE',
     'THREAD_MAX_PENDING_MESSAGES',

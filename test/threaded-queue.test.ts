@@ -193,5 +193,36 @@ describe('threadedIterApp: the shared job queue and per-worker rings', () => {
     expect(() => threadedIterApp(appsUrl, 'hello', { ringSize: 0 })).toThrow(/ringSize/);
     expect(() => threadedIterApp(appsUrl, 'hello', { jobQueueSize: 10 })).toThrow(/jobQueueSize/);
     expect(() => threadedIterApp(appsUrl, 'hello', { inputRingSize: 1.5 })).toThrow(/inputRingSize/);
+    expect(() => threadedIterApp(appsUrl, 'hello', { idleLinger: -1 })).toThrow(/idleLinger/);
+  });
+});
+
+describe('threadedIterApp: waking the loops', () => {
+  const ctx = withPoolHost(2);
+
+  it('a request queued while one loop is blocked in its app wakes the sleeping loop (blocking apps get every worker)', async () => {
+    const shared = newShared();
+    await Promise.all([
+      ctx.pool.deferToThread(appsUrl, 'share', shared.buffer),
+      ctx.pool.deferToThread(appsUrl, 'share', shared.buffer),
+    ]);
+    const opts = { pool: ctx.pool, idleLinger: 600 }; // no loop ends idle during the test
+    // Two loops start (two requests at once) and then both sleep, waiting for work.
+    const warm = [
+      ctx.host.serve(threadedIterApp(appsUrl, 'hello', opts)),
+      ctx.host.serve(threadedIterApp(appsUrl, 'hello', opts)),
+    ];
+    await Promise.all(warm.map((h) => h.done));
+    expect(ctx.pool.stats.busy).toBe(2);
+    const blocked = ctx.host.serve(threadedIterApp(appsUrl, 'gated', opts));
+    await until(shared, 3, (v) => v === 1); // one loop is inside the app, blocked on the gate
+    const other = ctx.host.serve(threadedIterApp(appsUrl, 'hello', opts));
+    await other.done; // served by the other loop, woken for it, while the gate is still closed
+    expect(other.req.bodyText()).toBe('hello world');
+    expect(Atomics.load(shared, 2)).toBe(0);
+    Atomics.store(shared, 2, 1);
+    Atomics.notify(shared, 2);
+    await blocked.done;
+    expect(blocked.req.bodyText()).toBe('released');
   });
 });

@@ -18,6 +18,7 @@ export {
   THREAD_ABORT_TIMEOUT,
   THREAD_MAX_PENDING_MESSAGES,
   THREAD_JOB_QUEUE_SIZE,
+  THREAD_IDLE_LINGER,
 } from './threaded.js';
 export { validator } from './validator.js';
 export { WSGIResource } from './wsgiresource.js';

@@ -41,7 +41,9 @@ import type { AppIterable, Chunk, Environ, IterApp, StartResponse } from './inte
 import { END_ABORTED, END_ERROR, JOB_HAS_BODY, JOB_HAS_FLUSH, REC_BODY } from './threadedcodec.js';
 import { Dispatcher, THREAD_JOB_QUEUE_SIZE, type LoopSlot, type ThreadedJob } from './threadeddispatch.js';
 
-export { THREAD_MAX_PENDING_MESSAGES } from './threadedworker.js';
+import { THREAD_IDLE_LINGER } from './threadedworker.js';
+
+export { THREAD_MAX_PENDING_MESSAGES, THREAD_IDLE_LINGER } from './threadedworker.js';
 export { THREAD_JOB_QUEUE_SIZE } from './threadeddispatch.js';
 
 /** Default most body bytes of one response buffered between its worker and the reactor. */
@@ -79,6 +81,12 @@ export interface ThreadedOptions {
    */
   jobQueueSize?: number;
   /**
+   * Seconds a worker's loop waits for the next request before it gives the
+   * worker back to the pool (default THREAD_IDLE_LINGER = 1; set by the first
+   * app to serve on the pool). 0: at once, whenever the queue is empty.
+   */
+  idleLinger?: number;
+  /**
    * Seconds an abandoned app gets to end before its worker is terminated
    * (default THREAD_ABORT_TIMEOUT); timed on `reactor` (else the environ's),
    * not at all without one.
@@ -107,6 +115,11 @@ export function threadedIterApp(moduleUrl: string, exportName: string, options: 
   checkSize('ringSize', options.ringSize, 1);
   checkSize('inputRingSize', options.inputRingSize, 1);
   checkSize('jobQueueSize', options.jobQueueSize, 1024);
+  if (options.idleLinger !== undefined && !(options.idleLinger >= 0 && options.idleLinger <= 3600)) {
+    throw new InvalidArgumentError(
+      `threadedIterApp idleLinger must be from 0 to 3600 seconds; got ${options.idleLinger}`,
+    );
+  }
   let pool: ThreadPool | null = options.pool ?? null;
   let dispatcher: Dispatcher | null = null;
   const ringSize = options.ringSize ?? THREAD_RING_SIZE;
@@ -118,7 +131,11 @@ export function threadedIterApp(moduleUrl: string, exportName: string, options: 
         ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
       });
     }
-    dispatcher ??= Dispatcher.of(pool, { ringSize, jobQueueSize: options.jobQueueSize ?? THREAD_JOB_QUEUE_SIZE });
+    dispatcher ??= Dispatcher.of(pool, {
+      ringSize,
+      jobQueueSize: options.jobQueueSize ?? THREAD_JOB_QUEUE_SIZE,
+      idleLinger: options.idleLinger ?? THREAD_IDLE_LINGER,
+    });
     return new ThreadedResponse(moduleUrl, exportName, environ, startResponse, dispatcher, ringSize, options).begin();
   };
   return Object.defineProperty(app, 'pool', { get: () => pool }) as ThreadedIterApp;

@@ -7,7 +7,7 @@
  *
  * The reactor thread never blocks. It puts a request in the queue (a record:
  * the compact environ of threadedcodec.ts, no structured clone) and notifies a
- * sleeping loop only when one sleeps (Q_IDLE); a full queue (`maxQueue` jobs or
+ * sleeping loop only when none is free to take it (threadedwake.ts); a full queue (`maxQueue` jobs or
  * `jobQueueSize` bytes) answers 503. It reads the loops' rings when woken: one
  * `Atomics.waitAsync` on Q_MAIN_SEQ while it has jobs in flight, which the
  * first worker to publish after it went to sleep fires; a burst of responses
@@ -23,7 +23,7 @@ import { ThreadPoolStopped } from '../reactor/errors.js';
 import type { Deferred } from '../reactor/deferred.js';
 import type { Failure } from '../reactor/failure.js';
 import type { ThreadPool } from '../reactor/threadpool.js';
-import { DATA_SEQ, RecordRing } from './threadedring.js';
+import { RecordRing } from './threadedring.js';
 import {
   decodeEnd,
   encodeJob,
@@ -43,15 +43,15 @@ import {
   CTL_CURRENT,
   CTL_PENDING,
   CTL_WAKE_SEQ,
-  Q_IDLE,
   Q_MAIN_SEQ,
   Q_MAIN_SLEEP,
   Q_STOP,
-  THREAD_IDLE_LINGER,
   type InputMessage,
   type LoopSpec,
+  Q_FREE,
   type WorkerMessage,
 } from './threadedworker.js';
+import { LOOP_MAX, LOOP_WORDS_BYTES, wakeAllLoops, wakeLoopIfNeeded } from './threadedwake.js';
 
 /** Default bytes of the shared job queue (requests waiting for a worker, their environs encoded). */
 export const THREAD_JOB_QUEUE_SIZE = 1024 * 1024;
@@ -81,6 +81,8 @@ export interface ThreadedJob {
 
 /** One loop on one worker: its ring, control words and port. */
 export interface LoopSlot {
+  /** The loop's number in the idle mask (threadedwake.ts). */
+  readonly index: number;
   readonly ring: RecordRing;
   readonly ctl: Int32Array;
   readonly port: MessagePort;
@@ -100,6 +102,8 @@ const dispatchers = new WeakMap<ThreadPool, Dispatcher>();
 export interface DispatcherOptions {
   ringSize: number;
   jobQueueSize: number;
+  /** Seconds an idle loop keeps its worker (THREAD_IDLE_LINGER). */
+  idleLinger: number;
 }
 
 export class Dispatcher {
@@ -114,6 +118,9 @@ export class Dispatcher {
   private readonly queue: RecordRing;
   private readonly q: Int32Array;
   private readonly cancel: Int32Array;
+  /** The idle mask and the loops' wait words (threadedwake.ts). */
+  private readonly loops = new Int32Array(new SharedArrayBuffer(LOOP_WORDS_BYTES));
+  private readonly indexes = new Set<number>();
   private readonly freeCancel: number[] = [];
   private readonly jobs = new Map<number, ThreadedJob>();
   private readonly slots = new Set<LoopSlot>();
@@ -129,6 +136,7 @@ export class Dispatcher {
   private readonly maxJobs: number;
   /** Capacity of the rings of loops started from now on. */
   private ringCapacity: number;
+  private readonly idleLinger: number;
   private nextId = 1;
   private stopped: Error | null = null;
   private armed = false;
@@ -145,6 +153,7 @@ export class Dispatcher {
     this.cancel = new Int32Array(new SharedArrayBuffer(4 * this.maxJobs));
     for (let i = this.maxJobs - 1; i >= 0; i--) this.freeCancel.push(i);
     this.ringCapacity = options.ringSize + RING_SLACK;
+    this.idleLinger = options.idleLinger;
   }
 
   /**
@@ -213,19 +222,23 @@ export class Dispatcher {
     this.notifyQueued = true;
     setImmediate(() => {
       this.notifyQueued = false;
-      if (Atomics.load(this.q, Q_IDLE) > 0) Atomics.notify(this.q, DATA_SEQ, 1);
+      wakeLoopIfNeeded(this.q, Q_FREE, this.queue, this.loops);
     });
   }
 
   /** Start loops while requests outnumber them, up to the pool's size. */
   private ensureLoops(): void {
-    while (!this.stopped && this.jobs.size > 0 && this.slots.size < Math.min(this.pool.size, this.jobs.size))
-      this.startLoop();
+    const most = Math.min(this.pool.size, LOOP_MAX, this.jobs.size);
+    while (!this.stopped && this.slots.size < most) this.startLoop();
   }
 
   private startLoop(): void {
+    let index = 0;
+    while (this.indexes.has(index)) index++;
+    this.indexes.add(index);
     const { port1, port2 } = new MessageChannel();
     const slot: LoopSlot = {
+      index,
       ring: RecordRing.create(this.ringCapacity),
       ctl: new Int32Array(new SharedArrayBuffer(CTL_BYTES)),
       port: port1,
@@ -236,11 +249,13 @@ export class Dispatcher {
     const spec: LoopSpec = {
       queue: this.queue.buffer,
       cancel: this.cancel.buffer as SharedArrayBuffer,
+      loops: this.loops.buffer as SharedArrayBuffer,
+      index,
       strings: this.strings.buffer,
       output: slot.ring.buffer,
       ctl: slot.ctl.buffer as SharedArrayBuffer,
       port: port2,
-      lingerMs: THREAD_IDLE_LINGER * 1000,
+      lingerMs: this.idleLinger * 1000,
     };
     let loop: Deferred<void>;
     try {
@@ -254,6 +269,7 @@ export class Dispatcher {
     } catch (err) {
       // No worker could be made (e.g. execArgv a worker refuses): the requests fail, not hang.
       this.slots.delete(slot);
+      this.indexes.delete(index);
       port1.close();
       for (const [id, job] of [...this.jobs]) {
         this.finish(id, job);
@@ -270,6 +286,7 @@ export class Dispatcher {
 
   private loopEnded(slot: LoopSlot, err: unknown): void {
     if (!this.slots.delete(slot)) return;
+    this.indexes.delete(slot.index);
     slot.loop = null;
     this.retired.add(slot);
     this.drainSlot(slot); // what it published before it ended
@@ -282,7 +299,7 @@ export class Dispatcher {
     }
     if (err instanceof ThreadPoolStopped) this.stop(err);
     // A loop that timed out idle may have been the one a notify was meant for: pass it on.
-    if (this.queue.used() > 0) Atomics.notify(this.q, DATA_SEQ, 1);
+    wakeLoopIfNeeded(this.q, Q_FREE, this.queue, this.loops);
     this.ensureLoops(); // a new loop takes the requests still queued
   }
 
@@ -291,8 +308,7 @@ export class Dispatcher {
     if (this.stopped) return;
     this.stopped = reason;
     Atomics.store(this.q, Q_STOP, 1);
-    Atomics.add(this.q, DATA_SEQ, 1);
-    Atomics.notify(this.q, DATA_SEQ);
+    wakeAllLoops(this.loops);
     this.drainAll();
     const running = new Set<number>();
     for (const slot of this.slots) running.add(Atomics.load(slot.ctl, CTL_CURRENT));

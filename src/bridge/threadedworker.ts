@@ -37,7 +37,8 @@ import { BlockingInput } from './threadedinput.js';
 import type { AppIterable, Chunk, Environ, IterApp, WriteFn } from './interfaces.js';
 import { hasToken } from '../protocols/websocket/accept.js';
 import { WebSocketUnsupportedError } from '../protocols/websocket/errors.js';
-import { DATA_SEQ, RecordRing, SPACE_SEQ, USER_WORD } from './threadedring.js';
+import { RecordRing, SPACE_SEQ, USER_WORD } from './threadedring.js';
+import { sleepLoop, wakeLoopIfNeeded } from './threadedwake.js';
 import {
   decodeJob,
   encodeEnd,
@@ -60,10 +61,13 @@ import {
 export const Q_MAIN_SEQ = USER_WORD;
 /** Set by the reactor thread before it waits on Q_MAIN_SEQ; the first worker to publish clears it and wakes it. */
 export const Q_MAIN_SLEEP = USER_WORD + 1;
-/** Loops asleep on the queue: the reactor thread notifies only when there is one. */
-export const Q_IDLE = USER_WORD + 2;
 /** Set when the pool stops: loops claim nothing more. */
 export const Q_STOP = USER_WORD + 3;
+/**
+ * Loops awake and between requests (about to claim one), counting one just
+ * woken: a sleeping loop is woken only when this is 0 (threadedwake.ts).
+ */
+export const Q_FREE = USER_WORD + 4;
 
 /**
  * A loop's control words (Int32). The worker waits on WAKE_SEQ for log-line
@@ -94,6 +98,9 @@ const JOBS_PER_TURN = 64;
 export interface LoopSpec {
   queue: SharedArrayBuffer;
   cancel: SharedArrayBuffer;
+  /** The idle mask and each loop's wait word (threadedwake.ts), and this loop's number there. */
+  loops: SharedArrayBuffer;
+  index: number;
   strings: SharedArrayBuffer;
   output: SharedArrayBuffer;
   ctl: SharedArrayBuffer;
@@ -126,6 +133,7 @@ class WorkerLoop {
   readonly queue: RecordRing;
   readonly q: Int32Array;
   readonly cancel: Int32Array;
+  private readonly loops: Int32Array;
   readonly out: RecordRing;
   readonly ctl: Int32Array;
   readonly scratch = new Scratch();
@@ -140,6 +148,7 @@ class WorkerLoop {
     this.queue = RecordRing.attach(spec.queue);
     this.q = this.queue.ctl;
     this.cancel = new Int32Array(spec.cancel);
+    this.loops = new Int32Array(spec.loops);
     this.strings = new StringTableReader(spec.strings);
     this.out = RecordRing.attach(spec.output);
     this.ctl = new Int32Array(spec.ctl);
@@ -154,34 +163,39 @@ class WorkerLoop {
 
   async run(): Promise<void> {
     let run = 0;
+    Atomics.add(this.q, Q_FREE, 1);
     for (;;) {
       if (Atomics.load(this.q, Q_STOP) !== 0) return;
       const h = this.queue.claim(this.into);
       if (h) {
-        // More waiting and a loop asleep: wake it (main woke one; each claim passes it on).
-        if (this.queue.used() > 0 && Atomics.load(this.q, Q_IDLE) > 0) Atomics.notify(this.q, DATA_SEQ, 1);
+        Atomics.sub(this.q, Q_FREE, 1);
+        // More waiting and no other loop free to take them: wake one (each claim passes it on).
+        wakeLoopIfNeeded(this.q, Q_FREE, this.queue, this.loops);
         const id = h.job;
         const job = decodeJob(this.into.buf, h.length, this.strings);
         Atomics.store(this.ctl, CTL_CURRENT, id);
         const running = new WorkerRequest(this, id, job).run();
         if (running) await running;
         Atomics.store(this.ctl, CTL_CURRENT, 0);
+        Atomics.add(this.q, Q_FREE, 1);
         if (++run >= JOBS_PER_TURN) {
           run = 0;
           await yieldTurn();
         }
         continue;
       }
-      // Idle: let this thread's timers and I/O run (an app's stray callbacks), then sleep on the queue.
+      // Idle: let this thread's timers and I/O run (an app's stray callbacks), then sleep.
       run = 0;
       await yieldTurn();
-      const seq = Atomics.load(this.q, DATA_SEQ);
-      Atomics.add(this.q, Q_IDLE, 1);
-      let woke = 'not-equal';
-      if (this.queue.used() === 0 && Atomics.load(this.q, Q_STOP) === 0)
-        woke = Atomics.wait(this.q, DATA_SEQ, seq, this.spec.lingerMs);
-      Atomics.sub(this.q, Q_IDLE, 1);
-      if (woke === 'timed-out' && this.queue.used() === 0) return;
+      Atomics.sub(this.q, Q_FREE, 1);
+      const slept = sleepLoop(
+        this.loops,
+        this.spec.index,
+        this.spec.lingerMs,
+        () => this.queue.used() === 0 && Atomics.load(this.q, Q_STOP) === 0,
+      );
+      if (slept.timedOut && this.queue.used() === 0) return;
+      if (slept.countSelf) Atomics.add(this.q, Q_FREE, 1);
     }
   }
 
