@@ -218,7 +218,7 @@ const wantGroup = (g: string) => only === null || only.includes(g);
 /**
  * PEERS_KINDS=cps,iter,bridge,node runs only those servers (node:http, the
  * baseline of every row, always runs). PEERS_BASE=REV adds the spindle servers
- * (cps, iter, bridge) built from git revision REV, as `KIND@base` rows: a
+ * (cps, iter, bridge, threaded) built from git revision REV, as `KIND@base` rows: a
  * change's before and after, alternating in the same run.
  */
 const onlyKinds = process.env.PEERS_KINDS?.split(',') ?? null;
@@ -226,7 +226,7 @@ let baseDist: string | null = null;
 function kindsOf(kinds: string[]): string[] {
   const picked = kinds.filter((k) => k === 'node' || onlyKinds === null || onlyKinds.includes(k));
   if (process.env.PEERS_BASE === undefined) return picked;
-  return picked.flatMap((k) => (['cps', 'iter', 'bridge'].includes(k) ? [k, k + BASE_TAG] : [k]));
+  return picked.flatMap((k) => (['cps', 'iter', 'bridge', 'threaded'].includes(k) ? [k, k + BASE_TAG] : [k]));
 }
 /** A target row needs both of its servers. */
 const have = (fig: Map<string, unknown>, ...kinds: string[]) => kinds.every((k) => fig.has(k));

@@ -31,7 +31,7 @@ export function buildDist(rev?: string): string | null {
   let cwd = root;
   if (rev !== undefined) {
     cwd = mkdtempSync(join(tmpdir(), 'spindle-bench-src-')); // not inside `out`: tsc excludes its outDir
-    const archive = spawnSync('git', ['archive', rev, 'src', 'tsconfig.json', 'tsconfig.build.json'], {
+    const archive = spawnSync('git', ['archive', rev, 'src', 'tsconfig.json', 'tsconfig.build.json', 'package.json'], {
       cwd: root,
       maxBuffer: 256 * 1024 * 1024,
     });
