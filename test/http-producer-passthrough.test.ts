@@ -6,6 +6,7 @@
  * transport. StringTransport plays the peer by hand; loopback plays a client
  * that stops reading and then reads everything.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GET, makeServer, parseResponses } from './http-channel-helpers.js';
 import type { HTTPChannel } from '../src/protocols/http/channel.js';
@@ -157,6 +158,21 @@ describe('the channel passes the transport pause through to the request producer
     expect(s.transport.streaming).toBe(true);
   });
 
+  it('a transport that fills between a finish and the next parse does not stall the connection: the drain serves the next request', () => {
+    // Found by the property below; the old channel stalled here too.
+    const served: IRequest[] = [];
+    const s = makeServer((r) => void served.push(r));
+    s.send(GET('/0'));
+    served[0]!.finish(); // from app code: the next parse is scheduled for the next turn
+    s.transport.pauseRegisteredProducer(); // ... and the transport fills before it runs
+    s.reactor.advance(0);
+    s.send(GET('/1'));
+    expect(served).toHaveLength(1); // nothing is answered into a full transport
+    s.transport.resumeRegisteredProducer();
+    s.reactor.advance(0);
+    expect(served.map((r) => r.path)).toEqual(['/0', '/1']);
+  });
+
   it('a client that leaves stops the request producer once (the transport stops only the channel)', () => {
     let req!: IRequest;
     const events: string[] = [];
@@ -245,5 +261,90 @@ describe('the channel passes the transport pause through to the request producer
     const [res] = parseResponses(client.text());
     expect(res!.status).toBe(200);
     expect(res!.body.length).toBe(TOTAL);
+  });
+});
+
+describe('pass-through under random interleavings (fast-check)', () => {
+  type Op = 'pause' | 'resume' | 'register' | 'register-pull' | 'unregister' | 'finish' | 'advance' | 'pipeline';
+  const opArb = fc.constantFrom<Op>(
+    'pause',
+    'resume',
+    'register',
+    'register-pull',
+    'unregister',
+    'finish',
+    'advance',
+    'pipeline',
+  );
+
+  it('each producer sees pause and resume alternate, starting paused exactly when the transport is full; a producer that left or a request not yet served is never told', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 60 }), (ops) => {
+        const served: IRequest[] = [];
+        const s = makeServer((r) => void served.push(r));
+        s.send(GET('/0'));
+        let sent = 1;
+        /** Per producer: its events, and whether it is registered now. */
+        const producers: { events: string[]; registered: boolean; on: IRequest; pull: boolean }[] = [];
+        let current: (typeof producers)[number] | null = null;
+        const live = () => served.find((r) => !r.finished) ?? null;
+        for (const op of ops) {
+          const req = live();
+          if (op === 'pause') s.transport.pauseRegisteredProducer();
+          else if (op === 'resume') s.transport.resumeRegisteredProducer();
+          else if (op === 'advance') s.reactor.advance(0);
+          else if (op === 'pipeline') s.send(GET(`/${sent++}`));
+          else if (op === 'register-pull' && req !== null && current === null) {
+            const p = { events: [] as string[], registered: true, on: req, pull: true };
+            producers.push(p);
+            current = p;
+            req.registerProducer({ resumeProducing: () => void p.events.push('pull'), stopProducing() {} }, false);
+            // Pulled once at once, as a transport pulls; the transport now pulls the channel.
+            expect(p.events).toEqual(['pull']);
+            expect(s.transport.streaming).toBe(false);
+          } else if (op === 'register' && req !== null && current === null) {
+            const p = { events: [] as string[], registered: true, on: req, pull: false };
+            producers.push(p);
+            current = p;
+            req.registerProducer(recorder(p.events), true);
+            // A producer registered while the transport is full starts paused, else untouched.
+            expect(p.events).toEqual(s.transport.registeredProducerPaused ? ['pause'] : []);
+          } else if ((op === 'unregister' || op === 'finish') && current !== null) {
+            current.registered = false;
+            current.on.unregisterProducer();
+            if (op === 'finish') current.on.finish();
+            current = null;
+          } else if (op === 'finish' && req !== null) req.finish();
+          expect(s.transport.producer).toBe(s.channel);
+          for (const p of producers) {
+            // Strict alternation: pause, resume, pause, ... (a pull producer is only ever pulled).
+            if (p.pull) p.events.forEach((e) => expect(e).toBe('pull'));
+            else p.events.forEach((e, i) => expect(e).toBe(i % 2 === 0 ? 'pause' : 'resume'));
+          }
+          // The channel is registered as a pull producer exactly while a pull producer is.
+          expect(s.transport.streaming).toBe(!(current?.pull ?? false));
+          if (current !== null && !current.pull) {
+            // The registered producer is paused exactly while the transport holds the channel paused.
+            const paused = current.events.length % 2 === 1;
+            expect(paused).toBe(s.transport.registeredProducerPaused);
+          }
+        }
+        const counts = producers.map((p) => p.events.length);
+        // Drain and finish everything: every request pipelined is answered, in order.
+        s.transport.resumeRegisteredProducer();
+        if (current !== null) current.on.unregisterProducer();
+        for (let i = 0; i < sent + 2; i++) {
+          for (const r of served) if (!r.finished) r.finish();
+          s.reactor.advance(0);
+        }
+        expect(served.map((r) => r.path)).toEqual(Array.from({ length: sent }, (_, i) => `/${i}`));
+        expect(s.responses().map((r) => r.status)).toEqual(Array.from({ length: sent }, () => 200));
+        // Producers that had left were told nothing more while the rest drained.
+        producers.forEach((p, i) => {
+          if (!p.registered) expect(p.events.length).toBe(counts[i]);
+        });
+      }),
+      { numRuns: 300 },
+    );
   });
 });

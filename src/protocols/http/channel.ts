@@ -538,7 +538,12 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   private readonly resumeNow = (): void => {
     this.resumeCall = null;
-    if (this.closing || this.lost || this.pausedFor.has('body') || this.heldForOutput) return;
+    if (this.closing || this.lost || this.pausedFor.has('body')) return;
+    // The transport filled up after this resume was scheduled: the drain resumes instead.
+    if (this.heldForOutput) {
+      this.resumeAfterOutput = true;
+      return;
+    }
     this.cork++;
     try {
       this.parser.resume();
