@@ -99,7 +99,10 @@ describe("Agent over loopback to spindle's server", () => {
 
   it('keeps the connection alive: N sequential requests use one connection', () => {
     const w = serverWorld(echo);
+    const stackLimit = Error.stackTraceLimit;
     for (let i = 0; i < 5; i++) expect(get(w, `http://example.test/${i}`).body).toBe('hello GET');
+    // The end-of-body reason is made without a stack trace; the global limit is left as it was.
+    expect(Error.stackTraceLimit).toBe(stackLimit);
     expect(w.reactor.tcpClients).toHaveLength(1);
     expect(w.clients[0]!.requestCount).toBe(5);
     expect(w.pool.cachedCount()).toBe(1);

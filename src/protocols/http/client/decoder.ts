@@ -19,6 +19,7 @@ import { Headers } from '../headers.js';
 import type { IHeaders } from '../interfaces.js';
 import { ResponseBodyConsumed, ResponseFailed } from './errors.js';
 import { UNKNOWN_LENGTH, type IAgent, type IResponse, type RequestBody, type RequestHeaders } from './interfaces.js';
+import { responseDone } from './connection.js';
 import { iterateBody } from './readbody.js';
 import { headerPairs } from './requesthead.js';
 
@@ -87,7 +88,7 @@ export class DecodedResponse implements IResponse {
     z.on('data', (chunk: Buffer) => {
       if (!done) protocol.dataReceived(chunk);
     });
-    z.on('end', () => end(new Failure(new ResponseDone())));
+    z.on('end', () => end(responseDone()));
     z.on('error', (err) => {
       inner?.stopProducing();
       end(new Failure(new ResponseFailed([err], `the response body did not decode: ${err.message}`)));
