@@ -33,7 +33,7 @@ import type {
 import { BodyAlreadyConsumedError, BodyTooLargeError, RequestFinishedError } from '../protocols/http/errors.js';
 import { Headers } from '../protocols/http/headers.js';
 import type { ReadBodyOptions } from '../protocols/http/interfaces.js';
-import { RequestCore } from '../protocols/http/requestcore.js';
+import { bodyBytes, RequestCore } from '../protocols/http/requestcore.js';
 import { splitPath } from '../protocols/web/path.js';
 import type { IWebRequest } from '../protocols/web/interfaces.js';
 
@@ -57,8 +57,6 @@ export interface DummyRequestOptions {
 }
 
 const utf8 = new TextDecoder();
-const bytesOf = (data: string | Uint8Array): Uint8Array =>
-  typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
 
 export class DummyRequest extends RequestCore implements IWebRequest {
   readonly method: string;
@@ -120,7 +118,7 @@ export class DummyRequest extends RequestCore implements IWebRequest {
     this.host = options.host ?? { host: '127.0.0.1', port: 8080, family: 'IPv4' };
     this.postpath = splitPath(this.path);
     if (options.body !== undefined && options.body !== null) {
-      this.bodyParts.push(bytesOf(options.body));
+      this.bodyParts.push(bodyBytes(options.body));
       this.bodyEnded = true;
     } else if (options.body === undefined && (this.method === 'GET' || this.method === 'HEAD')) this.bodyEnded = true;
   }
@@ -140,7 +138,7 @@ export class DummyRequest extends RequestCore implements IWebRequest {
 
   /** Body bytes arrive (to `deliverBody`'s protocol, or held for `readBody`). */
   feedBody(data: string | Uint8Array): void {
-    const bytes = bytesOf(data);
+    const bytes = bodyBytes(data);
     if (this.bodyProtocol !== null) this.bodyProtocol.dataReceived(bytes);
     else this.bodyParts.push(bytes);
     this.checkRead();
@@ -241,7 +239,7 @@ export class DummyRequest extends RequestCore implements IWebRequest {
   write(data: Uint8Array | string): void {
     if (this.finished) throw new RequestFinishedError('write()');
     if (this.disconnected) return;
-    const bytes = bytesOf(data);
+    const bytes = bodyBytes(data);
     if (bytes.length === 0) return;
     this.startedWriting = true;
     this.locked = true;

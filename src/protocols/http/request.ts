@@ -28,7 +28,7 @@ import type { Headers } from './headers.js';
 import type { RequestHead } from './head.js';
 import type { CpsApp, IHeaders, IRequest, ReadBodyOptions } from './interfaces.js';
 import { MAX_COALESCE_BYTES, type HTTPStats } from './options.js';
-import { RequestCore } from './requestcore.js';
+import { bodyBytes, RequestCore } from './requestcore.js';
 import { RequestBody, type BodyHost } from './requestbody.js';
 
 /** What a request needs from its connection. */
@@ -89,9 +89,6 @@ const CRLF = Buffer.from('\r\n');
  */
 export type ResponsePhase =
   'open' | 'head-held' | 'streaming' | 'complete' | 'server-answered' | 'upgraded' | 'aborted';
-
-const toBytes = (data: Uint8Array | string): Uint8Array =>
-  typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
 
 export class Request extends RequestCore implements IRequest {
   readonly method: string;
@@ -215,7 +212,7 @@ export class Request extends RequestCore implements IRequest {
       throw new RequestFinishedError('write()');
     }
     if (this.gone) return;
-    const bytes = toBytes(data);
+    const bytes = bodyBytes(data);
     if (bytes.length === 0) return;
     if (this.phase === 'streaming') this.sendBody(bytes);
     else if (this.phase === 'head-held') {

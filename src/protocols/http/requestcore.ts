@@ -21,6 +21,7 @@
  * the bytes got is the host's: spindle's server keeps it as one
  * `Request.phase` (request.ts), a bridged host in BridgeRequest.
  */
+import { Buffer } from 'node:buffer';
 import { Deferred } from '../../reactor/deferred.js';
 import type { Failure } from '../../reactor/failure.js';
 import { ProducerAlreadyRegisteredError } from '../../reactor/errors.js';
@@ -29,6 +30,10 @@ import { HeadersSentError, InvalidHeaderError, InvalidStatusError } from './erro
 import { reasonPhrase } from './phrases.js';
 import type { CpsApp, IRequest } from './interfaces.js';
 import { isContentLengthDigits, isFieldName, isFieldValue } from './rules.js';
+
+/** What `write()` takes, as bytes: a string is UTF-8 (every host's rule). */
+export const bodyBytes = (data: Uint8Array | string): Uint8Array =>
+  typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
 
 /** How the response's `notifyFinish()` settles: not yet, handed over, or the client gone. */
 export type FinishOutcome = 'pending' | 'finished' | 'lost';
