@@ -13,18 +13,20 @@
  * Output is corked while the channel drives the app: responses written
  * synchronously leave in one transport write per `dataReceived`.
  *
- * Flow control out: the channel is the transport's one push producer for the
- * whole connection. When the transport passes its high-water mark it pauses
- * the channel, which passes the pause through to the current request's
- * producer if it has one (Twisted's HTTPChannel does the same), else stops
- * answering and reading; the resume goes the same way. Producers are never
- * swapped in and out of the transport.
+ * Flow control out: the channel is the transport's one producer for the
+ * whole connection; a request's producer is never registered on the
+ * transport. When the transport passes its high-water mark it pauses the
+ * channel, which passes the pause through to the current request's producer
+ * if it has one (Twisted's HTTPChannel does the same), else stops answering
+ * and reading; the resume goes the same way. While a request's producer is a
+ * pull producer the channel is registered as one, so the transport's pulls
+ * reach it the same way (`pulled`).
  *
  * The channel owns the connection's state: the socket, parsing, pipelining,
- * output coalescing, lingering close and timeouts. Each request's own cycle
- * (its body fully parsed, its response handed over, 100 Continue sent) lives
- * on the `Request` (request.ts), which also keeps the response's state
- * (RequestCore, requestcore.ts). The timeout lives in deadline.ts, the
+ * output coalescing, lingering close and timeouts, and why it holds back
+ * (`pausedFor`). Each request's own cycle (its body fully parsed, 100
+ * Continue sent) and its response's state (one `phase`) live on the
+ * `Request` (request.ts, on RequestCore from requestcore.ts). The timeout lives in deadline.ts, the
  * response framing in framing.ts.
  */
 import { Buffer } from 'node:buffer';
