@@ -1,8 +1,9 @@
 /**
  * The TCP transport merges the system calls of what one reactor turn writes:
  * the turn's first write goes to the socket at once, the rest leave together
- * in one writev when the turn ends; each write is still handed over as it
- * comes (G6) and the bytes arrive whole and in order. Checked with a spy on
+ * in one writev when the turn ends, small ones (< MERGE_WRITE_BYTES) copied
+ * into one buffer; each write is still handed over as it comes (G6) and the
+ * bytes arrive whole and in order. Checked with a spy on
  * the accepted socket's `_write` / `_writev` (one call each is one system call
  * on an idle socket), over a real 127.0.0.1 connection.
  */
@@ -11,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { IListeningPort, ITransport } from '../src/reactor/interfaces.js';
 import { NodeReactor } from '../src/reactor/nodereactor.js';
 import { connectTCP, listenTCP } from '../src/reactor/tcp.js';
+import { MERGE_LIMIT_BYTES, MERGE_WRITE_BYTES } from '../src/reactor/tcpconnection.js';
 import { oneShotFactory, Recorder, turnUntil } from './transport-suite.js';
 
 interface Spied {
@@ -64,13 +66,37 @@ function writeAll(t: ITransport, parts: Uint8Array[]): void {
 }
 
 describe('TCP transport: writes within one turn are coalesced', () => {
-  it('sends the first write at once and the other 99 of the turn in one writev when the turn ends', async () => {
+  it('sends the first write at once and the other 99 small ones of the turn as one buffer when the turn ends', async () => {
     const { server, client, calls } = await connected();
     const parts = rows(0, 100);
     writeAll(server.transport, parts);
     expect(calls).toEqual([1]); // the rest waits for the end of the turn
     await turnUntil(() => client.received === size(parts), 'every row arrived');
-    expect(calls).toEqual([1, 99]);
+    expect(calls).toEqual([1, 1]);
+    expect(joined(client.chunks)).toBe(joined(parts));
+  });
+
+  it('keeps the order when small and large writes mix: the small ones before a large one leave as one buffer ahead of it', async () => {
+    const { server, client, calls } = await connected();
+    const big = (c: number) => new Uint8Array(MERGE_WRITE_BYTES).fill(c);
+    const parts = [row(0), row(1), row(2), big(0x41), row(3), row(4), big(0x42), row(5)];
+    writeAll(server.transport, parts);
+    await turnUntil(() => client.received === size(parts), 'everything arrived');
+    // row 0 at once; then one writev: [rows 1-2], A, [rows 3-4], B, [row 5].
+    expect(calls).toEqual([1, 5]);
+    expect(joined(client.chunks)).toBe(joined(parts));
+  });
+
+  it('holds at most MERGE_LIMIT_BYTES of small writes: past it they go to the socket within the turn', async () => {
+    const { server, client, calls } = await connected();
+    const n = Math.ceil(MERGE_LIMIT_BYTES / 11) * 2 + 1; // rows of 11 bytes: two full merges' worth
+    const parts = rows(0, n);
+    writeAll(server.transport, parts);
+    expect((server.transport as unknown as { bufferSize: number }).bufferSize).toBe(size(parts) - 11); // all of it counted while the turn lasts
+    await turnUntil(() => client.received === size(parts), 'every row arrived');
+    // The first row at once, then one writev of the merged buffers: more than one, each cut at the limit.
+    expect(calls.length).toBe(2);
+    expect(calls[1]).toBeGreaterThanOrEqual(2);
     expect(joined(client.chunks)).toBe(joined(parts));
   });
 
@@ -82,7 +108,7 @@ describe('TCP transport: writes within one turn are coalesced', () => {
     const second = rows(3, 3);
     writeAll(server.transport, second);
     await turnUntil(() => client.received === size(first) + size(second), 'the second turn arrived');
-    expect(calls).toEqual([1, 2, 1, 2]);
+    expect(calls).toEqual([1, 1, 1, 1]); // rows 2-3 of each turn merged into one buffer
     expect(joined(client.chunks)).toBe(joined([...first, ...second]));
   });
 

@@ -31,6 +31,7 @@
  * share the same few flags (`writeClosed`, `producerPaused`, `lost`), and the
  * order in which they change is the contract.
  */
+import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
 import { ConnectionDone, ConnectionLost, ProducerAlreadyRegisteredError, TLSStateError } from './errors.js';
 import { Failure } from './failure.js';
@@ -77,6 +78,11 @@ export function markUnderlying(tls: Socket, raw: Socket): void {
 const log = new Logger('spindle.tcp');
 const EMPTY = new Uint8Array(0);
 
+/** Writes shorter than this, after a turn's first, are copied into one buffer with their neighbours (see `merge`). */
+export const MERGE_WRITE_BYTES = 1024;
+/** The most bytes merged into one buffer before it goes to the socket (the turn's merge then starts a new one). */
+export const MERGE_LIMIT_BYTES = 64 * 1024;
+
 export class TCPConnection implements ITLSTransport, ShutdownClosable {
   disconnecting = false;
   readonly highWater: number;
@@ -92,6 +98,14 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable {
   private turnWrites = 0;
   /** The socket corked for the rest of this turn, uncorked when it ends. */
   private corkedSocket: Socket | null = null;
+  /**
+   * Small writes of this turn not yet handed to the socket, in order: at the
+   * turn's end (or a larger write, a pause, the close, MERGE_LIMIT_BYTES) they
+   * go as one buffer. Each small write costs Node's stream an entry and the
+   * kernel an iovec; 100 000 rows of 16 bytes made 100 000 of each.
+   */
+  private merge: Uint8Array[] = [];
+  private mergeBytes = 0;
   /**
    * Coalesce a turn's writes: plain sockets only. A corked `TLSSocket` hands a
    * whole writev to its TLS layer at once and reports it written before the
@@ -207,9 +221,19 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable {
     if (this.writeClosed || this.lost || data.byteLength === 0) return;
     if (this.coalesce) {
       if (this.turnWrites++ === 0) process.nextTick(this.endTurn);
-      else if (this.corkedSocket === null) {
-        this.corkedSocket = this.socket;
-        this.socket.cork();
+      else {
+        if (this.corkedSocket === null) {
+          this.corkedSocket = this.socket;
+          this.socket.cork();
+        }
+        if (data.byteLength < MERGE_WRITE_BYTES && (this.producer === null || this.streaming)) {
+          this.merge.push(data);
+          this.mergeBytes += data.byteLength;
+          if (this.mergeBytes >= MERGE_LIMIT_BYTES) this.flushMerge();
+          this.checkHighWater();
+          return;
+        }
+        this.flushMerge();
       }
     }
     if (this.producer !== null && !this.streaming) {
@@ -224,11 +248,24 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable {
   /** The turn is over: what it wrote past its first write goes out now, in one writev. */
   private readonly endTurn = (): void => {
     this.turnWrites = 0;
+    this.flushMerge();
     const corked = this.corkedSocket;
     if (corked === null) return;
     this.corkedSocket = null;
     corked.uncork();
   };
+
+  /** Hand the merged small writes to the socket as one buffer (dropped if the connection is gone). */
+  private flushMerge(): void {
+    const n = this.merge.length;
+    if (n === 0) return;
+    const parts = this.merge;
+    const bytes = this.mergeBytes;
+    this.merge = [];
+    this.mergeBytes = 0;
+    if (this.lost || this.aborted) return;
+    this.socket.write(n === 1 ? parts[0]! : Buffer.concat(parts, bytes));
+  }
 
   writeSequence(data: Iterable<Uint8Array>): void {
     this.socket.cork();
@@ -241,7 +278,7 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable {
 
   /** Bytes written but not yet handed to the kernel. */
   get bufferSize(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + this.mergeBytes;
   }
 
   registerProducer(producer: IProducer, streaming: boolean): void {
@@ -266,7 +303,8 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable {
 
   private checkHighWater(): void {
     if (this.producer === null || !this.streaming || this.producerPaused) return;
-    if (this.socket.writableLength <= this.highWater) return;
+    if (this.socket.writableLength + this.mergeBytes <= this.highWater) return;
+    this.flushMerge(); // what is held goes to the socket first, so its drain covers it
     this.producerPaused = true;
     this.reactor.stats.pausedProducers++;
     // 'drain' only comes when a write returned false; below Node's own mark, ask for a flush callback.
@@ -334,6 +372,7 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable {
     const socket = this.socket;
     if (!this.writeClosed) {
       this.writeClosed = true;
+      this.flushMerge();
       socket.end();
     }
     if (thenClose) {
