@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { MemoryReactor } from '../src/reactor/memoryreactor.js';
 import { Logger, LogPublisher, type LogEvent } from '../src/reactor/log.js';
-import { toCpsApp, PULLS_PER_TURN, type GatewayOptions } from '../src/bridge/gateway.js';
+import { toCpsApp, PULLS_PER_TURN, SECONDS_PER_TURN, type GatewayOptions } from '../src/bridge/gateway.js';
 import type { AppIterable, Chunk, Environ, IterApp, StartResponse } from '../src/bridge/interfaces.js';
 import {
   BodyBeforeStartResponseError,
@@ -527,6 +527,51 @@ describe('gateway rules (fake request)', () => {
     expect(reactor.getDelayedCalls()).toHaveLength(1);
     req.loseClient();
     expect(reactor.getDelayedCalls()).toHaveLength(0);
+  });
+
+  /** A gateway reactor whose clock the app moves itself (3 ms per chunk); delayed calls run on `reactor`. */
+  function slowApp(chunks: number) {
+    const reactor = new MemoryReactor();
+    let now = 0;
+    const clock = Object.assign(Object.create(reactor) as MemoryReactor, { seconds: () => now });
+    const counted = { n: 0 };
+    const app: IterApp = function* (_e, sr) {
+      ok(sr);
+      for (let i = 0; i < chunks; i++) {
+        counted.n++;
+        now += 0.003; // each chunk takes 3 ms to make
+        yield 'x';
+      }
+    };
+    return { reactor, clock, app, counted };
+  }
+
+  it('an app whose chunks are slow yields after SECONDS_PER_TURN of the clock, long before PULLS_PER_TURN chunks', () => {
+    const { reactor, clock, app, counted } = slowApp(Infinity);
+    const { req } = host(app, {}, { reactor: clock });
+    expect(SECONDS_PER_TURN).toBe(0.01);
+    expect(counted.n).toBe(4); // the clock is read after pulls 1, 2, 4: 12 ms >= 10 ms after the 4th
+    expect(reactor.getDelayedCalls()).toHaveLength(1);
+    req.loseClient();
+    expect(reactor.getDelayedCalls()).toHaveLength(0);
+  });
+
+  it('a slow app still sends everything, a turn at a time', () => {
+    const { reactor, clock, app, counted } = slowApp(10);
+    const { req } = host(app, {}, { reactor: clock });
+    expect(counted.n).toBe(4);
+    reactor.advance(0); // turns 2 and 3 (the Clock runs a call scheduled while it advances)
+    expect(counted.n).toBe(10);
+    expect(req.finished).toBe(true);
+    expect(req.bodyText()).toBe('x'.repeat(10));
+  });
+
+  it('secondsPerTurn sets the budget: with 1 s the same app runs 384 chunks in one turn (the clock read every 64 pulls past 64)', () => {
+    const { reactor, clock, app, counted } = slowApp(Infinity);
+    const { req } = host(app, {}, { reactor: clock, secondsPerTurn: 1 });
+    expect(counted.n).toBe(384); // 384 x 3 ms = 1.152 s: the first reading at or past 1 s
+    expect(reactor.getDelayedCalls()).toHaveLength(1);
+    req.loseClient();
   });
 
   it('a fast async generator also yields to the reactor after PULLS_PER_TURN pulls (microtasks do not starve I/O)', async () => {

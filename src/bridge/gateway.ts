@@ -42,6 +42,14 @@ export const WRITE_BUFFER_LIMIT = 1024 * 1024;
 export const PULLS_PER_TURN = 1024;
 /** Bytes one response sends in a row before it yields to the reactor. */
 export const BYTES_PER_TURN = 1024 * 1024;
+/**
+ * Seconds of the reactor's clock one response may pull for in a row before it
+ * yields (Twisted's cooperator works in 10 ms slices): an app whose chunks are
+ * each slow to make cannot hold a turn for PULLS_PER_TURN of them.
+ */
+export const SECONDS_PER_TURN = 0.01;
+/** Past this many pulls in a turn the clock is read every this many (a read costs ~90 ns, a cheap pull less). */
+const PULLS_PER_CLOCK_READ = 64;
 
 export interface GatewayOptions {
   /** The reactor for `callLater` and `spindle.reactor`; defaults to the request's. */
@@ -54,6 +62,8 @@ export interface GatewayOptions {
   inputHighWater?: number;
   pullsPerTurn?: number;
   bytesPerTurn?: number;
+  /** Time budget of a turn's pulls, by the reactor's clock; default `SECONDS_PER_TURN`. */
+  secondsPerTurn?: number;
   /** Where app failures and `wsgi.errors` go; default `new Logger('spindle.gateway')`. */
   logger?: Logger;
   urlScheme?: 'http' | 'https';
@@ -186,6 +196,8 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions {
   private scheduled: IDelayedCall | null = null;
   private turnPulls = 0;
   private turnBytes = 0;
+  /** The reactor's clock when this turn's pulls began. */
+  private turnStart = 0;
   private sent = 0;
   private writeBuffered = 0;
   /** `spindle.websocket` on an upgrade request; once accepted, chunks are messages. */
@@ -351,13 +363,17 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions {
   /** Pull while allowed, at most a turn's budget; iterative, guarded against re-entry. */
   private pump(newTurn: boolean): void {
     if (this.pumping) return;
-    if (newTurn) this.turnPulls = this.turnBytes = 0;
+    if (newTurn) {
+      this.turnPulls = this.turnBytes = 0;
+      this.turnStart = this.reactor.seconds();
+    }
     this.pumping = true;
     try {
       while (this.canPull()) {
         if (
           this.turnPulls >= (this.options.pullsPerTurn ?? PULLS_PER_TURN) ||
-          this.turnBytes >= (this.options.bytesPerTurn ?? BYTES_PER_TURN)
+          this.turnBytes >= (this.options.bytesPerTurn ?? BYTES_PER_TURN) ||
+          (this.turnPulls > 0 && this.clockDue() && this.turnTimeIsUp())
         ) {
           this.schedulePump();
           break;
@@ -403,6 +419,21 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions {
       this.pumping = false;
       this.updatePaused();
     }
+  }
+
+  /**
+   * Read the clock after pull 1, 2, 4, ... 64 of a turn, then every 64th: an
+   * app whose chunks are slow is caught after one or two of them, a fast one
+   * pays ~22 clock reads per 1024 pulls.
+   */
+  private clockDue(): boolean {
+    const n = this.turnPulls;
+    return (n & (n - 1)) === 0 || n % PULLS_PER_CLOCK_READ === 0;
+  }
+
+  /** The turn's time budget is spent. */
+  private turnTimeIsUp(): boolean {
+    return this.reactor.seconds() - this.turnStart >= (this.options.secondsPerTurn ?? SECONDS_PER_TURN);
   }
 
   private pullAsync(): void {
