@@ -407,7 +407,7 @@ const bench: Benchmark = {
                 g.mode === 'rows' ? 'node:http res.write per row' : 'node:http pipeline(Readable.from(gen), res)',
               higherIsBetter: g.mode !== 'rows',
               extra: { cpuSecondsPerGiB: cpuPerGiB },
-              note: `server CPU ${g.mode === 'rows' ? `${(((cpuPerGiB * bytes) / (1024 * MiB) / (rounds + 1)) * 1000).toFixed(0)} ms per response` : `${cpuPerGiB.toFixed(2)} s/GiB`}; median of ${rounds} alternating; ${load}`,
+              note: `server CPU ${g.mode === 'rows' ? `${(((cpuPerGiB * bytes) / (1024 * MiB) / (rounds + 1)) * 1000).toFixed(1)} ms per response` : `${cpuPerGiB.toFixed(2)} s/GiB`}; median of ${rounds} alternating; ${load}`,
             };
             if (g.mode === 'fresh' && s.kind === 'iter') row.target = '>= 1.0x';
             if (g.mode === 'rows' && s.kind === 'iter') row.target = '>= 1.0x';
