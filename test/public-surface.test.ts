@@ -628,6 +628,7 @@ const PINNED: Record<string, string[]> = {
     'PULLS_PER_TURN',
     'RELAY_BODY_HIGH_WATER',
     'ResponseEndedError',
+    'SECONDS_PER_TURN',
     'ServeListenError',
     'ServeStyleError',
     'StartResponseHeaderError',

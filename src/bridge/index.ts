@@ -2,7 +2,7 @@
  * `spindle/bridge`: the iterator-app gateway, the CPS<->iterator bridges, the
  * Fetch and node:http hosts, the thread bridge, the validator and `serve()`.
  */
-export { toCpsApp, WRITE_BUFFER_LIMIT, PULLS_PER_TURN, BYTES_PER_TURN } from './gateway.js';
+export { toCpsApp, WRITE_BUFFER_LIMIT, PULLS_PER_TURN, BYTES_PER_TURN, SECONDS_PER_TURN } from './gateway.js';
 export { toIterApp, ASYNC_ITERABLE_KEY } from './toiterapp.js';
 export { BridgeQueue, BRIDGE_HIGH_WATER, BRIDGE_LOW_WATER, BRIDGE_MAX_BUFFERED } from './bridgequeue.js';
 export { BRIDGE_READ_BODY_LIMIT } from './bridgerequest.js';
