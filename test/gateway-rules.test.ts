@@ -550,26 +550,43 @@ describe('gateway rules (fake request)', () => {
     const { reactor, clock, app, counted } = slowApp(Infinity);
     const { req } = host(app, {}, { reactor: clock });
     expect(SECONDS_PER_TURN).toBe(0.01);
-    expect(counted.n).toBe(4); // the clock is read after pulls 1, 2, 4: 12 ms >= 10 ms after the 4th
+    // The clock is read after pulls 2 (the budget starts: 6 ms), 4 (12 ms) and 8 (24 ms: 18 ms >= 10 ms).
+    expect(counted.n).toBe(8);
     expect(reactor.getDelayedCalls()).toHaveLength(1);
     req.loseClient();
     expect(reactor.getDelayedCalls()).toHaveLength(0);
   });
 
   it('a slow app still sends everything, a turn at a time', () => {
-    const { reactor, clock, app, counted } = slowApp(10);
+    const { reactor, clock, app, counted } = slowApp(12);
     const { req } = host(app, {}, { reactor: clock });
-    expect(counted.n).toBe(4);
-    reactor.advance(0); // turns 2 and 3 (the Clock runs a call scheduled while it advances)
-    expect(counted.n).toBe(10);
+    expect(counted.n).toBe(8);
+    reactor.advance(0); // the next turn
+    expect(counted.n).toBe(12);
     expect(req.finished).toBe(true);
-    expect(req.bodyText()).toBe('x'.repeat(10));
+    expect(req.bodyText()).toBe('x'.repeat(12));
+  });
+
+  it('a response of one chunk (a hello) never reads the clock for the budget', () => {
+    const reactor = new MemoryReactor();
+    let reads = 0;
+    const clock = Object.assign(Object.create(reactor) as MemoryReactor, { seconds: () => (reads++, 0) });
+    const { req } = host(
+      (_e, sr) => {
+        ok(sr);
+        return ['hello'];
+      },
+      {},
+      { reactor: clock },
+    );
+    expect(req.bodyText()).toBe('hello');
+    expect(reads).toBe(0);
   });
 
   it('secondsPerTurn sets the budget: with 1 s the same app runs 384 chunks in one turn (the clock read every 64 pulls past 64)', () => {
     const { reactor, clock, app, counted } = slowApp(Infinity);
     const { req } = host(app, {}, { reactor: clock, secondsPerTurn: 1 });
-    expect(counted.n).toBe(384); // 384 x 3 ms = 1.152 s: the first reading at or past 1 s
+    expect(counted.n).toBe(384); // (384 - 2) x 3 ms = 1.146 s: the first reading (every 64th) at or past 1 s
     expect(reactor.getDelayedCalls()).toHaveLength(1);
     req.loseClient();
   });

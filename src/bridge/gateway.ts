@@ -196,8 +196,8 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions {
   private scheduled: IDelayedCall | null = null;
   private turnPulls = 0;
   private turnBytes = 0;
-  /** The reactor's clock when this turn's pulls began. */
-  private turnStart = 0;
+  /** The reactor's clock at this turn's first reading (-1: not read yet this turn). */
+  private turnStart = -1;
   private sent = 0;
   private writeBuffered = 0;
   /** `spindle.websocket` on an upgrade request; once accepted, chunks are messages. */
@@ -365,7 +365,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions {
     if (this.pumping) return;
     if (newTurn) {
       this.turnPulls = this.turnBytes = 0;
-      this.turnStart = this.reactor.seconds();
+      this.turnStart = -1;
     }
     this.pumping = true;
     try {
@@ -373,7 +373,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions {
         if (
           this.turnPulls >= (this.options.pullsPerTurn ?? PULLS_PER_TURN) ||
           this.turnBytes >= (this.options.bytesPerTurn ?? BYTES_PER_TURN) ||
-          (this.turnPulls > 0 && this.clockDue() && this.turnTimeIsUp())
+          (this.turnPulls > 1 && this.clockDue() && this.turnTimeIsUp())
         ) {
           this.schedulePump();
           break;
@@ -422,18 +422,24 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions {
   }
 
   /**
-   * Read the clock after pull 1, 2, 4, ... 64 of a turn, then every 64th: an
-   * app whose chunks are slow is caught after one or two of them, a fast one
-   * pays ~22 clock reads per 1024 pulls.
+   * Read the clock after pull 2, 4, 8 ... 64 of a turn, then every 64th. The
+   * first reading starts the turn's budget: a response of one chunk (a hello:
+   * the chunk, then the end) never reads the clock, an app whose chunks are
+   * slow is caught after a few of them, a fast one pays ~21 reads per 1024 pulls.
    */
   private clockDue(): boolean {
     const n = this.turnPulls;
     return (n & (n - 1)) === 0 || n % PULLS_PER_CLOCK_READ === 0;
   }
 
-  /** The turn's time budget is spent. */
+  /** The turn's time budget is spent (the first reading of a turn only starts it). */
   private turnTimeIsUp(): boolean {
-    return this.reactor.seconds() - this.turnStart >= (this.options.secondsPerTurn ?? SECONDS_PER_TURN);
+    const now = this.reactor.seconds();
+    if (this.turnStart < 0) {
+      this.turnStart = now;
+      return false;
+    }
+    return now - this.turnStart >= (this.options.secondsPerTurn ?? SECONDS_PER_TURN);
   }
 
   private pullAsync(): void {
