@@ -63,9 +63,8 @@ export interface ChannelConfig {
 
 /** Output collected while corked is written early past this many bytes. */
 const CORK_FLUSH_BYTES = 64 * 1024;
-const IDLE = 1,
-  HEADER = 2,
-  BODY = 3;
+/** What the connection's one deadline times (RFC 9110 §15.5.9): an idle connection, a head, a body that stopped coming. */
+type TimeoutKind = 'idle' | 'head' | 'body';
 /** Why a connection holds back (see `HTTPChannel.pausedFor`). */
 type PauseReason = 'output' | 'body' | 'held-input';
 
@@ -104,7 +103,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
    * flushed and the channel pulls the request's producer (see producerRegistered).
    */
   private pulled = false;
-  private readonly deadline: Deadline;
+  private readonly deadline: Deadline<TimeoutKind>;
   private resumeCall: IDelayedCall | null = null;
   /** The protocol the connection was handed to by `request.upgrade()`; the channel only forwards to it. */
   private upgraded: IProtocol | null = null;
@@ -146,15 +145,15 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.transport.registerProducer(this, true);
     this.server.stats.openChannels++;
     this.server.stats.totalChannels++;
-    this.deadline.set(IDLE, this.config.idleTimeout);
+    this.deadline.set('idle', this.config.idleTimeout);
   }
 
   override dataReceived(data: Uint8Array): void {
     if (this.upgraded !== null) return this.upgraded.dataReceived(data);
     if (this.lingering) return this.discard(data.length);
     if (this.closing || this.lost) return;
-    if (this.current === null && this.deadline.kind === IDLE) this.deadline.set(HEADER, this.config.headerTimeout);
-    else if (this.deadline.kind === BODY) this.deadline.set(BODY, this.config.idleTimeout);
+    if (this.current === null && this.deadline.kind === 'idle') this.deadline.set('head', this.config.headerTimeout);
+    else if (this.deadline.kind === 'body') this.deadline.set('body', this.config.idleTimeout);
     this.cork++;
     try {
       this.parser.feed(data);
@@ -261,7 +260,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     }
     req.trailers = trailers;
     req.inputDone = true;
-    if (this.deadline.kind === BODY) this.deadline.clear();
+    if (this.deadline.kind === 'body') this.deadline.clear();
     req.body.onEnd();
     if (this.current !== req) return;
     if (req.responded) this.requestDone();
@@ -333,7 +332,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     if (req.inputDone) return this.requestDone();
     // The app answered without reading (all of) the body: read and discard the rest, bounded.
     if (!req.body.consumed) req.body.drain();
-    this.deadline.set(BODY, this.config.idleTimeout);
+    this.deadline.set('body', this.config.idleTimeout);
     if (this.pausedFor.has('body')) this.resumeBody();
     else this.resumeParsing();
   }
@@ -473,21 +472,21 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     req.sent100 = true;
     // A body the app waits for must keep coming: idleTimeout of silence ends it.
     if (!this.pausedFor.has('body')) {
-      this.deadline.set(BODY, this.config.idleTimeout);
+      this.deadline.set('body', this.config.idleTimeout);
       this.resumeParsing();
     }
   }
 
   pauseBody(): void {
     this.pausedFor.add('body');
-    if (this.deadline.kind === BODY) this.deadline.clear();
+    if (this.deadline.kind === 'body') this.deadline.clear();
     this.pauseParsing();
     this.updateReading();
   }
 
   resumeBody(): void {
     this.pausedFor.delete('body');
-    if (this.current !== null && !this.current.inputDone) this.deadline.set(BODY, this.config.idleTimeout);
+    if (this.current !== null && !this.current.inputDone) this.deadline.set('body', this.config.idleTimeout);
     this.updateReading();
     this.resumeParsing();
   }
@@ -520,7 +519,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     if (this.closing) return;
     if (this.peerDone && this.parser.bufferedBytes === 0) return this.closeConnection();
     this.deadline.set(
-      this.parser.bufferedBytes > 0 ? HEADER : IDLE,
+      this.parser.bufferedBytes > 0 ? 'head' : 'idle',
       this.parser.bufferedBytes > 0 ? this.config.headerTimeout : this.config.idleTimeout,
     );
     this.resumeParsing();
@@ -671,12 +670,12 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.closeConnection();
   }
 
-  private readonly onTimeout = (kind: number): void => {
+  private readonly onTimeout = (kind: TimeoutKind): void => {
     if (this.closing || this.lost) return;
     this.server.stats.timeouts++;
     // RFC 9110 §15.5.9: 408 for a head or body that did not arrive in time; an idle connection just closes.
-    if (kind === HEADER) this.sendError(408);
-    else if (kind === BODY) this.bodyTimedOut();
+    if (kind === 'head') this.sendError(408);
+    else if (kind === 'body') this.bodyTimedOut();
     else this.closeConnection();
   };
 }

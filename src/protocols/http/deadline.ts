@@ -7,11 +7,10 @@
  */
 import type { IDelayedCall, IReactorTime } from '../../reactor/interfaces.js';
 
-export const NO_TIMER = 0;
-
-export class Deadline {
-  /** What is being timed (a caller-defined number); NO_TIMER when nothing. */
-  kind = NO_TIMER;
+/** `Kind` names what is timed (the caller's string union, e.g. the channel's 'idle' | 'head' | 'body'). */
+export class Deadline<Kind extends string> {
+  /** What is being timed; '' when nothing (a string either way keeps the field one shape). */
+  kind: Kind | '' = '';
   private at = Infinity;
   private call: IDelayedCall | null = null;
   private stopped = false;
@@ -19,11 +18,11 @@ export class Deadline {
   constructor(
     private readonly clock: IReactorTime,
     /** Runs when the deadline of `kind` passes. */
-    private readonly onExpire: (kind: number) => void,
+    private readonly onExpire: (kind: Kind) => void,
   ) {}
 
   /** Time `kind`, expiring `seconds` from now (replacing any earlier deadline). */
-  set(kind: number, seconds: number): void {
+  set(kind: Kind, seconds: number): void {
     if (this.stopped) return;
     this.kind = kind;
     this.at = this.clock.seconds() + seconds;
@@ -33,7 +32,7 @@ export class Deadline {
 
   /** Nothing is timed now (the pending call, if any, will find nothing to do). */
   clear(): void {
-    this.kind = NO_TIMER;
+    this.kind = '';
     this.at = Infinity;
   }
 
@@ -47,7 +46,7 @@ export class Deadline {
 
   private readonly fire = (): void => {
     this.call = null;
-    if (this.kind === NO_TIMER) return;
+    if (this.kind === '') return;
     const left = this.at - this.clock.seconds();
     if (left > 0) {
       this.call = this.clock.callLater(left, this.fire);
