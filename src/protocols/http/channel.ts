@@ -65,6 +65,15 @@ export interface ChannelConfig {
 const CORK_FLUSH_BYTES = 64 * 1024;
 /** What the connection's one deadline times (RFC 9110 §15.5.9): an idle connection, a head, a body that stopped coming. */
 type TimeoutKind = 'idle' | 'head' | 'body';
+/**
+ * Where the connection is in its life (one value instead of a flag each):
+ * 'open' (parsing and answering), 'closing' (parse nothing more; close once
+ * what was written has gone out), 'lingering' (answered and half-closed,
+ * reading and discarding: see startLinger), 'upgraded' (handed to another
+ * protocol by request.upgrade(); the channel only forwards), 'lost' (the
+ * transport's connectionLost ran).
+ */
+type ConnectionPhase = 'open' | 'closing' | 'lingering' | 'upgraded' | 'lost';
 /** Why a connection holds back (see `HTTPChannel.pausedFor`). */
 type PauseReason = 'output' | 'body' | 'held-input';
 
@@ -79,9 +88,8 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   private cork = 0;
   private out: Uint8Array[] = [];
   private outBytes = 0;
-  private closing = false;
+  private phase: ConnectionPhase = 'open';
   private loseAfterFlush = false;
-  private lost = false;
   /** The client half-closed: nothing more will arrive; close once what came is answered. */
   private peerDone = false;
   /** The socket is not being read (the transport was paused): some reason in `pausedFor` holds. */
@@ -108,8 +116,8 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   /** The protocol the connection was handed to by `request.upgrade()`; the channel only forwards to it. */
   private upgraded: IProtocol | null = null;
   private handOverPending = false;
-  /** Answered and half-closed; reading and discarding what the client still sends (lingering close). */
-  private lingering = false;
+  /** The close decided by closeConnection lingers (unless the body turns out complete: see loseNow). */
+  private lingerDue = false;
   /** Close by lingering once the current answer is out (set for a body past the readBody limit). */
   private lingerOnClose = false;
   private lingerBytes = 0;
@@ -150,8 +158,8 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   override dataReceived(data: Uint8Array): void {
     if (this.upgraded !== null) return this.upgraded.dataReceived(data);
-    if (this.lingering) return this.discard(data.length);
-    if (this.closing || this.lost) return;
+    if (this.phase === 'lingering') return this.discard(data.length);
+    if (this.phase !== 'open') return;
     if (this.current === null && this.deadline.kind === 'idle') this.deadline.set('head', this.config.headerTimeout);
     else if (this.deadline.kind === 'body') this.deadline.set('body', this.config.idleTimeout);
     this.cork++;
@@ -165,8 +173,8 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   }
 
   override connectionLost(reason: Failure): void {
-    if (this.lost) return;
-    this.lost = true;
+    if (this.phase === 'lost') return;
+    this.phase = 'lost';
     this.server.stats.openChannels--;
     this.deadline.cancel();
     if (this.resumeCall?.active()) this.resumeCall.cancel();
@@ -198,7 +206,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   readConnectionLost(): void {
     const up = this.upgraded;
     if (up !== null) return up.readConnectionLost ? up.readConnectionLost() : this.transport.loseConnection();
-    if (this.lingering) return this.endLinger();
+    if (this.phase === 'lingering') return this.endLinger();
     this.peerDone = true;
     const req = this.current;
     if (!this.config.allowHalfOpen) {
@@ -246,7 +254,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   onBody(data: Uint8Array): void {
     const req = this.current;
-    if (req === null || this.closing) return;
+    if (req === null || this.phase !== 'open') return;
     req.body.onData(data);
     if (req.body.draining && req.body.received > this.config.maxDrainBytes) this.closeConnection();
   }
@@ -254,7 +262,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   onComplete(trailers: Headers | null): void {
     const req = this.current;
     if (req === null) return;
-    if (this.closing) {
+    if (this.phase !== 'open') {
       this.current = null;
       return;
     }
@@ -285,7 +293,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   // ------------------------------------------------------------------ RequestHost
 
   send(data: Uint8Array): void {
-    if (this.lost) return;
+    if (this.phase === 'lost') return;
     if (this.cork > 0) {
       this.out.push(data);
       this.outBytes += data.length;
@@ -314,7 +322,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   }
 
   canPersist(req: Request): boolean {
-    if (this.closing || req !== this.current) return false;
+    if (this.phase !== 'open' || req !== this.current) return false;
     if (req.inputDone) return true;
     const head = req.head;
     // RFC 9110 §10.1.1: a client waiting for 100 may never send the body; close instead of waiting.
@@ -338,7 +346,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   }
 
   producerRegistered(req: Request, streaming: boolean): void {
-    if (req !== this.current || this.closing || this.lost) return;
+    if (req !== this.current || this.phase !== 'open') return;
     if (streaming) {
       // The request's producer waits for the transport now; the channel stops holding back for it.
       if (this.pausedFor.has('output')) this.releaseOutputHold();
@@ -357,7 +365,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     if (this.pulled) {
       // Back to a push registration; a transport still full pauses the channel at once.
       this.pulled = false;
-      if (this.closing || this.lost) return;
+      if (this.phase !== 'open') return;
       this.transport.unregisterProducer();
       this.transport.registerProducer(this, true);
       return;
@@ -373,11 +381,12 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
    * handed over once the parser's current pass ends.
    */
   upgrade(req: Request, head: Uint8Array, protocol: IProtocol): void {
-    if (req !== this.current || this.closing || this.lost) return;
+    if (req !== this.current || this.phase !== 'open') return;
     this.send(head);
     this.flushOut();
     this.server.stats.responses++;
     this.current = null;
+    this.phase = 'upgraded';
     this.upgraded = protocol;
     this.deadline.cancel();
     if (this.resumeCall?.active()) this.resumeCall.cancel();
@@ -396,7 +405,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   private handOver(): void {
     this.handOverPending = false;
     const rest = this.parser.takeBuffered();
-    if (rest.length > 0 && !this.lost) this.upgraded!.dataReceived(rest);
+    if (rest.length > 0 && this.phase !== 'lost') this.upgraded!.dataReceived(rest);
   }
 
   // ------------------------------------------------------------------ the channel as the transport's producer
@@ -455,7 +464,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   }
 
   abortConnection(): void {
-    this.closing = true;
+    if (this.phase !== 'lost') this.phase = 'closing';
     this.out = [];
     this.outBytes = 0;
     this.deadline.clear();
@@ -516,7 +525,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   /** The current request is done both ways: move on to the next one. */
   private requestDone(): void {
     this.current = null;
-    if (this.closing) return;
+    if (this.phase !== 'open') return;
     if (this.peerDone && this.parser.bufferedBytes === 0) return this.closeConnection();
     this.deadline.set(
       this.parser.bufferedBytes > 0 ? 'head' : 'idle',
@@ -531,7 +540,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
       this.resumeAfterOutput = true;
       return;
     }
-    if (!this.parser.isPaused || this.closing || this.lost) return;
+    if (!this.parser.isPaused || this.phase !== 'open') return;
     if (this.parser.busy) return this.parser.resume();
     if (this.resumeCall === null || !this.resumeCall.active())
       this.resumeCall = this.reactor.callLater(0, this.resumeNow);
@@ -539,7 +548,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   private readonly resumeNow = (): void => {
     this.resumeCall = null;
-    if (this.closing || this.lost || this.pausedFor.has('body')) return;
+    if (this.phase !== 'open' || this.pausedFor.has('body')) return;
     // The transport filled up after this resume was scheduled: the drain resumes instead.
     if (this.heldForOutput) {
       this.resumeAfterOutput = true;
@@ -558,7 +567,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   /** Stop reading the socket while the app holds back or the held input is at its bound. */
   private updateReading(): void {
-    if (this.closing || this.lost) return;
+    if (this.phase !== 'open') return;
     if (this.parser.isPaused && this.parser.bufferedBytes >= this.config.maxHeldInputBytes)
       this.pausedFor.add('held-input');
     else this.pausedFor.delete('held-input');
@@ -582,7 +591,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   private flushOut(): void {
     this.mark = null;
-    if (this.out.length === 0 || this.lost) return;
+    if (this.out.length === 0 || this.phase === 'lost') return;
     const data = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out, this.outBytes);
     this.out = [];
     this.outBytes = 0;
@@ -595,11 +604,11 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
    * see `startLinger`.
    */
   private closeConnection(linger = false): void {
-    if (this.closing) return;
-    this.closing = true;
+    if (this.phase !== 'open') return;
+    this.phase = 'closing';
     this.deadline.clear();
     this.pauseParsing();
-    if ((linger || this.lingerOnClose) && !this.peerDone && this.config.lingerTimeout > 0) this.lingering = true;
+    this.lingerDue = (linger || this.lingerOnClose) && !this.peerDone && this.config.lingerTimeout > 0;
     if (this.cork > 0) this.loseAfterFlush = true;
     else this.loseNow();
   }
@@ -608,11 +617,11 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   private loseNow(): void {
     this.pulled = false;
     this.transport.unregisterProducer();
-    if (this.lingering && this.lingerOnClose) {
+    if (this.lingerDue && this.lingerOnClose) {
       const req = this.current;
-      if (req === null || req.inputDone || !this.bodyIncomplete(req)) this.lingering = false;
+      if (req === null || req.inputDone || !this.bodyIncomplete(req)) this.lingerDue = false;
     }
-    if (this.lingering) this.startLinger();
+    if (this.lingerDue && this.phase === 'closing') this.startLinger();
     else this.transport.loseConnection();
   }
 
@@ -625,6 +634,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
    * `lingerMaxBytes` bytes, or until the client closes, then close.
    */
   private startLinger(): void {
+    this.phase = 'lingering';
     this.deadline.cancel();
     this.transport.loseWriteConnection();
     if (this.readingPaused) {
@@ -640,11 +650,11 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   }
 
   private readonly endLinger = (): void => {
-    if (!this.lingering) return;
-    this.lingering = false;
+    if (this.phase !== 'lingering') return;
+    this.phase = 'closing';
     if (this.lingerCall?.active()) this.lingerCall.cancel();
     this.lingerCall = null;
-    if (!this.lost) this.transport.loseConnection();
+    this.transport.loseConnection();
   };
 
   /** A request rejected before reaching the app: its status, `Connection: close`, then close. */
@@ -671,7 +681,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   }
 
   private readonly onTimeout = (kind: TimeoutKind): void => {
-    if (this.closing || this.lost) return;
+    if (this.phase !== 'open') return;
     this.server.stats.timeouts++;
     // RFC 9110 §15.5.9: 408 for a head or body that did not arrive in time; an idle connection just closes.
     if (kind === 'head') this.sendError(408);
