@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Failure } from '../src/reactor/failure.js';
-import { CancelledError, SpindleError, TimeoutError } from '../src/reactor/errors.js';
+import { Failure, responseDone } from '../src/reactor/failure.js';
+import { CancelledError, ResponseDone, SpindleError, TimeoutError } from '../src/reactor/errors.js';
 
 describe('Failure', () => {
   it('keeps the original value', () => {
@@ -58,5 +58,15 @@ describe('Failure', () => {
     expect(tb).toContain('Caused by: Error: root cause');
     expect(tb).toContain('failure.test.ts');
     expect(String(f)).toBe('[Failure Error: outer]');
+  });
+
+  it('responseDone() is Failure(ResponseDone) without a stack trace, and leaves the global stack limit as it was', () => {
+    const limit = Error.stackTraceLimit;
+    const f = responseDone();
+    expect(f.check(ResponseDone)).toBe(ResponseDone);
+    expect((f.value as ResponseDone).code).toBe('ERR_RESPONSE_DONE');
+    expect((f.value as Error).stack).not.toMatch(/\n\s+at /);
+    expect(new Failure(new ResponseDone()).value).toHaveProperty('stack', expect.stringMatching(/\n\s+at /));
+    expect(Error.stackTraceLimit).toBe(limit);
   });
 });

@@ -6,8 +6,8 @@
  * `pause` / `resume` / `stop`.
  */
 import { Deferred } from '../reactor/deferred.js';
-import { ConnectionLost, ResponseDone } from '../reactor/errors.js';
-import { Failure } from '../reactor/failure.js';
+import { ConnectionLost } from '../reactor/errors.js';
+import { Failure, responseDone } from '../reactor/failure.js';
 import type { IAddress, IProducer, IProtocol, ITransport } from '../reactor/interfaces.js';
 import { BodyTooLargeError } from '../protocols/http/errors.js';
 import { parseContentLength } from '../protocols/http/rules.js';
@@ -113,7 +113,7 @@ export function deliverBodyTo(req: { client: IAddress; host: IAddress }, protoco
   protocol.makeConnection(transport);
   const sink = onceSink({
     data: (c) => protocol.dataReceived(c),
-    end: () => protocol.connectionLost(new Failure(new ResponseDone())),
+    end: () => protocol.connectionLost(responseDone()),
     lost: (r) => protocol.connectionLost(new Failure(asConnectionLost(r))),
   });
   transport.attach(open(sink));

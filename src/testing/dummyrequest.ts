@@ -18,8 +18,8 @@
  */
 import { Buffer } from 'node:buffer';
 import { Deferred } from '../reactor/deferred.js';
-import { ConnectionLost, ResponseDone } from '../reactor/errors.js';
-import { Failure } from '../reactor/failure.js';
+import { ConnectionLost } from '../reactor/errors.js';
+import { Failure, responseDone } from '../reactor/failure.js';
 import { MemoryReactor } from '../reactor/memoryreactor.js';
 import type {
   IAddress,
@@ -146,7 +146,7 @@ export class DummyRequest extends RequestCore implements IWebRequest {
   /** The body ended. */
   endBody(): void {
     this.bodyEnded = true;
-    this.bodyProtocol?.connectionLost(new Failure(new ResponseDone()));
+    this.bodyProtocol?.connectionLost(responseDone());
     this.checkRead();
   }
   /** The socket's buffer filled up: a push producer is paused. */
@@ -204,7 +204,7 @@ export class DummyRequest extends RequestCore implements IWebRequest {
     } as unknown as ITransport;
     protocol.makeConnection(transport);
     for (const b of this.bodyParts.splice(0)) protocol.dataReceived(b);
-    if (this.bodyEnded) protocol.connectionLost(new Failure(new ResponseDone()));
+    if (this.bodyEnded) protocol.connectionLost(responseDone());
   }
 
   readBody(options: ReadBodyOptions = {}): Deferred<Uint8Array> {

@@ -9,8 +9,8 @@
  */
 import { Buffer } from 'node:buffer';
 import { Deferred } from '../../reactor/deferred.js';
-import { ConnectionLost, ResponseDone } from '../../reactor/errors.js';
-import { Failure } from '../../reactor/failure.js';
+import { ConnectionLost } from '../../reactor/errors.js';
+import { Failure, responseDone } from '../../reactor/failure.js';
 import type { IAddress, IProducer, IProtocol, ITransport } from '../../reactor/interfaces.js';
 import { BodyAlreadyConsumedError, BodyTooLargeError } from './errors.js';
 
@@ -61,7 +61,7 @@ export class RequestBody {
     this.mode = 'stream';
     this.protocol = protocol;
     protocol.makeConnection(this.bodyTransport());
-    if (this.complete) return this.finish(new Failure(new ResponseDone()));
+    if (this.complete) return this.finish(responseDone());
     this.host.bodyWanted();
   }
 
@@ -121,7 +121,7 @@ export class RequestBody {
   onEnd(): void {
     this.complete = true;
     if (this.ended) return;
-    if (this.mode === 'stream') this.finish(new Failure(new ResponseDone()));
+    if (this.mode === 'stream') this.finish(responseDone());
     else if (this.mode === 'buffer') {
       this.ended = true;
       const all = Buffer.concat(this.chunks, this.received);

@@ -12,8 +12,8 @@
  */
 import { Buffer } from 'node:buffer';
 import { Deferred } from '../../../reactor/deferred.js';
-import { ConnectionDone, ResponseDone } from '../../../reactor/errors.js';
-import { Failure } from '../../../reactor/failure.js';
+import { ConnectionDone } from '../../../reactor/errors.js';
+import { Failure, responseDone } from '../../../reactor/failure.js';
 import type { IAddress, IConsumer, IProducer, IProtocol, ITransport } from '../../../reactor/interfaces.js';
 import type { HTTPParseError } from '../errors.js';
 import type { Headers } from '../headers.js';
@@ -42,20 +42,6 @@ export interface OutgoingRequest {
 
 const CRLF = Buffer.from('\r\n');
 
-/**
- * The reason a body ended well, made without a stack trace: it is a signal, not an
- * error, and capturing a stack cost about 6 µs per response, a quarter of the
- * Agent's CPU per keep-alive request (its profile in BENCHMARKS.md).
- */
-export function responseDone(): Failure {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return new Failure(new ResponseDone());
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
-}
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 
 /** Per-request state: what was sent, what came back. */

@@ -13,13 +13,12 @@ import zlib from 'node:zlib';
 import type { Transform } from 'node:stream';
 import type { Deferred } from '../../../reactor/deferred.js';
 import { ResponseDone } from '../../../reactor/errors.js';
-import { Failure } from '../../../reactor/failure.js';
+import { Failure, responseDone } from '../../../reactor/failure.js';
 import type { IProducer, IProtocol, ITransport } from '../../../reactor/interfaces.js';
 import { Headers } from '../headers.js';
 import type { IHeaders } from '../interfaces.js';
 import { ResponseBodyConsumed, ResponseFailed } from './errors.js';
 import { UNKNOWN_LENGTH, type IAgent, type IResponse, type RequestBody, type RequestHeaders } from './interfaces.js';
-import { responseDone } from './connection.js';
 import { iterateBody } from './readbody.js';
 import { headerPairs } from './requesthead.js';
 
