@@ -64,6 +64,23 @@ describe('RecordRing (one thread)', () => {
     expect(ring.holds(8, REC_END)).toBe(false); // 7's records come first: 8 is not at the head
   });
 
+  it('takeRun() joins the body records already there for one job, up to its max, and stops at another job', () => {
+    const ring = RecordRing.create(4096);
+    for (const part of ['ab', 'cd', 'ef']) ring.tryPut(REC_BODY, 3, bytes(part));
+    ring.tryPut(REC_END, 3, new Uint8Array(1));
+    ring.tryPut(REC_BODY, 4, bytes('zz'));
+    const text = (b: Uint8Array) => Buffer.from(b).toString();
+    ring.peek();
+    expect(text(ring.takeRun(4))).toBe('abcd'); // 'ef' would pass the max
+    ring.peek();
+    expect(text(ring.takeRun(100))).toBe('ef'); // the END record is not body
+    expect(ring.peek()).toMatchObject({ type: REC_END, job: 3 });
+    ring.skip();
+    ring.peek();
+    expect(text(ring.takeRun(100))).toBe('zz');
+    expect(ring.peek()).toBeNull();
+  });
+
   it('claim(): consumers take each record once, in order, with its payload', () => {
     const ring = RecordRing.create(256);
     const a = RecordRing.attach(ring.buffer);

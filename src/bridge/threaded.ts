@@ -179,7 +179,7 @@ class ThreadedResponse implements ThreadedJob, Iterable<Chunk>, Iterator<Chunk> 
     private readonly environ: Environ,
     private readonly startResponse: StartResponse,
     private readonly dispatcher: Dispatcher,
-    ringSize: number,
+    private readonly ringSize: number,
     private readonly options: ThreadedOptions,
   ) {
     const flags =
@@ -248,7 +248,7 @@ class ThreadedResponse implements ThreadedJob, Iterable<Chunk>, Iterator<Chunk> 
     if (this.started && slot) {
       const h = slot.ring.peek();
       if (h && h.type === REC_BODY && h.job === this.id) {
-        const chunk = slot.ring.take();
+        const chunk = slot.ring.takeRun(this.ringSize);
         this.dispatcher.drainSlot(slot); // the records behind it: its end, other requests' starts
         return { done: false, value: chunk };
       }

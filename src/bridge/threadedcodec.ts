@@ -16,6 +16,9 @@ export const REC_BODY = 3;
 export const REC_FLUSH = 4;
 export const REC_END = 5;
 
+/** Bytes each output ring holds beyond the body bound (`ringSize`): record headers and the response start. */
+export const RING_SLACK = 4096;
+
 /** Job flags. */
 export const JOB_HAS_FLUSH = 1;
 export const JOB_HAS_BODY = 2;

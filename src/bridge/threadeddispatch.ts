@@ -32,6 +32,7 @@ import {
   REC_FLUSH,
   REC_JOB,
   REC_START,
+  RING_SLACK,
   Scratch,
   StartDecoder,
   StringTableWriter,
@@ -55,8 +56,6 @@ import { LOOP_MAX, LOOP_WORDS_BYTES, wakeAllLoops, wakeLoopIfNeeded } from './th
 
 /** Default bytes of the shared job queue (requests waiting for a worker, their environs encoded). */
 export const THREAD_JOB_QUEUE_SIZE = 1024 * 1024;
-/** Bytes each output ring holds beyond the body bound (`ringSize`): record headers and the response start. */
-export const RING_SLACK = 4096;
 /** Most jobs in flight (cancel words), whatever maxQueue says. */
 const MAX_JOBS = 65536;
 

@@ -148,6 +148,41 @@ export class RecordRing {
     return out;
   }
 
+  /**
+   * The payloads of the peeked record and of those right behind it with the
+   * same job and type, joined (up to `max` bytes, at least the first), and
+   * those records gone: what is already there leaves in one piece.
+   */
+  takeRun(max: number): Uint8Array {
+    const first = this.peeked;
+    const job = first.job;
+    const type = first.type;
+    const span = 2 * this.capacity;
+    const w = Atomics.load(this.ctl, WRITE_POS);
+    let pos = this.peekedAt;
+    let total = 0;
+    let count = 0;
+    const h = this.scanHead;
+    while (pos !== w) {
+      this.readHead(pos, h);
+      if (h.job !== job || h.type !== type || (count > 0 && total + h.length > max)) break;
+      total += h.length;
+      count++;
+      pos = (pos + RECORD_HEADER + h.length) % span;
+    }
+    if (count === 1) return this.take();
+    const out = Buffer.allocUnsafe(total);
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      const n = this.peek()!.length;
+      if (n > 0) this.copyOut((this.peekedAt + RECORD_HEADER) % span, out.subarray(at, at + n), n);
+      at += n;
+      this.advance();
+    }
+    this.wakeProducer(); // once for the run: a producer waiting for room wakes once, not per record
+    return out;
+  }
+
   /** The peeked record's payload copied into `into` (which must hold it) and the record gone; its length. */
   takeInto(into: Uint8Array): number {
     const n = this.peeked.length;
@@ -158,11 +193,15 @@ export class RecordRing {
 
   /** Drop the peeked record. */
   skip(): void {
+    this.advance();
+    this.wakeProducer();
+  }
+
+  private advance(): void {
     const span = 2 * this.capacity;
     const next = (this.peekedAt + RECORD_HEADER + this.peeked.length) % span;
     this.peekedAt = -1;
     Atomics.store(this.ctl, READ_POS, next);
-    this.wakeProducer();
   }
 
   /**

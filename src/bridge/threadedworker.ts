@@ -38,6 +38,7 @@ import type { AppIterable, Chunk, Environ, IterApp, WriteFn } from './interfaces
 import { hasToken } from '../protocols/websocket/accept.js';
 import { WebSocketUnsupportedError } from '../protocols/websocket/errors.js';
 import { RecordRing, SPACE_SEQ, USER_WORD } from './threadedring.js';
+import { RING_SLACK } from './threadedcodec.js';
 import { sleepLoop, wakeLoopIfNeeded } from './threadedwake.js';
 import {
   decodeJob,
@@ -443,11 +444,15 @@ class WorkerRequest {
     if (!this.started) throw new BodyBeforeStartResponseError(where); // G1
     this.bodyStarted = true;
     const limit = this.job.ringLimit;
+    // A piece as large as the room allows, but not a sliver: a blocked writer waits for a
+    // quarter of its bound (or the rest of the chunk), so a stream through a full ring goes
+    // out in large chunks rather than in the few bytes freed at a time.
+    const least = Math.max(1, (limit - RING_SLACK) >> 2);
     let offset = 0;
     while (offset < bytes.length) {
       const seq = Atomics.load(this.out.ctl, SPACE_SEQ);
       const room = this.out.room(limit);
-      if (room > 0) {
+      if (room >= Math.min(least, bytes.length - offset)) {
         const n = Math.min(room, bytes.length - offset);
         this.out.tryPut(
           REC_BODY,
