@@ -67,13 +67,24 @@ const CORK_FLUSH_BYTES = 64 * 1024;
 type TimeoutKind = 'idle' | 'head' | 'body';
 /**
  * Where the connection is in its life (one value instead of a flag each):
- * 'open' (parsing and answering), 'closing' (parse nothing more; close once
- * what was written has gone out), 'lingering' (answered and half-closed,
- * reading and discarding: see startLinger), 'upgraded' (handed to another
- * protocol by request.upgrade(); the channel only forwards), 'lost' (the
- * transport's connectionLost ran).
+ * - 'open': parsing and answering;
+ * - 'closing': the close is decided, nothing more is parsed; the transport is
+ *   told once the output collected in this turn is flushed (uncork);
+ * - 'closed': the transport was told to close (or abort); connectionLost follows;
+ * - 'lingering': answered and half-closed, reading and discarding (startLinger);
+ * - 'upgrading': request.upgrade() sent the 101 inside a parser pass; the bytes
+ *   read past its head go to the new protocol when the pass ends (handOver);
+ * - 'upgraded': the connection belongs to another protocol; the channel only forwards;
+ * - 'lost': the transport's connectionLost ran.
  */
-type ConnectionPhase = 'open' | 'closing' | 'lingering' | 'upgraded' | 'lost';
+type ConnectionPhase = 'open' | 'closing' | 'closed' | 'lingering' | 'upgrading' | 'upgraded' | 'lost';
+/**
+ * Why a close lingers (RFC 9112 §9.6, see startLinger), '' when it does not:
+ * 'unread-request' (413/414/431 answered to a request the parser refused: the
+ * client is likely still sending it), 'unread-body' (413 for a body past the
+ * app's readBody limit: lingers only if the body is not all here by the close).
+ */
+type LingerReason = '' | 'unread-request' | 'unread-body';
 /** Why a connection holds back (see `HTTPChannel.pausedFor`). */
 type PauseReason = 'output' | 'body' | 'held-input';
 
@@ -89,10 +100,18 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   private out: Uint8Array[] = [];
   private outBytes = 0;
   private phase: ConnectionPhase = 'open';
-  private loseAfterFlush = false;
-  /** The client half-closed: nothing more will arrive; close once what came is answered. */
+  /**
+   * The client half-closed: nothing more will arrive; close once what came is
+   * answered. Not a phase: with allowHalfOpen the connection stays 'open'
+   * (parsing what arrived, answering in order) after it; it is the input
+   * direction's state, and every phase check would otherwise name two values.
+   */
   private peerDone = false;
-  /** The socket is not being read (the transport was paused): some reason in `pausedFor` holds. */
+  /**
+   * What the channel last told the transport (pauseProducing/resumeProducing),
+   * so that updateReading calls it only on a change. Not a pause reason: it is
+   * the transport's reading state as the reasons in `pausedFor` decided it.
+   */
   private readingPaused = false;
   /**
    * Why the connection holds back, one set instead of a flag each: 'output'
@@ -103,23 +122,27 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
    * updateReading).
    */
   private readonly pausedFor = new Set<PauseReason>();
-  /** The parser was running (or was asked to resume) when output paused it. */
+  /**
+   * The parser was running (or was asked to resume) when the 'output' hold
+   * paused it, so releasing the hold resumes it. Not derivable from
+   * `pausedFor`: the parser is also paused for the request's own reasons (a
+   * body not asked for, an answer not finished), which the release must not undo.
+   */
   private resumeAfterOutput = false;
   /**
    * The current request has a pull producer: the channel is registered as a
    * pull producer meanwhile, so the transport pulls it after each write it
    * flushed and the channel pulls the request's producer (see producerRegistered).
+   * Not a phase or a pause reason: it is how the channel is registered on the
+   * transport (pull instead of push), in any phase while a pull producer lasts.
    */
   private pulled = false;
   private readonly deadline: Deadline<TimeoutKind>;
   private resumeCall: IDelayedCall | null = null;
   /** The protocol the connection was handed to by `request.upgrade()`; the channel only forwards to it. */
   private upgraded: IProtocol | null = null;
-  private handOverPending = false;
-  /** The close decided by closeConnection lingers (unless the body turns out complete: see loseNow). */
-  private lingerDue = false;
-  /** Close by lingering once the current answer is out (set for a body past the readBody limit). */
-  private lingerOnClose = false;
+  /** Whether the close lingers, and why (set before or by closeConnection, decided in loseNow). */
+  private lingerFor: LingerReason = '';
   private lingerBytes = 0;
   private lingerCall: IDelayedCall | null = null;
   /** The response whose head went into `out` at `markCount`/`markBytes`; null once `out` was flushed. */
@@ -168,7 +191,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     } finally {
       this.uncork();
     }
-    if (this.handOverPending) return this.handOver();
+    if (this.handingOver) return this.handOver();
     this.updateReading();
   }
 
@@ -386,7 +409,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.flushOut();
     this.server.stats.responses++;
     this.current = null;
-    this.phase = 'upgraded';
+    this.phase = 'upgrading';
     this.upgraded = protocol;
     this.deadline.cancel();
     if (this.resumeCall?.active()) this.resumeCall.cancel();
@@ -398,14 +421,20 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
       this.transport.resumeProducing();
     }
     protocol.makeConnection(this.transport);
-    this.handOverPending = true;
     if (!this.parser.busy) this.handOver();
   }
 
+  /** The parser pass that upgraded the connection ended (or none was running): give the new protocol the rest. */
   private handOver(): void {
-    this.handOverPending = false;
+    if (this.phase !== 'upgrading') return;
+    this.phase = 'upgraded';
     const rest = this.parser.takeBuffered();
-    if (rest.length > 0 && this.phase !== 'lost') this.upgraded!.dataReceived(rest);
+    if (rest.length > 0) this.upgraded!.dataReceived(rest);
+  }
+
+  /** Read through a getter: after a parser pass `this.phase` may have left 'open' (TypeScript keeps the narrowing). */
+  private get handingOver(): boolean {
+    return this.phase === 'upgrading';
   }
 
   // ------------------------------------------------------------------ the channel as the transport's producer
@@ -464,7 +493,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   }
 
   abortConnection(): void {
-    if (this.phase !== 'lost') this.phase = 'closing';
+    if (this.phase !== 'lost') this.phase = 'closed';
     this.out = [];
     this.outBytes = 0;
     this.deadline.clear();
@@ -503,7 +532,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   bodyTooLarge(_error: BodyTooLargeError): void {
     // The client may still be sending the rest of the body: linger so that it reads the 413
     // (decided in loseNow, once the parser holds what this read brought).
-    this.lingerOnClose = true;
+    this.lingerFor = 'unread-body';
     this.current!.answer(413);
   }
 
@@ -560,7 +589,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     } finally {
       this.uncork();
     }
-    if (this.handOverPending) return this.handOver();
+    if (this.handingOver) return this.handOver();
     if (this.peerDone && this.current === null) return this.closeConnection();
     this.updateReading();
   };
@@ -583,10 +612,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     if (this.cork === 1 && this.current !== null && this.current.phase === 'head-held') this.current.flushHeld();
     if (--this.cork > 0) return;
     this.flushOut();
-    if (this.loseAfterFlush) {
-      this.loseAfterFlush = false;
-      this.loseNow();
-    }
+    if (this.phase === 'closing') this.loseNow();
   }
 
   private flushOut(): void {
@@ -608,21 +634,26 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.phase = 'closing';
     this.deadline.clear();
     this.pauseParsing();
-    this.lingerDue = (linger || this.lingerOnClose) && !this.peerDone && this.config.lingerTimeout > 0;
-    if (this.cork > 0) this.loseAfterFlush = true;
-    else this.loseNow();
+    if (linger && this.lingerFor === '') this.lingerFor = 'unread-request';
+    // Corked: uncork flushes what this turn wrote, then calls loseNow (phase 'closing').
+    if (this.cork === 0) this.loseNow();
   }
 
   /** The transport closes once its buffer is written and no producer is registered: leave its slot. */
   private loseNow(): void {
     this.pulled = false;
     this.transport.unregisterProducer();
-    if (this.lingerDue && this.lingerOnClose) {
-      const req = this.current;
-      if (req === null || req.inputDone || !this.bodyIncomplete(req)) this.lingerDue = false;
-    }
-    if (this.lingerDue && this.phase === 'closing') this.startLinger();
-    else this.transport.loseConnection();
+    if (this.lingers()) return this.startLinger();
+    this.phase = 'closed';
+    this.transport.loseConnection();
+  }
+
+  /** Does the close linger? Not if the client already closed, lingering is off, or (a readBody 413) the body all came. */
+  private lingers(): boolean {
+    if (this.lingerFor === '' || this.peerDone || this.config.lingerTimeout <= 0) return false;
+    if (this.lingerFor === 'unread-request') return true;
+    const req = this.current;
+    return req !== null && !req.inputDone && this.bodyIncomplete(req);
   }
 
   /**
@@ -651,7 +682,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   private readonly endLinger = (): void => {
     if (this.phase !== 'lingering') return;
-    this.phase = 'closing';
+    this.phase = 'closed';
     if (this.lingerCall?.active()) this.lingerCall.cancel();
     this.lingerCall = null;
     this.transport.loseConnection();
