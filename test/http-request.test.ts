@@ -221,6 +221,20 @@ describe('Request: Expect: 100-continue', () => {
     expect(rs[0]!.headers['connection']).toBe('close');
     expect(s.transport.disconnecting).toBe(true);
   });
+  it('an empty body with Expect: 100-continue is all there: reading it sends no 100 (RFC 9110 §10.1.1) and keeps the connection', () => {
+    let body = 'unread';
+    const s = makeServer((req) => {
+      req.readBody().addCallback((b) => {
+        body = Buffer.from(b).toString();
+        req.finish();
+      });
+    });
+    s.send('PUT /x HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n');
+    s.reactor.advance(0);
+    expect(body).toBe('');
+    expect(s.responses().map((r) => r.status)).toEqual([200]);
+    expect(s.transport.disconnecting).toBe(false);
+  });
 });
 
 describe('Request: unread bodies', () => {

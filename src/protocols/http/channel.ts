@@ -24,8 +24,8 @@
  *
  * The channel owns the connection's state: the socket, parsing, pipelining,
  * output coalescing, lingering close and timeouts, and why it holds back
- * (`pausedFor`). Each request's own cycle (its body fully parsed, 100
- * Continue sent) and its response's state (one `phase`) live on the
+ * (`pausedFor`). Each request's own cycle (its input: `Request.input`) and
+ * its response's state (one `phase`) live on the
  * `Request` (request.ts, on RequestCore from requestcore.ts). The timeout lives in deadline.ts, the
  * response framing in framing.ts.
  */
@@ -234,7 +234,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     const req = this.current;
     if (!this.config.allowHalfOpen) {
       if (req !== null && !req.responded) return this.peerLeft(req);
-      if (req === null || req.inputDone || !this.bodyIncomplete(req)) return this.closeConnection();
+      if (req === null || req.input === 'done' || !this.bodyIncomplete(req)) return this.closeConnection();
       return this.abortConnection();
     }
     if (req === null) {
@@ -242,7 +242,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
       if (this.resumeCall === null || !this.resumeCall.active()) this.closeConnection();
       return;
     }
-    if (!req.inputDone && this.bodyIncomplete(req)) this.abortConnection();
+    if (req.input !== 'done' && this.bodyIncomplete(req)) this.abortConnection();
   }
 
   /** Body bytes still to come that the parser does not hold already. */
@@ -290,7 +290,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
       return;
     }
     req.trailers = trailers;
-    req.inputDone = true;
+    req.input = 'done';
     if (this.deadline.kind === 'body') this.deadline.clear();
     req.body.onEnd();
     if (this.current !== req) return;
@@ -301,7 +301,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   onError(error: HTTPParseError): void {
     this.deadline.clear();
     const req = this.current;
-    if (req !== null && !req.inputDone) {
+    if (req !== null && req.input !== 'done') {
       // The body broke mid-way: the client gets the parse error if nothing was sent yet
       // (else the connection is aborted), then the app's reader sees a lost connection.
       // In that order, so an app whose reader fails its response cannot turn a 400 into a 500.
@@ -346,10 +346,10 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   canPersist(req: Request): boolean {
     if (this.phase !== 'open' || req !== this.current) return false;
-    if (req.inputDone) return true;
+    if (req.input === 'done') return true;
     const head = req.head;
     // RFC 9110 §10.1.1: a client waiting for 100 may never send the body; close instead of waiting.
-    if (head.expectContinue && !req.sent100) return false;
+    if (head.expectContinue && req.input === 'unread') return false;
     if (head.contentLength > 0 && head.contentLength - req.body.received > this.config.maxDrainBytes) return false;
     return true;
   }
@@ -360,7 +360,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     if (this.config.accessLog !== null)
       this.config.accessLog.info(formatAccessLine(req, this.server.dates.wallSeconds()));
     if (!persist) return this.closeConnection();
-    if (req.inputDone) return this.requestDone();
+    if (req.input === 'done') return this.requestDone();
     // The app answered without reading (all of) the body: read and discard the rest, bounded.
     if (!req.body.consumed) req.body.drain();
     this.deadline.set('body', this.config.idleTimeout);
@@ -502,12 +502,12 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   bodyWanted(): void {
     const req = this.current!;
-    if (req.head.expectContinue && !req.sent100 && !req.startedWriting) {
+    if (req.input === 'unread') {
+      req.input = 'reading';
       // RFC 9110 §10.1.1: the app reads the body, so tell the client to send it.
-      req.sent100 = true;
-      this.send(Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1'));
+      if (req.head.expectContinue && !req.startedWriting)
+        this.send(Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1'));
     }
-    req.sent100 = true;
     // A body the app waits for must keep coming: idleTimeout of silence ends it.
     if (!this.pausedFor.has('body')) {
       this.deadline.set('body', this.config.idleTimeout);
@@ -524,7 +524,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   resumeBody(): void {
     this.pausedFor.delete('body');
-    if (this.current !== null && !this.current.inputDone) this.deadline.set('body', this.config.idleTimeout);
+    if (this.current !== null && this.current.input !== 'done') this.deadline.set('body', this.config.idleTimeout);
     this.updateReading();
     this.resumeParsing();
   }
@@ -653,7 +653,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     if (this.lingerFor === '' || this.peerDone || this.config.lingerTimeout <= 0) return false;
     if (this.lingerFor === 'unread-request') return true;
     const req = this.current;
-    return req !== null && !req.inputDone && this.bodyIncomplete(req);
+    return req !== null && req.input !== 'done' && this.bodyIncomplete(req);
   }
 
   /**
@@ -701,7 +701,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   private bodyTimedOut(): void {
     const req = this.current;
-    if (req === null || req.inputDone) return;
+    if (req === null || req.input === 'done') return;
     req.body.onLost(
       new ConnectionLost(
         `the client sent no request body bytes for ${this.config.idleTimeout} s (idleTimeout); the request got 408 and the connection closed`,

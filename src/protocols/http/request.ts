@@ -87,6 +87,18 @@ const CRLF = Buffer.from('\r\n');
  * The client leaving is `disconnected` (RequestCore, as on every host): it can
  * happen in any phase, which then tells how far the response had got.
  */
+/**
+ * How far the request's input got (one value instead of `inputDone` and `sent100`):
+ * - 'unread': the app has not asked for the body; with `Expect: 100-continue`
+ *   a `100 Continue` is still due (and the connection cannot be kept if the
+ *   app answers without reading: RFC 9110 §10.1.1);
+ * - 'reading': the app asked for the body (the 100 went out if one was due);
+ * - 'done': the whole body was parsed; the next pipelined request may follow.
+ * 'unread' goes to 'done' directly for a body that is all there before the
+ * app asks (a request without one); a 100 is then no longer due (§10.1.1).
+ */
+export type InputPhase = 'unread' | 'reading' | 'done';
+
 export type ResponsePhase =
   'open' | 'head-held' | 'streaming' | 'complete' | 'server-answered' | 'upgraded' | 'aborted';
 
@@ -101,12 +113,12 @@ export class Request extends RequestCore implements IRequest {
   /** Trailer fields of a chunked body, once it ended. */
   trailers: Headers | null = null;
 
-  // The input side of this request's cycle (the channel sets these; the connection's
-  // own state, parsing, pipelining, output and timeouts, stays there).
-  /** The whole request body was parsed: the next pipelined request may follow. */
-  inputDone = false;
-  /** `100 Continue` was sent, or is no longer due (the app asked for the body). */
-  sent100 = false;
+  /**
+   * How far the input side of this request's cycle got (see InputPhase; the
+   * channel moves it: the connection's own state, parsing, pipelining, output
+   * and timeouts, stays there).
+   */
+  input: InputPhase = 'unread';
 
   /** How far the response got (see ResponsePhase). */
   phase: ResponsePhase = 'open';
