@@ -12,7 +12,7 @@
  * the contract says: the producer sees balanced pause/resume and one
  * `stopProducing`; `notifyFinish()` Deferreds fire once.
  *
- * One piece on purpose: the output state (head sent, finished, completed,
+ * One piece on purpose: the output state (the phase, finished,
  * disconnected) and the producer bookkeeping guard each other; splitting
  * them would spread one state machine over several files.
  */
@@ -33,6 +33,21 @@ export const appLog = new Logger('spindle.bridge');
 
 /** Default `readBody()` limit on a bridged request (the HTTP server's own limit applies on spindle's server). */
 export const BRIDGE_READ_BODY_LIMIT = 8 * 1024 * 1024;
+
+/**
+ * How far a bridged response got, in the words of spindle's server
+ * (`ResponsePhase`, request.ts) where they apply:
+ * - 'open': nothing written; status and headers may still change;
+ * - 'streaming': the head went to the host (which may still hold it: a
+ *   gateway waits for the first chunk it pulls); body writes follow it;
+ * - 'complete': the host took the whole response (`responseCompleted`);
+ * - 'upgraded': the connection switched protocols (a WebSocket took it).
+ * The server's 'head-held' and 'server-answered' have no counterpart (a host
+ * holds bytes itself; a bridged 500 is written as the app's response would
+ * be), nor has 'aborted': `abort()` ends a bridged response as the client
+ * leaving does (`disconnected`, RequestCore), in whatever phase it was.
+ */
+export type BridgePhase = 'open' | 'streaming' | 'complete' | 'upgraded';
 
 export interface BridgeRequestInit {
   method: string;
@@ -58,11 +73,16 @@ export abstract class BridgeRequest extends RequestCore implements IRequest {
   readonly host: IAddress;
   readonly reactor: IReactor;
   readonly secure: boolean;
-  startedWriting = false;
-  /** True once the response was completely handed to the host. */
-  completed = false;
+  /** How far the response got (see BridgePhase). */
+  phase: BridgePhase = 'open';
+  /**
+   * The host cannot take more output: the one pause reason a bridged host has
+   * (spindle's channel keeps a set, `pausedFor`; the others are its own).
+   */
   private paused = false;
+  /** The body was handed to deliverBody or readBody (input side: not the response's phase). */
   private bodyTaken = false;
+  /** flushHeaders() asked the host for the head once (in 'streaming' the host may still hold it). */
   private flushed = false;
   private readonly readBodyLimit: number;
   private headerView: IHeaders | undefined;
@@ -85,6 +105,16 @@ export abstract class BridgeRequest extends RequestCore implements IRequest {
 
   isSecure(): boolean {
     return this.secure;
+  }
+
+  /** The head went to the host (IRequest.startedWriting). */
+  get startedWriting(): boolean {
+    return this.phase !== 'open';
+  }
+
+  /** The response was completely handed to the host (or the connection switched protocols). */
+  get completed(): boolean {
+    return this.phase === 'complete' || this.phase === 'upgraded';
   }
 
   get headers(): IHeaders {
@@ -130,7 +160,7 @@ export abstract class BridgeRequest extends RequestCore implements IRequest {
   /** Everything was handed to the client: notifyFinish() fires. */
   protected responseCompleted(): void {
     if (this.completed || this.disconnected) return;
-    this.completed = true;
+    this.phase = 'complete';
     this.settleFinished();
   }
 
@@ -142,10 +172,10 @@ export abstract class BridgeRequest extends RequestCore implements IRequest {
   protected switchedProtocols(): void {
     this.code = 101;
     this.codeMessage = 'Switching Protocols';
-    this.startedWriting = true;
     this.finished = true;
     this.producer = null;
-    this.responseCompleted();
+    if (!this.completed) this.phase = 'upgraded';
+    this.settleFinished(); // once; nothing when the client left first (notifyFinish errbacked)
   }
 
   /** The client went away before the end: stop the producer, errback notifyFinish() (G14). */
@@ -255,8 +285,8 @@ export abstract class BridgeRequest extends RequestCore implements IRequest {
   }
 
   private startHead(): void {
-    if (this.startedWriting) return;
-    this.startedWriting = true;
+    if (this.phase !== 'open') return;
+    this.phase = 'streaming';
     this.locked = true;
     this.sendHead(this.code, this.codeMessage, this.headerPairs());
   }

@@ -223,7 +223,7 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
         error,
       );
       this.headSent = true;
-      this.startedWriting = true;
+      this.phase = 'streaming';
       this.queue.push(body);
       this.queue.end();
     } else {
