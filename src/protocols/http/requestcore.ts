@@ -73,12 +73,24 @@ export abstract class RequestCore {
   setHeader(name: string, value: string): void {
     this.checkHeader(name, value, 'setHeader()');
     if (this.names.length > 0) this.removeHeader(name);
-    this.names.push(name);
-    this.values.push(value);
+    this.append(name, value);
   }
 
   addHeader(name: string, value: string): void {
     this.checkHeader(name, value, 'addHeader()');
+    this.append(name, value);
+  }
+
+  /**
+   * The first header makes lists of one: a push onto `[]` reserves 17 slots
+   * (152 B each list), and many responses (a hello) set one or two headers.
+   */
+  private append(name: string, value: string): void {
+    if (this.names.length === 0) {
+      this.names = [name];
+      this.values = [value];
+      return;
+    }
     this.names.push(name);
     this.values.push(value);
   }
