@@ -13,6 +13,7 @@ import { hasListToken, listElements, trimOWS } from '../src/protocols/http/synta
 import { parseContentLength } from '../src/protocols/http/rules.js';
 import { validateHeaders } from '../src/bridge/startresponse.js';
 import { StartResponseHeaderError } from '../src/bridge/errors.js';
+import { toCpsApp } from '../src/bridge/gateway.js';
 
 const EVERY_SPACE = [...UNICODE_SPACES, ...CONTROL_SPACES, ['U+2028', '\u2028'], ['U+FEFF', '\ufeff']] as const;
 
@@ -77,6 +78,37 @@ describe('request smuggling through Unicode spaces (issue 12, item 1)', () => {
     expect(() => validateHeaders([['Content-Length', '\xa05']])).toThrow(StartResponseHeaderError);
     expect(() => validateHeaders([['Content-Length', '5\u2003']])).toThrow(StartResponseHeaderError);
     expect(validateHeaders([['Content-Length', ' 5\t']]).contentLength).toBe(5);
+  });
+
+  it('a Content-Length startResponse takes (SP/HTAB around the digits) is served by the gateway, not turned into a 500', () => {
+    const app = toCpsApp((_environ, startResponse) => {
+      startResponse('200 OK', [['Content-Length', ' 5\t']]);
+      return [Buffer.from('hello')];
+    });
+    const s = makeServer(app);
+    s.send('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+    s.reactor.advance(0);
+    expect(s.responses().map((r) => [r.status, r.headers['content-length'], r.body])).toEqual([[200, '5', 'hello']]);
+  });
+
+  it('Request.setHeader takes the same Content-Length rule (rules.ts parseContentLength): SP/HTAB yes, a Unicode space no', () => {
+    const seen: string[] = [];
+    const s = makeServer((req) => {
+      for (const v of ['\xa05', '5\u2003', ' 5\t']) {
+        try {
+          req.setHeader('Content-Length', v);
+          seen.push('ok');
+        } catch (e) {
+          seen.push((e as Error).name);
+        }
+      }
+      req.write('hello');
+      req.finish();
+    });
+    s.send('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+    s.reactor.advance(0);
+    expect(seen).toEqual(['InvalidHeaderError', 'InvalidHeaderError', 'ok']);
+    expect(s.responses().map((r) => [r.status, r.headers['content-length'], r.body])).toEqual([[200, '5', 'hello']]);
   });
 });
 

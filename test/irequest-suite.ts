@@ -99,6 +99,20 @@ export function runRequestSuite(hostName: string, host: RequestHost): void {
       expect(seen).toEqual(['ERR_HTTP_INVALID_HEADER']);
     });
 
+    it('a Content-Length with SP/HTAB around its digits is taken (as startResponse takes it) and sent as the digits', async () => {
+      const seen: string[] = [];
+      const view = await host.serve((req) => {
+        seen.push(attempt(() => req.setHeader('Content-Length', ' 5\t')));
+        seen.push(attempt(() => req.addHeader('X-Space', 'a')));
+        seen.push(String(req.getResponseHeader('content-length')));
+        req.write('hello');
+        req.finish();
+      });
+      expect(seen).toEqual(['ok', 'ok', '5']);
+      if (host.caps?.wire === false) return;
+      expect([view.status, view.headers['content-length'], view.body]).toEqual([200, '5', 'hello']);
+    });
+
     it('status and headers are fixed once the body started: setHeader, addHeader, removeHeader, setResponseCode throw HeadersSentError', async () => {
       const seen: string[] = [];
       const view = await host.serve((req) => {

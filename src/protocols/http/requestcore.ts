@@ -8,7 +8,8 @@
  * - status and headers, with the checks of rules.ts: a header name is a token
  *   (RFC 9110 §5.1), a value holds no CR, LF, NUL or other control (§5.5, no
  *   header injection), `Transfer-Encoding` is the server's (RFC 9112 §6.1),
- *   `Content-Length` is decimal digits (RFC 9110 §8.6); all of it fixed once
+ *   `Content-Length` is decimal digits (RFC 9110 §8.6, SP/HTAB around them
+ *   allowed, as startResponse allows them); all of it fixed once
  *   the response body started (`HeadersSentError`);
  * - the producer slot: one at a time (`ProducerAlreadyRegisteredError`), and
  *   a producer registered on a request that is gone is stopped at once;
@@ -29,7 +30,8 @@ import type { IProducer } from '../../reactor/interfaces.js';
 import { HeadersSentError, InvalidHeaderError, InvalidStatusError } from './errors.js';
 import { reasonPhrase } from './phrases.js';
 import type { CpsApp, IRequest } from './interfaces.js';
-import { isContentLengthDigits, isFieldName, isFieldValue } from './rules.js';
+import { isFieldName, isFieldValue, parseContentLength } from './rules.js';
+import { trimOWS } from './syntax.js';
 
 /** What `write()` takes, as bytes: a string is UTF-8 (every host's rule). */
 export const bodyBytes = (data: Uint8Array | string): Uint8Array =>
@@ -71,14 +73,13 @@ export abstract class RequestCore {
   }
 
   setHeader(name: string, value: string): void {
-    this.checkHeader(name, value, 'setHeader()');
+    const v = this.checkHeader(name, value, 'setHeader()');
     if (this.names.length > 0) this.removeHeader(name);
-    this.append(name, value);
+    this.append(name, v);
   }
 
   addHeader(name: string, value: string): void {
-    this.checkHeader(name, value, 'addHeader()');
-    this.append(name, value);
+    this.append(name, this.checkHeader(name, value, 'addHeader()'));
   }
 
   /**
@@ -133,7 +134,8 @@ export abstract class RequestCore {
     this.codeMessage = reasonPhrase(code);
   }
 
-  private checkHeader(name: string, value: string, what: string): void {
+  /** Check a header (rules.ts); the value to keep: a Content-Length as its digits alone (no SP/HTAB reaches any host). */
+  private checkHeader(name: string, value: string, what: string): string {
     if (this.locked) throw new HeadersSentError(what);
     if (!isFieldName(name))
       throw new InvalidHeaderError(`header name ${JSON.stringify(name)} is not a token (RFC 9110 §5.1)`);
@@ -147,8 +149,14 @@ export abstract class RequestCore {
       throw new InvalidHeaderError(
         'Transfer-Encoding is set by the server; set Content-Length, or leave both out for chunked',
       );
-    if (key === 'content-length' && !isContentLengthDigits(value))
-      throw new InvalidHeaderError(`Content-Length must be decimal digits, got ${JSON.stringify(value)}`);
+    if (key !== 'content-length') return value;
+    // RFC 9110 §8.6 digits, SP/HTAB around them allowed (§5.5 OWS): the rule startResponse applies too.
+    // Kept as the digits: node:http writes a value as given, and llhttp refuses a Content-Length with OWS.
+    if (parseContentLength(value) === null)
+      throw new InvalidHeaderError(
+        `Content-Length must be decimal digits (SP or HTAB around them at most), got ${JSON.stringify(value)}`,
+      );
+    return trimOWS(value);
   }
 
   // ------------------------------------------------------------------ the producer slot
