@@ -289,41 +289,30 @@ const bench: Benchmark = {
               note: `p99 ${f.p99.toFixed(2)} ms; server CPU ${f.cpuUs.toFixed(1)} us/req; ${client}; median of ${rounds} alternating ${secs}s rounds; ${load}`,
             });
           }
-          const target = (name: string, a: string, b: string, t: string) => {
+          // Each target by req/s, then by the server's CPU per request: steadier when the client,
+          // not the server, limits req/s.
+          const ratio = (name: string, a: string, b: string, by: 'rps' | 'cpuUs', target?: string) => {
             if (!have(fig, a, b)) return;
             rows.push({
               name,
-              unit: 'req/s',
-              spindle: fig.get(a)!.rps,
-              baseline: fig.get(b)!.rps,
+              unit: by === 'rps' ? 'req/s' : 'server CPU us/req',
+              spindle: fig.get(a)![by],
+              baseline: fig.get(b)![by],
               baselineName: label(b),
-              higherIsBetter: true,
-              target: t,
+              higherIsBetter: by === 'rps',
+              ...(target === undefined ? {} : { target }),
               note: load,
             });
           };
-          target('target: CPS hello / bare node:net', 'cps', 'net', '>= 0.8x');
-          target('target: gateway hello / CPS hello', 'iter', 'cps', '>= 0.9x');
-          target('target: gateway hello / node:http', 'iter', 'node', '>= 1.4x');
-          target('target: bridge hello / CPS hello', 'bridge', 'cps', '>= 0.85x');
-          target('target: threaded hello (4 workers) / in-process gateway', 'threaded', 'iter', '>= 0.5x');
-          // The same targets by the server's CPU per request: steadier when the client, not the server, limits req/s.
-          const cpu = (name: string, a: string, b: string) => {
-            if (!have(fig, a, b)) return;
-            rows.push({
-              name,
-              unit: 'server CPU us/req',
-              spindle: fig.get(a)!.cpuUs,
-              baseline: fig.get(b)!.cpuUs,
-              baselineName: label(b),
-              higherIsBetter: false,
-              note: load,
-            });
-          };
-          cpu('CPU per request: CPS hello / bare node:net', 'cps', 'net');
-          cpu('CPU per request: gateway hello / CPS hello', 'iter', 'cps');
-          cpu('CPU per request: gateway hello / node:http', 'iter', 'node');
-          cpu('CPU per request: bridge hello / CPS hello', 'bridge', 'cps');
+          ratio('target: CPS hello / bare node:net', 'cps', 'net', 'rps', '>= 0.8x');
+          ratio('target: gateway hello / CPS hello', 'iter', 'cps', 'rps', '>= 0.9x');
+          ratio('target: gateway hello / node:http', 'iter', 'node', 'rps', '>= 1.4x');
+          ratio('target: bridge hello / CPS hello', 'bridge', 'cps', 'rps', '>= 0.85x');
+          ratio('target: threaded hello (4 workers) / in-process gateway', 'threaded', 'iter', 'rps', '>= 0.5x');
+          ratio('CPU per request: CPS hello / bare node:net', 'cps', 'net', 'cpuUs');
+          ratio('CPU per request: gateway hello / CPS hello', 'iter', 'cps', 'cpuUs');
+          ratio('CPU per request: gateway hello / node:http', 'iter', 'node', 'cpuUs');
+          ratio('CPU per request: bridge hello / CPS hello', 'bridge', 'cps', 'cpuUs');
         } finally {
           await Promise.all(servers.map(stop));
         }
