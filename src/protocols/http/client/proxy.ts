@@ -28,7 +28,7 @@ import { Buffer } from 'node:buffer';
 import { Deferred } from '../../../reactor/deferred.js';
 import { ConnectError, ResponseDone, TimeoutError } from '../../../reactor/errors.js';
 import type { Failure } from '../../../reactor/failure.js';
-import type { IConsumer, IPushProducer, ITransport } from '../../../reactor/interfaces.js';
+import type { IConsumer, IPushProducer } from '../../../reactor/interfaces.js';
 import { Logger } from '../../../reactor/log.js';
 import type { CpsApp, IRequest } from '../interfaces.js';
 import { HOP_BY_HOP_HEADERS, parseContentLength } from '../rules.js';
@@ -37,6 +37,7 @@ import { Agent } from './agent.js';
 import { ResponseNeverReceived, ResponseTimeout } from './errors.js';
 import { UNKNOWN_LENGTH, type IAgent, type IBodyProducer, type IResponse } from './interfaces.js';
 import { HTTPConnectionPool } from './pool.js';
+import { Relay } from './relay.js';
 
 /** Default `maxBuffered`: bytes a paused direction may still take in before the exchange is aborted. */
 export const DEFAULT_PROXY_MAX_BUFFERED = 256 * 1024;
@@ -121,40 +122,6 @@ export function forwardHeaders(
   if (host !== '') out.push(['X-Forwarded-Host', host]);
   out.push(['X-Forwarded-Proto', proto]);
   return out;
-}
-
-/**
- * One direction's flow control: pausing passes to the reading side's transport,
- * and bytes that still arrive while paused are counted against `maxBuffered`.
- */
-abstract class Relay {
-  protected transport: ITransport | null = null;
-  protected paused = false;
-  private overrun = 0;
-
-  constructor(protected readonly maxBuffered: number) {}
-
-  /** False when a byte count arriving now would pass `maxBuffered` while paused. */
-  protected admit(n: number): boolean {
-    return !this.paused || (this.overrun += n) <= this.maxBuffered;
-  }
-
-  pauseProducing(): void {
-    if (this.paused) return;
-    this.paused = true;
-    this.overrun = 0;
-    this.transport?.pauseProducing();
-  }
-
-  resumeProducing(): void {
-    if (!this.paused) return;
-    this.paused = false;
-    this.transport?.resumeProducing();
-  }
-
-  stopProducing(): void {
-    this.transport?.stopProducing();
-  }
 }
 
 /** The client's body as an upload: a push producer over `req.deliverBody`. */
