@@ -193,6 +193,7 @@ export {
   TooManyRedirects,
   RedirectWithNoLocation,
   PoolQueueFull,
+  ProtocolSwitchError,
 } from './protocols/index.js';
 
 // Bridges and hosts

@@ -21,6 +21,16 @@ import type { IBodyProducer } from '../src/protocols/http/client/interfaces.js';
 export const latin1 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
 export const text = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
 
+/** Watch a Deferred: its value or error once it fires, `pending` until then. */
+export function outcome<T>(d: Deferred<T>): { value?: T; error?: unknown; pending: boolean } {
+  const o: { value?: T; error?: unknown; pending: boolean } = { pending: true };
+  d.addCallbacks(
+    (v) => void Object.assign(o, { value: v, pending: false }),
+    (f) => void Object.assign(o, { error: f.value, pending: false }),
+  );
+  return o;
+}
+
 /** An Agent whose connections reach `serverProtocol()` (spindle's server by default) over loopback. */
 export function serverWorld(
   app: CpsApp | (() => IProtocol),

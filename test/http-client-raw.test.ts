@@ -19,17 +19,8 @@ import { CancelledError, ConnectionDone, ConnectionLost, ConnectError } from '..
 import { Failure } from '../src/reactor/failure.js';
 import { Deferred } from '../src/reactor/deferred.js';
 import type { ITransport } from '../src/reactor/interfaces.js';
-import { latin1, pushProducer, rawWorld, text } from './http-client-helpers.js';
+import { latin1, outcome, pushProducer, rawWorld, text } from './http-client-helpers.js';
 import { CLIENT_READ_AHEAD_BYTES } from '../src/protocols/http/client/connection.js';
-
-function outcome<T>(d: Deferred<T>): { value?: T; error?: unknown; pending: boolean } {
-  const o: { value?: T; error?: unknown; pending: boolean } = { pending: true };
-  d.addCallbacks(
-    (v) => void Object.assign(o, { value: v, pending: false }),
-    (f) => void Object.assign(o, { error: f.value, pending: false }),
-  );
-  return o;
-}
 
 /** Request, connect, feed `raw` cut at `cuts`, then close; returns what the body reader saw. */
 function fetchRaw(raw: string, cuts: number[], method = 'GET') {

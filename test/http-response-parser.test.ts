@@ -48,6 +48,38 @@ const heads = (ev: ResponseEvent[]) =>
   ev.filter((e): e is Extract<ResponseEvent, { type: 'head' }> => e.type === 'head');
 const bodies = (ev: ResponseEvent[]) => ev.filter((e) => e.type === 'body').map((e) => (e as { data: string }).data);
 
+/** A 101 after a 100, and what the new protocol sent next (it looks like HTTP, but is not parsed as such). */
+const SWITCH_HEAD =
+  'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n';
+const SWITCH_REST = '\x81\x05hello\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n\x88\x00';
+
+/**
+ * Feed `raw` cut at `cuts`, resuming after each piece (as a connection whose reader
+ * resumes would) and finishing at the end; the events, then what `takeBuffered()` returns.
+ */
+function feedSwitch(raw: Uint8Array, cuts: number[]): { events: string[]; rest: string } {
+  const events: string[] = [];
+  const parser = new ResponseParser({
+    onInformational: (h) => events.push(`info ${h.code}`),
+    onHead: (h) => events.push(`head ${h.code}`),
+    onBody: () => events.push('body'),
+    onComplete: () => events.push('complete'),
+    onError: (e) => events.push(`error ${e.code}`),
+  });
+  let prev = 0;
+  for (const c of [...cuts, raw.length]) {
+    parser.feed(raw.subarray(prev, c));
+    parser.resume();
+    prev = c;
+  }
+  expect(parser.switched).toBe(true);
+  expect(parser.bufferedBytes).toBe(raw.length - SWITCH_HEAD.length);
+  const rest = Buffer.from(parser.takeBuffered()).toString('latin1');
+  parser.feed(enc('more'));
+  parser.finish();
+  return { events, rest };
+}
+
 describe('framing (RFC 9112 §6.3)', () => {
   it('reads Content-Length bodies and keeps the connection', () => {
     const ev = parseResponse('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello');
@@ -96,6 +128,23 @@ describe('framing (RFC 9112 §6.3)', () => {
       false,
     );
     expect(heads(ev)[0]).toMatchObject({ code: 101, framing: 'none', keepAlive: false });
+  });
+  it('101 stops parsing: the bytes after its head are held, not parsed as HTTP, and handed over whole', () => {
+    const raw = enc(SWITCH_HEAD + SWITCH_REST);
+    const whole = feedSwitch(raw, []);
+    expect(whole.events).toEqual(['info 100', 'head 101']);
+    expect(whole.rest).toBe(SWITCH_REST);
+    for (let i = 1; i < raw.length; i++) expect(feedSwitch(raw, [i])).toEqual(whole);
+    expect(feedSwitch(raw, [...raw.keys()].slice(1))).toEqual(whole);
+    fc.assert(
+      fc.property(cutsOf(raw.length), (cuts) => {
+        expect(feedSwitch(raw, cuts)).toEqual(whole);
+      }),
+      { numRuns: 200 },
+    );
+  });
+  it('101 with nothing after its head hands over nothing', () => {
+    expect(feedSwitch(enc(SWITCH_HEAD), [5, 40])).toEqual({ events: ['info 100', 'head 101'], rest: '' });
   });
   it('honours Connection: close on 1.1 and keep-alive on 1.0', () => {
     expect(

@@ -68,6 +68,7 @@ const surface: Record<string, string[]> = {
     'RedirectAgent',
     'ContentDecoderAgent',
     'TooManyRedirects',
+    'ProtocolSwitchError',
   ],
   bridge: [
     'toCpsApp',
@@ -252,6 +253,7 @@ const PINNED: Record<string, string[]> = {
     'RedirectAgent',
     'RedirectWithNoLocation',
     'PoolQueueFull',
+    'ProtocolSwitchError',
     'RenderResultError',
     'Request',
     'RequestFinishedError',
@@ -549,6 +551,7 @@ const PINNED: Record<string, string[]> = {
     'RedirectAgent',
     'RedirectWithNoLocation',
     'PoolQueueFull',
+    'ProtocolSwitchError',
     'RenderResultError',
     'Request',
     'RequestFinishedError',

@@ -124,6 +124,7 @@ export {
   TooManyRedirects,
   RedirectWithNoLocation,
   PoolQueueFull,
+  ProtocolSwitchError,
 } from './http/client/index.js';
 export type {
   AgentOptions,

@@ -12,6 +12,10 @@
  * clock). A reused connection that turns out stale (closed before any response
  * byte) is retried once on a fresh connection when the method is idempotent
  * and the body can be sent again (none, or bytes).
+ *
+ * A request whose headers carry `Upgrade` (a WebSocket handshake, say) goes
+ * with `Connection: Upgrade` on a fresh connection; a 101 answer is taken over
+ * with `response.switchProtocols(protocol)` (RFC 9110 §7.8).
  */
 import { Buffer } from 'node:buffer';
 import { Deferred, fail } from '../../../reactor/deferred.js';
@@ -30,7 +34,7 @@ import { HTTP11ClientProtocol, type OutgoingRequest } from './connection.js';
 import { ResponseNeverReceived, ResponseTimeout, SchemeNotSupported } from './errors.js';
 import type { IAgent, IBodyProducer, IResponse, RequestBody, RequestHeaders } from './interfaces.js';
 import { HTTPConnectionPool } from './pool.js';
-import { BODY_METHODS, IDEMPOTENT_METHODS, requestHead } from './requesthead.js';
+import { BODY_METHODS, IDEMPOTENT_METHODS, requestHead, type HeadFraming } from './requesthead.js';
 import type { Response } from './response.js';
 import type { ResponseParserLimits } from './responseparser.js';
 
@@ -151,14 +155,16 @@ export class Agent implements IAgent {
           : isProducer(payload)
             ? payload.length
             : payload.length;
-      const head = requestHead(method, dest.target, dest.authority, headers, { length, close: !this.pool.persistent });
-      out = { method, url, head, body: payload };
+      const framing: HeadFraming = { length, close: !this.pool.persistent };
+      const head = requestHead(method, dest.target, dest.authority, headers, framing);
+      out = { method, url, head, body: payload, upgrade: framing.upgrade === true };
     } catch (err) {
       return fail<IResponse>(err);
     }
     const replayable = out.body === null || out.body instanceof Uint8Array;
     const retry = this.pool.retryAutomatically && replayable && IDEMPOTENT_METHODS.has(method);
-    const d = this.attempt(dest, out, retry ? 1 : 0) as Deferred<IResponse>;
+    // A protocol switch gets a connection of its own: it will not come back to the pool if it switches.
+    const d = this.attempt(dest, out, retry ? 1 : 0, out.upgrade) as Deferred<IResponse>;
     if (this.timeout !== undefined) {
       const seconds = this.timeout;
       d.addTimeout(seconds, this.reactor, (result) => {

@@ -9,6 +9,14 @@
  *
  * Phases: 'connecting' → 'idle' ⇄ 'busy' → 'closed'. Bytes that come while
  * idle (nothing asked) end the connection; so does any parse error.
+ *
+ * Protocol switch (RFC 9110 §7.8, §15.2.2): a request that asked for Upgrade
+ * and got `101 Switching Protocols` moves the connection to 'upgrading': the
+ * bytes after the 101 wait in the parser (reading pauses past
+ * `CLIENT_READ_AHEAD_BYTES`) until `response.switchProtocols(protocol)` hands
+ * the transport and those bytes to `protocol` ('switched'); from then on the
+ * connection only forwards reads, FIN and the close. It never goes back to the
+ * pool. A 101 to a request without Upgrade fails it with `ResponseFailed`.
  */
 import { Buffer } from 'node:buffer';
 import { Deferred } from '../../../reactor/deferred.js';
@@ -17,7 +25,13 @@ import { Failure, responseDone } from '../../../reactor/failure.js';
 import type { IAddress, IConsumer, IProducer, IProtocol, ITransport } from '../../../reactor/interfaces.js';
 import type { HTTPParseError } from '../errors.js';
 import type { Headers } from '../headers.js';
-import { ResponseFailed, ResponseNeverReceived, RequestTransmissionFailed, WrongBodyLength } from './errors.js';
+import {
+  ProtocolSwitchError,
+  ResponseFailed,
+  ResponseNeverReceived,
+  RequestTransmissionFailed,
+  WrongBodyLength,
+} from './errors.js';
 import { UNKNOWN_LENGTH, type IBodyProducer } from './interfaces.js';
 import { Response, type BodySource } from './response.js';
 import { ResponseParser, type ResponseHead, type ResponseParserLimits } from './responseparser.js';
@@ -28,7 +42,7 @@ import { ResponseParser, type ResponseHead, type ResponseParserLimits } from './
  */
 export const CLIENT_READ_AHEAD_BYTES = 64 * 1024;
 
-export type ConnectionPhase = 'connecting' | 'idle' | 'busy' | 'closed';
+export type ConnectionPhase = 'connecting' | 'idle' | 'busy' | 'upgrading' | 'switched' | 'closed';
 
 /** One request as the connection sends it. */
 export interface OutgoingRequest {
@@ -38,6 +52,8 @@ export interface OutgoingRequest {
   /** The serialized head (requesthead.ts). */
   head: string;
   body: Uint8Array | IBodyProducer | null;
+  /** The head asks for a protocol switch (Upgrade): a 101 may answer it. */
+  upgrade?: boolean;
 }
 
 const CRLF = Buffer.from('\r\n');
@@ -79,6 +95,10 @@ export class HTTP11ClientProtocol implements IProtocol, BodySource {
   private socketPaused = false;
   /** The connection closed while read bytes waited behind a pause; handled once they are parsed. */
   private pendingLoss: Failure | null = null;
+  /** The protocol the connection was switched to (101); it gets every read from now on. */
+  private switchedTo: IProtocol | null = null;
+  /** The connection closed after a 101 but before `switchProtocols()`: the new protocol hears it then. */
+  private lostBeforeSwitch: Failure | null = null;
 
   constructor(limits?: ResponseParserLimits) {
     this.parser = new ResponseParser(
@@ -190,6 +210,12 @@ export class HTTP11ClientProtocol implements IProtocol, BodySource {
   dataReceived(data: Uint8Array): void {
     const ex = this.exchange;
     if (ex === null) {
+      if (this.switchedTo !== null) return this.switchedTo.dataReceived(data);
+      if (this.phase === 'upgrading') {
+        // After the 101, before switchProtocols(): held (switched parsers store), bounded by the read-ahead.
+        this.parser.feed(data);
+        return this.checkReadAhead();
+      }
       // RFC 9112 §9.3: nothing was asked; a server that talks now (e.g. a 408 before closing) ends the connection.
       this.abort();
       return;
@@ -208,12 +234,70 @@ export class HTTP11ClientProtocol implements IProtocol, BodySource {
 
   private onHead(head: ResponseHead): void {
     const ex = this.exchange!;
+    if (head.code === 101) return this.onSwitch(ex, head);
     ex.keepAlive = head.keepAlive;
     const response = new Response(head, ex.request.url, this);
     ex.response = response;
     // Nothing more is read until the caller asks for the body (deliverBody resumes).
     this.pauseReading();
     if (!ex.cancelled) ex.deferred.callback(response);
+  }
+
+  /**
+   * `101 Switching Protocols` (RFC 9110 §15.2.2). A server sends it only to a request
+   * that asked for Upgrade, and switches after the whole request; anything else is a
+   * broken or hostile server. The exchange ends here: the Response's body is empty
+   * and the connection waits, paused, for `switchProtocols()`.
+   */
+  private onSwitch(ex: Exchange, head: ResponseHead): void {
+    this.exchange = null;
+    if (ex.request.upgrade !== true || !ex.sent) {
+      const why =
+        ex.request.upgrade !== true
+          ? `the server answered 101 Switching Protocols to ${ex.request.method} ${ex.request.url}, which did not ask for Upgrade (RFC 9110 §15.2.2)`
+          : `the server answered 101 Switching Protocols before the request body was sent (RFC 9110 §7.8 switches after the request)`;
+      this.failExchange(ex, new ResponseFailed([new ProtocolSwitchError(why)]));
+      this.abort();
+      return;
+    }
+    this.phase = 'upgrading';
+    const response = new Response(head, ex.request.url, this);
+    this.pauseReading();
+    response.bodyEnd(responseDone());
+    if (ex.cancelled) return this.abort();
+    ex.deferred.callback(response);
+  }
+
+  /**
+   * Hand the connection to `protocol` after a 101: it gets the transport, then the
+   * bytes that came after the 101's head, then (if the server already closed) the
+   * close. Called through `Response.switchProtocols`.
+   */
+  switchProtocols(protocol: IProtocol): void {
+    if (this.phase !== 'upgrading' && this.lostBeforeSwitch === null)
+      throw new ProtocolSwitchError(`switchProtocols() on a connection that is ${this.phase}, not after a 101`);
+    const rest = this.parser.takeBuffered();
+    this.readPaused = false;
+    this.switchedTo = protocol;
+    const lost = this.lostBeforeSwitch;
+    this.lostBeforeSwitch = null;
+    if (lost === null) {
+      this.phase = 'switched';
+      if (this.socketPaused) {
+        this.socketPaused = false;
+        this.transport!.resumeProducing();
+      }
+    }
+    protocol.makeConnection(this.transport!);
+    if (rest.length > 0) protocol.dataReceived(rest);
+    if (lost !== null) protocol.connectionLost(lost);
+  }
+
+  /** The server sent FIN: a switched protocol hears it (half-close); HTTP closes, as the transport would. */
+  readConnectionLost(): void {
+    const p = this.switchedTo;
+    if (p !== null && typeof p.readConnectionLost === 'function') p.readConnectionLost();
+    else this.transport?.loseConnection();
   }
 
   private onComplete(trailers: Headers | null): void {
@@ -271,7 +355,16 @@ export class HTTP11ClientProtocol implements IProtocol, BodySource {
   }
 
   connectionLost(reason: Failure): void {
+    const switched = this.phase === 'switched' || this.phase === 'upgrading';
+    const upgrading = this.phase === 'upgrading';
     this.phase = 'closed';
+    if (switched) {
+      if (upgrading) this.lostBeforeSwitch = reason;
+      else this.switchedTo!.connectionLost(reason);
+      this.onClosed?.(this);
+      this.onGone?.(this);
+      return;
+    }
     // Bytes that came before the close but wait behind a paused reader are still the response's.
     if (this.readPaused && this.parser.bufferedBytes > 0) {
       this.pendingLoss = reason;

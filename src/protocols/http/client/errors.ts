@@ -127,3 +127,14 @@ export class PoolQueueFull extends SpindleError {
     this.queued = queued;
   }
 }
+
+/**
+ * A protocol switch that cannot happen: `switchProtocols()` on a response that is not
+ * `101 Switching Protocols`, or (inside a `ResponseFailed`) a 101 that answers a request
+ * which did not ask for Upgrade (RFC 9110 §15.2.2).
+ */
+export class ProtocolSwitchError extends SpindleError {
+  constructor(message: string) {
+    super('ERR_HTTP_PROTOCOL_SWITCH', message);
+  }
+}

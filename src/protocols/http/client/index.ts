@@ -28,6 +28,7 @@ export {
   TooManyRedirects,
   RedirectWithNoLocation,
   PoolQueueFull,
+  ProtocolSwitchError,
 } from './errors.js';
 export type { AgentOptions } from './agent.js';
 export type { ReverseProxyOptions } from './proxy.js';

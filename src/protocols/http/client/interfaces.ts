@@ -74,6 +74,15 @@ export interface IResponse extends AsyncIterable<Uint8Array> {
    * Call once; the second call throws `BodyAlreadyConsumedError`.
    */
   deliverBody(protocol: IProtocol): void;
+  /**
+   * After `101 Switching Protocols` to a request that sent `Upgrade` (RFC 9110 §7.8):
+   * give the connection to `protocol` (`makeConnection(transport)`, then `dataReceived`
+   * with the bytes that came after the 101, then the connection's own events). In place
+   * of `deliverBody` (which on a 101 gets an empty body and closes the connection). Throws
+   * `ProtocolSwitchError` on any other status. Absent where a response cannot hand over
+   * its connection (a decoded response).
+   */
+  switchProtocols?(protocol: IProtocol): void;
 }
 
 export interface PoolOptions {

@@ -3,6 +3,8 @@
  * caller's fields (checked: a token name, no CR/LF/NUL in a value, so no field
  * can be injected), and the framing fields the client owns: Content-Length or
  * Transfer-Encoding (RFC 9112 §6.1-6.2) and Connection (RFC 9112 §9.6).
+ * A caller's `Upgrade` field asks for a protocol switch: the client then sends
+ * `Connection: Upgrade` with it (RFC 9110 §7.8 requires the option).
  */
 import { FIELD_VALUE, TARGET, TCHAR } from '../chars.js';
 import type { IHeaders } from '../interfaces.js';
@@ -64,6 +66,8 @@ export interface HeadFraming {
   length: number | null;
   /** Ask the server to close after this response (a non-persistent pool). */
   close: boolean;
+  /** Set by `requestHead`: the caller sent `Upgrade`, so the head carries `Connection: Upgrade`. */
+  upgrade?: boolean;
 }
 
 /** The head as one latin1 string, ending with the empty line. Throws `InvalidRequestError`. */
@@ -78,6 +82,7 @@ export function requestHead(
   checkTarget(target);
   let s = `${method} ${target} HTTP/1.1\r\n`;
   let hasHost = false;
+  let upgrade = false;
   let fields = '';
   for (const [name, value] of headerPairs(headers)) {
     checkToken('header name', name);
@@ -85,13 +90,19 @@ export function requestHead(
     const lower = name.toLowerCase();
     if (OWNED.has(lower)) continue;
     if (lower === 'host') hasHost = true;
+    else if (lower === 'upgrade') upgrade = true;
     fields += `${name}: ${value}\r\n`;
   }
   if (!hasHost) s += `Host: ${host}\r\n`;
   s += fields;
   if (framing.length === -1) s += 'Transfer-Encoding: chunked\r\n';
   else if (framing.length !== null) s += `Content-Length: ${framing.length}\r\n`;
-  if (framing.close) s += 'Connection: close\r\n';
+  // An upgrade is asked on a connection of its own (the Agent opens a fresh one): a
+  // non-101 answer on a non-persistent pool is closed by the pool, so `close` is not added.
+  if (upgrade) {
+    framing.upgrade = true;
+    s += 'Connection: Upgrade\r\n';
+  } else if (framing.close) s += 'Connection: close\r\n';
   return `${s}\r\n`;
 }
 

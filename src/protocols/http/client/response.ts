@@ -3,12 +3,15 @@
  * body stays in the socket (reading paused) until `deliverBody(protocol)`;
  * then the protocol's transport is the flow control: pausing it stops reading
  * the connection, `stopProducing` abandons the body and closes the connection.
+ *
+ * A `101 Switching Protocols` (to a request that sent Upgrade) has no body:
+ * `switchProtocols(protocol)` gives the connection itself to another protocol.
  */
 import { Failure } from '../../../reactor/failure.js';
 import type { IAddress, IProducer, IProtocol, ITransport } from '../../../reactor/interfaces.js';
 import type { Headers } from '../headers.js';
 import type { IHeaders } from '../interfaces.js';
-import { ResponseBodyConsumed } from './errors.js';
+import { ProtocolSwitchError, ResponseBodyConsumed } from './errors.js';
 import { UNKNOWN_LENGTH, type IResponse } from './interfaces.js';
 import { iterateBody } from './readbody.js';
 import type { ResponseHead } from './responseparser.js';
@@ -21,6 +24,8 @@ export interface BodySource {
   abandon(): void;
   getPeer(): IAddress;
   getHost(): IAddress;
+  /** After a 101: give the connection's transport and the bytes read past the head to `protocol`. */
+  switchProtocols?(protocol: IProtocol): void;
 }
 
 type BodyState = 'unread' | 'delivering' | 'done';
@@ -59,8 +64,30 @@ export class Response implements IResponse {
     this.protocol = protocol;
     const transport = this.bodyTransport();
     protocol.makeConnection(transport);
+    // A 101's body is empty and its connection speaks another protocol now: nobody will, so close it.
+    if (this.code === 101) this.source.abandon();
     if (this.endedWith !== null) return this.finish(this.endedWith);
     if (!transport.paused) this.source.resumeReading();
+  }
+
+  /**
+   * Take over the connection after `101 Switching Protocols` (RFC 9110 §7.8, §15.2.2),
+   * as `request.upgrade()` does on the server: `protocol.makeConnection(transport)`
+   * with the raw transport (writes go to the server, `pauseProducing` stops reading),
+   * then `dataReceived` with any bytes the server sent right after the 101, then
+   * reads, the server's FIN (`readConnectionLost`, if the protocol has it) and
+   * `connectionLost` as for any connection. The connection never returns to the pool.
+   * Throws `ProtocolSwitchError` on any other status, and `ResponseBodyConsumed`
+   * after `deliverBody` or a previous switch.
+   */
+  switchProtocols(protocol: IProtocol): void {
+    if (this.code !== 101 || typeof this.source.switchProtocols !== 'function')
+      throw new ProtocolSwitchError(
+        `switchProtocols() on a ${this.code} response; only 101 Switching Protocols hands over the connection (send Upgrade and check response.code first)`,
+      );
+    if (this.state !== 'unread') throw new ResponseBodyConsumed();
+    this.state = 'done';
+    this.source.switchProtocols(protocol);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {

@@ -109,6 +109,7 @@ function parseStatusLine(buf: Buffer, s: number, e: number): StatusLine {
 export class ResponseParser extends MessageParser<ResponseHead, StatusLine> {
   /** The method of the request this response answers: HEAD means no body (RFC 9112 §6.3). */
   private method = 'GET';
+  private hasSwitched = false;
 
   constructor(
     private readonly responseHandler: ResponseParserHandler,
@@ -222,7 +223,28 @@ export class ResponseParser extends MessageParser<ResponseHead, StatusLine> {
       return;
     }
     const noBody = this.beginBody(framing, length);
+    if (code === 101) {
+      // RFC 9110 §15.2.2: the bytes after the 101's empty line are the new protocol's.
+      // Hold them (the parse loop stores what it has not read while paused) for takeBuffered().
+      this.hasSwitched = true;
+      this.pause();
+      this.responseHandler.onHead(head);
+      return;
+    }
     this.responseHandler.onHead(head);
     if (noBody) this.complete(null);
+  }
+
+  /**
+   * A `101 Switching Protocols` head was parsed: the connection now speaks another
+   * protocol. The parser stays paused for good and stores what is fed (counted in
+   * `bufferedBytes`); `takeBuffered()` returns it.
+   */
+  get switched(): boolean {
+    return this.hasSwitched;
+  }
+
+  override resume(): void {
+    if (!this.hasSwitched) super.resume();
   }
 }
