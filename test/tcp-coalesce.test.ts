@@ -8,6 +8,7 @@
  * on an idle socket), over a real 127.0.0.1 connection.
  */
 import type { Socket } from 'node:net';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { IListeningPort, ITransport } from '../src/reactor/interfaces.js';
 import { NodeReactor } from '../src/reactor/nodereactor.js';
@@ -149,5 +150,65 @@ describe('TCP transport: writes within one turn are coalesced', () => {
     expect(writes).toBeLessThanOrEqual(6);
     expect(calls).toEqual([1]);
     server.transport.unregisterProducer();
+  });
+});
+
+describe('TCP transport: merged writes of several connections share one slab', () => {
+  it('connections merging in the same turn, in turns, each get their own bytes whole and in order', async () => {
+    const a = await connected();
+    const b = await connected();
+    const pa = rows(0, 40);
+    const pb = rows(1000, 40);
+    // A, B, A, B ... within one turn: each switch hands the other's run to its (corked) socket.
+    for (let i = 0; i < 40; i++) {
+      a.server.transport.write(pa[i]!);
+      b.server.transport.write(pb[i]!);
+    }
+    await turnUntil(() => a.client.received === size(pa) && b.client.received === size(pb), 'both arrived');
+    expect(joined(a.client.chunks)).toBe(joined(pa));
+    expect(joined(b.client.chunks)).toBe(joined(pb));
+    expect(a.calls).toEqual([1, 39]); // still one writev per turn: the first row, then 39 runs of one row
+  });
+
+  it('a connection aborted while it holds merged bytes drops them; the next merge carries none of them', async () => {
+    const a = await connected();
+    const b = await connected();
+    const pa = rows(0, 5);
+    const pb = rows(100, 5);
+    writeAll(a.server.transport, pa); // rows 1-4 held in the slab
+    a.server.transport.abortConnection();
+    writeAll(b.server.transport, pb);
+    await turnUntil(() => b.client.received === size(pb) && a.client.lost.length === 1, 'b arrived, a lost');
+    expect(joined(b.client.chunks)).toBe(joined(pb));
+    expect(a.client.received).toBeLessThanOrEqual(size(pa)); // a's peer saw at most its own rows
+    expect(joined(a.client.chunks)).toBe(joined(pa).slice(0, a.client.received));
+  });
+
+  it('any interleaving of small and large writes on three connections over a few turns arrives intact', async () => {
+    const peers = [await connected(), await connected(), await connected()];
+    const expected = peers.map(() => [] as Uint8Array[]);
+    const write = fc.record({
+      who: fc.integer({ min: 0, max: 2 }),
+      len: fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 900, max: 1100 }), fc.constant(40_000)),
+      fill: fc.integer({ min: 0x21, max: 0x7e }),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(write, { maxLength: 60 }), { minLength: 1, maxLength: 3 }),
+        async (turnsOf) => {
+          for (const writes of turnsOf) {
+            for (const w of writes) {
+              const chunk = new Uint8Array(w.len).fill(w.fill);
+              expected[w.who]!.push(chunk);
+              peers[w.who]!.server.transport.write(chunk);
+            }
+            await new Promise((r) => setImmediate(r)); // the turn ends
+          }
+          await turnUntil(() => peers.every((p, i) => p.client.received === size(expected[i]!)), 'all arrived');
+          peers.forEach((p, i) => expect(joined(p.client.chunks)).toBe(joined(expected[i]!)));
+        },
+      ),
+      { numRuns: 25 },
+    );
   });
 });

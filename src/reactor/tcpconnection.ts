@@ -26,6 +26,7 @@
  * `process.nextTick`), so what one turn writes leaves in one `writev` instead of
  * one `write(2)` each (an iterator app yielding many small rows). Every write is
  * still handed over as it comes (gateway rule G6); only the system calls merge.
+ * Small writes of the turn are also copied into one buffer (mergeslab.ts).
  *
  * One file on purpose: writing, producer flow control, closing and reading
  * share the same few flags (`writeClosed`, `producerPaused`, `lost`), and the
@@ -46,6 +47,7 @@ import type {
   TLSServerOptions,
 } from './interfaces.js';
 import { Logger } from './log.js';
+import { appendToRun, MERGE_LIMIT_BYTES, takeRun, type SlabHolder } from './mergeslab.js';
 import { closeAtShutdown, type ShutdownClosable } from './tcpshutdown.js';
 import { checkWritable } from './writecheck.js';
 import { upgradeToTLS } from './tls/starttls.js';
@@ -78,12 +80,11 @@ export function markUnderlying(tls: Socket, raw: Socket): void {
 const log = new Logger('spindle.tcp');
 const EMPTY = new Uint8Array(0);
 
-/** Writes shorter than this, after a turn's first, are copied into one buffer with their neighbours (see `merge`). */
+/** Writes shorter than this, after a turn's first, are copied into one buffer with their neighbours (see `mergeBytes`). */
 export const MERGE_WRITE_BYTES = 1024;
-/** The most bytes merged into one buffer before it goes to the socket (the turn's merge then starts a new one). */
-export const MERGE_LIMIT_BYTES = 64 * 1024;
+export { MERGE_LIMIT_BYTES };
 
-export class TCPConnection implements ITLSTransport, ShutdownClosable {
+export class TCPConnection implements ITLSTransport, ShutdownClosable, SlabHolder {
   disconnecting = false;
   readonly highWater: number;
   /** True once a TLS handshake finished on this connection (`listenTLS`, `connectTLS`, or `startTLS`). */
@@ -99,12 +100,12 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable {
   /** The socket corked for the rest of this turn, uncorked when it ends. */
   private corkedSocket: Socket | null = null;
   /**
-   * Small writes of this turn not yet handed to the socket, in order: at the
-   * turn's end (or a larger write, a pause, the close, MERGE_LIMIT_BYTES) they
-   * go as one buffer. Each small write costs Node's stream an entry and the
-   * kernel an iovec; 100 000 rows of 16 bytes made 100 000 of each.
+   * Bytes of this turn's small writes copied, in order, into the shared merge
+   * slab (mergeslab.ts) and not yet handed to the socket: at the turn's end
+   * (or a larger write, a pause, the close, a full slab, another transport's
+   * merge) they go as one buffer. Each small write would cost Node's stream an
+   * entry and the kernel an iovec; 100 000 rows of 16 bytes made 100 000 of each.
    */
-  private merge: Uint8Array[] = [];
   private mergeBytes = 0;
   /**
    * Coalesce a turn's writes: plain sockets only. A corked `TLSSocket` hands a
@@ -229,8 +230,7 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable {
           this.socket.cork();
         }
         if (n < MERGE_WRITE_BYTES && (this.producer === null || this.streaming)) {
-          this.merge.push(data);
-          this.mergeBytes += n;
+          this.mergeBytes = appendToRun(this, data, n);
           if (this.mergeBytes >= MERGE_LIMIT_BYTES) this.flushMerge();
           this.checkHighWater();
           return;
@@ -257,16 +257,13 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable {
     corked.uncork();
   };
 
-  /** Hand the merged small writes to the socket as one buffer (dropped if the connection is gone). */
-  private flushMerge(): void {
-    const n = this.merge.length;
-    if (n === 0) return;
-    const parts = this.merge;
-    const bytes = this.mergeBytes;
-    this.merge = [];
+  /** Hand the merged small writes to the socket as one buffer (dropped if the connection is gone). For mergeslab.ts too. */
+  flushMerge(): void {
+    if (this.mergeBytes === 0) return;
     this.mergeBytes = 0;
-    if (this.lost || this.aborted) return;
-    this.socket.write(n === 1 ? parts[0]! : Buffer.concat(parts, bytes));
+    const run = takeRun(this);
+    if (run === null || this.lost || this.aborted) return;
+    this.socket.write(run);
   }
 
   writeSequence(data: Iterable<Uint8Array>): void {
@@ -433,6 +430,7 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable {
     if (this.lost) return;
     this.lost = true;
     this.disconnecting = true;
+    this.flushMerge(); // a run still held is dropped, and the shared slab forgets this transport
     this.forgetAtShutdown();
     this.reactor.stats.openConnections--;
     if (this.producerPaused) this.reactor.stats.pausedProducers--;
