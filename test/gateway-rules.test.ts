@@ -2,7 +2,7 @@
  * The gateway's state machine against a fake IRequest, rule by rule (shared
  * GATEWAY-RULES.md G1-G15). Deterministic: MemoryReactor's clock, no sockets.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { MemoryReactor } from '../src/reactor/memoryreactor.js';
 import { Logger, LogPublisher, type LogEvent } from '../src/reactor/log.js';
@@ -581,6 +581,50 @@ describe('gateway rules (fake request)', () => {
     );
     expect(req.bodyText()).toBe('hello');
     expect(reads).toBe(0);
+  });
+
+  it('a response that ends in its first run (a hello) makes no notifyFinish() Deferred; one that goes on watches it once', () => {
+    const spyFinish = vi.spyOn(FakeRequest.prototype, 'notifyFinish');
+    try {
+      const hello = host((_e, sr) => (ok(sr), ['hello']));
+      expect(hello.req.bodyText()).toBe('hello');
+      expect(spyFinish).toHaveBeenCalledTimes(0);
+      const parked = host((e, sr) => {
+        ok(sr);
+        e['wsgi.pause_output']!();
+        return ['', 'late'];
+      });
+      expect(spyFinish).toHaveBeenCalledTimes(1);
+      parked.req.loseClient(); // the watched Deferred ends it
+      expect(parked.stats.activeResponses).toBe(0);
+    } finally {
+      spyFinish.mockRestore();
+    }
+  });
+
+  it('the server ends the request while the first run pulls (before notifyFinish is watched): no more pulls, no write, closed once (G7, G14)', () => {
+    const bind: { req?: FakeRequest } = {};
+    const s = spy([
+      () => {
+        bind.req!.finish(); // as the server answering 413 in the app's place would
+        return 'a';
+      },
+      'b',
+    ]);
+    const { req, stats, logs } = host(
+      (_e, sr) => {
+        ok(sr);
+        return s.iterable;
+      },
+      {},
+      {},
+      bind,
+    );
+    expect(s.log.pulls).toBe(1);
+    expect(s.log.closes).toBe(1);
+    expect(req.writes).toHaveLength(0);
+    expect(stats.activeResponses).toBe(0);
+    expect(logs.filter((e) => e.level === 'error')).toEqual([]);
   });
 
   it('secondsPerTurn sets the budget: with 1 s the same app runs 384 chunks in one turn (the clock read every 64 pulls past 64)', () => {

@@ -20,7 +20,7 @@ import { parseContentLength, responseHasNoBody } from '../protocols/http/rules.j
 import type { Failure } from '../reactor/failure.js';
 import type { IDelayedCall, IPushProducer, IReactor } from '../reactor/interfaces.js';
 import { Logger } from '../reactor/log.js';
-import { buildEnviron, makeErrorsStream } from './environ.js';
+import { buildEnviron, makeErrorsStream, type EnvironParts } from './environ.js';
 import {
   BodyBeforeStartResponseError,
   ClientGoneError,
@@ -30,7 +30,16 @@ import {
   WriteBufferOverflowError,
 } from './errors.js';
 import { StreamingInput, INPUT_HIGH_WATER, type StreamingInputOptions } from './input.js';
-import type { AppIterable, Chunk, Environ, IterApp, WriteFn } from './interfaces.js';
+import type {
+  AppIterable,
+  Chunk,
+  Environ,
+  InputHandler,
+  IterApp,
+  PauseOutput,
+  WriteFn,
+  WsgiErrors,
+} from './interfaces.js';
 import { ResponseStarter } from './startresponse.js';
 import { isWebSocketRequest } from '../protocols/websocket/accept.js';
 import type { IWebSocketTransport } from '../protocols/websocket/interfaces.js';
@@ -103,8 +112,9 @@ export function toCpsApp(app: IterApp, options: GatewayOptions = {}): GatewayCps
   const stats = options.stats ?? newGatewayStats();
   const logger = options.logger ?? new Logger('spindle.gateway');
   const live = new LiveResponses();
+  const errorsLog = (line: string): void => logger.error(line, { source: 'wsgi.errors' }); // one per gateway, not per request
   const cps = (request: IRequest): void => {
-    new GatewayResponse(app, request, options, stats, logger, live).begin();
+    new GatewayResponse(app, request, options, stats, logger, live, errorsLog).begin();
   };
   return Object.assign(cps, { gatewayStats: stats });
 }
@@ -173,11 +183,21 @@ function checkChunk(chunk: unknown, where: string): Chunk {
   );
 }
 
-/** One request/response driven by the gateway; also the host of its `wsgi.input` (StreamingInputOptions). */
-class GatewayResponse implements IPushProducer, StreamingInputOptions {
+/**
+ * One request/response driven by the gateway; also the host of its `wsgi.input`
+ * (StreamingInputOptions) and what its environ is built from (EnvironParts:
+ * no parts object per request).
+ */
+class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironParts {
   private readonly starter = new ResponseStarter();
-  private readonly reactor: IReactor;
-  private input!: StreamingInput;
+  readonly reactor: IReactor;
+  input!: StreamingInput;
+  /**
+   * `notifyFinish()` is watched (from the end of the first run on: a response
+   * that ends inside it, a hello, never asks, so no Deferred is made for it).
+   * Until then `endedUnwatched()` reads the request's flags instead.
+   */
+  private watching = false;
   private result: AppIterable | null = null;
   private iterator: AnyIterator | null = null;
   /** A plain array the app returned: read by index, no iterator or result objects (`iterator` stays null). */
@@ -216,6 +236,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions {
     private readonly stats: GatewayStats,
     private readonly logger: Logger,
     live: LiveResponses,
+    private readonly errorsLog: (line: string) => void,
   ) {
     this.reactor = options.reactor ?? request.reactor;
     this.liveList = live.listFor(this.reactor);
@@ -225,20 +246,14 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions {
     this.stats.activeResponses++;
     this.stats.totalResponses++;
     this.liveList.add(this);
-    // Errback: the client went away. Callback while not ended: the server itself
-    // finished the request (408 for a body that stopped coming, 413): the response
-    // is over all the same, so end it and close the iterable (G7, G14).
-    // An accepted WebSocket finishes the HTTP request; its own end comes through the socket.
-    this.request.notifyFinish().addBoth(() => {
-      if (this.ws === null || !this.ws.accepting) this.clientGone();
-    });
     const buffered = this.options.bufferInput;
     if (!buffered) {
-      this.contentLength = contentLengthOf(this.request);
       this.input = new StreamingInput(this); // this response is the input's host: no options object, no closures
       this.run();
+      if (!this.ended) this.watchFinish(); // the response goes on past this turn
       return;
     }
+    this.watchFinish();
     this.request.readBody({ limit: buffered.limit }).addCallbacks(
       (body: Uint8Array) => {
         if (this.ended) return;
@@ -247,6 +262,58 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions {
       },
       (failure: Failure) => this.bodyFailed(failure),
     );
+  }
+
+  /**
+   * Errback: the client went away. Callback while not ended: the server itself
+   * finished the request (408 for a body that stopped coming, 413): the response
+   * is over all the same, so end it and close the iterable (G7, G14).
+   */
+  private watchFinish(): void {
+    this.watching = true;
+    this.request.notifyFinish().addBoth(() => this.requestEnded());
+  }
+
+  /** The request ended without the gateway. An accepted WebSocket finishes the HTTP request; its own end comes through the socket. */
+  private requestEnded(): void {
+    if (this.ws === null || !this.ws.accepting) this.clientGone();
+  }
+
+  /**
+   * `ended`, and before `notifyFinish()` is watched, what it would have said:
+   * a request the client left or the server answered (a 413 while the app
+   * reads) during the first run ends the response here (G7, G14).
+   */
+  private endedUnwatched(): boolean {
+    if (!this.watching && !this.ended && (this.request.finished || this.request.disconnected)) this.requestEnded();
+    return this.ended;
+  }
+
+  // -- EnvironParts: what the environ takes from its gateway (read once, by buildEnviron) --
+
+  get errors(): WsgiErrors {
+    return makeErrorsStream(this.errorsLog);
+  }
+
+  get pauseOutput(): PauseOutput {
+    return () => this.pauseAppOutput();
+  }
+
+  get inputHandler(): InputHandler {
+    return (input, onReadable) =>
+      this.ws !== null && input === this.ws ? this.ws.onReadable(onReadable) : this.input.setHandler(onReadable);
+  }
+
+  get flush(): () => void {
+    return () => this.flushHead();
+  }
+
+  get headersSent(): () => boolean {
+    return () => this.starter.headersSent;
+  }
+
+  get urlScheme(): 'http' | 'https' | undefined {
+    return this.options.urlScheme;
   }
 
   // -- StreamingInputOptions: what wsgi.input asks of its gateway -------------
@@ -286,7 +353,8 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions {
     let result: unknown;
     try {
       result = this.app(environ, (status, headers, excInfo) => {
-        if (this.ended && excInfo === undefined) throw this.gone ? new ClientGoneError() : new ResponseEndedError();
+        if (this.endedUnwatched() && excInfo === undefined)
+          throw this.gone ? new ClientGoneError() : new ResponseEndedError();
         if (this.ws?.accepting)
           throw new InvalidAppResultError(
             'startResponse() after the WebSocket was accepted; an accepted WebSocket has no HTTP response: yield messages instead',
@@ -309,7 +377,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions {
       this.fail(err);
       return;
     }
-    if (this.ended) {
+    if (this.endedUnwatched()) {
       this.closeIterable();
       return;
     }
@@ -317,17 +385,10 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions {
   }
 
   private makeEnviron(): Environ {
-    const environ = buildEnviron(this.request, {
-      input: this.input,
-      errors: makeErrorsStream((line) => this.logger.error(line, { source: 'wsgi.errors' })),
-      reactor: this.reactor,
-      pauseOutput: () => this.pauseOutput(),
-      inputHandler: (input, onReadable) =>
-        this.ws !== null && input === this.ws ? this.ws.onReadable(onReadable) : this.input.setHandler(onReadable),
-      flush: () => this.flush(),
-      headersSent: () => this.starter.headersSent,
-      urlScheme: this.options.urlScheme,
-    });
+    const environ = buildEnviron(this.request, this);
+    // StreamingInputOptions: the body's length as the environ has it (the first field; the server refuses unequal repeats).
+    const cl = environ.CONTENT_LENGTH;
+    this.contentLength = cl === '' ? null : parseContentLength(cl);
     // HTTP_UPGRADE is there for every upgrade request: the full check runs only then.
     if (environ.HTTP_UPGRADE !== undefined && isWebSocketRequest(this.request)) {
       this.ws = new IterWebSocket({
@@ -352,7 +413,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions {
 
   private canPull(): boolean {
     return (
-      !this.ended &&
+      !this.endedUnwatched() &&
       (this.list !== null || this.iterator !== null) &&
       !this.awaiting &&
       !this.appPaused &&
@@ -404,7 +465,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions {
           break;
         }
         this.inNext = false;
-        if (this.ended) {
+        if (this.endedUnwatched()) {
           this.closeIterable(); // an ending came while the app ran (G7: closed once it returned)
           break;
         }
@@ -546,7 +607,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions {
 
   /** The `write()` callable (G12): ordered before later items, bounded while the client is not reading. */
   private readonly write: WriteFn = (chunk: Chunk): void => {
-    if (this.ended) throw this.gone ? new ClientGoneError() : new ResponseEndedError();
+    if (this.endedUnwatched()) throw this.gone ? new ClientGoneError() : new ResponseEndedError();
     checkChunk(chunk, 'write()');
     if (chunk.length === 0) return; // G4
     if (!this.starter.head) throw new BodyBeforeStartResponseError('write()');
@@ -560,8 +621,8 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions {
     this.sendBody(chunk);
   };
 
-  private flush(): void {
-    if (this.ended) return;
+  private flushHead(): void {
+    if (this.endedUnwatched()) return;
     if (!this.starter.head) throw new BodyBeforeStartResponseError('x-wsgiorg.flush()');
     this.sendHeaders();
     if (!this.request.startedWriting) this.request.flushHeaders();
@@ -569,8 +630,8 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions {
 
   // -- pause (G13) and transport flow control (G5) ---------------------------
 
-  private pauseOutput(): () => void {
-    if (this.ended) return () => {};
+  private pauseAppOutput(): () => void {
+    if (this.endedUnwatched()) return () => {};
     this.appPaused = true;
     this.updatePaused();
     let used = false;
@@ -749,11 +810,6 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions {
       this.logger.failure("the app iterable's close() failed", err, 'error');
     }
   }
-}
-
-function contentLengthOf(request: IRequest): number | null {
-  const v = request.headers.get('content-length');
-  return v === undefined ? null : parseContentLength(v);
 }
 
 /** What `next()` returned must be an object ({ value, done }); throws InvalidAppResultError. */
