@@ -172,6 +172,8 @@ describe('environ', () => {
           ['X_Forwarded_For', 'spoofed'],
           ['Cookie', 'a=1'],
           ['Cookie', 'b=2'],
+          ['Accept', 'text/html'],
+          ['accept', '*/*'],
           ['Content-Type', 'text/plain'],
           ['Content-Length', '5'],
         ],
@@ -180,6 +182,7 @@ describe('environ', () => {
     expect(e.HTTP_X_FORWARDED_FOR).toBe('1.1.1.1,2.2.2.2');
     expect(e.HTTP_X_EMPTY).toBe(',b');
     expect(e.HTTP_COOKIE).toBe('a=1; b=2');
+    expect(e.HTTP_ACCEPT).toBe('text/html,*/*');
     expect(e.CONTENT_TYPE).toBe('text/plain');
     expect(e.CONTENT_LENGTH).toBe('5');
     expect('HTTP_CONTENT_TYPE' in e).toBe(false);

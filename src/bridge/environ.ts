@@ -57,43 +57,16 @@ function cgiHeaderKey(name: string): string {
   return 'HTTP_' + name.toUpperCase().replace(/-/g, '_');
 }
 
-/** Header name (lower-cased) → environ key, or null for a name to drop. Bounded: past the bound, keys are computed each time. */
+/** Header name (lower-cased, not one HeaderFolder knows) → environ key, or null for a name to drop. Bounded: past the bound, keys are computed each time. */
 const KEY_CACHE = new Map<string, string | null>();
 const KEY_CACHE_LIMIT = 1024;
 
 function environKey(lower: string): string | null {
-  // The fields nearly every request carries, without hashing the name (a switch compares lengths first).
-  switch (lower) {
-    case 'host':
-      return 'HTTP_HOST';
-    case 'user-agent':
-      return 'HTTP_USER_AGENT';
-    case 'accept':
-      return 'HTTP_ACCEPT';
-    case 'accept-encoding':
-      return 'HTTP_ACCEPT_ENCODING';
-    case 'accept-language':
-      return 'HTTP_ACCEPT_LANGUAGE';
-    case 'connection':
-      return 'HTTP_CONNECTION';
-    case 'cookie':
-      return 'HTTP_COOKIE';
-    case 'content-type':
-      return 'CONTENT_TYPE';
-    case 'content-length':
-      return 'CONTENT_LENGTH';
-  }
   let key = KEY_CACHE.get(lower);
   if (key !== undefined) return key;
   // 'X_Forwarded_For' and 'X-Forwarded-For' would both become HTTP_X_FORWARDED_FOR:
   // drop names with '_' so a client cannot spoof a header a proxy set (as nginx, gunicorn do).
-  key = lower.includes('_')
-    ? null
-    : lower === 'content-type'
-      ? 'CONTENT_TYPE'
-      : lower === 'content-length'
-        ? 'CONTENT_LENGTH'
-        : cgiHeaderKey(lower);
+  key = lower.includes('_') ? null : cgiHeaderKey(lower);
   if (KEY_CACHE.size < KEY_CACHE_LIMIT) KEY_CACHE.set(lower, key === null ? null : internedKey(key));
   return key;
 }
@@ -218,24 +191,69 @@ export function buildEnviron(request: IRequest, parts: EnvironParts): Environ {
   return environ;
 }
 
-/** Puts request header fields into the environ as HTTP_* keys (CGI RFC 3875 section 4.1.18). */
+/**
+ * Puts request header fields into the environ as HTTP_* keys (CGI RFC 3875
+ * section 4.1.18). The fields nearly every request carries are stored under
+ * their own property names (each store site sees a name it knows, not a key
+ * that differs on every call); the others go through `environKey`.
+ */
 class HeaderFolder {
   contentType: string | undefined = undefined;
   contentLength: string | undefined = undefined;
   constructor(private readonly environ: Environ) {}
   add(lowerName: string, value: string): void {
+    const e = this.environ as CommonFields;
+    switch (lowerName) {
+      case 'host':
+        e.HTTP_HOST = joinField(e.HTTP_HOST, value);
+        return;
+      case 'user-agent':
+        e.HTTP_USER_AGENT = joinField(e.HTTP_USER_AGENT, value);
+        return;
+      case 'accept':
+        e.HTTP_ACCEPT = joinField(e.HTTP_ACCEPT, value);
+        return;
+      case 'accept-encoding':
+        e.HTTP_ACCEPT_ENCODING = joinField(e.HTTP_ACCEPT_ENCODING, value);
+        return;
+      case 'accept-language':
+        e.HTTP_ACCEPT_LANGUAGE = joinField(e.HTTP_ACCEPT_LANGUAGE, value);
+        return;
+      case 'connection':
+        e.HTTP_CONNECTION = joinField(e.HTTP_CONNECTION, value);
+        return;
+      case 'cookie':
+        // Cookie pairs are separated by '; ' (RFC 6265 section 5.4).
+        e.HTTP_COOKIE = e.HTTP_COOKIE === undefined ? value : `${e.HTTP_COOKIE}; ${value}`;
+        return;
+      case 'content-type':
+        this.contentType = this.contentType === undefined ? value : `${this.contentType},${value}`;
+        return;
+      case 'content-length':
+        this.contentLength ??= value; // repeats are equal (the server rejects others)
+        return;
+    }
     const key = environKey(lowerName);
     if (key === null) return;
-    if (key === 'CONTENT_TYPE')
-      this.contentType = this.contentType === undefined ? value : `${this.contentType},${value}`;
-    else if (key === 'CONTENT_LENGTH')
-      this.contentLength ??= value; // repeats are equal (the server rejects others)
-    else {
-      const prev = this.environ[key] as string | undefined;
-      // Cookie pairs are separated by '; ' (RFC 6265 section 5.4); other lists by ',' (RFC 9110 section 5.3).
-      this.environ[key] = prev === undefined ? value : prev + (key === 'HTTP_COOKIE' ? '; ' : ',') + value;
-    }
+    const prev = this.environ[key] as string | undefined;
+    this.environ[key] = joinField(prev, value);
   }
+}
+
+/** The common fields HeaderFolder stores by name. */
+interface CommonFields {
+  HTTP_HOST?: string;
+  HTTP_USER_AGENT?: string;
+  HTTP_ACCEPT?: string;
+  HTTP_ACCEPT_ENCODING?: string;
+  HTTP_ACCEPT_LANGUAGE?: string;
+  HTTP_CONNECTION?: string;
+  HTTP_COOKIE?: string;
+}
+
+/** A repeated field's values joined by ',' (RFC 9110 section 5.3). */
+function joinField(prev: string | undefined, value: string): string {
+  return prev === undefined ? value : `${prev},${value}`;
 }
 
 /** `wsgi.errors`: collects text into lines and hands each line to `log`. */
