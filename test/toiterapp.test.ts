@@ -61,16 +61,22 @@ describe('toIterApp: a CPS app as an iterator app', () => {
 
   it('rebuilds the raw path from a decoded PATH_INFO (latin-1 bytes, a literal %), or takes spindle.raw_path as sent', () => {
     const reactor = new MemoryReactor();
-    const uris: string[] = [];
+    const uris: string[][] = [];
     const app = toIterApp((req) => {
-      uris.push(req.uri);
+      // path and query are read first: with spindle.raw_path the target is made from them when asked.
+      uris.push([req.path, req.query, req.uri]);
       req.finish();
     });
     new TestHost(reactor, { environ: { PATH_INFO: '/caf\u00e9/100%', QUERY_STRING: '' } }).start(app);
     new TestHost(reactor, {
       environ: { PATH_INFO: '/ignored', 'spindle.raw_path': '/as%2Fsent', QUERY_STRING: 'q' },
     }).start(app);
-    expect(uris).toEqual(['/caf%E9/100%25', '/as%2Fsent?q']);
+    new TestHost(reactor, { environ: { 'spindle.raw_path': '/p', QUERY_STRING: '' } }).start(app);
+    expect(uris).toEqual([
+      ['/caf%E9/100%25', '', '/caf%E9/100%25'],
+      ['/as%2Fsent', 'q', '/as%2Fsent?q'],
+      ['/p', '', '/p'],
+    ]);
   });
 
   it('sends nothing until the first write: the iterator pauses output and yields empty chunks (G3, G13)', () => {

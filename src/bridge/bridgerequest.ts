@@ -51,12 +51,17 @@ export type BridgePhase = 'open' | 'streaming' | 'complete' | 'upgraded';
 
 export interface BridgeRequestInit {
   method: string;
-  uri: string;
+  /** The request target; omitted, `path` and `query` must be given and it is `path?query` when read. */
+  uri?: string;
+  /** With `query`, instead of splitting `uri` (a host that has them apart already). */
+  path?: string;
+  query?: string;
   version: string;
   /** The request headers; omitted, `buildHeaders()` makes them on first use (most apps never look). */
   headers?: IHeaders;
-  client: IAddress;
-  host: IAddress;
+  /** The addresses; omitted, `buildAddresses()` makes them on first use (most apps never look either). */
+  client?: IAddress;
+  host?: IAddress;
   reactor: IReactor;
   secure: boolean;
   /** Default `readBody()` limit; undefined: BRIDGE_READ_BODY_LIMIT. */
@@ -65,12 +70,9 @@ export interface BridgeRequestInit {
 
 export abstract class BridgeRequest extends RequestCore implements IRequest {
   readonly method: string;
-  readonly uri: string;
   readonly path: string;
   readonly query: string;
   readonly version: string;
-  readonly client: IAddress;
-  readonly host: IAddress;
   readonly reactor: IReactor;
   readonly secure: boolean;
   /** How far the response got (see BridgePhase). */
@@ -86,18 +88,27 @@ export abstract class BridgeRequest extends RequestCore implements IRequest {
   private flushed = false;
   private readonly readBodyLimit: number;
   private headerView: IHeaders | undefined;
+  private target: string | undefined;
+  private clientAddress: IAddress | undefined;
+  private hostAddress: IAddress | undefined;
 
   constructor(init: BridgeRequestInit) {
     super();
     this.method = init.method;
-    this.uri = init.uri;
-    const q = init.uri.indexOf('?');
-    this.path = q < 0 ? init.uri : init.uri.slice(0, q);
-    this.query = q < 0 ? '' : init.uri.slice(q + 1);
+    const uri = init.uri;
+    this.target = uri;
+    if (uri === undefined) {
+      this.path = init.path!;
+      this.query = init.query!;
+    } else {
+      const q = uri.indexOf('?');
+      this.path = q < 0 ? uri : uri.slice(0, q);
+      this.query = q < 0 ? '' : uri.slice(q + 1);
+    }
     this.version = init.version;
     this.headerView = init.headers;
-    this.client = init.client;
-    this.host = init.host;
+    this.clientAddress = init.client;
+    this.hostAddress = init.host;
     this.reactor = init.reactor;
     this.secure = init.secure;
     this.readBodyLimit = init.readBodyLimit ?? BRIDGE_READ_BODY_LIMIT;
@@ -121,9 +132,35 @@ export abstract class BridgeRequest extends RequestCore implements IRequest {
     return (this.headerView ??= this.buildHeaders());
   }
 
+  /** The request target as sent (`path?query` when the host gave them apart). */
+  get uri(): string {
+    return (this.target ??= this.query === '' ? this.path : `${this.path}?${this.query}`);
+  }
+
+  get client(): IAddress {
+    if (this.clientAddress === undefined) this.fillAddresses();
+    return this.clientAddress!;
+  }
+
+  get host(): IAddress {
+    if (this.hostAddress === undefined) this.fillAddresses();
+    return this.hostAddress!;
+  }
+
+  private fillAddresses(): void {
+    const { client, host } = this.buildAddresses();
+    this.clientAddress ??= client;
+    this.hostAddress ??= host;
+  }
+
   /** Build the headers when they were not given to the constructor. */
   protected buildHeaders(): IHeaders {
     throw new TypeError('BridgeRequest: pass init.headers or override buildHeaders()');
+  }
+
+  /** Build the addresses when they were not given to the constructor. */
+  protected buildAddresses(): { client: IAddress; host: IAddress } {
+    throw new TypeError('BridgeRequest: pass init.client and init.host or override buildAddresses()');
   }
 
   // ------------------------------------------------------------ subclass hooks

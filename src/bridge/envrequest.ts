@@ -6,7 +6,7 @@
  * when the first data, `finish()` or `flushHeaders()` comes (then
  * `x-wsgiorg.flush` asks the gateway to send them, G3).
  */
-import type { IDelayedCall, IReactor } from '../reactor/interfaces.js';
+import type { IAddress, IDelayedCall, IReactor } from '../reactor/interfaces.js';
 import { ConnectionLost } from '../reactor/errors.js';
 import { Headers } from '../protocols/http/headers.js';
 import type { Environ, StartResponse } from './interfaces.js';
@@ -31,14 +31,17 @@ export interface EnvironRequestOptions extends Pick<BridgeQueueOptions, 'highWat
   readBodyLimit?: number;
 }
 
-/** The request target as sent: a raw URI key if the gateway kept one, else rebuilt from the CGI variables. */
-function requestUri(environ: Environ): string {
+/**
+ * The request target as sent: a raw URI key if the gateway kept one, else
+ * rebuilt from the CGI variables; undefined when spindle's gateway kept the
+ * percent-encoded path as it came (`spindle.raw_path`): the request takes it
+ * and QUERY_STRING as they are, and makes the target only if asked.
+ */
+function requestUri(environ: Environ): string | undefined {
   const raw = environ.REQUEST_URI || environ.RAW_URI;
   if (typeof raw === 'string') return raw;
-  // spindle's gateway keeps the percent-encoded path as it came.
   const rawPath = environ['spindle.raw_path'];
-  if (typeof rawPath === 'string' && rawPath !== '')
-    return environ.QUERY_STRING ? `${rawPath}?${environ.QUERY_STRING}` : rawPath;
+  if (typeof rawPath === 'string' && rawPath !== '') return undefined;
   // PATH_INFO is decoded, one char per byte (PEP 3333 latin-1 strings): percent-encode
   // every byte outside RFC 3986 pchar and '/' (a '%' too: it was a decoded '%25').
   const path = (`${environ.SCRIPT_NAME}${environ.PATH_INFO}` || '/').replace(
@@ -89,12 +92,13 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
     reader: QueueReader,
     options: EnvironRequestOptions = {},
   ) {
+    const uri = requestUri(environ);
     super({
       method: environ.REQUEST_METHOD,
-      uri: requestUri(environ),
+      uri,
+      path: uri === undefined ? (environ['spindle.raw_path'] as string) : undefined,
+      query: uri === undefined ? environ.QUERY_STRING || '' : undefined,
       version: environ.SERVER_PROTOCOL || 'HTTP/1.1',
-      client: { host: environ.REMOTE_ADDR, port: Number(environ.REMOTE_PORT ?? 0) },
-      host: { host: environ.SERVER_NAME, port: Number(environ.SERVER_PORT) },
       reactor,
       secure: environ['wsgi.url_scheme'] === 'https',
       readBodyLimit: options.readBodyLimit,
@@ -161,6 +165,14 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
 
   protected override buildHeaders(): Headers {
     return requestHeaders(this.environ);
+  }
+
+  protected override buildAddresses(): { client: IAddress; host: IAddress } {
+    const e = this.environ;
+    return {
+      client: { host: e.REMOTE_ADDR, port: Number(e.REMOTE_PORT ?? 0) },
+      host: { host: e.SERVER_NAME, port: Number(e.SERVER_PORT) },
+    };
   }
 
   /** The iterator reached the end of the queue after `finish()`. */
