@@ -12,6 +12,7 @@ import { Logger } from '../../reactor/log.js';
 import { Factory } from '../protocol.js';
 import { HTTPChannel, type ChannelConfig } from './channel.js';
 import { DateCache } from './date.js';
+import { HeadCache } from './headcache.js';
 import type { CpsApp } from './interfaces.js';
 import {
   DEFAULT_HEADER_TIMEOUT,
@@ -49,6 +50,7 @@ export class HTTPFactory extends Factory {
     const context: ServerContext = {
       app,
       dates: new DateCache(options.reactor),
+      heads: new HeadCache(),
       serverName: options.serverName,
       maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       log,

@@ -49,16 +49,44 @@ export interface HeadPlan {
  * app set it or the whole body is known; chunked for 1.1; close-delimited for 1.0.
  */
 export function planHead(h: HeadInput): HeadPlan {
-  const code = h.code;
-  const noBody = responseHasNoBody(h.method, code);
-  let keepAlive = h.keepAlive;
-  let s = `HTTP/1.1 ${code} ${h.phrase}\r\n`;
+  const fields = headFields(h.code, h.phrase, h.names, h.values, h.date, h.serverName);
+  const t: HeadTail = { framing: NONE, lengthOut: -1, keepAlive: false, lengthLine: -1 };
+  frameHead(fields, h.method, h.version, h.code, h.keepAlive, h.knownLength, t);
+  return {
+    text: fields.text + tailText(t, h.version),
+    framing: t.framing,
+    lengthOut: t.lengthOut,
+    keepAlive: t.keepAlive,
+  };
+}
+
+/** The part of a head the app's status and headers decide (headcache.ts keeps the last one). */
+export interface HeadFields {
+  /** The status line, the app's fields (not Content-Length or Connection), Date and Server, each ending in CRLF. */
+  text: string;
+  /** The app's Content-Length, -1 when it set none. */
+  appLength: number;
+  /** The app's Connection field holds "close". */
+  appClose: boolean;
+}
+
+/** The status line and fields: the app's, then Date and Server unless it set them. */
+export function headFields(
+  code: number,
+  phrase: string,
+  names: readonly string[],
+  values: readonly string[],
+  date: string,
+  serverName: string | undefined,
+): HeadFields {
+  let s = `HTTP/1.1 ${code} ${phrase}\r\n`;
   let appLength = -1;
+  let appClose = false;
   let hasDate = false;
   let hasServer = false;
-  for (let i = 0; i < h.names.length; i++) {
-    const name = h.names[i]!;
-    const value = h.values[i]!;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    const value = values[i]!;
     const n = name.length;
     const key = n === 14 || n === 10 || n === 4 || n === 6 ? name.toLowerCase() : '';
     if (key === 'content-length') {
@@ -67,39 +95,71 @@ export function planHead(h: HeadInput): HeadPlan {
     }
     if (key === 'connection') {
       // The server owns Connection; an app's "close" is honoured (a list element, SP/HTAB trimmed only).
-      if (hasListToken(value, 'close')) keepAlive = false;
+      if (hasListToken(value, 'close')) appClose = true;
       continue;
     }
     if (key === 'date') hasDate = true;
     else if (key === 'server') hasServer = true;
     s += `${name}: ${value}\r\n`;
   }
-  if (!hasDate) s += `Date: ${h.date}\r\n`;
-  if (!hasServer && h.serverName !== undefined) s += `Server: ${h.serverName}\r\n`;
-  let framing: BodyFraming;
-  let lengthOut = -1;
-  if (noBody) {
-    framing = NONE;
+  if (!hasDate) s += `Date: ${date}\r\n`;
+  if (!hasServer && serverName !== undefined) s += `Server: ${serverName}\r\n`;
+  return { text: s, appLength, appClose };
+}
+
+/** How the body is framed: decides the head's last lines (`tailText`). */
+export interface HeadTail {
+  framing: BodyFraming;
+  /** Content-Length sent, -1 when none. */
+  lengthOut: number;
+  keepAlive: boolean;
+  /** The value of the Content-Length line the head carries, -1 for none (a 205 says 0 and sends no body). */
+  lengthLine: number;
+}
+
+/** The framing (RFC 9112 §6.3) of a response with `fields` to `method` / `version`, into `t`. */
+export function frameHead(
+  fields: HeadFields,
+  method: string,
+  version: string,
+  code: number,
+  keepAlive: boolean,
+  knownLength: number,
+  t: HeadTail,
+): void {
+  const appLength = fields.appLength;
+  t.keepAlive = keepAlive && !fields.appClose;
+  t.lengthOut = -1;
+  t.lengthLine = -1;
+  if (responseHasNoBody(method, code)) {
+    t.framing = NONE;
     // RFC 9110 §8.6: no Content-Length in 1xx/204; HEAD and 304 may carry the GET's length.
     // A HEAD app that wrote nothing has not said how long the GET body is: send no length then.
-    const len = appLength >= 0 ? appLength : h.method === 'HEAD' && h.knownLength > 0 ? h.knownLength : -1;
+    const len = appLength >= 0 ? appLength : method === 'HEAD' && knownLength > 0 ? knownLength : -1;
     // RFC 9110 §15.3.6: a 205 is not self-delimiting (RFC 9112 §6.3), so it says its length is 0.
-    if (code === 205) s += 'Content-Length: 0\r\n';
-    else if (len >= 0 && mayHaveContentLength(code)) s += `Content-Length: ${len}\r\n`;
-  } else if (appLength >= 0 || h.knownLength >= 0) {
-    framing = LENGTH;
-    lengthOut = appLength >= 0 ? appLength : h.knownLength;
-    s += `Content-Length: ${lengthOut}\r\n`;
-  } else if (h.version === 'HTTP/1.1') {
-    framing = CHUNKED;
-    s += 'Transfer-Encoding: chunked\r\n';
-  } else {
-    framing = CLOSE;
-    keepAlive = false;
+    if (code === 205) t.lengthLine = 0;
+    else if (len >= 0 && mayHaveContentLength(code)) t.lengthLine = len;
+  } else if (appLength >= 0 || knownLength >= 0) {
+    t.framing = LENGTH;
+    t.lengthOut = t.lengthLine = appLength >= 0 ? appLength : knownLength;
+  } else if (version === 'HTTP/1.1') t.framing = CHUNKED;
+  else {
+    t.framing = CLOSE;
+    t.keepAlive = false;
   }
-  if (!keepAlive) s += 'Connection: close\r\n';
-  else if (h.version === 'HTTP/1.0') s += 'Connection: keep-alive\r\n';
-  return { text: `${s}\r\n`, framing, lengthOut, keepAlive };
+}
+
+/** The head's last lines for `t`: Content-Length or Transfer-Encoding, Connection, the empty line. */
+export function tailText(t: HeadTail, version: string): string {
+  let s =
+    t.lengthLine >= 0
+      ? `Content-Length: ${t.lengthLine}\r\n`
+      : t.framing === CHUNKED
+        ? 'Transfer-Encoding: chunked\r\n'
+        : '';
+  if (!t.keepAlive) s += 'Connection: close\r\n';
+  else if (version === 'HTTP/1.0') s += 'Connection: keep-alive\r\n';
+  return `${s}\r\n`;
 }
 
 /**
@@ -107,7 +167,7 @@ export function planHead(h: HeadInput): HeadPlan {
  * `framing` (a chunk of its own when chunked), then the last chunk if `end`.
  */
 export function assemble(
-  head: string,
+  head: string | Uint8Array,
   framing: BodyFraming,
   body: readonly Uint8Array[],
   framed: number,
@@ -117,7 +177,12 @@ export function assemble(
   const suffix = framing === CHUNKED ? (framed > 0 ? '\r\n' : '') + (end ? LAST_CHUNK : '') : '';
   const out = Buffer.allocUnsafe(head.length + prefix.length + framed + suffix.length);
   const lout = out as unknown as Latin1Buffer;
-  let at = lout.latin1Write(head, 0);
+  let at = 0;
+  if (typeof head === 'string') at = lout.latin1Write(head, 0);
+  else {
+    out.set(head, 0);
+    at = head.length;
+  }
   if (prefix) at += lout.latin1Write(prefix, at);
   let left = framed;
   for (const chunk of body) {

@@ -22,7 +22,8 @@ import { ConnectionLost } from '../../reactor/errors.js';
 import type { IAddress, IProducer, IProtocol, IPushProducer, IReactor } from '../../reactor/interfaces.js';
 import type { Logger } from '../../reactor/log.js';
 import type { DateCache } from './date.js';
-import { assemble, CHUNKED, CLOSE, LAST_CHUNK, LENGTH, NONE, planHead } from './framing.js';
+import type { HeadCache } from './headcache.js';
+import { assemble, CHUNKED, CLOSE, LAST_CHUNK, LENGTH, NONE } from './framing.js';
 import { RequestFinishedError, UpgradeError } from './errors.js';
 import type { Headers } from './headers.js';
 import type { RequestHead } from './head.js';
@@ -63,6 +64,8 @@ export interface RequestHost extends BodyHost {
 export interface ServerContext {
   readonly app: CpsApp;
   readonly dates: DateCache;
+  /** The last response head built, reused while responses repeat it (headcache.ts). */
+  readonly heads: HeadCache;
   readonly serverName: string | undefined;
   readonly maxBodyBytes: number;
   readonly log: Logger;
@@ -288,27 +291,28 @@ export class Request extends RequestCore implements IRequest {
     this.phase = 'streaming';
     this.channel.markResponse(this);
     const ctx = this.channel.server;
-    const plan = planHead({
-      method: this.method,
-      version: this.version,
-      code: this.code,
-      phrase: this.codeMessage,
-      names: this.names,
-      values: this.values,
-      keepAlive: this.head.keepAlive && this.channel.canPersist(this),
+    const heads = ctx.heads;
+    const head = heads.head(
+      this.method,
+      this.version,
+      this.code,
+      this.codeMessage,
+      this.names,
+      this.values,
+      this.head.keepAlive && this.channel.canPersist(this),
       knownLength,
-      date: ctx.dates.get(),
-      serverName: ctx.serverName,
-    });
-    this.framing = plan.framing;
-    this.lengthOut = plan.lengthOut;
-    this.keepAlive = plan.keepAlive;
+      ctx.dates.get(),
+      ctx.serverName,
+    );
+    const framing = (this.framing = heads.framing);
+    this.lengthOut = heads.lengthOut;
+    this.keepAlive = heads.keepAlive;
     let framed = 0;
-    if (plan.framing === LENGTH) framed = Math.min(bodyLength, plan.lengthOut);
-    else if (plan.framing === CHUNKED || plan.framing === CLOSE) framed = bodyLength;
-    if (framed < bodyLength && plan.framing === LENGTH) this.noteCut(bodyLength - framed);
+    if (framing === LENGTH) framed = Math.min(bodyLength, this.lengthOut);
+    else if (framing === CHUNKED || framing === CLOSE) framed = bodyLength;
+    if (framed < bodyLength && framing === LENGTH) this.noteCut(bodyLength - framed);
     this.bytesSent += framed;
-    this.channel.send(assemble(plan.text, plan.framing, body, framed, end));
+    this.channel.send(assemble(head, framing, body, framed, end));
   }
 
   private sendBody(bytes: Uint8Array): void {
