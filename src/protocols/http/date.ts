@@ -18,9 +18,9 @@ export class DateCache {
     this.base = wallSeconds - clock.seconds();
   }
 
-  /** e.g. 'Sun, 06 Nov 1994 08:49:37 GMT'. */
-  get(): string {
-    const s = Math.floor(this.clock.seconds() + this.base);
+  /** e.g. 'Sun, 06 Nov 1994 08:49:37 GMT'; `now`: a reading of the clock just taken, if the caller has one. */
+  get(now: number = this.clock.seconds()): string {
+    const s = Math.floor(now + this.base);
     if (s !== this.second) {
       this.second = s;
       this.value = new Date(s * 1000).toUTCString();

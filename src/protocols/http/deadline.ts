@@ -21,11 +21,15 @@ export class Deadline<Kind extends string> {
     private readonly onExpire: (kind: Kind) => void,
   ) {}
 
-  /** Time `kind`, expiring `seconds` from now (replacing any earlier deadline). */
-  set(kind: Kind, seconds: number): void {
+  /**
+   * Time `kind`, expiring `seconds` from now (replacing any earlier deadline).
+   * `now`: a reading of the clock the caller just took (one reading serves a
+   * whole synchronous pass; see HTTPChannel.now).
+   */
+  set(kind: Kind, seconds: number, now: number = this.clock.seconds()): void {
     if (this.stopped) return;
     this.kind = kind;
-    this.at = this.clock.seconds() + seconds;
+    this.at = now + seconds;
     if (this.call === null || !this.call.active()) this.call = this.clock.callLater(seconds, this.fire);
     else if (this.call.getTime() > this.at) this.call.reset(seconds);
   }

@@ -38,6 +38,8 @@ export interface RequestHost extends BodyHost {
   readonly server: ServerContext;
   /** The connection is TLS (`ITLSTransport.secure`). */
   readonly secure: boolean;
+  /** The reactor's clock: one reading per synchronous pass of the channel (see HTTPChannel.now). */
+  now(): number;
   /** True while the channel is running app code synchronously and collecting output. */
   readonly corked: boolean;
   /** The transport is past its high-water mark: a producer registered now starts paused (pull: not pulled). */
@@ -301,7 +303,7 @@ export class Request extends RequestCore implements IRequest {
       this.values,
       this.head.keepAlive && this.channel.canPersist(this),
       knownLength,
-      ctx.dates.get(),
+      ctx.dates.get(this.channel.now()),
       ctx.serverName,
     );
     const framing = (this.framing = heads.framing);
