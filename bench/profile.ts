@@ -4,7 +4,8 @@
  * `node --cpu-prof` on core 0, loads it with wrk (MODE hello), a pipelining
  * client (`pipelined`) or back-to-back downloads (`rows`, `fresh`, `shared`)
  * from core 1, and prints the functions with the most self time, in
- * microseconds per request (per response for the streams), plus file totals.
+ * microseconds per request (per response for the streams), plus file totals
+ * (`PROF_TOP=N`: the top N functions, 30 by default).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -146,7 +147,7 @@ function report(profile: Profile, kind: string, mode: string, requests: number, 
   for (const [k, v] of [...byFunction]
     .filter(([k]) => !k.startsWith('(idle)'))
     .sort((a, b) => b[1] - a[1])
-    .slice(0, 30))
+    .slice(0, Number(process.env.PROF_TOP ?? 30)))
     console.log(`${per(v).padStart(8)}  ${k}`);
   console.log('\nself time by file, us/request:');
   for (const [k, v] of [...byFile]
