@@ -33,12 +33,17 @@ function startServer(
   script: string,
   args: string[],
   dist: string | null,
+  nodeArgs: string[] = [],
 ): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(here, '..', 'servers', script), ...args], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: serverEnv(dist),
-    });
+    const child = spawn(
+      process.execPath,
+      [...nodeArgs, '--import', 'tsx', join(here, '..', 'servers', script), ...args],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: serverEnv(dist),
+      },
+    );
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
@@ -49,22 +54,37 @@ function startServer(
   });
 }
 
-function rss(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m![1]) * 1024;
+/** The process's resident memory from /proc: total, anonymous (heap, malloc, buffers) and file-backed (code). */
+function memory(pid: number): { rss: number; anon: number; file: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kB = (name: string): number => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)![1]) * 1024;
+  return { rss: kB('VmRSS'), anon: kB('RssAnon'), file: kB('RssFile') };
+}
+
+interface Peak {
+  peak: number;
+  /** RssAnon and RssFile in the sample that was the peak. */
+  anon: number;
+  file: number;
+  seconds: number;
 }
 
 /** Run `fn` while sampling the proxy's RSS; returns the peak. */
-async function peakDuring(pid: number, fn: () => Promise<void>): Promise<{ peak: number; seconds: number }> {
-  let peak = rss(pid);
-  const timer = setInterval(() => (peak = Math.max(peak, rss(pid))), 50);
+async function peakDuring(pid: number, fn: () => Promise<void>): Promise<Peak> {
+  let top = memory(pid);
+  const sample = (): void => {
+    const m = memory(pid);
+    if (m.rss > top.rss) top = m;
+  };
+  const timer = setInterval(sample, 50);
   const t0 = performance.now();
   try {
     await fn();
   } finally {
     clearInterval(timer);
   }
-  return { peak: Math.max(peak, rss(pid)), seconds: (performance.now() - t0) / 1000 };
+  sample();
+  return { peak: top.rss, anon: top.anon, file: top.file, seconds: (performance.now() - t0) / 1000 };
 }
 
 /** POST `total` bytes as fast as the proxy takes them; resolves with the answer (or after `stopAfter` s, closing). */
@@ -121,7 +141,9 @@ function slowDownload(port: number, path: string, rate: number, seconds: number)
 const given = process.env[DIST_ENV];
 const dist = given ?? buildDist();
 const upstream = await startServer('proxy-upstream.ts', [], null);
-const proxy = await startServer('proxy-spindle.ts', [String(upstream.port)], dist);
+// PROXY_NODE_ARGS: node flags for the proxy process only (e.g. `--max-semi-space-size=1`), for experiments.
+const proxyArgs = (process.env.PROXY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+const proxy = await startServer('proxy-spindle.ts', [String(upstream.port)], dist, proxyArgs);
 const pid = proxy.child.pid!;
 const rows: string[] = [];
 try {
@@ -129,11 +151,12 @@ try {
   await download(proxy.port, 64 * MiB, `/bytes/${64 * MiB}`);
   await upload(proxy.port, 64 * MiB, '/up');
   await new Promise((r) => setTimeout(r, 500));
-  const base = rss(pid);
-  const row = (what: string, r: { peak: number; seconds: number }, extra: string) => {
-    const growth = r.peak - base;
+  const base = memory(pid);
+  const row = (what: string, r: Peak, extra: string) => {
+    const growth = r.peak - base.rss;
+    const parts = `anon ${((r.anon - base.anon) / MiB).toFixed(2)}, file ${((r.file - base.file) / MiB).toFixed(2)}`;
     rows.push(
-      `| ${what} | ${(base / MiB).toFixed(1)} | ${(r.peak / MiB).toFixed(1)} | ${(growth / MiB).toFixed(2)} | ${growth <= BOUND ? 'yes' : 'NO'} | ${r.seconds.toFixed(1)} s; ${extra} |`,
+      `| ${what} | ${(base.rss / MiB).toFixed(1)} | ${(r.peak / MiB).toFixed(1)} | ${(growth / MiB).toFixed(2)} | ${parts} | ${growth <= BOUND ? 'yes' : 'NO'} | ${r.seconds.toFixed(1)} s; ${extra} |`,
     );
     process.stderr.write(`${rows[rows.length - 1]}\n`);
   };
@@ -171,8 +194,8 @@ try {
   if (given === undefined) removeDist(dist);
 }
 console.log(
-  '| transfer through reverseProxy | RSS after warm-up (MiB) | peak RSS (MiB) | growth (MiB) | within 8 MiB | notes |',
+  '| transfer through reverseProxy | RSS after warm-up (MiB) | peak RSS (MiB) | growth (MiB) | of which RssAnon / RssFile (MiB) | within 8 MiB | notes |',
 );
-console.log('| --- | --- | --- | --- | --- | --- |');
+console.log('| --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(r);
 process.exit(rows.every((r) => r.includes('| yes |')) ? 0 : 1);
