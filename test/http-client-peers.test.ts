@@ -18,6 +18,7 @@ import { Agent } from '../src/protocols/http/client/agent.js';
 import { HTTPConnectionPool } from '../src/protocols/http/client/pool.js';
 import { readBody } from '../src/protocols/http/client/readbody.js';
 import { reverseProxy } from '../src/protocols/http/client/proxy.js';
+import type { IAgent } from '../src/protocols/http/client/interfaces.js';
 import { captureLogs } from '../src/reactor/log.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -111,6 +112,146 @@ describe('reverseProxy on real sockets', () => {
     expect(got).toBeGreaterThan(0);
     // The upstream never got far ahead of a client that stopped: socket buffers, not the GiB.
     expect(written).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('a download through the proxy reuses its read buffers once written (release after flush), and every byte is exact', async () => {
+    // i % 251: a read that overwrote memory a client write still held would put bytes at the wrong offsets.
+    const total = 24 * 1024 * 1024;
+    const body = Buffer.alloc(total);
+    for (let i = 0; i < total; i++) body[i] = i % 251;
+    const upstream = http.createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Length': String(total) });
+      let off = 0;
+      const more = (): void => {
+        while (off < total && !res.destroyed) {
+          const ok = res.write(body.subarray(off, off + 64 * 1024));
+          off += 64 * 1024;
+          if (!ok) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      more();
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => (upstream.closeAllConnections(), upstream.close(() => r()))));
+    const { reactor, pool } = reactorAndPool();
+    const agent = new Agent(reactor, { pool });
+    // See which memory each body chunk the proxy relays lives in.
+    const memory = new Set<ArrayBufferLike>();
+    let chunks = 0;
+    const watching: IAgent = {
+      request: (...args) =>
+        agent.request(...args).addCallback((response) => {
+          const deliver = response.deliverBody.bind(response);
+          response.deliverBody = (p) =>
+            deliver({
+              makeConnection: (t) => p.makeConnection(t),
+              dataReceived: (d) => {
+                chunks++;
+                memory.add(d.buffer);
+                p.dataReceived(d);
+              },
+              connectionLost: (r) => p.connectionLost(r),
+            });
+          return response;
+        }),
+    };
+    const app = reverseProxy(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, { agent: watching });
+    const listening = await reactor.listenTCP(0, new HTTPFactory(app, { reactor }), { host: '127.0.0.1' });
+    cleanups.push(() => listening.stopListening());
+    // A client that stops reading for a turn now and then, so some writes wait in the proxy's socket.
+    const got: Buffer[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const sock = net.connect(listening.getHost().port, '127.0.0.1');
+      let n = 0;
+      sock.on('data', (d: Buffer) => {
+        got.push(d);
+        if (++n % 8 === 0) {
+          sock.pause();
+          setImmediate(() => sock.resume());
+        }
+      });
+      sock.on('end', resolve);
+      sock.on('error', reject);
+      sock.write('GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    });
+    const all = Buffer.concat(got);
+    const start = all.indexOf('\r\n\r\n') + 4;
+    expect(all.length - start).toBe(total);
+    expect(all.subarray(start).equals(body)).toBe(true);
+    // Without release after flush every large read has fresh memory (one per chunk).
+    expect(chunks).toBeGreaterThan(20);
+    expect(memory.size).toBeLessThan(chunks / 4);
+  });
+
+  it('a chunked download to a client that stalls until the upstream is blocked, again and again: every byte is exact', async () => {
+    // Small chunks: one read holds many, so a pause mid-read leaves the rest of it in the parser,
+    // whose memory must not be read into again (keepRead) even when the bytes before it are released.
+    const total = 12 * 1024 * 1024;
+    const body = Buffer.alloc(total);
+    for (let i = 0; i < total; i++) body[i] = i % 251;
+    let blocked: (() => void) | null = null;
+    let waiting = false; // the upstream's socket is full: it waits for 'drain'
+    const upstream = http.createServer((_req, res) => {
+      let off = 0;
+      const more = (): void => {
+        waiting = false;
+        while (off < total && !res.destroyed) {
+          const ok = res.write(body.subarray(off, off + 3000));
+          off += 3000;
+          if (!ok) {
+            waiting = true;
+            blocked?.();
+            return void res.once('drain', more);
+          }
+        }
+        res.end();
+      };
+      more();
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => (upstream.closeAllConnections(), upstream.close(() => r()))));
+    const { reactor, pool } = reactorAndPool();
+    const app = reverseProxy(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, {
+      agent: new Agent(reactor, { pool }),
+    });
+    const listening = await reactor.listenTCP(0, new HTTPFactory(app, { reactor }), { host: '127.0.0.1' });
+    cleanups.push(() => listening.stopListening());
+    const got: Buffer[] = [];
+    let stalls = 0;
+    await new Promise<void>((resolve, reject) => {
+      const sock = net.connect(listening.getHost().port, '127.0.0.1');
+      sock.on('data', (d: Buffer) => {
+        got.push(d);
+        if (stalls >= 6 || blocked !== null) return;
+        // Stop reading until everything between here and the upstream is full.
+        sock.pause();
+        stalls++;
+        blocked = () => {
+          blocked = null;
+          sock.resume();
+        };
+        if (waiting) setImmediate(() => blocked?.());
+      });
+      sock.on('end', resolve);
+      sock.on('error', reject);
+      sock.write('GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    });
+    const all = Buffer.concat(got);
+    const head = all.indexOf('\r\n\r\n') + 4;
+    expect(all.subarray(0, head).toString('latin1')).toMatch(/transfer-encoding: chunked/i);
+    // De-chunk.
+    const out: Buffer[] = [];
+    let pos = head;
+    for (;;) {
+      const eol = all.indexOf('\r\n', pos);
+      const size = parseInt(all.subarray(pos, eol).toString('latin1'), 16);
+      if (size === 0) break;
+      out.push(all.subarray(eol + 2, eol + 2 + size));
+      pos = eol + 2 + size + 2;
+    }
+    expect(stalls).toBe(6);
+    expect(Buffer.concat(out).equals(body)).toBe(true);
   });
 
   it('an upstream that is gone gets 502 with a generic body that does not name it', async () => {

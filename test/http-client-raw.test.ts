@@ -21,6 +21,7 @@ import { Deferred } from '../src/reactor/deferred.js';
 import type { ITransport } from '../src/reactor/interfaces.js';
 import { latin1, outcome, pushProducer, rawWorld, text } from './http-client-helpers.js';
 import { CLIENT_READ_AHEAD_BYTES } from '../src/protocols/http/client/connection.js';
+import { largeReads, releaseRead } from '../src/reactor/readbuffer.js';
 
 /** Request, connect, feed `raw` cut at `cuts`, then close; returns what the body reader saw. */
 function fetchRaw(raw: string, cuts: number[], method = 'GET') {
@@ -325,5 +326,58 @@ describe('backpressure', () => {
     expect(() => r.response!.deliverBody({ makeConnection() {}, dataReceived() {}, connectionLost() {} })).toThrow(
       expect.objectContaining({ code: 'ERR_HTTP_RESPONSE_BODY_CONSUMED' }),
     );
+  });
+});
+
+describe('lent reads (release after flush, reactor/readbuffer.ts)', () => {
+  it('bytes the parser holds behind a pause are kept: a late release of the read does not let a later read overwrite them', () => {
+    const w = rawWorld();
+    const r = outcome(w.agent.request('GET', 'http://example.test/'));
+    const { client } = w.connect();
+    // The connection reads through largeReads as connectTCP's readBufferSize would have it.
+    const reader = largeReads(64 * 1024, (chunk) => client.dataReceived(chunk));
+    const read = (bytes: Uint8Array) => {
+      const buf = reader.buffer();
+      buf.set(bytes);
+      reader.callback(bytes.length, buf);
+      return buf;
+    };
+    read(latin1('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n')); // small: copied
+    // 1000-byte chunks, their bytes counting on mod 251, in reads of about 40 KiB (lent).
+    let next = 0;
+    const expected: number[] = [];
+    const chunks = (count: number) => {
+      const parts: Buffer[] = [];
+      for (let c = 0; c < count; c++) {
+        const data = Buffer.alloc(1000);
+        for (let i = 0; i < 1000; i++) expected.push((data[i] = next++ % 251));
+        parts.push(Buffer.from('3e8\r\n', 'latin1'), data, Buffer.from('\r\n', 'latin1'));
+      }
+      return Buffer.concat(parts);
+    };
+    const got: Buffer[] = [];
+    let first: Uint8Array | null = null;
+    let transport!: ITransport;
+    (r.value as IResponse).deliverBody({
+      makeConnection: (t) => (transport = t),
+      dataReceived: (d) => {
+        got.push(Buffer.from(d));
+        if (first === null) {
+          // A relay whose write did not flush: it pauses and remembers the chunk to release later.
+          first = d;
+          transport.pauseProducing();
+        }
+      },
+      connectionLost: () => {},
+    });
+    const lent = read(chunks(40)); // the parser holds 39 of its chunks behind the pause
+    releaseRead(first!); // the write flushed: the relay releases its chunk
+    read(chunks(40)); // more arrive while paused (held too)
+    const third = read(chunks(40));
+    // The parser still holds bytes of the first lent read: its memory must not have been read into.
+    expect(third.buffer === lent.buffer).toBe(false);
+    transport.resumeProducing();
+    read(latin1('0\r\n\r\n'));
+    expect(Buffer.concat(got).equals(Buffer.from(expected))).toBe(true);
   });
 });

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../src/reactor/errors.js';
 import type { IProtocol, ITransport } from '../src/reactor/interfaces.js';
 import { NodeReactor } from '../src/reactor/nodereactor.js';
-import { BASE_READ_BYTES, largeReads } from '../src/reactor/readbuffer.js';
+import { BASE_READ_BYTES, SPARE_READ_BUFFERS, keepRead, largeReads, releaseRead } from '../src/reactor/readbuffer.js';
 import { connectTCP, listenTCP } from '../src/reactor/tcp.js';
 import {
   oneShotFactory,
@@ -82,6 +82,96 @@ describe('largeReads: the read buffer policy', () => {
     expect(() => connectTCP(reactor, '127.0.0.1', 9, oneShotFactory(p), { readBufferSize: 100 })).toThrow(
       /readBufferSize/,
     );
+  });
+});
+
+/** A read loop whose consumer says, per read, whether it releases or keeps the chunk during the call. */
+function lendLoop(max: number, during: (chunk: Buffer, i: number) => void) {
+  const delivered: Buffer[] = [];
+  const r = largeReads(max, (c) => {
+    delivered.push(c);
+    during(c, delivered.length - 1);
+  });
+  const memory: ArrayBufferLike[] = [];
+  const read = (n: number, fill: number) => {
+    const buf = r.buffer();
+    memory.push(buf.buffer);
+    buf.fill(fill, 0, Math.min(n, buf.length));
+    r.callback(Math.min(n, buf.length), buf);
+  };
+  return { delivered, memory, read };
+}
+
+describe('largeReads: release after flush', () => {
+  it('a chunk released during its delivery: the same memory takes the next read', () => {
+    const { memory, read } = lendLoop(64 * KiB, (c) => releaseRead(c));
+    for (let i = 0; i < 5; i++) read(64 * KiB, i);
+    expect(new Set(memory).size).toBe(1);
+  });
+
+  it('without a release every large read gets fresh memory, and each chunk keeps its bytes', () => {
+    const { delivered, memory, read } = lendLoop(64 * KiB, () => {});
+    for (let i = 0; i < 5; i++) read(64 * KiB, i + 1);
+    expect(new Set(memory).size).toBe(5);
+    delivered.forEach((d, i) => expect(d.every((b) => b === i + 1)).toBe(true));
+  });
+
+  it('keepRead wins over a release: the kept chunk is never read into again, even if released later', () => {
+    const kept: Buffer[] = [];
+    const { memory, read } = lendLoop(64 * KiB, (c, i) => {
+      releaseRead(c);
+      if (i === 1) {
+        keepRead(c);
+        kept.push(c);
+      }
+    });
+    for (let i = 0; i < 4; i++) read(64 * KiB, i + 1);
+    releaseRead(kept[0]!); // a late release of a kept read is ignored
+    for (let i = 4; i < 8; i++) read(64 * KiB, i + 1);
+    expect(memory[1] === memory[0]).toBe(true);
+    expect(memory[2] === memory[1]).toBe(false);
+    expect(memory.filter((m) => m === memory[1])).toHaveLength(2);
+    expect(kept[0]!.every((b) => b === 2)).toBe(true);
+  });
+
+  it('a chunk released after its delivery becomes a spare that a later read takes; at most SPARE_READ_BUFFERS wait', () => {
+    const held: Buffer[] = [];
+    const { memory, read } = lendLoop(64 * KiB, (c) => void held.push(c));
+    for (let i = 0; i < 4; i++) read(64 * KiB, i + 1);
+    expect(new Set(memory).size).toBe(4);
+    // The writes of all four flushed: four come back, SPARE_READ_BUFFERS are kept for the next reads.
+    for (const c of held) releaseRead(c);
+    releaseRead(held[0]!); // twice is once
+    for (let i = 0; i < SPARE_READ_BUFFERS + 1; i++) read(64 * KiB, 9);
+    const reused = memory.slice(4).filter((m) => memory.slice(0, 4).includes(m));
+    expect(reused).toHaveLength(SPARE_READ_BUFFERS);
+    expect(new Set(reused).size).toBe(SPARE_READ_BUFFERS);
+  });
+
+  it('a release outside any delivery of memory no reader lent is ignored', () => {
+    const { memory, read } = lendLoop(64 * KiB, () => {});
+    releaseRead(Buffer.alloc(64 * KiB));
+    read(64 * KiB, 1);
+    read(64 * KiB, 2);
+    expect(new Set(memory).size).toBe(2);
+  });
+
+  it('small reads are copied out and never lent; a spare of another size is not used', () => {
+    const held: Buffer[] = [];
+    const { delivered, memory, read } = lendLoop(256 * KiB, (c) => void held.push(c));
+    read(64 * KiB, 1); // full: grows to 256 KiB
+    read(10, 2); // small: copied, back to 64 KiB
+    releaseRead(held[0]!); // 64 KiB back while the reader reads 64 KiB: a spare
+    // Half reads: lent, and the buffer stays at 64 KiB (a full one would grow it).
+    read(32 * KiB, 3); // into the buffer chosen before the release
+    read(32 * KiB, 4); // into the spare
+    expect(memory[3] === memory[0]).toBe(true);
+    expect(delivered[1]!.buffer === memory[1]).toBe(false);
+    // A 256 KiB buffer released while the reader reads 64 KiB is not kept.
+    releaseRead(held[1]!);
+    read(32 * KiB, 5);
+    read(32 * KiB, 6);
+    expect(memory.slice(4).some((m) => m === memory[1])).toBe(false);
   });
 });
 

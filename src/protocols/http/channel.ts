@@ -339,6 +339,11 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   // ------------------------------------------------------------------ RequestHost
 
+  get unsentBytes(): number | undefined {
+    const socket = (this.transport as { bufferSize?: number }).bufferSize;
+    return socket === undefined ? undefined : socket + this.outBytes;
+  }
+
   send(data: Uint8Array): void {
     if (this.phase === 'lost') return;
     if (this.cork > 0) {

@@ -100,6 +100,13 @@ export interface IRequest extends IConsumer {
    * finish() on, whether or not this is true yet.
    */
   readonly startedWriting: boolean;
+  /**
+   * Bytes written on this connection that are not yet handed to the kernel (held
+   * by the request, the connection or the socket); absent or undefined where the
+   * host cannot tell. 0 right after `write(data)` means nothing holds `data` any
+   * more, so its memory may be reused (a proxy's read buffer, reactor/readbuffer.ts).
+   */
+  readonly unsentBytes?: number | undefined;
   readonly finished: boolean;
   /** True once the client went away before the response finished. */
   readonly disconnected: boolean;

@@ -44,6 +44,8 @@ export interface RequestHost extends BodyHost {
   readonly corked: boolean;
   /** The transport is past its high-water mark: a producer registered now starts paused (pull: not pulled). */
   readonly outputPaused: boolean;
+  /** Bytes the channel and its transport hold, not yet handed to the kernel; undefined if the transport cannot tell. */
+  readonly unsentBytes: number | undefined;
   send(data: Uint8Array): void;
   /** `request`'s head is about to be sent: remember where its bytes start in what is still held. */
   markResponse(request: Request): void;
@@ -221,6 +223,11 @@ export class Request extends RequestCore implements IRequest {
   /** The response was completely handed to the connection (finish(), or the server's own answer). */
   get responded(): boolean {
     return this.phase === 'complete' || this.phase === 'server-answered';
+  }
+
+  get unsentBytes(): number | undefined {
+    const below = this.channel.unsentBytes;
+    return below === undefined || this.held === null ? below : below + this.heldBytes;
   }
 
   write(data: Uint8Array | string): void {

@@ -22,6 +22,7 @@ import { Buffer } from 'node:buffer';
 import { Deferred } from '../../../reactor/deferred.js';
 import { ConnectionDone } from '../../../reactor/errors.js';
 import { Failure, responseDone } from '../../../reactor/failure.js';
+import { keepRead } from '../../../reactor/readbuffer.js';
 import type { IAddress, IConsumer, IProducer, IProtocol, ITransport } from '../../../reactor/interfaces.js';
 import type { HTTPParseError } from '../errors.js';
 import type { Headers } from '../headers.js';
@@ -222,6 +223,8 @@ export class HTTP11ClientProtocol implements IProtocol, BodySource {
     }
     ex.receivedAny = true;
     this.parser.feed(data);
+    // Bytes the parser holds (read-ahead, an unfinished line) may be views of this read: its memory stays theirs.
+    if (this.parser.bufferedBytes > 0) keepRead(data);
     if (this.readPaused) this.checkReadAhead();
   }
 

@@ -30,6 +30,7 @@ import { ConnectError, ResponseDone, TimeoutError } from '../../../reactor/error
 import type { Failure } from '../../../reactor/failure.js';
 import type { IConsumer, IPushProducer } from '../../../reactor/interfaces.js';
 import { Logger } from '../../../reactor/log.js';
+import { releaseRead } from '../../../reactor/readbuffer.js';
 import type { CpsApp, IRequest } from '../interfaces.js';
 import { HOP_BY_HOP_HEADERS, parseContentLength } from '../rules.js';
 import { listElements } from '../syntax.js';
@@ -41,6 +42,8 @@ import { Relay } from './relay.js';
 
 /** Default `maxBuffered`: bytes a paused direction may still take in before the exchange is aborted. */
 export const DEFAULT_PROXY_MAX_BUFFERED = 256 * 1024;
+/** Chunks a download relay remembers for release after flush; past this they are left to the GC. */
+const MAX_UNFLUSHED_CHUNKS = 8;
 /** Default seconds to wait for the upstream's response head before answering 504. */
 export const DEFAULT_PROXY_TIMEOUT = 60;
 
@@ -168,6 +171,9 @@ class RequestBodyProducer extends Relay implements IBodyProducer {
 
 /** Pass the upstream body to the client: the body transport is the producer the request pauses. */
 class ResponseRelay extends Relay implements IPushProducer {
+  /** Chunks written to the client and not yet flushed: their read buffers go back once they are. */
+  private unflushed: Uint8Array[] = [];
+
   constructor(
     private readonly req: IRequest,
     maxBuffered: number,
@@ -189,12 +195,36 @@ class ResponseRelay extends Relay implements IPushProducer {
           return;
         }
         this.req.write(data);
+        this.releaseFlushed(data);
       },
       connectionLost: (reason) => {
+        this.unflushed = [];
         this.req.unregisterProducer();
         this.onEnd(reason);
       },
     });
+  }
+
+  /**
+   * Release after flush (reactor/readbuffer.ts): once the client's socket has
+   * taken every byte written, nothing holds them and the upstream connection may
+   * read into their memory again. Until then they wait here (at most what the
+   * client's transport lets through before it pauses us).
+   */
+  private releaseFlushed(data: Uint8Array | null): void {
+    if (this.req.unsentBytes !== 0) {
+      if (data !== null && this.unflushed.length < MAX_UNFLUSHED_CHUNKS) this.unflushed.push(data);
+      return;
+    }
+    for (const chunk of this.unflushed) releaseRead(chunk);
+    this.unflushed = [];
+    if (data !== null) releaseRead(data);
+  }
+
+  override resumeProducing(): void {
+    // The client's transport resumes us once it drained: what we wrote has gone.
+    this.releaseFlushed(null);
+    super.resumeProducing();
   }
 }
 
