@@ -100,10 +100,17 @@ function start(kind: string, mode: string, arg: number, dist: string | null): Pr
   });
 }
 
+/** SIGTERM (a spindle server prints its counts, e.g. threaded wake-ups per request), SIGKILL after 2 s. */
 function stop(s: Server): Promise<void> {
-  return new Promise((r) =>
-    s.proc.exitCode !== null ? r() : (s.proc.once('exit', () => r()), s.proc.kill('SIGKILL')),
-  );
+  return new Promise((r) => {
+    if (s.proc.exitCode !== null || s.proc.signalCode !== null) return r();
+    const kill = setTimeout(() => s.proc.kill('SIGKILL'), 2000);
+    s.proc.once('exit', () => {
+      clearTimeout(kill);
+      r();
+    });
+    s.proc.kill('SIGTERM');
+  });
 }
 
 /** The server's own process when it was started through taskset (taskset execs, so the pid is the same). */

@@ -6,7 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { threadedIterApp, THREAD_JOB_QUEUE_SIZE } from '../src/bridge/threaded.js';
+import { threadedIterApp, THREAD_JOB_QUEUE_SIZE, THREAD_RING_SIZE } from '../src/bridge/threaded.js';
+import { Dispatcher } from '../src/bridge/threadeddispatch.js';
+import { WAKE_CHECK } from '../src/bridge/threadedwake.js';
+import { MemoryReactor } from '../src/reactor/memoryreactor.js';
 import { RecordRing, RECORD_HEADER } from '../src/bridge/threadedring.js';
 import {
   decodeJob,
@@ -22,7 +25,16 @@ import {
 } from '../src/bridge/threadedcodec.js';
 import type { Environ, IterApp } from '../src/bridge/interfaces.js';
 import type { FakeRequestInit } from './gateway-fakerequest.js';
-import { appsUrl, newShared, patternSha256, sha256, until, withPoolHost, type Hosted } from './threaded-helpers.js';
+import {
+  appsUrl,
+  newShared,
+  patternSha256,
+  sha256,
+  turnsUntil,
+  until,
+  withPoolHost,
+  type Hosted,
+} from './threaded-helpers.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
@@ -238,6 +250,48 @@ describe('threadedIterApp: waking the loops', () => {
     const other = ctx.host.serve(threadedIterApp(appsUrl, 'hello', opts));
     await other.done; // served by the other loop, woken for it, while the gate is still closed
     expect(other.req.bodyText()).toBe('hello world');
+    expect(Atomics.load(shared, 2)).toBe(0);
+    Atomics.store(shared, 2, 1);
+    Atomics.notify(shared, 2);
+    await blocked.done;
+    expect(blocked.req.bodyText()).toBe('released');
+  });
+
+  it('a request behind a loop held in its app wakes a sleeping loop only once the host clock says the queue did not drain for WAKE_CHECK', async () => {
+    const shared = newShared();
+    await Promise.all([
+      ctx.pool.deferToThread(appsUrl, 'share', shared.buffer),
+      ctx.pool.deferToThread(appsUrl, 'share', shared.buffer),
+    ]);
+    // The pool's dispatcher, made first with a clock this test moves (the host's reactor otherwise).
+    const clock = new MemoryReactor();
+    Dispatcher.of(ctx.pool, {
+      ringSize: THREAD_RING_SIZE,
+      jobQueueSize: THREAD_JOB_QUEUE_SIZE,
+      idleLinger: 600,
+      clock,
+    });
+    const opts = { pool: ctx.pool, idleLinger: 600 };
+    const warm = [
+      ctx.host.serve(threadedIterApp(appsUrl, 'hello', opts)),
+      ctx.host.serve(threadedIterApp(appsUrl, 'hello', opts)),
+    ];
+    await Promise.all(warm.map((h) => h.done));
+    expect(ctx.pool.stats.busy).toBe(2);
+    await turnsUntil(() => Dispatcher.statsOf(ctx.pool)!.sleepingLoops === 2); // both loops asleep
+    const blocked = ctx.host.serve(threadedIterApp(appsUrl, 'gated', opts));
+    await until(shared, 3, (v) => v === 1); // one loop is inside the app, blocked on the gate
+    const woken = Dispatcher.statsOf(ctx.pool)!.loopWakeups;
+    const other = ctx.host.serve(threadedIterApp(appsUrl, 'hello', opts));
+    await turnsUntil(() => clock.getDelayedCalls().length === 1); // the reactor side's next look
+    for (let i = 0; i < 20; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+    // A loop is awake (held in its app): nothing wakes the sleeping one until the look.
+    expect(Dispatcher.statsOf(ctx.pool)!.loopWakeups).toBe(woken);
+    expect(other.req.finished).toBe(false);
+    clock.advance(WAKE_CHECK);
+    await other.done; // the look saw no drain and woke the other loop, the gate still closed
+    expect(other.req.bodyText()).toBe('hello world');
+    expect(Dispatcher.statsOf(ctx.pool)!.loopWakeups).toBe(woken + 1);
     expect(Atomics.load(shared, 2)).toBe(0);
     Atomics.store(shared, 2, 1);
     Atomics.notify(shared, 2);

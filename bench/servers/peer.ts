@@ -18,7 +18,10 @@ import type { IterApp } from '../../src/bridge/interfaces.js';
 import type { CpsApp } from '../../src/protocols/http/interfaces.js';
 import type { IPushProducer } from '../../src/reactor/interfaces.js';
 import { HeadEndCounter } from '../harness.js';
-import { spindleModule } from './dist.js';
+import { DIST_ENV, spindleModule } from './dist.js';
+
+/** Run at SIGTERM, before the exit. */
+const atExit: (() => void)[] = [];
 
 const [kind = 'node', mode = 'hello', argText = '0'] = process.argv.slice(2);
 const arg = Number(argText);
@@ -206,7 +209,19 @@ async function spindle(): Promise<void> {
     const moduleUrl = new URL('./peer-threaded-app.mjs', import.meta.url).href;
     // PEER_THREADS: another pool size, for a look at how the figure scales (bench/peers.ts uses 4).
     const threads = Number(process.env.PEER_THREADS ?? 4);
-    app = toCpsApp(threadedIterApp(moduleUrl, 'hello', { threads, reactor }), { reactor });
+    const threaded = threadedIterApp(moduleUrl, 'hello', { threads, reactor });
+    app = toCpsApp(threaded, { reactor });
+    // Cross-thread wake-ups per request, on stderr at the end (a base build without the counts prints nothing).
+    const { Dispatcher } =
+      await spindleModule<typeof import('../../src/bridge/threadeddispatch.js')>('bridge/threadeddispatch.js');
+    atExit.push(() => {
+      const s = threaded.pool && typeof Dispatcher.statsOf === 'function' ? Dispatcher.statsOf(threaded.pool) : null;
+      if (!s || s.requests === 0) return;
+      process.stderr.write(
+        `peer threaded (${process.env[DIST_ENV] ?? 'sources'}): ${s.requests} requests; per request ` +
+          `${(s.loopWakeups / s.requests).toFixed(4)} loop wake-ups, ${(s.reactorWakeups / s.requests).toFixed(4)} reactor wake-ups\n`,
+      );
+    });
   }
   const port = await reactor.listenTCP(0, new HTTPFactory(app, { reactor }), { host: '127.0.0.1' });
   listening(port.getHost().port);
@@ -225,4 +240,7 @@ const kinds: Record<string, () => Promise<void>> = {
 if (!kinds[kind]) throw new Error(`unknown server kind ${kind}; one of ${Object.keys(kinds).join(', ')}`);
 await kinds[kind]!();
 // A clean exit on SIGTERM (lets --cpu-prof write its profile when profiling a run).
-process.on('SIGTERM', () => process.exit(0));
+process.on('SIGTERM', () => {
+  for (const f of atExit) f();
+  process.exit(0);
+});

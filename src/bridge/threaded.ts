@@ -124,18 +124,20 @@ export function threadedIterApp(moduleUrl: string, exportName: string, options: 
   let dispatcher: Dispatcher | null = null;
   const ringSize = options.ringSize ?? THREAD_RING_SIZE;
   const app = (environ: Environ, startResponse: StartResponse): AppIterable => {
-    if (!pool) {
+    if (!dispatcher) {
       const reactor = options.reactor ?? environ['spindle.reactor'] ?? null;
-      pool = new ThreadPool(reactor, {
+      pool ??= new ThreadPool(reactor, {
         ...(options.threads !== undefined ? { size: options.threads } : {}),
         ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
       });
+      dispatcher = Dispatcher.of(pool, {
+        ringSize,
+        jobQueueSize: options.jobQueueSize ?? THREAD_JOB_QUEUE_SIZE,
+        idleLinger: options.idleLinger ?? THREAD_IDLE_LINGER,
+        // The looks at a waiting queue are the host's own turns: its reactor first.
+        clock: environ['spindle.reactor'] ?? reactor,
+      });
     }
-    dispatcher ??= Dispatcher.of(pool, {
-      ringSize,
-      jobQueueSize: options.jobQueueSize ?? THREAD_JOB_QUEUE_SIZE,
-      idleLinger: options.idleLinger ?? THREAD_IDLE_LINGER,
-    });
     return new ThreadedResponse(moduleUrl, exportName, environ, startResponse, dispatcher, ringSize, options).begin();
   };
   return Object.defineProperty(app, 'pool', { get: () => pool }) as ThreadedIterApp;

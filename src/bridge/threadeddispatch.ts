@@ -6,9 +6,10 @@
  * thread waits on for all of them.
  *
  * The reactor thread never blocks. It puts a request in the queue (a record:
- * the compact environ of threadedcodec.ts, no structured clone) and notifies a
- * sleeping loop only when none is free to take it (threadedwake.ts); a full queue (`maxQueue` jobs or
- * `jobQueueSize` bytes) answers 503. It reads the loops' rings when woken: one
+ * the compact environ of threadedcodec.ts, no structured clone) and wakes a
+ * sleeping loop lazily (threadedwake.ts): only when no loop is awake, or when
+ * the queue has not drained for WAKE_CHECK on the host's clock; a full queue
+ * (`maxQueue` jobs or `jobQueueSize` bytes) answers 503. It reads the loops' rings when woken: one
  * `Atomics.waitAsync` on Q_MAIN_SEQ while it has jobs in flight, which the
  * first worker to publish after it went to sleep fires; a burst of responses
  * costs one wake-up, not one per response. Body records wait in the ring
@@ -49,10 +50,18 @@ import {
   Q_STOP,
   type InputMessage,
   type LoopSpec,
-  Q_FREE,
   type WorkerMessage,
 } from './threadedworker.js';
-import { LOOP_MAX, LOOP_WORDS_BYTES, wakeAllLoops, wakeLoopIfNeeded } from './threadedwake.js';
+import {
+  sleepingLoops,
+  LOOP_MAX,
+  LOOP_WORDS_BYTES,
+  LoopWaker,
+  loopGone,
+  WAKE_CHECK,
+  wakeAllLoops,
+} from './threadedwake.js';
+import type { IReactorTime } from '../reactor/interfaces.js';
 
 /** Default bytes of the shared job queue (requests waiting for a worker, their environs encoded). */
 export const THREAD_JOB_QUEUE_SIZE = 1024 * 1024;
@@ -103,6 +112,20 @@ export interface DispatcherOptions {
   jobQueueSize: number;
   /** Seconds an idle loop keeps its worker (THREAD_IDLE_LINGER). */
   idleLinger: number;
+  /** Whose clock times the looks at a queue that waits (WAKE_CHECK): the host's reactor; null: Node's timers. */
+  clock: Pick<IReactorTime, 'callLater'> | null;
+}
+
+/** Counts since the dispatcher was made (for benchmarks: cross-thread wake-ups per request). */
+export interface DispatcherStats {
+  /** Requests queued. */
+  requests: number;
+  /** Sleeping loops this side woke. */
+  loopWakeups: number;
+  /** Times the reactor thread's wait for the loops' records ended. */
+  reactorWakeups: number;
+  /** Loops asleep now, waiting to be woken. */
+  sleepingLoops: number;
 }
 
 export class Dispatcher {
@@ -141,6 +164,9 @@ export class Dispatcher {
   private armed = false;
   private drainQueued = false;
   private notifyQueued = false;
+  private readonly waker: LoopWaker;
+  private requests = 0;
+  private reactorWakeups = 0;
 
   private constructor(
     private readonly pool: ThreadPool,
@@ -153,6 +179,26 @@ export class Dispatcher {
     for (let i = this.maxJobs - 1; i >= 0; i--) this.freeCancel.push(i);
     this.ringCapacity = options.ringSize + RING_SLACK;
     this.idleLinger = options.idleLinger;
+    const clock = options.clock;
+    this.waker = new LoopWaker(
+      this.loops,
+      () => !this.stopped && this.queue.used() !== 0,
+      clock ? (fn) => void clock.callLater(WAKE_CHECK, fn) : (fn) => void setTimeout(fn, WAKE_CHECK * 1000).unref(),
+      () => this.ensureLoops(),
+    );
+  }
+
+  /** The counts of `pool`'s dispatcher (null before its first threadedIterApp request). */
+  static statsOf(pool: ThreadPool): DispatcherStats | null {
+    const d = dispatchers.get(pool);
+    return d
+      ? {
+          requests: d.requests,
+          loopWakeups: d.waker.wakeups,
+          reactorWakeups: d.reactorWakeups,
+          sleepingLoops: sleepingLoops(d.loops),
+        }
+      : null;
   }
 
   /**
@@ -190,6 +236,7 @@ export class Dispatcher {
     Atomics.store(this.cancel, cancelSlot, 0);
     job.cancelSlot = cancelSlot;
     this.jobs.set(id, job);
+    this.requests++;
     this.wakeLoop();
     this.ensureLoops();
     this.arm();
@@ -215,13 +262,13 @@ export class Dispatcher {
     return false;
   }
 
-  /** Wake one sleeping loop at the end of this reactor turn (one notify for a burst of requests). */
+  /** At the end of this reactor turn (once for a burst of requests): wake a loop if none is awake (threadedwake.ts). */
   private wakeLoop(): void {
     if (this.notifyQueued) return;
     this.notifyQueued = true;
     setImmediate(() => {
       this.notifyQueued = false;
-      wakeLoopIfNeeded(this.q, Q_FREE, this.queue, this.loops);
+      this.waker.check();
     });
   }
 
@@ -296,9 +343,11 @@ export class Dispatcher {
       this.finish(current, job);
       job.fail(err ?? new ThreadPoolStopped());
     }
+    // A loop that died inside a request (crash, termination) still counted itself awake.
+    if (current !== 0) loopGone(this.loops);
     if (err instanceof ThreadPoolStopped) this.stop(err);
-    // A loop that timed out idle may have been the one a notify was meant for: pass it on.
-    wakeLoopIfNeeded(this.q, Q_FREE, this.queue, this.loops);
+    // A loop that timed out idle may have been the one a wake-up was meant for: pass it on.
+    this.waker.check();
     this.ensureLoops(); // a new loop takes the requests still queued
   }
 
@@ -458,6 +507,7 @@ export class Dispatcher {
     this.armed = true;
     (r.value as Promise<string>).then(() => {
       this.armed = false;
+      this.reactorWakeups++;
       this.drainAll();
     });
   }

@@ -39,7 +39,7 @@ import { hasToken } from '../protocols/websocket/accept.js';
 import { WebSocketUnsupportedError } from '../protocols/websocket/errors.js';
 import { RecordRing, SPACE_SEQ, USER_WORD } from './threadedring.js';
 import { RING_SLACK } from './threadedcodec.js';
-import { sleepLoop, wakeLoopIfNeeded } from './threadedwake.js';
+import { loopAwake, noteDrained, sleepLoop } from './threadedwake.js';
 import {
   decodeJob,
   encodeEnd,
@@ -64,12 +64,6 @@ export const Q_MAIN_SEQ = USER_WORD;
 export const Q_MAIN_SLEEP = USER_WORD + 1;
 /** Set when the pool stops: loops claim nothing more. */
 export const Q_STOP = USER_WORD + 3;
-/**
- * Loops awake and between requests (about to claim one), counting one just
- * woken: a sleeping loop is woken only when this is 0 (threadedwake.ts).
- */
-export const Q_FREE = USER_WORD + 4;
-
 /**
  * A loop's control words (Int32). The worker waits on WAKE_SEQ for log-line
  * room and for its input ring; the reactor side bumps it when it handled a
@@ -164,21 +158,19 @@ class WorkerLoop {
 
   async run(): Promise<void> {
     let run = 0;
-    Atomics.add(this.q, Q_FREE, 1);
+    loopAwake(this.loops);
     for (;;) {
       if (Atomics.load(this.q, Q_STOP) !== 0) return;
       const h = this.queue.claim(this.into);
       if (h) {
-        Atomics.sub(this.q, Q_FREE, 1);
-        // More waiting and no other loop free to take them: wake one (each claim passes it on).
-        wakeLoopIfNeeded(this.q, Q_FREE, this.queue, this.loops);
+        // No other loop is woken here, however many requests wait: this one takes them all
+        // in turn, and the reactor side wakes another only when the queue stops draining.
         const id = h.job;
         const job = decodeJob(this.into.buf, h.length, this.strings);
         Atomics.store(this.ctl, CTL_CURRENT, id);
         const running = new WorkerRequest(this, id, job).run();
         if (running) await running;
         Atomics.store(this.ctl, CTL_CURRENT, 0);
-        Atomics.add(this.q, Q_FREE, 1);
         if (++run >= JOBS_PER_TURN) {
           run = 0;
           await yieldTurn();
@@ -186,9 +178,10 @@ class WorkerLoop {
         continue;
       }
       // Idle: let this thread's timers and I/O run (an app's stray callbacks), then sleep.
+      noteDrained(this.loops);
       run = 0;
       await yieldTurn();
-      Atomics.sub(this.q, Q_FREE, 1);
+      if (this.queue.used() !== 0) continue;
       const slept = sleepLoop(
         this.loops,
         this.spec.index,
@@ -196,7 +189,7 @@ class WorkerLoop {
         () => this.queue.used() === 0 && Atomics.load(this.q, Q_STOP) === 0,
       );
       if (slept.timedOut && this.queue.used() === 0) return;
-      if (slept.countSelf) Atomics.add(this.q, Q_FREE, 1);
+      if (slept.mine) loopAwake(this.loops);
     }
   }
 
