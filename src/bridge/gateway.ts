@@ -220,6 +220,8 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
   private turnStart = -1;
   private sent = 0;
   private writeBuffered = 0;
+  /** The `write()` callable startResponse returns (made on its first call). */
+  private write: WriteFn | null = null;
   /** `spindle.websocket` on an upgrade request; once accepted, chunks are messages. */
   private ws: IterWebSocket | null = null;
   /** StreamingInputOptions: the request's Content-Length (null: chunked or no body). */
@@ -295,21 +297,30 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
     return makeErrorsStream(this.errorsLog);
   }
 
+  // The callables are bound methods: a bound function is smaller than a closure and needs no context of its own.
   get pauseOutput(): PauseOutput {
-    return () => this.pauseAppOutput();
+    return this.pauseAppOutput.bind(this);
   }
 
   get inputHandler(): InputHandler {
-    return (input, onReadable) =>
-      this.ws !== null && input === this.ws ? this.ws.onReadable(onReadable) : this.input.setHandler(onReadable);
+    return this.setInputHandler.bind(this);
   }
 
   get flush(): () => void {
-    return () => this.flushHead();
+    return this.flushHead.bind(this);
   }
 
   get headersSent(): () => boolean {
-    return () => this.starter.headersSent;
+    return this.areHeadersSent.bind(this);
+  }
+
+  private setInputHandler(input: unknown, onReadable: () => void): void {
+    if (this.ws !== null && input === this.ws) this.ws.onReadable(onReadable);
+    else this.input.setHandler(onReadable);
+  }
+
+  private areHeadersSent(): boolean {
+    return this.starter.headersSent;
   }
 
   get urlScheme(): 'http' | 'https' | undefined {
@@ -352,16 +363,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
     this.request.registerProducer(this, true);
     let result: unknown;
     try {
-      result = this.app(environ, (status, headers, excInfo) => {
-        if (this.endedUnwatched() && excInfo === undefined)
-          throw this.gone ? new ClientGoneError() : new ResponseEndedError();
-        if (this.ws?.accepting)
-          throw new InvalidAppResultError(
-            'startResponse() after the WebSocket was accepted; an accepted WebSocket has no HTTP response: yield messages instead',
-          );
-        this.starter.start(status, headers, excInfo);
-        return this.write;
-      });
+      result = this.app(environ, this.startResponse.bind(this));
     } catch (err) {
       this.fail(err);
       return;
@@ -382,6 +384,18 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
       return;
     }
     this.pump(true);
+  }
+
+  /** The app's `startResponse` (G1, G2, G9, G10: ResponseStarter checks), returning the `write()` callable. */
+  private startResponse(status: string, headers: [string, string][], excInfo?: unknown): WriteFn {
+    if (this.endedUnwatched() && excInfo === undefined)
+      throw this.gone ? new ClientGoneError() : new ResponseEndedError();
+    if (this.ws?.accepting)
+      throw new InvalidAppResultError(
+        'startResponse() after the WebSocket was accepted; an accepted WebSocket has no HTTP response: yield messages instead',
+      );
+    this.starter.start(status, headers, excInfo);
+    return (this.write ??= this.writeChunk.bind(this));
   }
 
   private makeEnviron(): Environ {
@@ -606,7 +620,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
   }
 
   /** The `write()` callable (G12): ordered before later items, bounded while the client is not reading. */
-  private readonly write: WriteFn = (chunk: Chunk): void => {
+  private writeChunk(chunk: Chunk): void {
     if (this.endedUnwatched()) throw this.gone ? new ClientGoneError() : new ResponseEndedError();
     checkChunk(chunk, 'write()');
     if (chunk.length === 0) return; // G4
@@ -619,7 +633,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
       this.stats.writeBuffered += size;
     }
     this.sendBody(chunk);
-  };
+  }
 
   private flushHead(): void {
     if (this.endedUnwatched()) return;
