@@ -33,6 +33,58 @@ describe('toIterApp: a CPS app as an iterator app', () => {
     expect(finished).toBe(true);
   });
 
+  it('a response finished during the app call goes to the host whole, as a plain array: notifyFinish has fired, nothing paused', () => {
+    const reactor = new MemoryReactor();
+    const events: string[] = [];
+    const host = new TestHost(reactor).start(
+      toIterApp((req) => {
+        req.notifyFinish().addCallbacks(
+          () => void events.push('finished'),
+          () => void events.push('lost'),
+        );
+        req.setHeader('Content-Type', 'text/plain');
+        req.write('hello ');
+        req.write('world');
+        req.finish();
+      }),
+    );
+    expect(Array.isArray(host.iterable)).toBe(true);
+    expect(events).toEqual(['finished']); // the whole response is in the host's hands
+    expect(host.status).toBe('200 OK');
+    host.pull();
+    expect(host.body()).toBe('hello world');
+    expect(host.pauses).toBe(0);
+    host.close(); // the client leaving now cancels nothing: the response was complete
+    expect(events).toEqual(['finished']);
+  });
+
+  it('a finished response with no body is an empty array; one that goes on, a producer, or an async-only host get an iterator', () => {
+    const reactor = new MemoryReactor();
+    const empty = new TestHost(reactor).start(toIterApp((req) => (req.setResponseCode(204), req.finish())));
+    expect(empty.iterable).toEqual([]);
+    expect(empty.status).toBe('204 No Content');
+    const later = new TestHost(reactor).start(
+      toIterApp((req) => {
+        req.write('a');
+        reactor.callLater(0, () => req.finish());
+      }),
+    );
+    expect(Array.isArray(later.iterable)).toBe(false);
+    const produced = new TestHost(reactor).start(
+      toIterApp((req) => {
+        req.registerProducer({ resumeProducing() {}, pauseProducing() {}, stopProducing() {} }, true);
+        req.write('a');
+        req.finish();
+      }),
+    );
+    expect(Array.isArray(produced.iterable)).toBe(false);
+    const asyncHost = new TestHost(reactor, { pauseOutput: false, asyncIterable: true }).start(
+      toIterApp((req) => (req.write('a'), req.finish())),
+    );
+    expect(typeof (asyncHost.iterable as AsyncIterable<unknown>)[Symbol.asyncIterator]).toBe('function');
+    reactor.advance(0);
+  });
+
   it('reads the request from the environ: method, uri, path, query, headers, addresses', () => {
     const reactor = new MemoryReactor();
     let seen: IRequest | null = null;

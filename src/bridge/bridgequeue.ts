@@ -129,6 +129,13 @@ export class BridgeQueue {
     return chunk;
   }
 
+  /** Everything queued, as a list the caller owns, for a reader that takes an ended queue whole; the queue is closed after. */
+  takeAll(): Uint8Array[] {
+    const all = this.chunks === NO_CHUNKS ? [] : this.head === 0 ? this.chunks : this.chunks.slice(this.head);
+    this.close();
+    return all;
+  }
+
   /** The writer is done: the reader sees the end once it drained the queue. */
   end(): void {
     if (this.status !== 'open') return;

@@ -81,17 +81,12 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
   headSent = false;
   private readonly environ: Environ;
   private readonly startResponse: StartResponse;
-  private readonly reader: QueueReader;
+  /** Who reads the queue; null until toIterApp makes its iterator (a response finished in the app's call needs none). */
+  reader: QueueReader | null = null;
   /** Set once the CPS app accepted the host's WebSocket: the iterator yields its messages. */
   websocket: BridgedWebSocket | null = null;
 
-  constructor(
-    environ: Environ,
-    startResponse: StartResponse,
-    reactor: IReactor,
-    reader: QueueReader,
-    options: EnvironRequestOptions = {},
-  ) {
+  constructor(environ: Environ, startResponse: StartResponse, reactor: IReactor, options: EnvironRequestOptions = {}) {
     const uri = requestUri(environ);
     super({
       method: environ.REQUEST_METHOD,
@@ -105,7 +100,6 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
     });
     this.environ = environ;
     this.startResponse = startResponse;
-    this.reader = reader;
     this.queue = new BridgeQueue(options, this);
     // acceptWebSocket() finds this hook only where the host offers a WebSocket.
     // (The bound function is made only then: most requests are not upgrades.)
@@ -137,7 +131,7 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
       peer: this.client,
       local: this.host,
       inputHandler: this.environ['wsgi.input_handler'],
-      wake: () => this.reader.wake(),
+      wake: () => this.reader?.wake(),
     });
     this.websocket = ws;
     ws.start();
@@ -155,7 +149,7 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
 
   /** @internal BridgeQueueListener: data, the end or a failure for the reader. */
   onReadable(): void {
-    this.reader.wake();
+    this.reader?.wake();
   }
 
   /** @internal BridgeQueueListener: the iterator found the queue empty; a pull producer is asked for more. */
@@ -180,8 +174,22 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
     this.responseCompleted();
   }
 
+  /**
+   * The whole response, if the app finished it during its call (a hello): the
+   * queued chunks, handed to the host at once as a plain array, and the
+   * response is complete (notifyFinish() fires now: everything went to the
+   * host, as spindle's server fires it when everything went to the
+   * transport). Null while it goes on, or with a producer or a WebSocket.
+   */
+  takeWhole(): Uint8Array[] | null {
+    if (this.queue.state !== 'ended' || this.producer !== null || this.websocket !== null) return null;
+    const chunks = this.queue.takeAll();
+    this.drained();
+    return chunks;
+  }
+
   protected override producerRegistered(streaming: boolean): void {
-    if (!streaming) this.reader.wake();
+    if (!streaming) this.reader?.wake();
   }
 
   protected sendHead(code: number, phrase: string, headers: [string, string][]): void {

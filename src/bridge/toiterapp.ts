@@ -36,10 +36,15 @@ export function toIterApp(app: CpsApp, options: ToIterAppOptions = {}): IterApp 
     const pauseOutput = environ['wsgi.pause_output'];
     if (!pauseOutput && !(options.asyncIterable ?? environ[ASYNC_ITERABLE_KEY] === true))
       throw new BridgeHostUnsupportedError();
-    const drain = pauseOutput ? new SyncQueueIterator(pauseOutput) : new AsyncQueueIterator();
-    const request = new EnvironRequest(environ, startResponse, reactor, drain, options);
-    drain.request = request;
+    const request = new EnvironRequest(environ, startResponse, reactor, options);
     runCpsApp(app, request);
+    // Finished inside its call (a hello): the host gets the chunks as a plain array, no iterator (a host
+    // that takes AsyncIterables only may not take arrays).
+    const whole = pauseOutput ? request.takeWhole() : null;
+    if (whole !== null) return whole;
+    const drain = pauseOutput ? new SyncQueueIterator(pauseOutput) : new AsyncQueueIterator();
+    drain.request = request;
+    request.reader = drain;
     return drain;
   };
 }
