@@ -41,22 +41,27 @@ const REST = '\x81\x02hi\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n';
 const UPGRADE = { Upgrade: 'websocket', Connection: 'keep-alive' };
 
 /**
- * Ask for a switch, feed `HEAD + REST` cut at `cuts`, switch when the response fires
- * (`early`) or after the last byte; then more bytes, FIN and the close.
+ * When the caller switches: in the response's callback (inside the parser pass that read
+ * the 101), after the read that brought the head, or once every byte came.
  */
-function switchAt(cuts: number[], early: boolean) {
+type SwitchWhen = 'in the callback' | 'after that read' | 'at the end';
+
+/** Ask for a switch, feed `HEAD + REST` cut at `cuts`, switch `when`; then more bytes, FIN and the close. */
+function switchAt(cuts: number[], when: SwitchWhen) {
   const w = rawWorld();
-  const r = outcome(w.agent.request('GET', 'http://e.test/chat', UPGRADE));
-  const { client, transport } = w.connect();
   const proto = new Recorder();
+  const d = w.agent.request('GET', 'http://e.test/chat', UPGRADE);
+  if (when === 'in the callback') d.addCallback((res) => (res.switchProtocols!(proto), res));
+  const r = outcome(d);
+  const { client, transport } = w.connect();
   const bytes = latin1(HEAD + REST);
   let prev = 0;
   for (const c of [...cuts, bytes.length]) {
     client.dataReceived(bytes.subarray(prev, c));
     prev = c;
-    if (early && r.value && proto.transport === null) r.value.switchProtocols!(proto);
+    if (when === 'after that read' && r.value && proto.transport === null) r.value.switchProtocols!(proto);
   }
-  if (!early) r.value!.switchProtocols!(proto);
+  if (when === 'at the end') r.value!.switchProtocols!(proto);
   client.dataReceived(latin1('after'));
   const before = { received: proto.received, sameTransport: proto.transport === transport };
   client.readConnectionLost();
@@ -77,8 +82,8 @@ describe('Agent: a request with Upgrade and a 101 answer', () => {
 
   it('switchProtocols() gives the transport and the bytes after the 101, at every split point', () => {
     const n = (HEAD + REST).length;
-    const check = (cuts: number[], early: boolean) => {
-      const { r, proto, w, transport, before } = switchAt(cuts, early);
+    const check = (cuts: number[], when: SwitchWhen) => {
+      const { r, proto, w, transport, before } = switchAt(cuts, when);
       expect(r.value!.code).toBe(101);
       expect(r.value!.headers.get('upgrade')).toBe('websocket');
       expect(before).toEqual({ received: `${REST}after`, sameTransport: true });
@@ -87,14 +92,14 @@ describe('Agent: a request with Upgrade and a 101 answer', () => {
       expect(transport.disconnecting).toBe(false);
       expect(w.pool.cachedCount()).toBe(0);
     };
-    for (const early of [true, false]) {
-      check([], early);
-      check([...Array(n).keys()].slice(1), early);
-      for (let i = 1; i < n; i++) check([i], early);
+    for (const when of ['in the callback', 'after that read', 'at the end'] as const) {
+      check([], when);
+      check([...Array(n).keys()].slice(1), when);
+      for (let i = 1; i < n; i++) check([i], when);
       fc.assert(
         fc.property(
           fc.uniqueArray(fc.integer({ min: 1, max: n - 1 }), { maxLength: 10 }).map((a) => a.sort((x, y) => x - y)),
-          (cuts) => check(cuts, early),
+          (cuts) => check(cuts, when),
         ),
         { numRuns: 100 },
       );

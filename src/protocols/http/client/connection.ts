@@ -225,7 +225,11 @@ export class HTTP11ClientProtocol implements IProtocol, BodySource {
     this.parser.feed(data);
     // Bytes the parser holds (read-ahead, an unfinished line) may be views of this read: its memory stays theirs.
     if (this.parser.bufferedBytes > 0) keepRead(data);
-    if (this.readPaused) this.checkReadAhead();
+    if (this.readPaused) {
+      // A switch made from the response's callback, inside that parser pass: the rest is held now.
+      if (this.switchedTo !== null) return this.handOver(null);
+      this.checkReadAhead();
+    }
   }
 
   /** While paused, stop reading the socket once the parser holds `CLIENT_READ_AHEAD_BYTES`. */
@@ -279,19 +283,25 @@ export class HTTP11ClientProtocol implements IProtocol, BodySource {
   switchProtocols(protocol: IProtocol): void {
     if (this.phase !== 'upgrading' && this.lostBeforeSwitch === null)
       throw new ProtocolSwitchError(`switchProtocols() on a connection that is ${this.phase}, not after a 101`);
-    const rest = this.parser.takeBuffered();
-    this.readPaused = false;
     this.switchedTo = protocol;
     const lost = this.lostBeforeSwitch;
     this.lostBeforeSwitch = null;
-    if (lost === null) {
-      this.phase = 'switched';
-      if (this.socketPaused) {
-        this.socketPaused = false;
-        this.transport!.resumeProducing();
-      }
-    }
+    if (lost === null) this.phase = 'switched';
     protocol.makeConnection(this.transport!);
+    // Called from the response's callback, the parser is still in the pass that read the 101:
+    // what follows the head is stored once that pass ends, and dataReceived hands it over then.
+    if (!this.parser.busy) this.handOver(lost);
+  }
+
+  /** Give the switched protocol the bytes held past the 101 (then the close, if it came first); reads flow again. */
+  private handOver(lost: Failure | null): void {
+    const protocol = this.switchedTo!;
+    const rest = this.parser.takeBuffered();
+    this.readPaused = false;
+    if (this.socketPaused && lost === null) {
+      this.socketPaused = false;
+      this.transport!.resumeProducing();
+    }
     if (rest.length > 0) protocol.dataReceived(rest);
     if (lost !== null) protocol.connectionLost(lost);
   }
