@@ -8,6 +8,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { expectEchoes, openWsClient, settled } from './ws-client-helpers.js';
 import { NodeReactor } from '../src/reactor/nodereactor.js';
 import type { Failure } from '../src/reactor/failure.js';
 import { HTTPFactory } from '../src/protocols/http/factory.js';
@@ -119,40 +120,6 @@ async function serve() {
   return { reactor, url: `ws://127.0.0.1:${port.getHost().port}/ws` };
 }
 
-function open(url: string) {
-  const ws = new WebSocket(url);
-  const messages: (string | Buffer)[] = [];
-  let waiter: (() => void) | null = null;
-  ws.on('message', (data: Buffer, isBinary: boolean) => {
-    messages.push(isBinary ? data : data.toString('utf8'));
-    waiter?.();
-  });
-  cleanups.push(() => ws.terminate());
-  return {
-    ws,
-    opened: new Promise<void>((resolve, reject) => (ws.once('open', () => resolve()), ws.once('error', reject))),
-    closed: new Promise<{ code: number; reason: string }>((resolve) =>
-      ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
-    ),
-    next(n = 1): Promise<(string | Buffer)[]> {
-      return new Promise((resolve) => {
-        const check = () => {
-          if (messages.length >= n) {
-            waiter = null;
-            resolve(messages.splice(0, n));
-          }
-        };
-        waiter = check;
-        check();
-      });
-    },
-  };
-}
-
-async function settled(reactor: NodeReactor) {
-  while (reactor.stats.openConnections > 0) await new Promise((r) => setImmediate(r));
-}
-
 describe.each(Object.keys(HOSTS) as HostName[])('ws client ↔ echo: %s', (name) => {
   const which = HOSTS[name].written;
   beforeEach(() => {
@@ -161,23 +128,16 @@ describe.each(Object.keys(HOSTS) as HostName[])('ws client ↔ echo: %s', (name)
 
   it('echoes text and binary, keeps their kinds, and echoes a 16 MiB message whole', async () => {
     const { url } = await serve();
-    const c = open(url);
+    const c = openWsClient(url, cleanups);
     await c.opened;
-    c.ws.send('héllo');
-    c.ws.send(Buffer.from([0, 1, 2, 255]));
-    expect(await c.next(2)).toEqual(['héllo', Buffer.from([0, 1, 2, 255])]);
-    const big = Buffer.alloc(16 * 1024 * 1024);
-    for (let i = 0; i < big.length; i += 4096) big[i] = i & 0xff;
-    c.ws.send(big);
-    const [echoed] = await c.next();
-    expect(Buffer.isBuffer(echoed) && echoed.equals(big)).toBe(true);
+    await expectEchoes(c, 16 * 1024 * 1024);
     c.ws.close();
     await c.closed;
   });
 
   it('answers the client’s pings, and (CPS) hears the client’s pong to its own', async () => {
     const { url } = await serve();
-    const c = open(url);
+    const c = openWsClient(url, cleanups);
     await c.opened;
     const pong = new Promise<string>((r) => c.ws.once('pong', (d) => r(d.toString())));
     c.ws.ping('cli');
@@ -192,7 +152,7 @@ describe.each(Object.keys(HOSTS) as HostName[])('ws client ↔ echo: %s', (name)
 
   it('the client closes: the server hears a clean close with the client’s code and reason', async () => {
     const { url, reactor } = await serve();
-    const c = open(url);
+    const c = openWsClient(url, cleanups);
     await c.opened;
     c.ws.close(4001, 'client bye');
     expect(await c.closed).toEqual({ code: 4001, reason: '' });
@@ -203,7 +163,7 @@ describe.each(Object.keys(HOSTS) as HostName[])('ws client ↔ echo: %s', (name)
 
   it('the server closes: the client sees its code and reason, and the server a clean close', async () => {
     const { url, reactor } = await serve();
-    const c = open(url);
+    const c = openWsClient(url, cleanups);
     await c.opened;
     c.ws.send('close please');
     expect(await c.closed).toEqual({ code: 4002, reason: 'server says bye' });
@@ -230,7 +190,7 @@ describe.each(Object.keys(HOSTS) as HostName[])('ws client ↔ echo: %s', (name)
 
   it('reactor shutdown closes open WebSockets with 1001 and waits for the closing handshake', async () => {
     const { url, reactor } = await serve();
-    const c = open(url);
+    const c = openWsClient(url, cleanups);
     await c.opened;
     c.ws.send('still here');
     await c.next();
@@ -241,7 +201,7 @@ describe.each(Object.keys(HOSTS) as HostName[])('ws client ↔ echo: %s', (name)
 
   it('a client that vanishes mid-message is a 1006 close and frees the connection', async () => {
     const { url, reactor } = await serve();
-    const c = open(url);
+    const c = openWsClient(url, cleanups);
     await c.opened;
     // Half a frame, then the socket is destroyed.
     (c.ws as unknown as { _socket: import('node:net').Socket })._socket.write(

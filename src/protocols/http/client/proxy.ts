@@ -23,6 +23,13 @@
  * upstream request (closing its connection); an upstream that breaks off
  * mid-body aborts the client's connection, so the client sees a truncated
  * response, never a short one that looks complete.
+ *
+ * Protocol switches (RFC 9110 §7.8; a WebSocket handshake): an HTTP/1.1
+ * request without a body whose Connection lists `upgrade` goes upstream with
+ * its `Upgrade` field (and `Connection: Upgrade`) on a connection of its own.
+ * A 101 answer is passed to the client and both connections become a
+ * `Tunnel` (tunnel.ts) relaying bytes with the same backpressure and bound;
+ * any other answer (426, 401, ...) is relayed as an ordinary response.
  */
 import { Buffer } from 'node:buffer';
 import { Deferred } from '../../../reactor/deferred.js';
@@ -39,6 +46,7 @@ import { ResponseNeverReceived, ResponseTimeout } from './errors.js';
 import { UNKNOWN_LENGTH, type IAgent, type IBodyProducer, type IResponse } from './interfaces.js';
 import { HTTPConnectionPool } from './pool.js';
 import { Relay } from './relay.js';
+import { Tunnel } from './tunnel.js';
 
 /** Default `maxBuffered`: bytes a paused direction may still take in before the exchange is aborted. */
 export const DEFAULT_PROXY_MAX_BUFFERED = 256 * 1024;
@@ -58,6 +66,11 @@ export interface ReverseProxyOptions {
   timeout?: number;
   /** Where a 502/504's details (upstream URL, method, path, client, the error) are logged. Default `new Logger('spindle.http.proxy')`. */
   logger?: Logger;
+  /**
+   * Pass protocol switches (`Upgrade`, e.g. WebSocket) through to the upstream and tunnel
+   * the connection after its 101. Default true; false strips Upgrade as hop-by-hop.
+   */
+  upgrade?: boolean;
 }
 
 /**
@@ -230,6 +243,51 @@ class ResponseRelay extends Relay implements IPushProducer {
 
 const defaultLogger = new Logger('spindle.http.proxy');
 
+/**
+ * The client asks for a protocol switch the proxy can carry (RFC 9110 §7.8): Upgrade
+ * named in Connection, HTTP/1.1 (a 1.0 Upgrade is ignored), no body, and a server that
+ * can hand over its connection (`request.upgrade`).
+ */
+function wantsSwitch(req: IRequest, hasBody: boolean): boolean {
+  return (
+    !hasBody &&
+    req.version === 'HTTP/1.1' &&
+    typeof req.upgrade === 'function' &&
+    req.headers.has('upgrade') &&
+    connectionNamed(req.headers.get('connection')).has('upgrade')
+  );
+}
+
+/** A body protocol that drops the body at once (closing its connection). */
+const DISCARD = {
+  makeConnection: (t: { stopProducing(): void }) => t.stopProducing(),
+  dataReceived() {},
+  connectionLost() {},
+};
+
+/**
+ * The upstream answered 101: send the client a 101 with the upstream's end-to-end
+ * fields and its Upgrade, then tunnel the two connections.
+ */
+function switchThrough(req: IRequest, response: IResponse, maxBuffered: number): boolean {
+  if (typeof response.switchProtocols !== 'function') return false;
+  for (const [n, v] of endToEnd(response.headers.rawPairs(), response.headers.get('connection'), false))
+    req.addHeader(n, v);
+  const protocol = response.headers.get('upgrade');
+  if (protocol !== undefined) req.setHeader('Upgrade', protocol);
+  req.setHeader('Connection', 'Upgrade');
+  const tunnel = new Tunnel(maxBuffered);
+  try {
+    req.upgrade!(tunnel.client);
+  } catch {
+    // The client is gone or the response already started: the upstream connection goes too.
+    response.deliverBody(DISCARD);
+    return true;
+  }
+  response.switchProtocols(tunnel.upstream);
+  return true;
+}
+
 function answer(req: IRequest, code: number, phrase: string, text: string): void {
   if (req.finished || req.disconnected) return;
   if (req.startedWriting) return req.abort();
@@ -249,6 +307,7 @@ export function reverseProxy(upstream: string, options: ReverseProxyOptions = {}
   const timeout = options.timeout ?? DEFAULT_PROXY_TIMEOUT;
   const rewriteHost = options.rewriteHost ?? false;
   const log = options.logger ?? defaultLogger;
+  const upgrades = options.upgrade ?? true;
   let defaultAgent: IAgent | null = options.agent ?? null;
   return (req) => {
     const agent = (defaultAgent ??= new Agent(req.reactor, { pool: new HTTPConnectionPool(req.reactor), timeout }));
@@ -256,7 +315,10 @@ export function reverseProxy(upstream: string, options: ReverseProxyOptions = {}
     const hasBody = req.headers.has('transfer-encoding') || (req.headers.get('content-length') ?? '0') !== '0';
     let d: Deferred<IResponse> | null = null;
     const body = hasBody ? new RequestBodyProducer(req, maxBuffered, () => d?.cancel()) : null;
-    d = agent.request(req.method, url, forwardHeaders(req, base.host, rewriteHost), body);
+    const headers = forwardHeaders(req, base.host, rewriteHost);
+    const switching = upgrades && wantsSwitch(req, hasBody);
+    if (switching) headers.push(['Upgrade', req.headers.get('upgrade')!]);
+    d = agent.request(req.method, url, headers, body);
     // A caller's agent may have no timeout of its own: bound the wait for the head here.
     if (options.agent !== undefined) d.addTimeout(timeout, req.reactor);
     let relay: ResponseRelay | null = null;
@@ -268,9 +330,12 @@ export function reverseProxy(upstream: string, options: ReverseProxyOptions = {}
     });
     d.addCallbacks(
       (response) => {
-        if (req.disconnected) {
-          response.deliverBody({ makeConnection: (t) => t.stopProducing(), dataReceived() {}, connectionLost() {} });
-          return;
+        if (req.disconnected) return response.deliverBody(DISCARD);
+        if (response.code === 101) {
+          // A 101 can only be passed on as a switch; one the proxy cannot carry is a bad answer.
+          if (switching && switchThrough(req, response, maxBuffered)) return;
+          response.deliverBody(DISCARD);
+          return answer(req, 502, 'Bad Gateway', PROXY_ERROR_BODIES.invalid);
         }
         req.setResponseCode(response.code, response.phrase);
         for (const [n, v] of endToEnd(

@@ -1,0 +1,129 @@
+/**
+ * `Tunnel`: the reverse proxy's two connections after a protocol switch
+ * (RFC 9110 §7.8): the client's (handed over by `request.upgrade()`) and the
+ * upstream's (by `response.switchProtocols()`). From then on the proxy only
+ * relays bytes, as RFC 9110 §7.8 says an intermediary does once both sides
+ * switched; it reads neither protocol.
+ *
+ * Each side is the protocol on its own connection and the push producer
+ * registered on the other's transport (a `Relay`): a reader that stops reading
+ * fills its socket, its transport pauses the producer, and that stops reading
+ * the other socket. Bytes that still arrive while paused count against
+ * `maxBuffered`; past it both connections are aborted.
+ *
+ * Closing passes through: a FIN (half-close) becomes a FIN on the other
+ * connection; a clean close closes the other once its writes went out; an
+ * unclean one aborts it. There is no idle timeout.
+ */
+import { Buffer } from 'node:buffer';
+import { ConnectionDone } from '../../../reactor/errors.js';
+import type { Failure } from '../../../reactor/failure.js';
+import type { IProtocol, ITransport } from '../../../reactor/interfaces.js';
+import { Relay } from './relay.js';
+
+/** One connection of the tunnel: its protocol, and the producer registered on the other connection. */
+export class TunnelSide extends Relay implements IProtocol {
+  /** The other side (set by the Tunnel). */
+  peer!: TunnelSide;
+  /** Bytes read before the other connection was handed over (the few that came with the 101). */
+  private early: Uint8Array[] = [];
+  /** This connection closed, and how. */
+  gone = false;
+  lostReason: Failure | null = null;
+
+  constructor(
+    maxBuffered: number,
+    private readonly tunnel: Tunnel,
+  ) {
+    super(maxBuffered);
+  }
+
+  get connection(): ITransport | null {
+    return this.transport;
+  }
+
+  makeConnection(transport: ITransport): void {
+    this.transport = transport;
+    if (this.paused) transport.pauseProducing();
+    if (this.peer.transport !== null) this.tunnel.joined();
+  }
+
+  dataReceived(data: Uint8Array): void {
+    const out = this.peer.transport;
+    if (out === null) {
+      this.early.push(Buffer.from(data));
+      return;
+    }
+    if (!this.admit(data.length)) return this.tunnel.abort();
+    out.write(data);
+  }
+
+  /** Both connections are there: pass on what came early, then register for flow control. */
+  flushTo(out: ITransport): void {
+    const early = this.early;
+    this.early = [];
+    for (const d of early) out.write(d);
+    if (!this.gone) out.registerProducer(this, true);
+  }
+
+  /** The peer sent FIN: nothing more will be read here, so half-close the other connection. */
+  readConnectionLost(): void {
+    const out = this.peer.transport;
+    if (out === null || this.peer.gone) return;
+    out.unregisterProducer();
+    out.loseWriteConnection();
+  }
+
+  connectionLost(reason: Failure): void {
+    this.tunnel.lost(this, reason);
+  }
+
+  /** The other connection closed: the Tunnel closes this one itself (cleanly or not), nothing to do here. */
+  override stopProducing(): void {}
+}
+
+export class Tunnel {
+  /** The protocol for the client's connection (`request.upgrade(tunnel.client)`). */
+  readonly client: TunnelSide;
+  /** The protocol for the upstream's connection (`response.switchProtocols(tunnel.upstream)`). */
+  readonly upstream: TunnelSide;
+
+  constructor(maxBuffered: number) {
+    this.client = new TunnelSide(maxBuffered, this);
+    this.upstream = new TunnelSide(maxBuffered, this);
+    this.client.peer = this.upstream;
+    this.upstream.peer = this.client;
+  }
+
+  /** The second connection was handed over. */
+  joined(): void {
+    const c = this.client.connection!;
+    const u = this.upstream.connection!;
+    this.client.flushTo(u);
+    this.upstream.flushTo(c);
+    if (this.client.gone) this.close(u, this.client);
+    if (this.upstream.gone) this.close(c, this.upstream);
+  }
+
+  lost(side: TunnelSide, reason: Failure): void {
+    if (side.gone) return;
+    side.gone = true;
+    side.lostReason = reason;
+    const out = side.peer.connection;
+    if (out !== null) this.close(out, side);
+  }
+
+  /** `side` closed: close `out` (the other connection) the same way. */
+  private close(out: ITransport, side: TunnelSide): void {
+    if (side.peer.gone) return;
+    out.unregisterProducer();
+    if (side.lostReason?.check(ConnectionDone)) out.loseConnection();
+    else out.abortConnection();
+  }
+
+  /** A side took in more than `maxBuffered` while paused: drop both connections. */
+  abort(): void {
+    this.client.connection?.abortConnection();
+    this.upstream.connection?.abortConnection();
+  }
+}
