@@ -61,6 +61,8 @@ export interface ChannelConfig {
   readonly lingerMaxBytes: number;
 }
 
+/** No output collected: shared and frozen (send() replaces it, never pushes onto it). */
+const NO_OUTPUT = Object.freeze([]) as unknown as Uint8Array[];
 /** Output collected while corked is written early past this many bytes. */
 const CORK_FLUSH_BYTES = 64 * 1024;
 /** What the connection's one deadline times (RFC 9110 §15.5.9): an idle connection, a head, a body that stopped coming. */
@@ -97,7 +99,8 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   private readonly parser: HTTPParser;
   private current: Request | null = null;
   private cork = 0;
-  private out: Uint8Array[] = [];
+  /** Output collected while corked; NO_OUTPUT when none (send() makes a new list for the first piece). */
+  private out: Uint8Array[] = NO_OUTPUT;
   private outBytes = 0;
   private phase: ConnectionPhase = 'open';
   /**
@@ -224,7 +227,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.deadline.cancel();
     if (this.resumeCall?.active()) this.resumeCall.cancel();
     if (this.lingerCall?.active()) this.lingerCall.cancel();
-    this.out = [];
+    this.out = NO_OUTPUT;
     if (this.upgraded !== null) return this.upgraded.connectionLost(reason);
     const req = this.current;
     this.current = null;
@@ -347,7 +350,9 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   send(data: Uint8Array): void {
     if (this.phase === 'lost') return;
     if (this.cork > 0) {
-      this.out.push(data);
+      // The first piece makes a list of one (a push onto [] reserves 17 slots, 152 B, per response).
+      if (this.out.length === 0) this.out = [data];
+      else this.out.push(data);
       this.outBytes += data.length;
       if (this.outBytes >= CORK_FLUSH_BYTES) this.flushOut();
       return;
@@ -367,7 +372,8 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   retract(req: Request): boolean {
     if (this.mark !== req || this.cork === 0) return false;
-    this.out.length = this.markCount;
+    if (this.markCount === 0) this.out = NO_OUTPUT;
+    else this.out.length = this.markCount;
     this.outBytes = this.markBytes;
     this.mark = null;
     return true;
@@ -525,7 +531,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   abortConnection(): void {
     if (this.phase !== 'lost') this.phase = 'closed';
-    this.out = [];
+    this.out = NO_OUTPUT;
     this.outBytes = 0;
     this.deadline.clear();
     this.transport.abortConnection();
@@ -652,7 +658,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     this.mark = null;
     if (this.out.length === 0 || this.phase === 'lost') return;
     const data = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out, this.outBytes);
-    this.out = [];
+    this.out = NO_OUTPUT;
     this.outBytes = 0;
     this.transport.write(data);
   }

@@ -78,9 +78,9 @@ export abstract class MessageParser<Head, Line> {
   protected remaining = 0;
   private emptyLines = 0;
   private fieldBytes = 0;
-  /** Fields of the head (or trailer) under construction: name0, value0, ...; and lower-cased names. */
-  protected raw: string[] = [];
-  protected lower: string[] = [];
+  /** Fields of the head (or trailer) under construction: name0, value0, ...; and lower-cased names (FieldLists). */
+  raw: string[] = [];
+  lower: string[] = [];
 
   constructor(
     protected readonly handler: MessageHandler<Head>,
@@ -315,7 +315,7 @@ export abstract class MessageParser<Head, Line> {
         431,
         `more than ${this.limits.maxHeaderCount} header fields; send fewer or raise maxHeaderCount`,
       );
-    parseFieldLine(buf, s, e, this.raw, this.lower);
+    parseFieldLine(buf, s, e, this);
   }
 
   /** chunk = chunk-size [ chunk-ext ] CRLF (RFC 9112 §7.1); the line's grammar is chunked.ts's. */
@@ -354,8 +354,11 @@ export abstract class MessageParser<Head, Line> {
 
   protected complete(trailers: Headers | null): void {
     this.state = 'head';
-    this.raw = [];
-    this.lower = [];
+    if (this.lower.length > 0) {
+      // Trailer fields went to `trailers`; after a head beginBody already started new lists.
+      this.raw = [];
+      this.lower = [];
+    }
     this.fieldBytes = 0;
     this.handler.onComplete(trailers);
   }
