@@ -123,6 +123,27 @@ describe('TCP transport: writes within one turn are coalesced', () => {
     await turnUntil(() => client.received === 22, 'arrived');
   });
 
+  it('a read answered by one write sends it at once; by several, the rest leave merged when the turn ends', async () => {
+    const { server, client, calls } = await connected();
+    let answer = 1;
+    server.onData = () => writeAll(server.transport, rows(0, answer));
+    client.transport.write(new Uint8Array([1]));
+    await turnUntil(() => client.received === 11, 'the one-row answer');
+    expect(calls).toEqual([1]);
+    answer = 5;
+    client.transport.write(new Uint8Array([2]));
+    await turnUntil(() => client.received === 11 * 6, 'the five-row answer');
+    expect(calls).toEqual([1, 1, 1]); // the read's first row at once, rows 2-5 as one buffer
+    answer = 1;
+    client.transport.write(new Uint8Array([3]));
+    await turnUntil(() => client.received === 11 * 7, 'the next one-row answer');
+    expect(calls).toEqual([1, 1, 1, 1]);
+    // A write from a later turn, before any read, after a read that wrote once: it arrives, whole and in order.
+    setImmediate(() => writeAll(server.transport, rows(7, 3)));
+    await turnUntil(() => client.received === 11 * 10, 'the later turn');
+    expect(joined(client.chunks)).toBe(joined([...rows(0, 1), ...rows(0, 5), ...rows(0, 1), ...rows(7, 3)]));
+  });
+
   it('loseConnection in the same turn still sends every corked byte before the FIN', async () => {
     const { server, client, calls } = await connected();
     const parts = rows(0, 50);

@@ -97,6 +97,16 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable, SlabHolde
   private pendingPullWrites = 0;
   /** Writes made in this reactor turn (0 once the turn ended). */
   private turnWrites = 0;
+  /** `endTurn` is scheduled (the next `process.nextTick`). */
+  private turnEnding = false;
+  /**
+   * Inside `onData`: the read is the turn, so its first write schedules no
+   * `endTurn` (a tick per request for the usual one response per read); a
+   * second write schedules it and corks as in any turn, and the next read
+   * forgets a lone write. A write in a later turn that is not a read, before
+   * the next read, counts as a second one: corked until its own turn ends.
+   */
+  private inRead = false;
   /** The socket corked for the rest of this turn, uncorked when it ends. */
   private corkedSocket: Socket | null = null;
   /**
@@ -223,8 +233,10 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable, SlabHolde
     const n = data.length;
     if (this.writeClosed || this.lost || n === 0) return;
     if (this.coalesce) {
-      if (this.turnWrites++ === 0) process.nextTick(this.endTurn);
-      else {
+      if (this.turnWrites++ === 0) {
+        if (!this.inRead) this.endTurnLater();
+      } else {
+        if (!this.turnEnding) this.endTurnLater();
         if (this.corkedSocket === null) {
           this.corkedSocket = this.socket;
           this.socket.cork();
@@ -247,8 +259,14 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable, SlabHolde
     this.checkHighWater();
   }
 
+  private endTurnLater(): void {
+    this.turnEnding = true;
+    process.nextTick(this.endTurn);
+  }
+
   /** The turn is over: what it wrote past its first write goes out now, in one writev. */
   private readonly endTurn = (): void => {
+    this.turnEnding = false;
     this.turnWrites = 0;
     this.flushMerge();
     const corked = this.corkedSocket;
@@ -409,12 +427,17 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable, SlabHolde
 
   private onData(chunk: Buffer): void {
     if (!this.reading) return;
+    // A read is a turn of its own: a lone write left by an earlier one (which scheduled no end,
+    // see `inRead`) is forgotten, and the first write of this one goes at once without a tick.
+    if (!this.turnEnding) this.turnWrites = 0;
+    this.inRead = true;
     // The hot path: no closure per chunk (guard() would allocate one).
     try {
       this.protocol.dataReceived(chunk);
     } catch (err) {
       this.failed('dataReceived', err);
     }
+    this.inRead = false;
   }
 
   private onPeerFin(): void {
