@@ -10,7 +10,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../src/reactor/errors.js';
 import type { IProtocol, ITransport } from '../src/reactor/interfaces.js';
 import { NodeReactor } from '../src/reactor/nodereactor.js';
-import { BASE_READ_BYTES, SPARE_READ_BUFFERS, keepRead, largeReads, releaseRead } from '../src/reactor/readbuffer.js';
+import {
+  BASE_READ_BYTES,
+  SPARE_READ_BUFFERS,
+  keepRead,
+  largeReads,
+  releaseRead,
+  unkeepRead,
+} from '../src/reactor/readbuffer.js';
 import { connectTCP, listenTCP } from '../src/reactor/tcp.js';
 import {
   oneShotFactory,
@@ -146,6 +153,26 @@ describe('largeReads: release after flush', () => {
     const reused = memory.slice(4).filter((m) => memory.slice(0, 4).includes(m));
     expect(reused).toHaveLength(SPARE_READ_BUFFERS);
     expect(new Set(reused).size).toBe(SPARE_READ_BUFFERS);
+  });
+
+  it('a held read comes back when its last hold is let go (unkeepRead), not before', () => {
+    const held: Buffer[] = [];
+    const { memory, read } = lendLoop(64 * KiB, (c) => {
+      releaseRead(c);
+      keepRead(c); // two holders: say, a parser's read-ahead and a write not yet flushed
+      keepRead(c);
+      held.push(c);
+    });
+    read(32 * KiB, 1);
+    unkeepRead(held[0]!);
+    read(32 * KiB, 2);
+    read(32 * KiB, 3);
+    expect(memory.slice(1).some((m) => m === memory[0])).toBe(false);
+    unkeepRead(held[0]!);
+    unkeepRead(held[0]!); // one more than it had: ignored
+    read(32 * KiB, 4);
+    read(32 * KiB, 5);
+    expect(memory.slice(3).some((m) => m === memory[0])).toBe(true);
   });
 
   it('a release outside any delivery of memory no reader lent is ignored', () => {

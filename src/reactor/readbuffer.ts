@@ -18,20 +18,18 @@
  * read buffers only when a young-generation GC runs, which under a bulk transfer
  * is once per 32 MiB of such buffers (V8 11's trigger: twice its default maximum
  * semi-space, whatever `--max-semi-space-size` says), so the process's memory
- * swings by that much. A consumer that has passed the bytes on and knows nothing
- * holds them any more (a proxy whose write went to the kernel) says so with
- * `releaseRead(chunk)`:
+ * swings by that much. A read's memory is read into again once:
  *
- * - during the `dataReceived` call that delivered them: the same buffer takes
- *   the next read;
- * - later (the write was flushed after the call returned): the buffer becomes one
- *   of the connection's `SPARE_READ_BUFFERS`, taken by a later read.
+ * - the consumer at the end of the chain vouched for it: `releaseRead(chunk)`
+ *   says it accounts for every byte it was given (a proxy that wrote them on), and
+ * - nobody holds bytes of it: each `keepRead(chunk)` (a parser's read-ahead, a
+ *   write not yet flushed) is matched by an `unkeepRead(chunk)` when let go.
  *
- * So a transfer whose writes keep up allocates nothing per read. Anyone in the
- * chain who still holds bytes of a read past the call (a parser's read-ahead)
- * says `keepRead(chunk)` during it; that wins, and the buffer is left to the GC
- * as before. Without a release nothing changes: a protocol that knows nothing of
- * this keeps every byte it was given, as with Node's own reads.
+ * If that happens during the `dataReceived` call, the same buffer takes the next
+ * read; later, it becomes one of the connection's `SPARE_READ_BUFFERS`. So a
+ * transfer whose writes keep up allocates nothing per read. Without a release
+ * nothing changes: a protocol that knows nothing of this keeps every byte it was
+ * given, as with Node's own reads.
  */
 import { Buffer } from 'node:buffer';
 
@@ -41,10 +39,56 @@ export const BASE_READ_BYTES = 64 * 1024;
 /** Released buffers a connection keeps for its next reads (more go to the GC). */
 export const SPARE_READ_BUFFERS = 2;
 
+/** A lent read: who vouched, who holds it. */
+interface Lease {
+  readonly reader: Reader;
+  readonly buf: Buffer;
+  vouched: boolean;
+  holds: number;
+  /** Still inside the delivering call: the reader decides when it returns. */
+  delivering: boolean;
+}
+
+/** Lent reads not yet back, by their memory. */
+const leases = new WeakMap<ArrayBufferLike, Lease>();
+
+/** The lent memory is free: back to its reader (after the delivering call). */
+function settle(lease: Lease): void {
+  if (lease.delivering || !lease.vouched || lease.holds > 0) return;
+  leases.delete(lease.buf.buffer);
+  lease.reader.giveBack(lease.buf);
+}
+
+/**
+ * The consumer of `chunk` (delivered by a connection with `readBufferSize`)
+ * accounts for its bytes: it wrote them on and holds (`keepRead`) whatever is not
+ * flushed yet. Ignored for any other memory.
+ */
+export function releaseRead(chunk: Uint8Array): void {
+  const lease = leases.get(chunk.buffer);
+  if (lease === undefined) return;
+  lease.vouched = true;
+  settle(lease);
+}
+
+/** Bytes of `chunk`'s read are held past the delivering call: its memory is not read into until `unkeepRead`. */
+export function keepRead(chunk: Uint8Array): void {
+  const lease = leases.get(chunk.buffer);
+  if (lease !== undefined) lease.holds++;
+}
+
+/** A `keepRead` hold on `chunk`'s read is let go. */
+export function unkeepRead(chunk: Uint8Array): void {
+  const lease = leases.get(chunk.buffer);
+  if (lease === undefined || lease.holds === 0) return;
+  lease.holds--;
+  settle(lease);
+}
+
 /** One connection's read buffers. */
 class Reader {
   buf: Buffer;
-  readonly spare: Buffer[] = [];
+  private readonly spare: Buffer[] = [];
 
   constructor(
     private readonly max: number,
@@ -65,10 +109,16 @@ class Reader {
     }
     // A full read means more is waiting: read more at once next time.
     const size = n === buf.length ? Math.min(buf.length * 4, this.max) : buf.length;
-    const verdict = lend(buf, n, this.deliver);
-    if (verdict === REUSE && size === buf.length) return;
-    // Not released yet: a later releaseRead() may give it back.
-    if (verdict === LENT) outstanding.set(buf.buffer, { reader: this, buf });
+    const lease: Lease = { reader: this, buf, vouched: false, holds: 0, delivering: true };
+    leases.set(buf.buffer, lease);
+    try {
+      this.deliver(buf.subarray(0, n));
+    } finally {
+      lease.delivering = false;
+    }
+    const free = lease.vouched && lease.holds === 0;
+    if (free) leases.delete(buf.buffer);
+    if (free && size === buf.length) return;
     this.next(size);
   }
 
@@ -79,61 +129,9 @@ class Reader {
     this.buf = spare ?? Buffer.allocUnsafeSlow(size);
   }
 
-  /** A lent buffer came back. */
+  /** A lent buffer is free again. */
   giveBack(buf: Buffer): void {
     if (buf.length === this.buf.length && this.spare.length < SPARE_READ_BUFFERS) this.spare.push(buf);
-  }
-}
-
-const REUSE = 0;
-const LENT = 1;
-const KEPT = 2;
-
-/** Lent buffers not yet released, by their memory. */
-const outstanding = new WeakMap<ArrayBufferLike, { reader: Reader; buf: Buffer }>();
-
-/** The buffer of the large read being delivered now, and what its consumers said of it. */
-let lending: ArrayBufferLike | null = null;
-let released = false;
-let kept = false;
-
-/**
- * The bytes of `chunk` (delivered by a connection with `readBufferSize`) were
- * written on and nothing holds them any more: its read's memory may take a later
- * read. Ignored for any other memory, and for a read someone kept.
- */
-export function releaseRead(chunk: Uint8Array): void {
-  const memory = chunk.buffer;
-  if (memory === lending) {
-    released = true;
-    return;
-  }
-  const owner = outstanding.get(memory);
-  if (owner === undefined) return;
-  outstanding.delete(memory);
-  owner.reader.giveBack(owner.buf);
-}
-
-/** Bytes of `chunk`'s read are still held past the delivering call: its memory is never read into again. */
-export function keepRead(chunk: Uint8Array): void {
-  if (chunk.buffer === lending) kept = true;
-}
-
-/** Hand `buf`'s first `n` bytes over as a view: REUSE (released, not kept), LENT, or KEPT. */
-function lend(buf: Buffer, n: number, deliver: (chunk: Buffer) => void): number {
-  // Saved and restored, should a delivery ever run inside another one.
-  const outer = lending;
-  const outerReleased = released;
-  const outerKept = kept;
-  lending = buf.buffer;
-  released = kept = false;
-  try {
-    deliver(buf.subarray(0, n));
-    return kept ? KEPT : released ? REUSE : LENT;
-  } finally {
-    lending = outer;
-    released = outerReleased;
-    kept = outerKept;
   }
 }
 

@@ -22,7 +22,7 @@ import { Buffer } from 'node:buffer';
 import { Deferred } from '../../../reactor/deferred.js';
 import { ConnectionDone } from '../../../reactor/errors.js';
 import { Failure, responseDone } from '../../../reactor/failure.js';
-import { keepRead } from '../../../reactor/readbuffer.js';
+import { keepRead, unkeepRead } from '../../../reactor/readbuffer.js';
 import type { IAddress, IConsumer, IProducer, IProtocol, ITransport } from '../../../reactor/interfaces.js';
 import type { HTTPParseError } from '../errors.js';
 import type { Headers } from '../headers.js';
@@ -94,6 +94,8 @@ export class HTTP11ClientProtocol implements IProtocol, BodySource {
   private readPaused = false;
   /** The socket's reading is paused (read-ahead full while the body reader is paused). */
   private socketPaused = false;
+  /** Reads whose memory the parser may still hold (keepRead); let go once it holds nothing. */
+  private heldReads: Uint8Array[] = [];
   /** The connection closed while read bytes waited behind a pause; handled once they are parsed. */
   private pendingLoss: Failure | null = null;
   /** The protocol the connection was switched to (101); it gets every read from now on. */
@@ -215,6 +217,7 @@ export class HTTP11ClientProtocol implements IProtocol, BodySource {
       if (this.phase === 'upgrading') {
         // After the 101, before switchProtocols(): held (switched parsers store), bounded by the read-ahead.
         this.parser.feed(data);
+        this.holdParsed(data);
         return this.checkReadAhead();
       }
       // RFC 9112 §9.3: nothing was asked; a server that talks now (e.g. a 408 before closing) ends the connection.
@@ -223,13 +226,31 @@ export class HTTP11ClientProtocol implements IProtocol, BodySource {
     }
     ex.receivedAny = true;
     this.parser.feed(data);
-    // Bytes the parser holds (read-ahead, an unfinished line) may be views of this read: its memory stays theirs.
-    if (this.parser.bufferedBytes > 0) keepRead(data);
+    this.holdParsed(data);
     if (this.readPaused) {
       // A switch made from the response's callback, inside that parser pass: the rest is held now.
       if (this.switchedTo !== null) return this.handOver(null);
       this.checkReadAhead();
     }
+  }
+
+  /**
+   * Bytes the parser holds (read-ahead, an unfinished line) may be views of the
+   * reads that brought them: those reads' memory is held (reactor/readbuffer.ts)
+   * until the parser holds nothing.
+   */
+  private holdParsed(data: Uint8Array | null): void {
+    if (this.parser.bufferedBytes > 0) {
+      if (data !== null) {
+        keepRead(data);
+        this.heldReads.push(data);
+      }
+      return;
+    }
+    if (this.heldReads.length === 0) return;
+    const held = this.heldReads;
+    this.heldReads = [];
+    for (const chunk of held) unkeepRead(chunk);
   }
 
   /** While paused, stop reading the socket once the parser holds `CLIENT_READ_AHEAD_BYTES`. */
@@ -438,6 +459,7 @@ export class HTTP11ClientProtocol implements IProtocol, BodySource {
       if (this.phase !== 'closed') this.transport?.resumeProducing();
     }
     this.parser.resume();
+    this.holdParsed(null);
     // The reader may have paused again during the resume: what is left is held now.
     if (this.readPaused) this.checkReadAhead();
     if (this.pendingLoss !== null && !this.readPaused) {

@@ -37,7 +37,7 @@ import { ConnectError, ResponseDone, TimeoutError } from '../../../reactor/error
 import type { Failure } from '../../../reactor/failure.js';
 import type { IConsumer, IPushProducer } from '../../../reactor/interfaces.js';
 import { Logger } from '../../../reactor/log.js';
-import { releaseRead } from '../../../reactor/readbuffer.js';
+import { keepRead, releaseRead, unkeepRead } from '../../../reactor/readbuffer.js';
 import type { CpsApp, IRequest } from '../interfaces.js';
 import { HOP_BY_HOP_HEADERS, parseContentLength } from '../rules.js';
 import { listElements } from '../syntax.js';
@@ -184,8 +184,10 @@ class RequestBodyProducer extends Relay implements IBodyProducer {
 
 /** Pass the upstream body to the client: the body transport is the producer the request pauses. */
 class ResponseRelay extends Relay implements IPushProducer {
-  /** Chunks written to the client and not yet flushed: their read buffers go back once they are. */
-  private unflushed: Uint8Array[] = [];
+  /** Chunks written to the client and not yet flushed, with where each ends in what we wrote. */
+  private unflushed: Array<{ chunk: Uint8Array; end: number }> = [];
+  /** Body bytes written to the client so far. */
+  private written = 0;
 
   constructor(
     private readonly req: IRequest,
@@ -211,7 +213,7 @@ class ResponseRelay extends Relay implements IPushProducer {
         this.releaseFlushed(data);
       },
       connectionLost: (reason) => {
-        this.unflushed = [];
+        this.unflushed = []; // still held: left to the GC
         this.req.unregisterProducer();
         this.onEnd(reason);
       },
@@ -219,19 +221,27 @@ class ResponseRelay extends Relay implements IPushProducer {
   }
 
   /**
-   * Release after flush (reactor/readbuffer.ts): once the client's socket has
-   * taken every byte written, nothing holds them and the upstream connection may
-   * read into their memory again. Until then they wait here (at most what the
-   * client's transport lets through before it pauses us).
+   * Release after flush (reactor/readbuffer.ts): the client's connection holds
+   * at most its last `unsentBytes` bytes, so every chunk of ours that ends before
+   * them has gone to the kernel and nothing holds it. A chunk not flushed yet is
+   * held (`keepRead`) until it is; past MAX_UNFLUSHED_CHUNKS it stays held (the
+   * GC takes it).
    */
   private releaseFlushed(data: Uint8Array | null): void {
-    if (this.req.unsentBytes !== 0) {
-      if (data !== null && this.unflushed.length < MAX_UNFLUSHED_CHUNKS) this.unflushed.push(data);
-      return;
+    const unsent = this.req.unsentBytes;
+    if (unsent === undefined) return;
+    if (data !== null) this.written += data.length;
+    const flushed = this.written - unsent;
+    let i = 0;
+    for (; i < this.unflushed.length && this.unflushed[i]!.end <= flushed; i++) unkeepRead(this.unflushed[i]!.chunk);
+    if (i > 0) this.unflushed.splice(0, i);
+    if (data === null) return;
+    if (this.written > flushed) {
+      keepRead(data);
+      if (this.unflushed.length === MAX_UNFLUSHED_CHUNKS) return;
+      this.unflushed.push({ chunk: data, end: this.written });
     }
-    for (const chunk of this.unflushed) releaseRead(chunk);
-    this.unflushed = [];
-    if (data !== null) releaseRead(data);
+    releaseRead(data);
   }
 
   override resumeProducing(): void {
