@@ -50,6 +50,16 @@ const servers: Record<string, ServerCheck> = {
     expect(r.body).toMatch(
       /^upstream got POST \/hello\?x=1 \(3 body bytes\)\nX-Forwarded-For: 127\.0\.0\.1\nForwarded: for=127\.0\.0\.1;proto=http;host="127\.0\.0\.1:\d+"\n$/,
     );
+    // A WebSocket through the proxy to the stand-in upstream's echo.
+    const { default: WebSocket } = await import('ws');
+    const ws = new WebSocket(`${url.replace('http:', 'ws:')}/ws`);
+    await new Promise((done, fail) => ws.once('open', done).once('error', fail));
+    const echoed = new Promise<string>((done) => ws.once('message', (d) => done(d.toString())));
+    ws.send('through the proxy');
+    expect(await echoed).toBe('through the proxy');
+    const closed = new Promise<number>((done) => ws.once('close', (code) => done(code)));
+    ws.close(1000);
+    expect(await closed).toBe(1000);
   },
   'node-http.ts': async (url) => {
     expect(ok(await fetchText(`${url}/spindle/hello`)).body).toBe(
