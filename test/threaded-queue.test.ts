@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { threadedIterApp, THREAD_JOB_QUEUE_SIZE, THREAD_RING_SIZE } from '../src/bridge/threaded.js';
-import { Dispatcher } from '../src/bridge/threadeddispatch.js';
+import { Dispatcher, type ThreadedJob } from '../src/bridge/threadeddispatch.js';
+import { JobTable } from '../src/bridge/threadedjobs.js';
 import { WAKE_CHECK } from '../src/bridge/threadedwake.js';
 import { MemoryReactor } from '../src/reactor/memoryreactor.js';
 import { RecordRing, RECORD_HEADER } from '../src/bridge/threadedring.js';
@@ -108,6 +109,42 @@ describe('RecordRing (one thread)', () => {
     }
     expect(a.claim(into)).toBeNull();
     expect(seen).toEqual(Array.from({ length: 40 }, (_, i) => `${i}:job ${i}`));
+  });
+});
+
+describe('JobTable (requests in flight by id, no hash table)', () => {
+  const job = (n: number) => ({ cancelSlot: n }) as unknown as ThreadedJob;
+  it('ids are never 0, name their slot, and a stale id of an earlier request on a reused slot finds nothing', () => {
+    const t = new JobTable(2);
+    const a = t.reserve();
+    const idA = t.add(a, job(1));
+    expect(idA).not.toBe(0);
+    expect(idA & 0xffff).toBe(a);
+    expect(t.get(idA)).toEqual(job(1));
+    expect(t.delete(idA)).toBe(true);
+    expect(t.delete(idA)).toBe(false);
+    const b = t.reserve();
+    expect(b).toBe(a); // the slot is reused at once
+    const idB = t.add(b, job(2));
+    expect(idB).not.toBe(idA);
+    expect(t.get(idA)).toBeUndefined(); // a record left from the first request is not the second's
+    expect(t.get(idB)).toEqual(job(2));
+    expect(t.size).toBe(1);
+    expect(t.entries()).toEqual([[idB, job(2)]]);
+  });
+
+  it('a slot used more times than its count holds still gives ids that are positive and not 0', () => {
+    const t = new JobTable(1);
+    const seen = new Set<number>();
+    for (let i = 0; i < 0x7fff + 3; i++) {
+      const slot = t.reserve();
+      expect(t.peekId(slot)).toBe(t.add(slot, job(i)));
+      const id = t.entries()[0]![0];
+      expect(id).toBeGreaterThan(0);
+      if (i < 0x7fff) expect(seen.has(id)).toBe(false);
+      seen.add(id);
+      t.delete(id);
+    }
   });
 });
 

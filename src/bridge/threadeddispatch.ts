@@ -25,6 +25,7 @@ import type { Deferred } from '../reactor/deferred.js';
 import type { Failure } from '../reactor/failure.js';
 import type { ThreadPool } from '../reactor/threadpool.js';
 import { RecordRing } from './threadedring.js';
+import { JOB_SLOTS_MAX, JobTable } from './threadedjobs.js';
 import {
   decodeEnd,
   encodeJob,
@@ -66,7 +67,7 @@ import type { IReactorTime } from '../reactor/interfaces.js';
 /** Default bytes of the shared job queue (requests waiting for a worker, their environs encoded). */
 export const THREAD_JOB_QUEUE_SIZE = 1024 * 1024;
 /** Most jobs in flight (cancel words), whatever maxQueue says. */
-const MAX_JOBS = 65536;
+const MAX_JOBS = JOB_SLOTS_MAX;
 
 /** What the dispatcher calls on a request (ThreadedResponse). */
 export interface ThreadedJob {
@@ -143,8 +144,8 @@ export class Dispatcher {
   /** The idle mask and the loops' wait words (threadedwake.ts). */
   private readonly loops = new Int32Array(new SharedArrayBuffer(LOOP_WORDS_BYTES));
   private readonly indexes = new Set<number>();
-  private readonly freeCancel: number[] = [];
-  private readonly jobs = new Map<number, ThreadedJob>();
+  /** Requests in flight by id; an id's slot is also its cancel word. */
+  private readonly jobs: JobTable;
   private readonly slots = new Set<LoopSlot>();
   /** Rings of ended loops that still hold records (a body its host has yet to pull, then its end). */
   private readonly retired = new Set<LoopSlot>();
@@ -159,7 +160,6 @@ export class Dispatcher {
   /** Capacity of the rings of loops started from now on. */
   private ringCapacity: number;
   private readonly idleLinger: number;
-  private nextId = 1;
   private stopped: Error | null = null;
   private armed = false;
   private drainQueued = false;
@@ -176,7 +176,7 @@ export class Dispatcher {
     this.q = this.queue.ctl;
     this.maxJobs = Math.min(pool.size + pool.maxQueue, MAX_JOBS);
     this.cancel = new Int32Array(new SharedArrayBuffer(4 * this.maxJobs));
-    for (let i = this.maxJobs - 1; i >= 0; i--) this.freeCancel.push(i);
+    this.jobs = new JobTable(this.maxJobs);
     this.ringCapacity = options.ringSize + RING_SLACK;
     this.idleLinger = options.idleLinger;
     const clock = options.clock;
@@ -215,7 +215,7 @@ export class Dispatcher {
   ): number | 'busy' | Error {
     if (this.stopped) return this.stopped;
     if (this.jobs.size >= this.maxJobs) return 'busy';
-    const cancelSlot = this.freeCancel.pop()!;
+    const cancelSlot = this.jobs.reserve();
     encodeJob(
       this.scratch,
       this.strings,
@@ -227,15 +227,14 @@ export class Dispatcher {
       exportName,
       environ,
     );
-    const id = this.nextId;
+    const id = this.jobs.peekId(cancelSlot);
     if (!this.queue.tryPut(REC_JOB, id, this.scratch.view())) {
-      this.freeCancel.push(cancelSlot);
+      this.jobs.release(cancelSlot);
       return 'busy';
     }
-    this.nextId = this.nextId >= 0x7fffffff ? 1 : this.nextId + 1;
     Atomics.store(this.cancel, cancelSlot, 0);
     job.cancelSlot = cancelSlot;
-    this.jobs.set(id, job);
+    this.jobs.add(cancelSlot, job);
     this.requests++;
     this.wakeLoop();
     this.ensureLoops();
@@ -317,7 +316,7 @@ export class Dispatcher {
       this.slots.delete(slot);
       this.indexes.delete(index);
       port1.close();
-      for (const [id, job] of [...this.jobs]) {
+      for (const [id, job] of this.jobs.entries()) {
         this.finish(id, job);
         job.fail(err);
       }
@@ -360,7 +359,7 @@ export class Dispatcher {
     this.drainAll();
     const running = new Set<number>();
     for (const slot of this.slots) running.add(Atomics.load(slot.ctl, CTL_CURRENT));
-    for (const [id, job] of [...this.jobs]) {
+    for (const [id, job] of this.jobs.entries()) {
       if (running.has(id)) job.abandon(reason);
       else {
         this.finish(id, job);
@@ -484,9 +483,7 @@ export class Dispatcher {
 
   /** The request is over on the worker side: its cancel word is free again. */
   private finish(id: number, job: ThreadedJob): void {
-    if (this.jobs.get(id) !== job) return;
-    this.jobs.delete(id);
-    this.freeCancel.push(job.cancelSlot);
+    if (this.jobs.get(id) === job) this.jobs.delete(id);
   }
 
   /**
