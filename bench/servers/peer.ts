@@ -42,8 +42,24 @@ function* body(): Generator<Buffer> {
     yield n === CHUNK ? b : b.subarray(0, n);
   }
 }
-/** Content-Length for the streaming modes (so a client counts body bytes whatever the framing). */
-const length = mode === 'rows' ? String(arg * ROW.length) : mode === 'fresh' || mode === 'shared' ? String(arg) : null;
+/**
+ * Content-Length for the streaming modes (so a client counts body bytes whatever the framing);
+ * PEER_CHUNKED=1 leaves it out, so HTTP/1.1 responses go chunked (a client then waits for the last chunk);
+ * the bare node:net responder ignores it.
+ */
+const length =
+  process.env.PEER_CHUNKED === '1'
+    ? null
+    : mode === 'rows'
+      ? String(arg * ROW.length)
+      : mode === 'fresh' || mode === 'shared'
+        ? String(arg)
+        : null;
+
+/** `headers` with the stream's Content-Length, when it has one. */
+function withLength(headers: Record<string, string>): Record<string, string> {
+  return length === null ? headers : { ...headers, 'Content-Length': length };
+}
 
 function listening(port: number): void {
   process.stdout.write(`listening ${port}\n`);
@@ -57,7 +73,7 @@ async function nodeHttp(): Promise<void> {
       res.end(BODY);
     } else if (mode === 'rows') writeRows(res);
     else {
-      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': length! });
+      res.writeHead(200, withLength({ 'Content-Type': 'application/octet-stream' }));
       pipeline(Readable.from(body()), res).catch(() => {});
     }
   });
@@ -67,7 +83,7 @@ async function nodeHttp(): Promise<void> {
 
 /** node:http writing each row with res.write (what a hand-written node app does). */
 function writeRows(res: ServerResponse): void {
-  res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': length! });
+  res.writeHead(200, withLength({ 'Content-Type': 'text/plain' }));
   const it = body();
   const more = (): void => {
     for (let r = it.next(); !r.done; r = it.next()) if (!res.write(r.value)) return void res.once('drain', more);
@@ -83,10 +99,7 @@ async function fastify(): Promise<void> {
   app.get('/', (_req: unknown, reply: any) => {
     // eslint-disable-line @typescript-eslint/no-explicit-any
     if (mode === 'hello') return reply.header('Content-Type', 'text/plain').send(BODY);
-    return reply
-      .header('Content-Type', 'application/octet-stream')
-      .header('Content-Length', length!)
-      .send(Readable.from(body()));
+    return reply.headers(withLength({ 'Content-Type': 'application/octet-stream' })).send(Readable.from(body()));
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   listening(app.server.address().port);
@@ -111,7 +124,7 @@ async function hono(): Promise<void> {
         else ctrl.enqueue(r.value);
       },
     });
-    return c.body(stream, 200, { 'Content-Type': 'application/octet-stream', 'Content-Length': length! });
+    return c.body(stream, 200, withLength({ 'Content-Type': 'application/octet-stream' }));
   });
   serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => listening(info.port));
 }
@@ -133,7 +146,9 @@ async function bareNet(): Promise<void> {
 }
 
 function streamNet(socket: Socket): void {
-  socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ${length}\r\n\r\n`);
+  socket.write(
+    `HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ${mode === 'rows' ? arg * ROW.length : arg}\r\n\r\n`,
+  );
   const it = body();
   const more = (): void => {
     for (let r = it.next(); !r.done; r = it.next()) if (!socket.write(r.value)) return void socket.once('drain', more);

@@ -20,6 +20,44 @@ export const CLOSE: BodyFraming = 'close';
 
 export const LAST_CHUNK = '0\r\n\r\n';
 
+/** Chunks shorter than this are copied into one buffer with their size line and CRLF (`chunkFrame`); longer ones are not copied. */
+export const FRAME_COPY_BYTES = 1024;
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
+
+/** Hex digits of `n` written at `out[0..]`, then CRLF; returns the bytes written (RFC 9112 §7.1 chunk-size, no extensions). */
+function putSizeLine(out: Buffer, n: number, digits: number): number {
+  for (let i = digits - 1, v = n; i >= 0; i--, v >>>= 4) out[i] = HEX[v & 15]!;
+  out[digits] = 13;
+  out[digits + 1] = 10;
+  return digits + 2;
+}
+
+function hexDigits(n: number): number {
+  let digits = 1;
+  for (let v = n >>> 4; v > 0; v >>>= 4) digits++;
+  return digits;
+}
+
+/** The size line of a chunk of `n` bytes: `n` in hex, CRLF. */
+export function chunkSizeLine(n: number): Buffer {
+  const digits = hexDigits(n);
+  const out = Buffer.allocUnsafe(digits + 2);
+  putSizeLine(out, n, digits);
+  return out;
+}
+
+/** A whole chunk in one buffer (RFC 9112 §7.1: size line, the data, CRLF): for data shorter than FRAME_COPY_BYTES, one write instead of three. */
+export function chunkFrame(data: Uint8Array): Buffer {
+  const n = data.length;
+  const digits = hexDigits(n);
+  const out = Buffer.allocUnsafe(digits + 4 + n);
+  const at = putSizeLine(out, n, digits);
+  out.set(data, at);
+  out[at + n] = 13;
+  out[at + n + 1] = 10;
+  return out;
+}
+
 export interface HeadInput {
   method: string;
   /** The request's version: decides chunked vs close-delimited and the keep-alive header. */

@@ -23,7 +23,17 @@ import type { IAddress, IProducer, IProtocol, IPushProducer, IReactor } from '..
 import type { Logger } from '../../reactor/log.js';
 import type { DateCache } from './date.js';
 import type { HeadCache } from './headcache.js';
-import { assemble, CHUNKED, CLOSE, LAST_CHUNK, LENGTH, NONE } from './framing.js';
+import {
+  assemble,
+  CHUNKED,
+  chunkFrame,
+  chunkSizeLine,
+  CLOSE,
+  FRAME_COPY_BYTES,
+  LAST_CHUNK,
+  LENGTH,
+  NONE,
+} from './framing.js';
 import { RequestFinishedError, UpgradeError } from './errors.js';
 import type { Headers } from './headers.js';
 import type { RequestHead } from './head.js';
@@ -340,7 +350,8 @@ export class Request extends RequestCore implements IRequest {
       }
       case CHUNKED:
         this.bytesSent += bytes.length;
-        this.channel.send(Buffer.from(`${bytes.length.toString(16)}\r\n`, 'latin1'));
+        if (bytes.length < FRAME_COPY_BYTES) return this.channel.send(chunkFrame(bytes)); // a row: one write
+        this.channel.send(chunkSizeLine(bytes.length));
         this.channel.send(bytes);
         return this.channel.send(CRLF);
       default:
