@@ -257,7 +257,7 @@ export abstract class BridgeRequest extends RequestCore implements IRequest {
     if (this.finished) throw new RequestFinishedError('write()');
     if (this.disconnected) return;
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    if (bytes.byteLength === 0) return;
+    if (bytes.length === 0) return;
     this.startHead();
     this.sendData(bytes);
   }
