@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { Protocol } from '../src/protocols/protocol.js';
 import type { CpsApp, IRequest } from '../src/protocols/http/interfaces.js';
 import { Tunnel } from '../src/protocols/http/client/tunnel.js';
+import { reverseProxy } from '../src/protocols/http/client/proxy.js';
 import { ConnectionDone, ConnectionLost } from '../src/reactor/errors.js';
 import { Failure } from '../src/reactor/failure.js';
 import { StringTransport } from '../src/reactor/stringtransport.js';
@@ -66,8 +67,8 @@ function upstream(seen: IRequest[] = []): CpsApp {
 }
 
 /** A proxy world with one client switched through to an Echo upstream. */
-function switched() {
-  const w = proxyWorld(upstream());
+function switched(options: Parameters<typeof proxyWorld>[1] = {}) {
+  const w = proxyWorld(upstream(), options);
   const c = w.client();
   c.send(UPGRADE_REQUEST());
   w.settle();
@@ -155,6 +156,48 @@ describe('reverseProxy: an Upgrade request the upstream switches', () => {
     expect(afterHead(c.text)).toBe('welcome;echo:last words;bye');
     expect(c.lost?.check(ConnectionDone)).toBeTruthy();
     expect(echo.lost?.check(ConnectionDone)).toBeTruthy();
+  });
+});
+
+describe('reverseProxy: the tunnel idle timeout (tunnelIdleTimeout, on the reactor clock)', () => {
+  it('none by default: a silent tunnel stays open and leaves no timer', () => {
+    const { w, c, echo } = switched();
+    w.proxyReactor.advance(24 * 3600);
+    w.settle();
+    expect(c.lost).toBe(null);
+    expect(echo.lost).toBe(null);
+    expect(w.proxyReactor.getDelayedCalls()).toEqual([]);
+  });
+
+  it('closes both connections once no byte went either way for that long; traffic either way restarts the wait', () => {
+    const { w, c, echo } = switched({ tunnelIdleTimeout: 30 });
+    w.proxyReactor.advance(29);
+    w.settle();
+    c.send('still here');
+    w.settle();
+    w.proxyReactor.advance(29);
+    w.settle();
+    echo.transport.write(Buffer.from('me too'));
+    w.settle();
+    w.proxyReactor.advance(29);
+    w.settle();
+    expect(c.lost).toBe(null);
+    expect(echo.lost).toBe(null);
+    w.proxyReactor.advance(1);
+    w.settle();
+    expect(c.lost?.check(ConnectionDone)).toBeTruthy();
+    expect(echo.lost).not.toBe(null);
+    expect(afterHead(c.text)).toBe('welcome;echo:still hereme too');
+    expect(w.proxyReactor.getDelayedCalls()).toEqual([]);
+  });
+
+  it('a tunnel that closes first cancels its timer; a timeout that is not a positive number is refused at once', () => {
+    const { w, c } = switched({ tunnelIdleTimeout: 30 });
+    c.transport.loseConnection();
+    w.settle();
+    expect(w.proxyReactor.getDelayedCalls()).toEqual([]);
+    for (const bad of [0, -1, Number.NaN, Infinity])
+      expect(() => reverseProxy('http://up.test', { tunnelIdleTimeout: bad })).toThrow(/tunnelIdleTimeout/);
   });
 });
 

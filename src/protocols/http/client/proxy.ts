@@ -28,12 +28,13 @@
  * request without a body whose Connection lists `upgrade` goes upstream with
  * its `Upgrade` field (and `Connection: Upgrade`) on a connection of its own.
  * A 101 answer is passed to the client and both connections become a
- * `Tunnel` (tunnel.ts) relaying bytes with the same backpressure and bound;
- * any other answer (426, 401, ...) is relayed as an ordinary response.
+ * `Tunnel` (tunnel.ts) relaying bytes with the same backpressure and bound
+ * (and `tunnelIdleTimeout`, if given); any other answer (426, 401, ...) is
+ * relayed as an ordinary response.
  */
 import { Buffer } from 'node:buffer';
 import { Deferred } from '../../../reactor/deferred.js';
-import { ConnectError, ResponseDone, TimeoutError } from '../../../reactor/errors.js';
+import { ConnectError, InvalidArgumentError, ResponseDone, TimeoutError } from '../../../reactor/errors.js';
 import type { Failure } from '../../../reactor/failure.js';
 import type { IConsumer, IPushProducer } from '../../../reactor/interfaces.js';
 import { Logger } from '../../../reactor/log.js';
@@ -71,6 +72,11 @@ export interface ReverseProxyOptions {
    * the connection after its 101. Default true; false strips Upgrade as hop-by-hop.
    */
   upgrade?: boolean;
+  /**
+   * Seconds a tunnel (after a 101) may carry no byte either way before the proxy closes both
+   * connections, on the reactor's clock. Default: none (a tunnel stays open until a side closes it).
+   */
+  tunnelIdleTimeout?: number;
 }
 
 /**
@@ -279,14 +285,17 @@ const DISCARD = {
  * The upstream answered 101: send the client a 101 with the upstream's end-to-end
  * fields and its Upgrade, then tunnel the two connections.
  */
-function switchThrough(req: IRequest, response: IResponse, maxBuffered: number): boolean {
+function switchThrough(req: IRequest, response: IResponse, maxBuffered: number, idleTimeout?: number): boolean {
   if (typeof response.switchProtocols !== 'function') return false;
   for (const [n, v] of endToEnd(response.headers.rawPairs(), response.headers.get('connection'), false))
     req.addHeader(n, v);
   const protocol = response.headers.get('upgrade');
   if (protocol !== undefined) req.setHeader('Upgrade', protocol);
   req.setHeader('Connection', 'Upgrade');
-  const tunnel = new Tunnel(maxBuffered);
+  const tunnel = new Tunnel(
+    maxBuffered,
+    idleTimeout === undefined ? null : { clock: req.reactor, seconds: idleTimeout },
+  );
   try {
     req.upgrade!(tunnel.client);
   } catch {
@@ -318,6 +327,11 @@ export function reverseProxy(upstream: string, options: ReverseProxyOptions = {}
   const rewriteHost = options.rewriteHost ?? false;
   const log = options.logger ?? defaultLogger;
   const upgrades = options.upgrade ?? true;
+  const idle = options.tunnelIdleTimeout;
+  if (idle !== undefined && !(idle > 0 && Number.isFinite(idle)))
+    throw new InvalidArgumentError(
+      `reverseProxy(): tunnelIdleTimeout must be a positive number of seconds, got ${idle}; omit it for no idle timeout`,
+    );
   let defaultAgent: IAgent | null = options.agent ?? null;
   return (req) => {
     const agent = (defaultAgent ??= new Agent(req.reactor, { pool: new HTTPConnectionPool(req.reactor), timeout }));
@@ -343,7 +357,7 @@ export function reverseProxy(upstream: string, options: ReverseProxyOptions = {}
         if (req.disconnected) return response.deliverBody(DISCARD);
         if (response.code === 101) {
           // A 101 can only be passed on as a switch; one the proxy cannot carry is a bad answer.
-          if (switching && switchThrough(req, response, maxBuffered)) return;
+          if (switching && switchThrough(req, response, maxBuffered, idle)) return;
           response.deliverBody(DISCARD);
           return answer(req, 502, 'Bad Gateway', PROXY_ERROR_BODIES.invalid);
         }

@@ -13,12 +13,16 @@
  *
  * Closing passes through: a FIN (half-close) becomes a FIN on the other
  * connection; a clean close closes the other once its writes went out; an
- * unclean one aborts it. There is no idle timeout.
+ * unclean one aborts it.
+ *
+ * Idle timeout (optional, on the reactor's clock): once no byte went either way
+ * for `idleTimeout` seconds, both connections are closed (cleanly: what was
+ * written still goes out). Activity only stamps the time; one timer checks it.
  */
 import { Buffer } from 'node:buffer';
 import { ConnectionDone } from '../../../reactor/errors.js';
 import type { Failure } from '../../../reactor/failure.js';
-import type { IProtocol, ITransport } from '../../../reactor/interfaces.js';
+import type { IDelayedCall, IProtocol, IReactorTime, ITransport } from '../../../reactor/interfaces.js';
 import { Relay } from './relay.js';
 
 /** One connection of the tunnel: its protocol, and the producer registered on the other connection. */
@@ -55,6 +59,7 @@ export class TunnelSide extends Relay implements IProtocol {
       return;
     }
     if (!this.admit(data.length)) return this.tunnel.abort();
+    this.tunnel.lastActivity = this.tunnel.now();
     out.write(data);
   }
 
@@ -88,27 +93,58 @@ export class Tunnel {
   /** The protocol for the upstream's connection (`response.switchProtocols(tunnel.upstream)`). */
   readonly upstream: TunnelSide;
 
-  constructor(maxBuffered: number) {
+  /** When a byte last went through (reactor seconds); read by the idle timer. */
+  lastActivity = 0;
+  private idleCall: IDelayedCall | null = null;
+
+  /** `idle`: close both connections after that many seconds without a byte either way (on `clock`). */
+  constructor(
+    maxBuffered: number,
+    private readonly idle: { clock: IReactorTime; seconds: number } | null = null,
+  ) {
     this.client = new TunnelSide(maxBuffered, this);
     this.upstream = new TunnelSide(maxBuffered, this);
     this.client.peer = this.upstream;
     this.upstream.peer = this.client;
   }
 
+  now(): number {
+    return this.idle === null ? 0 : this.idle.clock.seconds();
+  }
+
   /** The second connection was handed over. */
   joined(): void {
     const c = this.client.connection!;
     const u = this.upstream.connection!;
+    this.lastActivity = this.now();
     this.client.flushTo(u);
     this.upstream.flushTo(c);
     if (this.client.gone) this.close(u, this.client);
     if (this.upstream.gone) this.close(c, this.upstream);
+    if (this.idle !== null && !this.client.gone && !this.upstream.gone) this.checkIdle();
+  }
+
+  /** Close both connections if nothing went through for the idle timeout, else look again when it could have. */
+  private checkIdle(): void {
+    const { clock, seconds } = this.idle!;
+    const left = this.lastActivity + seconds - clock.seconds();
+    if (left > 0) {
+      this.idleCall = clock.callLater(left, () => this.checkIdle());
+      return;
+    }
+    this.idleCall = null;
+    for (const t of [this.client.connection!, this.upstream.connection!]) {
+      t.unregisterProducer();
+      t.loseConnection();
+    }
   }
 
   lost(side: TunnelSide, reason: Failure): void {
     if (side.gone) return;
     side.gone = true;
     side.lostReason = reason;
+    if (this.idleCall?.active()) this.idleCall.cancel();
+    this.idleCall = null;
     const out = side.peer.connection;
     if (out !== null) this.close(out, side);
   }
