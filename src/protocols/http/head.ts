@@ -7,6 +7,7 @@
 import { Buffer } from 'node:buffer';
 import { CR, FIELD_VALUE, HOST, HTAB, SP, TARGET, TCHAR, isVersionShape, type Latin1Buffer } from './chars.js';
 import { HTTPParseError, ParseErrorCodes as E } from './errors.js';
+import { commonFieldName, RECENT_VALUE_MAX_BYTES, sameLatin1 } from './fieldnames.js';
 import { Headers } from './headers.js';
 import { isContentLengthDigits, MAX_CONTENT_LENGTH_DIGITS } from './rules.js';
 import { listElements } from './syntax.js';
@@ -114,6 +115,8 @@ function checkTargetForm(method: string, target: string): void {
 export interface FieldLists {
   raw: string[];
   lower: string[];
+  /** The last value of each common field (fieldnames.ts), reused while a client repeats it. */
+  recent: (string | undefined)[];
 }
 
 /**
@@ -146,9 +149,19 @@ export function parseFieldLine(buf: Buffer, s: number, e: number, into: FieldLis
   for (let j = vs; j < ve; j++)
     if (FIELD_VALUE[buf[j]!] !== 1)
       badByte(E.BAD_HEADER_VALUE, buf[j]!, 'a header value (no control bytes, RFC 9110 §5.5)');
-  const name = (buf as unknown as Latin1Buffer).latin1Slice(s, colon);
-  const lname = name.toLowerCase();
-  const value = (buf as unknown as Latin1Buffer).latin1Slice(vs, ve);
+  const known = commonFieldName(buf, s, colon);
+  const name = known !== null ? known.name : (buf as unknown as Latin1Buffer).latin1Slice(s, colon);
+  const lname = known !== null ? known.lower : name.toLowerCase();
+  let value: string;
+  if (known === null) value = (buf as unknown as Latin1Buffer).latin1Slice(vs, ve);
+  else {
+    const last = into.recent[known.index];
+    if (last !== undefined && sameLatin1(last, buf, vs, ve)) value = last;
+    else {
+      value = (buf as unknown as Latin1Buffer).latin1Slice(vs, ve);
+      into.recent[known.index] = ve - vs <= RECENT_VALUE_MAX_BYTES ? value : undefined;
+    }
+  }
   if (into.lower.length === 0) {
     into.raw = [name, value];
     into.lower = [lname];

@@ -24,6 +24,7 @@ import { CR, LF } from './chars.js';
 import { parseChunkLine } from './chunked.js';
 import { HTTPParseError, ParseErrorCodes as E } from './errors.js';
 import { Headers } from './headers.js';
+import { COMMON_COUNT } from './fieldnames.js';
 import { fail, parseFieldLine } from './head.js';
 
 /** Empty lines ignored before a start line (RFC 9112 §2.2 says ignore at least one). */
@@ -81,6 +82,7 @@ export abstract class MessageParser<Head, Line> {
   /** Fields of the head (or trailer) under construction: name0, value0, ...; and lower-cased names (FieldLists). */
   raw: string[] = [];
   lower: string[] = [];
+  readonly recent: (string | undefined)[] = new Array<string | undefined>(COMMON_COUNT).fill(undefined);
 
   constructor(
     protected readonly handler: MessageHandler<Head>,
