@@ -22,6 +22,7 @@ import { acceptWebSocket } from '../src/protocols/websocket/accept.js';
 import type { WebSocketClosedError } from '../src/protocols/websocket/errors.js';
 import type { WebSocketMessage } from '../src/protocols/websocket/interfaces.js';
 import { WebSocketProtocol } from '../src/protocols/websocket/protocol.js';
+import { connectWebSocket } from '../src/protocols/websocket/client.js';
 import { Flood } from './http-proxy-helpers.js';
 import { expectEchoes, openWsClient, settled } from './ws-client-helpers.js';
 
@@ -161,6 +162,40 @@ describe.each(['spindle', 'ws'] as const)('ws client → reverseProxy → %s Web
     await pool.closeCachedConnections();
     await settled(reactor);
   });
+});
+
+describe('spindle\u2019s own WebSocket client (connectWebSocket) through reverseProxy', () => {
+  it.each(['spindle', 'ws'] as const)(
+    'to a %s server: text and binary echo, then its close code reaches the server',
+    async (kind) => {
+      const { url, reactor } = await world(kind);
+      const got: WebSocketMessage[] = [];
+      let gotMessage: () => void = () => {};
+      let lost: (code: number | null) => void = () => {};
+      const closed = new Promise<number | null>((r) => (lost = r));
+      const client = new (class extends WebSocketProtocol {
+        override messageReceived(data: WebSocketMessage): void {
+          got.push(data);
+          gotMessage();
+        }
+        override connectionLost(reason: Failure): void {
+          lost((reason.value as WebSocketClosedError).closeCode);
+        }
+      })();
+      await connectWebSocket(reactor, `${url}/ws`, client);
+      const two = new Promise<void>((r) => (gotMessage = () => got.length === 2 && r()));
+      client.sendMessage('über');
+      client.sendMessage(new Uint8Array([9, 8, 7]));
+      await two;
+      expect(got[0]).toBe('über');
+      expect(Buffer.from(got[1] as Uint8Array)).toEqual(Buffer.from([9, 8, 7]));
+      const serverSaw = nextUpstreamClose();
+      client.close(4003, 'spindle bye');
+      expect(await serverSaw).toBe(4003);
+      expect(await closed).toBe(4003);
+      await settled(reactor);
+    },
+  );
 });
 
 describe('real sockets: a client that stops reading pauses the upstream', () => {
