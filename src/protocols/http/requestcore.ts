@@ -40,6 +40,9 @@ export const bodyBytes = (data: Uint8Array | string): Uint8Array =>
 /** How the response's `notifyFinish()` settles: not yet, handed over, or the client gone. */
 export type FinishOutcome = 'pending' | 'finished' | 'lost';
 
+/** The empty lists every response starts with; never written (`append` replaces them on the first header). */
+const NO_FIELDS: string[] = [];
+
 export abstract class RequestCore {
   code = 200;
   codeMessage = 'OK';
@@ -47,9 +50,9 @@ export abstract class RequestCore {
   finished = false;
   /** The client went away before the response was handed over. */
   disconnected = false;
-  /** Response header names and values, in order, as the app set them. */
-  protected names: string[] = [];
-  protected values: string[] = [];
+  /** Response header names and values, in order, as the app set them (NO_FIELDS until the first: `append` makes lists of one). */
+  protected names: string[] = NO_FIELDS;
+  protected values: string[] = NO_FIELDS;
   /** Status and headers are fixed: the first write(), flushHeaders() or finish() came. */
   protected locked = false;
   /** The registered producer, if any (the host decides how it is paused and pulled). */
