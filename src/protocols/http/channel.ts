@@ -319,7 +319,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     req.trailers = trailers;
     req.input = 'done';
     if (this.deadline.kind === 'body') this.deadline.clear();
-    req.body.onEnd();
+    req.bodyEnded();
     if (this.current !== req) return;
     if (req.responded) this.requestDone();
     else this.pauseParsing();
@@ -397,7 +397,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     if (!persist) return this.closeConnection();
     if (req.input === 'done') return this.requestDone();
     // No body, answered from onHead: the parser reports the end next, and onComplete moves on.
-    if (req.body.complete) return;
+    if (req.head.contentLength === 0) return;
     // The app answered without reading (all of) the body: read and discard the rest, bounded.
     if (!req.body.consumed) req.body.drain();
     this.deadline.set('body', this.config.idleTimeout);

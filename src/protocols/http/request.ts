@@ -126,7 +126,8 @@ export class Request extends RequestCore implements IRequest {
   readonly headers: IHeaders;
   /** What a trusted proxy's headers say (undefined: not looked at yet; null: nothing applies). */
   private forwardedFor: ForwardedFor | null | undefined = undefined;
-  readonly body: RequestBody;
+  /** The body's state, made when first needed (a request without a body usually never needs it). */
+  private bodyState: RequestBody | null = null;
   /** Trailer fields of a chunked body, once it ended. */
   trailers: Headers | null = null;
 
@@ -159,7 +160,19 @@ export class Request extends RequestCore implements IRequest {
     this.uri = head.target;
     this.version = head.version;
     this.headers = head.headers;
-    this.body = new RequestBody(channel, head.contentLength);
+  }
+
+  /** The input half (requestbody.ts). */
+  get body(): RequestBody {
+    return (this.bodyState ??= new RequestBody(this.channel, this.head.contentLength));
+  }
+
+  /**
+   * The parser reported the end of the body. A request declared without one whose
+   * body nobody asked for has nothing to end: its body would start complete.
+   */
+  bodyEnded(): void {
+    if (this.bodyState !== null || this.head.contentLength !== 0) this.body.onEnd();
   }
 
   get path(): string {
@@ -508,7 +521,8 @@ export class Request extends RequestCore implements IRequest {
 
   /** The channel lost its connection. */
   connectionLost(reason: unknown): void {
-    this.body.onLost(reason);
+    // A body declared empty is complete from the start: losing the connection changes nothing there.
+    if (this.bodyState !== null || this.head.contentLength !== 0) this.body.onLost(reason);
     if (this.disconnected || (this.finished && this.phase !== 'aborted')) return;
     this.disconnected = true;
     this.stopProducer();
