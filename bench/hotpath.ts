@@ -38,31 +38,73 @@ function child(dist: string | null, rounds: number, per: number): Promise<Record
   });
 }
 
+/** Median of a list. */
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/**
+ * `HOTPATH_BASE=REV` also builds spindle at git revision REV and alternates
+ * child processes of the two builds (`HOTPATH_PROCS` each, default 5): a hot-path
+ * change's before and after in one run, with the gateway's and the bridge's own
+ * cost over the CPS app (path - CPS, per process) for each.
+ */
 const bench: Benchmark = {
   title: 'hello on a StringTransport: CPU per request of the CPS, gateway and bridge paths',
   async run({ quick }) {
     const dist = buildDist();
+    const baseRev = process.env.HOTPATH_BASE;
+    const baseDist = baseRev === undefined ? null : buildDist(baseRev);
+    if (baseRev !== undefined && baseDist === null) throw new Error(`hotpath: could not build HOTPATH_BASE=${baseRev}`);
     try {
-      const rounds = quick ? 7 : 21;
-      const us = await child(dist, rounds, quick ? 100 : 200);
-      const note = `CPU us/request (process.cpuUsage), median of ${rounds} alternating rounds of ${quick ? 100 : 200} batches of 100 pipelined requests; no socket; load ${loadAverage()}; ${builtNote(dist)}`;
-      const row = (name: string, k: string, target?: string): BenchResult => ({
+      const per = quick ? 100 : 200;
+      if (baseDist === null) {
+        const rounds = quick ? 7 : 21;
+        const us = await child(dist, rounds, per);
+        const note = `CPU us/request (process.cpuUsage), median of ${rounds} alternating rounds of ${per} batches of 100 pipelined requests; no socket; load ${loadAverage()}; ${builtNote(dist)}`;
+        const row = (name: string, k: string, target?: string): BenchResult => ({
+          name,
+          unit: 'us/req',
+          spindle: us[k]!,
+          baseline: us['cps']!,
+          baselineName: 'the CPS app',
+          higherIsBetter: false,
+          ...(target ? { target } : {}),
+          note,
+        });
+        return [
+          row('hello, iterator app through the gateway', 'iter'),
+          row('hello, toCpsApp(toIterApp(cpsApp))', 'bridge'),
+          row('hello, the CPS app itself', 'cps'),
+        ];
+      }
+      const procs = Number(process.env.HOTPATH_PROCS ?? 5);
+      const rounds = quick ? 5 : 7;
+      const runs: Record<'tree' | 'base', Record<string, number>[]> = { tree: [], base: [] };
+      for (let i = 0; i < procs; i++) {
+        runs.tree.push(await child(dist, rounds, per));
+        runs.base.push(await child(baseDist, rounds, per));
+      }
+      const stat = (side: 'tree' | 'base', f: (r: Record<string, number>) => number): number =>
+        median(runs[side].map(f));
+      const note = `CPU us/request (process.cpuUsage), median of ${procs} alternating processes per build, each the median of ${rounds} rounds of ${per} batches of 100 pipelined requests; no socket; load ${loadAverage()}; ${builtNote(dist)}`;
+      const row = (name: string, f: (r: Record<string, number>) => number): BenchResult => ({
         name,
         unit: 'us/req',
-        spindle: us[k]!,
-        baseline: us['cps']!,
-        baselineName: 'the CPS app',
+        spindle: stat('tree', f),
+        baseline: stat('base', f),
+        baselineName: `[${baseRev}]`,
         higherIsBetter: false,
-        ...(target ? { target } : {}),
         note,
       });
       return [
-        row('hello, iterator app through the gateway', 'iter'),
-        row('hello, toCpsApp(toIterApp(cpsApp))', 'bridge'),
-        row('hello, the CPS app itself', 'cps'),
+        row('hello, the CPS app itself', (r) => r['cps']!),
+        row('hello, iterator app through the gateway', (r) => r['iter']!),
+        row('hello, toCpsApp(toIterApp(cpsApp))', (r) => r['bridge']!),
+        row("the gateway's own cost over the CPS app", (r) => r['iter']! - r['cps']!),
+        row("the bridge's own cost over the CPS app", (r) => r['bridge']! - r['cps']!),
       ];
     } finally {
       removeDist(dist);
+      removeDist(baseDist);
     }
   },
 };
