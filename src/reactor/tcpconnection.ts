@@ -236,8 +236,9 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable, SlabHolde
       if (this.turnWrites++ === 0) {
         if (!this.inRead) this.endTurnLater();
       } else {
-        if (!this.turnEnding) this.endTurnLater();
         if (this.corkedSocket === null) {
+          // The turn's second write: its end is scheduled now if its first (in a read) did not.
+          if (!this.turnEnding) this.endTurnLater();
           this.corkedSocket = this.socket;
           this.socket.cork();
         }
