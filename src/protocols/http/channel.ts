@@ -603,7 +603,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   /** Resume the parser now if it is running (no re-entry), else on the next reactor turn. */
   private resumeParsing(): void {
-    if (this.heldForOutput) {
+    if (this.pausedFor.size !== 0 && this.heldForOutput) {
       this.resumeAfterOutput = true;
       return;
     }
@@ -635,6 +635,8 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   /** Stop reading the socket while the app holds back or the held input is at its bound. */
   private updateReading(): void {
     if (this.phase !== 'open') return;
+    // Nothing held, nothing paused, reading on: nothing would change (every keep-alive read ends here).
+    if (this.pausedFor.size === 0 && !this.readingPaused && !this.parser.isPaused) return;
     if (this.parser.isPaused && this.parser.bufferedBytes >= this.config.maxHeldInputBytes)
       this.pausedFor.add('held-input');
     else this.pausedFor.delete('held-input');
