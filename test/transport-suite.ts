@@ -5,6 +5,8 @@
  * and says how to let I/O progress. Cases a transport cannot express (a
  * StringTransport has no peer to half-close) are not registered for it.
  */
+import type { Socket } from 'node:net';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionDone, ConnectionLost, ProducerAlreadyRegisteredError } from '../src/reactor/errors.js';
 import type { Failure } from '../src/reactor/failure.js';
@@ -183,10 +185,8 @@ export function runTransportSuite(name: string, make: () => TransportMaker): voi
       c.local.unregisterProducer();
     });
 
-    it('a peer that stops reading never makes the sender buffer more than the high-water mark plus one write; pauses and resumes balance', async () => {
+    const stalledPeer = (chunk: number, total: number) => async () => {
       const { peer, c } = await setup();
-      const chunk = 16 * 1024;
-      const total = 24 * 1024 * 1024;
       c.peer.pauseProducing(); // the peer stops reading
       const producer = new StreamingProducer(c, chunk, total);
       c.local.registerProducer(producer, true);
@@ -206,7 +206,17 @@ export function runTransportSuite(name: string, make: () => TransportMaker): voi
       expect(producer.pauses).toBeGreaterThanOrEqual(1);
       expect(producer.resumes).toBe(producer.pauses);
       expect(producer.maxBuffered).toBeLessThanOrEqual(maker.highWater + chunk);
-    });
+    };
+
+    it(
+      'a peer that stops reading never makes the sender buffer more than the high-water mark plus one write; pauses and resumes balance',
+      stalledPeer(16 * 1024, 24 * 1024 * 1024),
+    );
+
+    it(
+      'the same with rows of 1000 bytes (small writes, merged into runs): bounded, balanced, every byte in order',
+      stalledPeer(1000, 24 * 1024 * 1024),
+    );
 
     it('asks a pull producer for more each time its data is flushed, and not while it waits', async () => {
       const { peer, c } = await setup();
@@ -442,4 +452,50 @@ export function socketMaker(kind: SocketKind, localIsServer: boolean): () => Tra
       },
     };
   };
+}
+
+/** A few turns of writes for property tests: small (merged), around 1 KiB, and `big`; `who` picks one of three connections. */
+export const turnsOfWrites = (big: number, maxPerTurn: number) =>
+  fc.array(
+    fc.array(
+      fc.record({
+        who: fc.integer({ min: 0, max: 2 }),
+        len: fc.oneof(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 900, max: 1100 }), fc.constant(big)),
+        fill: fc.integer({ min: 0x21, max: 0x7e }),
+      }),
+      { maxLength: maxPerTurn },
+    ),
+    { minLength: 1, maxLength: 3 },
+  );
+
+/** Play `turns`: each write's chunk goes to `write`, then the reactor turn ends. */
+export async function playTurns(
+  turns: Array<Array<{ who: number; len: number; fill: number }>>,
+  write: (who: number, chunk: Uint8Array) => void,
+): Promise<void> {
+  for (const writes of turns) {
+    for (const w of writes) write(w.who, new Uint8Array(w.len).fill(w.fill));
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+/**
+ * Spy on the socket under a spindle transport: the chunk count of each `_write`
+ * (1) and `_writev` (n) call; on an idle socket each call is one system call
+ * (or, on TLS, one write into the TLS layer).
+ */
+export function spyWrites(transport: ITransport): number[] {
+  const socket = (transport as unknown as { socket: Socket & { _write: Function; _writev: Function } }).socket;
+  const calls: number[] = [];
+  const write = socket._write;
+  const writev = socket._writev;
+  socket._write = function (this: Socket, ...args: unknown[]) {
+    calls.push(1);
+    return write.apply(this, args);
+  };
+  socket._writev = function (this: Socket, chunks: unknown[], cb: unknown) {
+    calls.push(chunks.length);
+    return writev.call(this, chunks, cb);
+  };
+  return calls;
 }

@@ -11,6 +11,7 @@
  * rows of 16 bytes, each a separate write or yield). Streams carry Content-Length.
  */
 import { createServer as httpServer, type ServerResponse } from 'node:http';
+import { createServer as httpsServer } from 'node:https';
 import { createServer as netServer, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -18,7 +19,7 @@ import type { IterApp } from '../../src/bridge/interfaces.js';
 import type { CpsApp } from '../../src/protocols/http/interfaces.js';
 import type { IPushProducer } from '../../src/reactor/interfaces.js';
 import { HeadEndCounter } from '../harness.js';
-import { DIST_ENV, spindleModule } from './dist.js';
+import { benchTLS, DIST_ENV, spindleModule } from './dist.js';
 
 /** Run at SIGTERM, before the exit. */
 const atExit: (() => void)[] = [];
@@ -66,7 +67,8 @@ function listening(port: number): void {
 }
 
 async function nodeHttp(): Promise<void> {
-  const server = httpServer((_req, res) => {
+  const tls = benchTLS(); // SPINDLE_BENCH_TLS=1: node:https with the test certificate
+  const handler = (_req: unknown, res: ServerResponse): void => {
     if (mode === 'hello') {
       res.setHeader('Content-Type', 'text/plain');
       res.setHeader('Content-Length', BODY.length);
@@ -76,7 +78,8 @@ async function nodeHttp(): Promise<void> {
       res.writeHead(200, withLength({ 'Content-Type': 'application/octet-stream' }));
       pipeline(Readable.from(body()), res).catch(() => {});
     }
-  });
+  };
+  const server = tls ? httpsServer(tls, handler) : httpServer(handler);
   server.keepAliveTimeout = 60_000;
   server.listen(0, '127.0.0.1', () => listening((server.address() as { port: number }).port));
 }
@@ -238,7 +241,11 @@ async function spindle(): Promise<void> {
       );
     });
   }
-  const port = await reactor.listenTCP(0, new HTTPFactory(app, { reactor }), { host: '127.0.0.1' });
+  const tls = benchTLS(); // SPINDLE_BENCH_TLS=1: listenTLS with the test certificate
+  const factory = new HTTPFactory(app, { reactor });
+  const port = tls
+    ? await reactor.listenTLS(0, factory, { ...tls, host: '127.0.0.1' })
+    : await reactor.listenTCP(0, factory, { host: '127.0.0.1' });
   listening(port.getHost().port);
 }
 

@@ -7,7 +7,8 @@
  * is open at a time: a transport that appends while another holds a run makes
  * that one hand its run to its socket first (corked, it still leaves at its
  * turn's end), so each connection's bytes keep their order. A full slab is
- * left to the views into it (freed with the last) and a fresh one started.
+ * left to the views into it (freed with the last) and a fresh one started; a
+ * short run (a turn's few rows) moves to the fresh one, so it stays one buffer.
  *
  * Copying a row into the slab as it comes costs one copy; collecting the rows
  * in a list and joining them at the turn's end cost an array push each plus a
@@ -23,6 +24,9 @@ export interface SlabHolder {
   flushMerge(): void;
 }
 
+/** A run at most this long moves whole to a fresh slab when the slab fills; a longer one is handed over there. */
+const MOVE_RUN_BYTES = 4 * 1024;
+
 let slab: Buffer = Buffer.allocUnsafeSlow(MERGE_LIMIT_BYTES);
 /** Start of the open run (or of the next one). */
 let runStart = 0;
@@ -32,8 +36,9 @@ let holder: SlabHolder | null = null;
 
 /**
  * Copy `data` (`n` bytes, at most MERGE_LIMIT_BYTES) to the end of `who`'s
- * run; returns the run's length. `who`'s run is handed over first (through
- * `who.flushMerge`) when the slab has no room left for `data`.
+ * run; returns the run's length. When the slab has no room left for `data`,
+ * a run longer than MOVE_RUN_BYTES is handed over first (`who.flushMerge`), a
+ * shorter one moves to the fresh slab.
  */
 export function appendToRun(who: SlabHolder, data: Uint8Array, n: number): number {
   if (holder !== who) {
@@ -42,10 +47,21 @@ export function appendToRun(who: SlabHolder, data: Uint8Array, n: number): numbe
     runStart = end;
   }
   if (end + n > slab.length) {
-    if (end > runStart) who.flushMerge();
-    holder = who;
-    slab = Buffer.allocUnsafeSlow(MERGE_LIMIT_BYTES);
-    runStart = end = 0;
+    // A fresh slab. A short run held so far moves to its start, so a turn's few rows stay one
+    // buffer whatever the last slab's fill; a longer one is handed over (copying it would cost more
+    // than the extra writev entry).
+    const held = end - runStart;
+    const next = Buffer.allocUnsafeSlow(MERGE_LIMIT_BYTES);
+    if (held > MOVE_RUN_BYTES) {
+      who.flushMerge();
+      holder = who;
+      end = 0;
+    } else {
+      if (held > 0) next.set(slab.subarray(runStart, end), 0);
+      end = held;
+    }
+    slab = next;
+    runStart = 0;
   }
   slab.set(data, end);
   end += n;

@@ -20,13 +20,14 @@
  * `net.Socket`, and so is a pipe), so flow control is written once;
  * `startTLS` swaps the socket under the transport for a TLS one (STARTTLS).
  *
- * Coalescing (plain TCP and Unix sockets; not TLS, see `coalesce`): the first
- * write of a reactor turn goes to the socket at once;
- * from the second one on, the socket is corked until the turn ends (the next
- * `process.nextTick`), so what one turn writes leaves in one `writev` instead of
- * one `write(2)` each (an iterator app yielding many small rows). Every write is
- * still handed over as it comes (gateway rule G6); only the system calls merge.
- * Small writes of the turn are also copied into one buffer (mergeslab.ts).
+ * Coalescing: the first write of a reactor turn goes to the socket at once;
+ * from the second one on, a plain socket is corked until the turn ends (the
+ * next `process.nextTick`; not TLS, see `corks`), so what one turn writes
+ * leaves in one `writev` instead of one `write(2)` each (an iterator app
+ * yielding many small rows). Small writes of the turn are copied into one
+ * buffer (mergeslab.ts), on TLS too, where each write would otherwise be a TLS
+ * record of its own. Every write is still handed over as it comes (gateway
+ * rule G6); only the system calls and records merge.
  *
  * One file on purpose: writing, producer flow control, closing and reading
  * share the same few flags (`writeClosed`, `producerPaused`, `lost`), and the
@@ -118,11 +119,13 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable, SlabHolde
    */
   private mergeBytes = 0;
   /**
-   * Coalesce a turn's writes: plain sockets only. A corked `TLSSocket` hands a
-   * whole writev to its TLS layer at once and reports it written before the
-   * peer has read it, so a stalled peer would no longer pause the producer.
+   * Cork the socket for the rest of a turn: plain sockets only. A corked
+   * `TLSSocket` hands a whole writev to its TLS layer at once and reports it
+   * written before the peer has read it, so a stalled peer would no longer
+   * pause the producer. Small writes are merged on both (`mergeBytes`): a
+   * merged run is one ordinary write, counted like any other.
    */
-  private coalesce: boolean;
+  private corks: boolean;
   private reading = true;
   private writeClosed = false;
   private aborted = false;
@@ -151,7 +154,7 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable, SlabHolde
     kind: ConnectionKind = {},
   ) {
     this.highWater = options.highWater ?? TRANSPORT_HIGH_WATER;
-    this.coalesce = (socket as Socket & { encrypted?: boolean }).encrypted !== true;
+    this.corks = (socket as Socket & { encrypted?: boolean }).encrypted !== true;
     this.secure = kind.secure === true;
     if (kind.unix !== undefined) {
       // A Unix socket has no IP address: the accepting end is the path, the connecting end is unnamed.
@@ -189,7 +192,7 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable, SlabHolde
       throw new TLSStateError('startTLS() on a connection that is closing; start TLS before loseConnection()');
     // Plain bytes this turn corked go to the handle now, before the TLS socket takes it over.
     this.endTurn();
-    this.coalesce = false;
+    this.corks = false;
     const raw = this.socket;
     for (const [event, fn] of [
       ['data', this.onDataEvent],
@@ -232,24 +235,25 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable, SlabHolde
     // `length`, not `byteLength`: the same for bytes, and V8 inlines it (byteLength costs a call, ~30 ns a read).
     const n = data.length;
     if (this.writeClosed || this.lost || n === 0) return;
-    if (this.coalesce) {
-      if (this.turnWrites++ === 0) {
-        if (!this.inRead) this.endTurnLater();
-      } else {
-        if (this.corkedSocket === null) {
-          // The turn's second write: its end is scheduled now if its first (in a read) did not.
-          if (!this.turnEnding) this.endTurnLater();
+    if (this.turnWrites++ === 0) {
+      if (!this.inRead) this.endTurnLater();
+    } else {
+      if (this.corkedSocket === null) {
+        // The turn's second write: its end is scheduled now if its first (in a read) did not.
+        // (A TLS socket is never corked, so there this check runs on each later write.)
+        if (!this.turnEnding) this.endTurnLater();
+        if (this.corks) {
           this.corkedSocket = this.socket;
           this.socket.cork();
         }
-        if (n < MERGE_WRITE_BYTES && (this.producer === null || this.streaming)) {
-          this.mergeBytes = appendToRun(this, data, n);
-          if (this.mergeBytes >= MERGE_LIMIT_BYTES) this.flushMerge();
-          this.checkHighWater();
-          return;
-        }
-        this.flushMerge();
       }
+      if (n < MERGE_WRITE_BYTES && (this.producer === null || this.streaming)) {
+        this.mergeBytes = appendToRun(this, data, n);
+        if (this.mergeBytes >= MERGE_LIMIT_BYTES) this.flushMerge();
+        this.checkHighWater();
+        return;
+      }
+      this.flushMerge();
     }
     if (this.producer !== null && !this.streaming) {
       this.pendingPullWrites++;
