@@ -4,6 +4,7 @@
  * baseline in the same process run, so the ratio holds up on a noisy machine.
  */
 import { Buffer } from 'node:buffer';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
@@ -142,4 +143,17 @@ export class HeadEndCounter {
     this.matched = m;
     return n;
   }
+}
+
+/** The port a bench server process prints as `listening PORT` on its stdout; fails if it exits first. */
+export function listeningPort(proc: ChildProcess, what: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    proc.once('exit', (code) => reject(new Error(`${what} exited with ${code} before listening`)));
+  });
 }

@@ -26,7 +26,7 @@ import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadAverage } from './compare.js';
-import { cpuSeconds, download, HeadEndCounter, type Benchmark, type BenchResult } from './harness.js';
+import { cpuSeconds, download, HeadEndCounter, listeningPort, type Benchmark, type BenchResult } from './harness.js';
 import { buildDist, builtNote, removeDist, serverEnv } from './servers/dist.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -89,15 +89,7 @@ function start(kind: string, mode: string, arg: number, dist: string | null): Pr
     : [process.execPath, '--import', 'tsx', join(here, 'servers', 'peer.ts'), peerKind, mode, String(arg)];
   const argv = taskset ? [taskset, '-c', '0', ...cmd] : cmd;
   const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'], env: serverEnv(dist) });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening (\d+)/.exec(out);
-      if (m) resolve({ kind, proc, port: Number(m[1]) });
-    });
-    proc.once('exit', (code) => reject(new Error(`peer server ${kind} ${mode} exited with ${code} before listening`)));
-  });
+  return listeningPort(proc, `peer server ${kind} ${mode}`).then((port) => ({ kind, proc, port }));
 }
 
 /** SIGTERM (a spindle server prints its counts, e.g. threaded wake-ups per request), SIGKILL after 2 s. */
