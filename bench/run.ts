@@ -24,7 +24,7 @@ const saveTo = option('save');
 const compareWith = option('compare');
 const wanted = args.filter((a, i) => !a.startsWith('--') && !['--save', '--compare'].includes(args[i - 1] ?? ''));
 /** Modules in bench/ that are not benchmarks. */
-const TOOLS = ['harness.ts', 'run.ts', 'compare.ts', 'plot.ts', 'profile.ts'];
+const TOOLS = ['harness.ts', 'run.ts', 'compare.ts', 'plot.ts', 'profile.ts', 'ab.ts'];
 
 const names = readdirSync(here)
   .filter((f) => f.endsWith('.ts') && !TOOLS.includes(f) && !f.startsWith('_'))

@@ -4,6 +4,7 @@
  * error naming it, instead of a run of nothing or of everything.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from './cli-process.js';
@@ -29,5 +30,14 @@ describe('bench/run.ts arguments', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^bench: unknown "--fast", "http-helo"\nusage: /);
     expect(r.stderr).not.toMatch(/running /);
+  });
+
+  it('every name it lists is a benchmark (a default export), not a tool that would run when imported', () => {
+    const names = /benchmarks: (.*)/.exec(run('--help').stdout)![1]!.split(' ');
+    expect(names).toContain('peers');
+    for (const name of names) {
+      const text = readFileSync(join(ROOT, 'bench', `${name}.ts`), 'utf8');
+      expect({ name, benchmark: /^export default /m.test(text) }).toEqual({ name, benchmark: true });
+    }
   });
 });
