@@ -230,6 +230,31 @@ function kindsOf(kinds: string[]): string[] {
 /** A target row needs both of its servers. */
 const have = (fig: Map<string, unknown>, ...kinds: string[]) => kinds.every((k) => fig.has(k));
 
+/** Server `a`'s figure against server `b`'s, as a row; nothing when one of them did not run. */
+function ratioRow(
+  rows: BenchResult[],
+  name: string,
+  figures: Map<string, number>,
+  a: string,
+  b: string,
+  unit: string,
+  higherIsBetter: boolean,
+  note: string,
+  target?: string,
+): void {
+  if (!have(figures, a, b)) return;
+  rows.push({
+    name,
+    unit,
+    spindle: figures.get(a)!,
+    baseline: figures.get(b)!,
+    baselineName: label(b),
+    higherIsBetter,
+    ...(target === undefined ? {} : { target }),
+    note,
+  });
+}
+
 interface Group {
   /** Row name prefix. */
   name: string;
@@ -290,19 +315,18 @@ const bench: Benchmark = {
           }
           // Each target by req/s, then by the server's CPU per request: steadier when the client,
           // not the server, limits req/s.
-          const ratio = (name: string, a: string, b: string, by: 'rps' | 'cpuUs', target?: string) => {
-            if (!have(fig, a, b)) return;
-            rows.push({
+          const ratio = (name: string, a: string, b: string, by: 'rps' | 'cpuUs', target?: string) =>
+            ratioRow(
+              rows,
               name,
-              unit: by === 'rps' ? 'req/s' : 'server CPU us/req',
-              spindle: fig.get(a)![by],
-              baseline: fig.get(b)![by],
-              baselineName: label(b),
-              higherIsBetter: by === 'rps',
-              ...(target === undefined ? {} : { target }),
-              note: load,
-            });
-          };
+              new Map([...fig].map(([k, f]) => [k, f[by]])),
+              a,
+              b,
+              by === 'rps' ? 'req/s' : 'server CPU us/req',
+              by === 'rps',
+              load,
+              target,
+            );
           ratio('target: CPS hello / bare node:net', 'cps', 'net', 'rps', '>= 0.8x');
           ratio('target: gateway hello / CPS hello', 'iter', 'cps', 'rps', '>= 0.9x');
           ratio('target: gateway hello / node:http', 'iter', 'node', 'rps', '>= 1.4x');
@@ -338,17 +362,17 @@ const bench: Benchmark = {
               note: `${n} requests written at once; ${load}`,
             });
           }
-          if (have(rps, 'iter', 'cps'))
-            rows.push({
-              name: 'target: pipelined gateway / pipelined CPS',
-              unit: 'req/s',
-              spindle: rps.get('iter')!,
-              baseline: rps.get('cps')!,
-              baselineName: label('cps'),
-              higherIsBetter: true,
-              target: '>= 0.5x',
-              note: load,
-            });
+          ratioRow(
+            rows,
+            'target: pipelined gateway / pipelined CPS',
+            rps,
+            'iter',
+            'cps',
+            'req/s',
+            true,
+            load,
+            '>= 0.5x',
+          );
         } finally {
           await Promise.all(servers.map(stop));
         }
@@ -379,7 +403,7 @@ const bench: Benchmark = {
         try {
           for (const s of servers) await download(s.port, bytes); // JIT warm-up, not counted
           const cpu0 = new Map(servers.map((s) => [s.kind, cpuSeconds(serverPid(s))]));
-          const rounds = quick ? 3 : 3;
+          const rounds = 3;
           // A response of rows takes ~10-40 ms: 10 per round, so the CPU figure (/proc counts 10 ms ticks) spans
           // ~0.5 s per server, garbage collection included, and the warm-up (compiling) is left out.
           const perRound = g.mode === 'rows' ? 10 : 1;
@@ -395,8 +419,9 @@ const bench: Benchmark = {
           const cpuMs = new Map<string, number>();
           for (const s of servers) {
             const t = median(runs.get(s.kind)!);
-            const cpuPerGiB = ((cpuSeconds(serverPid(s)) - cpu0.get(s.kind)!) / (responses * bytes)) * 1024 * MiB;
-            cpuMs.set(s.kind, ((cpuPerGiB * bytes) / (1024 * MiB)) * 1000);
+            const cpuPerResponse = (cpuSeconds(serverPid(s)) - cpu0.get(s.kind)!) / responses;
+            const cpuPerGiB = (cpuPerResponse / bytes) * 1024 * MiB;
+            cpuMs.set(s.kind, cpuPerResponse * 1000);
             const row: BenchResult = {
               name: `${g.name}: ${label(s.kind)}`,
               unit: g.mode === 'rows' ? 'ms' : 'MiB/s',
@@ -412,17 +437,18 @@ const bench: Benchmark = {
             if (g.mode === 'rows' && s.kind === 'iter') row.target = '>= 1.0x';
             rows.push(row);
           }
-          if (g.mode === 'rows' && have(cpuMs, 'iter', 'node'))
-            rows.push({
-              name: `target: ${g.name} by server CPU, gateway / node:http`,
-              unit: 'server CPU ms/response',
-              spindle: cpuMs.get('iter')!,
-              baseline: cpuMs.get('node')!,
-              baselineName: label('node'),
-              higherIsBetter: false,
-              target: '>= 1.0x',
-              note: `${responses} responses each; ${load}`,
-            });
+          if (g.mode === 'rows')
+            ratioRow(
+              rows,
+              `target: ${g.name} by server CPU, gateway / node:http`,
+              cpuMs,
+              'iter',
+              'node',
+              'server CPU ms/response',
+              false,
+              `${responses} responses each; ${load}`,
+              '>= 1.0x',
+            );
         } finally {
           await Promise.all(servers.map(stop));
         }
