@@ -16,13 +16,12 @@
  * disconnected) and the producer bookkeeping guard each other; splitting
  * them would spread one state machine over several files.
  */
-import { Buffer } from 'node:buffer';
 import { Deferred } from '../reactor/deferred.js';
 import { ConnectionLost } from '../reactor/errors.js';
 import type { IAddress, IProducer, IProtocol, IPushProducer, IReactor } from '../reactor/interfaces.js';
 import { Logger } from '../reactor/log.js';
 import { BodyAlreadyConsumedError, RequestFinishedError } from '../protocols/http/errors.js';
-import { RequestCore } from '../protocols/http/requestcore.js';
+import { bodyBytes, RequestCore } from '../protocols/http/requestcore.js';
 import type { IHeaders, IRequest, ReadBodyOptions } from '../protocols/http/interfaces.js';
 import { asConnectionLost, deliverBodyTo, readBodyFrom, type BodyControl, type BodySink } from './bridgebody.js';
 
@@ -256,7 +255,7 @@ export abstract class BridgeRequest extends RequestCore implements IRequest {
   write(data: Uint8Array | string): void {
     if (this.finished) throw new RequestFinishedError('write()');
     if (this.disconnected) return;
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    const bytes = bodyBytes(data);
     if (bytes.length === 0) return;
     this.startHead();
     this.sendData(bytes);

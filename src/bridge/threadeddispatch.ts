@@ -66,8 +66,6 @@ import type { IReactorTime } from '../reactor/interfaces.js';
 
 /** Default bytes of the shared job queue (requests waiting for a worker, their environs encoded). */
 export const THREAD_JOB_QUEUE_SIZE = 1024 * 1024;
-/** Most jobs in flight (cancel words), whatever maxQueue says. */
-const MAX_JOBS = JOB_SLOTS_MAX;
 
 /** What the dispatcher calls on a request (ThreadedResponse). */
 export interface ThreadedJob {
@@ -174,7 +172,7 @@ export class Dispatcher {
   ) {
     this.queue = RecordRing.create(options.jobQueueSize);
     this.q = this.queue.ctl;
-    this.maxJobs = Math.min(pool.size + pool.maxQueue, MAX_JOBS);
+    this.maxJobs = Math.min(pool.size + pool.maxQueue, JOB_SLOTS_MAX); // most jobs in flight (cancel words), whatever maxQueue says
     this.cancel = new Int32Array(new SharedArrayBuffer(4 * this.maxJobs));
     this.jobs = new JobTable(this.maxJobs);
     this.ringCapacity = options.ringSize + RING_SLACK;

@@ -520,7 +520,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   /** 'output' holds the channel itself back only while no request producer takes the pause. */
   private get heldForOutput(): boolean {
-    return this.pausedFor.has('output') && !(this.current?.hasProducer ?? false);
+    return this.pausedFor.size !== 0 && this.pausedFor.has('output') && !(this.current?.hasProducer ?? false);
   }
 
   /** Pause the parser for a reason of the request's own (which output resuming must not undo). */
@@ -603,7 +603,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
 
   /** Resume the parser now if it is running (no re-entry), else on the next reactor turn. */
   private resumeParsing(): void {
-    if (this.pausedFor.size !== 0 && this.heldForOutput) {
+    if (this.heldForOutput) {
       this.resumeAfterOutput = true;
       return;
     }
