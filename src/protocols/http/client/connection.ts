@@ -25,6 +25,7 @@ import { Failure, responseDone } from '../../../reactor/failure.js';
 import { keepRead, unkeepRead } from '../../../reactor/readbuffer.js';
 import type { IAddress, IConsumer, IProducer, IProtocol, ITransport } from '../../../reactor/interfaces.js';
 import type { HTTPParseError } from '../errors.js';
+import { chunkSizeLine, LAST_CHUNK } from '../framing.js';
 import type { Headers } from '../headers.js';
 import {
   ProtocolSwitchError,
@@ -59,7 +60,7 @@ export interface OutgoingRequest {
 
 const CRLF = Buffer.from('\r\n');
 
-const LAST_CHUNK = Buffer.from('0\r\n\r\n');
+const LAST_CHUNK_BYTES = Buffer.from(LAST_CHUNK, 'latin1');
 
 /** Per-request state: what was sent, what came back. */
 interface Exchange {
@@ -170,7 +171,7 @@ export class HTTP11ClientProtocol implements IProtocol, BodySource {
         written += data.length;
         if (!chunked && written > producer.length)
           return this.bodyFailed(ex, new WrongBodyLength(producer.length, written));
-        if (chunked) t.writeSequence([Buffer.from(`${data.length.toString(16)}\r\n`, 'latin1'), data, CRLF]);
+        if (chunked) t.writeSequence([chunkSizeLine(data.length), data, CRLF]);
         else t.write(data);
       },
       // The client registers the producer on the transport itself (below); a producer need not.
@@ -185,7 +186,7 @@ export class HTTP11ClientProtocol implements IProtocol, BodySource {
         ex.producer = null;
         if (!chunked && written !== producer.length)
           return this.bodyFailed(ex, new WrongBodyLength(producer.length, written));
-        if (chunked) t.write(LAST_CHUNK);
+        if (chunked) t.write(LAST_CHUNK_BYTES);
         ex.sent = true;
         if (ex.response?.bodyDone) this.endExchange(ex);
       },

@@ -41,7 +41,7 @@ import { Logger } from '../../../reactor/log.js';
 import { keepRead, releaseRead, unkeepRead } from '../../../reactor/readbuffer.js';
 import type { CpsApp, IRequest } from '../interfaces.js';
 import { HOP_BY_HOP_HEADERS, parseContentLength } from '../rules.js';
-import { listElements } from '../syntax.js';
+import { hasListToken, listElements } from '../syntax.js';
 import { Agent } from './agent.js';
 import { ResponseNeverReceived, ResponseTimeout } from './errors.js';
 import { UNKNOWN_LENGTH, type IAgent, type IBodyProducer, type IResponse } from './interfaces.js';
@@ -270,7 +270,7 @@ function wantsSwitch(req: IRequest, hasBody: boolean): boolean {
     req.version === 'HTTP/1.1' &&
     typeof req.upgrade === 'function' &&
     req.headers.has('upgrade') &&
-    connectionNamed(req.headers.get('connection')).has('upgrade')
+    hasListToken(req.headers.get('connection') ?? '', 'upgrade')
   );
 }
 

@@ -31,8 +31,7 @@ export class TunnelSide extends Relay implements IProtocol {
   peer!: TunnelSide;
   /** Bytes read before the other connection was handed over (the few that came with the 101). */
   private early: Uint8Array[] = [];
-  /** This connection closed, and how. */
-  gone = false;
+  /** How this connection closed (null while open). */
   lostReason: Failure | null = null;
 
   constructor(
@@ -40,6 +39,11 @@ export class TunnelSide extends Relay implements IProtocol {
     private readonly tunnel: Tunnel,
   ) {
     super(maxBuffered);
+  }
+
+  /** This connection closed. */
+  get gone(): boolean {
+    return this.lostReason !== null;
   }
 
   get connection(): ITransport | null {
@@ -141,7 +145,6 @@ export class Tunnel {
 
   lost(side: TunnelSide, reason: Failure): void {
     if (side.gone) return;
-    side.gone = true;
     side.lostReason = reason;
     if (this.idleCall?.active()) this.idleCall.cancel();
     this.idleCall = null;
