@@ -552,3 +552,37 @@ describe('threadedIterApp without wsgi.pause_output', () => {
     expect(JSON.parse(text)).toMatchObject({ length: body.length, firstLine: 'line one\n', five: 'HELLO' });
   });
 });
+
+describe('threadedIterApp: a host callback that throws as a finished response leaves the ring', () => {
+  it('fails that request only: the reactor side stays armed and the next request on the worker completes', async () => {
+    const shared = newShared();
+    await pool.deferToThread(appsUrl, 'share', shared.buffer);
+    const chunks: string[] = [];
+    let resumes = 0;
+    let result: Iterator<Chunk> | null = null;
+    const pull = () => {
+      for (let r = result!.next(); !r.done && r.value !== ''; r = result!.next()) chunks.push(String(r.value));
+    };
+    const environ = plainEnviron({
+      // The first resume (the start) pulls 'data: 1'; the second (the rest and the end, moved out whole) throws.
+      'wsgi.pause_output': () => () => {
+        if (++resumes === 2) throw new Error('resume broke');
+        pull();
+      },
+    });
+    // Loops linger (the first app on the pool sets it): only the reactor side's own wake-up can finish the next one.
+    const iterable = app('events', { idleLinger: 3600 })(environ, () => () => {}) as Iterable<Chunk>;
+    result = iterable[Symbol.iterator]();
+    pull();
+    await until(shared, 3, (v) => v === 1); // the worker app is past 'data: 1', blocked at its gate
+    await turnsUntil(() => chunks.length === 1);
+    const next = serve(app('hello')); // queued behind it on the pool's one worker
+    Atomics.store(shared, 2, 1);
+    Atomics.notify(shared, 2);
+    await next.done;
+    expect(next.req.bodyText()).toBe('hello world');
+    expect(resumes).toBe(2);
+    expect(chunks).toEqual(['data: 1\n\n']);
+    expect(() => result!.next()).toThrow('resume broke'); // the request that threw is failed, not cut silently
+  });
+});

@@ -421,24 +421,20 @@ export class Dispatcher {
       const id = h.job;
       const type = h.type;
       const job = this.jobs.get(id);
-      if (type === REC_BODY) {
-        if (!job?.wantsBody()) {
-          ring.skip();
-          continue;
-        }
-        // A request still running keeps its body in the ring for the host's pulls (the ring is
-        // its bound, G12); one whose end is there already moves out whole, so the records of
-        // the next request on this worker are not held behind a host that has yet to pull.
-        if (!ring.holds(id, REC_END)) return job.bodyReady(slot);
-        this.detach(slot, id, job);
-        continue;
-      }
-      if (!job) {
+      if (!job || (type === REC_BODY && !job.wantsBody())) {
         ring.skip();
         continue;
       }
-      const length = this.takeRecord(ring, h.length);
       try {
+        if (type === REC_BODY) {
+          // A request still running keeps its body in the ring for the host's pulls (the ring is
+          // its bound, G12); one whose end is there already moves out whole, so the records of
+          // the next request on this worker are not held behind a host that has yet to pull.
+          if (!ring.holds(id, REC_END)) return job.bodyReady(slot);
+          this.detach(slot, id, job);
+          continue;
+        }
+        const length = this.takeRecord(ring, h.length);
         if (type === REC_START) {
           const s = this.starts.decode(this.payload, length);
           job.onStart(slot, s.status, s.headers, s.excInfo);
@@ -449,7 +445,10 @@ export class Dispatcher {
           job.onEnd(e.kind, e.error);
         }
       } catch (err) {
-        // A host callback threw (its startResponse or flush): the request fails, its worker is told.
+        // A host callback threw (its startResponse, flush, or the resume that a body or an end
+        // calls): the request fails and its worker is told; the other records go on, and the
+        // caller still re-arms, never an uncaught exception with this side asleep for good.
+        // Its records left in the ring are skipped (it no longer wants a body) up to its end.
         job.abandon(err instanceof Error ? err : new Error(String(err)));
       }
     }
