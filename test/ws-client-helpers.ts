@@ -6,9 +6,9 @@ import { expect } from 'vitest';
 import WebSocket from 'ws';
 import type { NodeReactor } from '../src/reactor/nodereactor.js';
 
-/** Open a `ws` client on `url`; `cleanups` gets its terminate(). */
-export function openWsClient(url: string, cleanups: Array<() => unknown>) {
-  const ws = new WebSocket(url);
+/** Open a `ws` client on `url` (with `options`, e.g. a `ca` for wss:); `cleanups` gets its terminate(). */
+export function openWsClient(url: string, cleanups: Array<() => unknown>, options: WebSocket.ClientOptions = {}) {
+  const ws = new WebSocket(url, options);
   const messages: (string | Buffer)[] = [];
   let waiter: (() => void) | null = null;
   ws.on('message', (data: Buffer, isBinary: boolean) => {
