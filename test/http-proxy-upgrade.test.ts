@@ -300,6 +300,8 @@ describe('the tunnel bounds what it holds', () => {
     let upstreamTransport: { pauseProducing(): void } | null = null;
     let got = 0;
     const w = proxyWorld((req) => {
+      req.setHeader('Upgrade', 'echo');
+      req.setHeader('Connection', 'Upgrade');
       req.upgrade!(
         new (class extends Protocol {
           override connectionMade() {

@@ -27,15 +27,17 @@
  * Protocol switches (RFC 9110 §7.8; a WebSocket handshake): an HTTP/1.1
  * request without a body whose Connection lists `upgrade` goes upstream with
  * its `Upgrade` field (and `Connection: Upgrade`) on a connection of its own.
- * A 101 answer is passed to the client and both connections become a
- * `Tunnel` (tunnel.ts) relaying bytes with the same backpressure and bound
- * (and `tunnelIdleTimeout`, if given); any other answer (426, 401, ...) is
- * relayed as an ordinary response.
+ * A 101 that answers the switch asked for (switchcheck.ts: its Upgrade, and
+ * for WebSocket its Sec-WebSocket-Accept, subprotocol and extensions) is passed
+ * to the client and both connections become a `Tunnel` (tunnel.ts) relaying
+ * bytes with the same backpressure and bound (and `tunnelIdleTimeout`, if
+ * given); one that does not is a 502 and its connection is closed. Any other
+ * answer (426, 401, ...) is relayed as an ordinary response.
  */
 import { Buffer } from 'node:buffer';
 import { Deferred } from '../../../reactor/deferred.js';
 import { ConnectError, InvalidArgumentError, ResponseDone, TimeoutError } from '../../../reactor/errors.js';
-import type { Failure } from '../../../reactor/failure.js';
+import { Failure } from '../../../reactor/failure.js';
 import type { IConsumer, IPushProducer } from '../../../reactor/interfaces.js';
 import { Logger } from '../../../reactor/log.js';
 import { keepRead, releaseRead, unkeepRead } from '../../../reactor/readbuffer.js';
@@ -43,10 +45,11 @@ import type { CpsApp, IRequest } from '../interfaces.js';
 import { HOP_BY_HOP_HEADERS, parseContentLength } from '../rules.js';
 import { hasListToken, listElements } from '../syntax.js';
 import { Agent } from './agent.js';
-import { ResponseNeverReceived, ResponseTimeout } from './errors.js';
+import { ProtocolSwitchError, ResponseNeverReceived, ResponseTimeout } from './errors.js';
 import { UNKNOWN_LENGTH, type IAgent, type IBodyProducer, type IResponse } from './interfaces.js';
 import { HTTPConnectionPool } from './pool.js';
 import { Relay } from './relay.js';
+import { switchProblem } from './switchcheck.js';
 import { Tunnel } from './tunnel.js';
 
 /** Default `maxBuffered`: bytes a paused direction may still take in before the exchange is aborted. */
@@ -88,6 +91,7 @@ export const PROXY_ERROR_BODIES = {
   closed: 'Bad Gateway: the upstream server closed the connection without answering.',
   invalid: 'Bad Gateway: the upstream server did not send a valid response.',
   timeout: 'Gateway Timeout: the upstream server did not answer in time.',
+  badSwitch: 'Bad Gateway: the upstream server switched protocols in a way the request did not ask for.',
 } as const;
 
 /** Names the Connection field lists are hop-by-hop too (RFC 9110 §7.6.1). */
@@ -318,6 +322,23 @@ function answer(req: IRequest, code: number, phrase: string, text: string): void
   req.finish();
 }
 
+/** The upstream failed (`what`: how, for the log line): log the details of the `status` answered. */
+function logFailure(log: Logger, req: IRequest, url: string, status: 502 | 504, what: string, f: Failure): void {
+  // The text line says it all (the default observer prints no fields); the fields are for JSON observers.
+  log.failure(
+    `${req.method} ${req.uri} from ${req.client.host}: upstream ${url} ${what}; answered ${status}`,
+    f,
+    'warn',
+    {
+      upstream: url,
+      method: req.method,
+      path: req.uri,
+      client: req.client.host,
+      status,
+    },
+  );
+}
+
 export function reverseProxy(upstream: string, options: ReverseProxyOptions = {}): CpsApp {
   const base = new URL(upstream);
   const prefix = base.pathname.endsWith('/') ? base.pathname.slice(0, -1) : base.pathname;
@@ -356,10 +377,21 @@ export function reverseProxy(upstream: string, options: ReverseProxyOptions = {}
       (response) => {
         if (req.disconnected) return response.deliverBody(DISCARD);
         if (response.code === 101) {
-          // A 101 can only be passed on as a switch; one the proxy cannot carry is a bad answer.
-          if (switching && switchThrough(req, response, maxBuffered, idle)) return;
+          // A 101 can only be passed on as a switch; one the proxy cannot carry is a bad answer,
+          // and so is one that does not answer the switch asked for (RFC 9110 §7.8, RFC 6455 §4.1).
+          const problem = switching ? switchProblem(req.headers, response.headers) : 'it was not asked to switch';
+          if (problem === null && switchThrough(req, response, maxBuffered, idle)) return;
           response.deliverBody(DISCARD);
-          return answer(req, 502, 'Bad Gateway', PROXY_ERROR_BODIES.invalid);
+          if (problem !== null)
+            logFailure(
+              log,
+              req,
+              url,
+              502,
+              `failed (bad switch: ${problem})`,
+              new Failure(new ProtocolSwitchError(`the upstream's switch: ${problem}`)),
+            );
+          return answer(req, 502, 'Bad Gateway', PROXY_ERROR_BODIES[problem === null ? 'invalid' : 'badSwitch']);
         }
         req.setResponseCode(response.code, response.phrase);
         for (const [n, v] of endToEnd(
@@ -385,20 +417,13 @@ export function reverseProxy(upstream: string, options: ReverseProxyOptions = {}
             : f.check(ResponseNeverReceived)
               ? 'closed'
               : 'invalid';
-        const status = timedOut ? 504 : 502;
-        // The text line says it all (the default observer prints no fields); the fields are for JSON observers.
-        const what = timedOut ? `did not answer within ${timeout} s` : `failed (${kind})`;
-        log.failure(
-          `${req.method} ${req.uri} from ${req.client.host}: upstream ${url} ${what}; answered ${status}`,
+        logFailure(
+          log,
+          req,
+          url,
+          timedOut ? 504 : 502,
+          timedOut ? `did not answer within ${timeout} s` : `failed (${kind})`,
           f,
-          'warn',
-          {
-            upstream: url,
-            method: req.method,
-            path: req.uri,
-            client: req.client.host,
-            status,
-          },
         );
         if (timedOut) answer(req, 504, 'Gateway Timeout', PROXY_ERROR_BODIES.timeout);
         else answer(req, 502, 'Bad Gateway', PROXY_ERROR_BODIES[kind]);
