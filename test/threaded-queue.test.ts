@@ -14,7 +14,7 @@ import { MemoryReactor } from '../src/reactor/memoryreactor.js';
 import { RecordRing, RECORD_HEADER } from '../src/bridge/threadedring.js';
 import {
   decodeJob,
-  encodeJob,
+  JobEncoder,
   REC_BODY,
   REC_END,
   REC_START,
@@ -156,12 +156,12 @@ describe('job encoding (compact environ, no structured clone)', () => {
     fc.boolean(),
     fc.constant(null),
     fc.array(fc.oneof(fc.integer(), fc.string()), { maxLength: 3 }),
+    fc.array(fc.oneof(fc.integer(), fc.string()), { maxLength: 3 }).map((a) => Object.freeze(a)),
   );
   it('decodes to the plain entries it was given, whatever the strings, across repeated requests (string table)', () => {
     const writer = new StringTableWriter();
     const reader = new StringTableReader(writer.buffer);
-    const last = new Map<string, string>();
-    const s = new Scratch();
+    const encoder = new JobEncoder(writer);
     fc.assert(
       fc.property(
         fc.dictionary(fc.string({ unit: 'binary', minLength: 1 }), value),
@@ -169,8 +169,8 @@ describe('job encoding (compact environ, no structured clone)', () => {
         (env, times) => {
           const environ = { ...env, 'wsgi.input': { read() {} }, 'spindle.reactor': {} } as unknown as Environ;
           for (let i = 0; i < times; i++) {
-            encodeJob(s, writer, last, 5, 2, 4096, 'file:///app.mjs', 'apps.hello', environ);
-            const job = decodeJob(Buffer.from(s.view()), s.at, reader);
+            const record = encoder.encode(5, 2, 4096, 'file:///app.mjs', 'apps.hello', environ);
+            const job = decodeJob(Buffer.from(record), record.length, reader);
             expect(job).toMatchObject({
               cancelSlot: 5,
               flags: 2,
@@ -184,6 +184,29 @@ describe('job encoding (compact environ, no structured clone)', () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  it("a frozen list (the gateway's shared wsgi.version) is sent as JSON once; the worker shares one frozen array for it, as the host did", () => {
+    const writer = new StringTableWriter();
+    const reader = new StringTableReader(writer.buffer);
+    const encoder = new JobEncoder(writer);
+    const version = Object.freeze([1, 0]);
+    const environ = { 'wsgi.version': version, PATH_INFO: '/a' } as unknown as Environ;
+    const one = encoder.encode(1, 0, 4096, 'file:///app.mjs', 'hello', environ);
+    const first = decodeJob(Buffer.from(one), one.length, reader).environ;
+    const two = encoder.encode(1, 0, 4096, 'file:///app.mjs', 'hello', environ);
+    const second = decodeJob(Buffer.from(two), two.length, reader).environ;
+    expect(first['wsgi.version']).toEqual([1, 0]);
+    expect(Object.isFrozen(first['wsgi.version'])).toBe(true);
+    expect(second['wsgi.version']).toBe(first['wsgi.version']);
+    // A list that is not frozen may change between requests: each one gets its own copy.
+    const open = [1, 0];
+    const withOpen = { ...environ, 'wsgi.version': open } as unknown as Environ;
+    const three = encoder.encode(1, 0, 4096, 'file:///app.mjs', 'hello', withOpen);
+    expect(decodeJob(Buffer.from(three), three.length, reader).environ['wsgi.version']).toEqual([1, 0]);
+    open[1] = 1;
+    const four = encoder.encode(1, 0, 4096, 'file:///app.mjs', 'hello', withOpen);
+    expect(decodeJob(Buffer.from(four), four.length, reader).environ['wsgi.version']).toEqual([1, 1]);
   });
 
   it('a start decoded twice gives equal, separate header arrays (the host may keep them)', () => {

@@ -30,8 +30,18 @@ const V_FALSE = 3;
 const V_NULL = 4;
 const V_LIST = 5;
 const V_STRING_REF = 6;
+/** A frozen list, as JSON in the string table: the worker hands out one frozen array for it, as the host shared one. */
+const V_LIST_REF = 7;
 /** Set in a value's kind byte when its key is a string-table reference. */
 const KEY_REF = 0x80;
+
+/** Little-endian u32 at `at` (byte stores: Buffer.writeUInt32LE checks its arguments, which costs more here). */
+function putU32(buf: Uint8Array, at: number, v: number): void {
+  buf[at] = v;
+  buf[at + 1] = v >>> 8;
+  buf[at + 2] = v >>> 16;
+  buf[at + 3] = v >>> 24;
+}
 
 /** A growable scratch buffer, reused by one thread for every encoding. */
 export class Scratch {
@@ -58,7 +68,7 @@ export class Scratch {
   }
   u32(v: number): void {
     this.ensure(4);
-    this.buf.writeUInt32LE(v, this.at);
+    putU32(this.buf, this.at, v);
     this.at += 4;
   }
   /** A UTF-8 string with its u32 byte length in front. */
@@ -67,6 +77,25 @@ export class Scratch {
     const n = this.buf.write(s, this.at + 4, 'utf8');
     this.buf.writeUInt32LE(n, this.at);
     this.at += 4 + n;
+  }
+  /**
+   * As utf8(), but a short ASCII string is copied by a loop here: a call into
+   * Buffer.write costs more than the copy for the few bytes of most environ
+   * values.
+   */
+  str(s: string): void {
+    const n = s.length;
+    if (n > 64) return this.utf8(s);
+    this.ensure(4 + 3 * n);
+    const buf = this.buf;
+    const at = this.at + 4;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0x7f) return this.utf8(s);
+      buf[at + i] = c;
+    }
+    putU32(buf, this.at, n);
+    this.at = at + n;
   }
   /** A latin-1 string (one byte per character) with its u32 length in front. */
   latin1(s: string): void {
@@ -94,9 +123,10 @@ export class Reader {
     return v;
   }
   u32(): number {
-    const v = this.buf.readUInt32LE(this.at);
-    this.at += 4;
-    return v;
+    const b = this.buf;
+    const at = this.at;
+    this.at = at + 4;
+    return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
   }
   utf8(): string {
     const n = this.u32();
@@ -153,6 +183,7 @@ export class StringTableWriter {
 export class StringTableReader {
   private readonly bytes: Buffer;
   private readonly strings = new Map<number, string>();
+  private readonly lists = new Map<number, readonly unknown[]>();
   constructor(buffer: SharedArrayBuffer) {
     this.bytes = Buffer.from(buffer);
   }
@@ -164,6 +195,12 @@ export class StringTableReader {
       this.strings.set(id, s);
     }
     return s;
+  }
+  /** The frozen list whose JSON is string `id` (one array per id, frozen as the host's was). */
+  list(id: number): readonly unknown[] {
+    let l = this.lists.get(id);
+    if (l === undefined) this.lists.set(id, (l = Object.freeze(JSON.parse(this.get(id)) as unknown[])));
+    return l;
   }
 }
 
@@ -178,64 +215,147 @@ export interface JobSpec {
   environ: Record<string, unknown>;
 }
 
+/** What the encoder knows about one environ key. */
+interface KeyEntry {
+  readonly key: string;
+  /** The key's string-table reference; 0: not in the table (written inline, its values never by reference). */
+  readonly ref: number;
+  /** The key's last string value, or the last frozen list (by identity). */
+  last: unknown;
+  /** The table reference of `last` (a string seen twice in a row, or a frozen list's JSON); 0: none yet. */
+  lastRef: number;
+}
+
+/** Positions of the last environ's keys remembered in order (an environ with more keys looks the rest up). */
+const ORDER_MAX = 128;
+
 /**
- * A job into `s`: the environ's plain entries (strings, numbers, booleans,
- * null, lists of numbers/strings); functions and objects stay on this thread.
+ * Encodes jobs on the reactor thread: the environ's plain entries (strings,
+ * numbers, booleans, null, lists of numbers/strings); functions and objects
+ * stay on this thread. Every environ of a host has the same keys in the same
+ * order, so the encoder keeps what it knows per key in that order and finds
+ * it with one comparison of the (internalized) key, not a hash lookup: the
+ * key's string-table reference, and its last value, which goes by reference
+ * once seen twice in a row (a value that repeats is likely to come again).
+ * A frozen list (the gateway's shared `wsgi.version`) is turned into JSON
+ * once. Only keys in the table are remembered, so the memory for it is
+ * bounded by the table's.
  */
-export function encodeJob(
-  s: Scratch,
-  table: StringTableWriter,
-  last: Map<string, string>,
-  cancelSlot: number,
-  flags: number,
-  ringLimit: number,
-  appUrl: string,
-  exportName: string,
-  environ: Environ,
-): void {
-  s.reset();
-  s.u32(cancelSlot);
-  s.u32(flags);
-  s.u32(ringLimit);
-  s.utf8(appUrl);
-  s.utf8(exportName);
-  for (const k in environ) {
-    const v = (environ as Record<string, unknown>)[k];
-    if (typeof v === 'string') {
-      // A value the same as this key's last one is likely to come again: by reference. Only
-      // keys in the table are remembered, so the memory for it is bounded by the table's.
-      let ref = 0;
-      if (v.length <= STRING_TABLE_MAX && table.id(k) !== 0) {
-        if (last.get(k) === v) ref = table.id(v);
-        else last.set(k, v);
+export class JobEncoder {
+  readonly scratch = new Scratch();
+  private readonly byKey = new Map<string, KeyEntry>();
+  private readonly order: KeyEntry[] = [];
+
+  constructor(readonly table: StringTableWriter) {}
+
+  encode(
+    cancelSlot: number,
+    flags: number,
+    ringLimit: number,
+    appUrl: string,
+    exportName: string,
+    environ: Environ,
+  ): Buffer {
+    const s = this.scratch;
+    s.reset();
+    s.u32(cancelSlot);
+    s.u32(flags);
+    s.u32(ringLimit);
+    this.name(appUrl);
+    this.name(exportName);
+    let i = 0;
+    for (const k in environ) {
+      const v = (environ as Record<string, unknown>)[k];
+      const t = typeof v;
+      if (t === 'function' || (t === 'object' && v !== null && !Array.isArray(v))) continue;
+      let e = i < ORDER_MAX ? this.order[i] : undefined;
+      if (e === undefined || e.key !== k) {
+        e = this.entry(k);
+        if (i < ORDER_MAX) this.order[i] = e;
       }
-      key(s, table, ref !== 0 ? V_STRING_REF : V_STRING, k);
-      if (ref !== 0) s.u32(ref);
-      else s.utf8(v);
-    } else if (typeof v === 'number') {
-      key(s, table, V_NUMBER, k);
-      s.ensure(8);
-      s.buf.writeDoubleLE(v, s.at);
-      s.at += 8;
-    } else if (typeof v === 'boolean' || v === null) {
-      key(s, table, v === null ? V_NULL : v ? V_TRUE : V_FALSE, k);
-    } else if (Array.isArray(v) && v.every((x) => typeof x === 'number' || typeof x === 'string')) {
-      key(s, table, V_LIST, k);
-      s.utf8(JSON.stringify(v));
+      i++;
+      if (t === 'string') {
+        const str = v as string;
+        let ref = 0;
+        if (e.ref !== 0 && str.length <= STRING_TABLE_MAX) {
+          if (e.last === str) ref = e.lastRef !== 0 ? e.lastRef : (e.lastRef = this.table.id(str));
+          else {
+            e.last = str;
+            e.lastRef = 0;
+          }
+        }
+        this.key(e, ref !== 0 ? V_STRING_REF : V_STRING);
+        if (ref !== 0) s.u32(ref);
+        else s.str(str);
+      } else if (t === 'number') {
+        this.key(e, V_NUMBER);
+        s.ensure(8);
+        s.buf.writeDoubleLE(v as number, s.at);
+        s.at += 8;
+      } else if (t === 'boolean' || v === null) {
+        this.key(e, v === null ? V_NULL : v ? V_TRUE : V_FALSE);
+      } else if (t === 'object') {
+        this.list(e, v as unknown[]);
+      }
     }
+    return s.view();
+  }
+
+  /** The app's module URL or export name: by reference (the worker gets the same string every time). */
+  private name(n: string): void {
+    const ref = this.table.id(n);
+    this.scratch.u32(ref);
+    if (ref === 0) this.scratch.str(n);
+  }
+
+  private entry(k: string): KeyEntry {
+    const known = this.byKey.get(k);
+    if (known !== undefined) return known;
+    const e: KeyEntry = { key: k, ref: this.table.id(k), last: undefined, lastRef: 0 };
+    if (e.ref !== 0) this.byKey.set(k, e);
+    return e;
+  }
+
+  /** The value's kind and its key: by reference (KEY_REF set) when the table has it. */
+  private key(e: KeyEntry, kind: number): void {
+    const s = this.scratch;
+    if (e.ref !== 0) {
+      s.u8(kind | KEY_REF);
+      s.u32(e.ref);
+    } else {
+      s.u8(kind);
+      s.str(e.key);
+    }
+  }
+
+  /** A list of numbers/strings as JSON: a frozen one seen again goes by reference (the worker parses it once). */
+  private list(e: KeyEntry, v: unknown[]): void {
+    if (e.ref !== 0 && e.last === v && e.lastRef !== 0) {
+      this.key(e, V_LIST_REF);
+      this.scratch.u32(e.lastRef);
+      return;
+    }
+    if (!v.every((x) => typeof x === 'number' || typeof x === 'string')) return;
+    const json = JSON.stringify(v);
+    if (e.ref !== 0 && Object.isFrozen(v) && json.length <= STRING_TABLE_MAX) {
+      const ref = this.table.id(json);
+      if (ref !== 0) {
+        e.last = v;
+        e.lastRef = ref;
+        this.key(e, V_LIST_REF);
+        this.scratch.u32(ref);
+        return;
+      }
+    }
+    this.key(e, V_LIST);
+    this.scratch.str(json);
   }
 }
 
-/** The value's kind and its key: by reference (KEY_REF set) when the table has room. */
-function key(s: Scratch, table: StringTableWriter, kind: number, k: string): void {
-  const ref = table.id(k);
-  if (ref !== 0) {
-    s.u8(kind | KEY_REF);
-    s.u32(ref);
-  } else {
-    s.u8(kind);
-    s.utf8(k);
-  }
+/** A name written by JobEncoder.name: a table reference, or 0 and the string. */
+function readName(r: Reader, table: StringTableReader): string {
+  const ref = r.u32();
+  return ref !== 0 ? table.get(ref) : r.utf8();
 }
 
 export function decodeJob(buf: Buffer, length: number, table: StringTableReader): JobSpec {
@@ -243,8 +363,8 @@ export function decodeJob(buf: Buffer, length: number, table: StringTableReader)
   const cancelSlot = r.u32();
   const flags = r.u32();
   const ringLimit = r.u32();
-  const appUrl = r.utf8();
-  const exportName = r.utf8();
+  const appUrl = readName(r, table);
+  const exportName = readName(r, table);
   const environ: Record<string, unknown> = {};
   while (r.at < length) {
     const tag = r.u8();
@@ -272,6 +392,9 @@ export function decodeJob(buf: Buffer, length: number, table: StringTableReader)
         break;
       case V_LIST:
         value = JSON.parse(r.utf8());
+        break;
+      case V_LIST_REF:
+        value = table.list(r.u32());
         break;
       default:
         throw new InvalidArgumentError(`threadedIterApp: a job record holds an unknown value kind ${tag}`);

@@ -28,14 +28,13 @@ import { RecordRing } from './threadedring.js';
 import { JOB_SLOTS_MAX, JobTable } from './threadedjobs.js';
 import {
   decodeEnd,
-  encodeJob,
+  JobEncoder,
   REC_BODY,
   REC_END,
   REC_FLUSH,
   REC_JOB,
   REC_START,
   RING_SLACK,
-  Scratch,
   StartDecoder,
   StringTableWriter,
 } from './threadedcodec.js';
@@ -147,13 +146,12 @@ export class Dispatcher {
   private readonly slots = new Set<LoopSlot>();
   /** Rings of ended loops that still hold records (a body its host has yet to pull, then its end). */
   private readonly retired = new Set<LoopSlot>();
-  private readonly scratch = new Scratch();
   /** Where START and END payloads are read (no allocation per record). */
   private payload = Buffer.allocUnsafe(4096);
   private readonly starts = new StartDecoder();
   private readonly strings = new StringTableWriter();
-  /** Each environ key's last string value: one seen twice in a row goes into the string table. */
-  private readonly lastValues = new Map<string, string>();
+  /** Encodes each request's job record (environ values that repeat go into the string table). */
+  private readonly encoder = new JobEncoder(this.strings);
   private readonly maxJobs: number;
   /** Capacity of the rings of loops started from now on. */
   private ringCapacity: number;
@@ -214,19 +212,9 @@ export class Dispatcher {
     if (this.stopped) return this.stopped;
     if (this.jobs.size >= this.maxJobs) return 'busy';
     const cancelSlot = this.jobs.reserve();
-    encodeJob(
-      this.scratch,
-      this.strings,
-      this.lastValues,
-      cancelSlot,
-      flags,
-      ringSize + RING_SLACK,
-      appUrl,
-      exportName,
-      environ,
-    );
+    const record = this.encoder.encode(cancelSlot, flags, ringSize + RING_SLACK, appUrl, exportName, environ);
     const id = this.jobs.peekId(cancelSlot);
-    if (!this.queue.tryPut(REC_JOB, id, this.scratch.view())) {
+    if (!this.queue.tryPut(REC_JOB, id, record)) {
       this.jobs.release(cancelSlot);
       return 'busy';
     }
