@@ -215,6 +215,15 @@ export interface ListenOptions {
   backlog?: number;
   /** Write-buffer bytes past which a connection pauses its push producer. Default 64 KiB (`TRANSPORT_HIGH_WATER`). */
   highWater?: number;
+  /**
+   * `listenTCP` and `listenUNIX`: the most bytes one read of an accepted socket may
+   * bring (64 KiB to 64 MiB), or 0 for Node's own reads. Default 64 KiB. Reads go
+   * through one buffer shared by the port's connections and copied out; a
+   * connection whose reads fill a quarter of it reads on into buffers of its own,
+   * which grow up to this size (reactor/readbuffer.ts). A `listenTLS` port reads
+   * as Node does.
+   */
+  readBufferSize?: number;
 }
 
 export interface ConnectOptions {
@@ -329,6 +338,8 @@ export interface UNIXListenOptions {
   mode?: number;
   backlog?: number;
   highWater?: number;
+  /** As `ListenOptions.readBufferSize`. */
+  readBufferSize?: number;
 }
 
 export interface IReactorUNIX {

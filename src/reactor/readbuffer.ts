@@ -1,5 +1,7 @@
 /**
- * Larger socket reads for a client connection (`ConnectOptions.readBufferSize`).
+ * Socket reads into spindle's own buffers, through Node's `onread` option: a
+ * client connection's (`ConnectOptions.readBufferSize`, `largeReads`) and every
+ * accepted one's (`ListenOptions.readBufferSize`, `acceptedReads`).
  *
  * Node reads a socket 64 KiB at a time into fresh memory. A bulk download (a
  * proxy's upstream, a large body) then costs one `read(2)`, one reactor turn and
@@ -13,6 +15,15 @@
  * again. The buffer starts at Node's 64 KiB, grows (x4, up to `readBufferSize`)
  * while reads fill it, and goes back to 64 KiB after a small read, so an idle
  * connection holds 64 KiB.
+ *
+ * Accepted connections (a server has many, mostly idle or reading requests of a
+ * few hundred bytes) start on one buffer shared by all of them (`SHARED_READ_BYTES`):
+ * every read into it is copied out at once, so it is free again before the next
+ * read of any connection (reads run one at a time, each followed by its
+ * callback). A read that fills a quarter of it means bulk data: the connection
+ * gets buffers of its own as above, and goes back to the shared one after a small
+ * read. So an idle or request-sized connection holds no read memory at all, and a
+ * small read costs a copy instead of Node's 64 KiB allocation per read.
  *
  * Release after flush: fresh memory per read is garbage per read, and V8 frees
  * read buffers only when a young-generation GC runs, which under a bulk transfer
@@ -35,6 +46,15 @@ import { Buffer } from 'node:buffer';
 
 /** The first and the idle size of a connection's read buffer: Node's own read size. */
 export const BASE_READ_BYTES = 64 * 1024;
+
+/** The buffer every accepted connection reads into until a read fills a quarter of it. */
+export const SHARED_READ_BYTES = BASE_READ_BYTES;
+
+/**
+ * The smallest delivered chunk that may be a lent view (a quarter of the smallest
+ * buffer, 1 KiB): anything shorter was copied out, and holding it needs no `keepRead`.
+ */
+export const MIN_LENT_READ_BYTES = 256;
 
 /** Released buffers a connection keeps for its next reads (more go to the GC). */
 export const SPARE_READ_BUFFERS = 2;
@@ -85,6 +105,9 @@ export function unkeepRead(chunk: Uint8Array): void {
   settle(lease);
 }
 
+/** Accepted connections' shared buffer (per thread: each worker has its own module). */
+let sharedBuffer: Buffer | null = null;
+
 /** One connection's read buffers. */
 class Reader {
   buf: Buffer;
@@ -93,22 +116,32 @@ class Reader {
   constructor(
     private readonly max: number,
     private readonly deliver: (chunk: Buffer) => void,
+    /** Accepted connections: the shared buffer small reads go through. */
+    private readonly shared: Buffer | null,
   ) {
-    this.buf = Buffer.allocUnsafeSlow(Math.min(BASE_READ_BYTES, max));
+    this.buf = shared ?? Buffer.allocUnsafeSlow(Math.min(BASE_READ_BYTES, max));
   }
 
   /** Node read `n` bytes into `buf`: hand them over, choose the next read's buffer. */
   read(n: number): void {
     const buf = this.buf;
-    if (n < buf.length >>> 2) {
+    if (n < buf.length >>> 2 || buf === this.shared) {
       const chunk = Buffer.allocUnsafe(n);
       buf.copy(chunk, 0, 0, n);
-      if (buf.length > BASE_READ_BYTES) this.next(BASE_READ_BYTES);
+      if (buf === this.shared) {
+        // A quarter of the shared buffer or more: bulk data, read on into memory of this connection's own.
+        if (n >= buf.length >>> 2)
+          this.buf = Buffer.allocUnsafeSlow(n === buf.length ? this.grown(buf.length) : BASE_READ_BYTES);
+      } else if (this.shared !== null) {
+        // A small read ends the bulk: back to the shared buffer, holding nothing of its own.
+        this.buf = this.shared;
+        this.spare.length = 0;
+      } else if (buf.length > BASE_READ_BYTES) this.next(BASE_READ_BYTES);
       this.deliver(chunk);
       return;
     }
     // A full read means more is waiting: read more at once next time.
-    const size = n === buf.length ? Math.min(buf.length * 4, this.max) : buf.length;
+    const size = n === buf.length ? this.grown(buf.length) : buf.length;
     const lease: Lease = { reader: this, buf, vouched: false, holds: 0, delivering: true };
     leases.set(buf.buffer, lease);
     try {
@@ -122,6 +155,11 @@ class Reader {
     this.next(size);
   }
 
+  /** The size after a read that filled `size` bytes. */
+  private grown(size: number): number {
+    return Math.min(size * 4, this.max);
+  }
+
   /** The next read goes into a spare of `size` bytes, or fresh memory. */
   private next(size: number): void {
     let spare = this.spare.pop();
@@ -131,16 +169,13 @@ class Reader {
 
   /** A lent buffer is free again. */
   giveBack(buf: Buffer): void {
-    if (buf.length === this.buf.length && this.spare.length < SPARE_READ_BUFFERS) this.spare.push(buf);
+    if (buf.length === this.buf.length && this.buf !== this.shared && this.spare.length < SPARE_READ_BUFFERS)
+      this.spare.push(buf);
   }
 }
 
-/** Node's `onread` option for `net.connect`: reads into our buffers, hands each chunk to `deliver`. */
-export function largeReads(
-  max: number,
-  deliver: (chunk: Buffer) => void,
-): { buffer: () => Buffer; callback: (n: number, buf: Uint8Array) => boolean } {
-  const reader = new Reader(max, deliver);
+/** Node's `onread` option: reads into `reader`'s buffers. */
+function onread(reader: Reader): { buffer: () => Buffer; callback: (n: number, buf: Uint8Array) => boolean } {
   return {
     // Node asks for the buffer of the next read after each callback (and once at the start).
     buffer: () => reader.buf,
@@ -149,4 +184,24 @@ export function largeReads(
       return true; // false would stop reading; pausing is the transport's (socket.pause())
     },
   };
+}
+
+/** Node's `onread` option for `net.connect`: reads into our buffers, hands each chunk to `deliver`. */
+export function largeReads(
+  max: number,
+  deliver: (chunk: Buffer) => void,
+): { buffer: () => Buffer; callback: (n: number, buf: Uint8Array) => boolean } {
+  return onread(new Reader(max, deliver, null));
+}
+
+/**
+ * `onread` for an accepted socket: reads start in the shared buffer (copied out),
+ * and bulk reads go into buffers of the connection's own of up to `max` bytes.
+ */
+export function acceptedReads(
+  max: number,
+  deliver: (chunk: Buffer) => void,
+): { buffer: () => Buffer; callback: (n: number, buf: Uint8Array) => boolean } {
+  sharedBuffer ??= Buffer.allocUnsafeSlow(SHARED_READ_BYTES);
+  return onread(new Reader(max, deliver, sharedBuffer));
 }

@@ -13,10 +13,32 @@ import { Deferred } from './deferred.js';
 import { CannotListenError, InvalidArgumentError } from './errors.js';
 import type { IAddress, IListeningPort, IProtocol, IProtocolFactory, IReactor, ListenOptions } from './interfaces.js';
 import { Logger } from './log.js';
+import { SHARED_READ_BYTES } from './readbuffer.js';
+import { readIntoOwnBuffers } from './tcpaccept.js';
 import { TCPConnection, type ConnectionKind, type TransportOptions } from './tcpconnection.js';
 import { closeAtShutdown, type ShutdownClosable } from './tcpshutdown.js';
 
 export interface TCPListenOptions extends ListenOptions, TransportOptions {}
+
+/** Default `readBufferSize` of a listener: Node's read size (a connection's bulk reads go into 64 KiB of its own). */
+export const DEFAULT_SERVER_READ_BUFFER = SHARED_READ_BYTES;
+/** The largest `readBufferSize` (as `connectTCP`'s). */
+const MAX_READ_BUFFER = 64 * 1024 * 1024;
+
+/** A listener's `readBufferSize`: 0 (Node's own reads) or 64 KiB to 64 MiB. */
+export function checkServerReadBuffer(size: number | undefined, what: string): number {
+  if (size === undefined) return DEFAULT_SERVER_READ_BUFFER;
+  if (size === 0 || (Number.isInteger(size) && size >= SHARED_READ_BYTES && size <= MAX_READ_BUFFER)) return size;
+  throw new InvalidArgumentError(
+    `${what} readBufferSize must be 0 (Node's own reads) or a whole number of bytes from 64 KiB to 64 MiB, got ${String(size)}`,
+  );
+}
+
+/** What a port passes to each connection it accepts. */
+interface PortOptions extends TransportOptions {
+  /** Bytes of the largest read (0: the socket reads as Node does); see `ListenOptions.readBufferSize`. */
+  readBufferSize: number;
+}
 
 /** What makes one kind of port differ from plain TCP. */
 export interface PortHooks {
@@ -42,7 +64,7 @@ export class StreamPort implements IListeningPort, ShutdownClosable {
     private readonly server: Server,
     private readonly factory: IProtocolFactory,
     private readonly address: IAddress,
-    private readonly options: TransportOptions,
+    private readonly options: PortOptions,
     private readonly hooks: PortHooks = {},
   ) {
     server.on('connection', (socket: Socket) => this.accept(socket));
@@ -87,7 +109,10 @@ export class StreamPort implements IListeningPort, ShutdownClosable {
 
   private accept(raw: Socket): void {
     if (this.hooks.accept !== undefined) this.hooks.accept(raw, (socket, kind) => this.serve(socket, kind));
-    else this.serve(raw, this.hooks.kind ?? {});
+    else {
+      const size = this.options.readBufferSize;
+      this.serve(size === 0 ? raw : readIntoOwnBuffers(raw, size), this.hooks.kind ?? {});
+    }
   }
 
   private serve(socket: Socket, kind: ConnectionKind): void {
@@ -114,7 +139,7 @@ export class StreamPort implements IListeningPort, ShutdownClosable {
       socket.destroy();
       return;
     }
-    new TCPConnection(this.reactor, socket, protocol, this.options, undefined, kind).start();
+    new TCPConnection(this.reactor, socket, protocol, { highWater: this.options.highWater }, undefined, kind).start();
   }
 }
 
@@ -146,11 +171,19 @@ export function startPort(
   server: Server,
   factory: IProtocolFactory,
   address: IAddress,
-  options: TransportOptions,
+  options: TransportOptions & { readBufferSize?: number },
   hooks?: PortHooks,
 ): IListeningPort {
   reactor.stats.listeningPorts++;
-  const listening = new StreamPort(reactor, server, factory, address, { highWater: options.highWater }, hooks);
+  const readBufferSize = options.readBufferSize ?? DEFAULT_SERVER_READ_BUFFER;
+  const listening = new StreamPort(
+    reactor,
+    server,
+    factory,
+    address,
+    { highWater: options.highWater, readBufferSize },
+    hooks,
+  );
   try {
     factory.doStart();
   } catch (err) {
@@ -212,5 +245,6 @@ export function listenTCP(
   options: TCPListenOptions = {},
 ): Deferred<IListeningPort> {
   checkPort(port, 'listenTCP');
+  checkServerReadBuffer(options.readBufferSize, 'listenTCP');
   return listenStream(reactor, port, factory, options);
 }

@@ -13,7 +13,7 @@ import { Deferred } from '../deferred.js';
 import { CannotListenError, InvalidArgumentError } from '../errors.js';
 import type { IListeningPort, IProtocolFactory, IReactor, UNIXListenOptions } from '../interfaces.js';
 import { Logger } from '../log.js';
-import { bindServer, failListen, startPort } from '../tcpport.js';
+import { bindServer, checkServerReadBuffer, failListen, startPort } from '../tcpport.js';
 
 const log = new Logger('spindle.unix');
 
@@ -33,6 +33,7 @@ export function listenUNIX(
       `listenUNIX mode must be a file mode from 0 to 0o777 (e.g. 0o660), got ${String(options.mode)}`,
     );
   }
+  checkServerReadBuffer(options.readBufferSize, 'listenUNIX');
   const d = new Deferred<IListeningPort>();
   const fail = (err: unknown) => failListen(d, new CannotListenError(path, 0, err, path));
   const bind = (retry: boolean): void => {

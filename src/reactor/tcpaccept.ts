@@ -1,0 +1,74 @@
+/**
+ * Accepted sockets that read into spindle's own buffers (readbuffer.ts).
+ *
+ * `net.Server` builds each accepted socket itself and takes no `onread` option,
+ * but Node's `Socket` constructor takes `onread` together with a `handle`. So the
+ * accepted socket's handle moves to a new `Socket` built with both, inside the
+ * server's 'connection' event: the same call that accepted it, before libuv
+ * read anything (it reads only once control is back in its loop).
+ *
+ * That uses underscore fields of Node's: the socket's `_handle` and `_server`.
+ * It is done only when they have the shape Node 18 to 22 gives them, and the
+ * socket the server built is served as it is otherwise (Node's own reads).
+ *
+ * What the server did for its socket moves with the handle: the count of open
+ * connections (`getConnections()`, `maxConnections`, and `close()`, whose
+ * callback waits for it to reach 0) is taken back when the socket whose
+ * `_server` is set is destroyed, so `_server` moves to the new socket and the
+ * old one, left without handle or server, is garbage; `noDelay` was set on the
+ * handle, so the new socket is told it is set; half-open and the high-water
+ * marks are copied.
+ */
+import { Socket } from 'node:net';
+import { acceptedReads } from './readbuffer.js';
+
+/** The underscore fields used, as far as they are used. */
+interface NodeSocketFields {
+  _handle?: { readStart?: unknown; useUserBuffer?: unknown } | null;
+  _server?: { noDelay?: unknown } | null;
+  server?: unknown;
+}
+
+/** `raw`, an accepted socket no byte was read from, as a socket reading through `acceptedReads(max)`; `raw` if Node's fields are not as expected. */
+export function readIntoOwnBuffers(raw: Socket, max: number): Socket {
+  const old = raw as Socket & NodeSocketFields;
+  const handle = old._handle;
+  const server = old._server;
+  if (
+    handle === null ||
+    typeof handle !== 'object' ||
+    typeof handle.useUserBuffer !== 'function' ||
+    typeof handle.readStart !== 'function' ||
+    server === null ||
+    typeof server !== 'object' ||
+    raw.readableLength !== 0 ||
+    raw.destroyed
+  )
+    return raw;
+  old._handle = null;
+  let socket: Socket & NodeSocketFields;
+  try {
+    socket = new Socket({
+      handle,
+      allowHalfOpen: raw.allowHalfOpen,
+      readable: true,
+      writable: true,
+      noDelay: server.noDelay === true,
+      readableHighWaterMark: raw.readableHighWaterMark,
+      writableHighWaterMark: raw.writableHighWaterMark,
+      onread: acceptedReads(max, (chunk) => socket.emit('data', chunk)),
+    } as ConstructorParameters<typeof Socket>[0]) as Socket & NodeSocketFields;
+  } catch {
+    old._handle = handle;
+    return raw;
+  }
+  if (socket._handle !== handle) {
+    old._handle = handle;
+    return raw;
+  }
+  socket._server = server;
+  socket.server = old.server;
+  old._server = null;
+  old.server = null;
+  return socket;
+}
