@@ -132,8 +132,8 @@ class Reader {
         // A quarter of the shared buffer or more: bulk data, read on into memory of this connection's own.
         if (n >= buf.length >>> 2)
           this.buf = Buffer.allocUnsafeSlow(n === buf.length ? this.grown(buf.length) : BASE_READ_BYTES);
-      } else if (this.shared !== null) {
-        // A small read ends the bulk: back to the shared buffer, holding nothing of its own.
+      } else if (this.shared !== null && n < this.shared.length >>> 2) {
+        // A read the shared buffer would have copied ends the bulk: back to it, holding nothing of its own.
         this.buf = this.shared;
         this.spare.length = 0;
       } else if (buf.length > BASE_READ_BYTES) this.next(BASE_READ_BYTES);
