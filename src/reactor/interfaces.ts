@@ -121,6 +121,12 @@ export interface IConsumer {
   /** Detach the producer. Safe when none is registered. */
   unregisterProducer(): void;
   write(data: Uint8Array): void;
+  /**
+   * Bytes written here (with any framing the consumer adds) that its socket has
+   * not taken yet; undefined where it cannot tell. 0: nothing holds what was
+   * written. Optional (reverseProxy's release after flush asks for it).
+   */
+  readonly unsentBytes?: number | undefined;
 }
 
 // ---------------------------------------------------------------------------

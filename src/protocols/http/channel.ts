@@ -42,6 +42,7 @@ import type { Headers } from './headers.js';
 import type { RequestHead } from './head.js';
 import { HTTPParser, type ParserHandler, type ParserLimits } from './parser.js';
 import { reasonPhrase } from './phrases.js';
+import { ReadHolds } from './readholds.js';
 import { Request, type RequestHost, type ServerContext } from './request.js';
 import { runCpsApp } from './requestcore.js';
 
@@ -154,6 +155,8 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   private passNow = -1;
   /** A head was completed during the current dataReceived (its deadline was then decided by the request). */
   private headSeen = false;
+  /** Reads whose bytes the parser or a request may hold (release after flush, readholds.ts). */
+  private readonly reads = new ReadHolds();
   private markCount = 0;
   private markBytes = 0;
 
@@ -202,6 +205,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     } finally {
       this.uncork();
     }
+    if (this.reads.wants(data)) this.reads.afterPass(data, this.parser.bufferedBytes > 0, this.headSeen);
     if (this.handingOver) return this.handOver();
     if (headStarts && !this.headSeen && this.phase === 'open' && this.deadline.kind === 'idle')
       this.deadline.set('head', this.config.headerTimeout);
@@ -465,6 +469,7 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   private handOver(): void {
     if (this.phase !== 'upgrading') return;
     this.phase = 'upgraded';
+    this.reads.keepForGood(); // the new protocol may keep the bytes held for it
     const rest = this.parser.takeBuffered();
     if (rest.length > 0) this.upgraded!.dataReceived(rest);
   }
@@ -622,11 +627,13 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
       return;
     }
     this.cork++;
+    this.headSeen = false;
     try {
       this.parser.resume();
     } finally {
       this.uncork();
     }
+    if (this.reads.holding) this.reads.afterPass(null, this.parser.bufferedBytes > 0, this.headSeen);
     if (this.handingOver) return this.handOver();
     if (this.peerDone && this.current === null) return this.closeConnection();
     this.updateReading();

@@ -174,6 +174,9 @@ export class HTTP11ClientProtocol implements IProtocol, BodySource {
         if (chunked) t.writeSequence([chunkSizeLine(data.length), data, CRLF]);
         else t.write(data);
       },
+      get unsentBytes(): number | undefined {
+        return (t as { bufferSize?: number }).bufferSize;
+      },
       // The client registers the producer on the transport itself (below); a producer need not.
       registerProducer: (_p: IProducer, _s: boolean) => {},
       unregisterProducer: () => {},

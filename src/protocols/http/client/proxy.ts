@@ -40,12 +40,12 @@ import { ConnectError, InvalidArgumentError, ResponseDone, TimeoutError } from '
 import { Failure } from '../../../reactor/failure.js';
 import type { IConsumer, IPushProducer } from '../../../reactor/interfaces.js';
 import { Logger } from '../../../reactor/log.js';
-import { keepRead, releaseRead, unkeepRead } from '../../../reactor/readbuffer.js';
 import type { CpsApp, IRequest } from '../interfaces.js';
 import { HOP_BY_HOP_HEADERS, parseContentLength } from '../rules.js';
 import { hasListToken, listElements } from '../syntax.js';
 import { Agent } from './agent.js';
 import { ProtocolSwitchError, ResponseNeverReceived, ResponseTimeout } from './errors.js';
+import { FlushedReads } from './flushed.js';
 import { UNKNOWN_LENGTH, type IAgent, type IBodyProducer, type IResponse } from './interfaces.js';
 import { HTTPConnectionPool } from './pool.js';
 import { Relay } from './relay.js';
@@ -54,8 +54,6 @@ import { Tunnel } from './tunnel.js';
 
 /** Default `maxBuffered`: bytes a paused direction may still take in before the exchange is aborted. */
 export const DEFAULT_PROXY_MAX_BUFFERED = 256 * 1024;
-/** Chunks a download relay remembers for release after flush; past this they are left to the GC. */
-const MAX_UNFLUSHED_CHUNKS = 8;
 /** Default seconds to wait for the upstream's response head before answering 504. */
 export const DEFAULT_PROXY_TIMEOUT = 60;
 
@@ -150,10 +148,15 @@ export function forwardHeaders(
   return out;
 }
 
-/** The client's body as an upload: a push producer over `req.deliverBody`. */
+/**
+ * The client's body as an upload: a push producer over `req.deliverBody`. Each
+ * chunk's read is given back once the upstream's socket took it (release after
+ * flush, flushed.ts; checked at each write and when the upstream drained).
+ */
 class RequestBodyProducer extends Relay implements IBodyProducer {
   readonly length: number;
   private stopped = false;
+  private flushed: FlushedReads | null = null;
 
   constructor(
     private readonly req: IRequest,
@@ -167,6 +170,7 @@ class RequestBodyProducer extends Relay implements IBodyProducer {
 
   startProducing(consumer: IConsumer): Deferred<void> {
     const done = new Deferred<void>();
+    const flushed = (this.flushed = new FlushedReads(() => consumer.unsentBytes));
     this.req.deliverBody({
       makeConnection: (t) => {
         this.transport = t;
@@ -176,6 +180,7 @@ class RequestBodyProducer extends Relay implements IBodyProducer {
         if (this.stopped) return;
         if (!this.admit(data.length)) return this.onOverrun();
         consumer.write(data);
+        flushed.wrote(data);
       },
       connectionLost: (reason: Failure) => {
         if (this.stopped || done.called) return;
@@ -186,18 +191,27 @@ class RequestBodyProducer extends Relay implements IBodyProducer {
     return done;
   }
 
+  override resumeProducing(): void {
+    // The upstream's socket drained: what was written has gone.
+    this.flushed?.taken();
+    super.resumeProducing();
+  }
+
   override stopProducing(): void {
     this.stopped = true;
+    this.flushed?.drop();
     this.transport?.stopProducing();
   }
 }
 
-/** Pass the upstream body to the client: the body transport is the producer the request pauses. */
+/**
+ * Pass the upstream body to the client: the body transport is the producer the
+ * request pauses. Each chunk's read is given back once the client's socket took
+ * it (release after flush, flushed.ts; checked at each write and when the
+ * client's transport resumes us, having drained).
+ */
 class ResponseRelay extends Relay implements IPushProducer {
-  /** Chunks written to the client and not yet flushed, with where each ends in what we wrote. */
-  private unflushed: Array<{ chunk: Uint8Array; end: number }> = [];
-  /** Body bytes written to the client so far. */
-  private written = 0;
+  private readonly flushed: FlushedReads;
 
   constructor(
     private readonly req: IRequest,
@@ -205,6 +219,7 @@ class ResponseRelay extends Relay implements IPushProducer {
     private readonly onEnd: (reason: Failure) => void,
   ) {
     super(maxBuffered);
+    this.flushed = new FlushedReads(() => req.unsentBytes);
   }
 
   start(response: IResponse): void {
@@ -220,43 +235,18 @@ class ResponseRelay extends Relay implements IPushProducer {
           return;
         }
         this.req.write(data);
-        this.releaseFlushed(data);
+        this.flushed.wrote(data);
       },
       connectionLost: (reason) => {
-        this.unflushed = []; // still held: left to the GC
+        this.flushed.drop();
         this.req.unregisterProducer();
         this.onEnd(reason);
       },
     });
   }
 
-  /**
-   * Release after flush (reactor/readbuffer.ts): the client's connection holds
-   * at most its last `unsentBytes` bytes, so every chunk of ours that ends before
-   * them has gone to the kernel and nothing holds it. A chunk not flushed yet is
-   * held (`keepRead`) until it is; past MAX_UNFLUSHED_CHUNKS it stays held (the
-   * GC takes it).
-   */
-  private releaseFlushed(data: Uint8Array | null): void {
-    const unsent = this.req.unsentBytes;
-    if (unsent === undefined) return;
-    if (data !== null) this.written += data.length;
-    const flushed = this.written - unsent;
-    let i = 0;
-    for (; i < this.unflushed.length && this.unflushed[i]!.end <= flushed; i++) unkeepRead(this.unflushed[i]!.chunk);
-    if (i > 0) this.unflushed.splice(0, i);
-    if (data === null) return;
-    if (this.written > flushed) {
-      keepRead(data);
-      if (this.unflushed.length === MAX_UNFLUSHED_CHUNKS) return;
-      this.unflushed.push({ chunk: data, end: this.written });
-    }
-    releaseRead(data);
-  }
-
   override resumeProducing(): void {
-    // The client's transport resumes us once it drained: what we wrote has gone.
-    this.releaseFlushed(null);
+    this.flushed.taken();
     super.resumeProducing();
   }
 }
