@@ -4,18 +4,25 @@
  * through 50, by spindle's Agent, node:http's keep-alive Agent and undici's
  * request(), each client in its own child process (bench/servers/http-client-runner.ts),
  * run alternately; figures are medians. spindle runs compiled by tsc.
- * Then proxy throughput: a large download through spindle's reverseProxy
- * against the same download straight from the upstream (node:http), and against
- * a node:http proxy (request().pipe()) that adds the same hop. Each proxy's own
- * CPU per GiB (from /proc) is in the notes: on a shared machine it is steadier
- * than the GB/s. `PROXY_BASE_DIST=DIR` (a build of another commit, as
- * bench/servers/dist.ts makes) adds that build's proxy to the same alternation,
- * for a before/after pair in one run.
+ * Then proxy throughput: a large download by curl (its own process; it
+ * discards the body, and costs least of the clients tried, so it is not the
+ * bottleneck) through spindle's reverseProxy against the same download straight
+ * from the upstream (node:http), through a node:http proxy (request().pipe())
+ * and through a bare TCP relay (bench/servers/proxy-relay.ts: no HTTP, the floor
+ * for a proxy on Node), all in one alternation. Nothing is pinned: with 2 cores
+ * three processes cannot have one each, and pinning the client and the upstream
+ * apart made the direct download 2.4x slower here (see BENCHMARKS.md). Each
+ * process's CPU per GiB (from /proc; curl's from this process's reaped-children
+ * times) is in the notes: on a shared machine it is steadier than the GB/s.
+ * `PROXY_BASE_DIST=DIR` (a build of another commit, as bench/servers/dist.ts
+ * makes) adds that build's proxy to the same alternation, for a before/after
+ * pair in one run.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { cpuSeconds, download, interleavedMs, type Benchmark, type BenchResult } from './harness.js';
+import { readFileSync } from 'node:fs';
+import { cpuSeconds, type Benchmark, type BenchResult } from './harness.js';
 import { start } from './http-hello.js';
 import { buildDist, builtNote, removeDist, serverEnv } from './servers/dist.js';
 
@@ -62,12 +69,17 @@ function runClient(
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const bench: Benchmark = {
-  title: 'HTTP client: spindle Agent vs node:http Agent and undici, keep-alive; reverseProxy vs direct download',
+  title: 'HTTP client: spindle Agent vs node:http Agent and undici, keep-alive; reverseProxy vs direct download (curl)',
   async run({ quick }) {
     const seconds = quick ? 1 : 4;
     const rounds = quick ? 1 : 3;
     const dist = buildDist();
     const rows: BenchResult[] = [];
+    if (process.env.PROXY_ONLY === '1') {
+      rows.push(...(await proxyRows(quick, dist)));
+      removeDist(dist);
+      return rows;
+    }
     const target = await start('node-hello.ts', null);
     try {
       for (const conns of [1, 50]) {
@@ -90,69 +102,157 @@ const bench: Benchmark = {
     } finally {
       target.child.kill();
     }
-    const total = quick ? 64 * 1024 * 1024 : 512 * 1024 * 1024;
-    const upstream = await start('proxy-upstream.ts', null);
-    const proxy = await startWithArg('proxy-spindle.ts', dist, String(upstream.port));
-    const nodeProxy = await startWithArg('proxy-node.ts', null, String(upstream.port));
-    const baseDist = process.env.PROXY_BASE_DIST;
-    const baseProxy = baseDist ? await startWithArg('proxy-spindle.ts', baseDist, String(upstream.port)) : null;
     try {
-      const path = `/bytes/${total}`;
-      const runs = quick ? 1 : 5;
-      /** Download through `port`, adding the proxy process's CPU seconds to `cpu`. */
-      const through = (p: { child: ReturnType<typeof spawn>; port: number }, cpu: number[]) => async () => {
-        const c0 = cpuSeconds(p.child.pid!);
-        await download(p.port, total, path);
-        cpu.push(cpuSeconds(p.child.pid!) - c0);
-      };
-      const perGiB = (cpu: number[]) => (median(cpu) / total) * 1024 ** 3;
-      const spindleCpu: number[] = [];
-      const t = await interleavedMs(runs, through(proxy, spindleCpu), () => download(upstream.port, total, path));
-      const gbps = (ms: number) => total / 1e9 / (ms / 1000);
-      rows.push({
-        name: `${total / 1024 / 1024} MiB download through reverseProxy vs direct`,
-        unit: 'GB/s',
-        spindle: gbps(t.spindle),
-        baseline: gbps(t.baseline),
-        baselineName: 'direct from the node:http upstream',
-        higherIsBetter: true,
-        target: '>= 0.8x',
-        note: `one connection each; proxy CPU ${perGiB(spindleCpu).toFixed(2)} s/GiB; median of ${runs} alternating runs; ${builtNote(dist)}`,
-      });
-      const nodeCpu: number[] = [];
-      const n = await interleavedMs(runs, through(proxy, spindleCpu), through(nodeProxy, nodeCpu));
-      rows.push({
-        name: `${total / 1024 / 1024} MiB download through reverseProxy vs through a node:http proxy`,
-        unit: 'GB/s',
-        spindle: gbps(n.spindle),
-        baseline: gbps(n.baseline),
-        baselineName: 'node:http request().pipe() proxy (bench/servers/proxy-node.ts)',
-        higherIsBetter: true,
-        note: `the same extra hop both ways; proxy CPU ${perGiB(spindleCpu).toFixed(2)} / ${perGiB(nodeCpu).toFixed(2)} s/GiB (spindle/node); median of ${runs} alternating runs`,
-      });
-      if (baseProxy) {
-        const baseCpu: number[] = [];
-        const b = await interleavedMs(runs, through(proxy, spindleCpu), through(baseProxy, baseCpu));
-        rows.push({
-          name: `${total / 1024 / 1024} MiB download through reverseProxy, this build vs PROXY_BASE_DIST`,
-          unit: 'GB/s',
-          spindle: gbps(b.spindle),
-          baseline: gbps(b.baseline),
-          baselineName: `reverseProxy built at ${baseDist}`,
-          higherIsBetter: true,
-          note: `proxy CPU ${perGiB(spindleCpu).toFixed(2)} / ${perGiB(baseCpu).toFixed(2)} s/GiB (this / base); median of ${runs} alternating runs`,
-        });
-      }
+      rows.push(...(await proxyRows(quick, dist)));
     } finally {
-      baseProxy?.child.kill();
-      nodeProxy.child.kill();
-      proxy.child.kill();
-      upstream.child.kill();
       removeDist(dist);
     }
     return rows;
   },
 };
+
+/** utime + stime of this process's reaped children in seconds (Linux /proc); NaN elsewhere. */
+function childrenCpuSeconds(): number {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+interface Transfer {
+  /** curl's own time for the transfer (connect to last byte), not the process's start. */
+  seconds: number;
+  /** curl's CPU seconds. */
+  cpu: number;
+}
+
+/** GET `path` from 127.0.0.1:`port` with curl, body to /dev/null; fails unless `total` bytes came. */
+function curlGet(port: number, path: string, total: number): Promise<Transfer> {
+  const c0 = childrenCpuSeconds();
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      'curl',
+      ['-sS', '-o', '/dev/null', '-w', '%{size_download} %{time_total}', `http://127.0.0.1:${port}${path}`],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const [size, seconds] = out.split(' ').map(Number);
+      if (code !== 0 || size !== total) return reject(new Error(`curl got ${size} of ${total} bytes (exit ${code})`));
+      resolve({ seconds: seconds!, cpu: childrenCpuSeconds() - c0 });
+    });
+  });
+}
+
+interface Path {
+  label: string;
+  port: number;
+  /** The proxy process, if any. */
+  pid: number | null;
+  seconds: number[];
+  upstreamCpu: number[];
+  proxyCpu: number[];
+  clientCpu: number[];
+}
+
+/**
+ * The proxy rows: every path (direct, spindle's reverseProxy, a node:http proxy, the
+ * bare relay, the PROXY_BASE_DIST build) downloads `total` bytes once per round, the
+ * order reversed every other round, after one warm-up each.
+ */
+async function proxyRows(quick: boolean, dist: string | null): Promise<BenchResult[]> {
+  const total = quick ? 64 * 1024 * 1024 : 512 * 1024 * 1024;
+  const rounds = quick ? 1 : 5;
+  const upstream = await start('proxy-upstream.ts', null);
+  const up = String(upstream.port);
+  const baseDist = process.env.PROXY_BASE_DIST;
+  const procs = [
+    await startWithArg('proxy-spindle.ts', dist, up),
+    await startWithArg('proxy-node.ts', null, up),
+    await startWithArg('proxy-relay.ts', null, up),
+    ...(baseDist ? [await startWithArg('proxy-spindle.ts', baseDist, up)] : []),
+  ];
+  const path = (label: string, port: number, pid: number | null): Path => ({
+    label,
+    port,
+    pid,
+    seconds: [],
+    upstreamCpu: [],
+    proxyCpu: [],
+    clientCpu: [],
+  });
+  const paths = [
+    path('direct', upstream.port, null),
+    ...['spindle', 'node', 'relay', 'base']
+      .slice(0, procs.length)
+      .map((l, i) => path(l, procs[i]!.port, procs[i]!.child.pid!)),
+  ];
+  const url = `/bytes/${total}`;
+  const once = async (p: Path, keep: boolean) => {
+    const u0 = cpuSeconds(upstream.child.pid!);
+    const p0 = p.pid === null ? 0 : cpuSeconds(p.pid);
+    const t = await curlGet(p.port, url, total);
+    if (!keep) return;
+    p.seconds.push(t.seconds);
+    p.clientCpu.push(t.cpu);
+    p.upstreamCpu.push(cpuSeconds(upstream.child.pid!) - u0);
+    p.proxyCpu.push(p.pid === null ? 0 : cpuSeconds(p.pid) - p0);
+  };
+  try {
+    for (const p of paths) await once(p, false);
+    for (let i = 0; i < rounds; i++) for (const p of i % 2 === 0 ? paths : [...paths].reverse()) await once(p, true);
+  } finally {
+    for (const p of procs) p.child.kill();
+    upstream.child.kill();
+  }
+  const by = (label: string) => paths.find((p) => p.label === label)!;
+  const gbps = (p: Path) => total / 1e9 / median(p.seconds);
+  const perGiB = (xs: number[]) => ((median(xs) / total) * 1024 ** 3).toFixed(2);
+  const cpuNote = (p: Path) =>
+    `CPU s/GiB upstream ${perGiB(p.upstreamCpu)}${p.pid === null ? '' : `, proxy ${perGiB(p.proxyCpu)}`}, curl ${perGiB(p.clientCpu)}`;
+  const mib = total / 1024 / 1024;
+  const how = `curl, one connection each; median of ${rounds} alternating runs; nothing pinned`;
+  const row = (name: string, a: Path, b: Path, baselineName: string, target?: string): BenchResult => ({
+    name: `${mib} MiB download ${name}`,
+    unit: 'GB/s',
+    spindle: gbps(a),
+    baseline: gbps(b),
+    baselineName,
+    higherIsBetter: true,
+    ...(target ? { target } : {}),
+    note: `${a.label}: ${cpuNote(a)}; ${b.label}: ${cpuNote(b)}; ${how}`,
+  });
+  const rows = [
+    row('through reverseProxy vs direct', by('spindle'), by('direct'), 'direct from the node:http upstream', '>= 0.8x'),
+    row(
+      'through reverseProxy vs through a node:http proxy',
+      by('spindle'),
+      by('node'),
+      'node:http request().pipe() proxy (bench/servers/proxy-node.ts)',
+    ),
+    row(
+      'through reverseProxy vs through a bare TCP relay',
+      by('spindle'),
+      by('relay'),
+      'a TCP relay on Node with no HTTP (bench/servers/proxy-relay.ts); its own ratio vs direct: ' +
+        `${(gbps(by('relay')) / gbps(by('direct'))).toFixed(2)}x`,
+    ),
+  ];
+  if (baseDist)
+    rows.push(
+      row(
+        'through reverseProxy, this build vs PROXY_BASE_DIST',
+        by('spindle'),
+        by('base'),
+        `reverseProxy built at ${baseDist}`,
+      ),
+    );
+  return rows;
+}
 
 /** Start a bench server with one argument (the proxy's upstream port). */
 function startWithArg(script: string, dist: string | null, arg: string) {
