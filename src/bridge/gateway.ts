@@ -16,6 +16,7 @@
  */
 import { Buffer } from 'node:buffer';
 import type { CpsApp, IRequest } from '../protocols/http/interfaces.js';
+import { CHECKED_HEAD, type RequestCore } from '../protocols/http/requestcore.js';
 import { parseContentLength, responseHasNoBody } from '../protocols/http/rules.js';
 import type { Failure } from '../reactor/failure.js';
 import type { IDelayedCall, IPushProducer, IReactor } from '../reactor/interfaces.js';
@@ -593,9 +594,15 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
   private sendHeaders(): void {
     if (this.starter.headersSent) return;
     const head = this.starter.head!;
-    this.request.setResponseCode(head.code, head.reason);
-    const headers = head.headers;
-    for (let i = 0; i < headers.length; i++) this.request.addHeader(headers[i]![0], headers[i]![1]);
+    const request = this.request as IRequest & Partial<Pick<RequestCore, typeof CHECKED_HEAD>>;
+    if (request[CHECKED_HEAD] !== undefined) {
+      // startResponse checked status and headers by the server's rules: not a second time (spindle's own requests).
+      request[CHECKED_HEAD](head.code, head.reason, head.headers);
+    } else {
+      request.setResponseCode(head.code, head.reason);
+      const headers = head.headers;
+      for (let i = 0; i < headers.length; i++) request.addHeader(headers[i]![0], headers[i]![1]);
+    }
     this.starter.headersSent = true;
   }
 

@@ -40,6 +40,14 @@ export const bodyBytes = (data: Uint8Array | string): Uint8Array =>
 /** How the response's `notifyFinish()` settles: not yet, handed over, or the client gone. */
 export type FinishOutcome = 'pending' | 'finished' | 'lost';
 
+/**
+ * The key of `RequestCore`'s head setter for a caller that checked status and
+ * headers already, by the same rules (the gateway's startResponse: G9, G10).
+ * A symbol, not a method name, so an app handed the request never reaches it
+ * by accident; the gateway imports it.
+ */
+export const CHECKED_HEAD = Symbol('spindle.checkedHead');
+
 /** The empty lists every response starts with; never written (`append` replaces them on the first header). */
 const NO_FIELDS: string[] = [];
 
@@ -83,6 +91,25 @@ export abstract class RequestCore {
 
   addHeader(name: string, value: string): void {
     this.append(name, this.checkHeader(name, value, 'addHeader()'));
+  }
+
+  /**
+   * Status and headers from a caller that checked them already (`CHECKED_HEAD`):
+   * the name is a token, the value holds no control or non-latin-1 character,
+   * no hop-by-hop name (Transfer-Encoding among them), a Content-Length is
+   * digits with SP/HTAB around them at most (startresponse.ts checks exactly
+   * this). Added after the headers already set, as `addHeader` would; a
+   * Content-Length is kept as its digits, as `checkHeader` keeps it.
+   */
+  [CHECKED_HEAD](code: number, phrase: string, headers: readonly (readonly [string, string])[]): void {
+    if (this.locked) throw new HeadersSentError('setResponseCode()');
+    this.code = code;
+    this.codeMessage = phrase;
+    for (let i = 0; i < headers.length; i++) {
+      const name = headers[i]![0];
+      const value = headers[i]![1];
+      this.append(name, name.length === 14 && name.toLowerCase() === 'content-length' ? trimOWS(value) : value);
+    }
   }
 
   /**
