@@ -99,6 +99,8 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
   readonly server: ServerContext;
   private readonly parser: HTTPParser;
   private current: Request | null = null;
+  private peerAddress: IAddress | null = null;
+  private hostAddress: IAddress | null = null;
   private cork = 0;
   /** Output collected while corked; NO_OUTPUT when none (send() makes a new list for the first piece). */
   private out: Uint8Array[] = NO_OUTPUT;
@@ -583,12 +585,17 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     return (this.transport as Partial<ITLSTransport>).secure === true;
   }
 
+  /**
+   * The connection's addresses, asked of the transport once (a TCP transport
+   * copies them on each call) and frozen: every request on the connection
+   * shares them (`request.client`, `request.host`), and none can change them.
+   */
   getPeer(): IAddress {
-    return this.transport.getPeer();
+    return (this.peerAddress ??= Object.freeze(this.transport.getPeer()));
   }
 
   getHost(): IAddress {
-    return this.transport.getHost();
+    return (this.hostAddress ??= Object.freeze(this.transport.getHost()));
   }
 
   // ------------------------------------------------------------------ connection state

@@ -49,9 +49,9 @@ export interface IRequest extends IConsumer {
   /** 'HTTP/1.1' or 'HTTP/1.0'. */
   readonly version: string;
   readonly headers: IHeaders;
-  /** The peer's address. */
+  /** The peer's address (spindle's server: one frozen object per connection). */
   readonly client: IAddress;
-  /** The server's address this request arrived on. */
+  /** The server's address this request arrived on (spindle's server: one frozen object per connection). */
   readonly host: IAddress;
   /** The reactor the server runs on. */
   readonly reactor: IReactor;
