@@ -182,6 +182,55 @@ describe('toIterApp: a CPS app as an iterator app', () => {
     expect(host.headers).toEqual([['X-Ok', '1']]);
   });
 
+  it('drops every hop-by-hop name in any case, and keeps other names of the same lengths (G9)', () => {
+    const reactor = new MemoryReactor();
+    const hop = ['Connection', 'KEEP-ALIVE', 'proxy-Authenticate', 'Proxy-Authorization', 'TE', 'Trailers', 'UpGrade'];
+    // Same lengths as the hop-by-hop names (10, 10, 18, 19, 2, 8, 7): only the names themselves are dropped.
+    const kept = [
+      'X-Custom-1',
+      'X-Proxy-Authentic',
+      'X-Proxy-Authorizati',
+      'Tz',
+      'X-Traile',
+      'Upgrad3',
+      'A-Very-Long-Header-Name-Past-31-Chars',
+    ];
+    const host = new TestHost(reactor).start(
+      toIterApp((req) => {
+        for (const name of [...hop, ...kept]) req.addHeader(name, 'v');
+        req.finish();
+      }),
+    );
+    expect(host.headers.map(([n]) => n)).toEqual(kept);
+  });
+
+  it('each request sees its own method, target, version and scheme, also one made while another app runs', () => {
+    const reactor = new MemoryReactor();
+    const seen: string[] = [];
+    const see = (req: IRequest): void => {
+      seen.push(`${req.method} ${req.uri} ${req.path} ${req.query} ${req.version} ${req.isSecure()}`);
+    };
+    const inner = toIterApp((req) => {
+      see(req);
+      req.finish();
+    });
+    const innerHost = new TestHost(reactor, {
+      environ: { REQUEST_METHOD: 'DELETE', PATH_INFO: '/in', QUERY_STRING: '', SERVER_PROTOCOL: 'HTTP/1.0' },
+    });
+    const outer = new TestHost(reactor, {
+      environ: { REQUEST_METHOD: 'PUT', PATH_INFO: '/out', QUERY_STRING: 'a=1', 'wsgi.url_scheme': 'https' },
+    }).start(
+      toIterApp((req) => {
+        innerHost.start(inner); // a second bridged request made and run inside this app's call
+        see(req);
+        req.finish();
+      }),
+    );
+    expect(outer.status).toBe('200 OK');
+    expect(innerHost.status).toBe('200 OK');
+    expect(seen).toEqual(['DELETE /in /in  HTTP/1.0 false', 'PUT /out?a=1 /out a=1 HTTP/1.1 true']);
+  });
+
   it('a failure before the headers becomes a 500 through startResponse with excInfo', () => {
     const reactor = new MemoryReactor();
     const boom = new Error('boom');
