@@ -9,9 +9,14 @@
  * bottleneck) through spindle's reverseProxy against the same download straight
  * from the upstream (node:http), through a node:http proxy (request().pipe())
  * and through a bare TCP relay (bench/servers/proxy-relay.ts: no HTTP, the floor
- * for a proxy on Node), all in one alternation. Nothing is pinned: with 2 cores
- * three processes cannot have one each, and pinning the client and the upstream
- * apart made the direct download 2.4x slower here (see BENCHMARKS.md). Each
+ * for a proxy on Node), all in one alternation; and through reverseProxy whose
+ * pool keeps no connection (a new upstream connection per request, as the direct
+ * download has): a pooled upstream connection's receive buffer, autotuned by the
+ * kernel, grows to 20-33 MB once the proxy stalls (its first, cold requests do),
+ * and such a connection then carries downloads up to 1.8x slower than a new one
+ * (BENCHMARKS.md; Node cannot set SO_RCVBUF on a TCP socket). Nothing is
+ * pinned: with 2 cores three processes cannot have one each, and pinning the
+ * client and the upstream apart made the direct download 2.4x slower here. Each
  * process's CPU per GiB (from /proc; curl's from this process's reaped-children
  * times) is in the notes: on a shared machine it is steadier than the GB/s.
  * `PROXY_BASE_DIST=DIR` (a build of another commit, as bench/servers/dist.ts
@@ -174,6 +179,7 @@ async function proxyRows(quick: boolean, dist: string | null): Promise<BenchResu
     await startWithArg('proxy-spindle.ts', dist, up),
     await startWithArg('proxy-node.ts', null, up),
     await startWithArg('proxy-relay.ts', null, up),
+    await startWithArg('proxy-spindle.ts', dist, up, { PROXY_FRESH_UPSTREAM: '1' }),
     ...(baseDist ? [await startWithArg('proxy-spindle.ts', baseDist, up)] : []),
   ];
   const path = (label: string, port: number, pid: number | null): Path => ({
@@ -187,7 +193,7 @@ async function proxyRows(quick: boolean, dist: string | null): Promise<BenchResu
   });
   const paths = [
     path('direct', upstream.port, null),
-    ...['spindle', 'node', 'relay', 'base']
+    ...['spindle', 'node', 'relay', 'fresh', 'base']
       .slice(0, procs.length)
       .map((l, i) => path(l, procs[i]!.port, procs[i]!.child.pid!)),
   ];
@@ -242,6 +248,14 @@ async function proxyRows(quick: boolean, dist: string | null): Promise<BenchResu
         `${(gbps(by('relay')) / gbps(by('direct'))).toFixed(2)}x`,
     ),
   ];
+  rows.push(
+    row(
+      'through reverseProxy with a new upstream connection per request vs direct',
+      by('fresh'),
+      by('direct'),
+      'direct from the node:http upstream (a new connection each time too)',
+    ),
+  );
   if (baseDist)
     rows.push(
       row(
@@ -255,11 +269,11 @@ async function proxyRows(quick: boolean, dist: string | null): Promise<BenchResu
 }
 
 /** Start a bench server with one argument (the proxy's upstream port). */
-function startWithArg(script: string, dist: string | null, arg: string) {
+function startWithArg(script: string, dist: string | null, arg: string, env: NodeJS.ProcessEnv = {}) {
   return new Promise<{ child: ReturnType<typeof spawn>; port: number }>((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'servers', script), arg], {
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: serverEnv(dist),
+      env: { ...serverEnv(dist), ...env },
     });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {

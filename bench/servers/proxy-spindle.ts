@@ -1,6 +1,8 @@
 /**
  * spindle's reverseProxy (compiled by tsc when the bench passes a build) in
  * front of 127.0.0.1:argv[2]. Prints its port on stdout, then serves until killed.
+ * `PROXY_FRESH_UPSTREAM=1`: its pool keeps no connection (`persistent: false`), so
+ * each request gets a new upstream connection, as curl's direct download does.
  */
 import { spindleModule } from './dist.js';
 
@@ -13,7 +15,10 @@ const client = await spindleModule<typeof import('../../src/protocols/http/clien
 );
 
 const reactor = new NodeReactor();
-const pool = new client.HTTPConnectionPool(reactor, { maxPersistentPerHost: 64 });
+const pool = new client.HTTPConnectionPool(reactor, {
+  maxPersistentPerHost: 64,
+  persistent: process.env.PROXY_FRESH_UPSTREAM !== '1',
+});
 const agent = new client.Agent(reactor, { pool, timeout: 3600 });
 const app = client.reverseProxy(`http://127.0.0.1:${process.argv[2]}`, { agent, timeout: 3600 });
 const port = await reactor.listenTCP(0, new HTTPFactory(app, { reactor, idleTimeout: 3600, headerTimeout: 3600 }), {
