@@ -21,7 +21,7 @@
  * times) is in the notes: on a shared machine it is steadier than the GB/s.
  * `PROXY_BASE_DIST=DIR` (a build of another commit, as bench/servers/dist.ts
  * makes) adds that build's proxy to the same alternation, for a before/after
- * pair in one run.
+ * pair in one run; `PROXY_ONLY=1` runs the proxy rows alone.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
