@@ -12,11 +12,12 @@
  * for a proxy on Node), all in one alternation; and through reverseProxy whose
  * pool keeps no connection (a new upstream connection per request, as the direct
  * download has): a pooled upstream connection's receive buffer, autotuned by the
- * kernel, grows to 20-33 MB once the proxy stalls (its first, cold requests do),
- * and such a connection costs the upstream twice the CPU and often (not always)
- * runs slower (BENCHMARKS.md; Node cannot set SO_RCVBUF on a TCP socket). Nothing is
- * pinned: with 2 cores three processes cannot have one each, and pinning the
- * client and the upstream apart made the direct download 2.4x slower here. Each
+ * kernel, grows to 20-33 MB over its life (a cold start, or the scheduler's stalls,
+ * do it), and such a connection costs the upstream twice the CPU and often (not
+ * always) runs slower (BENCHMARKS.md; Node cannot set SO_RCVBUF on a TCP socket).
+ * Nothing is pinned: with 2 cores three processes cannot have one each, and
+ * pinning the client and the upstream apart made the direct download 2.4x slower
+ * here. Each
  * process's CPU per GiB (from /proc; curl's from this process's reaped-children
  * times) is in the notes: on a shared machine it is steadier than the GB/s.
  * `PROXY_BASE_DIST=DIR` (a build of another commit, as bench/servers/dist.ts
