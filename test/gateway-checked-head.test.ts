@@ -7,27 +7,15 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { MemoryReactor } from '../src/reactor/memoryreactor.js';
-import { StringTransport } from '../src/reactor/stringtransport.js';
-import { HTTPFactory } from '../src/protocols/http/factory.js';
 import { HeadersSentError } from '../src/protocols/http/errors.js';
-import type { CpsApp } from '../src/protocols/http/interfaces.js';
 import { CHECKED_HEAD, RequestCore } from '../src/protocols/http/requestcore.js';
 import { toCpsApp } from '../src/bridge/gateway.js';
 import type { IterApp } from '../src/bridge/interfaces.js';
 import { DummyRequest } from '../src/testing/index.js';
 import { FakeRequest } from './gateway-fakerequest.js';
-import { quietLogger } from './gateway-hosts.js';
+import { oneGetWire, quietLogger } from './gateway-hosts.js';
 
-/** The bytes one GET gets from `app` on spindle's server (MemoryReactor: the same Date every time). */
-function wire(app: CpsApp): string {
-  const reactor = new MemoryReactor();
-  const transport = new StringTransport();
-  const protocol = new HTTPFactory(app, { reactor, logger: quietLogger() }).buildProtocol(transport.getPeer())!;
-  protocol.makeConnection(transport);
-  protocol.dataReceived(Buffer.from('GET / HTTP/1.1\r\nHost: t\r\n\r\n', 'latin1'));
-  reactor.advance(0);
-  return transport.valueString();
-}
+const wire = oneGetWire;
 
 function viaGateway(status: string, headers: [string, string][], body: string): string {
   const app: IterApp = (_e, sr) => {

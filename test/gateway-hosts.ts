@@ -16,6 +16,7 @@ import type { IListeningPort, IProtocol } from '../src/reactor/interfaces.js';
 import { HTTPFactory } from '../src/protocols/http/factory.js';
 import { toCpsApp, type GatewayCpsApp, type GatewayOptions } from '../src/bridge/gateway.js';
 import type { IterApp } from '../src/bridge/interfaces.js';
+import type { CpsApp } from '../src/protocols/http/interfaces.js';
 import {
   parseResponse,
   rawRequest,
@@ -27,6 +28,17 @@ import {
 
 /** A logger that keeps quiet (the suite provokes app failures on purpose). */
 export const quietLogger = (): Logger => new Logger('test.gateway', new LogPublisher());
+
+/** The bytes one GET gets from `app` on spindle's server (MemoryReactor: the same Date every time). */
+export function oneGetWire(app: CpsApp): string {
+  const reactor = new MemoryReactor();
+  const transport = new StringTransport();
+  const protocol = new HTTPFactory(app, { reactor, logger: quietLogger() }).buildProtocol(transport.getPeer())!;
+  protocol.makeConnection(transport);
+  protocol.dataReceived(Buffer.from('GET / HTTP/1.1\r\nHost: t\r\n\r\n', 'latin1'));
+  reactor.advance(0);
+  return transport.valueString();
+}
 
 /** One connection on a memory server: feed bytes, turn the clock, read the answer. */
 export class MemoryConnection {

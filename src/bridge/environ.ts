@@ -11,6 +11,7 @@ import type { IRequest } from '../protocols/http/interfaces.js';
 import type { IReactor } from '../reactor/interfaces.js';
 import type { Environ, EnvironWebSocket, InputHandler, PauseOutput, WsgiErrors, WsgiInput } from './interfaces.js';
 import { InvalidAppResultError } from './errors.js';
+import { CHECKED_START, type CheckedStartHost } from './checkedstart.js';
 
 /** The longest partial line `wsgi.errors` holds before it logs it anyway. */
 export const ERRORS_LINE_LIMIT = 16 * 1024;
@@ -27,6 +28,8 @@ export interface EnvironParts {
   headersSent: () => boolean;
   /** `spindle.websocket`, set only on a WebSocket upgrade request. */
   websocket?: EnvironWebSocket;
+  /** The gateway takes a head spindle's bridge checked (checkedstart.ts): set as the environ's `CHECKED_START`. */
+  [CHECKED_START]?: CheckedStartHost[typeof CHECKED_START];
   /** Overrides `wsgi.url_scheme` (e.g. 'https' behind a TLS-terminating proxy). */
   urlScheme?: 'http' | 'https';
 }
@@ -143,6 +146,9 @@ class EnvironObject {
     this['spindle.reactor'] = parts.reactor;
     this['spindle.raw_path'] = path;
     this['spindle.headers_sent'] = parts.headersSent;
+    // A symbol key: not one of the environ's keys for the app (Object.keys, JSON), always set (one shape).
+    (this as { [CHECKED_START]?: CheckedStartHost })[CHECKED_START] =
+      parts[CHECKED_START] === undefined ? undefined : (parts as CheckedStartHost);
     if (request.secure) this.HTTPS = 'on';
   }
 }

@@ -19,6 +19,7 @@ import { WebSocketHandshakeError } from '../protocols/websocket/errors.js';
 import type { AcceptWebSocketOptions, IWebSocketProtocol } from '../protocols/websocket/interfaces.js';
 import { BridgedWebSocket } from './wsbridge.js';
 import { statusLine } from './startresponse.js';
+import { CHECKED_START, checkedStartHost } from './checkedstart.js';
 
 /** Bytes asked of `wsgi.input.read()` per step when streaming an upload to the CPS app. */
 export const BRIDGE_INPUT_CHUNK = 64 * 1024;
@@ -224,7 +225,11 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
         break;
       }
     }
-    this.startResponse(statusLine(code, phrase), own);
+    // spindle's gateway takes the head RequestCore checked as it is (checkedstart.ts); any other host, or a
+    // middleware between, gets it through startResponse.
+    const host = checkedStartHost(this.environ);
+    if (host === undefined || !host[CHECKED_START](this.startResponse, code, phrase, own))
+      this.startResponse(statusLine(code, phrase), own);
     this.headSent = true;
   }
 

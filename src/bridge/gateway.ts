@@ -38,10 +38,12 @@ import type {
   InputHandler,
   IterApp,
   PauseOutput,
+  StartResponse,
   WriteFn,
   WsgiErrors,
 } from './interfaces.js';
 import { ResponseStarter } from './startresponse.js';
+import { CHECKED_START, type CheckedStartHost } from './checkedstart.js';
 import { isWebSocketRequest } from '../protocols/websocket/accept.js';
 import type { IWebSocketTransport } from '../protocols/websocket/interfaces.js';
 import { IterWebSocket } from './wsiter.js';
@@ -189,7 +191,7 @@ function checkChunk(chunk: unknown, where: string): Chunk {
  * (StreamingInputOptions) and what its environ is built from (EnvironParts:
  * no parts object per request).
  */
-class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironParts {
+class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironParts, CheckedStartHost {
   private readonly starter = new ResponseStarter();
   readonly reactor: IReactor;
   input!: StreamingInput;
@@ -223,6 +225,8 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
   private writeBuffered = 0;
   /** The `write()` callable startResponse returns (made on its first call). */
   private write: WriteFn | null = null;
+  /** The `startResponse` callable handed to the app (CheckedStartHost: a bridge holding this one may hand a checked head). */
+  private startResponseFn: StartResponse | null = null;
   /** `spindle.websocket` on an upgrade request; once accepted, chunks are messages. */
   private ws: IterWebSocket | null = null;
   /** StreamingInputOptions: the request's Content-Length (null: chunked or no body). */
@@ -364,7 +368,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
     this.request.registerProducer(this, true);
     let result: unknown;
     try {
-      result = this.app(environ, this.startResponse.bind(this));
+      result = this.app(environ, (this.startResponseFn = this.startResponse.bind(this)));
     } catch (err) {
       this.fail(err);
       return;
@@ -397,6 +401,29 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
       );
     this.starter.start(status, headers, excInfo);
     return (this.write ??= this.writeChunk.bind(this));
+  }
+
+  /**
+   * CheckedStartHost (checkedstart.ts): the head of a CPS app behind spindle's
+   * bridge, checked by RequestCore's rules with the hop-by-hop names dropped
+   * (G9, G10), taken as startResponse would take it, without the second check
+   * and copy. Only through this response's own `startResponse`, for a first
+   * head (G2), a status of 200-599 and at most one Content-Length value; false
+   * otherwise, and the bridge calls `startResponse` (which refuses what it must).
+   */
+  [CHECKED_START](startResponse: StartResponse, code: number, reason: string, headers: [string, string][]): boolean {
+    if (startResponse !== this.startResponseFn || this.starter.head !== null || code < 200 || code > 599) return false;
+    if (this.ws !== null || this.endedUnwatched()) return false; // startResponse's own errors
+    let contentLength: number | null = null;
+    for (let i = 0; i < headers.length; i++) {
+      const name = headers[i]![0];
+      if (name.length !== 14 || name.toLowerCase() !== 'content-length') continue;
+      const n = parseContentLength(headers[i]![1]);
+      if (n === null || (contentLength !== null && n !== contentLength)) return false;
+      contentLength = n;
+    }
+    this.starter.head = { code, reason, headers, contentLength };
+    return true;
   }
 
   private makeEnviron(): Environ {
