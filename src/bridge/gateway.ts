@@ -30,7 +30,7 @@ import {
   ResponseEndedError,
   WriteBufferOverflowError,
 } from './errors.js';
-import { StreamingInput, INPUT_HIGH_WATER, type StreamingInputOptions } from './input.js';
+import { EmptyInput, StreamingInput, INPUT_HIGH_WATER, type StreamingInputOptions } from './input.js';
 import type {
   AppIterable,
   Chunk,
@@ -194,7 +194,7 @@ function checkChunk(chunk: unknown, where: string): Chunk {
 class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironParts, CheckedStartHost {
   private readonly starter = new ResponseStarter();
   readonly reactor: IReactor;
-  input!: StreamingInput;
+  input!: StreamingInput | EmptyInput;
   /**
    * `notifyFinish()` is watched (from the end of the first run on: a response
    * that ends inside it, a hello, never asks, so no Deferred is made for it).
@@ -255,7 +255,8 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
     this.liveList.add(this);
     const buffered = this.options.bufferInput;
     if (!buffered) {
-      this.input = new StreamingInput(this); // this response is the input's host: no options object, no closures
+      // This response is the input's host: no options object, no closures.
+      this.input = hasNoBody(this.request) ? new EmptyInput(this) : new StreamingInput(this);
       this.run();
       if (!this.ended) this.watchFinish(); // the response goes on past this turn
       return;
@@ -858,6 +859,17 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
       this.logger.failure("the app iterable's close() failed", err, 'error');
     }
   }
+}
+
+/**
+ * spindle's server says the request has no body: its head's body length is 0
+ * (no Content-Length, or 0, and not chunked; RFC 9112 §6.3). Other hosts (a
+ * Fetch request may stream a body without either field) always get a
+ * streaming input.
+ */
+function hasNoBody(request: IRequest): boolean {
+  const head = (request as { head?: { contentLength?: unknown } }).head;
+  return head !== undefined && head !== null && head.contentLength === 0;
 }
 
 /** What `next()` returned must be an object ({ value, done }); throws InvalidAppResultError. */

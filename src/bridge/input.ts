@@ -244,3 +244,75 @@ export class StreamingInput implements WsgiInput {
     }
   }
 }
+
+/** What the gateway asks of a body-less request's input (the clock and the handler's failures, as StreamingInputOptions). */
+export type EmptyInputOptions = Pick<StreamingInputOptions, 'clock' | 'onHandlerError'>;
+
+/**
+ * `wsgi.input` of a request the server knows has no body (no Content-Length,
+ * or 0, and not chunked: RFC 9112 §6.3): what a `StreamingInput` of an empty
+ * body does, as the app sees it, without its buffer, its fields or asking the
+ * server for the body. Reads give nothing; `atEOF` turns true at the first
+ * read or handler, as a streaming input's does once delivery ended the body;
+ * a handler runs once, from the reactor (never inside the app's call), as at
+ * the end of a body; the client leaving is not a body that stopped short.
+ */
+export class EmptyInput implements WsgiInput {
+  private started = false;
+  private stopped = false;
+  private handler: (() => void) | null = null;
+  private notifyScheduled = false;
+
+  constructor(private readonly opts: EmptyInputOptions) {}
+
+  get atEOF(): boolean {
+    return this.started;
+  }
+  get clientGone(): boolean {
+    return false;
+  }
+  /** Unread bytes held now: none. */
+  get bufferedBytes(): number {
+    return 0;
+  }
+
+  read(_size?: number): Uint8Array {
+    this.started = true;
+    return EMPTY;
+  }
+  readline(_size?: number): Uint8Array {
+    this.started = true;
+    return EMPTY;
+  }
+  readlines(_hint?: number): Uint8Array[] {
+    this.started = true;
+    return [];
+  }
+  *[Symbol.iterator](): Iterator<Uint8Array> {
+    this.started = true;
+  }
+
+  /** `wsgi.input_handler`: the body has ended, so `onReadable` runs once, from the reactor. */
+  setHandler(onReadable: () => void): void {
+    this.handler = onReadable;
+    this.started = true;
+    if (this.notifyScheduled) return;
+    this.notifyScheduled = true;
+    this.opts.clock.callLater(0, () => {
+      this.notifyScheduled = false;
+      const fn = this.handler;
+      if (!fn || this.stopped) return;
+      try {
+        fn();
+      } catch (err) {
+        this.opts.onHandlerError(err);
+      }
+    });
+  }
+
+  /** The response ended: no handler runs after this. */
+  stop(): void {
+    this.stopped = true;
+    this.handler = null;
+  }
+}
