@@ -95,6 +95,14 @@ describe('threadedIterApp: responses', () => {
     expect(sha256(h.req.writes)).toBe(patternSha256(total));
   });
 
+  it('a returned list much larger than the ring streams through it byte-exact (its chunks wake the reactor thread only when the ring is full, and at the end)', async () => {
+    const total = 4 << 20;
+    const h = serve(app('patternList', { ringSize: 64 * 1024 }), { uri: `/?${total},16384` });
+    await h.done;
+    expect(h.req.finished).toBe(true);
+    expect(sha256(h.req.writes)).toBe(patternSha256(total));
+  });
+
   it('app errors: a 500 before the headers went out, an aborted response after', async () => {
     const early = serve(app('throwsEarly'));
     await early.done;

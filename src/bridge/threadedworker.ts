@@ -254,12 +254,15 @@ class WorkerRequest {
         return this.pumpAsync(iterator as AsyncIterator<Chunk>);
       }
       this.iterator = iterator as Iterator<Chunk>;
+      // An array's items are all there: the reactor thread is woken once, by the end, not per
+      // chunk (a generator's next() may block, so each of its chunks wakes it: G6).
+      const quiet = Array.isArray(this.result);
       // A sync iterator is pulled without an await per chunk (no microtask hop on the hot path).
       for (;;) {
         this.checkAbort();
         const r = this.iterator.next();
         if (r.done) break;
-        this.send(r.value, 'a chunk yielded by the iterable');
+        this.send(r.value, 'a chunk yielded by the iterable', quiet);
       }
       this.done = true;
     } catch (err) {
@@ -320,7 +323,7 @@ class WorkerRequest {
       seq = Atomics.load(this.ctl, CTL_WAKE_SEQ);
     }
     // The end always goes out (the reactor side drains an abandoned job's records, so room comes).
-    this.out.putBlocking(REC_END, this.id, s.view(), () => {});
+    this.out.putBlocking(REC_END, this.id, s.view(), () => this.loop.notifyMain());
     this.loop.notifyMain();
   }
 
@@ -394,18 +397,30 @@ class WorkerRequest {
     const checked = validateHeaders(headers).headers;
     const s = this.loop.scratch;
     encodeStart(s, status, checked, excInfo !== undefined ? serializeError(excInfo) : undefined);
-    this.put(REC_START, s.view());
+    // No wake-up for the start alone: the host sends a head only with the first body byte, a
+    // flush or the end (G3), and each of those wakes the reactor thread.
+    this.put(REC_START, s.view(), false);
     this.started = true;
     return this.write;
   }
 
   private readonly write: WriteFn = (chunk) => this.send(chunk, 'write()');
 
-  /** One record into the output ring, blocking while it does not fit (G12); throws once abandoned. */
-  private put(type: number, payload: Uint8Array): void {
-    this.out.putBlocking(type, this.id, payload, () => this.checkAbort(), this.job.ringLimit);
-    this.loop.notifyMain();
+  /**
+   * One record into the output ring, blocking while it does not fit (G12; the
+   * reactor thread is woken first: it frees the room); throws once abandoned.
+   * `wake`: wake the reactor thread for it now.
+   */
+  private put(type: number, payload: Uint8Array, wake = true): void {
+    this.out.putBlocking(type, this.id, payload, this.beforeWait, this.job.ringLimit);
+    if (wake) this.loop.notifyMain();
   }
+
+  /** Before blocking for room: what is in the ring reaches the reactor thread, and an abandoned request stops. */
+  private readonly beforeWait = (): void => {
+    this.loop.notifyMain();
+    this.checkAbort();
+  };
 
   /** A log line, blocking while THREAD_MAX_PENDING_MESSAGES are in flight. */
   post(text: string): void {
@@ -424,8 +439,13 @@ class WorkerRequest {
     this.loop.spec.port.postMessage({ t: 'errors', job: this.id, text } satisfies WorkerMessage);
   }
 
-  /** Body bytes: as many records as it takes, each as big as the ring has room for (G6: no waiting to fill). */
-  private send(chunk: unknown, where: string): void {
+  /**
+   * Body bytes: as many records as it takes, each as big as the ring has room
+   * for (G6: no waiting to fill). `quiet`: more chunks follow at once (an
+   * array's), so the reactor thread is woken by a later record, or before
+   * this thread waits for room.
+   */
+  private send(chunk: unknown, where: string, quiet = false): void {
     this.checkAbort();
     const bytes = typeof chunk === 'string' ? utf8.encode(chunk) : chunk instanceof Uint8Array ? chunk : null;
     if (bytes === null) {
@@ -454,10 +474,10 @@ class WorkerRequest {
           limit,
         );
         offset += n;
-        this.loop.notifyMain();
+        if (!quiet) this.loop.notifyMain();
         continue;
       }
-      this.checkAbort(); // G12: blocks while the ring is full, until room or abandonment
+      this.beforeWait(); // G12: blocks while the ring is full, until room or abandonment
       this.out.waitForRoom(seq);
     }
   }
