@@ -69,13 +69,22 @@ interface Lease {
   delivering: boolean;
 }
 
-/** Lent reads not yet back, by their memory. */
-const leases = new WeakMap<ArrayBufferLike, Lease>();
+/**
+ * A lent read's lease hangs on its memory as a property. (A WeakMap keyed by the
+ * memory, whose value holds the memory, kept every lent read alive through V8's
+ * young-generation collections: each was promoted and freed only by a full one.)
+ */
+const LEASE = Symbol('spindle.readLease');
+type Leased = ArrayBufferLike & { [LEASE]?: Lease | null };
+
+function leaseOf(chunk: Uint8Array): Lease | null | undefined {
+  return (chunk.buffer as Leased)[LEASE];
+}
 
 /** The lent memory is free: back to its reader (after the delivering call). */
 function settle(lease: Lease): void {
   if (lease.delivering || !lease.vouched || lease.holds > 0) return;
-  leases.delete(lease.buf.buffer);
+  (lease.buf.buffer as Leased)[LEASE] = null;
   lease.reader.giveBack(lease.buf);
 }
 
@@ -85,22 +94,22 @@ function settle(lease: Lease): void {
  * flushed yet. Ignored for any other memory.
  */
 export function releaseRead(chunk: Uint8Array): void {
-  const lease = leases.get(chunk.buffer);
-  if (lease === undefined) return;
+  const lease = leaseOf(chunk);
+  if (lease == null) return;
   lease.vouched = true;
   settle(lease);
 }
 
 /** Bytes of `chunk`'s read are held past the delivering call: its memory is not read into until `unkeepRead`. */
 export function keepRead(chunk: Uint8Array): void {
-  const lease = leases.get(chunk.buffer);
-  if (lease !== undefined) lease.holds++;
+  const lease = leaseOf(chunk);
+  if (lease != null) lease.holds++;
 }
 
 /** A `keepRead` hold on `chunk`'s read is let go. */
 export function unkeepRead(chunk: Uint8Array): void {
-  const lease = leases.get(chunk.buffer);
-  if (lease === undefined || lease.holds === 0) return;
+  const lease = leaseOf(chunk);
+  if (lease == null || lease.holds === 0) return;
   lease.holds--;
   settle(lease);
 }
@@ -143,14 +152,14 @@ class Reader {
     // A full read means more is waiting: read more at once next time.
     const size = n === buf.length ? this.grown(buf.length) : buf.length;
     const lease: Lease = { reader: this, buf, vouched: false, holds: 0, delivering: true };
-    leases.set(buf.buffer, lease);
+    (buf.buffer as Leased)[LEASE] = lease;
     try {
       this.deliver(buf.subarray(0, n));
     } finally {
       lease.delivering = false;
     }
     const free = lease.vouched && lease.holds === 0;
-    if (free) leases.delete(buf.buffer);
+    if (free) (buf.buffer as Leased)[LEASE] = null;
     if (free && size === buf.length) return;
     this.next(size);
   }
