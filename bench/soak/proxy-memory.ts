@@ -9,7 +9,11 @@
  *   4. an upstream reading at 100 KiB/s while the client offers 1 GiB, for SLOW seconds.
  * Each row: the RSS growth at its peak over the RSS after a warm-up. Bound: 8 MiB.
  *
- *     npx tsx bench/soak/proxy-memory.ts [--quick] [--slow=SECONDS]
+ *     npx tsx bench/soak/proxy-memory.ts [--quick] [--slow=SECONDS] [--rate=BYTES_PER_SECOND]
+ *
+ * `--rate` sets the slow side's rate (default 100 KiB/s): at 2 MiB/s and
+ * `--slow=150` a slow row moves about 300 MiB, through many of V8's 32 MiB
+ * collection cycles of read buffers.
  *     SPINDLE_BENCH_DIST=DIR npx tsx bench/soak/proxy-memory.ts   (a build of another commit)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -26,7 +30,8 @@ const slowSeconds = Number(process.argv.find((a) => a.startsWith('--slow='))?.sl
 const GiB = 1024 * 1024 * 1024;
 const MiB = 1024 * 1024;
 const BIG = quick ? 128 * MiB : GiB;
-const SLOW_RATE = 100 * 1024;
+const SLOW_RATE = Number(process.argv.find((a) => a.startsWith('--rate='))?.slice(7) ?? 100 * 1024);
+const rateText = SLOW_RATE % (1024 * 1024) === 0 ? `${SLOW_RATE / 1024 / 1024} MiB/s` : `${SLOW_RATE / 1024} KiB/s`;
 const BOUND = 8 * MiB;
 
 function startServer(
@@ -173,7 +178,7 @@ try {
   );
   let got = 0;
   row(
-    `client reads 100 KiB/s, upstream offers ${BIG / MiB} MiB`,
+    `client reads ${rateText}, upstream offers ${BIG / MiB} MiB`,
     await peakDuring(
       pid,
       async () => void (got = await slowDownload(proxy.port, `/bytes/${BIG}`, SLOW_RATE, slowSeconds)),
@@ -181,7 +186,7 @@ try {
     `client read ${(got / 1024).toFixed(0)} KiB`,
   );
   row(
-    `upstream reads 100 KiB/s, client offers ${BIG / MiB} MiB`,
+    `upstream reads ${rateText}, client offers ${BIG / MiB} MiB`,
     await peakDuring(
       pid,
       async () => void (answer = await upload(proxy.port, BIG, `/up?rate=${SLOW_RATE}`, slowSeconds)),
