@@ -157,3 +157,36 @@ export function listeningPort(proc: ChildProcess, what: string): Promise<number>
     proc.once('exit', (code) => reject(new Error(`${what} exited with ${code} before listening`)));
   });
 }
+
+/** The process's resident memory from /proc: total, anonymous (heap, malloc, buffers) and file-backed (code). */
+export function processMemory(pid: number): { rss: number; anon: number; file: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kB = (name: string): number => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)![1]) * 1024;
+  return { rss: kB('VmRSS'), anon: kB('RssAnon'), file: kB('RssFile') };
+}
+
+export interface Peak {
+  peak: number;
+  /** RssAnon and RssFile in the sample that was the peak. */
+  anon: number;
+  file: number;
+  seconds: number;
+}
+
+/** Run `fn` while sampling process `pid`'s RSS every 50 ms; returns the peak. */
+export async function peakDuring(pid: number, fn: () => Promise<void>): Promise<Peak> {
+  let top = processMemory(pid);
+  const sample = (): void => {
+    const m = processMemory(pid);
+    if (m.rss > top.rss) top = m;
+  };
+  const timer = setInterval(sample, 50);
+  const t0 = performance.now();
+  try {
+    await fn();
+  } finally {
+    clearInterval(timer);
+  }
+  sample();
+  return { peak: top.rss, anon: top.anon, file: top.file, seconds: (performance.now() - t0) / 1000 };
+}

@@ -270,7 +270,7 @@ async function proxyRows(quick: boolean, dist: string | null): Promise<BenchResu
 }
 
 /** Start a bench server with one argument (the proxy's upstream port). */
-function startWithArg(script: string, dist: string | null, arg: string, env: NodeJS.ProcessEnv = {}) {
+export function startWithArg(script: string, dist: string | null, arg: string, env: NodeJS.ProcessEnv = {}) {
   return new Promise<{ child: ReturnType<typeof spawn>; port: number }>((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'servers', script), arg], {
       stdio: ['ignore', 'pipe', 'inherit'],

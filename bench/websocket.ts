@@ -25,7 +25,7 @@ interface Server {
   stop(): Promise<void>;
 }
 
-function startServer(kind: Kind, mode: string, total: number, dist: string | null): Promise<Server> {
+export function startServer(kind: Kind, mode: string, total: number, dist: string | null): Promise<Server> {
   const proc = spawn(
     process.execPath,
     ['--import', 'tsx', join(here, 'servers', 'websocket-server.ts'), kind, mode, String(total)],
@@ -53,7 +53,7 @@ function startServer(kind: Kind, mode: string, total: number, dist: string | nul
 }
 
 /** 50 clients, each sending 1 KiB and waiting for its echo, for `seconds`; returns round trips per second. */
-async function echoRate(port: number, seconds: number, connections = 50): Promise<number> {
+export async function echoRate(port: number, seconds: number, connections = 50): Promise<number> {
   const payload = 'x'.repeat(1024);
   const clients = await Promise.all(
     Array.from({ length: connections }, () => {

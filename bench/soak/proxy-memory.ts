@@ -17,12 +17,11 @@
  *     SPINDLE_BENCH_DIST=DIR npx tsx bench/soak/proxy-memory.ts   (a build of another commit)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildDist, DIST_ENV, removeDist, serverEnv } from '../servers/dist.js';
-import { download } from '../harness.js';
+import { download, peakDuring, processMemory, type Peak } from '../harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
@@ -57,39 +56,6 @@ function startServer(
     });
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
   });
-}
-
-/** The process's resident memory from /proc: total, anonymous (heap, malloc, buffers) and file-backed (code). */
-function memory(pid: number): { rss: number; anon: number; file: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kB = (name: string): number => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)![1]) * 1024;
-  return { rss: kB('VmRSS'), anon: kB('RssAnon'), file: kB('RssFile') };
-}
-
-interface Peak {
-  peak: number;
-  /** RssAnon and RssFile in the sample that was the peak. */
-  anon: number;
-  file: number;
-  seconds: number;
-}
-
-/** Run `fn` while sampling the proxy's RSS; returns the peak. */
-async function peakDuring(pid: number, fn: () => Promise<void>): Promise<Peak> {
-  let top = memory(pid);
-  const sample = (): void => {
-    const m = memory(pid);
-    if (m.rss > top.rss) top = m;
-  };
-  const timer = setInterval(sample, 50);
-  const t0 = performance.now();
-  try {
-    await fn();
-  } finally {
-    clearInterval(timer);
-  }
-  sample();
-  return { peak: top.rss, anon: top.anon, file: top.file, seconds: (performance.now() - t0) / 1000 };
 }
 
 /** POST `total` bytes as fast as the proxy takes them; resolves with the answer (or after `stopAfter` s, closing). */
@@ -156,7 +122,7 @@ try {
   await download(proxy.port, 64 * MiB, `/bytes/${64 * MiB}`);
   await upload(proxy.port, 64 * MiB, '/up');
   await new Promise((r) => setTimeout(r, 500));
-  const base = memory(pid);
+  const base = processMemory(pid);
   const row = (what: string, r: Peak, extra: string) => {
     const growth = r.peak - base.rss;
     const parts = `anon ${((r.anon - base.anon) / MiB).toFixed(2)}, file ${((r.file - base.file) / MiB).toFixed(2)}`;
