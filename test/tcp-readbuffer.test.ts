@@ -116,6 +116,23 @@ describe('largeReads: release after flush', () => {
     expect(new Set(memory).size).toBe(1);
   });
 
+  it('a grown buffer stays for reads the 64 KiB one would have handed over: 64 KiB and 29 KiB reads alternating reuse one buffer', () => {
+    // A relay of 64 KiB writes often reads 64 KiB, then the 29 KiB that came meanwhile. Going back to
+    // 64 KiB after the small read (and growing again after the full one) took fresh memory each time.
+    const { delivered, memory, read } = lendLoop(256 * KiB, (c) => releaseRead(c));
+    read(64 * KiB, 1); // fills the first 64 KiB: the buffer grows
+    for (let i = 0; i < 10; i++) read(i % 2 === 0 ? 29 * KiB : 64 * KiB, i + 2);
+    expect(delivered.map((d) => d.length)).toEqual([
+      64 * KiB,
+      ...Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? 29 : 64) * KiB),
+    ]);
+    expect(new Set(memory).size).toBe(2); // the first 64 KiB, then one 256 KiB buffer
+    // Only a read the 64 KiB buffer would have copied too gives the grown buffer up.
+    read(100, 99);
+    read(64 * KiB, 100);
+    expect(delivered[delivered.length - 1]!.buffer.byteLength).toBe(BASE_READ_BYTES);
+  });
+
   it('without a release every large read gets fresh memory, and each chunk keeps its bytes', () => {
     const { delivered, memory, read } = lendLoop(64 * KiB, () => {});
     for (let i = 0; i < 5; i++) read(64 * KiB, i + 1);

@@ -13,8 +13,11 @@
  * fresh memory (so a protocol may keep or write the bytes it was given, as with
  * Node's own reads); a smaller read is copied out and the buffer is read into
  * again. The buffer starts at Node's 64 KiB, grows (x4, up to `readBufferSize`)
- * while reads fill it, and goes back to 64 KiB after a small read, so an idle
- * connection holds 64 KiB.
+ * while reads fill it, and goes back to 64 KiB after a small read (one the
+ * 64 KiB buffer would have copied too: under 16 KiB), so an idle connection
+ * holds 64 KiB. (Going back after any read under the grown buffer's quarter
+ * made a relay of 64 KiB writes, read as 64 KiB and then ~30 KiB, take fresh
+ * 256 KiB and 64 KiB buffers every two reads.)
  *
  * Accepted connections (a server has many, mostly idle or reading requests of a
  * few hundred bytes) start on one buffer shared by all of them (`SHARED_READ_BYTES`):
@@ -145,7 +148,10 @@ class Reader {
         // A read the shared buffer would have copied ends the bulk: back to it, holding nothing of its own.
         this.buf = this.shared;
         this.spare.length = 0;
-      } else if (buf.length > BASE_READ_BYTES) this.next(BASE_READ_BYTES);
+      } else if (buf.length > BASE_READ_BYTES && n < BASE_READ_BYTES >>> 2) {
+        // Back to 64 KiB only for a read that buffer would have copied too (see the module comment).
+        this.next(BASE_READ_BYTES);
+      }
       this.deliver(chunk);
       return;
     }

@@ -15,6 +15,11 @@
  * connection; a clean close closes the other once its writes went out; an
  * unclean one aborts it.
  *
+ * Release after flush (reactor/readbuffer.ts, flushed.ts): each read one side
+ * relays is given back to its connection once the other connection's socket
+ * took it (`bufferSize` says what it has not), so a bulk transfer reads into
+ * the same memory again instead of leaving a fresh buffer of garbage per read.
+ *
  * Idle timeout (optional, on the reactor's clock): once no byte went either way
  * for `idleTimeout` seconds, both connections are closed (cleanly: what was
  * written still goes out). Activity only stamps the time; one timer checks it.
@@ -23,6 +28,7 @@ import { Buffer } from 'node:buffer';
 import { ConnectionDone } from '../../../reactor/errors.js';
 import type { Failure } from '../../../reactor/failure.js';
 import type { IDelayedCall, IProtocol, IReactorTime, ITransport } from '../../../reactor/interfaces.js';
+import { FlushedReads } from './flushed.js';
 import { Relay } from './relay.js';
 
 /** One connection of the tunnel: its protocol, and the producer registered on the other connection. */
@@ -33,6 +39,10 @@ export class TunnelSide extends Relay implements IProtocol {
   private early: Uint8Array[] = [];
   /** How this connection closed (null while open). */
   lostReason: Failure | null = null;
+  /** The reads relayed to the other connection, given back once its socket took them. */
+  private readonly flushed = new FlushedReads(
+    () => (this.peer.transport as { bufferSize?: number } | null)?.bufferSize,
+  );
 
   constructor(
     maxBuffered: number,
@@ -65,6 +75,7 @@ export class TunnelSide extends Relay implements IProtocol {
     if (!this.admit(data.length)) return this.tunnel.abort();
     this.tunnel.lastActivity = this.tunnel.now();
     out.write(data);
+    this.flushed.wrote(data);
   }
 
   /** Both connections are there: pass on what came early, then register for flow control. */
@@ -84,7 +95,14 @@ export class TunnelSide extends Relay implements IProtocol {
   }
 
   connectionLost(reason: Failure): void {
+    this.flushed.drop();
     this.tunnel.lost(this, reason);
+  }
+
+  /** The other connection drained and resumes us: what we wrote to it has gone. */
+  override resumeProducing(): void {
+    this.flushed.taken();
+    super.resumeProducing();
   }
 
   /** The other connection closed: the Tunnel closes this one itself (cleanly or not), nothing to do here. */
