@@ -66,6 +66,15 @@ function upstream(seen: IRequest[] = []): CpsApp {
   };
 }
 
+/** An upstream that switches every request to `protocol` with `Upgrade: echo` (RFC 9110 §15.2.2: a 101 names it). */
+const switchTo =
+  (protocol: () => Protocol): CpsApp =>
+  (req) => {
+    req.setHeader('Upgrade', 'echo');
+    req.setHeader('Connection', 'Upgrade');
+    req.upgrade!(protocol());
+  };
+
 /** A proxy world with one client switched through to an Echo upstream. */
 function switched(options: Parameters<typeof proxyWorld>[1] = {}) {
   const w = proxyWorld(upstream(), options);
@@ -261,19 +270,18 @@ describe('the tunnel bounds what it holds', () => {
 
   it('a client that stops reading pauses the upstream socket; bytes in flight stay bounded, then all arrive', () => {
     let flood: Flood | null = null;
-    const w = proxyWorld((req) => {
-      req.setHeader('Upgrade', 'echo');
-      req.setHeader('Connection', 'Upgrade');
-      req.upgrade!(
-        new (class extends Protocol {
-          override connectionMade() {
-            flood = new Flood((d) => this.transport.write(d), 16 * MiB);
-            this.transport.registerProducer(flood, true);
-            flood.run();
-          }
-        })(),
-      );
-    });
+    const w = proxyWorld(
+      switchTo(
+        () =>
+          new (class extends Protocol {
+            override connectionMade() {
+              flood = new Flood((d) => this.transport.write(d), 16 * MiB);
+              this.transport.registerProducer(flood, true);
+              flood.run();
+            }
+          })(),
+      ),
+    );
     const c = w.client();
     c.keep = false;
     c.send(UPGRADE_REQUEST());
@@ -299,21 +307,20 @@ describe('the tunnel bounds what it holds', () => {
   it('an upstream that stops reading pauses the client socket', () => {
     let upstreamTransport: { pauseProducing(): void } | null = null;
     let got = 0;
-    const w = proxyWorld((req) => {
-      req.setHeader('Upgrade', 'echo');
-      req.setHeader('Connection', 'Upgrade');
-      req.upgrade!(
-        new (class extends Protocol {
-          override connectionMade() {
-            upstreamTransport = this.transport;
-            this.transport.pauseProducing();
-          }
-          override dataReceived(d: Uint8Array) {
-            got += d.length;
-          }
-        })(),
-      );
-    });
+    const w = proxyWorld(
+      switchTo(
+        () =>
+          new (class extends Protocol {
+            override connectionMade() {
+              upstreamTransport = this.transport;
+              this.transport.pauseProducing();
+            }
+            override dataReceived(d: Uint8Array) {
+              got += d.length;
+            }
+          })(),
+      ),
+    );
     const c = w.client();
     c.send(UPGRADE_REQUEST());
     w.settle();

@@ -24,6 +24,31 @@ const post = (body: string, extra = '') =>
 const chunked = (parts: string[]) =>
   `POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n${parts.map((p) => `${p.length.toString(16)}\r\n${p}\r\n`).join('')}0\r\n\r\n`;
 
+/** A server whose app only keeps its request, sent `text`: the request to drive from the test. */
+function received(
+  text: string,
+  options?: Parameters<typeof makeServer>[1],
+  transportOptions?: Parameters<typeof makeServer>[2],
+) {
+  let req: IRequest | null = null;
+  const s = makeServer((r) => void (req = r), options, transportOptions);
+  s.send(text);
+  return { s, req: req! as IRequest };
+}
+
+/** A server whose app reads each body whole, then answers `got N`; `body()` is the last body read (null before one is). */
+function bodyReader() {
+  let got: string | null = null;
+  const s = makeServer((req) => {
+    req.readBody().addCallback((b) => {
+      got = Buffer.from(b).toString();
+      req.write(`got ${b.length}`);
+      req.finish();
+    });
+  });
+  return { s, body: () => got };
+}
+
 function quiet<T>(fn: () => T): T {
   const logs = captureLogs();
   try {
@@ -35,9 +60,7 @@ function quiet<T>(fn: () => T): T {
 
 describe('Request: request properties', () => {
   it('path has no query, uri has it, headers are case-insensitive', () => {
-    let req!: IRequest;
-    const s = makeServer((r) => void (req = r));
-    s.send('GET /a/b%20c?x=1&y HTTP/1.1\r\nHost: example.com\r\nX-Two: 1\r\nx-two: 2\r\n\r\n');
+    const { req } = received('GET /a/b%20c?x=1&y HTTP/1.1\r\nHost: example.com\r\nX-Two: 1\r\nx-two: 2\r\n\r\n');
     expect(req.method).toBe('GET');
     expect(req.uri).toBe('/a/b%20c?x=1&y');
     expect(req.path).toBe('/a/b%20c');
@@ -51,9 +74,7 @@ describe('Request: request properties', () => {
   });
 
   it('an absolute-form target gives the path without scheme and authority', () => {
-    let req!: IRequest;
-    const s = makeServer((r) => void (req = r));
-    s.send('GET http://example.com:81/p/q?z HTTP/1.1\r\nHost: example.com:81\r\n\r\n');
+    const { req } = received('GET http://example.com:81/p/q?z HTTP/1.1\r\nHost: example.com:81\r\n\r\n');
     expect(req.path).toBe('/p/q');
     expect(req.query).toBe('z');
   });
@@ -61,31 +82,19 @@ describe('Request: request properties', () => {
 
 describe('Request: reading the body', () => {
   it('readBody buffers a Content-Length body', async () => {
-    let got = '';
-    const s = makeServer((req) => {
-      req.readBody().addCallback((b) => {
-        got = Buffer.from(b).toString();
-        req.write(`got ${b.length}`);
-        req.finish();
-      });
-    });
+    const { s, body } = bodyReader();
     s.send(post('hello'));
-    expect(got).toBe('hello');
+    expect(body()).toBe('hello');
     expect(s.responses()[0]!.body).toBe('got 5');
   });
 
   it('readBody decodes a chunked body split at every byte', () => {
-    let got = '';
-    const s = makeServer((req) => {
-      req.readBody().addCallback((b) => {
-        got = Buffer.from(b).toString();
-        req.finish();
-      });
-    });
+    const { s, body } = bodyReader();
     for (const ch of chunked(['abc', 'defg', 'h'])) s.send(ch);
     s.reactor.advance(0);
-    expect(got).toBe('abcdefgh');
+    expect(body()).toBe('abcdefgh');
     expect(s.responses()[0]!.status).toBe(200);
+    expect(s.responses()[0]!.body).toBe('got 8');
   });
 
   it('readBody past its limit errbacks with BodyTooLargeError and the client gets 413 and a close', () => {
@@ -165,9 +174,9 @@ describe('Request: reading the body', () => {
   });
 
   it('body bytes that arrive before the app asks are held only up to the bound, then reading pauses', () => {
-    let req!: IRequest;
-    const s = makeServer((r) => void (req = r), { maxHeldInputBytes: 100 });
-    s.send('POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n');
+    const { s, req } = received('POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n', {
+      maxHeldInputBytes: 100,
+    });
     let fed = 0;
     while (s.transport.producerState === 'producing' && fed < 100_000) {
       s.send('x'.repeat(10));
@@ -194,9 +203,7 @@ describe('Request: Expect: 100-continue', () => {
   const expectReq = 'PUT /x HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n';
 
   it('100 Continue is sent when the app first reads the body', () => {
-    let req!: IRequest;
-    const s = makeServer((r) => void (req = r));
-    s.send(expectReq);
+    const { s, req } = received(expectReq);
     expect(s.output()).toBe('');
     const d = req.readBody();
     s.reactor.advance(0);
@@ -222,16 +229,10 @@ describe('Request: Expect: 100-continue', () => {
     expect(s.transport.disconnecting).toBe(true);
   });
   it('an empty body with Expect: 100-continue is all there: reading it sends no 100 (RFC 9110 §10.1.1) and keeps the connection', () => {
-    let body = 'unread';
-    const s = makeServer((req) => {
-      req.readBody().addCallback((b) => {
-        body = Buffer.from(b).toString();
-        req.finish();
-      });
-    });
+    const { s, body } = bodyReader();
     s.send('PUT /x HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n');
     s.reactor.advance(0);
-    expect(body).toBe('');
+    expect(body()).toBe('');
     expect(s.responses().map((r) => r.status)).toEqual([200]);
     expect(s.transport.disconnecting).toBe(false);
   });
@@ -291,9 +292,7 @@ describe('Request: disconnects and failures', () => {
   });
 
   it('a producer registered after the disconnect is stopped at once', () => {
-    let req!: IRequest;
-    const s = makeServer((r) => void (req = r));
-    s.send(GET());
+    const { s, req } = received(GET());
     s.close();
     let stopped = 0;
     req.registerProducer({ pauseProducing() {}, resumeProducing() {}, stopProducing: () => void stopped++ }, true);
@@ -378,10 +377,8 @@ describe('Request: disconnects and failures', () => {
 
 describe('Request: producers', () => {
   it('a push producer on the request is paused when the transport passes its high-water mark', () => {
-    let req!: IRequest;
     const events: string[] = [];
-    const s = makeServer((r) => void (req = r), {}, { highWater: 100 });
-    s.send(GET());
+    const { s, req } = received(GET(), {}, { highWater: 100 });
     const producer: IPushProducer = {
       pauseProducing: () => void events.push('pause'),
       resumeProducing: () => void events.push('resume'),
@@ -398,10 +395,8 @@ describe('Request: producers', () => {
   });
 
   it('a pull producer is pulled by the transport (through the channel) until it finishes', () => {
-    let req!: IRequest;
     let n = 0;
-    const s = makeServer((r) => void (req = r));
-    s.send(GET());
+    const { s, req } = received(GET());
     const producer: IPullProducer = {
       resumeProducing: () => {
         if (++n <= 3) req.write(`part${n};`);
@@ -418,9 +413,7 @@ describe('Request: producers', () => {
   });
 
   it('registering a second producer throws', () => {
-    let req!: IRequest;
-    const s = makeServer((r) => void (req = r));
-    s.send(GET());
+    const { req } = received(GET());
     const p = { pauseProducing() {}, resumeProducing() {}, stopProducing() {} };
     req.registerProducer(p, true);
     expect(() => req.registerProducer(p, true)).toThrow(expect.objectContaining({ code: 'ERR_PRODUCER_REGISTERED' }));
