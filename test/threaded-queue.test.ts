@@ -11,6 +11,7 @@ import { Dispatcher, type ThreadedJob } from '../src/bridge/threadeddispatch.js'
 import { JobTable } from '../src/bridge/threadedjobs.js';
 import { WAKE_CHECK } from '../src/bridge/threadedwake.js';
 import { MemoryReactor } from '../src/reactor/memoryreactor.js';
+import type { ThreadPool } from '../src/reactor/threadpool.js';
 import { RecordRing, RECORD_HEADER } from '../src/bridge/threadedring.js';
 import {
   decodeJob,
@@ -117,7 +118,7 @@ describe('JobTable (requests in flight by id, no hash table)', () => {
   it('ids are never 0, name their slot, and a stale id of an earlier request on a reused slot finds nothing', () => {
     const t = new JobTable(2);
     const a = t.reserve();
-    const idA = t.add(a, job(1));
+    const idA = t.add(a, t.peekId(a), job(1));
     expect(idA).not.toBe(0);
     expect(idA & 0xffff).toBe(a);
     expect(t.get(idA)).toEqual(job(1));
@@ -125,7 +126,7 @@ describe('JobTable (requests in flight by id, no hash table)', () => {
     expect(t.delete(idA)).toBe(false);
     const b = t.reserve();
     expect(b).toBe(a); // the slot is reused at once
-    const idB = t.add(b, job(2));
+    const idB = t.add(b, t.peekId(b), job(2));
     expect(idB).not.toBe(idA);
     expect(t.get(idA)).toBeUndefined(); // a record left from the first request is not the second's
     expect(t.get(idB)).toEqual(job(2));
@@ -138,8 +139,9 @@ describe('JobTable (requests in flight by id, no hash table)', () => {
     const seen = new Set<number>();
     for (let i = 0; i < 0x7fff + 3; i++) {
       const slot = t.reserve();
-      expect(t.peekId(slot)).toBe(t.add(slot, job(i)));
+      t.add(slot, t.peekId(slot), job(i));
       const id = t.entries()[0]![0];
+      expect(t.get(id)).toEqual(job(i));
       expect(id).toBeGreaterThan(0);
       if (i < 0x7fff) expect(seen.has(id)).toBe(false);
       seen.add(id);
@@ -288,6 +290,35 @@ describe('threadedIterApp: the shared job queue and per-worker rings', () => {
   });
 });
 
+/** The pool's dispatcher, made first with a clock the test moves for its looks at the queue (the host's reactor otherwise). */
+function lookClock(pool: ThreadPool): MemoryReactor {
+  const clock = new MemoryReactor();
+  Dispatcher.of(pool, { ringSize: THREAD_RING_SIZE, jobQueueSize: THREAD_JOB_QUEUE_SIZE, idleLinger: 600, clock });
+  return clock;
+}
+
+describe('threadedIterApp: the look at a waiting queue', () => {
+  const ctx = withPoolHost(1);
+
+  it('once the loops have taken every queued request, the look is cancelled (no timer left to wake the reactor thread for nothing)', async () => {
+    const shared = newShared();
+    await ctx.pool.deferToThread(appsUrl, 'share', shared.buffer);
+    const clock = lookClock(ctx.pool); // a look still pending stays in its list
+    const opts = { pool: ctx.pool, idleLinger: 600 };
+    const blocked = ctx.host.serve(threadedIterApp(appsUrl, 'gated', opts));
+    await until(shared, 3, (v) => v === 1); // the pool's one loop is held in its app
+    const other = ctx.host.serve(threadedIterApp(appsUrl, 'hello', opts));
+    await turnsUntil(() => clock.getDelayedCalls().length === 1); // it waits behind the held loop: watched
+    clock.advance(WAKE_CHECK); // a look: no loop to wake or start (one worker), so it watches on
+    expect(clock.getDelayedCalls()).toHaveLength(1);
+    Atomics.store(shared, 2, 1);
+    Atomics.notify(shared, 2);
+    await Promise.all([blocked.done, other.done]);
+    expect(other.req.bodyText()).toBe('hello world');
+    expect(clock.getDelayedCalls()).toEqual([]); // the queue drained: the look was cancelled, not left to fire
+  });
+});
+
 describe('threadedIterApp: waking the loops', () => {
   const ctx = withPoolHost(2);
 
@@ -323,14 +354,7 @@ describe('threadedIterApp: waking the loops', () => {
       ctx.pool.deferToThread(appsUrl, 'share', shared.buffer),
       ctx.pool.deferToThread(appsUrl, 'share', shared.buffer),
     ]);
-    // The pool's dispatcher, made first with a clock this test moves (the host's reactor otherwise).
-    const clock = new MemoryReactor();
-    Dispatcher.of(ctx.pool, {
-      ringSize: THREAD_RING_SIZE,
-      jobQueueSize: THREAD_JOB_QUEUE_SIZE,
-      idleLinger: 600,
-      clock,
-    });
+    const clock = lookClock(ctx.pool);
     const opts = { pool: ctx.pool, idleLinger: 600 };
     const warm = [
       ctx.host.serve(threadedIterApp(appsUrl, 'hello', opts)),

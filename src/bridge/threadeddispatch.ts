@@ -179,7 +179,15 @@ export class Dispatcher {
     this.waker = new LoopWaker(
       this.loops,
       () => !this.stopped && this.queue.used() !== 0,
-      clock ? (fn) => void clock.callLater(WAKE_CHECK, fn) : (fn) => void setTimeout(fn, WAKE_CHECK * 1000).unref(),
+      clock
+        ? (fn) => {
+            const call = clock.callLater(WAKE_CHECK, fn);
+            return () => call.cancel();
+          }
+        : (fn) => {
+            const timer = setTimeout(fn, WAKE_CHECK * 1000).unref();
+            return () => clearTimeout(timer);
+          },
       () => this.ensureLoops(),
     );
   }
@@ -220,7 +228,7 @@ export class Dispatcher {
     }
     Atomics.store(this.cancel, cancelSlot, 0);
     job.cancelSlot = cancelSlot;
-    this.jobs.add(cancelSlot, job);
+    this.jobs.add(cancelSlot, id, job);
     this.requests++;
     this.wakeLoop();
     this.ensureLoops();
@@ -392,6 +400,7 @@ export class Dispatcher {
   private drainAll(): void {
     for (const slot of this.slots) this.drainSlot(slot);
     for (const slot of this.retired) this.drainSlot(slot);
+    this.waker.drained(); // the loops took every request: no look at the queue is needed
     this.arm();
   }
 
@@ -403,6 +412,7 @@ export class Dispatcher {
     const ring = slot.ring;
     for (let h = ring.peek(); ; h = ring.peek()) {
       if (!h) {
+        ring.release();
         if (!slot.loop) this.retired.delete(slot); // an ended loop's ring, now empty
         return;
       }
@@ -418,7 +428,10 @@ export class Dispatcher {
           // A request still running keeps its body in the ring for the host's pulls (the ring is
           // its bound, G12); one whose end is there already moves out whole, so the records of
           // the next request on this worker are not held behind a host that has yet to pull.
-          if (!ring.holds(id, REC_END)) return job.bodyReady(slot);
+          if (!ring.holds(id, REC_END)) {
+            ring.release();
+            return job.bodyReady(slot);
+          }
           this.detach(slot, id, job);
           continue;
         }

@@ -42,9 +42,8 @@ export class JobTable {
     return ((((this.ids[slot]! >>> 16) % 0x7fff) + 1) << 16) | slot;
   }
 
-  /** Put `job` in a reserved slot: its id (peekId's). */
-  add(slot: number, job: ThreadedJob): number {
-    const id = this.peekId(slot);
+  /** Put `job` in a reserved slot under `id`, which must be `peekId(slot)` (the caller has it already); the id. */
+  add(slot: number, id: number, job: ThreadedJob): number {
     this.ids[slot] = id;
     this.jobs[slot] = job;
     this.size++;

@@ -147,7 +147,7 @@ export class RecordRing {
     return this.peeked;
   }
 
-  /** The peeked record's payload (a fresh copy) and the record gone from the ring. */
+  /** The peeked record's payload (a fresh copy) and the record gone from the ring (see release()). */
   take(): Uint8Array {
     const h = this.peeked;
     const out = Buffer.allocUnsafe(h.length);
@@ -159,7 +159,9 @@ export class RecordRing {
   /**
    * The payloads of the peeked record and of those right behind it with the
    * same job and type, joined (up to `max` bytes, at least the first), and
-   * those records gone: what is already there leaves in one piece.
+   * those records gone (see release()): what is already there leaves in one
+   * piece. One pass over the headers: where each payload lies is noted as it
+   * is read, then the payloads are copied.
    */
   takeRun(max: number): Uint8Array {
     const first = this.peeked;
@@ -171,9 +173,13 @@ export class RecordRing {
     let total = 0;
     let count = 0;
     const h = this.scanHead;
+    let run: Int32Array = this.run;
     while (pos !== w) {
       this.readHead(pos, h);
       if (h.job !== job || h.type !== type || (count > 0 && total + h.length > max)) break;
+      if (2 * count === run.length) run = this.growRun();
+      run[2 * count] = (pos + RECORD_HEADER) % span;
+      run[2 * count + 1] = h.length;
       total += h.length;
       count++;
       pos = (pos + RECORD_HEADER + pad(h.length)) % span;
@@ -182,16 +188,26 @@ export class RecordRing {
     const out = Buffer.allocUnsafe(total);
     let at = 0;
     for (let i = 0; i < count; i++) {
-      const n = this.peek()!.length;
-      if (n > 0) this.copyOut((this.peekedAt + RECORD_HEADER) % span, out.subarray(at, at + n), n);
+      const n = run[2 * i + 1]!;
+      if (n > 0) this.copyOut(run[2 * i]!, out.subarray(at, at + n), n);
       at += n;
-      this.advance();
     }
-    this.wakeProducer(); // once for the run: a producer waiting for room wakes once, not per record
+    this.peekedAt = -1;
+    Atomics.store(this.ctl, READ_POS, pos);
+    this.freed = true;
     return out;
   }
 
-  /** The peeked record's payload copied into `into` (which must hold it) and the record gone; its length. */
+  /** Where takeRun's payloads lie (position, length), reused. */
+  private run: Int32Array = new Int32Array(32);
+
+  private growRun(): Int32Array {
+    const next = new Int32Array(2 * this.run.length);
+    next.set(this.run);
+    return (this.run = next);
+  }
+
+  /** The peeked record's payload copied into `into` (which must hold it) and the record gone (see release()); its length. */
   takeInto(into: Uint8Array): number {
     const n = this.peeked.length;
     if (n > 0) this.copyOut((this.peekedAt + RECORD_HEADER) % (2 * this.capacity), into, n);
@@ -199,18 +215,27 @@ export class RecordRing {
     return n;
   }
 
-  /** Drop the peeked record. */
+  /** Drop the peeked record (see release()). */
   skip(): void {
-    this.advance();
-    this.wakeProducer();
-  }
-
-  private advance(): void {
     const span = 2 * this.capacity;
     const next = (this.peekedAt + RECORD_HEADER + pad(this.peeked.length)) % span;
     this.peekedAt = -1;
     Atomics.store(this.ctl, READ_POS, next);
+    this.freed = true;
   }
+
+  /**
+   * Wake a producer waiting for room if records were taken since the last
+   * call: the consumer calls it once it has taken what it takes now (one
+   * Atomics.notify for a run of records, not one each).
+   */
+  release(): void {
+    if (!this.freed) return;
+    this.freed = false;
+    this.wakeProducer();
+  }
+
+  private freed = false;
 
   /**
    * Whether the records from the oldest on that belong to `job` include one

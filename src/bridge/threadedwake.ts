@@ -151,14 +151,29 @@ export class LoopWaker {
   /** Sleeping loops this side woke. */
   wakeups = 0;
   private watching = false;
+  /** Cancels the pending look (when `later` gave a way to). */
+  private cancelLook: (() => void) | null = null;
 
   constructor(
     private readonly loops: Int32Array,
     /** Requests wait in the queue (and the pool still runs). */
     private readonly waiting: () => boolean,
-    private readonly later: (fn: () => void) => void,
+    /** Run `fn` in WAKE_CHECK seconds; may return a function that cancels it. */
+    private readonly later: (fn: () => void) => (() => void) | void,
     private readonly startLoop: () => void,
   ) {}
+
+  /**
+   * The queue is empty (the reactor side saw it drained): the pending look
+   * would find nothing to do, so it is cancelled rather than left to wake
+   * this thread for nothing. The next request's check() watches again.
+   */
+  drained(): void {
+    if (!this.watching || this.cancelLook === null || this.waiting()) return;
+    this.cancelLook();
+    this.cancelLook = null;
+    this.watching = false;
+  }
 
   /** Requests were queued this turn, or a loop ended: wake one if none is awake, and watch the queue. */
   check(): void {
@@ -172,15 +187,17 @@ export class LoopWaker {
     if (this.watching) return;
     this.watching = true;
     const drains = drainCount(this.loops);
-    this.later(() => {
-      this.watching = false;
-      if (!this.waiting()) return;
-      if (drainCount(this.loops) === drains) {
-        // Every awake loop is held (an app that blocks) or behind: another takes the next request.
-        if (wakeOne(this.loops)) this.wakeups++;
-        else this.startLoop();
-      }
-      this.watch();
-    });
+    this.cancelLook =
+      this.later(() => {
+        this.cancelLook = null;
+        this.watching = false;
+        if (!this.waiting()) return;
+        if (drainCount(this.loops) === drains) {
+          // Every awake loop is held (an app that blocks) or behind: another takes the next request.
+          if (wakeOne(this.loops)) this.wakeups++;
+          else this.startLoop();
+        }
+        this.watch();
+      }) ?? null;
   }
 }
