@@ -45,7 +45,9 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
  * `HOTPATH_BASE=REV` also builds spindle at git revision REV and alternates
  * child processes of the two builds (`HOTPATH_PROCS` each, default 5): a hot-path
  * change's before and after in one run, with the gateway's and the bridge's own
- * cost over the CPS app (path - CPS, per process) for each.
+ * cost over the CPS app (path - CPS, per process) for each. With it,
+ * `HOTPATH_HEAP=1` adds the bytes each path allocates per hello (V8's sampling
+ * heap profiler), a figure that repeats within ~1% at any load.
  */
 const bench: Benchmark = {
   title: 'hello on a StringTransport: CPU per request of the CPS, gateway and bridge paths',
@@ -95,12 +97,24 @@ const bench: Benchmark = {
         higherIsBetter: false,
         note,
       });
+      // HOTPATH_HEAP=1: bytes allocated per hello on each path, the tree's against REV's (sampling heap profiler).
+      const heap = process.env.HOTPATH_HEAP === '1';
+      const bytesRow = (k: 'cps' | 'iter' | 'bridge'): BenchResult => ({
+        name: `bytes allocated per hello, ${k === 'cps' ? 'the CPS app' : k === 'iter' ? 'the gateway' : 'the bridge'}`,
+        unit: 'B/req',
+        spindle: stat('tree', (r) => r[`${k}Bytes`]!),
+        baseline: stat('base', (r) => r[`${k}Bytes`]!),
+        baselineName: `[${baseRev}]`,
+        higherIsBetter: false,
+        note: `V8 sampling heap profiler (128 B), 50 batches of 100 pipelined requests after the timing, median of ${procs} processes per build; ${builtNote(dist)}`,
+      });
       return [
         row('hello, the CPS app itself', (r) => r['cps']!),
         row('hello, iterator app through the gateway', (r) => r['iter']!),
         row('hello, toCpsApp(toIterApp(cpsApp))', (r) => r['bridge']!),
         row("the gateway's own cost over the CPS app", (r) => r['iter']! - r['cps']!),
         row("the bridge's own cost over the CPS app", (r) => r['bridge']! - r['cps']!),
+        ...(heap ? (['cps', 'iter', 'bridge'] as const).map((k) => bytesRow(k)) : []),
       ];
     } finally {
       removeDist(dist);
