@@ -8,7 +8,7 @@ import http from 'node:http';
 import net from 'node:net';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { chunkFrame, chunkSizeLine, FRAME_COPY_BYTES } from '../src/protocols/http/framing.js';
+import { assemble, CHUNKED, chunkFrame, chunkSizeLine, FRAME_COPY_BYTES } from '../src/protocols/http/framing.js';
 import { HTTPFactory } from '../src/protocols/http/factory.js';
 import type { IRequest } from '../src/protocols/http/interfaces.js';
 import { NodeReactor } from '../src/reactor/nodereactor.js';
@@ -24,6 +24,21 @@ describe('chunkFrame / chunkSizeLine', () => {
       expect(latin1(chunkFrame(data))).toBe(expectedChunk(data));
       expect(latin1(chunkSizeLine(n))).toBe(`${n.toString(16)}\r\n`);
     }
+  });
+
+  it('assemble frames a first write as head, chunk, and the last chunk when it ends, at the same digit boundaries', () => {
+    const head = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n';
+    for (const n of [1, 15, 16, 255, 256, 4095, 4096, 65536]) {
+      const data = bytesOf(n, n);
+      // Body split in two pieces, and only `n - 1` of the bytes framed when n > 1: assemble takes what it is told.
+      const framed = n > 1 ? n - 1 : n;
+      const body = [data.subarray(0, 1), data.subarray(1)];
+      for (const end of [false, true])
+        expect(latin1(assemble(head, CHUNKED, body, framed, end))).toBe(
+          head + expectedChunk(data.subarray(0, framed)) + (end ? '0\r\n\r\n' : ''),
+        );
+    }
+    expect(latin1(assemble(head, CHUNKED, [], 0, true))).toBe(`${head}0\r\n\r\n`);
   });
 
   it('frame any data the same way as the written-out rule', () => {

@@ -24,11 +24,11 @@ export const LAST_CHUNK = '0\r\n\r\n';
 export const FRAME_COPY_BYTES = 1024;
 const HEX = Buffer.from('0123456789abcdef', 'latin1');
 
-/** Hex digits of `n` written at `out[0..]`, then CRLF; returns the bytes written (RFC 9112 §7.1 chunk-size, no extensions). */
-function putSizeLine(out: Buffer, n: number, digits: number): number {
-  for (let i = digits - 1, v = n; i >= 0; i--, v >>>= 4) out[i] = HEX[v & 15]!;
-  out[digits] = 13;
-  out[digits + 1] = 10;
+/** Hex digits of `n` written at `out[at..]`, then CRLF; returns the bytes written (RFC 9112 §7.1 chunk-size, no extensions). */
+function putSizeLine(out: Buffer, at: number, n: number, digits: number): number {
+  for (let i = at + digits - 1, v = n; i >= at; i--, v >>>= 4) out[i] = HEX[v & 15]!;
+  out[at + digits] = 13;
+  out[at + digits + 1] = 10;
   return digits + 2;
 }
 
@@ -42,7 +42,7 @@ function hexDigits(n: number): number {
 export function chunkSizeLine(n: number): Buffer {
   const digits = hexDigits(n);
   const out = Buffer.allocUnsafe(digits + 2);
-  putSizeLine(out, n, digits);
+  putSizeLine(out, 0, n, digits);
   return out;
 }
 
@@ -51,7 +51,7 @@ export function chunkFrame(data: Uint8Array): Buffer {
   const n = data.length;
   const digits = hexDigits(n);
   const out = Buffer.allocUnsafe(digits + 4 + n);
-  const at = putSizeLine(out, n, digits);
+  const at = putSizeLine(out, 0, n, digits);
   out.set(data, at);
   out[at + n] = 13;
   out[at + n + 1] = 10;
@@ -211,9 +211,10 @@ export function assemble(
   framed: number,
   end: boolean,
 ): Buffer {
-  const prefix = framing === CHUNKED && framed > 0 ? `${framed.toString(16)}\r\n` : '';
+  // The chunk's size line is written as bytes (putSizeLine), as chunkSizeLine does: no hex string per response.
+  const digits = framing === CHUNKED && framed > 0 ? hexDigits(framed) : 0;
   const suffix = framing === CHUNKED ? (framed > 0 ? '\r\n' : '') + (end ? LAST_CHUNK : '') : '';
-  const out = Buffer.allocUnsafe(head.length + prefix.length + framed + suffix.length);
+  const out = Buffer.allocUnsafe(head.length + (digits > 0 ? digits + 2 : 0) + framed + suffix.length);
   const lout = out as unknown as Latin1Buffer;
   let at = 0;
   if (typeof head === 'string') at = lout.latin1Write(head, 0);
@@ -221,7 +222,7 @@ export function assemble(
     out.set(head, 0);
     at = head.length;
   }
-  if (prefix) at += lout.latin1Write(prefix, at);
+  if (digits > 0) at += putSizeLine(out, at, framed, digits);
   let left = framed;
   for (const chunk of body) {
     if (left === 0) break;
