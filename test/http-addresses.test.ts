@@ -3,6 +3,9 @@
  * asked once per connection (a TCP transport copies its addresses on each
  * call), and every request on the connection shares one frozen copy.
  */
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { MemoryReactor } from '../src/reactor/memoryreactor.js';
 import { StringTransport } from '../src/reactor/stringtransport.js';
@@ -52,6 +55,34 @@ describe('request.client and request.host', () => {
       (client as { port: number }).port = 1;
     }).toThrow(TypeError);
     expect(seen[0]!.client.port).toBe(40001);
+  });
+
+  it('the copy keeps the transport’s keys, in order, for each kind of address', () => {
+    const kinds = [
+      { host: '192.0.2.7', port: 40001, family: 'IPv4' as const },
+      { host: '::1', port: 40002, family: 'IPv6' as const },
+      { host: '', port: 0, family: 'unix' as const, path: '/run/app.sock' },
+      { host: '192.0.2.8', port: 40003 },
+    ];
+    for (const peer of kinds) {
+      const { protocol, seen } = serve(peer);
+      protocol.dataReceived(Buffer.from('GET / HTTP/1.1\r\nHost: t\r\n\r\n'));
+      const client = seen[0]!.client;
+      expect(Object.keys(client)).toEqual(Object.keys(peer));
+      expect(client).toStrictEqual(peer);
+    }
+  });
+
+  it('every connection’s frozen copy has the same hidden class (reads of request.client.host stay monomorphic)', () => {
+    // V8 gives a frozen object spread a class of its own per object; the copy is made by a literal instead.
+    const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+    const run = spawnSync(
+      process.execPath,
+      ['--allow-natives-syntax', '--import', 'tsx', join(root, 'test', 'fixtures', 'address-shape.mjs'), root],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toEqual({ client: true, host: true });
   });
 
   it('another connection gets its own addresses', () => {

@@ -591,11 +591,11 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
    * shares them (`request.client`, `request.host`), and none can change them.
    */
   getPeer(): IAddress {
-    return (this.peerAddress ??= Object.freeze(this.transport.getPeer()));
+    return (this.peerAddress ??= frozenAddress(this.transport.getPeer()));
   }
 
   getHost(): IAddress {
-    return (this.hostAddress ??= Object.freeze(this.transport.getHost()));
+    return (this.hostAddress ??= frozenAddress(this.transport.getHost()));
   }
 
   // ------------------------------------------------------------------ connection state
@@ -774,4 +774,22 @@ export class HTTPChannel extends Protocol implements ParserHandler, RequestHost 
     else if (kind === 'body') this.bodyTimedOut();
     else this.closeConnection();
   };
+}
+
+/**
+ * A frozen copy of an address, made by one of three object literals (the
+ * keys, in order, of an IAddress with a path, with a family, with neither),
+ * so every connection's copy shares one hidden class. Freezing the transport's
+ * own copy (an object spread) gave each connection a class of its own, and
+ * every read of `request.client.host` or `request.host.port` became a
+ * megamorphic load.
+ */
+function frozenAddress(a: IAddress): IAddress {
+  const copy: IAddress =
+    a.path !== undefined
+      ? { host: a.host, port: a.port, family: a.family, path: a.path }
+      : a.family !== undefined
+        ? { host: a.host, port: a.port, family: a.family }
+        : { host: a.host, port: a.port };
+  return Object.freeze(copy);
 }
