@@ -318,6 +318,96 @@ describe('toIterApp: a CPS app as an iterator app', () => {
     expect(queued).toBeLessThanOrEqual(BRIDGE_HIGH_WATER + 8 * 1024);
   });
 
+  it('writes made during the app call: in order whole when it finishes; past the high-water mark the producer is paused once, at the crossing', () => {
+    const reactor = new MemoryReactor();
+    const enc = (t: string) => new TextEncoder().encode(t);
+    const whole = new TestHost(reactor).start(
+      toIterApp((req) => {
+        for (const t of ['a', 'bb', 'ccc']) req.write(enc(t));
+        req.finish();
+      }),
+    );
+    expect(Array.isArray(whole.iterable)).toBe(true);
+    expect((whole.iterable as Uint8Array[]).map((c) => new TextDecoder().decode(c))).toEqual(['a', 'bb', 'ccc']);
+
+    const log: string[] = [];
+    const sizes = [40 * 1024, 20 * 1024, 4 * 1024, 1, 30 * 1024]; // the fourth write crosses 64 KiB
+    const host = new TestHost(reactor).start(
+      toIterApp(
+        (req) => {
+          req.registerProducer(
+            {
+              pauseProducing: () => log.push(`pause after ${log.length}`),
+              resumeProducing: () => log.push('resume'),
+              stopProducing: () => log.push('stop'),
+            },
+            true,
+          );
+          sizes.forEach((n, i) => {
+            req.write(new Uint8Array(n).fill(97 + i));
+            log.push(`write ${i}`);
+          });
+          req.finish();
+        },
+        { maxBuffered: 1024 * 1024 },
+      ),
+    );
+    expect(log.slice(0, 5)).toEqual(['write 0', 'write 1', 'write 2', 'pause after 3', 'write 3']);
+    for (let i = 0; i < 50 && !host.done; i++) {
+      host.pull();
+      reactor.advance(0);
+    }
+    expect(host.done).toBe(true);
+    expect(host.chunks.map((c) => (c as Uint8Array).length)).toEqual(sizes);
+    expect(host.chunks.map((c) => (c as Uint8Array)[0])).toEqual([97, 98, 99, 100, 101]);
+    expect(log.filter((e) => e === 'resume')).toHaveLength(1);
+  });
+
+  it('a response finished during the app call with a producer still registered reaches its end through the iterator', () => {
+    const reactor = new MemoryReactor();
+    const log: string[] = [];
+    const host = new TestHost(reactor).start(
+      toIterApp((req) => {
+        req.registerProducer(
+          {
+            pauseProducing: () => log.push('pause'),
+            resumeProducing: () => log.push('resume'),
+            stopProducing: () => log.push('stop'),
+          },
+          true,
+        );
+        req.write('a');
+        req.write('b');
+        req.finish();
+      }),
+    );
+    expect(Array.isArray(host.iterable)).toBe(false);
+    for (let i = 0; i < 5 && !host.done; i++) host.pull();
+    expect(host.body()).toBe('ab');
+    expect(host.done).toBe(true);
+    expect(log).toEqual([]);
+  });
+
+  it('writes made during the app call come first when the response goes on later, and a later write wakes the paused iterator', () => {
+    const reactor = new MemoryReactor();
+    let later: IRequest | null = null;
+    const host = new TestHost(reactor).start(
+      toIterApp((req) => {
+        req.write('one ');
+        req.write('two ');
+        later = req;
+      }),
+    );
+    host.pull();
+    expect(host.body()).toBe('one two ');
+    expect(host.paused).toBe(true);
+    later!.write('three');
+    later!.finish();
+    for (let i = 0; i < 5 && !host.done; i++) reactor.advance(0);
+    expect(host.body()).toBe('one two three');
+    expect(host.done).toBe(true);
+  });
+
   it('a writer with no producer gets ERR_BRIDGE_QUEUE_OVERFLOW past maxBuffered, not silent growth', () => {
     const reactor = new MemoryReactor();
     let caught: unknown;

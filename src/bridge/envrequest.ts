@@ -10,7 +10,7 @@ import type { IAddress, IDelayedCall, IReactor } from '../reactor/interfaces.js'
 import { ConnectionLost } from '../reactor/errors.js';
 import { Headers } from '../protocols/http/headers.js';
 import type { Environ, StartResponse } from './interfaces.js';
-import { BridgeQueue, type BridgeQueueListener, type BridgeQueueOptions } from './bridgequeue.js';
+import { BRIDGE_HIGH_WATER, BridgeQueue, type BridgeQueueListener, type BridgeQueueOptions } from './bridgequeue.js';
 import { appLog, BridgeRequest, INTERNAL_ERROR_BODY, type BridgeRequestInit } from './bridgerequest.js';
 import type { BodyControl, BodySink } from './bridgebody.js';
 import { HOP_BY_HOP_HEADERS } from '../protocols/http/rules.js';
@@ -27,6 +27,8 @@ export const BRIDGE_INPUT_CHUNK = 64 * 1024;
 export const BRIDGE_INPUT_POLL = 0.005;
 
 const encoder = new TextEncoder();
+/** The empty list every request's early chunks start as; never written (the first chunk makes a list of one). */
+const NO_CHUNKS: Uint8Array[] = [];
 
 export interface EnvironRequestOptions extends Pick<BridgeQueueOptions, 'highWater' | 'lowWater' | 'maxBuffered'> {
   readBodyLimit?: number;
@@ -109,7 +111,16 @@ export interface QueueReader {
 }
 
 export class EnvironRequest extends BridgeRequest implements BridgeQueueListener {
-  readonly queue: BridgeQueue;
+  /**
+   * The queue the iterator drains, made on first use (`queue`): a response the
+   * app finishes within its call and `highWater` bytes never needs one.
+   */
+  private made: BridgeQueue | null = null;
+  /** What the app wrote during its call, before any queue (never past `highWater` bytes), and whether it finished. */
+  private early: Uint8Array[] = NO_CHUNKS;
+  private earlyBytes = 0;
+  private earlyEnd = false;
+  private readonly queueOptions: EnvironRequestOptions;
   /** True once `startResponse` was called for this response. */
   headSent = false;
   private readonly environ: Environ;
@@ -124,7 +135,7 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
     INIT.reactor = NO_REACTOR; // the shared init keeps no reactor alive
     this.environ = environ;
     this.startResponse = startResponse;
-    this.queue = new BridgeQueue(options, this);
+    this.queueOptions = options;
     // acceptWebSocket() finds this hook only where the host offers a WebSocket.
     // (The bound function is made only then: most requests are not upgrades.)
     if (environ['spindle.websocket'] !== undefined) {
@@ -193,6 +204,22 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
     };
   }
 
+  /** The queue, made now if the app's writes so far were kept without one (they go into it first, and its end). */
+  get queue(): BridgeQueue {
+    return this.made ?? this.makeQueue();
+  }
+
+  private makeQueue(): BridgeQueue {
+    const queue = new BridgeQueue(this.queueOptions, this);
+    this.made = queue;
+    const early = this.early;
+    this.early = NO_CHUNKS;
+    this.earlyBytes = 0;
+    for (let i = 0; i < early.length; i++) queue.push(early[i]!); // at most highWater bytes: no onHigh
+    if (this.earlyEnd) queue.end();
+    return queue;
+  }
+
   /** The iterator reached the end of the queue after `finish()`. */
   drained(): void {
     this.responseCompleted();
@@ -206,8 +233,18 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
    * transport). Null while it goes on, or with a producer or a WebSocket.
    */
   takeWhole(): Uint8Array[] | null {
-    if (this.queue.state !== 'ended' || this.producer !== null || this.websocket !== null) return null;
-    const chunks = this.queue.takeAll();
+    if (this.producer !== null || this.websocket !== null) return null;
+    let chunks: Uint8Array[];
+    const made = this.made;
+    if (made === null) {
+      if (!this.earlyEnd) return null;
+      chunks = this.early === NO_CHUNKS ? [] : this.early;
+      this.early = NO_CHUNKS;
+      this.earlyBytes = 0;
+    } else {
+      if (made.state !== 'ended') return null;
+      chunks = made.takeAll();
+    }
     this.drained();
     return chunks;
   }
@@ -234,6 +271,16 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
   }
 
   protected sendData(chunk: Uint8Array): void {
+    // Nothing reads during the app's call (no reader yet): below the high-water mark, where the queue would do
+    // nothing but count, the chunk is kept in a plain list, which a response finished in the call hands over as
+    // it is. Once toIterApp made its iterator, every write goes through the queue, which wakes it.
+    const bytes = this.earlyBytes + chunk.length;
+    if (this.made === null && this.reader === null && bytes <= (this.queueOptions.highWater ?? BRIDGE_HIGH_WATER)) {
+      if (this.early === NO_CHUNKS) this.early = [chunk];
+      else this.early.push(chunk);
+      this.earlyBytes = bytes;
+      return;
+    }
     this.queue.push(chunk);
   }
 
@@ -242,7 +289,8 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
   }
 
   protected sendEnd(): void {
-    this.queue.end();
+    if (this.made === null && this.reader === null) this.earlyEnd = true;
+    else this.queue.end();
   }
 
   protected sendAbort(): void {
