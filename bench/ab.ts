@@ -10,7 +10,10 @@
  * Environment: MODE (rows | fresh | shared; with SCRIPT=gateway: stream),
  * ARG (rows, or bytes), N (20), ROUNDS (7), KINDS (iter,iter@base,node),
  * BASE, BASE2, TLSMODE=1 (HTTPS), PEER_CHUNKED=1 (no Content-Length: the client
- * waits for the last chunk), SCRIPT=gateway (bench/servers/gateway-*.ts).
+ * waits for the last chunk), SCRIPT=gateway (bench/servers/gateway-*.ts), GC=1 (the
+ * servers run with --trace-gc; each line adds the full GCs (mark-compacts; the
+ * memory reducer's, which an idle server runs while the others have their turn,
+ * apart) and scavenges per GiB or per response over the counted rounds).
  * Example: `BASE=main KINDS=cps,cps@base,node npx tsx bench/ab.ts`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -32,6 +35,7 @@ const N = Number(env.N ?? 20);
 const ROUNDS = Number(env.ROUNDS ?? 7);
 const kinds = (env.KINDS ?? 'iter,iter@base,node').split(',');
 const tls = env.TLSMODE === '1';
+const traceGC = env.GC === '1';
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 
 /** utime and stime of a process in seconds. */
@@ -64,6 +68,8 @@ interface Server {
   kind: string;
   proc: ChildProcess;
   port: number;
+  /** Mark-compacts and scavenges the server has printed (GC=1). */
+  gc: { full: number; reduce: number; young: number };
 }
 
 const builds = new Map<string, string | null>([['', buildDist()]]);
@@ -77,11 +83,23 @@ function start(kind: string): Promise<Server> {
     env.SCRIPT === 'gateway'
       ? [join(here, 'servers', `gateway-${k === 'node' ? 'node' : 'spindle'}.ts`), mode, String(arg)]
       : [join(here, 'servers', 'peer.ts'), k!, mode, String(arg)];
-  const proc = spawn('taskset', ['-c', '0', process.execPath, '--import', 'tsx', ...script], {
+  const flags = traceGC ? ['--trace-gc'] : [];
+  const proc = spawn('taskset', ['-c', '0', process.execPath, ...flags, '--import', 'tsx', ...script], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...serverEnv(builds.get(tag) ?? null), ...(tls ? { [TLS_ENV]: '1' } : {}) },
   });
-  return listeningPort(proc, kind).then((port) => ({ kind, proc, port }));
+  const gc = { full: 0, reduce: 0, young: 0 };
+  let tail = '';
+  proc.stdout!.on('data', (d: Buffer) => {
+    const lines = (tail + d.toString()).split('\n');
+    tail = lines.pop()!;
+    for (const l of lines) {
+      if (l.includes(': Mark-Compact (reduce)')) gc.reduce++;
+      else if (l.includes(': Mark-Compact')) gc.full++;
+      else if (l.includes(': Scavenge')) gc.young++;
+    }
+  });
+  return listeningPort(proc, kind).then((port) => ({ kind, proc, port, gc }));
 }
 
 const servers: Server[] = [];
@@ -91,6 +109,7 @@ try {
   const user = new Map<string, number[]>(kinds.map((k) => [k, []]));
   const wall = new Map<string, number[]>(kinds.map((k) => [k, []]));
   for (const s of servers) for (let i = 0; i < 3; i++) await download(s.port); // warm-up, not counted
+  const gcAtStart = new Map(servers.map((s) => [s.kind, { ...s.gc }]));
   const loads: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     for (const s of servers) {
@@ -110,10 +129,16 @@ try {
   const scale = mode === 'rows' ? 1000 : (1024 * 1024 * 1024) / bytes;
   const unit = mode === 'rows' ? 'ms/response' : 's/GiB';
   const f = (x: number) => (x * scale).toFixed(mode === 'rows' ? 1 : 3);
-  for (const k of kinds) {
+  const perUnit = mode === 'rows' ? 1 / (ROUNDS * N) : (1024 * 1024 * 1024) / (bytes * ROUNDS * N);
+  for (const s of servers) {
+    const k = s.kind;
     const c = cpu.get(k)!;
+    const g0 = gcAtStart.get(k)!;
+    const gcNote = traceGC
+      ? `  full GCs ${((s.gc.full - g0.full) * perUnit).toFixed(2)} (+ ${((s.gc.reduce - g0.reduce) * perUnit).toFixed(2)} memory reducer's), scavenges ${((s.gc.young - g0.young) * perUnit).toFixed(1)} per ${mode === 'rows' ? 'response' : 'GiB'}`
+      : '';
     console.log(
-      `${k.padEnd(14)} cpu ${f(median(c))} ${unit} (mean ${f(mean(c))}; rounds ${c.map(f).join(' ')})  user ${f(median(user.get(k)!))}  wall ${f(median(wall.get(k)!))}`,
+      `${k.padEnd(14)} cpu ${f(median(c))} ${unit} (mean ${f(mean(c))}; rounds ${c.map(f).join(' ')})  user ${f(median(user.get(k)!))}  wall ${f(median(wall.get(k)!))}${gcNote}`,
     );
   }
   console.log(`load ${loads.map((l) => l.toFixed(1)).join(' ')}`);

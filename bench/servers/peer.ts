@@ -215,15 +215,21 @@ async function spindle(): Promise<void> {
   const { HTTPFactory } =
     await spindleModule<typeof import('../../src/protocols/http/factory.js')>('protocols/http/factory.js');
   const { toCpsApp } = await spindleModule<typeof import('../../src/bridge/gateway.js')>('bridge/gateway.js');
-  const { toIterApp } = await spindleModule<typeof import('../../src/bridge/toiterapp.js')>('bridge/toiterapp.js');
-  const { threadedIterApp } = await spindleModule<typeof import('../../src/bridge/threaded.js')>('bridge/threaded.js');
   const reactor = new NodeReactor();
   reactor.run();
+  // Each kind loads only the modules of the path it serves, as an app would: the threaded
+  // modules cost ~0.4 MiB of heap, and this process's heap (node 3 MiB, tsx 2.5, spindle 2)
+  // sits just under V8's 8 MiB old-generation threshold for starting incremental marking;
+  // above it, the fresh-buffer stream runs a full GC every few scavenges (BENCHMARKS.md, rows).
   let app: CpsApp;
   if (kind === 'cps') app = cpsApp;
   else if (kind === 'iter') app = toCpsApp(iterApp, { reactor });
-  else if (kind === 'bridge') app = toCpsApp(toIterApp(cpsApp), { reactor });
-  else {
+  else if (kind === 'bridge') {
+    const { toIterApp } = await spindleModule<typeof import('../../src/bridge/toiterapp.js')>('bridge/toiterapp.js');
+    app = toCpsApp(toIterApp(cpsApp), { reactor });
+  } else {
+    const { threadedIterApp } =
+      await spindleModule<typeof import('../../src/bridge/threaded.js')>('bridge/threaded.js');
     const moduleUrl = new URL('./peer-threaded-app.mjs', import.meta.url).href;
     // PEER_THREADS: another pool size, for a look at how the figure scales (bench/peers.ts uses 4).
     const threads = Number(process.env.PEER_THREADS ?? 4);
