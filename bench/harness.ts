@@ -170,6 +170,8 @@ export interface Peak {
   /** RssAnon and RssFile in the sample that was the peak. */
   anon: number;
   file: number;
+  /** RSS in the last sample, after `fn` settled. */
+  end: number;
   seconds: number;
 }
 
@@ -187,6 +189,7 @@ export async function peakDuring(pid: number, fn: () => Promise<void>): Promise<
   } finally {
     clearInterval(timer);
   }
-  sample();
-  return { peak: top.rss, anon: top.anon, file: top.file, seconds: (performance.now() - t0) / 1000 };
+  const last = processMemory(pid);
+  if (last.rss > top.rss) top = last;
+  return { peak: top.rss, anon: top.anon, file: top.file, end: last.rss, seconds: (performance.now() - t0) / 1000 };
 }

@@ -10,10 +10,14 @@
  * Each row: the RSS growth at its peak over the RSS after a warm-up. Bound: 8 MiB.
  *
  *     npx tsx bench/soak/proxy-memory.ts [--quick] [--slow=SECONDS] [--rate=BYTES_PER_SECOND]
+ *         [--size=MiB] [--whole]
  *
  * `--rate` sets the slow side's rate (default 100 KiB/s): at 2 MiB/s and
  * `--slow=150` a slow row moves about 300 MiB, through many of V8's 32 MiB
  * collection cycles of read buffers.
+ * `--size` sets the big transfer (default 1024 MiB, 128 with `--quick`). `--whole` runs the
+ * slow rows until the whole transfer has gone through at `--rate` (no `--slow` cap): at
+ * 8 MiB/s a GiB takes about 2 minutes. Every row also reports the RSS at its end.
  *     SPINDLE_BENCH_DIST=DIR npx tsx bench/soak/proxy-memory.ts   (a build of another commit)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -21,14 +25,16 @@ import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildDist, DIST_ENV, removeDist, serverEnv } from '../servers/dist.js';
-import { download, peakDuring, processMemory, type Peak } from '../harness.js';
+import { cpuSeconds, download, peakDuring, processMemory, type Peak } from '../harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
 const slowSeconds = Number(process.argv.find((a) => a.startsWith('--slow='))?.slice(7) ?? (quick ? 3 : 30));
 const GiB = 1024 * 1024 * 1024;
 const MiB = 1024 * 1024;
-const BIG = quick ? 128 * MiB : GiB;
+const sizeArg = process.argv.find((a) => a.startsWith('--size='))?.slice(7);
+const BIG = sizeArg !== undefined ? Number(sizeArg) * MiB : quick ? 128 * MiB : GiB;
+const whole = process.argv.includes('--whole');
 const SLOW_RATE = Number(process.argv.find((a) => a.startsWith('--rate='))?.slice(7) ?? 100 * 1024);
 const rateText = SLOW_RATE % (1024 * 1024) === 0 ? `${SLOW_RATE / 1024 / 1024} MiB/s` : `${SLOW_RATE / 1024} KiB/s`;
 const BOUND = 8 * MiB;
@@ -92,18 +98,22 @@ function upload(port: number, total: number, path: string, stopAfter = Infinity)
   });
 }
 
-/** GET `path` and read it at `rate` bytes/s for `seconds`, then close. */
-function slowDownload(port: number, path: string, rate: number, seconds: number): Promise<number> {
+/** GET `path` and read it at `rate` bytes/s for `seconds` (or until `total` body bytes), then close. */
+function slowDownload(port: number, path: string, rate: number, seconds: number, total = Infinity): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = connect(port, '127.0.0.1');
     let got = 0;
+    let head = -1;
+    const done = (): void => (clearTimeout(stop), s.destroy(), resolve(Math.max(0, got - head)));
     s.on('connect', () => s.write(`GET ${path} HTTP/1.1\r\nHost: bench\r\n\r\n`));
     s.on('data', (d: Buffer) => {
+      if (head < 0) head = got + d.indexOf('\r\n\r\n') + 4;
       got += d.length;
+      if (got - head >= total) return done();
       s.pause();
       setTimeout(() => s.resume(), (d.length / rate) * 1000);
     });
-    setTimeout(() => (s.destroy(), resolve(got)), seconds * 1000);
+    const stop = setTimeout(done, seconds === Infinity ? 2 ** 31 - 1 : seconds * 1000);
     s.on('error', reject);
   });
 }
@@ -123,11 +133,15 @@ try {
   await upload(proxy.port, 64 * MiB, '/up');
   await new Promise((r) => setTimeout(r, 500));
   const base = processMemory(pid);
+  let cpu = cpuSeconds(pid);
   const row = (what: string, r: Peak, extra: string) => {
+    const used = cpuSeconds(pid) - cpu;
+    cpu += used;
     const growth = r.peak - base.rss;
+    const end = `end ${((r.end - base.rss) / MiB).toFixed(2)} MiB over the base`;
     const parts = `anon ${((r.anon - base.anon) / MiB).toFixed(2)}, file ${((r.file - base.file) / MiB).toFixed(2)}`;
     rows.push(
-      `| ${what} | ${(base.rss / MiB).toFixed(1)} | ${(r.peak / MiB).toFixed(1)} | ${(growth / MiB).toFixed(2)} | ${parts} | ${growth <= BOUND ? 'yes' : 'NO'} | ${r.seconds.toFixed(1)} s; ${extra} |`,
+      `| ${what} | ${(base.rss / MiB).toFixed(1)} | ${(r.peak / MiB).toFixed(1)} | ${(growth / MiB).toFixed(2)} | ${parts} | ${growth <= BOUND ? 'yes' : 'NO'} | ${r.seconds.toFixed(1)} s, proxy CPU ${used.toFixed(2)} s; ${end}; ${extra} |`,
     );
     process.stderr.write(`${rows[rows.length - 1]}\n`);
   };
@@ -147,7 +161,14 @@ try {
     `client reads ${rateText}, upstream offers ${BIG / MiB} MiB`,
     await peakDuring(
       pid,
-      async () => void (got = await slowDownload(proxy.port, `/bytes/${BIG}`, SLOW_RATE, slowSeconds)),
+      async () =>
+        void (got = await slowDownload(
+          proxy.port,
+          `/bytes/${BIG}`,
+          SLOW_RATE,
+          whole ? Infinity : slowSeconds,
+          whole ? BIG : Infinity,
+        )),
     ),
     `client read ${(got / 1024).toFixed(0)} KiB`,
   );
@@ -155,7 +176,8 @@ try {
     `upstream reads ${rateText}, client offers ${BIG / MiB} MiB`,
     await peakDuring(
       pid,
-      async () => void (answer = await upload(proxy.port, BIG, `/up?rate=${SLOW_RATE}`, slowSeconds)),
+      async () =>
+        void (answer = await upload(proxy.port, BIG, `/up?rate=${SLOW_RATE}`, whole ? Infinity : slowSeconds)),
     ),
     answer,
   );
