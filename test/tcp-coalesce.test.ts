@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { IListeningPort, ITransport } from '../src/reactor/interfaces.js';
 import { NodeReactor } from '../src/reactor/nodereactor.js';
 import { connectTCP, listenTCP } from '../src/reactor/tcp.js';
-import { MERGE_LIMIT_BYTES, MERGE_WRITE_BYTES } from '../src/reactor/tcpconnection.js';
+import { MERGE_LIMIT_BYTES, MERGE_WRITE_BYTES, TRANSPORT_HIGH_WATER } from '../src/reactor/tcpconnection.js';
 import { oneShotFactory, playTurns, Recorder, spyWrites, turnsOfWrites, turnUntil } from './transport-suite.js';
 
 interface Spied {
@@ -224,5 +224,49 @@ describe('TCP transport: merged writes of several connections share one slab', (
       }),
       { numRuns: 25 },
     );
+  });
+
+  /** A push producer that writes one chunked-framed 64 KiB chunk per turn while not paused (as the proxy's upload relay). */
+  function framedChunks(t: ITransport, turns: number) {
+    const chunk = new Uint8Array(TRANSPORT_HIGH_WATER).fill(0x63);
+    const line = new TextEncoder().encode(`${chunk.length.toString(16)}\r\n`);
+    const crlf = new TextEncoder().encode('\r\n');
+    const state = { pauses: 0, paused: false, sent: 0 };
+    const next = (): void => {
+      if (state.paused || state.sent === turns) return;
+      state.sent++;
+      t.writeSequence([line, chunk, crlf]);
+      setImmediate(next);
+    };
+    t.registerProducer(
+      {
+        pauseProducing: () => void (state.pauses++, (state.paused = true)),
+        resumeProducing: () => void ((state.paused = false), next()),
+        stopProducing: () => {},
+      },
+      true,
+    );
+    next();
+    return { state, each: line.length + chunk.length + crlf.length };
+  }
+
+  it('a turn past the high-water mark that the kernel takes at once does not pause the producer (64 KiB with its chunk framing)', async () => {
+    const { server, client } = await connected();
+    const { state, each } = framedChunks(server.transport, 16);
+    await turnUntil(() => client.received === 16 * each, 'every chunk arrived');
+    // Before: the turn's writes were counted while corked (64 KiB + 8 > the mark): one pause per chunk.
+    expect(state.pauses).toBeLessThan(4);
+    server.transport.unregisterProducer();
+  });
+
+  it('a peer that stops reading still pauses the producer, with at most one chunk past the mark unsent', async () => {
+    const { server, client } = await connected();
+    client.transport.pauseProducing();
+    const { state } = framedChunks(server.transport, 100_000);
+    await turnUntil(() => state.paused, 'the producer paused');
+    const unsent = (server.transport as unknown as { bufferSize: number }).bufferSize;
+    expect(unsent).toBeGreaterThan(TRANSPORT_HIGH_WATER);
+    expect(unsent).toBeLessThanOrEqual(2 * TRANSPORT_HIGH_WATER + 16);
+    server.transport.unregisterProducer();
   });
 });

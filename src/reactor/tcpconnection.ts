@@ -110,6 +110,8 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable, SlabHolde
   private inRead = false;
   /** The socket corked for the rest of this turn, uncorked when it ends. */
   private corkedSocket: Socket | null = null;
+  /** Inside `writeSequence`: the high-water check waits for its end (one bounded write). */
+  private inSequence = false;
   /**
    * Bytes of this turn's small writes copied, in order, into the shared merge
    * slab (mergeslab.ts) and not yet handed to the socket: at the turn's end
@@ -290,12 +292,19 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable, SlabHolde
   }
 
   writeSequence(data: Iterable<Uint8Array>): void {
+    if (this.inSequence) {
+      for (const chunk of data) this.write(chunk);
+      return;
+    }
     this.socket.cork();
+    this.inSequence = true;
     try {
       for (const chunk of data) this.write(chunk);
     } finally {
+      this.inSequence = false;
       this.socket.uncork();
     }
+    this.checkHighWater(true);
   }
 
   /** Bytes written but not yet handed to the kernel. */
@@ -323,9 +332,23 @@ export class TCPConnection implements ITLSTransport, ShutdownClosable, SlabHolde
     if (this.disconnecting && !this.aborted && !this.lost) this.endWriting(true);
   }
 
-  private checkHighWater(): void {
-    if (this.producer === null || !this.streaming || this.producerPaused) return;
+  /**
+   * Pause the push producer once the unsent bytes pass `highWater`. `sequence`: the end of a
+   * `writeSequence` (one message and its framing, e.g. a 64 KiB body chunk between its chunk-size
+   * line and CRLF): if the turn holds it corked past the mark, it goes now and only what the kernel
+   * left counts, so a peer that keeps up is not paused once per chunk. The turn corks again at its
+   * next write. Plain writes in a turn still count corked (a producer writing in a loop is paused
+   * by the turn's bytes).
+   */
+  private checkHighWater(sequence = false): void {
+    if (this.producer === null || !this.streaming || this.producerPaused || this.inSequence) return;
     if (this.socket.writableLength + this.mergeBytes <= this.highWater) return;
+    if (sequence && this.corkedSocket !== null) {
+      this.flushMerge();
+      this.corkedSocket = null;
+      this.socket.uncork();
+      if (this.socket.writableLength <= this.highWater) return;
+    }
     this.flushMerge(); // what is held goes to the socket first, so its drain covers it
     this.producerPaused = true;
     this.reactor.stats.pausedProducers++;
