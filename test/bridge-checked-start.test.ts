@@ -103,6 +103,24 @@ describe('the bridge hands spindle’s gateway a checked head (CHECKED_START)', 
     expect(out).toMatch(/^HTTP\/1\.1 500 Internal Server Error\r\n/);
   });
 
+  it('a status or phrase a plain-JS app assigned past the request’s checks goes through startResponse: a 500', () => {
+    for (const [code, phrase] of [
+      [200.5, 'OK'],
+      [200, 'Bad\r\nX-Injected: 1'],
+    ] as const) {
+      const start = vi.spyOn(ResponseStarter.prototype, 'start');
+      const out = bridged((request) => {
+        Object.assign(request, { code, codeMessage: phrase });
+        request.write('x');
+        request.finish();
+      });
+      expect(start).toHaveBeenCalled();
+      expect(out).toMatch(/^HTTP\/1\.1 500 Internal Server Error\r\n/);
+      expect(out).not.toContain('X-Injected');
+      vi.restoreAllMocks();
+    }
+  });
+
   it('hop-by-hop names the CPS app set are dropped on the checked path (G9); a status and phrase pass as set', () => {
     const out = bridged((request) => {
       request.setResponseCode(201, 'Made It');

@@ -103,6 +103,19 @@ describe('threadedIterApp: responses', () => {
     expect(sha256(h.req.writes)).toBe(patternSha256(total));
   });
 
+  it('a returned list with a close() of its own sends its chunks while close() runs (G6, G7)', async () => {
+    const shared = newShared();
+    await pool.deferToThread(appsUrl, 'share', shared.buffer);
+    const h = serve(app('listWithGatedClose'));
+    await until(shared, 3, (v) => v === 1); // close() has begun and blocks its worker
+    await turnsUntil(() => h.req.bodyText() === 'before close');
+    expect([h.req.code, h.req.finished]).toEqual([200, false]);
+    Atomics.store(shared, 2, 1);
+    Atomics.notify(shared, 2);
+    await h.done;
+    expect([Atomics.load(shared, 1), h.req.finished]).toEqual([1, true]);
+  });
+
   it('app errors: a 500 before the headers went out, an aborted response after', async () => {
     const early = serve(app('throwsEarly'));
     await early.done;

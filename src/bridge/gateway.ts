@@ -17,7 +17,7 @@
 import { Buffer } from 'node:buffer';
 import type { CpsApp, IRequest } from '../protocols/http/interfaces.js';
 import { CHECKED_HEAD, type RequestCore } from '../protocols/http/requestcore.js';
-import { parseContentLength, responseHasNoBody } from '../protocols/http/rules.js';
+import { isFieldValue, parseContentLength, responseHasNoBody } from '../protocols/http/rules.js';
 import type { Failure } from '../reactor/failure.js';
 import type { IDelayedCall, IPushProducer, IReactor } from '../reactor/interfaces.js';
 import { Logger } from '../reactor/log.js';
@@ -410,10 +410,14 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
    * (G9, G10), taken as startResponse would take it, without the second check
    * and copy. Only through this response's own `startResponse`, for a first
    * head (G2), a status of 200-599 and at most one Content-Length value; false
-   * otherwise, and the bridge calls `startResponse` (which refuses what it must).
+   * otherwise (or for a status or reason set around RequestCore's checks), and the
+   * bridge calls `startResponse` (which refuses what it must).
    */
   [CHECKED_START](startResponse: StartResponse, code: number, reason: string, headers: [string, string][]): boolean {
-    if (startResponse !== this.startResponseFn || this.starter.head !== null || code < 200 || code > 599) return false;
+    if (startResponse !== this.startResponseFn || this.starter.head !== null) return false;
+    // A plain-JS app can assign request.code/codeMessage past TypeScript's readonly: what
+    // startResponse would refuse goes to it.
+    if (!Number.isInteger(code) || code < 200 || code > 599 || !isFieldValue(reason)) return false;
     if (this.ws !== null || this.endedUnwatched()) return false; // startResponse's own errors
     let contentLength: number | null = null;
     for (let i = 0; i < headers.length; i++) {

@@ -255,8 +255,9 @@ class WorkerRequest {
       }
       this.iterator = iterator as Iterator<Chunk>;
       // An array's items are all there: the reactor thread is woken once, by the end, not per
-      // chunk (a generator's next() may block, so each of its chunks wakes it: G6).
-      const quiet = Array.isArray(this.result);
+      // chunk (a generator's next() may block, so each of its chunks wakes it: G6). An array
+      // with a close() of its own is not quiet: its chunks go out while close() runs.
+      const quiet = Array.isArray(this.result) && typeof (this.result as { close?: unknown }).close !== 'function';
       // A sync iterator is pulled without an await per chunk (no microtask hop on the hot path).
       for (;;) {
         this.checkAbort();
