@@ -65,13 +65,16 @@ async function stallingUpstream(): Promise<{ port: number; stalls: () => number 
 }
 
 /** The proxy, with each body chunk it relays upstream noted (which memory it lives in). */
-async function proxyTo(upPort: number) {
+async function proxyTo(upPort: number, options: { releaseReads?: boolean; keep?: Uint8Array[] } = {}) {
   const reactor = new NodeReactor();
   reactor.run();
   const pool = new HTTPConnectionPool(reactor);
   cleanups.push(() => reactor.stop());
   cleanups.push(() => pool.closeCachedConnections());
-  const proxy = reverseProxy(`http://127.0.0.1:${upPort}`, { agent: new Agent(reactor, { pool }) });
+  const proxy = reverseProxy(`http://127.0.0.1:${upPort}`, {
+    agent: new Agent(reactor, { pool }),
+    releaseReads: options.releaseReads,
+  });
   const memory = new Set<ArrayBufferLike>();
   let chunks = 0;
   const app: CpsApp = (req) => {
@@ -82,6 +85,7 @@ async function proxyTo(upPort: number) {
         dataReceived: (d) => {
           chunks++;
           memory.add(d.buffer);
+          options.keep?.push(d); // a tap that keeps the chunks it passes on
           p.dataReceived(d);
         },
         connectionLost: (r) => p.connectionLost(r),
@@ -164,6 +168,33 @@ describe('reverseProxy upload: release after flush', () => {
     }
     expect(up.stalls()).toBeGreaterThan(10);
     expect(proxy.memory.size).toBeLessThan(proxy.chunks() / 4);
+  });
+
+  it('releaseReads: false for a tap that keeps the chunks it passes on: what it kept stays exact (with release it would not)', async () => {
+    const total = 8 * MiB;
+    const body = patterned(total);
+    const digest = createHash('sha256').update(body).digest('hex');
+    for (const releaseReads of [false, true]) {
+      const up = await stallingUpstream();
+      const keep: Uint8Array[] = [];
+      const proxy = await proxyTo(up.port, { releaseReads, keep });
+      const answer = await upload(
+        proxy.port,
+        `POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: ${total}\r\nConnection: close\r\n\r\n`,
+        slices(body, 64 * 1024),
+      );
+      expect(answer.slice(answer.indexOf('\r\n\r\n') + 4)).toBe(`${total} ${digest}`);
+      const kept = createHash('sha256');
+      for (const c of keep) kept.update(c);
+      if (releaseReads) {
+        // The contract the option exists for: released memory is read into again.
+        expect(proxy.memory.size).toBeLessThan(proxy.chunks() / 4);
+        expect(kept.digest('hex')).not.toBe(digest);
+      } else {
+        expect(proxy.memory.size).toBe(proxy.chunks());
+        expect(kept.digest('hex')).toBe(digest);
+      }
+    }
   });
 
   it("two pipelined uploads in one stream: the second request's bytes in the first's last read are not lost or overwritten", async () => {

@@ -78,6 +78,14 @@ export interface ReverseProxyOptions {
    * connections, on the reactor's clock. Default: none (a tunnel stays open until a side closes it).
    */
   tunnelIdleTimeout?: number;
+  /**
+   * Give each relayed chunk's read memory back once the other side's socket took it
+   * (release after flush: the memory is read into again). Default true. Set false when
+   * the request handed to the proxy is wrapped by code that keeps the body chunks it
+   * passes on (a tap that stores the upload, a cache that keeps what `write()` got):
+   * with release, a kept chunk's bytes are overwritten by a later read.
+   */
+  releaseReads?: boolean;
 }
 
 /**
@@ -148,6 +156,9 @@ export function forwardHeaders(
   return out;
 }
 
+/** `releaseReads: false`: a writer that cannot tell what its socket took, so nothing is released. */
+const noRelease = (): undefined => undefined;
+
 /**
  * The client's body as an upload: a push producer over `req.deliverBody`. Each
  * chunk's read is given back once the upstream's socket took it (release after
@@ -162,6 +173,7 @@ class RequestBodyProducer extends Relay implements IBodyProducer {
     private readonly req: IRequest,
     maxBuffered: number,
     private readonly onOverrun: () => void,
+    private readonly release: boolean,
   ) {
     super(maxBuffered);
     const cl = req.headers.get('content-length');
@@ -170,7 +182,7 @@ class RequestBodyProducer extends Relay implements IBodyProducer {
 
   startProducing(consumer: IConsumer): Deferred<void> {
     const done = new Deferred<void>();
-    const flushed = (this.flushed = new FlushedReads(() => consumer.unsentBytes));
+    const flushed = (this.flushed = new FlushedReads(this.release ? () => consumer.unsentBytes : noRelease));
     this.req.deliverBody({
       makeConnection: (t) => {
         this.transport = t;
@@ -217,9 +229,10 @@ class ResponseRelay extends Relay implements IPushProducer {
     private readonly req: IRequest,
     maxBuffered: number,
     private readonly onEnd: (reason: Failure) => void,
+    release: boolean,
   ) {
     super(maxBuffered);
-    this.flushed = new FlushedReads(() => req.unsentBytes);
+    this.flushed = new FlushedReads(release ? () => req.unsentBytes : noRelease);
   }
 
   start(response: IResponse): void {
@@ -334,6 +347,7 @@ export function reverseProxy(upstream: string, options: ReverseProxyOptions = {}
   const prefix = base.pathname.endsWith('/') ? base.pathname.slice(0, -1) : base.pathname;
   const origin = `${base.protocol}//${base.host}`;
   const maxBuffered = options.maxBuffered ?? DEFAULT_PROXY_MAX_BUFFERED;
+  const releaseReads = options.releaseReads ?? true;
   const timeout = options.timeout ?? DEFAULT_PROXY_TIMEOUT;
   const rewriteHost = options.rewriteHost ?? false;
   const log = options.logger ?? defaultLogger;
@@ -349,7 +363,7 @@ export function reverseProxy(upstream: string, options: ReverseProxyOptions = {}
     const url = `${origin}${prefix}${req.uri}`;
     const hasBody = req.headers.has('transfer-encoding') || (req.headers.get('content-length') ?? '0') !== '0';
     let d: Deferred<IResponse> | null = null;
-    const body = hasBody ? new RequestBodyProducer(req, maxBuffered, () => d?.cancel()) : null;
+    const body = hasBody ? new RequestBodyProducer(req, maxBuffered, () => d?.cancel(), releaseReads) : null;
     const headers = forwardHeaders(req, base.host, rewriteHost);
     const switching = upgrades && wantsSwitch(req, hasBody);
     if (switching) headers.push(['Upgrade', req.headers.get('upgrade')!]);
@@ -390,11 +404,16 @@ export function reverseProxy(upstream: string, options: ReverseProxyOptions = {}
           response.length === UNKNOWN_LENGTH,
         ))
           req.addHeader(n, v);
-        relay = new ResponseRelay(req, maxBuffered, (reason) => {
-          if (reason.check(ResponseDone)) {
-            if (!req.finished && !req.disconnected) req.finish();
-          } else if (!req.finished && !req.disconnected) req.abort();
-        });
+        relay = new ResponseRelay(
+          req,
+          maxBuffered,
+          (reason) => {
+            if (reason.check(ResponseDone)) {
+              if (!req.finished && !req.disconnected) req.finish();
+            } else if (!req.finished && !req.disconnected) req.abort();
+          },
+          releaseReads,
+        );
         relay.start(response);
       },
       (f: Failure) => {
