@@ -137,6 +137,21 @@ describe('acceptedReads: the read buffer policy', () => {
     kept.delivered.forEach((d, i) => expect(d.every((x) => x === (i + 1) % 251)).toBe(true));
   });
 
+  it('a lent read whose delivery threw is not read into again (the protocol may hold it)', () => {
+    let held: Buffer | null = null;
+    let reads = 0;
+    const c = acceptedLoop(SHARED_READ_BYTES, (chunk) => {
+      if (++reads !== 2) return;
+      held = chunk; // the first lent read: kept, then the protocol throws
+      throw new Error('protocol failed');
+    });
+    c.read(SHARED_READ_BYTES); // copied out of the shared buffer; reads on into its own
+    expect(() => c.read(SHARED_READ_BYTES)).toThrow('protocol failed'); // lent: `held`
+    expect(c.next().buffer).not.toBe(held!.buffer);
+    c.read(SHARED_READ_BYTES);
+    expect(held!.every((x) => x === 2)).toBe(true);
+  });
+
   it('a buffer released after the connection went back to the shared one is not kept (an idle connection holds nothing)', () => {
     const held: Buffer[] = [];
     const c = acceptedLoop(SHARED_READ_BYTES, (chunk) => void held.push(chunk));

@@ -162,12 +162,12 @@ class Reader {
     try {
       this.deliver(buf.subarray(0, n));
     } finally {
+      // Also when deliver threw: a lent buffer nobody gave back is never read into again.
       lease.delivering = false;
+      const free = lease.vouched && lease.holds === 0;
+      if (free) (buf.buffer as Leased)[LEASE] = null;
+      if (!free || size !== buf.length) this.next(size);
     }
-    const free = lease.vouched && lease.holds === 0;
-    if (free) (buf.buffer as Leased)[LEASE] = null;
-    if (free && size === buf.length) return;
-    this.next(size);
   }
 
   /** The size after a read that filled `size` bytes. */
