@@ -30,8 +30,35 @@ export interface StreamingInputOptions {
   onHandlerError: (err: unknown) => void;
 }
 
+/**
+ * What both inputs share: the app's `wsgi.input_handler`, run from the reactor
+ * (never inside the app's call), at most one notification pending.
+ */
+abstract class HandlerNotice {
+  protected stopped = false;
+  protected handler: (() => void) | null = null;
+  private notifyScheduled = false;
+  protected abstract readonly opts: EmptyInputOptions;
+
+  /** Coalesced: at most one pending notification; runs from the reactor, never inside the app's call. */
+  protected notify(): void {
+    if (!this.handler || this.notifyScheduled) return;
+    this.notifyScheduled = true;
+    this.opts.clock.callLater(0, () => {
+      this.notifyScheduled = false;
+      const fn = this.handler;
+      if (!fn || this.stopped) return;
+      try {
+        fn();
+      } catch (err) {
+        this.opts.onHandlerError(err);
+      }
+    });
+  }
+}
+
 /** `wsgi.input` streaming from the request body. Also the `IProtocol` given to `deliverBody`. */
-export class StreamingInput implements WsgiInput {
+export class StreamingInput extends HandlerNotice implements WsgiInput {
   /** Unread chunks from index `first` on (a moving start: `Array.shift()` is O(n), quadratic over many small chunks). */
   private chunks: Uint8Array[] = [];
   private first = 0;
@@ -41,14 +68,12 @@ export class StreamingInput implements WsgiInput {
   private ended = false;
   private gone = false;
   private started = false;
-  private stopped = false;
   private readingPaused = false;
   private transport: ITransport | null = null;
-  private handler: (() => void) | null = null;
-  private notifyScheduled = false;
   private readonly highWater: number;
 
-  constructor(private readonly opts: StreamingInputOptions) {
+  constructor(protected readonly opts: StreamingInputOptions) {
+    super();
     this.highWater = opts.highWater ?? INPUT_HIGH_WATER;
   }
 
@@ -178,22 +203,6 @@ export class StreamingInput implements WsgiInput {
     }
   }
 
-  /** Coalesced: at most one pending notification; runs from the reactor, never inside the app's call. */
-  private notify(): void {
-    if (!this.handler || this.notifyScheduled) return;
-    this.notifyScheduled = true;
-    this.opts.clock.callLater(0, () => {
-      this.notifyScheduled = false;
-      const fn = this.handler;
-      if (!fn || this.stopped) return;
-      try {
-        fn();
-      } catch (err) {
-        this.opts.onHandlerError(err);
-      }
-    });
-  }
-
   private indexOfNewline(): number {
     let base = 0;
     for (let i = this.first; i < this.chunks.length; i++) {
@@ -257,13 +266,12 @@ export type EmptyInputOptions = Pick<StreamingInputOptions, 'clock' | 'onHandler
  * a handler runs once, from the reactor (never inside the app's call), as at
  * the end of a body; the client leaving is not a body that stopped short.
  */
-export class EmptyInput implements WsgiInput {
+export class EmptyInput extends HandlerNotice implements WsgiInput {
   private started = false;
-  private stopped = false;
-  private handler: (() => void) | null = null;
-  private notifyScheduled = false;
 
-  constructor(private readonly opts: EmptyInputOptions) {}
+  constructor(protected readonly opts: EmptyInputOptions) {
+    super();
+  }
 
   get atEOF(): boolean {
     return this.started;
@@ -296,18 +304,7 @@ export class EmptyInput implements WsgiInput {
   setHandler(onReadable: () => void): void {
     this.handler = onReadable;
     this.started = true;
-    if (this.notifyScheduled) return;
-    this.notifyScheduled = true;
-    this.opts.clock.callLater(0, () => {
-      this.notifyScheduled = false;
-      const fn = this.handler;
-      if (!fn || this.stopped) return;
-      try {
-        fn();
-      } catch (err) {
-        this.opts.onHandlerError(err);
-      }
-    });
+    this.notify();
   }
 
   /** The response ended: no handler runs after this. */
