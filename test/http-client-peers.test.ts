@@ -20,6 +20,7 @@ import { readBody } from '../src/protocols/http/client/readbody.js';
 import { reverseProxy } from '../src/protocols/http/client/proxy.js';
 import type { IAgent } from '../src/protocols/http/client/interfaces.js';
 import { captureLogs } from '../src/reactor/log.js';
+import { writeAllThenEnd } from './http-proxy-helpers.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -121,16 +122,7 @@ describe('reverseProxy on real sockets', () => {
     for (let i = 0; i < total; i++) body[i] = i % 251;
     const upstream = http.createServer((_req, res) => {
       res.writeHead(200, { 'Content-Length': String(total) });
-      let off = 0;
-      const more = (): void => {
-        while (off < total && !res.destroyed) {
-          const ok = res.write(body.subarray(off, off + 64 * 1024));
-          off += 64 * 1024;
-          if (!ok) return void res.once('drain', more);
-        }
-        res.end();
-      };
-      more();
+      writeAllThenEnd(res, body);
     });
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
     cleanups.push(() => new Promise<void>((r) => (upstream.closeAllConnections(), upstream.close(() => r()))));

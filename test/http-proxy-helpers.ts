@@ -142,3 +142,20 @@ export function proxyWorld(
     refuseConnections: () => void (refuse = true),
   };
 }
+
+/** Write `body` to `out` in 64 KiB pieces as fast as it takes them (waiting for 'drain'), then end it. */
+export function writeAllThenEnd(
+  out: { write(b: Uint8Array): boolean; end(): unknown; once(e: 'drain', f: () => void): unknown; destroyed: boolean },
+  body: Uint8Array,
+): void {
+  let off = 0;
+  const more = (): void => {
+    while (off < body.length && !out.destroyed) {
+      const ok = out.write(body.subarray(off, off + 64 * 1024));
+      off += 64 * 1024;
+      if (!ok) return void out.once('drain', more);
+    }
+    out.end();
+  };
+  more();
+}

@@ -19,6 +19,7 @@ import { HTTPConnectionPool } from '../src/protocols/http/client/pool.js';
 import type { IAgent } from '../src/protocols/http/client/interfaces.js';
 import { CA, serverTLS } from './tls-fixtures.js';
 import { settled } from './ws-client-helpers.js';
+import { writeAllThenEnd } from './http-proxy-helpers.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -42,16 +43,7 @@ describe.each([
     const upstream = http.createServer();
     upstream.on('upgrade', (_req, socket: net.Socket) => {
       socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: raw\r\nConnection: Upgrade\r\n\r\n');
-      let off = 0;
-      const more = (): void => {
-        while (off < total && !socket.destroyed) {
-          const ok = socket.write(body.subarray(off, off + 64 * 1024));
-          off += 64 * 1024;
-          if (!ok) return void socket.once('drain', more);
-        }
-        socket.end();
-      };
-      more();
+      writeAllThenEnd(socket, body);
       socket.on('error', () => {});
     });
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
