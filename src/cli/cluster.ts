@@ -223,7 +223,12 @@ export function runPrimary(options: ServeOptions, io: PrimaryIO, budget = new Re
       if (message.type === 'listening') onListening(member, message);
       else if (message.type === 'fatal') member.fatal ??= { message: message.message, exitCode: message.exitCode };
     });
-    worker.on('exit', (code, signal) => onExit(member, code, signal));
+    // The exit can be seen before the worker's last messages are read (its
+    // 'fatal' among them): they are all in once its channel has closed.
+    worker.on('exit', (code, signal) => {
+      if (worker.isConnected()) worker.once('disconnect', () => onExit(member, code, signal));
+      else onExit(member, code, signal);
+    });
     return worker;
   }
 
