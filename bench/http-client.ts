@@ -9,7 +9,10 @@
  * bottleneck) through spindle's reverseProxy against the same download straight
  * from the upstream (node:http), through a node:http proxy (request().pipe())
  * and through a bare TCP relay (bench/servers/proxy-relay.ts: no HTTP, the floor
- * for a proxy on Node), all in one alternation; and through reverseProxy whose
+ * for a proxy on Node), all in one alternation; and, when python3 has `os.splice`
+ * (Linux, Python 3.10+), through a relay that copies nothing in user space
+ * (bench/servers/proxy-splice.py: socket -> pipe -> socket in the kernel), the
+ * floor for any user-space proxy on the machine; and through reverseProxy whose
  * pool keeps no connection (a new upstream connection per request, as the direct
  * download has): a pooled upstream connection's receive buffer, autotuned by the
  * kernel, grows to 20-33 MB over its life (a cold start, or the scheduler's stalls,
@@ -22,9 +25,10 @@
  * times) is in the notes: on a shared machine it is steadier than the GB/s.
  * `PROXY_BASE_DIST=DIR` (a build of another commit, as bench/servers/dist.ts
  * makes) adds that build's proxy to the same alternation, for a before/after
- * pair in one run; `PROXY_ONLY=1` runs the proxy rows alone.
+ * pair in one run; `PROXY_ONLY=1` runs the proxy rows alone; `PROXY_ROUNDS=N` sets their
+ * rounds (default 5, 1 with `--quick`).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -172,15 +176,17 @@ interface Path {
  */
 async function proxyRows(quick: boolean, dist: string | null): Promise<BenchResult[]> {
   const total = quick ? 64 * 1024 * 1024 : 512 * 1024 * 1024;
-  const rounds = quick ? 1 : 5;
+  const rounds = Number(process.env.PROXY_ROUNDS ?? (quick ? 1 : 5));
   const upstream = await start('proxy-upstream.ts', null);
   const up = String(upstream.port);
   const baseDist = process.env.PROXY_BASE_DIST;
+  const splice = hasSplice();
   const procs = [
     await startWithArg('proxy-spindle.ts', dist, up),
     await startWithArg('proxy-node.ts', null, up),
     await startWithArg('proxy-relay.ts', null, up),
     await startWithArg('proxy-spindle.ts', dist, up, { PROXY_FRESH_UPSTREAM: '1' }),
+    ...(splice ? [await startProcess('python3', [join(here, 'servers', 'proxy-splice.py'), up], {})] : []),
     ...(baseDist ? [await startWithArg('proxy-spindle.ts', baseDist, up)] : []),
   ];
   const path = (label: string, port: number, pid: number | null): Path => ({
@@ -194,7 +200,7 @@ async function proxyRows(quick: boolean, dist: string | null): Promise<BenchResu
   });
   const paths = [
     path('direct', upstream.port, null),
-    ...['spindle', 'node', 'relay', 'fresh', 'base']
+    ...['spindle', 'node', 'relay', 'fresh', ...(splice ? ['splice'] : []), 'base']
       .slice(0, procs.length)
       .map((l, i) => path(l, procs[i]!.port, procs[i]!.child.pid!)),
   ];
@@ -219,8 +225,11 @@ async function proxyRows(quick: boolean, dist: string | null): Promise<BenchResu
   const by = (label: string) => paths.find((p) => p.label === label)!;
   const gbps = (p: Path) => total / 1e9 / median(p.seconds);
   const perGiB = (xs: number[]) => ((median(xs) / total) * 1024 ** 3).toFixed(2);
+  // The whole path's CPU (upstream + proxy + curl, summed per round): on loopback the kernel charges the
+  // receive work to whichever process is running, so one process's share moves between runs; the sum does not.
+  const pathCpu = (p: Path) => p.seconds.map((_, i) => p.upstreamCpu[i]! + p.proxyCpu[i]! + p.clientCpu[i]!);
   const cpuNote = (p: Path) =>
-    `CPU s/GiB upstream ${perGiB(p.upstreamCpu)}${p.pid === null ? '' : `, proxy ${perGiB(p.proxyCpu)}`}, curl ${perGiB(p.clientCpu)}`;
+    `CPU s/GiB upstream ${perGiB(p.upstreamCpu)}${p.pid === null ? '' : `, proxy ${perGiB(p.proxyCpu)}`}, curl ${perGiB(p.clientCpu)}, path ${perGiB(pathCpu(p))}`;
   const mib = total / 1024 / 1024;
   const how = `curl, one connection each; median of ${rounds} alternating runs; nothing pinned`;
   const row = (name: string, a: Path, b: Path, baselineName: string, target?: string): BenchResult => ({
@@ -233,6 +242,7 @@ async function proxyRows(quick: boolean, dist: string | null): Promise<BenchResu
     ...(target ? { target } : {}),
     note: `${a.label}: ${cpuNote(a)}; ${b.label}: ${cpuNote(b)}; ${how}`,
   });
+  const vsDirect = (label: string) => `${(gbps(by(label)) / gbps(by('direct'))).toFixed(2)}x`;
   const rows = [
     row('through reverseProxy vs direct', by('spindle'), by('direct'), 'direct from the node:http upstream', '>= 0.8x'),
     row(
@@ -245,10 +255,20 @@ async function proxyRows(quick: boolean, dist: string | null): Promise<BenchResu
       'through reverseProxy vs through a bare TCP relay',
       by('spindle'),
       by('relay'),
-      'a TCP relay on Node with no HTTP (bench/servers/proxy-relay.ts); its own ratio vs direct: ' +
-        `${(gbps(by('relay')) / gbps(by('direct'))).toFixed(2)}x`,
+      `a TCP relay on Node with no HTTP (bench/servers/proxy-relay.ts); its own ratio vs direct: ${vsDirect('relay')}`,
     ),
   ];
+  if (splice)
+    rows.push(
+      row(
+        'through reverseProxy vs through a relay with no user-space copy',
+        by('spindle'),
+        by('splice'),
+        'python3 os.splice relay, socket -> pipe -> socket (bench/servers/proxy-splice.py); its own ratio vs direct: ' +
+          `${vsDirect('splice')} (the bare Node relay's: ${vsDirect('relay')})`,
+      ),
+    );
+  else process.stderr.write('http-client: python3 without os.splice (Linux, Python 3.10+): no splice relay row\n');
   rows.push(
     row(
       'through reverseProxy with a new upstream connection per request vs direct',
@@ -269,20 +289,33 @@ async function proxyRows(quick: boolean, dist: string | null): Promise<BenchResu
   return rows;
 }
 
+/** Whether python3 is there and has `os.splice` (Linux, Python 3.10+): the splice relay's need. */
+function hasSplice(): boolean {
+  const r = spawnSync('python3', ['-c', 'import os, sys; sys.exit(0 if hasattr(os, "splice") else 1)'], {
+    stdio: 'ignore',
+  });
+  return r.status === 0;
+}
+
 /** Start a bench server with one argument (the proxy's upstream port). */
 export function startWithArg(script: string, dist: string | null, arg: string, env: NodeJS.ProcessEnv = {}) {
+  return startProcess(process.execPath, ['--import', 'tsx', join(here, 'servers', script), arg], {
+    ...serverEnv(dist),
+    ...env,
+  });
+}
+
+/** Start a server process that prints its port on its first stdout line. */
+function startProcess(command: string, args: string[], env: NodeJS.ProcessEnv) {
   return new Promise<{ child: ReturnType<typeof spawn>; port: number }>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'servers', script), arg], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...serverEnv(dist), ...env },
-    });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /^(\d+)\n/.exec(out);
       if (m) resolve({ child, port: Number(m[1]) });
     });
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`${args.at(-2) ?? command} exited with ${code}`)));
   });
 }
 
