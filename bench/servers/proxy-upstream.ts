@@ -46,4 +46,7 @@ const server = http.createServer((req, res) => {
   req.on('end', () => res.end(`got ${got}`));
 });
 server.keepAliveTimeout = 60_000;
+// node:http ends a request that takes longer than 5 minutes to arrive (requestTimeout): a paced upload
+// of the soak's slow rows (a GiB at 100 KiB/s takes 3 hours) must not be cut.
+server.requestTimeout = 0;
 server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as AddressInfo).port}\n`));
