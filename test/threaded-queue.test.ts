@@ -24,6 +24,7 @@ import {
   encodeStart,
   StringTableReader,
   StringTableWriter,
+  WHOLE_MAX,
 } from '../src/bridge/threadedcodec.js';
 import type { Environ, IterApp } from '../src/bridge/interfaces.js';
 import type { FakeRequestInit } from './gateway-fakerequest.js';
@@ -287,6 +288,45 @@ describe('threadedIterApp: the shared job queue and per-worker rings', () => {
     expect(() => threadedIterApp(appsUrl, 'hello', { jobQueueSize: 10 })).toThrow(/jobQueueSize/);
     expect(() => threadedIterApp(appsUrl, 'hello', { inputRingSize: 1.5 })).toThrow(/inputRingSize/);
     expect(() => threadedIterApp(appsUrl, 'hello', { idleLinger: -1 })).toThrow(/idleLinger/);
+  });
+});
+
+describe('threadedIterApp: a returned list of small chunks in one record', () => {
+  const ctx = withPoolHost(1);
+  const serve = (app: IterApp, init?: FakeRequestInit): Hosted => ctx.host.serve(app, init);
+  const records = () => Dispatcher.statsOf(ctx.pool)?.records ?? 0;
+
+  it('a hello returned as a list reaches the reactor thread as one record: start, body and end', async () => {
+    const app = threadedIterApp(appsUrl, 'hello', { pool: ctx.pool });
+    for (let i = 0; i < 3; i++) {
+      const before = records();
+      const h = serve(app);
+      await h.done;
+      expect([h.req.code, h.req.bodyText(), h.req.finished]).toEqual([200, 'hello world', true]);
+      expect(records() - before).toBe(1); // START, two BODY and END records before
+    }
+  });
+
+  it(`a list past WHOLE_MAX (${WHOLE_MAX} bytes) goes as records from where it outgrew it, byte-exact`, async () => {
+    const app = threadedIterApp(appsUrl, 'patternList', { pool: ctx.pool });
+    for (const [total, chunk] of [
+      [WHOLE_MAX - 200, 1000], // start and body fit: one record
+      [WHOLE_MAX + 4000, 1000], // outgrows it midway
+      [3 * WHOLE_MAX, 3 * WHOLE_MAX], // one chunk larger than it
+    ] as const) {
+      const before = records();
+      const h = serve(app, { uri: `/?${total},${chunk}` });
+      await h.done;
+      expect(h.req.finished).toBe(true);
+      expect(sha256(h.req.writes)).toBe(patternSha256(total));
+      if (total < WHOLE_MAX) expect(records() - before).toBe(1);
+    }
+  });
+
+  it("a list item that is not a chunk fails the response after its start and the chunks before it, as the app's error", async () => {
+    const h = serve(threadedIterApp(appsUrl, 'listBadItem', { pool: ctx.pool }));
+    await h.done;
+    expect([h.req.code, h.req.bodyText(), h.req.aborted]).toEqual([200, 'partial', true]);
   });
 });
 

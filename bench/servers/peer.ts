@@ -243,7 +243,9 @@ async function spindle(): Promise<void> {
       if (!s || s.requests === 0) return;
       process.stderr.write(
         `peer threaded (${process.env[DIST_ENV] ?? 'sources'}): ${s.requests} requests; per request ` +
-          `${(s.loopWakeups / s.requests).toFixed(4)} loop wake-ups, ${(s.reactorWakeups / s.requests).toFixed(4)} reactor wake-ups\n`,
+          `${(s.loopWakeups / s.requests).toFixed(4)} loop wake-ups, ${(s.reactorWakeups / s.requests).toFixed(4)} reactor wake-ups` +
+          (typeof s.records === 'number' ? `, ${(s.records / s.requests).toFixed(2)} records read` : '') +
+          '\n',
       );
     });
   }

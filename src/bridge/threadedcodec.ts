@@ -15,6 +15,15 @@ export const REC_START = 2;
 export const REC_BODY = 3;
 export const REC_FLUSH = 4;
 export const REC_END = 5;
+/**
+ * A whole response in one record: a start (its byte length as a u32, then as
+ * REC_START's payload), the body, and a good end. A worker sends it for an
+ * app that returned a list of small chunks (the reactor thread reads one
+ * record, not three); anything else goes as START, BODY..., END.
+ */
+export const REC_WHOLE = 6;
+/** Most bytes of a REC_WHOLE payload (start and body); a larger list's response goes as separate records. */
+export const WHOLE_MAX = 16 * 1024;
 
 /** Bytes each output ring holds beyond the body bound (`ringSize`): record headers and the response start. */
 export const RING_SLACK = 4096;
@@ -36,7 +45,7 @@ const V_LIST_REF = 7;
 const KEY_REF = 0x80;
 
 /** Little-endian u32 at `at` (byte stores: Buffer.writeUInt32LE checks its arguments, which costs more here). */
-function putU32(buf: Uint8Array, at: number, v: number): void {
+export function putU32(buf: Uint8Array, at: number, v: number): void {
   buf[at] = v;
   buf[at + 1] = v >>> 8;
   buf[at + 2] = v >>> 16;
@@ -407,9 +416,8 @@ export function decodeJob(buf: Buffer, length: number, table: StringTableReader)
   return { cancelSlot, flags, ringLimit, appUrl, exportName, environ };
 }
 
-/** The worker's (already checked) startResponse arguments. */
+/** The worker's (already checked) startResponse arguments, appended to what `s` holds. */
 export function encodeStart(s: Scratch, status: string, headers: [string, string][], excInfo?: SerializedError): void {
-  s.reset();
   s.latin1(status);
   s.u32(headers.length);
   for (const [name, value] of headers) {
@@ -434,11 +442,12 @@ export class StartDecoder {
   private last: Buffer = Buffer.alloc(0);
   private lastArgs: StartArgs | null = null;
 
-  decode(buf: Buffer, length: number): StartArgs {
+  /** The start of `length` bytes at `at` in `buf`. */
+  decode(buf: Buffer, length: number, at = 0): StartArgs {
     let args = this.lastArgs;
-    if (!args || length !== this.last.length || buf.compare(this.last, 0, length, 0, length) !== 0) {
-      args = this.lastArgs = decodeStart(buf.subarray(0, length));
-      this.last = Buffer.from(buf.subarray(0, length));
+    if (!args || length !== this.last.length || buf.compare(this.last, 0, length, at, at + length) !== 0) {
+      args = this.lastArgs = decodeStart(buf.subarray(at, at + length));
+      this.last = Buffer.from(buf.subarray(at, at + length));
     }
     const headers: [string, string][] = new Array(args.headers.length);
     for (let i = 0; i < headers.length; i++) headers[i] = [args.headers[i]![0], args.headers[i]![1]];

@@ -28,12 +28,14 @@ import { RecordRing } from './threadedring.js';
 import { JOB_SLOTS_MAX, JobTable } from './threadedjobs.js';
 import {
   decodeEnd,
+  END_OK,
   JobEncoder,
   REC_BODY,
   REC_END,
   REC_FLUSH,
   REC_JOB,
   REC_START,
+  REC_WHOLE,
   RING_SLACK,
   StartDecoder,
   StringTableWriter,
@@ -124,6 +126,8 @@ export interface DispatcherStats {
   reactorWakeups: number;
   /** Loops asleep now, waiting to be woken. */
   sleepingLoops: number;
+  /** Records the dispatcher read from the loops' rings (body records a streaming host pulled itself are not counted). */
+  records: number;
 }
 
 export class Dispatcher {
@@ -163,6 +167,7 @@ export class Dispatcher {
   private readonly waker: LoopWaker;
   private requests = 0;
   private reactorWakeups = 0;
+  private records = 0;
 
   private constructor(
     private readonly pool: ThreadPool,
@@ -201,6 +206,7 @@ export class Dispatcher {
           loopWakeups: d.waker.wakeups,
           reactorWakeups: d.reactorWakeups,
           sleepingLoops: sleepingLoops(d.loops),
+          records: d.records,
         }
       : null;
   }
@@ -420,6 +426,7 @@ export class Dispatcher {
       const type = h.type;
       const job = this.jobs.get(id);
       if (!job || (type === REC_BODY && !job.wantsBody())) {
+        this.records++;
         ring.skip();
         continue;
       }
@@ -435,8 +442,10 @@ export class Dispatcher {
           this.detach(slot, id, job);
           continue;
         }
+        this.records++;
         const length = this.takeRecord(ring, h.length);
-        if (type === REC_START) {
+        if (type === REC_WHOLE) this.whole(slot, id, job, length);
+        else if (type === REC_START) {
           const s = this.starts.decode(this.payload, length);
           job.onStart(slot, s.status, s.headers, s.excInfo);
         } else if (type === REC_FLUSH) job.onFlush();
@@ -460,6 +469,7 @@ export class Dispatcher {
     const ring = slot.ring;
     for (let h = ring.peek(); h && h.job === id; h = ring.peek()) {
       const type = h.type;
+      this.records++;
       if (type === REC_BODY) job.onBody(ring.take());
       else if (type === REC_FLUSH) {
         ring.skip();
@@ -470,6 +480,29 @@ export class Dispatcher {
         job.onEnd(e.kind, e.error);
         return;
       }
+    }
+  }
+
+  /**
+   * A REC_WHOLE record (in this.payload): the start, the body and a good end
+   * of one response, handed over as their own records would be. The end is
+   * handed over even when the host refused the start (the caller then
+   * abandons the request, as for a START record).
+   */
+  private whole(slot: LoopSlot, id: number, job: ThreadedJob, length: number): void {
+    const p = this.payload;
+    const bodyAt = 4 + (p[0]! | (p[1]! << 8) | (p[2]! << 16) | (p[3]! << 24));
+    const s = this.starts.decode(p, bodyAt - 4, 4);
+    try {
+      job.onStart(slot, s.status, s.headers, s.excInfo);
+      if (length > bodyAt) {
+        const body = Buffer.allocUnsafe(length - bodyAt);
+        p.copy(body, 0, bodyAt, length);
+        job.onBody(body);
+      }
+    } finally {
+      this.finish(id, job);
+      job.onEnd(END_OK, undefined);
     }
   }
 

@@ -53,7 +53,10 @@ import {
   REC_END,
   REC_FLUSH,
   REC_START,
+  REC_WHOLE,
+  putU32,
   Scratch,
+  WHOLE_MAX,
   StringTableReader,
   type JobSpec,
 } from './threadedcodec.js';
@@ -132,6 +135,8 @@ class WorkerLoop {
   readonly out: RecordRing;
   readonly ctl: Int32Array;
   readonly scratch = new Scratch();
+  /** The running request's start held back (a u32 length, then the start), and the body gathered behind it: REC_WHOLE's payload. */
+  readonly whole = new Scratch();
   private readonly strings: StringTableReader;
   /** The apps this loop has loaded, by module URL and export name. */
   readonly apps = new Map<string, Map<string, { fn: IterApp; owner: unknown }>>();
@@ -213,6 +218,13 @@ class WorkerRequest {
   /** The response is over: a stray late startResponse/write must fail, not wait for a reply that never comes. */
   private finished = false;
   private bodyStarted = false;
+  /**
+   * The start is held in the loop's `whole` scratch, not published yet (the
+   * host sends a head only with the first body byte, a flush or the end: G3).
+   * It goes out with the first of those; with the end of a returned list, as
+   * one REC_WHOLE record with that list's body.
+   */
+  private held = false;
 
   constructor(
     private readonly loop: WorkerLoop,
@@ -263,7 +275,8 @@ class WorkerRequest {
         this.checkAbort();
         const r = this.iterator.next();
         if (r.done) break;
-        this.send(r.value, 'a chunk yielded by the iterable', quiet);
+        if (quiet && this.held) this.gather(r.value);
+        else this.send(r.value, 'a chunk yielded by the iterable', quiet);
       }
       this.done = true;
     } catch (err) {
@@ -309,12 +322,19 @@ class WorkerRequest {
     return this.end();
   }
 
-  /** The outcome, as the END record (after the request's log lines were handled). */
+  /**
+   * The outcome, as the END record (after the request's log lines were
+   * handled); a good end of a response whose start is still held, as one
+   * REC_WHOLE record with the start and the body gathered behind it.
+   */
   private end(): void {
     this.finished = true;
     const failure = this.failure;
     const aborted = failure instanceof ThreadedAppAborted || this.aborted();
+    // Abandoned: the reactor side drops what this request would still publish, so a held start goes nowhere.
+    if (aborted) this.held = false;
     const s = this.loop.scratch;
+    s.reset();
     if (aborted) encodeEnd(s, END_ABORTED);
     else if (failure !== null) encodeEnd(s, END_ERROR, serializeError(failure));
     else encodeEnd(s, END_OK);
@@ -324,8 +344,55 @@ class WorkerRequest {
       seq = Atomics.load(this.ctl, CTL_WAKE_SEQ);
     }
     // The end always goes out (the reactor side drains an abandoned job's records, so room comes).
-    this.out.putBlocking(REC_END, this.id, s.view(), () => this.loop.notifyMain());
+    const notify = () => this.loop.notifyMain();
+    if (this.held && failure === null) {
+      this.held = false;
+      this.out.putBlocking(REC_WHOLE, this.id, this.loop.whole.view(), notify, this.job.ringLimit);
+    } else {
+      // A failure after the start: the host gets the start and the body so far, then the error, as before.
+      if (this.held) this.publishHeld(notify);
+      this.out.putBlocking(REC_END, this.id, s.view(), notify);
+    }
     this.loop.notifyMain();
+  }
+
+  /**
+   * The held start goes out as a START record, and the body gathered behind
+   * it as a BODY record. `stop` is asked before each wait for room (the end's
+   * own puts wait for the reactor side without throwing).
+   */
+  private publishHeld(stop: () => void = this.beforeWait): void {
+    this.held = false;
+    const w = this.loop.whole;
+    const startEnd = 4 + (w.buf[0]! | (w.buf[1]! << 8) | (w.buf[2]! << 16) | (w.buf[3]! << 24));
+    const limit = this.job.ringLimit;
+    this.out.putBlocking(REC_START, this.id, w.buf.subarray(4, startEnd), stop, limit);
+    if (w.at > startEnd) this.out.putBlocking(REC_BODY, this.id, w.buf.subarray(startEnd, w.at), stop, limit);
+  }
+
+  /**
+   * A chunk of a returned list while the start is held: into the REC_WHOLE
+   * payload while it stays within WHOLE_MAX (and the ring's bound), else
+   * what was held goes out as records and this chunk after it, as send() does.
+   */
+  private gather(chunk: unknown): void {
+    const bytes = bodyBytes(chunk, 'a chunk yielded by the iterable');
+    if (bytes.length === 0) return; // G4
+    const w = this.loop.whole;
+    if (w.at + bytes.length <= this.wholeMax()) {
+      this.bodyStarted = true;
+      w.ensure(bytes.length);
+      w.buf.set(bytes, w.at);
+      w.at += bytes.length;
+      return;
+    }
+    this.publishHeld();
+    this.send(bytes, 'a chunk yielded by the iterable', true);
+  }
+
+  /** Most bytes of a REC_WHOLE payload for this request: one record that fits its share of an empty ring. */
+  private wholeMax(): number {
+    return Math.min(WHOLE_MAX, this.job.ringLimit - 64);
   }
 
   private environ(): Environ {
@@ -357,6 +424,7 @@ class WorkerRequest {
         if (!this.started) throw new BodyBeforeStartResponseError('x-wsgiorg.flush()'); // as the host would
         this.checkAbort();
         this.bodyStarted = true; // the headers go out now: a later excInfo is re-raised (G2)
+        if (this.held) this.publishHeld();
         this.put(REC_FLUSH, EMPTY);
       };
     }
@@ -396,12 +464,18 @@ class WorkerRequest {
     }
     parseStatus(status);
     const checked = validateHeaders(headers).headers;
-    const s = this.loop.scratch;
-    encodeStart(s, status, checked, excInfo !== undefined ? serializeError(excInfo) : undefined);
-    // No wake-up for the start alone: the host sends a head only with the first body byte, a
-    // flush or the end (G3), and each of those wakes the reactor thread.
-    this.put(REC_START, s.view(), false);
+    // A start held from an earlier call goes first: the host sees every call, in order.
+    if (this.held) this.publishHeld();
+    // Held, not published: the host sends a head only with the first body byte, a flush or the
+    // end (G3), and the start goes out with the first of those (with a list's end, in one record).
+    const w = this.loop.whole;
+    w.reset();
+    w.u32(0);
+    encodeStart(w, status, checked, excInfo !== undefined ? serializeError(excInfo) : undefined);
+    putU32(w.buf, 0, w.at - 4);
     this.started = true;
+    if (w.at <= this.wholeMax()) this.held = true;
+    else this.put(REC_START, w.buf.subarray(4, w.at), false); // a start too large to hold
     return this.write;
   }
 
@@ -448,14 +522,10 @@ class WorkerRequest {
    */
   private send(chunk: unknown, where: string, quiet = false): void {
     this.checkAbort();
-    const bytes = typeof chunk === 'string' ? utf8.encode(chunk) : chunk instanceof Uint8Array ? chunk : null;
-    if (bytes === null) {
-      throw new InvalidAppResultError(
-        `${where} got a ${chunk === null ? 'null' : typeof chunk}; body chunks must be strings (sent as UTF-8) or Uint8Array`,
-      );
-    }
+    const bytes = bodyBytes(chunk, where);
     if (bytes.length === 0) return; // G4: a yield point, nothing to send
     if (!this.started) throw new BodyBeforeStartResponseError(where); // G1
+    if (this.held) this.publishHeld();
     this.bodyStarted = true;
     const limit = this.job.ringLimit;
     // A piece as large as the room allows, but not a sliver: a blocked writer waits for a
@@ -500,6 +570,17 @@ class WorkerRequest {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** A body chunk as bytes (a string as UTF-8); anything else is the app's error. */
+function bodyBytes(chunk: unknown, where: string): Uint8Array {
+  const bytes = typeof chunk === 'string' ? utf8.encode(chunk) : chunk instanceof Uint8Array ? chunk : null;
+  if (bytes === null) {
+    throw new InvalidAppResultError(
+      `${where} got a ${chunk === null ? 'null' : typeof chunk}; body chunks must be strings (sent as UTF-8) or Uint8Array`,
+    );
+  }
+  return bytes;
+}
 
 /** `wsgi.errors` on a worker: lines go to the host's log (a late one, after the response, to stderr). */
 class WorkerErrors {
