@@ -13,6 +13,8 @@ import { HOP_BY_HOP_HEADERS } from '../src/protocols/http/rules.js';
 import { toCpsApp } from '../src/bridge/gateway.js';
 import type { IterApp } from '../src/bridge/interfaces.js';
 import { DummyRequest } from '../src/testing/index.js';
+import { ResponseStarter } from '../src/bridge/startresponse.js';
+import { HopByHopHeaderError } from '../src/bridge/errors.js';
 import { FakeRequest } from './gateway-fakerequest.js';
 import { oneGetWire, quietLogger } from './gateway-hosts.js';
 
@@ -117,4 +119,97 @@ describe('the head startResponse checked goes to the request once (CHECKED_HEAD)
     req.write('x');
     expect(() => req[CHECKED_HEAD](200, 'OK', [])).toThrow(HeadersSentError);
   });
+  it('a middleware’s header set before the app stays; the app’s head follows it', () => {
+    const app: IterApp = (_e, sr) => {
+      sr('200 OK', [['X-App', 'a']]);
+      return ['x'];
+    };
+    const gw = toCpsApp(app, { logger: quietLogger() });
+    const out = wire((request) => {
+      request.setHeader('X-Mw', 'm');
+      gw(request);
+    });
+    expect(out).toContain('\r\nX-Mw: m\r\n');
+    expect(out.indexOf('X-Mw: m')).toBeLessThan(out.indexOf('X-App: a'));
+  });
 });
+
+describe('spindle’s request holds the head from startResponse on (no copy in the gateway)', () => {
+  it('the request takes status and headers at start(); the starter keeps no list', () => {
+    const req = new DummyRequest();
+    const s = new ResponseStarter(req);
+    s.start('201 Made', [['X-A', '1']]);
+    expect(req.code).toBe(201);
+    expect(req.codeMessage).toBe('Made');
+    expect(req.responseHeaders).toEqual([['X-A', '1']]);
+    expect(s.headers).toBeNull();
+    expect(req.startedWriting).toBe(false); // held until the first byte (G3)
+  });
+
+  it('G2: a head replaced with excInfo drops the earlier head’s headers, not those set before it', () => {
+    const req = new DummyRequest();
+    req.setHeader('X-Before', 'b');
+    const s = new ResponseStarter(req);
+    s.start('200 OK', [
+      ['X-A', '1'],
+      ['X-C', '3'],
+    ]);
+    s.start('500 Oops', [['X-B', '2']], new Error('caught'));
+    expect(req.code).toBe(500);
+    expect(req.responseHeaders).toEqual([
+      ['X-Before', 'b'],
+      ['X-B', '2'],
+    ]);
+  });
+
+  it('G2: a replacement that fails its checks leaves the request’s head as it was', () => {
+    const req = new DummyRequest();
+    const s = new ResponseStarter(req);
+    s.start('200 OK', [['X-A', '1']]);
+    expect(() => s.start('500 Oops', [['Upgrade', 'h2c']], new Error('x'))).toThrow(HopByHopHeaderError);
+    expect(req.code).toBe(200);
+    expect(req.responseHeaders).toEqual([['X-A', '1']]);
+  });
+
+  it('G2 on the wire: the replaced head’s headers do not go out', () => {
+    const app: IterApp = (_e, sr) => {
+      sr('200 OK', [['X-First', 'a']]);
+      sr('503 Busy', [['X-Second', 'b']], new Error('caught'));
+      return ['x'];
+    };
+    const out = viaGateway2(app);
+    expect(out).toMatch(/^HTTP\/1\.1 503 Busy\r\n/);
+    expect(out).toContain('\r\nX-Second: b\r\n');
+    expect(out).not.toContain('X-First');
+  });
+
+  it('an app that fails after startResponse gets a 500 without its own headers', () => {
+    const app: IterApp = (_e, sr) => {
+      sr('200 OK', [
+        ['Set-Cookie', 'secret=1'],
+        ['Content-Length', '5'],
+      ]);
+      throw new Error('boom');
+    };
+    const out = viaGateway2(app);
+    expect(out).toMatch(/^HTTP\/1\.1 500 Internal Server Error\r\n/);
+    expect(out).not.toContain('secret');
+    expect(out).toContain('\r\nContent-Length: 22\r\n');
+    expect(out.endsWith('\r\n\r\nInternal Server Error\n')).toBe(true);
+  });
+
+  it('an app whose generator fails before its first chunk gets a 500 without its own headers', () => {
+    const app: IterApp = function* (_e, sr) {
+      sr('200 OK', [['X-App', 'a']]);
+      yield '';
+      throw new Error('boom');
+    };
+    const out = viaGateway2(app);
+    expect(out).toMatch(/^HTTP\/1\.1 500 /);
+    expect(out).not.toContain('X-App');
+  });
+});
+
+function viaGateway2(app: IterApp): string {
+  return wire(toCpsApp(app, { logger: quietLogger() }));
+}

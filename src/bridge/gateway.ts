@@ -16,7 +16,7 @@
  */
 import { Buffer } from 'node:buffer';
 import type { CpsApp, IRequest } from '../protocols/http/interfaces.js';
-import { CHECKED_HEAD, type RequestCore } from '../protocols/http/requestcore.js';
+import { CHECKED_HEAD } from '../protocols/http/requestcore.js';
 import { isFieldValue, parseContentLength, responseHasNoBody } from '../protocols/http/rules.js';
 import type { Failure } from '../reactor/failure.js';
 import type { IDelayedCall, IPushProducer, IReactor } from '../reactor/interfaces.js';
@@ -42,7 +42,7 @@ import type {
   WriteFn,
   WsgiErrors,
 } from './interfaces.js';
-import { ResponseStarter } from './startresponse.js';
+import { ResponseStarter, type HeadSink } from './startresponse.js';
 import { CHECKED_START, type CheckedStartHost } from './checkedstart.js';
 import { isWebSocketRequest } from '../protocols/websocket/accept.js';
 import type { IWebSocketTransport } from '../protocols/websocket/interfaces.js';
@@ -192,7 +192,7 @@ function checkChunk(chunk: unknown, where: string): Chunk {
  * no parts object per request).
  */
 class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironParts, CheckedStartHost {
-  private readonly starter = new ResponseStarter();
+  private readonly starter: ResponseStarter;
   readonly reactor: IReactor;
   input!: StreamingInput | EmptyInput;
   /**
@@ -247,6 +247,9 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
   ) {
     this.reactor = options.reactor ?? request.reactor;
     this.liveList = live.listFor(this.reactor);
+    // spindle's own requests take the checked head at startResponse (no copy kept here); others get it at the first byte.
+    const sink = request as IRequest & Partial<HeadSink>;
+    this.starter = new ResponseStarter(sink[CHECKED_HEAD] !== undefined ? (sink as HeadSink) : null);
   }
 
   begin(): void {
@@ -414,7 +417,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
    * bridge calls `startResponse` (which refuses what it must).
    */
   [CHECKED_START](startResponse: StartResponse, code: number, reason: string, headers: [string, string][]): boolean {
-    if (startResponse !== this.startResponseFn || this.starter.head !== null) return false;
+    if (startResponse !== this.startResponseFn || this.starter.started) return false;
     // A plain-JS app can assign request.code/codeMessage past TypeScript's readonly: what
     // startResponse would refuse goes to it.
     if (!Number.isInteger(code) || code < 200 || code > 599 || !isFieldValue(reason)) return false;
@@ -427,7 +430,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
       if (n === null || (contentLength !== null && n !== contentLength)) return false;
       contentLength = n;
     }
-    this.starter.head = { code, reason, headers, contentLength };
+    this.starter.take(code, reason, headers, contentLength);
     return true;
   }
 
@@ -441,7 +444,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
       this.ws = new IterWebSocket({
         request: this.request,
         clock: this.reactor,
-        responseStarted: () => this.starter.head !== null,
+        responseStarted: () => this.starter.started,
         accepted: (t) => this.wsAccepted(t),
         refused: () => {
           this.endResponse();
@@ -608,7 +611,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
       this.ws.transport?.sendMessage(chunk);
       return;
     }
-    if (!this.starter.head) {
+    if (!this.starter.started) {
       this.fail(new BodyBeforeStartResponseError('a chunk yielded by the iterable')); // G1
       return;
     }
@@ -624,24 +627,22 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
 
   /** G3: status and headers go out with the first body byte, flush, or the end. */
   private sendHeaders(): void {
-    if (this.starter.headersSent) return;
-    const head = this.starter.head!;
-    const request = this.request as IRequest & Partial<Pick<RequestCore, typeof CHECKED_HEAD>>;
-    if (request[CHECKED_HEAD] !== undefined) {
-      // startResponse checked status and headers by the server's rules: not a second time (spindle's own requests).
-      request[CHECKED_HEAD](head.code, head.reason, head.headers);
-    } else {
-      request.setResponseCode(head.code, head.reason);
-      const headers = head.headers;
+    const starter = this.starter;
+    if (starter.headersSent) return;
+    // spindle's own requests hold the head since startResponse (checked once, by the server's rules); others get it now.
+    const headers = starter.headers;
+    if (headers !== null) {
+      const request = this.request;
+      request.setResponseCode(starter.code, starter.reason);
       for (let i = 0; i < headers.length; i++) request.addHeader(headers[i]![0], headers[i]![1]);
     }
-    this.starter.headersSent = true;
+    starter.headersSent = true;
   }
 
   /** Hand a non-empty chunk to the request. A string goes as is (the server encodes it) unless Content-Length needs counting. */
   private sendBody(chunk: Chunk): void {
     this.sendHeaders();
-    const cl = this.starter.head!.contentLength;
+    const cl = this.starter.contentLength;
     if (cl === null) {
       this.turnBytes += chunk.length; // string length: close enough for the per-turn budget
       this.request.write(chunk);
@@ -663,7 +664,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
     if (this.endedUnwatched()) throw this.gone ? new ClientGoneError() : new ResponseEndedError();
     checkChunk(chunk, 'write()');
     if (chunk.length === 0) return; // G4
-    if (!this.starter.head) throw new BodyBeforeStartResponseError('write()');
+    if (!this.starter.started) throw new BodyBeforeStartResponseError('write()');
     if (this.transportPaused) {
       const limit = this.options.writeBufferLimit ?? WRITE_BUFFER_LIMIT;
       const size = typeof chunk === 'string' ? Buffer.byteLength(chunk, 'utf8') : chunk.length;
@@ -676,7 +677,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
 
   private flushHead(): void {
     if (this.endedUnwatched()) return;
-    if (!this.starter.head) throw new BodyBeforeStartResponseError('x-wsgiorg.flush()');
+    if (!this.starter.started) throw new BodyBeforeStartResponseError('x-wsgiorg.flush()');
     this.sendHeaders();
     if (!this.request.startedWriting) this.request.flushHeaders();
   }
@@ -737,14 +738,13 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
       this.settle(() => ws.close());
       return;
     }
-    if (!this.starter.head) {
+    if (!this.starter.started) {
       this.fail(new BodyBeforeStartResponseError('the end of the iterable'));
       return;
     }
     this.sendHeaders();
-    const head = this.starter.head;
-    const cl = head.contentLength;
-    const short = cl !== null && this.sent < cl && !responseHasNoBody(this.request.method, head.code);
+    const cl = this.starter.contentLength;
+    const short = cl !== null && this.sent < cl && !responseHasNoBody(this.request.method, this.starter.code);
     this.endResponse();
     // settle() without its closure (this runs once per response): finish, and close the iterable whatever happens (G7).
     try {
@@ -821,6 +821,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
 
   private sendPlain(code: number, reason: string, body: string): void {
     const bytes = utf8.encode(body);
+    this.starter.withdraw(); // the app's head, if the request holds it already, does not go out with this answer
     this.request.setResponseCode(code, reason);
     this.request.setHeader('Content-Type', 'text/plain; charset=utf-8');
     this.request.setHeader('Content-Length', String(bytes.length));

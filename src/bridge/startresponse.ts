@@ -1,8 +1,10 @@
 /**
  * `startResponse` bookkeeping: PEP 3333's "The start_response() Callable" rules
- * (G2), the hop-by-hop ban (G9) and status/header validation (G10). Pure: no
- * I/O; the gateway asks `head` when it sends the headers.
+ * (G2), the hop-by-hop ban (G9) and status/header validation (G10). No I/O:
+ * a checked head goes to the request's own lists (spindle's requests hold it
+ * until the first body byte, G3) or waits here as a copy.
  */
+import { CHECKED_HEAD, type RequestCore } from '../protocols/http/requestcore.js';
 import { HOP_BY_HOP_HEADERS, isFieldName, isFieldValue, parseContentLength } from '../protocols/http/rules.js';
 import {
   HopByHopHeaderError,
@@ -12,15 +14,6 @@ import {
 } from './errors.js';
 
 const STATUS = /^([0-9]{3}) (.*)$/s;
-
-/** The status and headers the app asked for. */
-export interface ResponseHead {
-  code: number;
-  reason: string;
-  headers: [string, string][];
-  /** The declared Content-Length, or null when the app gave none. */
-  contentLength: number | null;
-}
 
 /** Status lines and header names already checked, so the common ones ('200 OK', 'Content-Type') cost one lookup. */
 const STATUS_CACHE = new Map<string, { readonly code: number; readonly reason: string }>();
@@ -67,26 +60,24 @@ function checkStatus(status: string): { code: number; reason: string } {
 
 /** G9/G10: check the header list and return a copy the app can no longer change. */
 export function validateHeaders(headers: unknown): { headers: [string, string][]; contentLength: number | null } {
-  const head: ResponseHead = { code: 0, reason: '', headers: [], contentLength: null };
-  checkHeadersInto(headers, head);
-  return { headers: head.headers, contentLength: head.contentLength };
+  const contentLength = checkHeaderList(headers);
+  const list = headers as readonly (readonly [string, string])[];
+  const out: [string, string][] = new Array(list.length); // sized once: pushing onto [] allocates room for 17
+  for (let i = 0; i < list.length; i++) out[i] = [list[i]![0], list[i]![1]];
+  return { headers: out, contentLength };
 }
 
-/** A placeholder until checkHeadersInto sets the copy (never handed out). */
-const NO_HEADERS: [string, string][] = [];
-
-/** validateHeaders' work, writing the copy and the Content-Length into `head` (one object per response). */
-function checkHeadersInto(headers: unknown, head: ResponseHead): void {
+/** G9/G10: check the header list (nothing copied); returns its Content-Length, or null when it has none. */
+function checkHeaderList(headers: unknown): number | null {
   if (!Array.isArray(headers))
     throw new StartResponseHeaderError(headers, 'headers must be an array of [name, value] pairs');
-  const n = headers.length;
-  const out: [string, string][] = new Array(n); // sized once: pushing onto [] allocates room for 17
   let contentLength: number | null = null;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < headers.length; i++) {
     const pair: unknown = headers[i];
     if (!Array.isArray(pair) || pair.length !== 2)
       throw new StartResponseHeaderError(pair, 'each header must be a [name, value] pair');
-    const [name, value] = pair as unknown[];
+    const name: unknown = pair[0];
+    const value: unknown = pair[1];
     if (typeof name !== 'string' || typeof value !== 'string')
       throw new StartResponseHeaderError(pair, 'name and value must be strings');
     const lower = NAME_CACHE.get(name) ?? checkName(name, pair);
@@ -106,10 +97,8 @@ function checkHeadersInto(headers: unknown, head: ResponseHead): void {
         throw new StartResponseHeaderError(pair, 'two different Content-Length values');
       contentLength = n;
     }
-    out[i] = [name, value];
   }
-  head.headers = out;
-  head.contentLength = contentLength;
+  return contentLength;
 }
 
 /** A name not seen yet: a token and not hop-by-hop (G9/G10); returns it lower-cased and remembers it. */
@@ -122,12 +111,36 @@ function checkName(name: string, pair: unknown): string {
 }
 
 /**
- * One response's `startResponse` state. `start()` is the body of the callable;
- * the gateway sets `headersSent` once the head went to the transport.
+ * Where a checked head goes as soon as startResponse took it: spindle's own
+ * requests (`RequestCore[CHECKED_HEAD]`) copy the headers into their lists
+ * and hold them until the first body byte, as they hold a CPS app's (G3). No
+ * copy of the list is kept here then.
+ */
+export type HeadSink = Pick<RequestCore, typeof CHECKED_HEAD>;
+
+/** An empty header list (never written). */
+const NO_HEADERS: readonly [string, string][] = [];
+
+/**
+ * One response's `startResponse` state. `start()` is the body of the
+ * callable; the gateway sets `headersSent` once the head went to the
+ * transport. With a `sink` the head goes to it at once (replaced there by a
+ * later head, G2); without one, a copy of the headers waits in `headers`.
  */
 export class ResponseStarter {
-  head: ResponseHead | null = null;
+  /** startResponse took a head: `code`, `reason` and `contentLength` are its. */
+  started = false;
+  code = 0;
+  reason = '';
+  /** The declared Content-Length, or null when the app gave none. */
+  contentLength: number | null = null;
+  /** The headers to send (a copy), when there is no sink; null once a sink took them. */
+  headers: readonly (readonly [string, string])[] | null = null;
   headersSent = false;
+  /** The sink's header count before this response's head (-1: none handed yet). */
+  private mark = -1;
+
+  constructor(private readonly sink: HeadSink | null = null) {}
 
   /**
    * G2 (PEP 3333): a second call without `excInfo` throws; with `excInfo` it
@@ -135,13 +148,36 @@ export class ResponseStarter {
    * once the headers went out. Validation errors leave the previous head as is.
    */
   start(status: unknown, headers: unknown, excInfo?: unknown): void {
-    if (this.head !== null) {
+    if (this.started) {
       if (excInfo === undefined || excInfo === null) throw new StartResponseTwiceError();
       if (this.headersSent) throw excInfo;
     }
     const { code, reason } = parseStatus(status);
-    const head: ResponseHead = { code, reason, headers: NO_HEADERS, contentLength: null };
-    checkHeadersInto(headers, head);
-    this.head = head;
+    if (this.sink !== null) {
+      this.take(code, reason, headers as readonly [string, string][], checkHeaderList(headers));
+    } else {
+      const checked = validateHeaders(headers);
+      this.take(code, reason, checked.headers, checked.contentLength);
+    }
+  }
+
+  /** A head checked already (by `start`, or the bridge's: checkedstart.ts): this response's head from now on. */
+  take(
+    code: number,
+    reason: string,
+    headers: readonly (readonly [string, string])[],
+    contentLength: number | null,
+  ): void {
+    if (this.sink !== null) this.mark = this.sink[CHECKED_HEAD](code, reason, headers, this.mark);
+    else this.headers = headers;
+    this.code = code;
+    this.reason = reason;
+    this.contentLength = contentLength;
+    this.started = true;
+  }
+
+  /** Before the headers went out: take the head back from the sink (the gateway answers in the app's place). */
+  withdraw(): void {
+    if (this.sink !== null && this.mark >= 0) this.sink[CHECKED_HEAD](this.code, this.reason, NO_HEADERS, this.mark);
   }
 }

@@ -99,10 +99,21 @@ export abstract class RequestCore {
    * no hop-by-hop name (Transfer-Encoding among them), a Content-Length is
    * digits with SP/HTAB around them at most (startresponse.ts checks exactly
    * this). Added after the headers already set, as `addHeader` would; a
-   * Content-Length is kept as its digits, as `checkHeader` keeps it.
+   * Content-Length is kept as its digits, as `checkHeader` keeps it. The
+   * strings are copied into the request's own lists: the caller's list may
+   * change afterwards.
+   *
+   * `from` (the number this returned for an earlier head) replaces that head:
+   * the headers from there on are dropped first (startResponse with excInfo,
+   * G2; the gateway's own 500). Returns the number of headers before these.
    */
-  [CHECKED_HEAD](code: number, phrase: string, headers: readonly (readonly [string, string])[]): void {
+  [CHECKED_HEAD](code: number, phrase: string, headers: readonly (readonly [string, string])[], from = -1): number {
     if (this.locked) throw new HeadersSentError('setResponseCode()');
+    if (from >= 0 && from < this.names.length) {
+      this.names.length = from; // the lists are this request's own once they hold a header (append)
+      this.values.length = from;
+    }
+    const before = this.names.length;
     this.code = code;
     this.codeMessage = phrase;
     for (let i = 0; i < headers.length; i++) {
@@ -110,6 +121,7 @@ export abstract class RequestCore {
       const value = headers[i]![1];
       this.append(name, name.length === 14 && name.toLowerCase() === 'content-length' ? trimOWS(value) : value);
     }
+    return before;
   }
 
   /**
