@@ -165,7 +165,8 @@ export abstract class BridgeRequest extends RequestCore implements IRequest {
   // ------------------------------------------------------------ subclass hooks
   /** Start the body: feed `sink`; return how to pause, resume and stop the feed. */
   protected abstract openBody(sink: BodySink): BodyControl;
-  protected abstract sendHead(code: number, phrase: string, headers: [string, string][]): void;
+  /** The head, as the request's own header lists (read them now, keep no reference: a copy is the host's to make). */
+  protected abstract sendHead(code: number, phrase: string, names: readonly string[], values: readonly string[]): void;
   protected abstract sendData(chunk: Uint8Array): void;
   protected abstract sendFlush(): void;
   protected abstract sendEnd(): void;
@@ -324,6 +325,6 @@ export abstract class BridgeRequest extends RequestCore implements IRequest {
     if (this.phase !== 'open') return;
     this.phase = 'streaming';
     this.locked = true;
-    this.sendHead(this.code, this.codeMessage, this.headerPairs());
+    this.sendHead(this.code, this.codeMessage, this.names, this.values);
   }
 }

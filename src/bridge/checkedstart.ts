@@ -24,7 +24,13 @@ export interface CheckedStartHost {
    * is one `startResponse` must see (a status outside 200-599, two
    * Content-Length values, a second head): the caller then calls `startResponse`.
    */
-  [CHECKED_START](startResponse: StartResponse, code: number, reason: string, headers: [string, string][]): boolean;
+  [CHECKED_START](
+    startResponse: StartResponse,
+    code: number,
+    reason: string,
+    names: readonly string[],
+    values: readonly string[],
+  ): boolean;
 }
 
 /** The host in an environ, if the gateway that built it takes checked heads. */

@@ -137,12 +137,18 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
     this.startResponse = startResponse;
     this.queueOptions = options;
     // acceptWebSocket() finds this hook only where the host offers a WebSocket.
-    // (The bound function is made only then: most requests are not upgrades.)
-    if (environ['spindle.websocket'] !== undefined) {
-      const accept = (protocol: IWebSocketProtocol, subprotocol: string | null, options: AcceptWebSocketOptions) =>
-        this.acceptBridged(protocol, subprotocol, options);
-      Object.defineProperty(this, ACCEPT_WEBSOCKET, { value: accept, enumerable: false });
-    }
+    if (environ['spindle.websocket'] !== undefined) this.offerWebSocket();
+  }
+
+  /**
+   * The hook acceptWebSocket() calls. Its closure is made here, not in the
+   * constructor: a constructor holding a closure over `this` gets a context
+   * allocated on every call, upgrade or not.
+   */
+  private offerWebSocket(): void {
+    const accept = (protocol: IWebSocketProtocol, subprotocol: string | null, options: AcceptWebSocketOptions) =>
+      this.acceptBridged(protocol, subprotocol, options);
+    Object.defineProperty(this, ACCEPT_WEBSOCKET, { value: accept, enumerable: false });
   }
 
   /** `acceptWebSocket(thisRequest, protocol)`: accept the host's WebSocket and carry `protocol`'s messages through the iterator. */
@@ -253,20 +259,24 @@ export class EnvironRequest extends BridgeRequest implements BridgeQueueListener
     if (!streaming) this.reader?.wake();
   }
 
-  protected sendHead(code: number, phrase: string, headers: [string, string][]): void {
+  protected sendHead(code: number, phrase: string, names: readonly string[], values: readonly string[]): void {
     // Connection-level headers belong to the gateway's connection, not to this response (G9).
-    let own = headers;
-    for (let i = 0; i < headers.length; i++) {
-      if (isHopByHop(headers[i]![0])) {
-        own = headers.filter(([n]) => !isHopByHop(n));
+    for (let i = 0; i < names.length; i++) {
+      if (isHopByHop(names[i]!)) {
+        const keep = names.map((n) => !isHopByHop(n));
+        names = names.filter((_, j) => keep[j]);
+        values = values.filter((_, j) => keep[j]);
         break;
       }
     }
     // spindle's gateway takes the head RequestCore checked as it is (checkedstart.ts); any other host, or a
     // middleware between, gets it through startResponse.
     const host = checkedStartHost(this.environ);
-    if (host === undefined || !host[CHECKED_START](this.startResponse, code, phrase, own))
-      this.startResponse(statusLine(code, phrase), own);
+    if (host === undefined || !host[CHECKED_START](this.startResponse, code, phrase, names, values)) {
+      const pairs: [string, string][] = new Array(names.length);
+      for (let i = 0; i < names.length; i++) pairs[i] = [names[i]!, values[i]!];
+      this.startResponse(statusLine(code, phrase), pairs);
+    }
     this.headSent = true;
   }
 

@@ -96,9 +96,9 @@ export class FetchRequest extends BridgeRequest implements BridgeQueueListener {
     this.wake();
   }
 
-  protected sendHead(code: number, phrase: string, headers: [string, string][]): void {
+  protected sendHead(code: number, phrase: string, names: readonly string[], values: readonly string[]): void {
     const h = new globalThis.Headers();
-    for (const [name, value] of headers) h.append(name, value);
+    for (let i = 0; i < names.length; i++) h.append(names[i]!, values[i]!);
     this.nullBody = responseHasNoBody(this.method, code);
     const body = this.nullBody
       ? null

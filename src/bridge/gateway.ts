@@ -416,21 +416,27 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
    * otherwise (or for a status or reason set around RequestCore's checks), and the
    * bridge calls `startResponse` (which refuses what it must).
    */
-  [CHECKED_START](startResponse: StartResponse, code: number, reason: string, headers: [string, string][]): boolean {
+  [CHECKED_START](
+    startResponse: StartResponse,
+    code: number,
+    reason: string,
+    names: readonly string[],
+    values: readonly string[],
+  ): boolean {
     if (startResponse !== this.startResponseFn || this.starter.started) return false;
     // A plain-JS app can assign request.code/codeMessage past TypeScript's readonly: what
     // startResponse would refuse goes to it.
     if (!Number.isInteger(code) || code < 200 || code > 599 || !isFieldValue(reason)) return false;
     if (this.ws !== null || this.endedUnwatched()) return false; // startResponse's own errors
     let contentLength: number | null = null;
-    for (let i = 0; i < headers.length; i++) {
-      const name = headers[i]![0];
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
       if (name.length !== 14 || name.toLowerCase() !== 'content-length') continue;
-      const n = parseContentLength(headers[i]![1]);
+      const n = parseContentLength(values[i]!);
       if (n === null || (contentLength !== null && n !== contentLength)) return false;
       contentLength = n;
     }
-    this.starter.take(code, reason, headers, contentLength);
+    this.starter.takeFields(code, reason, names, values, contentLength);
     return true;
   }
 

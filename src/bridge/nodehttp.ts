@@ -128,8 +128,13 @@ export class NodeRequest extends BridgeRequest {
     if (head.length > 0) protocol.dataReceived(new Uint8Array(head.buffer, head.byteOffset, head.byteLength));
   }
 
-  protected sendHead(code: number, phrase: string, headers: [string, string][]): void {
-    this.res.writeHead(code, phrase, headers.flat());
+  protected sendHead(code: number, phrase: string, names: readonly string[], values: readonly string[]): void {
+    const flat: string[] = new Array(2 * names.length);
+    for (let i = 0; i < names.length; i++) {
+      flat[2 * i] = names[i]!;
+      flat[2 * i + 1] = values[i]!;
+    }
+    this.res.writeHead(code, phrase, flat);
   }
 
   protected sendData(chunk: Uint8Array): void {

@@ -4,7 +4,7 @@
  * a checked head goes to the request's own lists (spindle's requests hold it
  * until the first body byte, G3) or waits here as a copy.
  */
-import { CHECKED_HEAD, type RequestCore } from '../protocols/http/requestcore.js';
+import { CHECKED_FIELDS, CHECKED_HEAD, type RequestCore } from '../protocols/http/requestcore.js';
 import { HOP_BY_HOP_HEADERS, isFieldName, isFieldValue, parseContentLength } from '../protocols/http/rules.js';
 import {
   HopByHopHeaderError,
@@ -116,7 +116,7 @@ function checkName(name: string, pair: unknown): string {
  * and hold them until the first body byte, as they hold a CPS app's (G3). No
  * copy of the list is kept here then.
  */
-export type HeadSink = Pick<RequestCore, typeof CHECKED_HEAD>;
+export type HeadSink = Pick<RequestCore, typeof CHECKED_HEAD | typeof CHECKED_FIELDS>;
 
 /** An empty header list (never written). */
 const NO_HEADERS: readonly [string, string][] = [];
@@ -161,7 +161,28 @@ export class ResponseStarter {
     }
   }
 
-  /** A head checked already (by `start`, or the bridge's: checkedstart.ts): this response's head from now on. */
+  /** A head checked already, as names and values (the bridge's: checkedstart.ts): this response's head from now on. */
+  takeFields(
+    code: number,
+    reason: string,
+    names: readonly string[],
+    values: readonly string[],
+    contentLength: number | null,
+  ): void {
+    if (this.sink === null) {
+      const pairs: [string, string][] = new Array(names.length);
+      for (let i = 0; i < names.length; i++) pairs[i] = [names[i]!, values[i]!];
+      this.take(code, reason, pairs, contentLength);
+      return;
+    }
+    this.mark = this.sink[CHECKED_FIELDS](code, reason, names, values, this.mark);
+    this.code = code;
+    this.reason = reason;
+    this.contentLength = contentLength;
+    this.started = true;
+  }
+
+  /** A head checked already (by `start`): this response's head from now on. */
   take(
     code: number,
     reason: string,

@@ -48,6 +48,9 @@ export type FinishOutcome = 'pending' | 'finished' | 'lost';
  */
 export const CHECKED_HEAD = Symbol('spindle.checkedHead');
 
+/** `CHECKED_HEAD` for a head kept as two lists, names and values (spindle's bridge hands its request's own). */
+export const CHECKED_FIELDS = Symbol('spindle.checkedFields');
+
 /** The empty lists every response starts with; never written (`append` replaces them on the first header). */
 const NO_FIELDS: string[] = [];
 
@@ -108,20 +111,39 @@ export abstract class RequestCore {
    * G2; the gateway's own 500). Returns the number of headers before these.
    */
   [CHECKED_HEAD](code: number, phrase: string, headers: readonly (readonly [string, string])[], from = -1): number {
+    const before = this.checkedStatus(code, phrase, from);
+    for (let i = 0; i < headers.length; i++) this.appendChecked(headers[i]![0], headers[i]![1]);
+    return before;
+  }
+
+  /** `CHECKED_HEAD` with the headers as names and values (same checks already made, same `from`). */
+  [CHECKED_FIELDS](
+    code: number,
+    phrase: string,
+    names: readonly string[],
+    values: readonly string[],
+    from = -1,
+  ): number {
+    const before = this.checkedStatus(code, phrase, from);
+    for (let i = 0; i < names.length; i++) this.appendChecked(names[i]!, values[i]!);
+    return before;
+  }
+
+  /** A checked head's status, after dropping the head `from` began (see CHECKED_HEAD); the header count before it. */
+  private checkedStatus(code: number, phrase: string, from: number): number {
     if (this.locked) throw new HeadersSentError('setResponseCode()');
     if (from >= 0 && from < this.names.length) {
       this.names.length = from; // the lists are this request's own once they hold a header (append)
       this.values.length = from;
     }
-    const before = this.names.length;
     this.code = code;
     this.codeMessage = phrase;
-    for (let i = 0; i < headers.length; i++) {
-      const name = headers[i]![0];
-      const value = headers[i]![1];
-      this.append(name, name.length === 14 && name.toLowerCase() === 'content-length' ? trimOWS(value) : value);
-    }
-    return before;
+    return this.names.length;
+  }
+
+  /** A checked header: a Content-Length as its digits, as `checkHeader` keeps it. */
+  private appendChecked(name: string, value: string): void {
+    this.append(name, name.length === 14 && name.toLowerCase() === 'content-length' ? trimOWS(value) : value);
   }
 
   /**
