@@ -13,7 +13,7 @@
  * and (primary -> worker) { type: 'shutdown' } (stop), { type: 'retire' } (stop,
  * serving what comes on open connections with Connection: close: a reload).
  */
-import cluster, { type Worker } from 'node:cluster';
+import cluster from 'node:cluster';
 import type { IAddress } from '../reactor/interfaces.js';
 import type { ServeOptions } from './args.js';
 import { EXIT_FORCED, EXIT_INTERNAL, EXIT_OK } from './errors.js';
@@ -44,6 +44,37 @@ export interface PrimaryIO {
   stdout(text: string): void;
   stderr(text: string): void;
   exit(code: number): void;
+}
+
+/** What the primary uses of a worker (node:cluster's `Worker`; a test passes its own). */
+export interface PrimaryWorker {
+  readonly id: number;
+  readonly process: { readonly pid?: number | undefined; kill(signal?: NodeJS.Signals): boolean };
+  on(event: 'message', listener: (message: WorkerMessage) => void): unknown;
+  on(event: 'exit', listener: (code: number | null, signal: string | null) => void): unknown;
+  once(event: 'disconnect', listener: () => void): unknown;
+  send(message: { type: 'shutdown' | 'retire' }): unknown;
+  isConnected(): boolean;
+  isDead(): boolean;
+}
+
+/** Where the primary's workers and signals come from: node:cluster and the process, or a test's. */
+export interface PrimaryHost {
+  fork(env: Record<string, string>): PrimaryWorker;
+  onSignal(name: 'SIGINT' | 'SIGTERM' | 'SIGHUP', listener: () => void): void;
+}
+
+/**
+ * The real host. Workers re-run this same command (same script, same execArgv
+ * such as `--import tsx`); the environment variable makes them serve. A reload
+ * forks new workers the same way, so they import the app's code afresh.
+ */
+export function clusterHost(): PrimaryHost {
+  cluster.setupPrimary({ args: process.argv.slice(2) });
+  return {
+    fork: (env) => cluster.fork(env),
+    onSignal: (name, listener) => void process.on(name, listener),
+  };
 }
 
 /** Most dead workers replaced within `WORKER_RESTART_WINDOW_SECONDS`; one more and the group stops. */
@@ -81,7 +112,7 @@ export class RestartBudget {
 type WorkerState = 'starting' | 'serving' | 'retiring';
 
 interface Member {
-  worker: Worker;
+  worker: PrimaryWorker;
   state: WorkerState;
   /** The worker said why it could not start. */
   fatal: { message: string; exitCode: number } | undefined;
@@ -94,21 +125,22 @@ interface Member {
  * shared port always has a worker: no connection is refused). Never returns
  * normally.
  */
-export function runPrimary(options: ServeOptions, io: PrimaryIO, budget = new RestartBudget()): void {
+export function runPrimary(
+  options: ServeOptions,
+  io: PrimaryIO,
+  budget = new RestartBudget(),
+  host: PrimaryHost = clusterHost(),
+): void {
   const count = options.processes ?? 1;
   const log = new Logger('spindle.cluster');
-  // Workers re-run this same command (same script, same execArgv such as
-  // `--import tsx`); the environment variable makes them serve. A reload forks
-  // new workers the same way, so they import the app's code afresh.
-  cluster.setupPrimary({ args: process.argv.slice(2) });
   const members = new Map<number, Member>();
   let stopping = false;
   let failed: { message: string; exitCode: number } | undefined;
   let printed = false;
   /** A SIGHUP reload: the old workers still to replace, and the pair being swapped now. */
-  let reload: { queue: Worker[]; fresh: Worker | undefined; old: Worker | undefined } | undefined;
+  let reload: { queue: PrimaryWorker[]; fresh: PrimaryWorker | undefined; old: PrimaryWorker | undefined } | undefined;
 
-  const send = (w: Worker, message: { type: 'shutdown' | 'retire' }): void => {
+  const send = (w: PrimaryWorker, message: { type: 'shutdown' | 'retire' }): void => {
     if (w.isDead()) return;
     try {
       w.send(message);
@@ -117,7 +149,7 @@ export function runPrimary(options: ServeOptions, io: PrimaryIO, budget = new Re
     }
   };
   /** A worker told to go that has not exited by the end of the grace is killed. */
-  const bound = (w: Worker): void => {
+  const bound = (w: PrimaryWorker): void => {
     setTimeout(
       () => {
         if (!w.isDead()) w.process.kill('SIGKILL');
@@ -215,8 +247,8 @@ export function runPrimary(options: ServeOptions, io: PrimaryIO, budget = new Re
     fork();
   };
 
-  function fork(): Worker {
-    const worker = cluster.fork({ [WORKER_ENV]: '1' });
+  function fork(): PrimaryWorker {
+    const worker = host.fork({ [WORKER_ENV]: '1' });
     const member: Member = { worker, state: 'starting', fatal: undefined };
     members.set(worker.id, member);
     worker.on('message', (message: WorkerMessage) => {
@@ -243,9 +275,9 @@ export function runPrimary(options: ServeOptions, io: PrimaryIO, budget = new Re
     if (action === 'ignore' || stopping) return;
     stopAll();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('SIGHUP', () => {
+  host.onSignal('SIGINT', onSignal);
+  host.onSignal('SIGTERM', onSignal);
+  host.onSignal('SIGHUP', () => {
     if (stopping) return;
     if (!printed) return void log.warn('SIGHUP before every worker listens: ignored');
     if (reload !== undefined) return void log.warn('SIGHUP during a reload: ignored (the reload goes on)');
