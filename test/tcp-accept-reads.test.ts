@@ -17,7 +17,7 @@ import { InvalidArgumentError } from '../src/reactor/errors.js';
 import type { IListeningPort, IProtocol, ITransport } from '../src/reactor/interfaces.js';
 import { NodeReactor } from '../src/reactor/nodereactor.js';
 import { acceptedReads, releaseRead, SHARED_READ_BYTES } from '../src/reactor/readbuffer.js';
-import { readIntoOwnBuffers } from '../src/reactor/tcpaccept.js';
+import { readIntoOwnBuffers, type AcceptedReads } from '../src/reactor/tcpaccept.js';
 import { listenTCP } from '../src/reactor/tcp.js';
 import { oneShotFactory, pattern, runTransportSuite, socketMaker, turnUntil, turns } from './transport-suite.js';
 
@@ -230,6 +230,50 @@ describe('readIntoOwnBuffers on net.Server', () => {
     expect(answer).toBe(String(3 * 1024 * KiB + 7));
     expect(peer).toBe(`127.0.0.1:${local}`);
     c.destroy();
+  });
+
+  /** A server whose sockets echo, moved with `reads`; the sockets readIntoOwnBuffers returned. */
+  async function echoing(reads: AcceptedReads) {
+    const served: net.Socket[] = [];
+    const srv = net.createServer((raw) => {
+      const s = readIntoOwnBuffers(raw, SHARED_READ_BYTES, reads);
+      served.push(s);
+      s.on('data', (d) => s.write(d));
+      s.on('error', () => {});
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise<void>((r) => srv.close(() => r())));
+    const c = net.connect((srv.address() as net.AddressInfo).port, '127.0.0.1');
+    c.on('error', () => {});
+    cleanup.push(() => void c.destroy());
+    return { srv, served, c, connections: () => new Promise((r) => srv.getConnections((_e, n) => r(n))) };
+  }
+
+  it('a new socket that throws before taking the handle leaves the accepted socket served as it was', async () => {
+    const { served, c } = await echoing(() => {
+      throw new Error('no reads');
+    });
+    c.write('ping');
+    const echo = await new Promise<string>((r) => c.once('data', (d) => r(d.toString())));
+    expect(echo).toBe('ping');
+    expect(served[0]!.destroyed).toBe(false);
+  });
+
+  it('a new socket that throws after Node pointed the handle at it closes the connection instead of serving a socket that gets no bytes', async () => {
+    // Node calls `buffer()` in its handle setup, after the handle names the new socket as its reader.
+    const { served, c, connections } = await echoing((max, deliver) => ({
+      ...acceptedReads(max, deliver),
+      buffer: () => {
+        throw new Error('no buffer');
+      },
+    }));
+    c.write('ping');
+    let got = '';
+    c.on('data', (d) => (got += d.toString()));
+    await new Promise<void>((r) => c.once('close', () => r()));
+    expect(got).toBe('');
+    expect(served[0]!.destroyed).toBe(true);
+    expect(await connections()).toBe(0);
   });
 
   it("without Node's fields as expected the socket is served as it is", () => {

@@ -18,9 +18,21 @@
  * old one, left without handle or server, is garbage; `noDelay` was set on the
  * handle, so the new socket is told it is set; half-open and the high-water
  * marks are copied.
+ *
+ * If building the new socket throws, the handle goes back to the old one when the
+ * throw came before Node's handle setup (the handle still names the old socket as
+ * its owner). After that setup (it points the handle's reads at the new socket and
+ * hands libuv the read buffer, which cannot be undone) the old socket would never
+ * get a byte: it is destroyed instead, so the peer sees the connection closed and
+ * the server's count goes down, rather than a connection that hangs. With Node 20
+ * and the options given here nothing after the setup throws; the check guards
+ * against a Node that differs.
  */
 import { Socket } from 'node:net';
 import { acceptedReads } from './readbuffer.js';
+
+/** Node's `onread` option for an accepted socket: `acceptedReads` (a test passes its own). */
+export type AcceptedReads = typeof acceptedReads;
 
 /** The underscore fields used, as far as they are used. */
 interface NodeSocketFields {
@@ -29,8 +41,13 @@ interface NodeSocketFields {
   server?: unknown;
 }
 
+/** Node's handle names the socket it reads for under a symbol of its own: is that still `socket`? */
+function ownedBy(handle: object, socket: Socket): boolean {
+  return Object.getOwnPropertySymbols(handle).some((key) => (handle as Record<symbol, unknown>)[key] === socket);
+}
+
 /** `raw`, an accepted socket no byte was read from, as a socket reading through `acceptedReads(max)`; `raw` if Node's fields are not as expected. */
-export function readIntoOwnBuffers(raw: Socket, max: number): Socket {
+export function readIntoOwnBuffers(raw: Socket, max: number, reads: AcceptedReads = acceptedReads): Socket {
   const old = raw as Socket & NodeSocketFields;
   const handle = old._handle;
   const server = old._server;
@@ -46,6 +63,12 @@ export function readIntoOwnBuffers(raw: Socket, max: number): Socket {
   )
     return raw;
   old._handle = null;
+  /** The new socket could not take the handle: give it back to `raw`, or close `raw` if the handle is no longer its. */
+  const giveBack = (): Socket => {
+    old._handle = handle;
+    if (!ownedBy(handle, raw)) raw.destroy();
+    return raw;
+  };
   let socket: Socket & NodeSocketFields;
   try {
     socket = new Socket({
@@ -56,16 +79,12 @@ export function readIntoOwnBuffers(raw: Socket, max: number): Socket {
       noDelay: server.noDelay === true,
       readableHighWaterMark: raw.readableHighWaterMark,
       writableHighWaterMark: raw.writableHighWaterMark,
-      onread: acceptedReads(max, (chunk) => socket.emit('data', chunk)),
+      onread: reads(max, (chunk) => socket.emit('data', chunk)),
     } as ConstructorParameters<typeof Socket>[0]) as Socket & NodeSocketFields;
   } catch {
-    old._handle = handle;
-    return raw;
+    return giveBack();
   }
-  if (socket._handle !== handle) {
-    old._handle = handle;
-    return raw;
-  }
+  if (socket._handle !== handle) return giveBack();
   socket._server = server;
   socket.server = old.server;
   old._server = null;
