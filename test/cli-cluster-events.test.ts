@@ -26,8 +26,14 @@ class FakeWorker extends EventEmitter {
   isDead(): boolean {
     return this.dead;
   }
-  send(message: unknown): boolean {
+  /** As node:child_process does: on a closed channel the error goes to the callback, or is emitted as 'error' (a crash when nobody listens). */
+  send(message: unknown, _handle?: undefined, _options?: undefined, callback?: (error: Error | null) => void): boolean {
     this.sent.push(message);
+    if (!this.connected) {
+      const err = Object.assign(new Error('Channel closed'), { code: 'ERR_IPC_CHANNEL_CLOSED' });
+      process.nextTick(() => (callback ? callback(err) : this.emit('error', err)));
+      return false;
+    }
     return true;
   }
   tell(message: WorkerMessage): void {
@@ -92,6 +98,21 @@ describe('the cluster primary and the order of a worker’s events', () => {
     b.disconnected();
     expect(out.exits).toEqual([EXIT_APP]);
     expect(out.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+  });
+
+  it('a worker whose channel closed before its exit is not sent the stop (a send would emit an error that nobody handles: exit 1)', async () => {
+    const { workers, out } = primary(2);
+    const [a, b] = workers as [FakeWorker, FakeWorker];
+    b.tell(fatal);
+    b.disconnected(); // its exit not seen yet
+    a.tell(fatal);
+    a.disconnected();
+    a.exited(EXIT_APP); // the primary stops the group: b is not dead, but its channel is closed
+    await new Promise((r) => process.nextTick(r));
+    expect(b.sent).toEqual([]);
+    b.exited(EXIT_APP);
+    expect(out.exits).toEqual([EXIT_APP]);
+    expect(out.stderr).toBe("spindle: cannot find module '/x/nope.mjs'\n");
   });
 
   it('a worker that dies after every worker listened is replaced once its channel has closed', () => {

@@ -53,7 +53,12 @@ export interface PrimaryWorker {
   on(event: 'message', listener: (message: WorkerMessage) => void): unknown;
   on(event: 'exit', listener: (code: number | null, signal: string | null) => void): unknown;
   once(event: 'disconnect', listener: () => void): unknown;
-  send(message: { type: 'shutdown' | 'retire' }): unknown;
+  send(
+    message: { type: 'shutdown' | 'retire' },
+    handle: undefined,
+    options: undefined,
+    callback: (error: Error | null) => void,
+  ): unknown;
   isConnected(): boolean;
   isDead(): boolean;
 }
@@ -141,12 +146,11 @@ export function runPrimary(
   let reload: { queue: PrimaryWorker[]; fresh: PrimaryWorker | undefined; old: PrimaryWorker | undefined } | undefined;
 
   const send = (w: PrimaryWorker, message: { type: 'shutdown' | 'retire' }): void => {
-    if (w.isDead()) return;
-    try {
-      w.send(message);
-    } catch {
-      // The channel is already closed: the worker is on its way out.
-    }
+    // A closed channel means the worker is on its way out (its exit is handled
+    // when seen). A send on it, or one whose write fails, is an 'error' event on
+    // the worker, which would end the primary (exit 1) unless a callback takes it.
+    if (w.isDead() || !w.isConnected()) return;
+    w.send(message, undefined, undefined, () => {});
   };
   /** A worker told to go that has not exited by the end of the grace is killed. */
   const bound = (w: PrimaryWorker): void => {
