@@ -16,7 +16,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../src/reactor/errors.js';
 import type { IListeningPort, IProtocol, ITransport } from '../src/reactor/interfaces.js';
 import { NodeReactor } from '../src/reactor/nodereactor.js';
-import { acceptedReads, releaseRead, SHARED_READ_BYTES } from '../src/reactor/readbuffer.js';
+import {
+  acceptedReads,
+  emptyReadPool,
+  keepRead,
+  POOLED_READ_BYTES,
+  pooledReadBytes,
+  releaseRead,
+  SHARED_READ_BYTES,
+  unkeepRead,
+} from '../src/reactor/readbuffer.js';
 import { readIntoOwnBuffers, type AcceptedReads } from '../src/reactor/tcpaccept.js';
 import { listenTCP } from '../src/reactor/tcp.js';
 import { oneShotFactory, pattern, runTransportSuite, socketMaker, turnUntil, turns } from './transport-suite.js';
@@ -152,17 +161,74 @@ describe('acceptedReads: the read buffer policy', () => {
     expect(held!.every((x) => x === 2)).toBe(true);
   });
 
-  it('a buffer released after the connection went back to the shared one is not kept (an idle connection holds nothing)', () => {
+  it("a buffer released after the connection went back to the shared one goes to the thread's pool, not the connection; the next bulk read takes it", () => {
+    emptyReadPool();
     const held: Buffer[] = [];
     const c = acceptedLoop(SHARED_READ_BYTES, (chunk) => void held.push(chunk));
     c.read(SHARED_READ_BYTES);
     c.read(SHARED_READ_BYTES); // lent, held
     const lent = held[1]!;
-    c.read(10); // back to the shared buffer
-    releaseRead(lent);
-    c.read(SHARED_READ_BYTES); // bulk again: copied out of the shared buffer, then its own
+    c.read(10); // back to the shared buffer: its own free buffer goes to the pool
+    expect(c.next()).toBe(c.into[0]); // an idle connection holds nothing of its own
+    expect(pooledReadBytes()).toBe(SHARED_READ_BYTES);
+    c.read(SHARED_READ_BYTES); // bulk again: its own buffer is the pooled one, not the held one
     c.read(SHARED_READ_BYTES);
     expect(c.into.slice(3).some((b) => b.buffer === lent.buffer)).toBe(false);
+    expect(lent.every((b) => b === 2)).toBe(true);
+    c.read(10);
+    releaseRead(lent); // released while on the shared buffer: to the pool
+    expect(pooledReadBytes()).toBe(2 * SHARED_READ_BYTES);
+    c.read(SHARED_READ_BYTES);
+    c.read(SHARED_READ_BYTES);
+    expect(c.into[c.into.length - 1]!.buffer).toBe(lent.buffer);
+  });
+
+  it('bulk, a small read, bulk again: the connection reads into the same memory each time, not fresh memory', () => {
+    // A proxied upload reads a few KiB now and then between full reads; each went back to the shared
+    // buffer and took fresh memory for the next bulk read.
+    emptyReadPool();
+    const c = acceptedLoop(SHARED_READ_BYTES, (chunk) => releaseRead(chunk));
+    for (let i = 0; i < 10; i++) {
+      c.read(SHARED_READ_BYTES);
+      c.read(SHARED_READ_BYTES);
+      c.read(100);
+    }
+    const own = new Set(c.into.filter((b) => b !== c.into[0]).map((b) => b.buffer));
+    expect(own.size).toBe(1);
+  });
+
+  it('a held read never goes to the pool: another connection does not read into it until it is let go', () => {
+    emptyReadPool();
+    const held: Buffer[] = [];
+    const a = acceptedLoop(SHARED_READ_BYTES, (chunk) => {
+      releaseRead(chunk); // vouched, but a write still holds it
+      keepRead(chunk);
+      held.push(chunk);
+    });
+    a.read(SHARED_READ_BYTES);
+    a.read(SHARED_READ_BYTES);
+    a.read(10); // back to the shared buffer
+    const b = acceptedLoop(SHARED_READ_BYTES, (chunk) => releaseRead(chunk));
+    for (let i = 0; i < 4; i++) b.read(SHARED_READ_BYTES);
+    expect(b.into.some((m) => m.buffer === held[1]!.buffer)).toBe(false);
+    expect(held[1]!.every((x) => x === 2)).toBe(true);
+    expect(pooledReadBytes()).toBe(0); // b reads into a's other buffer, which a left in the pool
+    unkeepRead(held[1]!); // the write flushed: free, and into the pool
+    expect(pooledReadBytes()).toBe(SHARED_READ_BYTES);
+    const c = acceptedLoop(SHARED_READ_BYTES, (chunk) => releaseRead(chunk));
+    for (let i = 0; i < 2; i++) c.read(SHARED_READ_BYTES);
+    expect(c.into[1]!.buffer).toBe(held[1]!.buffer);
+  });
+
+  it(`the pool holds at most POOLED_READ_BYTES however many connections leave their buffers`, () => {
+    emptyReadPool();
+    const conns = Array.from({ length: 2 * (POOLED_READ_BYTES / SHARED_READ_BYTES) }, () =>
+      acceptedLoop(SHARED_READ_BYTES, (chunk) => releaseRead(chunk)),
+    );
+    for (const c of conns) for (let i = 0; i < 3; i++) c.read(SHARED_READ_BYTES);
+    for (const c of conns) c.read(10);
+    expect(pooledReadBytes()).toBe(POOLED_READ_BYTES);
+    emptyReadPool();
   });
 });
 

@@ -12,6 +12,7 @@ import type { IProtocol, ITransport } from '../src/reactor/interfaces.js';
 import { NodeReactor } from '../src/reactor/nodereactor.js';
 import {
   BASE_READ_BYTES,
+  emptyReadPool,
   SPARE_READ_BUFFERS,
   keepRead,
   largeReads,
@@ -131,6 +132,21 @@ describe('largeReads: release after flush', () => {
     read(100, 99);
     read(64 * KiB, 100);
     expect(delivered[delivered.length - 1]!.buffer.byteLength).toBe(BASE_READ_BYTES);
+  });
+
+  it('a grown buffer given up for a small read is taken again by the next full one: a download with a small read now and then reads into two memories', () => {
+    // A proxy's upstream connection reads a few KiB now and then between full 256 KiB reads. Each
+    // such read went back to 64 KiB and dropped the grown buffer, and the next full read grew into
+    // fresh memory: 20-60 fresh 256 KiB buffers a GiB, which the process's RSS kept.
+    emptyReadPool();
+    const { delivered, memory, read } = lendLoop(256 * KiB, (c) => releaseRead(c));
+    for (let i = 0; i < 10; i++) {
+      read(1 << 30, 1);
+      read(1 << 30, 2);
+      read(100, 3); // back to 64 KiB
+    }
+    expect(delivered.map((d) => d.length).slice(0, 6)).toEqual([64 * KiB, 256 * KiB, 100, 64 * KiB, 256 * KiB, 100]);
+    expect(new Set(memory).size).toBe(2); // one 64 KiB, one 256 KiB
   });
 
   it('without a release every large read gets fresh memory, and each chunk keeps its bytes', () => {

@@ -40,8 +40,11 @@
  *   write not yet flushed) is matched by an `unkeepRead(chunk)` when let go.
  *
  * If that happens during the `dataReceived` call, the same buffer takes the next
- * read; later, it becomes one of the connection's `SPARE_READ_BUFFERS`. So a
- * transfer whose writes keep up allocates nothing per read. Without a release
+ * read; later, it becomes one of the connection's `SPARE_READ_BUFFERS`. Free
+ * buffers a connection leaves (going back to the shared buffer or to 64 KiB, or
+ * given back when it has spares enough) go to the thread's pool
+ * (`POOLED_READ_BYTES`), where the next bulk read of any connection finds them.
+ * So a transfer whose writes keep up allocates nothing per read. Without a release
  * nothing changes: a protocol that knows nothing of this keeps every byte it was
  * given, as with Node's own reads.
  */
@@ -59,8 +62,18 @@ export const SHARED_READ_BYTES = BASE_READ_BYTES;
  */
 export const MIN_LENT_READ_BYTES = 256;
 
-/** Released buffers a connection keeps for its next reads (more go to the GC). */
+/** Released buffers a connection keeps for its next reads (more go to the thread's pool). */
 export const SPARE_READ_BUFFERS = 2;
+
+/**
+ * Free read buffers a thread keeps for any connection's next bulk read, in bytes.
+ * A connection that leaves its own buffers (an accepted one going back to the
+ * shared buffer, a grown one going back to 64 KiB) puts them here, and the next
+ * one to need a buffer of that size takes it: a proxy's connections switch often
+ * (a read of a few KiB between full ones), and taking fresh memory each time left
+ * 20-100 dead 64 KiB and 256 KiB buffers a GiB that the process's RSS kept.
+ */
+export const POOLED_READ_BYTES = 1024 * 1024;
 
 /** A lent read: who vouched, who holds it. */
 interface Lease {
@@ -120,6 +133,38 @@ export function unkeepRead(chunk: Uint8Array): void {
 /** Accepted connections' shared buffer (per thread: each worker has its own module). */
 let sharedBuffer: Buffer | null = null;
 
+/** The thread's free read buffers by size (`POOLED_READ_BYTES` in all), and their bytes. */
+const pool = new Map<number, Buffer[]>();
+let pooledBytes = 0;
+
+/** A free buffer of `size` bytes from the pool, or fresh memory. */
+function takeBuffer(size: number): Buffer {
+  const free = pool.get(size)?.pop();
+  if (free === undefined) return Buffer.allocUnsafeSlow(size);
+  pooledBytes -= size;
+  return free;
+}
+
+/** `buf` is free (no one holds its bytes): into the pool if there is room, else to the GC. */
+function poolBuffer(buf: Buffer): void {
+  if (pooledBytes + buf.length > POOLED_READ_BYTES) return;
+  let list = pool.get(buf.length);
+  if (list === undefined) pool.set(buf.length, (list = []));
+  list.push(buf);
+  pooledBytes += buf.length;
+}
+
+/** The bytes the thread's pool holds (for tests). */
+export function pooledReadBytes(): number {
+  return pooledBytes;
+}
+
+/** Empty the thread's pool (for tests: each starts from a known pool). */
+export function emptyReadPool(): void {
+  pool.clear();
+  pooledBytes = 0;
+}
+
 /** One connection's read buffers. */
 class Reader {
   buf: Buffer;
@@ -131,7 +176,7 @@ class Reader {
     /** Accepted connections: the shared buffer small reads go through. */
     private readonly shared: Buffer | null,
   ) {
-    this.buf = shared ?? Buffer.allocUnsafeSlow(Math.min(BASE_READ_BYTES, max));
+    this.buf = shared ?? takeBuffer(Math.min(BASE_READ_BYTES, max));
   }
 
   /** Node read `n` bytes into `buf`: hand them over, choose the next read's buffer. */
@@ -142,15 +187,17 @@ class Reader {
       buf.copy(chunk, 0, 0, n);
       if (buf === this.shared) {
         // A quarter of the shared buffer or more: bulk data, read on into memory of this connection's own.
-        if (n >= buf.length >>> 2)
-          this.buf = Buffer.allocUnsafeSlow(n === buf.length ? this.grown(buf.length) : BASE_READ_BYTES);
+        if (n >= buf.length >>> 2) this.buf = takeBuffer(n === buf.length ? this.grown(buf.length) : BASE_READ_BYTES);
       } else if (this.shared !== null && n < this.shared.length >>> 2) {
         // A read the shared buffer would have copied ends the bulk: back to it, holding nothing of its own.
         this.buf = this.shared;
+        poolBuffer(buf);
+        for (const s of this.spare) poolBuffer(s);
         this.spare.length = 0;
       } else if (buf.length > BASE_READ_BYTES && n < BASE_READ_BYTES >>> 2) {
         // Back to 64 KiB only for a read that buffer would have copied too (see the module comment).
         this.next(BASE_READ_BYTES);
+        poolBuffer(buf);
       }
       this.deliver(chunk);
       return;
@@ -167,6 +214,7 @@ class Reader {
       const free = lease.vouched && lease.holds === 0;
       if (free) (buf.buffer as Leased)[LEASE] = null;
       if (!free || size !== buf.length) this.next(size);
+      if (free && size !== buf.length) poolBuffer(buf);
     }
   }
 
@@ -175,17 +223,21 @@ class Reader {
     return Math.min(size * 4, this.max);
   }
 
-  /** The next read goes into a spare of `size` bytes, or fresh memory. */
+  /** The next read goes into a spare of `size` bytes, or one from the pool, or fresh memory. */
   private next(size: number): void {
     let spare = this.spare.pop();
-    while (spare !== undefined && spare.length !== size) spare = this.spare.pop();
-    this.buf = spare ?? Buffer.allocUnsafeSlow(size);
+    while (spare !== undefined && spare.length !== size) {
+      poolBuffer(spare);
+      spare = this.spare.pop();
+    }
+    this.buf = spare ?? takeBuffer(size);
   }
 
   /** A lent buffer is free again. */
   giveBack(buf: Buffer): void {
     if (buf.length === this.buf.length && this.buf !== this.shared && this.spare.length < SPARE_READ_BUFFERS)
       this.spare.push(buf);
+    else poolBuffer(buf);
   }
 }
 
