@@ -21,6 +21,7 @@ import {
   REC_START,
   Scratch,
   StartDecoder,
+  startPairs,
   encodeStart,
   StringTableReader,
   StringTableWriter,
@@ -212,7 +213,7 @@ describe('job encoding (compact environ, no structured clone)', () => {
     expect(decodeJob(Buffer.from(four), four.length, reader).environ['wsgi.version']).toEqual([1, 1]);
   });
 
-  it('a start decoded twice gives equal, separate header arrays (the host may keep them)', () => {
+  it('a start decoded twice is shared and cannot be changed; each startResponse gets its own pairs (the host may keep them)', () => {
     const s = new Scratch();
     encodeStart(s, '200 OK', [
       ['Content-Type', 'text/plain'],
@@ -221,17 +222,27 @@ describe('job encoding (compact environ, no structured clone)', () => {
     const d = new StartDecoder();
     const one = d.decode(Buffer.from(s.view()), s.at);
     const two = d.decode(Buffer.from(s.view()), s.at);
-    expect(two).toEqual(one);
-    expect(two.headers).not.toBe(one.headers);
-    expect(two.headers[0]).not.toBe(one.headers[0]);
+    expect(two).toBe(one);
     expect(one).toEqual({
       status: '200 OK',
-      headers: [
-        ['Content-Type', 'text/plain'],
-        ['X-Caf\u00e9', 'ol\u00e9'],
-      ],
+      code: 200,
+      reason: 'OK',
+      names: ['Content-Type', 'X-Caf\u00e9'],
+      values: ['text/plain', 'ol\u00e9'],
       excInfo: undefined,
     });
+    expect(() => (one.names as string[]).push('X-More')).toThrow(TypeError);
+    const pairs = startPairs(one);
+    expect(pairs).toEqual([
+      ['Content-Type', 'text/plain'],
+      ['X-Caf\u00e9', 'ol\u00e9'],
+    ]);
+    expect(startPairs(two)).not.toBe(pairs);
+    expect(startPairs(two)[0]).not.toBe(pairs[0]);
+    const other = new Scratch();
+    encodeStart(other, '404 Not Found', []);
+    expect(d.decode(Buffer.from(other.view()), other.at)).toMatchObject({ code: 404, reason: 'Not Found', names: [] });
+    expect(one.names).toEqual(['Content-Type', 'X-Caf\u00e9']); // an earlier start is never changed by a later one
   });
 });
 

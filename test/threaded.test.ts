@@ -1,4 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ResponseStarter } from '../src/bridge/startresponse.js';
 import { threadedIterApp, THREAD_MAX_PENDING_MESSAGES } from '../src/bridge/threaded.js';
 import { ThreadPool } from '../src/reactor/threadpool.js';
 import type { NodeReactor } from '../src/reactor/nodereactor.js';
@@ -28,6 +29,7 @@ beforeEach(() => {
   pool = new ThreadPool(reactor, { size: 1 });
 });
 afterEach(async () => {
+  vi.restoreAllMocks();
   await reactor.stop();
 });
 
@@ -41,6 +43,29 @@ describe('threadedIterApp: responses', () => {
     expect(h.req.code).toBe(200);
     expect(header(h, 'content-type')).toBe('text/plain');
     expect(h.req.bodyText()).toBe('hello world');
+  });
+
+  it("spindle's gateway takes the head the worker checked without a second check; a middleware that wraps startResponse, and excInfo, go through it", async () => {
+    const start = vi.spyOn(ResponseStarter.prototype, 'start');
+    const direct = serve(app('hello'));
+    await direct.done;
+    expect([direct.req.code, header(direct, 'content-type'), direct.req.bodyText()]).toEqual([
+      200,
+      'text/plain',
+      'hello world',
+    ]);
+    expect(start).not.toHaveBeenCalled();
+    const inner = app('hello');
+    const wrapped = serve((environ, startResponse) =>
+      inner(environ, (status, headers, excInfo) => startResponse(status, [...headers, ['X-Mw', 'yes']], excInfo)),
+    );
+    await wrapped.done;
+    expect([header(wrapped, 'x-mw'), wrapped.req.bodyText()]).toEqual(['yes', 'hello world']);
+    expect(start).toHaveBeenCalledTimes(1);
+    const replaced = serve(app('excInfoBeforeBody'));
+    await replaced.done;
+    expect([replaced.req.code, replaced.req.bodyText()]).toEqual([500, 'replaced']);
+    expect(start).toHaveBeenCalledTimes(2); // the first head the gateway took as checked, the second (excInfo) through startResponse
   });
 
   it('the worker app sees a real environ: CGI variables, wsgi.multithread true, a blocking input; wsgi.errors reaches the host log', async () => {

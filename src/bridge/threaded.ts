@@ -38,7 +38,16 @@ import { ThreadPool } from '../reactor/threadpool.js';
 import { rebuildError, type SerializedError } from '../reactor/threaderror.js';
 import { ThreadedAppAborted } from './errors.js';
 import type { AppIterable, Chunk, Environ, IterApp, StartResponse } from './interfaces.js';
-import { END_ABORTED, END_ERROR, JOB_HAS_BODY, JOB_HAS_FLUSH, REC_BODY } from './threadedcodec.js';
+import { CHECKED_START, checkedStartHost } from './checkedstart.js';
+import {
+  END_ABORTED,
+  END_ERROR,
+  JOB_HAS_BODY,
+  JOB_HAS_FLUSH,
+  REC_BODY,
+  startPairs,
+  type StartArgs,
+} from './threadedcodec.js';
 import { Dispatcher, THREAD_JOB_QUEUE_SIZE, type LoopSlot, type ThreadedJob } from './threadeddispatch.js';
 
 import { THREAD_IDLE_LINGER } from './threadedworker.js';
@@ -289,10 +298,17 @@ class ThreadedResponse implements ThreadedJob, Iterable<Chunk>, Iterator<Chunk> 
    * ring. Should the host refuse anyway, the request fails (the dispatcher
    * abandons it).
    */
-  onStart(slot: LoopSlot, status: string, headers: [string, string][], excInfo: SerializedError | undefined): void {
+  onStart(slot: LoopSlot, start: StartArgs): void {
     if (this.closed || this.abandonReason) return;
     this.slot = slot;
-    this.startResponse(status, headers, excInfo ? rebuildError(excInfo) : undefined);
+    // spindle's gateway takes the head as the worker checked it (checkedstart.ts); any other host, a
+    // middleware between, or a head with excInfo goes through startResponse.
+    const host = start.excInfo === undefined ? checkedStartHost(this.environ) : undefined;
+    if (
+      host === undefined ||
+      !host[CHECKED_START](this.startResponse, start.code, start.reason, start.names, start.values)
+    )
+      this.startResponse(start.status, startPairs(start), start.excInfo ? rebuildError(start.excInfo) : undefined);
     this.started = true;
     this.wake();
   }

@@ -8,6 +8,7 @@
 import { InvalidArgumentError } from '../reactor/errors.js';
 import type { SerializedError } from '../reactor/threaderror.js';
 import type { Environ } from './interfaces.js';
+import { parseStatus } from './startresponse.js';
 
 /** Record types in the job queue and the output rings. */
 export const REC_JOB = 1;
@@ -429,14 +430,20 @@ export function encodeStart(s: Scratch, status: string, headers: [string, string
 
 export interface StartArgs {
   status: string;
-  headers: [string, string][];
+  /** The status's code and reason (the worker checked it: G10). */
+  code: number;
+  reason: string;
+  /** Header names and values, in order (frozen: one pair of lists may serve many responses). */
+  names: readonly string[];
+  values: readonly string[];
   excInfo: SerializedError | undefined;
 }
 
 /**
  * Decodes START payloads, remembering the last one: a worker app answers
  * many requests with the same status and headers, and those then cost a
- * byte comparison instead of new strings (each caller gets its own arrays).
+ * byte comparison instead of new strings, and share one StartArgs (never
+ * changed; `startPairs` gives each caller its own list).
  */
 export class StartDecoder {
   private last: Buffer = Buffer.alloc(0);
@@ -449,20 +456,31 @@ export class StartDecoder {
       args = this.lastArgs = decodeStart(buf.subarray(at, at + length));
       this.last = Buffer.from(buf.subarray(at, at + length));
     }
-    const headers: [string, string][] = new Array(args.headers.length);
-    for (let i = 0; i < headers.length; i++) headers[i] = [args.headers[i]![0], args.headers[i]![1]];
-    return { status: args.status, headers, excInfo: args.excInfo };
+    return args;
   }
+}
+
+/** A start's headers as the [name, value] pairs startResponse takes (a new list: the host may keep it). */
+export function startPairs(start: StartArgs): [string, string][] {
+  const { names, values } = start;
+  const pairs: [string, string][] = new Array(names.length);
+  for (let i = 0; i < pairs.length; i++) pairs[i] = [names[i]!, values[i]!];
+  return pairs;
 }
 
 export function decodeStart(buf: Buffer): StartArgs {
   const r = new Reader(buf);
   const status = r.latin1();
   const n = r.u32();
-  const headers: [string, string][] = new Array(n);
-  for (let i = 0; i < n; i++) headers[i] = [r.latin1(), r.latin1()];
+  const names: string[] = new Array(n);
+  const values: string[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    names[i] = r.latin1();
+    values[i] = r.latin1();
+  }
   const excInfo = r.at < buf.length ? (JSON.parse(r.utf8()) as SerializedError) : undefined;
-  return { status, headers, excInfo };
+  const { code, reason } = parseStatus(status);
+  return { status, code, reason, names: Object.freeze(names), values: Object.freeze(values), excInfo };
 }
 
 export const END_OK = 0;

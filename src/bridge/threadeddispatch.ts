@@ -39,6 +39,7 @@ import {
   RING_SLACK,
   StartDecoder,
   StringTableWriter,
+  type StartArgs,
 } from './threadedcodec.js';
 import type { SerializedError } from '../reactor/threaderror.js';
 import type { Environ } from './interfaces.js';
@@ -76,7 +77,8 @@ export interface ThreadedJob {
   bodyReady(slot: LoopSlot): void;
   /** A body chunk (null: a flush) of a request whose records left the ring (it has ended on the worker). */
   onBody(chunk: Uint8Array | null): void;
-  onStart(slot: LoopSlot, status: string, headers: [string, string][], excInfo: SerializedError | undefined): void;
+  /** The worker's startResponse (checked there with the gateway's own rules). */
+  onStart(slot: LoopSlot, start: StartArgs): void;
   onFlush(): void;
   onEnd(kind: number, error: SerializedError | undefined): void;
   onRead(slot: LoopSlot): void;
@@ -446,8 +448,7 @@ export class Dispatcher {
         const length = this.takeRecord(ring, h.length);
         if (type === REC_WHOLE) this.whole(slot, id, job, length);
         else if (type === REC_START) {
-          const s = this.starts.decode(this.payload, length);
-          job.onStart(slot, s.status, s.headers, s.excInfo);
+          job.onStart(slot, this.starts.decode(this.payload, length));
         } else if (type === REC_FLUSH) job.onFlush();
         else if (type === REC_END) {
           const e = decodeEnd(this.payload, length);
@@ -492,9 +493,9 @@ export class Dispatcher {
   private whole(slot: LoopSlot, id: number, job: ThreadedJob, length: number): void {
     const p = this.payload;
     const bodyAt = 4 + (p[0]! | (p[1]! << 8) | (p[2]! << 16) | (p[3]! << 24));
-    const s = this.starts.decode(p, bodyAt - 4, 4);
+    const start = this.starts.decode(p, bodyAt - 4, 4);
     try {
-      job.onStart(slot, s.status, s.headers, s.excInfo);
+      job.onStart(slot, start);
       if (length > bodyAt) {
         const body = Buffer.allocUnsafe(length - bodyAt);
         p.copy(body, 0, bodyAt, length);
