@@ -107,12 +107,19 @@ export class Scratch {
     putU32(buf, this.at, n);
     this.at = at + n;
   }
-  /** A latin-1 string (one byte per character) with its u32 length in front. */
+  /**
+   * A latin-1 string (one byte per character) with its u32 length in front;
+   * a short one copied by a loop here (a status or a header name or value:
+   * cheaper than a call into Buffer.write for a few bytes).
+   */
   latin1(s: string): void {
-    this.ensure(4 + s.length);
-    this.buf.writeUInt32LE(s.length, this.at);
-    this.buf.write(s, this.at + 4, 'latin1');
-    this.at += 4 + s.length;
+    const n = s.length;
+    this.ensure(4 + n);
+    const buf = this.buf;
+    putU32(buf, this.at, n);
+    if (n > 64) buf.write(s, this.at + 4, 'latin1');
+    else for (let i = 0, at = this.at + 4; i < n; i++) buf[at + i] = s.charCodeAt(i);
+    this.at += 4 + n;
   }
   /** What was written so far (a view, valid until the next write). */
   view(): Buffer {
