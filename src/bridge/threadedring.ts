@@ -50,6 +50,8 @@ export class RecordRing {
   /** The header words (shared). */
   readonly ctl: Int32Array;
   private readonly data: Uint8Array;
+  /** The data area for header words read and written in place (a header that wraps goes through `head`). */
+  private readonly words: DataView;
   private readonly head = new Uint8Array(RECORD_HEADER);
   private readonly headView = new DataView(this.head.buffer);
   /** The record peek() found, taken by take()/skip(). */
@@ -61,6 +63,7 @@ export class RecordRing {
     this.ctl = new Int32Array(buffer, 0, HEADER_WORDS);
     this.capacity = Atomics.load(this.ctl, CAPACITY);
     this.data = new Uint8Array(buffer, HEADER_BYTES, this.capacity);
+    this.words = new DataView(buffer, HEADER_BYTES, this.capacity);
   }
 
   static create(capacity: number): RecordRing {
@@ -95,11 +98,19 @@ export class RecordRing {
   tryPut(type: number, job: number, payload: Uint8Array, limit = this.capacity): boolean {
     if (pad(payload.length) > this.room(limit)) return false;
     const w = Atomics.load(this.ctl, WRITE_POS);
-    this.headView.setUint32(0, payload.length, true);
-    this.headView.setUint32(4, job, true);
-    this.headView.setUint32(8, type, true);
     const span = 2 * this.capacity;
-    this.copyIn(w, this.head);
+    const at = w % this.capacity;
+    if (at + RECORD_HEADER <= this.capacity) {
+      const words = this.words;
+      words.setUint32(at, payload.length, true);
+      words.setUint32(at + 4, job, true);
+      words.setUint32(at + 8, type, true);
+    } else {
+      this.headView.setUint32(0, payload.length, true);
+      this.headView.setUint32(4, job, true);
+      this.headView.setUint32(8, type, true);
+      this.copyIn(w, this.head);
+    }
     if (payload.length > 0) this.copyIn((w + RECORD_HEADER) % span, payload);
     // The Atomics store publishes the plain byte copies above to the consumer.
     Atomics.store(this.ctl, WRITE_POS, (w + RECORD_HEADER + pad(payload.length)) % span);
@@ -296,6 +307,14 @@ export class RecordRing {
   // ------------------------------------------------------------------ bytes
 
   private readHead(pos: number, h: RecordHead): void {
+    const at = pos % this.capacity;
+    if (at + RECORD_HEADER <= this.capacity) {
+      const words = this.words;
+      h.length = words.getUint32(at, true);
+      h.job = words.getUint32(at + 4, true);
+      h.type = words.getUint32(at + 8, true);
+      return;
+    }
     this.copyOut(pos, this.head, RECORD_HEADER);
     h.length = this.headView.getUint32(0, true);
     h.job = this.headView.getUint32(4, true);
