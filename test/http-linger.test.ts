@@ -125,7 +125,7 @@ describe('lingering close: its bounds (StringTransport, MemoryReactor)', () => {
   });
 
   it('lingerTimeout 0 turns it off; other rejections (400) close at once', () => {
-    const off = makeServer(() => undefined, { lingerTimeout: 600 });
+    const off = makeServer(() => undefined, { lingerTimeout: 0 });
     off.send(OVERSIZED_HEAD);
     expect(off.transport.disconnecting).toBe(true);
     const bad = makeServer(() => undefined);
