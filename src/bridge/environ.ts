@@ -60,7 +60,7 @@ function cgiHeaderKey(name: string): string {
   return 'HTTP_' + name.toUpperCase().replace(/-/g, '_');
 }
 
-/** Header name (lower-cased, not one HeaderFolder knows) → environ key, or null for a name to drop. Bounded: past the bound, keys are computed each time. */
+/** Header name (lower-cased, not one addField stores by name) → environ key, or null for a name to drop. Bounded: past the bound, keys are computed each time. */
 const KEY_CACHE = new Map<string, string | null>();
 const KEY_CACHE_LIMIT = 1024;
 
@@ -182,71 +182,64 @@ for (const name of [
 /** Build the environ for one request. */
 export function buildEnviron(request: IRequest, parts: EnvironParts): Environ {
   const environ = new EnvironObject(request, parts) as unknown as Environ;
-  const fields = new HeaderFolder(environ);
-  const headers = request.headers;
-  if (headers instanceof Headers) {
-    // spindle's own headers: read the lower-cased names in place, no pairs built.
-    for (let i = 0, n = headers.size; i < n; i++) fields.add(headers.lowerNameAt(i), headers.valueAt(i));
-  } else {
-    const pairs = headers.rawPairs();
-    for (let i = 0; i < pairs.length; i++) fields.add(pairs[i]![0].toLowerCase(), pairs[i]![1]);
+  // spindle's own headers are read in place (lower-cased names, no pairs built); another host's are copied into one.
+  const h = request.headers instanceof Headers ? request.headers : new Headers(request.headers.rawPairs().flat());
+  // CONTENT_TYPE and CONTENT_LENGTH are gathered here, the other fields go in as HTTP_* keys.
+  let contentType: string | undefined;
+  let contentLength: string | undefined;
+  for (let i = 0, n = h.size; i < n; i++) {
+    const name = h.lowerNameAt(i);
+    const value = h.valueAt(i);
+    if (name === 'content-type') contentType = contentType === undefined ? value : `${contentType},${value}`;
+    else if (name === 'content-length')
+      contentLength ??= value; // repeats are equal (the server rejects others)
+    else addField(environ, name, value);
   }
-  if (fields.contentType !== undefined) environ.CONTENT_TYPE = fields.contentType;
-  if (fields.contentLength !== undefined) environ.CONTENT_LENGTH = fields.contentLength;
+  if (contentType !== undefined) environ.CONTENT_TYPE = contentType;
+  if (contentLength !== undefined) environ.CONTENT_LENGTH = contentLength;
   if (parts.websocket !== undefined) environ['spindle.websocket'] = parts.websocket;
   return environ;
 }
 
 /**
- * Puts request header fields into the environ as HTTP_* keys (CGI RFC 3875
- * section 4.1.18). The fields nearly every request carries are stored under
- * their own property names (each store site sees a name it knows, not a key
- * that differs on every call); the others go through `environKey`.
+ * Puts a request header field (not Content-Type or Content-Length) into the
+ * environ as an HTTP_* key (CGI RFC 3875 section 4.1.18). The fields nearly
+ * every request carries are stored under their own property names (each
+ * store site sees a name it knows, not a key that differs on every call);
+ * the others go through `environKey`.
  */
-class HeaderFolder {
-  contentType: string | undefined = undefined;
-  contentLength: string | undefined = undefined;
-  constructor(private readonly environ: Environ) {}
-  add(lowerName: string, value: string): void {
-    const e = this.environ as CommonFields;
-    switch (lowerName) {
-      case 'host':
-        e.HTTP_HOST = joinField(e.HTTP_HOST, value);
-        return;
-      case 'user-agent':
-        e.HTTP_USER_AGENT = joinField(e.HTTP_USER_AGENT, value);
-        return;
-      case 'accept':
-        e.HTTP_ACCEPT = joinField(e.HTTP_ACCEPT, value);
-        return;
-      case 'accept-encoding':
-        e.HTTP_ACCEPT_ENCODING = joinField(e.HTTP_ACCEPT_ENCODING, value);
-        return;
-      case 'accept-language':
-        e.HTTP_ACCEPT_LANGUAGE = joinField(e.HTTP_ACCEPT_LANGUAGE, value);
-        return;
-      case 'connection':
-        e.HTTP_CONNECTION = joinField(e.HTTP_CONNECTION, value);
-        return;
-      case 'cookie':
-        // Cookie pairs are separated by '; ' (RFC 6265 section 5.4).
-        e.HTTP_COOKIE = e.HTTP_COOKIE === undefined ? value : `${e.HTTP_COOKIE}; ${value}`;
-        return;
-      case 'content-type':
-        this.contentType = this.contentType === undefined ? value : `${this.contentType},${value}`;
-        return;
-      case 'content-length':
-        this.contentLength ??= value; // repeats are equal (the server rejects others)
-        return;
-    }
-    const key = environKey(lowerName);
-    if (key === null) return;
-    const prev = this.environ[key] as string | undefined;
-    this.environ[key] = joinField(prev, value);
+function addField(environ: Environ, lowerName: string, value: string): void {
+  const e = environ as CommonFields;
+  switch (lowerName) {
+    case 'host':
+      e.HTTP_HOST = joinField(e.HTTP_HOST, value);
+      return;
+    case 'user-agent':
+      e.HTTP_USER_AGENT = joinField(e.HTTP_USER_AGENT, value);
+      return;
+    case 'accept':
+      e.HTTP_ACCEPT = joinField(e.HTTP_ACCEPT, value);
+      return;
+    case 'accept-encoding':
+      e.HTTP_ACCEPT_ENCODING = joinField(e.HTTP_ACCEPT_ENCODING, value);
+      return;
+    case 'accept-language':
+      e.HTTP_ACCEPT_LANGUAGE = joinField(e.HTTP_ACCEPT_LANGUAGE, value);
+      return;
+    case 'connection':
+      e.HTTP_CONNECTION = joinField(e.HTTP_CONNECTION, value);
+      return;
+    case 'cookie':
+      // Cookie pairs are separated by '; ' (RFC 6265 section 5.4).
+      e.HTTP_COOKIE = e.HTTP_COOKIE === undefined ? value : `${e.HTTP_COOKIE}; ${value}`;
+      return;
   }
+  const key = environKey(lowerName);
+  if (key === null) return;
+  environ[key] = joinField(environ[key] as string | undefined, value);
 }
 
-/** The common fields HeaderFolder stores by name. */
+/** The common fields addField stores by name. */
 interface CommonFields {
   HTTP_HOST?: string;
   HTTP_USER_AGENT?: string;

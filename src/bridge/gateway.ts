@@ -112,14 +112,28 @@ export type GatewayCpsApp = CpsApp & { readonly gatewayStats: GatewayStats };
 
 /** Host `app` on spindle's HTTP server: `new HTTPFactory(toCpsApp(app, { reactor }), { reactor })`. */
 export function toCpsApp(app: IterApp, options: GatewayOptions = {}): GatewayCpsApp {
-  const stats = options.stats ?? newGatewayStats();
-  const logger = options.logger ?? new Logger('spindle.gateway');
-  const live = new LiveResponses();
-  const errorsLog = (line: string): void => logger.error(line, { source: 'wsgi.errors' }); // one per gateway, not per request
+  const gateway = new Gateway(app, options);
   const cps = (request: IRequest): void => {
-    new GatewayResponse(app, request, options, stats, logger, live, errorsLog).begin();
+    new GatewayResponse(gateway, request).begin();
   };
-  return Object.assign(cps, { gatewayStats: stats });
+  return Object.assign(cps, { gatewayStats: gateway.stats });
+}
+
+/** What every response of one gateway shares: one object per `toCpsApp`, read through one field of each response. */
+class Gateway {
+  readonly stats: GatewayStats;
+  readonly logger: Logger;
+  readonly live = new LiveResponses();
+  /** `wsgi.errors` lines go to the logger through this one function (per gateway, not per request). */
+  readonly errorsLog: (line: string) => void;
+  constructor(
+    readonly app: IterApp,
+    readonly options: GatewayOptions,
+  ) {
+    const logger = (this.logger = options.logger ?? new Logger('spindle.gateway'));
+    this.stats = options.stats ?? newGatewayStats();
+    this.errorsLog = (line) => logger.error(line, { source: 'wsgi.errors' });
+  }
 }
 
 /**
@@ -192,6 +206,7 @@ function checkChunk(chunk: unknown, where: string): Chunk {
  * no parts object per request).
  */
 class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironParts, CheckedStartHost {
+  /** startResponse's state: the head, whether it went out. */
   private readonly starter: ResponseStarter;
   readonly reactor: IReactor;
   input!: StreamingInput | EmptyInput;
@@ -237,26 +252,21 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
   private readonly liveList: LiveList;
 
   constructor(
-    private readonly app: IterApp,
+    private readonly gw: Gateway,
     private readonly request: IRequest,
-    private readonly options: GatewayOptions,
-    private readonly stats: GatewayStats,
-    private readonly logger: Logger,
-    live: LiveResponses,
-    private readonly errorsLog: (line: string) => void,
   ) {
-    this.reactor = options.reactor ?? request.reactor;
-    this.liveList = live.listFor(this.reactor);
+    this.reactor = gw.options.reactor ?? request.reactor;
+    this.liveList = gw.live.listFor(this.reactor);
     // spindle's own requests take the checked head at startResponse (no copy kept here); others get it at the first byte.
     const sink = request as IRequest & Partial<HeadSink>;
     this.starter = new ResponseStarter(sink[CHECKED_HEAD] !== undefined ? (sink as HeadSink) : null);
   }
 
   begin(): void {
-    this.stats.activeResponses++;
-    this.stats.totalResponses++;
+    this.gw.stats.activeResponses++;
+    this.gw.stats.totalResponses++;
     this.liveList.add(this);
-    const buffered = this.options.bufferInput;
+    const buffered = this.gw.options.bufferInput;
     if (!buffered) {
       // This response is the input's host: no options object, no closures.
       this.input = hasNoBody(this.request) ? new EmptyInput(this) : new StreamingInput(this);
@@ -303,7 +313,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
   // -- EnvironParts: what the environ takes from its gateway (read once, by buildEnviron) --
 
   get errors(): WsgiErrors {
-    return makeErrorsStream(this.errorsLog);
+    return makeErrorsStream(this.gw.errorsLog);
   }
 
   // The callables are bound methods: a bound function is smaller than a closure and needs no context of its own.
@@ -333,7 +343,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
   }
 
   get urlScheme(): 'http' | 'https' | undefined {
-    return this.options.urlScheme;
+    return this.gw.options.urlScheme;
   }
 
   // -- StreamingInputOptions: what wsgi.input asks of its gateway -------------
@@ -348,7 +358,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
   }
 
   get highWater(): number {
-    return this.options.inputHighWater ?? INPUT_HIGH_WATER;
+    return this.gw.options.inputHighWater ?? INPUT_HIGH_WATER;
   }
 
   /** The app's `wsgi.input_handler` callback threw. */
@@ -359,7 +369,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
   /** `bufferInput`: the body did not arrive whole (too large: the server answered 413; or the client left). */
   private bodyFailed(failure: Failure): void {
     if (this.ended) return;
-    this.logger.info('request body not buffered; the app was not called', { failure });
+    this.gw.logger.info('request body not buffered; the app was not called', { failure });
     if (!this.request.finished && !this.request.disconnected && !this.request.startedWriting) {
       this.sendPlain(413, 'Payload Too Large', 'request body too large\n');
     }
@@ -372,7 +382,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
     this.request.registerProducer(this, true);
     let result: unknown;
     try {
-      result = this.app(environ, (this.startResponseFn = this.startResponse.bind(this)));
+      result = this.gw.app(environ, (this.startResponseFn = this.startResponse.bind(this)));
     } catch (err) {
       this.fail(err);
       return;
@@ -460,7 +470,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
       });
       environ['spindle.websocket'] = this.ws;
     }
-    const mount = this.options.mount;
+    const mount = this.gw.options.mount;
     if (mount !== undefined) Object.assign(environ, mount(this.request));
     return environ;
   }
@@ -488,15 +498,15 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
     try {
       while (this.canPull()) {
         if (
-          this.turnPulls >= (this.options.pullsPerTurn ?? PULLS_PER_TURN) ||
-          this.turnBytes >= (this.options.bytesPerTurn ?? BYTES_PER_TURN) ||
+          this.turnPulls >= (this.gw.options.pullsPerTurn ?? PULLS_PER_TURN) ||
+          this.turnBytes >= (this.gw.options.bytesPerTurn ?? BYTES_PER_TURN) ||
           (this.turnPulls > 1 && this.clockDue() && this.turnTimeIsUp())
         ) {
           this.schedulePump();
           break;
         }
         this.turnPulls++;
-        this.stats.pulls++;
+        this.gw.stats.pulls++;
         if (this.isAsync) {
           this.pullAsync();
           break;
@@ -556,7 +566,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
       this.turnStart = now;
       return false;
     }
-    return now - this.turnStart >= (this.options.secondsPerTurn ?? SECONDS_PER_TURN);
+    return now - this.turnStart >= (this.gw.options.secondsPerTurn ?? SECONDS_PER_TURN);
   }
 
   private pullAsync(): void {
@@ -633,16 +643,15 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
 
   /** G3: status and headers go out with the first body byte, flush, or the end. */
   private sendHeaders(): void {
-    const starter = this.starter;
-    if (starter.headersSent) return;
+    if (this.starter.headersSent) return;
     // spindle's own requests hold the head since startResponse (checked once, by the server's rules); others get it now.
-    const headers = starter.headers;
+    const headers = this.starter.headers;
     if (headers !== null) {
       const request = this.request;
-      request.setResponseCode(starter.code, starter.reason);
+      request.setResponseCode(this.starter.code, this.starter.reason);
       for (let i = 0; i < headers.length; i++) request.addHeader(headers[i]![0], headers[i]![1]);
     }
-    starter.headersSent = true;
+    this.starter.headersSent = true;
   }
 
   /** Hand a non-empty chunk to the request. A string goes as is (the server encodes it) unless Content-Length needs counting. */
@@ -672,11 +681,11 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
     if (chunk.length === 0) return; // G4
     if (!this.starter.started) throw new BodyBeforeStartResponseError('write()');
     if (this.transportPaused) {
-      const limit = this.options.writeBufferLimit ?? WRITE_BUFFER_LIMIT;
+      const limit = this.gw.options.writeBufferLimit ?? WRITE_BUFFER_LIMIT;
       const size = typeof chunk === 'string' ? Buffer.byteLength(chunk, 'utf8') : chunk.length;
       if (this.writeBuffered + size > limit) throw new WriteBufferOverflowError(limit, this.writeBuffered + size);
       this.writeBuffered += size;
-      this.stats.writeBuffered += size;
+      this.gw.stats.writeBuffered += size;
     }
     this.sendBody(chunk);
   }
@@ -714,7 +723,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
 
   resumeProducing(): void {
     this.transportPaused = false;
-    this.stats.writeBuffered -= this.writeBuffered; // the transport drained what write() gave it
+    this.gw.stats.writeBuffered -= this.writeBuffered; // the transport drained what write() gave it
     this.writeBuffered = 0;
     this.updatePaused();
     if (!this.ended) this.pump(true);
@@ -728,7 +737,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
   private updatePaused(): void {
     const paused = !this.ended && (this.appPaused || this.transportPaused);
     if (paused !== this.countedPaused) {
-      this.stats.pausedResponses += paused ? 1 : -1;
+      this.gw.stats.pausedResponses += paused ? 1 : -1;
       this.countedPaused = paused;
     }
   }
@@ -756,7 +765,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
     try {
       if (short) {
         // G8: too few bytes. Framing is broken: close the connection, log.
-        this.logger.failure(
+        this.gw.logger.failure(
           'response shorter than its Content-Length',
           new ContentLengthMismatchError(cl, this.sent),
           'error',
@@ -766,7 +775,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
         this.request.finish();
       }
     } catch (err) {
-      this.logger.failure('ending the response failed', err, 'error');
+      this.gw.logger.failure('ending the response failed', err, 'error');
     } finally {
       this.closeIterable();
     }
@@ -775,11 +784,11 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
   /** The app failed: 500 before the headers went out (logged), abort after. */
   private fail(err: unknown): void {
     if (this.ended) {
-      this.logger.failure('iterator app failed after its response ended', err, 'warn');
+      this.gw.logger.failure('iterator app failed after its response ended', err, 'warn');
       return;
     }
-    this.stats.appErrors++;
-    this.logger.failure(`iterator app failed: ${this.request.method} ${this.request.uri}`, err, 'error');
+    this.gw.stats.appErrors++;
+    this.gw.logger.failure(`iterator app failed: ${this.request.method} ${this.request.uri}`, err, 'error');
     const headersOut = this.starter.headersSent || this.request.startedWriting;
     this.endResponse();
     const ws = this.ws;
@@ -797,7 +806,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
   /** The reactor is shutting down with this response still running: cut it, close the iterable. */
   shutdown(): void {
     if (this.ended) return;
-    this.logger.warn(`response to ${this.request.method} ${this.request.uri} cut short by reactor shutdown`);
+    this.gw.logger.warn(`response to ${this.request.method} ${this.request.uri} cut short by reactor shutdown`);
     this.endResponse();
     const ws = this.ws;
     if (ws?.accepting) {
@@ -812,7 +821,7 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
     try {
       last();
     } catch (err) {
-      this.logger.failure('ending the response failed', err, 'error');
+      this.gw.logger.failure('ending the response failed', err, 'error');
     } finally {
       this.closeIterable();
     }
@@ -839,8 +848,8 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
     if (this.ended) return;
     this.ended = true;
     this.liveList.delete(this);
-    this.stats.activeResponses--;
-    this.stats.writeBuffered -= this.writeBuffered;
+    this.gw.stats.activeResponses--;
+    this.gw.stats.writeBuffered -= this.writeBuffered;
     this.writeBuffered = 0;
     this.updatePaused();
     if (this.scheduled) {
@@ -864,10 +873,10 @@ class GatewayResponse implements IPushProducer, StreamingInputOptions, EnvironPa
       } else if (this.iterator && typeof this.iterator.return === 'function') {
         const r = this.iterator.return();
         if (this.isAsync)
-          Promise.resolve(r).catch((err: unknown) => this.logger.failure('iterator return() failed', err, 'error'));
+          Promise.resolve(r).catch((err: unknown) => this.gw.logger.failure('iterator return() failed', err, 'error'));
       }
     } catch (err) {
-      this.logger.failure("the app iterable's close() failed", err, 'error');
+      this.gw.logger.failure("the app iterable's close() failed", err, 'error');
     }
   }
 }
