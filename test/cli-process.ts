@@ -9,12 +9,21 @@ import { request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
-/** Bound on a child's start (tsx compiles on the fly; the machine may be busy). */
-export const START_BOUND_MS = 15_000;
+/**
+ * Bound on a child's start (tsx compiles on the fly; the machine may be busy).
+ * Only a hang detector: the wait is for the listening line. A cluster's start
+ * (three tsx processes) takes 2-3 s on two idle cores and passed 15 s on loaded ones.
+ */
+export const START_BOUND_MS = 30_000;
 /** Per-test bound for tests that start children: generous, since the whole suite may share two cores. */
 export const CHILD_TEST_TIMEOUT_MS = 60_000;
-/** Bound on a child's exit after it was told to stop. The CLI's own contract is 5 s. */
-export const EXIT_BOUND_MS = 6_000;
+/**
+ * Bound on a child's exit after it was told to stop: a hang detector, not the
+ * CLI's 5 s contract (that is the child's own timer, HARD_EXIT_SECONDS, and the
+ * drain's grace is checked on a Clock in cli-shutdown.test.ts). A stop that
+ * waits out the 3 s grace takes over 3 s, too close to a 6 s bound on loaded cores.
+ */
+export const EXIT_BOUND_MS = 15_000;
 
 export interface Exit {
   code: number | null;
