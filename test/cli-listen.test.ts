@@ -10,7 +10,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { CHILD_TEST_TIMEOUT_MS, exitWithin, startNode, stopAll, waitForStdout } from './cli-process.js';
+import { CHILD_TEST_TIMEOUT_MS, exitWithin, startNode, stopAll, waitForStdout, RUN_BOUND_MS } from './cli-process.js';
 import { CA, CERT_PATH, KEY_PATH } from './tls-fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spindle-cli-listen-'));
@@ -154,7 +154,7 @@ describe('spindle serve --listen', () => {
         '--tls-key',
         join(dir, 'missing.pem'),
       ]);
-      const exit = await exitWithin(bad, 20_000);
+      const exit = await exitWithin(bad, RUN_BOUND_MS);
       expect(exit.code).not.toBe(0);
       expect(bad.stderr()).toMatch(/cannot read privateKey=.*missing\.pem \(ENOENT\)/);
     },

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importFailureMessage } from '../src/cli/load.js';
-import { CHILD_TEST_TIMEOUT_MS, exitWithin, startNode, stopAll } from './cli-process.js';
+import { CHILD_TEST_TIMEOUT_MS, exitWithin, startNode, stopAll, RUN_BOUND_MS } from './cli-process.js';
 
 describe('importFailureMessage', () => {
   it('keeps the line that says what the error is, and says how to fix a CommonJS top-level await', () => {
@@ -57,7 +57,7 @@ describe('spindle serve with an app that has a syntax error', { timeout: CHILD_T
 
   const serve = async (file: string) => {
     const child = startNode(['src/cli.ts', 'serve', `${join(dir, file)}:app`, '--port', '0']);
-    const exit = await exitWithin(child, 20_000);
+    const exit = await exitWithin(child, RUN_BOUND_MS);
     return { code: exit.code, stderr: child.stderr() };
   };
 

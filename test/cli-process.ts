@@ -15,6 +15,8 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
  * (three tsx processes) takes 2-3 s on two idle cores and passed 15 s on loaded ones.
  */
 export const START_BOUND_MS = 30_000;
+/** Bound on a child that runs to its exit by itself (an error path, a one-shot example): a hang detector too. */
+export const RUN_BOUND_MS = 40_000;
 /** Per-test bound for tests that start children: generous, since the whole suite may share two cores. */
 export const CHILD_TEST_TIMEOUT_MS = 60_000;
 /**

@@ -12,7 +12,16 @@ import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT_APP, EXIT_LISTEN, EXIT_USAGE } from '../src/cli/errors.js';
-import { CHILD_TEST_TIMEOUT_MS, ROOT, exitWithin, fetchText, startNode, startServer, stopAll } from './cli-process.js';
+import {
+  CHILD_TEST_TIMEOUT_MS,
+  ROOT,
+  exitWithin,
+  fetchText,
+  startNode,
+  startServer,
+  stopAll,
+  RUN_BOUND_MS,
+} from './cli-process.js';
 
 let dir: string;
 const fixtures: Record<string, string> = {
@@ -59,7 +68,7 @@ const fixture = (name: string) => join(dir, name);
 /** Run the CLI to its exit; return code and output. */
 async function run(...args: string[]) {
   const child = startNode(cli(...args));
-  const exit = await exitWithin(child, 20_000);
+  const exit = await exitWithin(child, RUN_BOUND_MS);
   return { ...exit, stdout: child.stdout(), stderr: child.stderr() };
 }
 

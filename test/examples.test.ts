@@ -18,6 +18,7 @@ import {
   stopAll,
   waitForStdout,
   type Reply,
+  RUN_BOUND_MS,
 } from './cli-process.js';
 
 afterEach(stopAll);
@@ -216,7 +217,7 @@ describe('examples', { timeout: CHILD_TEST_TIMEOUT_MS }, () => {
   for (const [file, { args, stdout }] of Object.entries(tools)) {
     it(`${file} runs to completion with exit 0`, async () => {
       const child = startNode([`examples/${file}`, ...args]);
-      expect(await exitWithin(child, 20_000)).toEqual({ code: 0, signal: null });
+      expect(await exitWithin(child, RUN_BOUND_MS)).toEqual({ code: 0, signal: null });
       expect(child.stdout()).toMatch(stdout);
     });
   }
