@@ -14,7 +14,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
-import { download, interleavedMs, medianMs, type Benchmark, type BenchResult } from './harness.js';
+import { cpuMs, download, interleavedMs, medianMs, type Benchmark, type BenchResult } from './harness.js';
 import { ThreadPool } from '../src/reactor/threadpool.js';
 import { THREAD_RING_SIZE } from '../src/bridge/threaded.js';
 import type { Environ, StartResponse } from '../src/bridge/interfaces.js';
@@ -182,14 +182,17 @@ const bench: Benchmark = {
       const n = 10_000;
       const pool = new ThreadPool(null, { size: 1 });
       await pool.deferToThread(selfUrl, 'add', 1, 1); // warm: the worker is up and the module loaded
+      // By CPU time (both threads): the wall clock of a thread round trip is mostly waiting for the
+      // other thread to be scheduled, 14-110 us per call between runs of the same code at load 13-16.
       const ms = await interleavedMs(
-        quick ? 2 : 5,
+        5,
         async () => {
           for (let i = 0; i < n; i++) await pool.deferToThread(selfUrl, 'add', i, 1);
         },
         async () => {
           for (let i = 0; i < n; i++) await addAsync(i, 1);
         },
+        cpuMs,
       );
       rows.push({
         name: `${n} sequential deferToThread(add) calls, per call`,
@@ -198,18 +201,18 @@ const bench: Benchmark = {
         baseline: (ms.baseline * 1000) / n,
         baselineName: 'awaited direct async call',
         higherIsBetter: false,
-        note: 'warm pool of 1; the figure is the thread round trip (postMessage both ways + Deferred)',
+        note: 'warm pool of 1; CPU time of the process (both threads) per thread round trip (postMessage both ways + Deferred), median of 5',
       });
       await pool.stop();
 
       const two = new ThreadPool(null, { size: 2, maxQueue: n });
       await Promise.all([two.deferToThread(selfUrl, 'add', 1, 1), two.deferToThread(selfUrl, 'add', 1, 1)]);
-      const burst = await medianMs(quick ? 2 : 5, () =>
-        Promise.all(Array.from({ length: n }, (_, i) => two.deferToThread(selfUrl, 'add', i, 1))),
+      const burst = await medianMs(
+        5,
+        () => Promise.all(Array.from({ length: n }, (_, i) => two.deferToThread(selfUrl, 'add', i, 1))),
+        cpuMs,
       );
-      const direct = await medianMs(quick ? 2 : 5, () =>
-        Promise.all(Array.from({ length: n }, (_, i) => addAsync(i, 1))),
-      );
+      const direct = await medianMs(5, () => Promise.all(Array.from({ length: n }, (_, i) => addAsync(i, 1))), cpuMs);
       rows.push({
         name: `${n} deferToThread(add) calls submitted at once, per call`,
         unit: 'µs',
@@ -217,7 +220,7 @@ const bench: Benchmark = {
         baseline: (direct * 1000) / n,
         baselineName: 'Promise.all of direct async calls',
         higherIsBetter: false,
-        note: 'warm pool of 2, maxQueue 10 000',
+        note: 'warm pool of 2, maxQueue 10 000; CPU time of the process (all threads), median of 5',
       });
       await two.stop();
     }
