@@ -46,6 +46,13 @@ function ownedBy(handle: object, socket: Socket): boolean {
   return Object.getOwnPropertySymbols(handle).some((key) => (handle as Record<symbol, unknown>)[key] === socket);
 }
 
+/** The new socket could not take the handle: it goes back to `raw`, which is closed if the handle no longer reads for it. */
+function giveBack(raw: Socket & NodeSocketFields, handle: object): Socket {
+  raw._handle = handle;
+  if (!ownedBy(handle, raw)) raw.destroy();
+  return raw;
+}
+
 /** `raw`, an accepted socket no byte was read from, as a socket reading through `acceptedReads(max)`; `raw` if Node's fields are not as expected. */
 export function readIntoOwnBuffers(raw: Socket, max: number, reads: AcceptedReads = acceptedReads): Socket {
   const old = raw as Socket & NodeSocketFields;
@@ -63,12 +70,6 @@ export function readIntoOwnBuffers(raw: Socket, max: number, reads: AcceptedRead
   )
     return raw;
   old._handle = null;
-  /** The new socket could not take the handle: give it back to `raw`, or close `raw` if the handle is no longer its. */
-  const giveBack = (): Socket => {
-    old._handle = handle;
-    if (!ownedBy(handle, raw)) raw.destroy();
-    return raw;
-  };
   let socket: Socket & NodeSocketFields;
   try {
     socket = new Socket({
@@ -82,9 +83,9 @@ export function readIntoOwnBuffers(raw: Socket, max: number, reads: AcceptedRead
       onread: reads(max, (chunk) => socket.emit('data', chunk)),
     } as ConstructorParameters<typeof Socket>[0]) as Socket & NodeSocketFields;
   } catch {
-    return giveBack();
+    return giveBack(old, handle);
   }
-  if (socket._handle !== handle) return giveBack();
+  if (socket._handle !== handle) return giveBack(old, handle);
   socket._server = server;
   socket.server = old.server;
   old._server = null;
